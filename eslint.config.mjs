@@ -1,0 +1,32 @@
+import js from "@eslint/js"
+import tseslint from "typescript-eslint"
+
+export default tseslint.config(
+  { ignores: ["**/dist/**", "**/node_modules/**", "**/.tsbuildinfo/**", "**/*.d.ts"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-explicit-any": "off",
+      "@typescript-eslint/no-empty-object-type": "off",
+      "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
+      "require-yield": "off"
+    }
+  },
+  {
+    // @devflow/core is pure: it runs wherever Effect runs (browsers, Deno, workers).
+    files: ["packages/core/src/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [{ group: ["node:*"], message: "@devflow/core must not import Node APIs." }],
+        paths: ["fs", "path", "os", "http", "https", "net", "tls", "crypto", "child_process", "process", "buffer", "url", "util", "events", "stream"]
+          .map((name) => ({ name, message: "@devflow/core must not import Node APIs." }))
+      }],
+      "no-restricted-globals": ["error",
+        { name: "process", message: "@devflow/core must not use Node globals." },
+        { name: "Buffer", message: "@devflow/core must not use Node globals." },
+        { name: "require", message: "@devflow/core is ESM only." }]
+    }
+  }
+)
