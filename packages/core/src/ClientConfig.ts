@@ -1,0 +1,177 @@
+/**
+ * What devflow needs to know about the OAuth client and the server it talks
+ * to, validated before any request is sent.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
+import { InvalidConfiguration } from "./DeviceFlowError.js"
+
+/**
+ * How the client authenticates at the server (RFC 6749 §2.3.1). Public
+ * clients (the usual case for the device grant) use `"none"`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ClientAuthMethod = "none" | "client_secret_post" | "client_secret_basic"
+
+/**
+ * The input to {@link make}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ClientConfigInput {
+  readonly clientId: string
+  /** Some providers (Google) require a secret even for device clients. */
+  readonly clientSecret?: Redacted.Redacted<string> | undefined
+  /** Defaults to `client_secret_post` when a secret is given, else `none`. */
+  readonly clientAuthMethod?: ClientAuthMethod | undefined
+  readonly endpoints: {
+    /** RFC 8628 §3.1 device authorization endpoint */
+    readonly deviceAuthorization: string
+    /** RFC 6749 §3.2 token endpoint */
+    readonly token: string
+  }
+  /** Scopes requested when a request names none. */
+  readonly scopes?: ReadonlyArray<string> | undefined
+  /** Extra parameters for every device authorization request (e.g. `audience`, `resource`). */
+  readonly deviceAuthorizationParams?: Readonly<Record<string, string>> | undefined
+  /** Extra parameters for every token request. */
+  readonly tokenParams?: Readonly<Record<string, string>> | undefined
+}
+
+/**
+ * A validated client configuration.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ClientConfig {
+  readonly clientId: string
+  readonly clientSecret: Redacted.Redacted<string> | undefined
+  readonly clientAuthMethod: ClientAuthMethod
+  readonly endpoints: { readonly deviceAuthorization: string; readonly token: string }
+  readonly scopes: ReadonlyArray<string>
+  readonly deviceAuthorizationParams: Readonly<Record<string, string>>
+  readonly tokenParams: Readonly<Record<string, string>>
+}
+
+/**
+ * Validate a configuration: a non-empty client id, absolute https endpoints
+ * (http only on loopback), well-formed scopes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (input: ClientConfigInput): Effect.Effect<ClientConfig, InvalidConfiguration> =>
+  Effect.gen(function*() {
+    const clientId = input.clientId?.trim() ?? ""
+    if (clientId === "") return yield* invalid("clientId", "must not be empty")
+    if (hasControl(clientId)) return yield* invalid("clientId", "must not contain control characters")
+    const deviceAuthorization = yield* validateEndpoint("endpoints.deviceAuthorization", input.endpoints?.deviceAuthorization)
+    const token = yield* validateEndpoint("endpoints.token", input.endpoints?.token)
+    const scopes = yield* validateScopes("scopes", input.scopes ?? [])
+    const clientAuthMethod = input.clientAuthMethod ??
+      (input.clientSecret === undefined ? "none" : "client_secret_post")
+    if (clientAuthMethod !== "none" && input.clientSecret === undefined) {
+      return yield* invalid("clientSecret", `is required for ${clientAuthMethod}`)
+    }
+    const deviceAuthorizationParams = yield* validateParams("deviceAuthorizationParams", input.deviceAuthorizationParams)
+    const tokenParams = yield* validateParams("tokenParams", input.tokenParams)
+    return {
+      clientId,
+      clientSecret: input.clientSecret,
+      clientAuthMethod,
+      endpoints: { deviceAuthorization, token },
+      scopes,
+      deviceAuthorizationParams,
+      tokenParams
+    }
+  })
+
+const invalid = (field: string, reason: string) => Effect.fail(new InvalidConfiguration({ field, reason }))
+
+// eslint-disable-next-line no-control-regex
+const controlChars = /[\u0000-\u001f\u007f]/
+const hasControl = (s: string): boolean => controlChars.test(s)
+
+/**
+ * Hosts where plain http cannot be intercepted on the way.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const isLoopbackHost = (hostname: string): boolean =>
+  hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname)
+
+/**
+ * An absolute URL that tokens may be sent to: https, or http on loopback
+ * (RFC 8628 §5.1 / RFC 6749 §3.2 require TLS).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const validateEndpoint = (field: string, value: string | undefined): Effect.Effect<string, InvalidConfiguration> =>
+  Effect.gen(function*() {
+    if (value === undefined || value.trim() === "") return yield* invalid(field, "is required")
+    let url: URL
+    try {
+      url = new URL(value.trim())
+    } catch {
+      return yield* invalid(field, `is not an absolute URL: ${JSON.stringify(value.slice(0, 200))}`)
+    }
+    if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname))) {
+      return yield* invalid(field, `must use https (http is allowed only for loopback hosts): ${url.origin}`)
+    }
+    if (url.username !== "" || url.password !== "") return yield* invalid(field, "must not contain credentials")
+    if (url.hash !== "") return yield* invalid(field, "must not contain a fragment")
+    return url.href
+  })
+
+// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+const scopeToken = /^[\x21\x23-\x5b\x5d-\x7e]+$/
+
+/**
+ * Scopes as RFC 6749 §3.3 allows them: no spaces, quotes, backslashes or
+ * control characters, no duplicates (the first occurrence wins).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const validateScopes = (
+  field: string,
+  scopes: ReadonlyArray<string>
+): Effect.Effect<ReadonlyArray<string>, InvalidConfiguration> =>
+  Effect.gen(function*() {
+    const out: Array<string> = []
+    for (const scope of scopes) {
+      if (!scopeToken.test(scope)) {
+        return yield* invalid(
+          field,
+          `contains an invalid scope ${JSON.stringify(scope)}: a scope has no spaces, quotes, backslashes or control characters`
+        )
+      }
+      if (!out.includes(scope)) out.push(scope)
+    }
+    return out
+  })
+
+const reservedParams = new Set(["client_id", "client_secret", "grant_type", "device_code", "refresh_token"])
+
+const validateParams = (
+  field: string,
+  params: Readonly<Record<string, string>> | undefined
+): Effect.Effect<Readonly<Record<string, string>>, InvalidConfiguration> =>
+  Effect.gen(function*() {
+    const out: Record<string, string> = {}
+    for (const [key, value] of Object.entries(params ?? {})) {
+      if (key === "" || hasControl(key)) return yield* invalid(field, `has an invalid parameter name ${JSON.stringify(key)}`)
+      if (reservedParams.has(key)) return yield* invalid(`${field}.${key}`, "is set by devflow and cannot be overridden")
+      if (typeof value !== "string") return yield* invalid(`${field}.${key}`, "must be a string")
+      out[key] = value
+    }
+    return out
+  })

@@ -1,0 +1,194 @@
+/**
+ * RFC 8628 §3.1–3.2: the device authorization request and its response.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import type { ClientConfig } from "./ClientConfig.js"
+import { type InvalidResponse, type OAuthError, TransportError } from "./DeviceFlowError.js"
+import { decodeWire, NonEmpty, SecretString, Seconds } from "./internal/decode.js"
+import { type Answer, postForm } from "./internal/oauthHttp.js"
+import { normaliseDeviceAuthorization } from "./internal/wire.js"
+import { toOAuthError } from "./internal/errors.js"
+
+/**
+ * RFC 8628 §3.5: "If no value is provided, clients MUST use 5 as the default."
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_INTERVAL_SECONDS = 5
+
+const HttpUrl = NonEmpty.pipe(
+  Schema.filter((s) => {
+    try {
+      const url = new URL(s)
+      return url.protocol === "https:" || url.protocol === "http:"
+    } catch {
+      return false
+    }
+  }, { message: () => "must be an absolute http(s) URL" })
+)
+
+/**
+ * The RFC 8628 §3.2 response, after provider renamings are undone. Unknown
+ * fields are ignored; `device_code` is decoded straight into `Redacted`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const DeviceAuthorizationResponse = Schema.Struct({
+  device_code: SecretString,
+  user_code: NonEmpty,
+  verification_uri: HttpUrl,
+  verification_uri_complete: Schema.optional(HttpUrl),
+  expires_in: Seconds,
+  interval: Schema.optionalWith(Seconds, { default: () => DEFAULT_INTERVAL_SECONDS }),
+  /** Entra's ready-made instruction text */
+  message: Schema.optional(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type DeviceAuthorizationResponse = typeof DeviceAuthorizationResponse.Type
+
+/**
+ * What the user needs to see, in the shape of MSAL's `DeviceCodeResult`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DeviceCode {
+  /** the code the user types at the verification page */
+  readonly userCode: string
+  /** the secret the client polls with; never shown to the user */
+  readonly deviceCode: Redacted.Redacted<string>
+  readonly verificationUri: string
+  /** the verification URI with the code filled in (RFC 8628 §3.3.1), for a QR code or a link */
+  readonly verificationUriComplete: string | undefined
+  /** when the request for this code was sent */
+  readonly issuedAt: DateTime.Utc
+  /** issuedAt + expires_in: no poll is sent after this */
+  readonly expiresOn: DateTime.Utc
+  /** the polling interval the server asked for */
+  readonly interval: Duration.Duration
+  /** a ready-to-print instruction (the server's own when it sends one) */
+  readonly message: string
+  readonly clientId: string
+  readonly scopes: ReadonlyArray<string>
+}
+
+/**
+ * A device authorization request.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DeviceCodeRequest {
+  /** Scopes to request; the configuration's defaults when omitted. */
+  readonly scopes?: ReadonlyArray<string> | undefined
+  /** Extra parameters for the device authorization request (merged over the configuration's). */
+  readonly extraParams?: Readonly<Record<string, string>> | undefined
+  /** Extra parameters for the token requests (merged over the configuration's). */
+  readonly extraTokenParams?: Readonly<Record<string, string>> | undefined
+}
+
+/**
+ * Form parameters of the RFC 8628 §3.1 request (client authentication is added by the transport).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const requestParams = (
+  config: ClientConfig,
+  scopes: ReadonlyArray<string>,
+  extraParams: Readonly<Record<string, string>> | undefined
+): Record<string, string> => {
+  const params: Record<string, string> = { ...config.deviceAuthorizationParams, ...extraParams }
+  if (scopes.length > 0) params.scope = scopes.join(" ")
+  return params
+}
+
+/**
+ * Send the RFC 8628 §3.1 request and validate the §3.2 answer.
+ *
+ * `issuedAt` is taken before the request is sent, so the code's deadline
+ * errs on the early side by the round trip.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.1
+ * @since 0.1.0
+ * @category requests
+ */
+export const request = (
+  config: ClientConfig,
+  scopes: ReadonlyArray<string>,
+  extraParams?: Readonly<Record<string, string>> | undefined
+): Effect.Effect<DeviceCode, OAuthError | InvalidResponse | TransportError, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const endpoint = config.endpoints.deviceAuthorization
+    const issuedAt = yield* DateTime.now
+    const answer = yield* postForm(endpoint, requestParams(config, scopes, extraParams), {
+      clientId: config.clientId,
+      clientSecret: config.clientSecret,
+      method: config.clientAuthMethod
+    })
+    return yield* process(config, scopes, issuedAt, endpoint, answer)
+  })
+
+/**
+ * Validate an answer of the device authorization endpoint.
+ *
+ * @since 0.1.0
+ * @category requests
+ */
+export const process = (
+  config: ClientConfig,
+  scopes: ReadonlyArray<string>,
+  issuedAt: DateTime.Utc,
+  endpoint: string,
+  answer: Answer
+): Effect.Effect<DeviceCode, OAuthError | InvalidResponse | TransportError> => {
+  switch (answer._tag) {
+    case "ErrorBody":
+      // Entra's /devicecode can answer an error with HTTP 200: the body decides.
+      return Effect.fail(
+        toOAuthError(endpoint, answer.status, answer.body, config.clientSecret ? [Redacted.value(config.clientSecret)] : [])
+      )
+    case "Unavailable":
+      return Effect.fail(
+        new TransportError({ endpoint, status: answer.status, reason: "the server asked to try again later" })
+      )
+    case "Success":
+      return decodeWire(DeviceAuthorizationResponse, secretFields, { endpoint, status: answer.status })(
+        normaliseDeviceAuthorization(answer.body)
+      ).pipe(Effect.map((body) => toDeviceCode(config, scopes, issuedAt, body)))
+  }
+}
+
+const secretFields: ReadonlySet<string> = new Set(["device_code"])
+
+const toDeviceCode = (
+  config: ClientConfig,
+  scopes: ReadonlyArray<string>,
+  issuedAt: DateTime.Utc,
+  body: DeviceAuthorizationResponse
+): DeviceCode => ({
+  userCode: body.user_code,
+  deviceCode: body.device_code,
+  verificationUri: body.verification_uri,
+  verificationUriComplete: body.verification_uri_complete,
+  issuedAt,
+  expiresOn: DateTime.addDuration(issuedAt, Duration.seconds(body.expires_in)),
+  interval: Duration.seconds(body.interval),
+  message: body.message?.trim() ||
+    `To sign in, use a web browser to open the page ${body.verification_uri} and enter the code ${body.user_code} to authenticate.`,
+  clientId: config.clientId,
+  scopes
+})

@@ -1,0 +1,383 @@
+/**
+ * The device authorization grant (RFC 8628) from request to tokens, as an
+ * explicit state machine: `Requesting → Polling(attempt, interval, deadline)
+ * → Succeeded | Failed`, with interruption at any point.
+ *
+ * Two ways in: {@link acquireToken} returns the tokens and calls `onCode`
+ * once the user must act (the MSAL model); {@link events} is the same flow
+ * as a `Stream` of typed events, for UIs and JSON output. A pending flow is
+ * a {@link DeviceSession.DeviceSession} that another process can {@link resume}.
+ *
+ * @example
+ * ```ts
+ * import { ClientConfig, DeviceFlow } from "@devflow/core"
+ * import { Console, Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const config = yield* ClientConfig.make({
+ *     clientId: "my-cli",
+ *     endpoints: {
+ *       deviceAuthorization: "https://auth.example.com/device/code",
+ *       token: "https://auth.example.com/token"
+ *     }
+ *   })
+ *   return yield* DeviceFlow.acquireToken(config, { scopes: ["openid", "offline_access"] }, {
+ *     onCode: (code) => Console.error(code.message)
+ *   })
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import type { ClientConfig } from "./ClientConfig.js"
+import { validateScopes } from "./ClientConfig.js"
+import * as DeviceAuthorization from "./DeviceAuthorization.js"
+import { type DeviceFlowError, InvalidConfiguration, TransportError } from "./DeviceFlowError.js"
+import type { DeviceSession } from "./DeviceSession.js"
+import * as Machine from "./internal/flowMachine.js"
+import { postForm } from "./internal/oauthHttp.js"
+import * as PollSchedule from "./PollSchedule.js"
+import * as TokenResponse from "./TokenResponse.js"
+
+/**
+ * What the flow reports as it goes. The stream of events ends after
+ * `Succeeded`, or fails with a {@link DeviceFlowError}.
+ *
+ * Every event but `Succeeded` carries the current `session`, so a caller can
+ * persist it and {@link resume} elsewhere.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DeviceFlowEvent = Data.TaggedEnum<{
+  /** The user must now open the verification URI and enter the code. */
+  CodeIssued: { readonly code: DeviceAuthorization.DeviceCode; readonly session: DeviceSession }
+  /** RFC 8628 §3.5 authorization_pending: the next poll is at `nextPollAt`. */
+  Pending: {
+    readonly attempt: number
+    readonly nextPollAt: DateTime.Utc
+    readonly interval: Duration.Duration
+    readonly session: DeviceSession
+  }
+  /** slow_down (or HTTP 429): the interval grew to `interval` for every later poll. */
+  SlowedDown: {
+    readonly attempt: number
+    readonly nextPollAt: DateTime.Utc
+    readonly interval: Duration.Duration
+    readonly session: DeviceSession
+  }
+  /** No usable answer (network failure, timeout, HTTP 5xx): backing off until `nextPollAt`. */
+  Retrying: {
+    readonly attempt: number
+    readonly nextPollAt: DateTime.Utc
+    readonly reason: string
+    readonly status: number | undefined
+    readonly consecutiveFailures: number
+    readonly session: DeviceSession
+  }
+  /** The user approved; here are the tokens. */
+  Succeeded: { readonly result: TokenResponse.AuthenticationResult }
+}>
+
+/**
+ * Constructors and matchers for {@link DeviceFlowEvent}.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const DeviceFlowEvent = Data.taggedEnum<DeviceFlowEvent>()
+
+/**
+ * Tuning for a flow. The defaults suit every provider devflow knows.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FlowOptions {
+  /** Give up on one request after this long and treat it as a transport failure (default 30 s). */
+  readonly requestTimeout?: Duration.DurationInput | undefined
+  /** Backoff cap and failure budget, see {@link PollSchedule.Policy}. */
+  readonly policy?: Partial<PollSchedule.Policy> | undefined
+}
+
+/**
+ * Options of {@link acquireToken}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AcquireOptions<R = never> extends FlowOptions {
+  /** Called once with the code to show the user; polling starts when it returns. */
+  readonly onCode: (code: DeviceAuthorization.DeviceCode) => Effect.Effect<void, never, R> | void
+}
+
+const DEFAULT_REQUEST_TIMEOUT = Duration.seconds(30)
+
+/**
+ * The whole flow as a stream of {@link DeviceFlowEvent}s: first `CodeIssued`,
+ * then one event per poll, last `Succeeded`. Interrupting the stream's
+ * consumer stops the sleep and aborts the in-flight request at once.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3
+ * @since 0.1.0
+ * @category flows
+ */
+export const events = (
+  config: ClientConfig,
+  request: DeviceAuthorization.DeviceCodeRequest = {},
+  options: FlowOptions = {}
+): Stream.Stream<DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient> =>
+  Stream.unwrap(Effect.map(validateRequest(config, request), (scopes) =>
+    run(config, options, {
+      _tag: "Start",
+      scopes,
+      extraParams: request.extraParams,
+      tokenParams: { ...config.tokenParams, ...request.extraTokenParams }
+    })))
+
+/**
+ * Run the flow to its end: call `onCode` when the user must act, poll in the
+ * background, return the tokens (or fail with a typed error).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3
+ * @since 0.1.0
+ * @category flows
+ */
+export const acquireToken = <R = never>(
+  config: ClientConfig,
+  request: DeviceAuthorization.DeviceCodeRequest,
+  options: AcquireOptions<R>
+): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> =>
+  result(
+    events(config, request, options).pipe(
+      Stream.tap((event): Effect.Effect<void, never, R> => {
+        if (event._tag !== "CodeIssued") return Effect.void
+        return Effect.suspend(() => {
+          const out = options.onCode(event.code)
+          return Effect.isEffect(out) ? out : Effect.void
+        })
+      })
+    )
+  )
+
+/**
+ * Continue polling a saved session (from another process, or after a
+ * restart) until the code is approved, denied or expires. The first poll is
+ * one interval after resuming at the earliest.
+ *
+ * @since 0.1.0
+ * @category flows
+ */
+export const resumeEvents = (
+  config: ClientConfig,
+  session: DeviceSession,
+  options: FlowOptions = {}
+): Stream.Stream<DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient> =>
+  Stream.unwrap(Effect.gen(function*() {
+    if (session.clientId !== config.clientId) {
+      return yield* new InvalidConfiguration({ field: "session.clientId", reason: "belongs to another client" })
+    }
+    if (session.tokenEndpoint !== config.endpoints.token) {
+      return yield* new InvalidConfiguration({ field: "session.tokenEndpoint", reason: "belongs to another server" })
+    }
+    const now = yield* Clock.currentTimeMillis
+    return run(config, options, Machine.fromSession(session, now))
+  }))
+
+/**
+ * {@link resumeEvents}, run to its result.
+ *
+ * @since 0.1.0
+ * @category flows
+ */
+export const resume = (
+  config: ClientConfig,
+  session: DeviceSession,
+  options: FlowOptions = {}
+): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient> =>
+  result(resumeEvents(config, session, options))
+
+/**
+ * Run an event stream to its `Succeeded` result.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const result = <E, R>(
+  stream: Stream.Stream<DeviceFlowEvent, E, R>
+): Effect.Effect<TokenResponse.AuthenticationResult, E, R> =>
+  Stream.runLast(stream).pipe(
+    Effect.flatMap((last) =>
+      Option.isSome(last) && last.value._tag === "Succeeded"
+        ? Effect.succeed(last.value.result)
+        // events() only ends after Succeeded: anything else is a bug, not a user error
+        : Effect.dieMessage("device flow ended without a result")
+    )
+  )
+
+// ---------------------------------------------------------------------------
+
+interface Start {
+  readonly _tag: "Start"
+  readonly scopes: ReadonlyArray<string>
+  readonly extraParams: Readonly<Record<string, string>> | undefined
+  readonly tokenParams: Readonly<Record<string, string>>
+}
+
+const validateRequest = (config: ClientConfig, request: DeviceAuthorization.DeviceCodeRequest) =>
+  request.scopes === undefined ? Effect.succeed(config.scopes) : validateScopes("scopes", request.scopes)
+
+const run = (
+  config: ClientConfig,
+  options: FlowOptions,
+  start: Start | Machine.Polling
+): Stream.Stream<DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient> => {
+  const policy: PollSchedule.Policy = { ...PollSchedule.defaultPolicy, ...options.policy }
+  const timeout = Duration.decode(options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT)
+  type Step = Start | Machine.Polling | { readonly _tag: "Done" }
+  return Stream.unfoldEffect<Step, DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient>(
+    start,
+    (step) => {
+      switch (step._tag) {
+        case "Done":
+          return Effect.succeedNone
+        case "Start":
+          return requestCode(config, step, timeout).pipe(Effect.map(Option.some))
+        case "Polling":
+          return poll(config, step, timeout, policy).pipe(Effect.map(Option.some))
+      }
+    }
+  )
+}
+
+const requestCode = (
+  config: ClientConfig,
+  start: Start,
+  timeout: Duration.Duration
+) =>
+  Effect.gen(function*() {
+    const endpoint = config.endpoints.deviceAuthorization
+    const code = yield* DeviceAuthorization.request(config, start.scopes, start.extraParams).pipe(
+      withTimeout(endpoint, timeout),
+      // A new code is harmless, so a failed request is simply sent again (three tries).
+      Effect.retry({
+        schedule: Schedule.exponential(Duration.seconds(1)),
+        times: 2,
+        while: (error) => error._tag === "TransportError"
+      })
+    )
+    const answeredAt = yield* Clock.currentTimeMillis
+    const state = Machine.startPolling(config, code, start.tokenParams, answeredAt)
+    if (state._tag === "Failed") return yield* Effect.fail(state.error)
+    return [DeviceFlowEvent.CodeIssued({ code, session: Machine.toSession(state) }), state] as const
+  })
+
+const poll = (
+  config: ClientConfig,
+  state: Machine.Polling,
+  timeout: Duration.Duration,
+  policy: PollSchedule.Policy
+) =>
+  Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    // Never early: sleep until the instant the schedule allowed.
+    if (state.nextPollAt > now) yield* Effect.sleep(Duration.millis(state.nextPollAt - now))
+    const answer = yield* sendPoll(config, state, timeout)
+    const answeredAt = yield* Clock.currentTimeMillis
+    const { event, next } = Machine.transition(state, answer, answeredAt, policy)
+    if (next._tag === "Failed") return yield* Effect.fail(next.error)
+    const step = next._tag === "Polling" ? next : { _tag: "Done" as const }
+    return [toPublicEvent(event!), step] as const
+  })
+
+// RFC 8628 §3.4 device access token request
+const sendPoll = (
+  config: ClientConfig,
+  state: Machine.Polling,
+  timeout: Duration.Duration
+): Effect.Effect<Machine.PollAnswer, never, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const endpoint = state.tokenEndpoint
+    const sentAt = yield* DateTime.now
+    const params = {
+      ...state.tokenParams,
+      grant_type: "urn:ietf:params:oauth:grant-type:device_code",
+      device_code: Redacted.value(state.deviceCode)
+    }
+    const answer = yield* postForm(endpoint, params, {
+      clientId: config.clientId,
+      clientSecret: config.clientSecret,
+      method: config.clientAuthMethod
+    }).pipe(withTimeout(endpoint, timeout))
+    switch (answer._tag) {
+      case "Success": {
+        return yield* TokenResponse.process({ endpoint, status: answer.status }, answer.body, state.scopes, sentAt).pipe(
+          Effect.map((result): Machine.PollAnswer => ({ _tag: "Tokens", result }))
+        )
+      }
+      case "ErrorBody":
+        return {
+          _tag: "ErrorBody",
+          status: answer.status,
+          body: answer.body,
+          retryAfterMs: Option.getOrUndefined(Option.map(answer.retryAfter, Duration.toMillis))
+        } as const
+      case "Unavailable":
+        return {
+          _tag: "Unavailable",
+          status: answer.status,
+          retryAfterMs: Option.getOrUndefined(Option.map(answer.retryAfter, Duration.toMillis))
+        } as const
+    }
+  }).pipe(
+    Effect.catchTags({
+      TransportError: (error) => Effect.succeed({ _tag: "NoAnswer", error } as const),
+      InvalidResponse: (error) => Effect.succeed({ _tag: "Invalid", error } as const)
+    })
+  )
+
+const withTimeout = (endpoint: string, timeout: Duration.Duration) =>
+<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | TransportError, R> =>
+  Effect.timeoutFail(self, {
+    duration: timeout,
+    onTimeout: () => new TransportError({ endpoint, reason: `no answer within ${Duration.format(timeout)}` })
+  })
+
+const pendingFields = (state: Machine.Polling) => ({
+  attempt: state.attempt,
+  nextPollAt: DateTime.unsafeMake(state.nextPollAt),
+  interval: Duration.millis(state.timing.intervalMs),
+  session: Machine.toSession(state)
+})
+
+const toPublicEvent = (event: Machine.MachineEvent): DeviceFlowEvent => {
+  switch (event._tag) {
+    case "Succeeded":
+      return DeviceFlowEvent.Succeeded({ result: event.result })
+    case "Pending":
+      return DeviceFlowEvent.Pending(pendingFields(event.state))
+    case "SlowedDown":
+      return DeviceFlowEvent.SlowedDown(pendingFields(event.state))
+    case "Retrying": {
+      const { attempt, nextPollAt, session } = pendingFields(event.state)
+      return DeviceFlowEvent.Retrying({
+        attempt,
+        nextPollAt,
+        session,
+        reason: event.reason,
+        status: event.status,
+        consecutiveFailures: event.state.timing.consecutiveFailures
+      })
+    }
+  }
+}

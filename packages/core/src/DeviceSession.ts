@@ -1,0 +1,68 @@
+/**
+ * A pending device flow as a plain value, so that another process can resume
+ * polling the same code until it expires (e.g. a CLI that was restarted, a
+ * job that hands the flow to a worker).
+ *
+ * The encoded form contains the device code in clear: store it like a
+ * credential (the file cache writes it 0600).
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { InvalidConfiguration } from "./DeviceFlowError.js"
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export class DeviceSession extends Schema.Class<DeviceSession>("@devflow/core/DeviceSession")({
+  version: Schema.Literal(1),
+  clientId: Schema.String,
+  tokenEndpoint: Schema.String,
+  deviceCode: Schema.Redacted(Schema.NonEmptyString),
+  userCode: Schema.String,
+  verificationUri: Schema.String,
+  verificationUriComplete: Schema.optional(Schema.String),
+  /** epoch ms the device authorization request was sent */
+  issuedAt: Schema.Number,
+  /** epoch ms after which no poll is sent */
+  expiresOn: Schema.Number,
+  /** the current interval, including every slow_down so far */
+  intervalMs: Schema.Number.pipe(Schema.positive()),
+  /** epoch ms before which the next poll must not be sent */
+  nextPollAt: Schema.Number,
+  scopes: Schema.Array(Schema.String),
+  tokenParams: Schema.Record({ key: Schema.String, value: Schema.String })
+}) {}
+
+/**
+ * The session as JSON text (device code included, in clear).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const DeviceSessionJson: Schema.Schema<DeviceSession, string> = Schema.parseJson(DeviceSession)
+
+/**
+ * @since 0.1.0
+ * @category utils
+ */
+export const toJson: (session: DeviceSession) => string = Schema.encodeSync(DeviceSessionJson)
+
+/**
+ * @since 0.1.0
+ * @category utils
+ */
+export const fromJson = (json: string): Effect.Effect<DeviceSession, InvalidConfiguration> =>
+  Schema.decodeUnknown(DeviceSessionJson)(json).pipe(
+    Effect.mapError((error) => {
+      const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+      const path = issue?.path.map(String).join(".")
+      return new InvalidConfiguration({
+        field: path ? `session.${path}` : "session",
+        reason: issue?._tag === "Missing" ? "is missing" : "is not a valid saved device session"
+      })
+    })
+  )

@@ -1,0 +1,174 @@
+/**
+ * Every polling rule of the device authorization grant, as pure functions of
+ * time. The flow asks {@link next} after each answer when (and whether) to
+ * poll again; nothing else decides timing, so the invariants proven for these
+ * functions hold for the flow.
+ *
+ * All times are epoch milliseconds; all durations milliseconds.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * RFC 8628 §3.5: "If no value is provided, clients MUST use 5 as the default."
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_INTERVAL_MS = 5_000
+
+/**
+ * RFC 8628 §3.5: on slow_down "the interval MUST be increased by 5 seconds".
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const SLOW_DOWN_INCREMENT_MS = 5_000
+
+/**
+ * The floor under a server-sent interval: a server asking for sub-second
+ * polling is misconfigured, and obeying it would hammer it.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MIN_INTERVAL_MS = 1_000
+
+/**
+ * Defaults for {@link Policy}.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultPolicy: Policy = {
+  maxBackoffMs: 30_000,
+  maxConsecutiveFailures: 10
+}
+
+/**
+ * What the caller may tune.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Policy {
+  /** Cap of the exponential backoff after transport failures, so one outage does not stall the flow for minutes. Never below the interval. */
+  readonly maxBackoffMs: number
+  /** After this many failures in a row (transport errors, 5xx), the flow gives up with the last error. */
+  readonly maxConsecutiveFailures: number
+}
+
+/**
+ * The schedule's memory between two polls.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Timing {
+  /** the current minimum spacing between the end of one answer and the next request */
+  readonly intervalMs: number
+  /** no request is sent at or after this instant (issue time + expires_in) */
+  readonly deadline: number
+  /** transport failures and 5xx answers since the last usable answer */
+  readonly consecutiveFailures: number
+}
+
+/**
+ * What the last poll came back with, as far as timing is concerned.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Outcome =
+  /** RFC 8628 §3.5 authorization_pending */
+  | { readonly _tag: "Pending"; readonly retryAfterMs?: number | undefined }
+  /** RFC 8628 §3.5 slow_down, possibly with the server's new interval in seconds (GitHub) */
+  | {
+    readonly _tag: "SlowDown"
+    readonly serverIntervalSeconds?: number | undefined
+    readonly retryAfterMs?: number | undefined
+  }
+  /** HTTP 429 without an OAuth error body */
+  | { readonly _tag: "RateLimited"; readonly retryAfterMs?: number | undefined }
+  /** HTTP 5xx without an OAuth error body, or no answer at all */
+  | { readonly _tag: "Failure"; readonly retryAfterMs?: number | undefined }
+
+/**
+ * The schedule's answer: poll again at `at`, or stop because the next poll
+ * would not happen before the deadline, or give up after too many failures.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Decision =
+  | { readonly _tag: "PollAt"; readonly at: number; readonly timing: Timing }
+  | { readonly _tag: "DeadlineReached"; readonly timing: Timing }
+  | { readonly _tag: "TooManyFailures"; readonly timing: Timing }
+
+/**
+ * The timing right after the device authorization response.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const initial = (options: {
+  readonly intervalSeconds: number | undefined
+  readonly issuedAt: number
+  readonly expiresInSeconds: number
+}): Timing => ({
+  intervalMs: clampInterval((options.intervalSeconds ?? DEFAULT_INTERVAL_MS / 1000) * 1000),
+  deadline: options.issuedAt + options.expiresInSeconds * 1000,
+  consecutiveFailures: 0
+})
+
+const clampInterval = (ms: number): number =>
+  Number.isFinite(ms) ? Math.max(MIN_INTERVAL_MS, ms) : DEFAULT_INTERVAL_MS
+
+/**
+ * When to send the first poll: one interval after the device authorization
+ * answer arrived (RFC 8628 §3.4 polls "at the rate specified by interval").
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const first = (timing: Timing, answeredAt: number): Decision => schedule(timing, answeredAt + timing.intervalMs)
+
+/**
+ * When to poll after an answer that left the flow pending. `answeredAt` is
+ * the end of that answer: the interval is measured from there, never from
+ * when the request was sent.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const next = (timing: Timing, outcome: Outcome, answeredAt: number, policy: Policy = defaultPolicy): Decision => {
+  switch (outcome._tag) {
+    case "Pending": {
+      const t = { ...timing, consecutiveFailures: 0 }
+      return schedule(t, answeredAt + Math.max(t.intervalMs, outcome.retryAfterMs ?? 0))
+    }
+    case "SlowDown":
+    case "RateLimited": {
+      // RFC 8628 §3.5: slow_down adds 5 s to this and every later interval; a bare 429 means the same.
+      // GitHub sends the new interval with slow_down: take it when it is larger.
+      const increased = timing.intervalMs + SLOW_DOWN_INCREMENT_MS
+      const serverMs = outcome._tag === "SlowDown" && outcome.serverIntervalSeconds !== undefined
+        ? outcome.serverIntervalSeconds * 1000
+        : 0
+      const t = { ...timing, intervalMs: clampInterval(Math.max(increased, serverMs)), consecutiveFailures: 0 }
+      return schedule(t, answeredAt + Math.max(t.intervalMs, outcome.retryAfterMs ?? 0))
+    }
+    case "Failure": {
+      const failures = timing.consecutiveFailures + 1
+      const t = { ...timing, consecutiveFailures: failures }
+      if (failures >= policy.maxConsecutiveFailures) return { _tag: "TooManyFailures", timing: t }
+      // RFC 8628 §3.5: on connection timeouts clients "MUST reduce their polling frequency" — exponentially, capped.
+      const backoff = Math.min(policy.maxBackoffMs, t.intervalMs * 2 ** failures)
+      return schedule(t, answeredAt + Math.max(t.intervalMs, backoff, outcome.retryAfterMs ?? 0))
+    }
+  }
+}
+
+// RFC 8628 §3.2 expires_in: no poll once the code's lifetime is over.
+const schedule = (timing: Timing, at: number): Decision =>
+  at >= timing.deadline ? { _tag: "DeadlineReached", timing } : { _tag: "PollAt", at, timing }

@@ -1,0 +1,111 @@
+/**
+ * RFC 6749 §5.1 successful token responses, and the authentication result
+ * devflow builds from them.
+ *
+ * @since 0.1.0
+ */
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import { InvalidResponse } from "./DeviceFlowError.js"
+import { decodeWire, NonEmpty, SecretString, Seconds } from "./internal/decode.js"
+import { readClaims } from "./internal/jwt.js"
+import { normaliseTokenResponse } from "./internal/wire.js"
+
+/**
+ * RFC 6749 §5.1. Tokens are decoded straight into `Redacted`; unknown fields
+ * are kept in {@link AuthenticationResult.extra}.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const TokenResponse = Schema.Struct({
+  access_token: SecretString,
+  token_type: NonEmpty,
+  expires_in: Schema.optional(Seconds),
+  refresh_token: Schema.optional(SecretString),
+  scope: Schema.optional(Schema.String),
+  id_token: Schema.optional(SecretString)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type TokenResponse = typeof TokenResponse.Type
+
+/**
+ * The tokens a completed sign-in (or refresh) yields.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AuthenticationResult {
+  readonly accessToken: Redacted.Redacted<string>
+  /** as the server spelled it, e.g. `Bearer` or GitHub's `bearer` */
+  readonly tokenType: string
+  /** absolute expiry, measured from when the request was sent; none when the server gave no `expires_in` */
+  readonly expiresOn: Option.Option<DateTime.Utc>
+  /** granted scopes: the server's `scope`, or the requested ones when it omits it (RFC 6749 §5.1) */
+  readonly scopes: ReadonlyArray<string>
+  readonly refreshToken: Option.Option<Redacted.Redacted<string>>
+  readonly idToken: Option.Option<Redacted.Redacted<string>>
+  /** the id_token's claims, read without signature verification (received over TLS from the token endpoint) */
+  readonly idTokenClaims: Option.Option<Readonly<Record<string, unknown>>>
+  /** fields the server sent beyond RFC 6749 §5.1; those named like secrets are `Redacted` */
+  readonly extra: Readonly<Record<string, unknown>>
+}
+
+const known = new Set(["access_token", "token_type", "expires_in", "refresh_token", "scope", "id_token"])
+const secretLike = /token|secret|password|code/i
+const secretFields: ReadonlySet<string> = new Set(["access_token", "refresh_token", "id_token"])
+
+/**
+ * Validate a successful token response body.
+ *
+ * `sentAt` is when the request was sent, so that `expiresOn` errs early.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+ * @since 0.1.0
+ * @category requests
+ */
+export const process = (
+  context: { readonly endpoint: string; readonly status: number },
+  body: Readonly<Record<string, unknown>>,
+  requestedScopes: ReadonlyArray<string>,
+  sentAt: DateTime.Utc
+): Effect.Effect<AuthenticationResult, InvalidResponse> =>
+  Effect.gen(function*() {
+    const normalised = normaliseTokenResponse(body)
+    const decoded = yield* decodeWire(TokenResponse, secretFields, context)(normalised)
+    let idTokenClaims: Option.Option<Readonly<Record<string, unknown>>> = Option.none()
+    if (decoded.id_token !== undefined) {
+      const claims = readClaims(Redacted.value(decoded.id_token))
+      if (Either.isLeft(claims)) {
+        return yield* new InvalidResponse({ ...context, field: "id_token", reason: claims.left })
+      }
+      idTokenClaims = Option.some(claims.right)
+    }
+    const extra: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(normalised)) {
+      if (known.has(key)) continue
+      extra[key] = secretLike.test(key) && typeof value === "string" ? Redacted.make(value) : value
+    }
+    const granted = decoded.scope?.split(" ").filter((s) => s !== "")
+    return {
+      accessToken: decoded.access_token,
+      tokenType: decoded.token_type,
+      expiresOn: decoded.expires_in === undefined
+        ? Option.none()
+        : Option.some(DateTime.addDuration(sentAt, Duration.seconds(decoded.expires_in))),
+      scopes: granted === undefined || granted.length === 0 ? requestedScopes : granted,
+      refreshToken: Option.fromNullable(decoded.refresh_token),
+      idToken: Option.fromNullable(decoded.id_token),
+      idTokenClaims,
+      extra
+    }
+  })

@@ -1,0 +1,64 @@
+import * as Effect from "effect/Effect"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { InvalidResponse } from "../DeviceFlowError.js"
+
+/**
+ * A count of seconds as OAuth servers send it: a JSON number, or a numeric
+ * string (Entra v1, ADFS). Must be finite and positive.
+ * @internal
+ */
+export const Seconds = Schema.Union(Schema.Number, Schema.NumberFromString).pipe(
+  Schema.filter((n) => Number.isFinite(n) && n > 0, {
+    message: () => "must be a positive, finite number of seconds"
+  })
+)
+
+/**
+ * A secret string, decoded straight into `Redacted` so it cannot be logged.
+ * @internal
+ */
+export const SecretString = Schema.Redacted(
+  Schema.String.pipe(Schema.filter((s) => s.length > 0, { message: () => "must be a non-empty string" }))
+)
+
+/** @internal */
+export const NonEmpty = Schema.String.pipe(
+  Schema.filter((s) => s.trim().length > 0, { message: () => "must be a non-empty string" })
+)
+
+/**
+ * Decode a wire object, turning the first schema issue into an
+ * `InvalidResponse` that names the field. The offending value is quoted only
+ * for fields that cannot hold a secret.
+ * @internal
+ */
+export const decodeWire = <A, I>(
+  schema: Schema.Schema<A, I>,
+  secretFields: ReadonlySet<string>,
+  context: { readonly endpoint: string; readonly status: number }
+) => {
+  const decode = Schema.decodeUnknown(schema, { errors: "first", onExcessProperty: "ignore" })
+  return (body: unknown): Effect.Effect<A, InvalidResponse> =>
+    decode(body).pipe(
+      Effect.mapError((error) => {
+        const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+        const field = issue?.path.map(String).join(".") ?? ""
+        const top = field.split(".")[0] ?? ""
+        const reason = issue === undefined
+          ? "is malformed"
+          : issue._tag === "Missing"
+          ? "is missing"
+          : secretFields.has(top)
+          ? "must be a non-empty string (value withheld: it is a secret)"
+          : describe(issue.message)
+        return new InvalidResponse({ ...context, ...(field === "" ? {} : { field }), reason })
+      })
+    )
+}
+
+// Schema's messages quote the actual value; keep them short.
+const describe = (message: string): string => {
+  const oneLine = message.replace(/\s+/g, " ")
+  return oneLine.length > 200 ? `${oneLine.slice(0, 197)}...` : oneLine
+}

@@ -1,0 +1,246 @@
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Redacted from "effect/Redacted"
+import type { ClientConfig } from "../ClientConfig.js"
+import type { DeviceCode } from "../DeviceAuthorization.js"
+import {
+  AccessDenied,
+  DeviceCodeExpired,
+  type DeviceFlowError,
+  type InvalidResponse,
+  OAuthError,
+  TransportError
+} from "../DeviceFlowError.js"
+import { DeviceSession } from "../DeviceSession.js"
+import * as PollSchedule from "../PollSchedule.js"
+import type { AuthenticationResult } from "../TokenResponse.js"
+import { oauthFields } from "./errors.js"
+import type { OAuthErrorBody } from "./oauthHttp.js"
+
+/**
+ * What the flow knows while it polls: the code, its scopes and token
+ * parameters, and the schedule's memory.
+ * @internal
+ */
+export interface Polling {
+  readonly _tag: "Polling"
+  readonly clientId: string
+  readonly tokenEndpoint: string
+  readonly deviceCode: Redacted.Redacted<string>
+  readonly userCode: string
+  readonly verificationUri: string
+  readonly verificationUriComplete: string | undefined
+  readonly issuedAt: number
+  readonly scopes: ReadonlyArray<string>
+  readonly tokenParams: Readonly<Record<string, string>>
+  readonly timing: PollSchedule.Timing
+  /** polls sent so far */
+  readonly attempt: number
+  readonly nextPollAt: number
+}
+
+/**
+ * The explicit states of the flow. `Requesting` asks for a code; `Polling`
+ * waits and polls; the two ends carry the result or the typed error.
+ * @internal
+ */
+export type FlowState =
+  | { readonly _tag: "Requesting" }
+  | Polling
+  | { readonly _tag: "Succeeded"; readonly result: AuthenticationResult }
+  | { readonly _tag: "Failed"; readonly error: DeviceFlowError }
+
+/**
+ * One token request's answer, classified.
+ * @internal
+ */
+export type PollAnswer =
+  | { readonly _tag: "Tokens"; readonly result: AuthenticationResult }
+  | {
+    readonly _tag: "ErrorBody"
+    readonly status: number
+    readonly body: OAuthErrorBody
+    readonly retryAfterMs: number | undefined
+  }
+  | { readonly _tag: "Unavailable"; readonly status: number; readonly retryAfterMs: number | undefined }
+  | { readonly _tag: "NoAnswer"; readonly error: TransportError }
+  | { readonly _tag: "Invalid"; readonly error: InvalidResponse }
+
+/**
+ * Events the flow reports; mirrors the public `DeviceFlowEvent`.
+ * @internal
+ */
+export type MachineEvent =
+  | { readonly _tag: "Pending"; readonly state: Polling }
+  | { readonly _tag: "SlowedDown"; readonly state: Polling }
+  | { readonly _tag: "Retrying"; readonly state: Polling; readonly reason: string; readonly status: number | undefined }
+  | { readonly _tag: "Succeeded"; readonly result: AuthenticationResult }
+
+/** @internal */
+export const startPolling = (
+  config: ClientConfig,
+  code: DeviceCode,
+  tokenParams: Readonly<Record<string, string>>,
+  answeredAt: number
+): Polling | { readonly _tag: "Failed"; readonly error: DeviceFlowError } => {
+  const issuedAt = DateTime.toEpochMillis(code.issuedAt)
+  const timing = PollSchedule.initial({
+    intervalSeconds: Duration.toSeconds(code.interval),
+    issuedAt,
+    expiresInSeconds: (DateTime.toEpochMillis(code.expiresOn) - issuedAt) / 1000
+  })
+  const decision = PollSchedule.first(timing, answeredAt)
+  if (decision._tag !== "PollAt") return failed(deadlineError(config.endpoints.token, timing))
+  return {
+    _tag: "Polling",
+    clientId: config.clientId,
+    tokenEndpoint: config.endpoints.token,
+    deviceCode: code.deviceCode,
+    userCode: code.userCode,
+    verificationUri: code.verificationUri,
+    verificationUriComplete: code.verificationUriComplete,
+    issuedAt,
+    scopes: code.scopes,
+    tokenParams,
+    timing,
+    attempt: 0,
+    nextPollAt: decision.at
+  }
+}
+
+/**
+ * The pure transition after one poll: given the state that sent it, the
+ * answer and when the answer ended, the next state and what to report.
+ * @internal
+ */
+export const transition = (
+  state: Polling,
+  answer: PollAnswer,
+  answeredAt: number,
+  policy: PollSchedule.Policy
+): { readonly next: FlowState; readonly event: MachineEvent | undefined } => {
+  const endpoint = state.tokenEndpoint
+  const polled = { ...state, attempt: state.attempt + 1 }
+  const schedule = (
+    outcome: PollSchedule.Outcome,
+    report: (s: Polling) => MachineEvent,
+    onGiveUp: () => DeviceFlowError
+  ) => {
+    const decision = PollSchedule.next(state.timing, outcome, answeredAt, policy)
+    switch (decision._tag) {
+      case "PollAt": {
+        const next: Polling = { ...polled, timing: decision.timing, nextPollAt: decision.at }
+        return { next, event: report(next) }
+      }
+      case "DeadlineReached":
+        return { next: failed(deadlineError(endpoint, decision.timing)), event: undefined }
+      case "TooManyFailures":
+        return { next: failed(onGiveUp()), event: undefined }
+    }
+  }
+  const secrets = [Redacted.value(state.deviceCode)]
+  switch (answer._tag) {
+    case "Tokens":
+      return { next: { _tag: "Succeeded", result: answer.result }, event: { _tag: "Succeeded", result: answer.result } }
+    case "Invalid":
+      return { next: failed(answer.error), event: undefined }
+    case "NoAnswer":
+      return schedule(
+        { _tag: "Failure" },
+        (s) => ({ _tag: "Retrying", state: s, reason: answer.error.reason, status: undefined }),
+        () => answer.error
+      )
+    case "Unavailable": {
+      const reason = `the server answered HTTP ${answer.status}`
+      return schedule(
+        answer.status === 429
+          ? { _tag: "RateLimited", retryAfterMs: answer.retryAfterMs }
+          : { _tag: "Failure", retryAfterMs: answer.retryAfterMs },
+        (s) =>
+          answer.status === 429
+            ? { _tag: "SlowedDown", state: s }
+            : { _tag: "Retrying", state: s, reason, status: answer.status },
+        () => new TransportError({ endpoint, status: answer.status, reason: `${reason} ${policy.maxConsecutiveFailures} times in a row` })
+      )
+    }
+    case "ErrorBody": {
+      const body = answer.body
+      const fields = oauthFields(endpoint, answer.status, body, secrets)
+      switch (body.error) {
+        // RFC 8628 §3.5 authorization_pending: keep polling at the interval
+        case "authorization_pending":
+          return schedule(
+            { _tag: "Pending", retryAfterMs: answer.retryAfterMs },
+            (s) => ({ _tag: "Pending", state: s }),
+            () => new OAuthError(fields)
+          )
+        case "slow_down":
+          return schedule(
+            { _tag: "SlowDown", serverIntervalSeconds: body.interval, retryAfterMs: answer.retryAfterMs },
+            (s) => ({ _tag: "SlowedDown", state: s }),
+            () => new OAuthError(fields)
+          )
+        // RFC 8628 §3.5 access_denied and expired_token end the flow
+        case "access_denied":
+          return { next: failed(new AccessDenied(fields)), event: undefined }
+        case "expired_token":
+          return {
+            next: failed(
+              new DeviceCodeExpired({
+                reason: "expired_token",
+                expiredAt: answeredAt,
+                endpoint,
+                status: answer.status,
+                ...(fields.errorDescription === undefined ? {} : { errorDescription: fields.errorDescription })
+              })
+            ),
+            event: undefined
+          }
+        default:
+          return { next: failed(new OAuthError(fields)), event: undefined }
+      }
+    }
+  }
+}
+
+const failed = (error: DeviceFlowError) => ({ _tag: "Failed", error }) as const
+
+const deadlineError = (endpoint: string, timing: PollSchedule.Timing) =>
+  new DeviceCodeExpired({ reason: "deadline", expiredAt: timing.deadline, endpoint })
+
+/** @internal */
+export const toSession = (state: Polling): DeviceSession =>
+  new DeviceSession({
+    version: 1,
+    clientId: state.clientId,
+    tokenEndpoint: state.tokenEndpoint,
+    deviceCode: state.deviceCode,
+    userCode: state.userCode,
+    verificationUri: state.verificationUri,
+    ...(state.verificationUriComplete === undefined ? {} : { verificationUriComplete: state.verificationUriComplete }),
+    issuedAt: state.issuedAt,
+    expiresOn: state.timing.deadline,
+    intervalMs: state.timing.intervalMs,
+    nextPollAt: state.nextPollAt,
+    scopes: state.scopes,
+    tokenParams: state.tokenParams
+  })
+
+/** @internal */
+export const fromSession = (session: DeviceSession, now: number): Polling => ({
+  _tag: "Polling",
+  clientId: session.clientId,
+  tokenEndpoint: session.tokenEndpoint,
+  deviceCode: session.deviceCode,
+  userCode: session.userCode,
+  verificationUri: session.verificationUri,
+  verificationUriComplete: session.verificationUriComplete,
+  issuedAt: session.issuedAt,
+  scopes: session.scopes,
+  tokenParams: session.tokenParams,
+  timing: { intervalMs: session.intervalMs, deadline: session.expiresOn, consecutiveFailures: 0 },
+  attempt: 0,
+  // The previous process may have polled just before it stopped, and its
+  // answer is lost with it: a full interval from now can never be early.
+  nextPollAt: Math.max(session.nextPollAt, now + session.intervalMs)
+})

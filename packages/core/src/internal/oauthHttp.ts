@@ -1,0 +1,242 @@
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Clock from "effect/Clock"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Encoding from "effect/Encoding"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import { InvalidResponse, TransportError } from "../DeviceFlowError.js"
+import { parseRetryAfter } from "./retryAfter.js"
+
+/** @internal */
+export const MAX_BODY_BYTES = 1_048_576
+
+/**
+ * How a client authenticates at the token endpoint (RFC 6749 §2.3.1).
+ * @internal
+ */
+export interface ClientAuth {
+  readonly clientId: string
+  readonly clientSecret: Redacted.Redacted<string> | undefined
+  readonly method: "none" | "client_secret_post" | "client_secret_basic"
+}
+
+/** @internal */
+export interface OAuthErrorBody {
+  readonly error: string
+  readonly error_description?: string
+  readonly error_uri?: string
+  readonly error_codes?: ReadonlyArray<number>
+  readonly trace_id?: string
+  readonly correlation_id?: string
+  /** GitHub sends the new interval with slow_down */
+  readonly interval?: number
+}
+
+/**
+ * An HTTP answer sorted by what it means for OAuth: a success body, an
+ * OAuth error body (whatever the status, since GitHub and Entra send errors
+ * with HTTP 200), or a server that is unavailable right now.
+ * @internal
+ */
+export type Answer =
+  | { readonly _tag: "Success"; readonly status: number; readonly body: Readonly<Record<string, unknown>> }
+  | {
+    readonly _tag: "ErrorBody"
+    readonly status: number
+    readonly body: OAuthErrorBody
+    readonly retryAfter: Option.Option<Duration.Duration>
+  }
+  | { readonly _tag: "Unavailable"; readonly status: number; readonly retryAfter: Option.Option<Duration.Duration> }
+
+/**
+ * POST an `application/x-www-form-urlencoded` body and classify the answer.
+ * @internal
+ */
+export const postForm = (
+  endpoint: string,
+  params: Readonly<Record<string, string>>,
+  auth: ClientAuth
+): Effect.Effect<Answer, TransportError | InvalidResponse, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const body: Record<string, string> = { ...params }
+    let request = HttpClientRequest.post(endpoint).pipe(
+      HttpClientRequest.acceptJson // GitHub answers form-encoded without it
+    )
+    if (auth.method === "client_secret_basic" && auth.clientSecret !== undefined) {
+      // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding
+      const credentials = `${formEncode(auth.clientId)}:${formEncode(Redacted.value(auth.clientSecret))}`
+      request = HttpClientRequest.setHeader(request, "authorization", `Basic ${Encoding.encodeBase64(credentials)}`)
+    } else {
+      body.client_id = auth.clientId
+      if (auth.method === "client_secret_post" && auth.clientSecret !== undefined) {
+        body.client_secret = Redacted.value(auth.clientSecret)
+      }
+    }
+    request = HttpClientRequest.bodyUrlParams(request, body)
+    const response = yield* client.execute(request).pipe(
+      Effect.mapError((error) => toTransportError(endpoint, error))
+    )
+    return yield* classify(endpoint, response)
+  }).pipe(Effect.scoped)
+
+const formEncode = (s: string): string => encodeURIComponent(s).replace(/%20/g, "+")
+
+const toTransportError = (endpoint: string, error: HttpClientError.HttpClientError): TransportError =>
+  new TransportError({
+    endpoint,
+    reason: error._tag === "RequestError"
+      ? (error.description ?? `request failed (${error.reason})`)
+      : `the connection failed while reading the answer${error.description ? `: ${error.description}` : ""}`,
+    cause: error.cause
+  })
+
+/** @internal */
+export const classify = (
+  endpoint: string,
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<Answer, TransportError | InvalidResponse> =>
+  Effect.gen(function*() {
+    const status = response.status
+    const now = yield* Clock.currentTimeMillis
+    const retryAfter = parseRetryAfter(Option.getOrUndefined(Headers.get(response.headers, "retry-after")), now)
+    if (status >= 300 && status < 400) {
+      const location = Option.getOrElse(Headers.get(response.headers, "location"), () => "(no location)")
+      return yield* new InvalidResponse({
+        endpoint,
+        status,
+        reason: `is a redirect to ${originOf(location)}, which is not followed: OAuth endpoints must answer directly`
+      })
+    }
+    const parsed = yield* Effect.either(readObject(endpoint, response))
+    if (Either.isRight(parsed)) {
+      const errorBody = asErrorBody(parsed.right)
+      if (errorBody !== undefined) return { _tag: "ErrorBody", status, body: errorBody, retryAfter } as const
+      if (status >= 200 && status < 300) return { _tag: "Success", status, body: parsed.right } as const
+    }
+    // Gateways and rate limiters answer with HTML or nothing: the status is what counts.
+    if (status === 429 || status >= 500) return { _tag: "Unavailable", status, retryAfter } as const
+    if (Either.isLeft(parsed)) return yield* parsed.left
+    return yield* new InvalidResponse({ endpoint, status, reason: "has an unexpected status and no OAuth error" })
+  })
+
+const originOf = (location: string): string => {
+  try {
+    const url = new URL(location)
+    return `${url.origin}${url.pathname}`
+  } catch {
+    return JSON.stringify(location.slice(0, 100))
+  }
+}
+
+/**
+ * Read at most MAX_BODY_BYTES and parse a JSON or form-encoded object.
+ * @internal
+ */
+export const readObject = (
+  endpoint: string,
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<Readonly<Record<string, unknown>>, TransportError | InvalidResponse> =>
+  Effect.gen(function*() {
+    const status = response.status
+    const invalid = (reason: string) => new InvalidResponse({ endpoint, status, reason })
+    const declared = Option.getOrUndefined(Headers.get(response.headers, "content-length"))
+    if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
+      return yield* invalid(`has a body of ${declared} bytes, over the ${MAX_BODY_BYTES}-byte limit`)
+    }
+    const bytes = yield* readLimited(response.stream, MAX_BODY_BYTES).pipe(
+      Effect.mapError((e) =>
+        e === "TooLarge"
+          ? invalid(`has a body over the ${MAX_BODY_BYTES}-byte limit`)
+          : new TransportError({
+            endpoint,
+            reason: `the connection failed while reading the answer${e.description ? `: ${e.description}` : ""}`,
+            cause: e.cause
+          })
+      )
+    )
+    const text = new TextDecoder("utf-8").decode(bytes)
+    const contentType = Option.getOrElse(Headers.get(response.headers, "content-type"), () => "").toLowerCase()
+    return yield* Either.mapLeft(parseObject(text, contentType), invalid)
+  })
+
+const readLimited = <E>(
+  stream: Stream.Stream<Uint8Array, E>,
+  limit: number
+): Effect.Effect<Uint8Array, E | "TooLarge"> =>
+  Stream.runFoldEffect(
+    stream,
+    { chunks: [] as Array<Uint8Array>, size: 0 },
+    (acc, chunk): Effect.Effect<{ chunks: Array<Uint8Array>; size: number }, "TooLarge"> => {
+      const size = acc.size + chunk.length
+      if (size > limit) return Effect.fail("TooLarge" as const)
+      acc.chunks.push(chunk)
+      return Effect.succeed({ chunks: acc.chunks, size })
+    }
+  ).pipe(Effect.map(({ chunks, size }) => {
+    const out = new Uint8Array(size)
+    let offset = 0
+    for (const chunk of chunks) {
+      out.set(chunk, offset)
+      offset += chunk.length
+    }
+    return out
+  }))
+
+/**
+ * JSON or form-encoded, whatever the content type claims, as long as the
+ * result is an object: servers mislabel bodies, but HTML is never a protocol answer.
+ * @internal
+ */
+export const parseObject = (text: string, contentType: string): Either.Either<Record<string, unknown>, string> => {
+  const trimmed = text.trim()
+  if (trimmed === "") return Either.left("has an empty body; expected a JSON object")
+  if (contentType.includes("html") || /^<(!doctype|html|\?xml|head|body)/i.test(trimmed)) {
+    return Either.left(`is an HTML page (${contentType || "no content type"}), not an OAuth JSON answer`)
+  }
+  if (trimmed.startsWith("{") || trimmed.startsWith("[") || contentType.includes("json")) {
+    let value: unknown
+    try {
+      value = JSON.parse(trimmed)
+    } catch {
+      return Either.left("is not valid JSON (truncated or malformed)")
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      return Either.left(`is JSON ${value === null ? "null" : Array.isArray(value) ? "array" : typeof value}, not an object`)
+    }
+    return Either.right(value as Record<string, unknown>)
+  }
+  if (contentType.includes("x-www-form-urlencoded") || /^[\w.~%+-]+=[^\s]*(&[\w.~%+-]+=[^\s]*)*$/.test(trimmed)) {
+    return Either.right(Object.fromEntries(new URLSearchParams(trimmed)))
+  }
+  return Either.left(`is neither JSON nor form-encoded (${contentType || "no content type"})`)
+}
+
+/**
+ * RFC 6749 §5.2: an object with a string `error` is an error answer, whatever
+ * the HTTP status. Optional fields of the wrong type are dropped rather than
+ * hiding the server's error code behind a parse failure.
+ * @internal
+ */
+export const asErrorBody = (body: Readonly<Record<string, unknown>>): OAuthErrorBody | undefined => {
+  const error = body.error
+  if (typeof error !== "string" || error.trim() === "") return undefined
+  const out: { -readonly [K in keyof OAuthErrorBody]: OAuthErrorBody[K] } = { error: error.trim() }
+  if (typeof body.error_description === "string") out.error_description = body.error_description
+  if (typeof body.error_uri === "string") out.error_uri = body.error_uri
+  if (Array.isArray(body.error_codes)) {
+    out.error_codes = body.error_codes.map(Number).filter((n) => Number.isFinite(n))
+  }
+  if (typeof body.trace_id === "string") out.trace_id = body.trace_id
+  if (typeof body.correlation_id === "string") out.correlation_id = body.correlation_id
+  const interval = typeof body.interval === "string" ? Number(body.interval) : body.interval
+  if (typeof interval === "number" && Number.isFinite(interval) && interval > 0) out.interval = interval
+  return out
+}
