@@ -191,7 +191,9 @@ export const resumeEvents = (
       return yield* new InvalidConfiguration({ field: "session.tokenEndpoint", reason: "belongs to another server" })
     }
     const now = yield* Clock.currentTimeMillis
-    return run(config, options, Machine.fromSession(session, now))
+    const state = Machine.fromSession(session, now)
+    if (state._tag === "Failed") return yield* Effect.fail(state.error)
+    return run(config, options, state)
   }))
 
 /**

@@ -18,3 +18,5 @@ export * as DeviceSession from "./DeviceSession.js"
 export * as PollSchedule from "./PollSchedule.js"
 /** @since 0.1.0 */
 export * as TokenResponse from "./TokenResponse.js"
+/** @since 0.1.0 */
+export * as TestKit from "./TestKit.js"

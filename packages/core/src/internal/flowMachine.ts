@@ -227,7 +227,15 @@ export const toSession = (state: Polling): DeviceSession =>
   })
 
 /** @internal */
-export const fromSession = (session: DeviceSession, now: number): Polling => ({
+export const fromSession = (
+  session: DeviceSession,
+  now: number
+): Polling | { readonly _tag: "Failed"; readonly error: DeviceFlowError } => {
+  const state = pollingFromSession(session, now)
+  return state.nextPollAt >= state.timing.deadline ? failed(deadlineError(state.tokenEndpoint, state.timing)) : state
+}
+
+const pollingFromSession = (session: DeviceSession, now: number): Polling => ({
   _tag: "Polling",
   clientId: session.clientId,
   tokenEndpoint: session.tokenEndpoint,

@@ -1,0 +1,528 @@
+/**
+ * A scriptable fake authorization server, as an `HttpClient` layer, for
+ * devflow's tests and for yours. It answers the device authorization and
+ * token endpoints from a {@link Script}, in virtual time (delays go through
+ * Effect's `Clock`, so `TestClock` drives them), and records every request
+ * with the instant it was sent and how it ended.
+ *
+ * @example
+ * ```ts
+ * import { DeviceFlow, TestKit } from "@devflow/core"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const config = yield* TestKit.config()
+ *   return yield* DeviceFlow.acquireToken(config, {}, { onCode: () => {} })
+ * }).pipe(Effect.provide(TestKit.layer(TestKit.scenarios.pendingThenSuccess(2))))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Encoding from "effect/Encoding"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import * as ClientConfig from "./ClientConfig.js"
+import type { DeviceCode } from "./DeviceAuthorization.js"
+import type { InvalidConfiguration } from "./DeviceFlowError.js"
+
+/**
+ * The fake server's address.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const ISSUER = "https://auth.devflow.test"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEVICE_AUTHORIZATION_ENDPOINT = `${ISSUER}/oauth2/device_authorization`
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const TOKEN_ENDPOINT = `${ISSUER}/oauth2/token`
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const CLIENT_ID = "devflow-test-client"
+
+/**
+ * One answer of the fake server.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Reply =
+  | {
+    readonly _tag: "Body"
+    readonly status: number
+    readonly body: string
+    readonly headers: Readonly<Record<string, string>>
+    readonly delay: Duration.Duration
+  }
+  /** the connection fails (reset, refused) after `delay` */
+  | { readonly _tag: "TransportFailure"; readonly reason: string; readonly delay: Duration.Duration }
+  /** the server accepts the request and never answers */
+  | { readonly _tag: "Hang" }
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReplyOptions {
+  readonly status?: number | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** how long the server takes to answer (virtual time under TestClock) */
+  readonly delay?: Duration.DurationInput | undefined
+}
+
+/**
+ * A raw body with a content type.
+ *
+ * @since 0.1.0
+ * @category replies
+ */
+export const text = (body: string, contentType: string, options: ReplyOptions = {}): Reply => ({
+  _tag: "Body",
+  status: options.status ?? 200,
+  body,
+  headers: { "content-type": contentType, ...options.headers },
+  delay: Duration.decode(options.delay ?? 0)
+})
+
+/**
+ * @since 0.1.0
+ * @category replies
+ */
+export const json = (body: unknown, options: ReplyOptions = {}): Reply =>
+  text(JSON.stringify(body), "application/json", options)
+
+/**
+ * A form-encoded body (GitHub without `Accept: application/json`).
+ *
+ * @since 0.1.0
+ * @category replies
+ */
+export const form = (body: Readonly<Record<string, string | number>>, options: ReplyOptions = {}): Reply =>
+  text(
+    new URLSearchParams(Object.entries(body).map(([k, v]) => [k, String(v)])).toString(),
+    "application/x-www-form-urlencoded",
+    options
+  )
+
+/**
+ * An RFC 6749 §5.2 error; HTTP 400 unless `status` says otherwise.
+ *
+ * @since 0.1.0
+ * @category replies
+ */
+export const oauthError = (
+  error: string,
+  options: ReplyOptions & { readonly fields?: Readonly<Record<string, unknown>> | undefined } = {}
+): Reply => json({ error, ...options.fields }, { ...options, status: options.status ?? 400 })
+
+/**
+ * @since 0.1.0
+ * @category replies
+ */
+export const pending = (options: ReplyOptions = {}): Reply => oauthError("authorization_pending", options)
+
+/**
+ * slow_down, optionally with the new interval in seconds (as GitHub sends it).
+ *
+ * @since 0.1.0
+ * @category replies
+ */
+export const slowDown = (options: ReplyOptions & { readonly interval?: number | undefined } = {}): Reply =>
+  oauthError("slow_down", { ...options, fields: options.interval === undefined ? {} : { interval: options.interval } })
+
+/**
+ * @since 0.1.0
+ * @category replies
+ */
+export const denied = (options: ReplyOptions = {}): Reply =>
+  oauthError("access_denied", { ...options, fields: { error_description: "The user denied the request" } })
+
+/**
+ * @since 0.1.0
+ * @category replies
+ */
+export const expired = (options: ReplyOptions = {}): Reply => oauthError("expired_token", options)
+
+/**
+ * @since 0.1.0
+ * @category replies
+ */
+export const transportFailure = (reason = "connection reset by peer", delay: Duration.DurationInput = 0): Reply => ({
+  _tag: "TransportFailure",
+  reason,
+  delay: Duration.decode(delay)
+})
+
+/**
+ * @since 0.1.0
+ * @category replies
+ */
+export const hang: Reply = { _tag: "Hang" }
+
+/**
+ * An unsigned JWT carrying `claims`, good enough for code that reads id_token claims.
+ *
+ * @since 0.1.0
+ * @category replies
+ */
+export const idToken = (claims: Readonly<Record<string, unknown>>): string =>
+  `${Encoding.encodeBase64Url(JSON.stringify({ alg: "none", typ: "JWT" }))}.${
+    Encoding.encodeBase64Url(JSON.stringify(claims))
+  }.c2ln`
+
+/**
+ * Canonical secret values the kit hands out, so tests can check they never
+ * leak into logs, errors or output.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const secrets = {
+  deviceCode: "DEVICE-CODE-CANARY-7f3a9c",
+  accessToken: "ACCESS-TOKEN-CANARY-51be02",
+  refreshToken: "REFRESH-TOKEN-CANARY-0c44d1",
+  idTokenSubject: "user-123"
+} as const
+
+/**
+ * A successful token response (RFC 6749 §5.1).
+ *
+ * @since 0.1.0
+ * @category replies
+ */
+export const tokens = (
+  fields: Readonly<Record<string, unknown>> = {},
+  options: ReplyOptions = {}
+): Reply =>
+  json({
+    access_token: secrets.accessToken,
+    token_type: "Bearer",
+    expires_in: 3600,
+    refresh_token: secrets.refreshToken,
+    scope: "openid profile offline_access",
+    id_token: idToken({ iss: ISSUER, sub: secrets.idTokenSubject, aud: CLIENT_ID, name: "Test User" }),
+    ...fields
+  }, options)
+
+/**
+ * A device authorization response (RFC 8628 §3.2).
+ *
+ * @since 0.1.0
+ * @category replies
+ */
+export const deviceCode = (
+  fields: Readonly<Record<string, unknown>> = {},
+  options: ReplyOptions = {}
+): Reply =>
+  json({
+    device_code: secrets.deviceCode,
+    user_code: "WDJB-MJHT",
+    verification_uri: `${ISSUER}/device`,
+    verification_uri_complete: `${ISSUER}/device?user_code=WDJB-MJHT`,
+    expires_in: 900,
+    interval: 5,
+    ...fields
+  }, options)
+
+/**
+ * What a script sees of a request.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RequestContext {
+  /** 0 for the first request to this endpoint */
+  readonly attempt: number
+  /** when the request arrived, epoch ms */
+  readonly now: number
+  /** when the last device code was issued, epoch ms */
+  readonly codeIssuedAt: number | undefined
+  readonly params: Readonly<Record<string, string>>
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/**
+ * How the fake server answers each endpoint.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Script {
+  readonly deviceAuthorization: (context: RequestContext) => Reply
+  readonly token: (context: RequestContext) => Reply
+}
+
+/**
+ * A script answering the token endpoint with `replies` in order, then
+ * repeating the last one.
+ *
+ * @since 0.1.0
+ * @category scripts
+ */
+export const sequence = (
+  replies: ReadonlyArray<Reply>,
+  device: Reply = deviceCode()
+): Script => ({
+  deviceAuthorization: () => device,
+  token: ({ attempt }) => replies[Math.min(attempt, replies.length - 1)] ?? hang
+})
+
+/**
+ * The scenarios every device-flow client meets, one script each.
+ *
+ * @since 0.1.0
+ * @category scripts
+ */
+export const scenarios = {
+  /** `n` × authorization_pending, then tokens */
+  pendingThenSuccess: (n: number, device: Reply = deviceCode()): Script =>
+    sequence([...Array.from({ length: n }, () => pending()), tokens()], device),
+  /** slow_down (with the server's new interval when given), then pending, then tokens */
+  slowDown: (options: { readonly interval?: number | undefined } = {}): Script =>
+    sequence([pending(), slowDown(options), pending(), tokens()]),
+  /** GitHub: every error comes with HTTP 200; slow_down carries the new interval */
+  githubHttp200: (): Script =>
+    sequence(
+      [
+        oauthError("authorization_pending", { status: 200 }),
+        oauthError("slow_down", { status: 200, fields: { interval: 10 } }),
+        oauthError("authorization_pending", { status: 200 }),
+        tokens({ token_type: "bearer", scope: "repo,gist", expires_in: undefined, refresh_token: undefined, id_token: undefined })
+      ],
+      deviceCode({ verification_uri: "https://github.com/login/device", verification_uri_complete: undefined })
+    ),
+  /** GitHub without `Accept: application/json`: form-encoded answers */
+  githubForm: (): Script =>
+    sequence(
+      [
+        form({ error: "authorization_pending", error_description: "The authorization request is still pending." }),
+        form({ access_token: secrets.accessToken, token_type: "bearer", scope: "repo" })
+      ],
+      form({
+        device_code: secrets.deviceCode,
+        user_code: "WDJB-MJHT",
+        verification_uri: "https://github.com/login/device",
+        expires_in: 900,
+        interval: 5
+      })
+    ),
+  /** Google: pending as HTTP 428, slow_down as HTTP 403, `verification_url` */
+  google: (): Script =>
+    sequence(
+      [pending({ status: 428 }), slowDown({ status: 403 }), pending({ status: 428 }), tokens()],
+      deviceCode({ verification_uri: undefined, verification_url: "https://www.google.com/device", verification_uri_complete: undefined })
+    ),
+  /** Auth0: pending as HTTP 403, slow_down as HTTP 429 */
+  auth0: (): Script => sequence([pending({ status: 403 }), slowDown({ status: 429 }), pending({ status: 403 }), tokens()]),
+  /** Entra v1 / ADFS: numbers as strings, `verification_url`, a ready-made message */
+  entraV1: (): Script =>
+    sequence(
+      [
+        oauthError("authorization_pending", { fields: { error_codes: [70016] } }),
+        tokens({ expires_in: "3599" })
+      ],
+      deviceCode({
+        verification_uri: undefined,
+        verification_uri_complete: undefined,
+        verification_url: "https://microsoft.com/devicelogin",
+        expires_in: "900",
+        interval: "5",
+        message: "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code WDJB-MJHT to authenticate."
+      })
+    ),
+  /** the server is overloaded: `status` (429 or 503) with Retry-After, then pending, then tokens */
+  retryAfter: (status: 429 | 503, retryAfterSeconds: number): Script =>
+    sequence([
+      text("<html>busy</html>", "text/html", { status, headers: { "retry-after": String(retryAfterSeconds) } }),
+      pending(),
+      tokens()
+    ]),
+  /** HTTP 5xx without an OAuth body, `n` times, then tokens */
+  serverErrors: (n: number, status = 502): Script =>
+    sequence([...Array.from({ length: n }, () => text("Bad Gateway", "text/plain", { status })), tokens()]),
+  /** the network fails `n` times, then tokens */
+  transportFailures: (n: number): Script =>
+    sequence([...Array.from({ length: n }, () => transportFailure()), tokens()]),
+  /** pending, then the user declines */
+  denied: (): Script => sequence([pending(), denied()]),
+  /**
+   * the server ends the code's life after `lifetime` seconds, earlier than the
+   * `advertised` expires_in (Auth0 and others expire codes on their own terms):
+   * pending until then, expired_token after
+   */
+  serverExpiry: (lifetime: number, advertised = 900): Script => ({
+    deviceAuthorization: () => deviceCode({ expires_in: advertised }),
+    token: ({ codeIssuedAt, now }) =>
+      codeIssuedAt !== undefined && now - codeIssuedAt >= lifetime * 1000 ? expired() : pending()
+  }),
+  /** pending forever: the client's own deadline must end the flow */
+  neverApproved: (expiresIn = 900): Script => sequence([pending()], deviceCode({ expires_in: expiresIn }))
+} as const
+
+/**
+ * One request the fake server saw.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RecordedRequest {
+  readonly endpoint: "deviceAuthorization" | "token" | "unknown"
+  readonly url: string
+  readonly method: string
+  readonly params: Readonly<Record<string, string>>
+  readonly headers: Readonly<Record<string, string>>
+  /** when the request was sent, epoch ms */
+  readonly sentAt: number
+  /** when it ended, epoch ms; undefined while in flight */
+  readonly endedAt: number | undefined
+  readonly outcome: "in-flight" | "answered" | "failed" | "interrupted"
+  /** the HTTP status answered, if any */
+  readonly status: number | undefined
+}
+
+/**
+ * The fake server's record, for assertions.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class FakeServer extends Context.Tag("@devflow/core/TestKit/FakeServer")<FakeServer, {
+  readonly requests: Effect.Effect<ReadonlyArray<RecordedRequest>>
+  /** token requests only */
+  readonly polls: Effect.Effect<ReadonlyArray<RecordedRequest>>
+}>() {}
+
+/**
+ * An `HttpClient` answering from `script`, plus the {@link FakeServer} record.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (script: Script): Layer.Layer<HttpClient.HttpClient | FakeServer> =>
+  Layer.effectContext(Effect.gen(function*() {
+    const log = yield* Ref.make<ReadonlyArray<RecordedRequest>>([])
+    const counts = yield* Ref.make({ deviceAuthorization: 0, token: 0, unknown: 0 })
+    const codeIssuedAt = yield* Ref.make<number | undefined>(undefined)
+
+    const update = (index: number, f: (r: RecordedRequest) => RecordedRequest) =>
+      Ref.update(log, (all) => all.map((r, i) => (i === index ? f(r) : r)))
+
+    const client = HttpClient.make((request, url) =>
+      Effect.gen(function*() {
+        const sentAt = yield* Clock.currentTimeMillis
+        const endpoint = url.origin + url.pathname === DEVICE_AUTHORIZATION_ENDPOINT
+          ? "deviceAuthorization"
+          : url.origin + url.pathname === TOKEN_ENDPOINT
+          ? "token"
+          : "unknown"
+        const params = readParams(request)
+        const headers = { ...request.headers }
+        const index = yield* Ref.modify(log, (all) => [all.length, [...all, {
+          endpoint,
+          url: url.href,
+          method: request.method,
+          params,
+          headers,
+          sentAt,
+          endedAt: undefined,
+          outcome: "in-flight",
+          status: undefined
+        } satisfies RecordedRequest]] as const)
+        const attempt = yield* Ref.modify(counts, (c) => [c[endpoint], { ...c, [endpoint]: c[endpoint] + 1 }] as const)
+        const context: RequestContext = {
+          attempt,
+          now: sentAt,
+          codeIssuedAt: yield* Ref.get(codeIssuedAt),
+          params,
+          headers
+        }
+        const reply = endpoint === "deviceAuthorization"
+          ? script.deviceAuthorization(context)
+          : endpoint === "token"
+          ? script.token(context)
+          : text("Not Found", "text/plain", { status: 404 })
+        if (endpoint === "deviceAuthorization") yield* Ref.set(codeIssuedAt, sentAt)
+        const ended = (outcome: RecordedRequest["outcome"], status?: number) =>
+          Effect.flatMap(Clock.currentTimeMillis, (endedAt) =>
+            update(index, (r) => ({ ...r, endedAt, outcome, status })))
+        switch (reply._tag) {
+          case "Hang":
+            return yield* Effect.never.pipe(Effect.onInterrupt(() => ended("interrupted")))
+          case "TransportFailure":
+            yield* Effect.sleep(reply.delay).pipe(Effect.onInterrupt(() => ended("interrupted")))
+            yield* ended("failed")
+            return yield* new HttpClientError.RequestError({ request, reason: "Transport", description: reply.reason })
+          case "Body":
+            yield* Effect.sleep(reply.delay).pipe(Effect.onInterrupt(() => ended("interrupted")))
+            yield* ended("answered", reply.status)
+            return HttpClientResponse.fromWeb(
+              request,
+              new Response(reply.body, { status: reply.status, headers: reply.headers })
+            )
+        }
+      })
+    )
+
+    const requests = Ref.get(log)
+    return Context.make(HttpClient.HttpClient, client).pipe(
+      Context.add(FakeServer, {
+        requests,
+        polls: Effect.map(requests, (all) => all.filter((r) => r.endpoint === "token"))
+      })
+    )
+  }))
+
+const readParams = (request: HttpClientRequest.HttpClientRequest): Record<string, string> => {
+  const body = request.body
+  if (body._tag !== "Uint8Array") return {}
+  return Object.fromEntries(new URLSearchParams(new TextDecoder().decode(body.body)))
+}
+
+/**
+ * A validated configuration pointing at the fake server.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const config = (
+  overrides: Partial<ClientConfig.ClientConfigInput> = {}
+): Effect.Effect<ClientConfig.ClientConfig, InvalidConfiguration> =>
+  ClientConfig.make({
+    clientId: CLIENT_ID,
+    endpoints: { deviceAuthorization: DEVICE_AUTHORIZATION_ENDPOINT, token: TOKEN_ENDPOINT },
+    scopes: ["openid", "profile", "offline_access"],
+    ...overrides
+  })
+
+/**
+ * An `onCode` callback that records the codes it is shown.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const recordingPrompt: Effect.Effect<{
+  readonly onCode: (code: DeviceCode) => Effect.Effect<void>
+  readonly shown: Effect.Effect<ReadonlyArray<DeviceCode>>
+}> = Effect.map(Ref.make<ReadonlyArray<DeviceCode>>([]), (ref) => ({
+  onCode: (code) => Ref.update(ref, (all) => [...all, code]),
+  shown: Ref.get(ref)
+}))

@@ -1,0 +1,362 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as Http from "node:http"
+import {
+  certificate,
+  closedPort,
+  httpServer,
+  httpsServer,
+  makeSignal,
+  neverAnswering,
+  proxyServer,
+  silentTcpServer
+} from "../test/fixtures/servers.js"
+import * as HttpOptions from "./HttpOptions.js"
+import * as NodeOAuthHttp from "./NodeOAuthHttp.js"
+
+// Never pick up a proxy from the machine running the tests.
+const direct: HttpOptions.ProxyOptions = { httpProxy: "", httpsProxy: "", noProxy: "" }
+
+const makeClient = (options?: Partial<HttpOptions.HttpOptions>) =>
+  Effect.map(
+    Layer.build(NodeOAuthHttp.layer({ proxy: direct, ...options })),
+    Context.get(HttpClient.HttpClient)
+  )
+
+const readBody = (req: Http.IncomingMessage): Promise<string> =>
+  new Promise((resolve, reject) => {
+    let body = ""
+    req.setEncoding("utf8")
+    req.on("data", (chunk: string) => body += chunk)
+    req.on("end", () => resolve(body))
+    req.on("error", reject)
+  })
+
+const elapsed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.map(Effect.timed(effect), ([duration, a]) => [Duration.toMillis(duration), a] as const)
+
+const cap = 1024
+
+describe("NodeOAuthHttp", () => {
+  describe("requests", () => {
+    it.scopedLive("sends the devflow User-Agent on every request, unless the request sets its own", () =>
+      Effect.gen(function*() {
+        const agents: Array<string | undefined> = []
+        const origin = yield* httpServer((req, res) => {
+          agents.push(req.headers["user-agent"])
+          res.end()
+        })
+        const client = yield* makeClient()
+        yield* client.get(`${origin.url}/a`)
+        yield* client.post(`${origin.url}/b`)
+        yield* client.get(`${origin.url}/c`, { headers: { "user-agent": "custom/1" } })
+        assert.deepStrictEqual(agents, [HttpOptions.defaultUserAgent, HttpOptions.defaultUserAgent, "custom/1"])
+        assert.strictEqual(HttpOptions.defaultUserAgent, "devflow/0.1.0 (+https://github.com/devflow)")
+      }))
+
+    it.scopedLive("round-trips a JSON POST", () =>
+      Effect.gen(function*() {
+        const origin = yield* httpServer(async (req, res) => {
+          const body = await readBody(req)
+          res.setHeader("content-type", "application/json")
+          res.end(JSON.stringify({ method: req.method, contentType: req.headers["content-type"], echo: JSON.parse(body) }))
+        })
+        const client = yield* makeClient()
+        const response = yield* HttpClientRequest.post(`${origin.url}/json`).pipe(
+          HttpClientRequest.bodyUnsafeJson({ grant_type: "device_code", n: 1 }),
+          client.execute
+        )
+        assert.strictEqual(response.status, 200)
+        assert.deepStrictEqual(yield* response.json, {
+          method: "POST",
+          contentType: "application/json",
+          echo: { grant_type: "device_code", n: 1 }
+        })
+      }))
+
+    it.scopedLive("round-trips a form POST", () =>
+      Effect.gen(function*() {
+        const origin = yield* httpServer(async (req, res) => {
+          const body = await readBody(req)
+          res.end(`${req.headers["content-type"]}|${body}`)
+        })
+        const client = yield* makeClient()
+        const response = yield* HttpClientRequest.post(`${origin.url}/token`).pipe(
+          HttpClientRequest.bodyUrlParams({ client_id: "cli", scope: "a b" }),
+          client.execute
+        )
+        assert.strictEqual(yield* response.text, "application/x-www-form-urlencoded|client_id=cli&scope=a+b")
+      }))
+
+    it.scopedLive("returns a 302 to another host as it is, without following it", () =>
+      Effect.gen(function*() {
+        let followed = 0
+        const elsewhere = yield* httpServer((_req, res) => {
+          followed++
+          res.end("should not be reached")
+        })
+        const location = `http://localhost:${elsewhere.port}/token`
+        const origin = yield* httpServer((_req, res) => {
+          res.writeHead(302, { location })
+          res.end()
+        })
+        const client = yield* makeClient()
+        const response = yield* HttpClientRequest.post(`${origin.url}/token`).pipe(
+          HttpClientRequest.bodyUrlParams({ device_code: "x" }),
+          client.execute
+        )
+        assert.strictEqual(response.status, 302)
+        assert.strictEqual(response.headers.location, location)
+        assert.strictEqual(yield* response.text, "")
+        assert.strictEqual(followed, 0)
+      }))
+  })
+
+  describe("response body cap", () => {
+    it.scopedLive("fails fast when Content-Length is over the cap, without reading the body", () =>
+      Effect.gen(function*() {
+        const closed = makeSignal()
+        const origin = yield* httpServer((req, res) => {
+          req.socket.on("close", closed.fire)
+          res.writeHead(200, { "content-length": String(cap * 10) })
+          res.write(Buffer.alloc(16)) // and never the rest
+        })
+        const client = yield* makeClient({ maxResponseBytes: cap, requestTimeout: "5 seconds" })
+        const response = yield* client.get(origin.url)
+        const [millis, error] = yield* elapsed(Effect.flip(response.text))
+        assert(error._tag === "ResponseError")
+        assert.strictEqual(error.reason, "Decode")
+        assert.strictEqual(error.description, `response body exceeded ${cap} bytes (Content-Length: ${cap * 10})`)
+        assert.isTrue(Cause.isExceededCapacityException(error.cause))
+        assert.isBelow(millis, 1000)
+        // the connection is aborted rather than drained
+        yield* closed.await("2 seconds", "closing the refused response's connection")
+      }))
+
+    it.scopedLive("fails a chunked body as soon as it grows past the cap", () =>
+      Effect.gen(function*() {
+        const closed = makeSignal()
+        const origin = yield* httpServer((req, res) => {
+          req.socket.on("close", closed.fire)
+          res.writeHead(200, { "content-type": "application/json" })
+          for (let i = 0; i < 4; i++) res.write(Buffer.alloc(cap / 2, 0x20)) // 2 × the cap, never ended
+        })
+        const client = yield* makeClient({ maxResponseBytes: cap, requestTimeout: "5 seconds" })
+        const response = yield* client.get(origin.url)
+        assert.isUndefined(response.headers["content-length"])
+        const [millis, error] = yield* elapsed(Effect.flip(response.json))
+        assert.strictEqual(error.reason, "Decode")
+        assert.strictEqual(error.description, `response body exceeded ${cap} bytes`)
+        assert.isBelow(millis, 1000)
+        yield* closed.await("2 seconds", "closing the oversized response's connection")
+      }))
+
+    it.scopedLive("applies the cap to the response stream too", () =>
+      Effect.gen(function*() {
+        const origin = yield* httpServer((_req, res) => {
+          res.write(Buffer.alloc(cap))
+          res.end(Buffer.alloc(1))
+        })
+        const client = yield* makeClient({ maxResponseBytes: cap })
+        const response = yield* client.get(origin.url)
+        const error = yield* Effect.flip(Stream.runDrain(response.stream))
+        assert.strictEqual(error.description, `response body exceeded ${cap} bytes`)
+      }))
+
+    it.scopedLive("accepts a body of exactly the cap, with and without Content-Length", () =>
+      Effect.gen(function*() {
+        const origin = yield* httpServer((req, res) => {
+          const body = Buffer.alloc(cap, "a")
+          if (req.url === "/chunked") {
+            res.write(body.subarray(0, 100))
+            res.end(body.subarray(100))
+          } else {
+            res.end(body)
+          }
+        })
+        const client = yield* makeClient({ maxResponseBytes: cap })
+        const sized = yield* client.get(`${origin.url}/sized`)
+        assert.strictEqual(sized.headers["content-length"], String(cap))
+        assert.strictEqual((yield* sized.text).length, cap)
+        const chunked = yield* client.get(`${origin.url}/chunked`)
+        assert.isUndefined(chunked.headers["content-length"])
+        assert.strictEqual((yield* chunked.arrayBuffer).byteLength, cap)
+        const streamed = yield* client.get(`${origin.url}/chunked`)
+        const chunks = yield* Stream.runCollect(streamed.stream)
+        assert.strictEqual(Chunk.reduce(chunks, 0, (n, bytes) => n + bytes.byteLength), cap)
+      }))
+
+    it.scopedLive("lets the body be read more than once (text, then json)", () =>
+      Effect.gen(function*() {
+        const origin = yield* httpServer((_req, res) => res.end("{\"a\":1}"))
+        const client = yield* makeClient()
+        const response = yield* client.get(origin.url)
+        assert.strictEqual(yield* response.text, "{\"a\":1}")
+        assert.deepStrictEqual(yield* response.json, { a: 1 })
+      }))
+  })
+
+  describe("timeouts and cancellation", () => {
+    it.scopedLive("fails a request that gets no response within requestTimeout, and closes its socket", () =>
+      Effect.gen(function*() {
+        const origin = yield* neverAnswering
+        const client = yield* makeClient({ requestTimeout: "300 millis" })
+        const [millis, error] = yield* elapsed(Effect.flip(client.get(origin.url)))
+        assert(error._tag === "RequestError")
+        assert.strictEqual(error.reason, "Transport")
+        assert.strictEqual(error.description, "request timed out after 300ms waiting for the response")
+        assert.isTrue(Cause.isTimeoutException(error.cause))
+        assert.isAtLeast(millis, 250)
+        assert.isBelow(millis, 1500)
+        yield* origin.closed.await("2 seconds", "closing the timed-out request's socket")
+      }))
+
+    it.scopedLive("counts the body against requestTimeout", () =>
+      Effect.gen(function*() {
+        const closed = makeSignal()
+        const origin = yield* httpServer((req, res) => {
+          req.socket.on("close", closed.fire)
+          res.writeHead(200, { "content-type": "application/json" })
+          res.write("{\"access_token\":") // and then nothing
+        })
+        const client = yield* makeClient({ requestTimeout: "300 millis" })
+        const response = yield* client.get(origin.url)
+        const [millis, error] = yield* elapsed(Effect.flip(response.json))
+        assert.strictEqual(error._tag, "ResponseError")
+        assert.strictEqual(error.description, "request timed out after 300ms while reading the response body")
+        assert.isTrue(Cause.isTimeoutException(error.cause))
+        assert.isBelow(millis, 1500)
+        yield* closed.await("2 seconds", "closing the stalled body's socket")
+      }))
+
+    it.scopedLive("enforces connectTimeout at the dispatcher (a TLS handshake that never completes)", () =>
+      Effect.gen(function*() {
+        const silent = yield* silentTcpServer
+        const client = yield* makeClient({ connectTimeout: "200 millis", requestTimeout: "5 seconds" })
+        const [millis, error] = yield* elapsed(Effect.flip(client.get(`https://${silent.url}/`)))
+        assert(error._tag === "RequestError")
+        assert.strictEqual(error.reason, "Transport")
+        assert.match(error.description ?? "", /Connect Timeout Error.*timeout: 200ms/)
+        assert.isBelow(millis, 3000) // undici checks connect timeouts on a ~0.5 s tick
+      }))
+
+    it.scopedLive("interrupting a request closes its socket", () =>
+      Effect.gen(function*() {
+        const origin = yield* neverAnswering
+        const client = yield* makeClient({ requestTimeout: Duration.infinity })
+        const fiber = yield* Effect.fork(client.get(origin.url))
+        yield* origin.seen.await("2 seconds", "the request reaching the server")
+        const exit = yield* Fiber.interrupt(fiber)
+        assert.isTrue(Exit.isInterrupted(exit))
+        yield* origin.closed.await("2 seconds", "closing the interrupted request's socket")
+      }))
+
+    it.scopedLive("releasing the layer destroys the dispatcher and its kept-alive connections", () =>
+      Effect.gen(function*() {
+        const closed = makeSignal()
+        const origin = yield* httpServer((req, res) => {
+          req.socket.on("close", closed.fire)
+          res.end("ok")
+        })
+        const scope = yield* Scope.make()
+        const context = yield* Layer.buildWithScope(NodeOAuthHttp.layer({ proxy: direct }), scope)
+        const response = yield* Context.get(context, HttpClient.HttpClient).get(origin.url)
+        assert.strictEqual(yield* response.text, "ok")
+        yield* Scope.close(scope, Exit.void)
+        yield* closed.await("2 seconds", "closing the kept-alive connection")
+      }))
+  })
+
+  describe("transport errors", () => {
+    it.scopedLive("connection refused is a RequestError with reason Transport", () =>
+      Effect.gen(function*() {
+        const port = yield* closedPort
+        const client = yield* makeClient()
+        const error = yield* Effect.flip(client.get(`http://127.0.0.1:${port}/token`))
+        assert(error._tag === "RequestError")
+        assert.strictEqual(error.reason, "Transport")
+        assert.include(error.description ?? "", "ECONNREFUSED")
+        assert.include(error.message, `GET http://127.0.0.1:${port}/token`)
+      }))
+
+    it.scopedLive("rejects an untrusted certificate, and trusts it when given as `ca`", () =>
+      Effect.gen(function*() {
+        const origin = yield* httpsServer((_req, res) => res.end("tls ok"))
+        const untrusting = yield* makeClient()
+        const error = yield* Effect.flip(untrusting.get(origin.url))
+        assert(error._tag === "RequestError")
+        assert.strictEqual(error.reason, "Transport")
+        assert.include(error.description ?? "", "self-signed certificate")
+        const trusting = yield* makeClient({ ca: [certificate] })
+        const response = yield* trusting.get(origin.url)
+        assert.strictEqual(yield* response.text, "tls ok")
+      }))
+  })
+
+  describe("proxies", () => {
+    it.scopedLive("sends requests through the configured HTTP proxy", () =>
+      Effect.gen(function*() {
+        const proxy = yield* proxyServer
+        const origin = yield* httpServer((req, res) => res.end(`hello ${req.url}`))
+        const client = yield* makeClient({ proxy: { httpProxy: proxy.url, noProxy: "" } })
+        const response = yield* client.get(`${origin.url}/via-proxy`)
+        assert.strictEqual(yield* response.text, "hello /via-proxy")
+        assert.deepStrictEqual(proxy.requests, [`CONNECT 127.0.0.1:${origin.port}`])
+      }))
+
+    it.scopedLive("tunnels HTTPS through the proxy, verifying the origin with `ca`", () =>
+      Effect.gen(function*() {
+        const proxy = yield* proxyServer
+        const origin = yield* httpsServer((_req, res) => res.end("tunnelled"))
+        const client = yield* makeClient({ proxy: { httpsProxy: proxy.url, noProxy: "" }, ca: [certificate] })
+        const response = yield* client.get(origin.url)
+        assert.strictEqual(yield* response.text, "tunnelled")
+        assert.deepStrictEqual(proxy.requests, [`CONNECT 127.0.0.1:${origin.port}`])
+      }))
+
+    it.scopedLive("bypasses the proxy for hosts in noProxy", () =>
+      Effect.gen(function*() {
+        const proxy = yield* proxyServer
+        const origin = yield* httpServer((_req, res) => res.end("direct"))
+        const client = yield* makeClient({ proxy: { httpProxy: proxy.url, noProxy: "localhost, 127.0.0.1" } })
+        const response = yield* client.get(origin.url)
+        assert.strictEqual(yield* response.text, "direct")
+        assert.deepStrictEqual(proxy.requests, [])
+      }))
+
+    it.scopedLive("reads HTTP_PROXY from the environment by default", () =>
+      Effect.gen(function*() {
+        const proxy = yield* proxyServer
+        const origin = yield* httpServer((_req, res) => res.end("from env"))
+        const saved = { HTTP_PROXY: process.env.HTTP_PROXY, http_proxy: process.env.http_proxy }
+        yield* Effect.acquireRelease(
+          Effect.sync(() => {
+            delete process.env.http_proxy
+            process.env.HTTP_PROXY = proxy.url
+          }),
+          () =>
+            Effect.sync(() => {
+              for (const [name, value] of Object.entries(saved)) {
+                if (value === undefined) delete process.env[name]
+                else process.env[name] = value
+              }
+            })
+        )
+        const client = yield* makeClient({ proxy: { noProxy: "" } })
+        const response = yield* client.get(origin.url)
+        assert.strictEqual(yield* response.text, "from env")
+        assert.deepStrictEqual(proxy.requests, [`CONNECT 127.0.0.1:${origin.port}`])
+      }))
+  })
+})

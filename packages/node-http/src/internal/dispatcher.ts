@@ -1,0 +1,57 @@
+import * as Undici from "@effect/platform-node/Undici"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as Fs from "node:fs"
+import * as Tls from "node:tls"
+import type * as HttpOptions from "../HttpOptions.js"
+import * as httpOptions from "./httpOptions.js"
+
+/**
+ * The certificates to trust when `ca` is given: passing `ca` to TLS replaces
+ * Node's default store, so the bundled roots and the `NODE_EXTRA_CA_CERTS`
+ * file (which `tls.rootCertificates` does not include) are added back.
+ *
+ * @internal
+ */
+export const trustedCertificates = (ca: ReadonlyArray<string>): Array<string> => {
+  const extra: Array<string> = []
+  const extraFile = process.env.NODE_EXTRA_CA_CERTS
+  if (extraFile !== undefined && extraFile !== "") {
+    try {
+      extra.push(Fs.readFileSync(extraFile, "utf8"))
+    } catch {
+      // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS; so do we, by ignoring it.
+    }
+  }
+  return [...Tls.rootCertificates, ...extra, ...ca]
+}
+
+/** @internal */
+export const agentOptions = (resolved: httpOptions.Resolved): Undici.EnvHttpProxyAgent.Options => {
+  // undici treats a connect timeout of 0 as "none".
+  const timeout = resolved.connectTimeoutMillis ?? 0
+  const tls: Undici.buildConnector.BuildOptions = resolved.ca === undefined
+    ? { timeout }
+    : { timeout, ca: trustedCertificates(resolved.ca) }
+  const { httpProxy, httpsProxy, noProxy } = resolved.proxy
+  return {
+    connectTimeout: timeout,
+    // direct connections
+    connect: tls,
+    // through a proxy: the connection to the proxy, and the TLS tunnelled to the origin
+    proxyTls: tls,
+    requestTls: tls,
+    ...(httpProxy !== undefined ? { httpProxy } : {}),
+    ...(httpsProxy !== undefined ? { httpsProxy } : {}),
+    ...(noProxy !== undefined ? { noProxy } : {})
+  }
+}
+
+/** @internal */
+export const makeDispatcher = (
+  options?: Partial<HttpOptions.HttpOptions>
+): Effect.Effect<Undici.Dispatcher, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => new Undici.EnvHttpProxyAgent(agentOptions(httpOptions.resolve(options)))),
+    (dispatcher) => Effect.promise(() => dispatcher.destroy().catch(() => undefined))
+  )
