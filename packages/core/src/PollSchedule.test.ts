@@ -1,0 +1,173 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as fc from "effect/FastCheck"
+import * as PollSchedule from "./PollSchedule.js"
+
+type Outcome = PollSchedule.Outcome
+
+const outcome: fc.Arbitrary<Outcome> = fc.oneof(
+  fc.record({ _tag: fc.constant("Pending" as const), retryAfterMs: fc.option(fc.nat(120_000), { nil: undefined }) }),
+  fc.record({
+    _tag: fc.constant("SlowDown" as const),
+    serverIntervalSeconds: fc.option(fc.integer({ min: 1, max: 120 }), { nil: undefined }),
+    retryAfterMs: fc.option(fc.nat(120_000), { nil: undefined })
+  }),
+  fc.record({ _tag: fc.constant("RateLimited" as const), retryAfterMs: fc.option(fc.nat(120_000), { nil: undefined }) }),
+  fc.record({ _tag: fc.constant("Failure" as const), retryAfterMs: fc.option(fc.nat(120_000), { nil: undefined }) })
+)
+
+interface Step {
+  readonly sentAt: number
+  readonly answeredAt: number
+  readonly intervalBefore: number
+  readonly intervalAfter: number
+  readonly outcome: Outcome
+  readonly decision: PollSchedule.Decision
+}
+
+/**
+ * Drive the schedule with a server that answers `outcomes` in order (the
+ * last one forever) after `latencies`, the way DeviceFlow does: poll at the
+ * decided instant, ask again when the answer has ended.
+ */
+const simulate = (input: {
+  readonly intervalSeconds: number | undefined
+  readonly expiresInSeconds: number
+  readonly outcomes: ReadonlyArray<Outcome>
+  readonly latencies: ReadonlyArray<number>
+  readonly policy?: PollSchedule.Policy
+}) => {
+  const timing = PollSchedule.initial({ intervalSeconds: input.intervalSeconds, issuedAt: 0, expiresInSeconds: input.expiresInSeconds })
+  const codeAnsweredAt = input.latencies[0] ?? 0
+  let decision = PollSchedule.first(timing, codeAnsweredAt)
+  const steps: Array<Step> = []
+  // Far more than any schedule can take: if it is reached, the schedule did not terminate.
+  for (let i = 0; i < 100_000 && decision._tag === "PollAt"; i++) {
+    const current = decision
+    const o = input.outcomes[Math.min(i, input.outcomes.length - 1)]!
+    const answeredAt = current.at + (input.latencies[(i + 1) % Math.max(1, input.latencies.length)] ?? 0)
+    decision = PollSchedule.next(current.timing, o, answeredAt, input.policy)
+    steps.push({
+      sentAt: current.at,
+      answeredAt,
+      intervalBefore: current.timing.intervalMs,
+      intervalAfter: decision.timing.intervalMs,
+      outcome: o,
+      decision
+    })
+  }
+  return { timing, codeAnsweredAt, steps, end: decision }
+}
+
+const scheduleInput = {
+  intervalSeconds: fc.option(fc.integer({ min: 1, max: 60 }), { nil: undefined }),
+  expiresInSeconds: fc.integer({ min: 1, max: 1_800 }),
+  outcomes: fc.array(outcome, { minLength: 1, maxLength: 40 }),
+  latencies: fc.array(fc.nat(10_000), { minLength: 1, maxLength: 40 })
+}
+
+describe("PollSchedule rules", () => {
+  it("defaults to 5 s without an interval (RFC 8628 §3.5)", () => {
+    const timing = PollSchedule.initial({ intervalSeconds: undefined, issuedAt: 0, expiresInSeconds: 600 })
+    assert.strictEqual(timing.intervalMs, 5_000)
+    assert.deepStrictEqual(PollSchedule.first(timing, 300), { _tag: "PollAt", at: 5_300, timing })
+  })
+
+  it("never polls faster than 1 s, whatever the server asks", () => {
+    const timing = PollSchedule.initial({ intervalSeconds: 0.01, issuedAt: 0, expiresInSeconds: 600 })
+    assert.strictEqual(timing.intervalMs, 1_000)
+  })
+
+  it("measures the interval from the end of the answer", () => {
+    const timing = PollSchedule.initial({ intervalSeconds: 5, issuedAt: 0, expiresInSeconds: 600 })
+    const decision = PollSchedule.next(timing, { _tag: "Pending" }, 12_345)
+    assert.deepStrictEqual(decision, { _tag: "PollAt", at: 17_345, timing })
+  })
+
+  it("slow_down adds 5 s, or takes the server's interval when that is larger", () => {
+    const timing = PollSchedule.initial({ intervalSeconds: 5, issuedAt: 0, expiresInSeconds: 600 })
+    const plus5 = PollSchedule.next(timing, { _tag: "SlowDown" }, 0)
+    assert.strictEqual(plus5.timing.intervalMs, 10_000)
+    const server = PollSchedule.next(timing, { _tag: "SlowDown", serverIntervalSeconds: 30 }, 0)
+    assert.strictEqual(server.timing.intervalMs, 30_000)
+    const smallServer = PollSchedule.next(timing, { _tag: "SlowDown", serverIntervalSeconds: 2 }, 0)
+    assert.strictEqual(smallServer.timing.intervalMs, 10_000)
+  })
+
+  it("Retry-After delays the next poll but changes the interval only for 429", () => {
+    const timing = PollSchedule.initial({ intervalSeconds: 5, issuedAt: 0, expiresInSeconds: 600 })
+    const unavailable = PollSchedule.next(timing, { _tag: "Failure", retryAfterMs: 40_000 }, 1_000)
+    assert.deepStrictEqual(unavailable._tag === "PollAt" && [unavailable.at, unavailable.timing.intervalMs], [41_000, 5_000])
+    const limited = PollSchedule.next(timing, { _tag: "RateLimited", retryAfterMs: 40_000 }, 1_000)
+    assert.deepStrictEqual(limited._tag === "PollAt" && [limited.at, limited.timing.intervalMs], [41_000, 10_000])
+  })
+
+  it("backs off exponentially after failures, capped, and gives up after the budget", () => {
+    let timing = PollSchedule.initial({ intervalSeconds: 5, issuedAt: 0, expiresInSeconds: 3_600 })
+    const delays: Array<number> = []
+    let decision: PollSchedule.Decision = { _tag: "PollAt", at: 0, timing }
+    for (let i = 0; i < 10 && decision._tag === "PollAt"; i++) {
+      decision = PollSchedule.next(timing, { _tag: "Failure" }, 0)
+      if (decision._tag === "PollAt") delays.push(decision.at / 1000)
+      timing = decision.timing
+    }
+    assert.deepStrictEqual(delays, [10, 20, 30, 30, 30, 30, 30, 30, 30])
+    assert.strictEqual(decision._tag, "TooManyFailures")
+  })
+
+  it("refuses a poll at or after the deadline", () => {
+    const timing = PollSchedule.initial({ intervalSeconds: 5, issuedAt: 0, expiresInSeconds: 10 })
+    assert.strictEqual(PollSchedule.next(timing, { _tag: "Pending" }, 4_999)._tag, "PollAt")
+    assert.strictEqual(PollSchedule.next(timing, { _tag: "Pending" }, 5_000)._tag, "DeadlineReached")
+  })
+})
+
+describe("PollSchedule invariants over arbitrary server behaviour", () => {
+  it.prop("never early: each poll waits at least the current interval after the previous answer", scheduleInput, (input) => {
+    const { codeAnsweredAt, steps } = simulate(input)
+    steps.forEach((step, i) => {
+      const previousEnd = i === 0 ? codeAnsweredAt : steps[i - 1]!.answeredAt
+      assert.isAtLeast(step.sentAt - previousEnd, step.intervalBefore)
+    })
+  }, { fastCheck: { numRuns: 500 } })
+
+  it.prop("Retry-After is honoured: no poll before answer end + Retry-After", scheduleInput, (input) => {
+    const { steps } = simulate(input)
+    steps.forEach((step, i) => {
+      const next = steps[i + 1]
+      if (next !== undefined && step.outcome.retryAfterMs !== undefined) {
+        assert.isAtLeast(next.sentAt - step.answeredAt, step.outcome.retryAfterMs)
+      }
+    })
+  }, { fastCheck: { numRuns: 500 } })
+
+  it.prop("the interval never decreases, and every slow_down or 429 raises it by at least 5 s", scheduleInput, (input) => {
+    const { steps } = simulate(input)
+    for (const step of steps) {
+      assert.isAtLeast(step.intervalAfter, step.intervalBefore)
+      if (step.outcome._tag === "SlowDown" || step.outcome._tag === "RateLimited") {
+        assert.isAtLeast(step.intervalAfter - step.intervalBefore, PollSchedule.SLOW_DOWN_INCREMENT_MS)
+      }
+    }
+  }, { fastCheck: { numRuns: 500 } })
+
+  it.prop("no poll at or after issue time + expires_in", scheduleInput, (input) => {
+    const { steps } = simulate(input)
+    for (const step of steps) assert.isBelow(step.sentAt, input.expiresInSeconds * 1000)
+  }, { fastCheck: { numRuns: 500 } })
+
+  it.prop("bounded: at most expires_in / interval polls, and the schedule always ends", scheduleInput, (input) => {
+    const { end, steps, timing } = simulate(input)
+    assert.notStrictEqual(end._tag, "PollAt")
+    assert.isAtMost(steps.length, Math.floor((input.expiresInSeconds * 1000) / timing.intervalMs) + 1)
+  }, { fastCheck: { numRuns: 500 } })
+
+  it.prop("a failure streak never waits longer than max(interval, cap, Retry-After)", scheduleInput, (input) => {
+    const { steps } = simulate(input)
+    steps.forEach((step, i) => {
+      const next = steps[i + 1]
+      if (next === undefined || step.outcome._tag !== "Failure") return
+      const allowed = Math.max(step.intervalAfter, PollSchedule.defaultPolicy.maxBackoffMs, step.outcome.retryAfterMs ?? 0)
+      assert.isAtMost(next.sentAt - step.answeredAt, allowed)
+    })
+  }, { fastCheck: { numRuns: 500 } })
+})
