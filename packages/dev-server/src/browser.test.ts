@@ -4,6 +4,10 @@ import { approveInBrowser } from "./browser.js"
 import { DEVICE_CODE_GRANT, type DevServer, startDevServer } from "./index.js"
 
 const hasChromium = existsSync("/usr/bin/chromium")
+// CI installs Chromium and sets this, so a missing browser fails there instead of skipping.
+if (process.env.DEVFLOW_REQUIRE_BROWSER === "1" && !hasChromium) {
+  throw new Error("DEVFLOW_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing: install Debian's chromium package")
+}
 
 const servers: Array<DevServer> = []
 afterEach(async () => {
