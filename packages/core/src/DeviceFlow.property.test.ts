@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as fc from "effect/FastCheck"
@@ -50,7 +51,7 @@ const behaviour: fc.Arbitrary<Behaviour> = fc.oneof(
 )
 
 const toReply = (b: Behaviour, delayMs: number): TestKit.Reply => {
-  const delay = `${delayMs} millis`
+  const delay = Duration.millis(delayMs)
   switch (b.kind) {
     case "pending":
       return TestKit.pending({ status: b.status, delay })
@@ -99,7 +100,7 @@ const runAgainst = (input: {
   return Effect.gen(function*() {
     const config = yield* TestKit.config()
     const exit = yield* runVirtual(
-      DeviceFlow.acquireToken(config, {}, { onCode: () => {}, requestTimeout: `${REQUEST_TIMEOUT_MS} millis` }),
+      DeviceFlow.acquireToken(config, {}, { onCode: () => {}, requestTimeout: Duration.millis(REQUEST_TIMEOUT_MS) }),
       { limit: "2 hours" }
     )
     const requests = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.requests)

@@ -1,0 +1,6 @@
+/**
+ * @devflow/cache-file — the persistent, cross-process token cache.
+ *
+ * @since 0.1.0
+ */
+export {}

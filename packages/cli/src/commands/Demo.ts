@@ -1,0 +1,99 @@
+/**
+ * `devflow demo`: the whole device flow against the embedded demo
+ * authorization server (oidc-provider on 127.0.0.1), no account and no
+ * network beyond loopback needed.
+ *
+ * @since 0.1.0
+ */
+import { ClientConfig, DeviceFlow } from "@devflow/core"
+import { startDevServer } from "@devflow/dev-server"
+import { NodeOAuthHttp } from "@devflow/node-http"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as Render from "../Render.js"
+import { CliExit } from "../CliExit.js"
+
+const port = Options.integer("port").pipe(
+  Options.withDescription("Port of the demo server on 127.0.0.1 (default: a free port)"),
+  Options.withDefault(0)
+)
+const interval = Options.integer("interval").pipe(
+  Options.withDescription("Polling interval the demo server asks for, in seconds"),
+  Options.withDefault(5)
+)
+const autoApprove = Options.boolean("auto-approve").pipe(
+  Options.withDescription("Approve the code automatically (scripted over HTTP, as user 'demo-user'), for unattended runs")
+)
+const json = Options.boolean("json").pipe(Options.withDescription("Write JSON Lines events to stdout"))
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const demo = Command.make("demo", { port, interval, autoApprove, json }, (options) =>
+  Effect.gen(function*() {
+    const server = yield* Effect.acquireRelease(
+      Effect.promise(() => startDevServer({ port: options.port, pollIntervalSeconds: options.interval })),
+      (s) => Effect.promise(() => s.close())
+    )
+    yield* Console.error(`Demo authorization server (oidc-provider) running at ${server.issuer}`)
+    const config = yield* ClientConfig.make({
+      clientId: server.clientId,
+      endpoints: { deviceAuthorization: server.deviceAuthorizationEndpoint, token: server.tokenEndpoint },
+      scopes: ["openid", "profile", "email", "offline_access"]
+    })
+    const result = yield* DeviceFlow.events(config).pipe(
+      Stream.tap((event) =>
+        Effect.gen(function*() {
+          if (options.json) yield* Console.log(JSON.stringify(jsonEvent(event)))
+          if (event._tag === "CodeIssued") {
+            yield* Console.error(Render.codeInstructions(event.code))
+            if (options.autoApprove) {
+              yield* Console.error("  --auto-approve: approving as demo-user...")
+              yield* Effect.forkScoped(
+                Effect.promise(() => server.approve(event.code.userCode, { accountId: "demo-user" }))
+              )
+            } else {
+              yield* Console.error("  Sign in with any name, then allow access. Waiting for approval...")
+            }
+          }
+          const note = Render.progress(event)
+          if (note !== undefined) yield* Console.error(note)
+        })
+      ),
+      DeviceFlow.result
+    )
+    const summary = Render.summary(result)
+    yield* Console.error(`Signed in as ${summary.account ?? "(unknown)"}; access token valid until ${summary.expiresOn ?? "(no expiry given)"}.`)
+    if (options.json) yield* Console.log(JSON.stringify({ event: "result", ...summary }))
+    else yield* Console.log(JSON.stringify(summary, null, 2))
+  }).pipe(
+    Effect.scoped,
+    Effect.provide(NodeOAuthHttp.layer()),
+    Effect.catchAll((error) => Effect.zipRight(Render.error(error), Effect.fail(new CliExit({ code: Render.exitCodeFor(error) }))))
+  )).pipe(Command.withDescription("Sign in against the embedded demo authorization server (no account needed)"))
+
+const jsonEvent = (event: DeviceFlow.DeviceFlowEvent) => {
+  switch (event._tag) {
+    case "CodeIssued":
+      return {
+        event: "code_issued",
+        user_code: event.code.userCode,
+        verification_uri: event.code.verificationUri,
+        verification_uri_complete: event.code.verificationUriComplete,
+        expires_on: event.code.expiresOn.toJSON(),
+        interval_seconds: event.code.interval.toJSON()
+      }
+    case "Pending":
+    case "SlowedDown":
+      return { event: event._tag === "Pending" ? "pending" : "slowed_down", attempt: event.attempt, next_poll_at: event.nextPollAt.toJSON() }
+    case "Retrying":
+      return { event: "retrying", attempt: event.attempt, reason: event.reason, status: event.status, next_poll_at: event.nextPollAt.toJSON() }
+    case "Succeeded":
+      return { event: "succeeded", scopes: event.result.scopes, expires_on: Option.getOrUndefined(Option.map(event.result.expiresOn, (d) => d.toJSON())) }
+  }
+}

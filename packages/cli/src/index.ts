@@ -1,0 +1,6 @@
+/**
+ * @devflow/cli — the `devflow` command.
+ *
+ * @since 0.1.0
+ */
+export {}
