@@ -269,6 +269,8 @@ export interface RequestContext {
 export interface Script {
   readonly deviceAuthorization: (context: RequestContext) => Reply
   readonly token: (context: RequestContext) => Reply
+  /** any other URL (discovery documents, other servers); 404 when absent */
+  readonly other?: ((context: RequestContext & { readonly url: URL; readonly method: string }) => Reply) | undefined
 }
 
 /**
@@ -434,7 +436,7 @@ export const layer = (script: Script): Layer.Layer<HttpClient.HttpClient | FakeS
           : url.origin + url.pathname === TOKEN_ENDPOINT
           ? "token"
           : "unknown"
-        const params = readParams(request)
+        const params = { ...readParams(request), ...(request.method === "GET" ? Object.fromEntries(url.searchParams) : {}) }
         const headers = { ...request.headers }
         const index = yield* Ref.modify(log, (all) => [all.length, [...all, {
           endpoint,
@@ -459,7 +461,7 @@ export const layer = (script: Script): Layer.Layer<HttpClient.HttpClient | FakeS
           ? script.deviceAuthorization(context)
           : endpoint === "token"
           ? script.token(context)
-          : text("Not Found", "text/plain", { status: 404 })
+          : script.other?.({ ...context, url, method: request.method }) ?? text("Not Found", "text/plain", { status: 404 })
         if (endpoint === "deviceAuthorization") yield* Ref.set(codeIssuedAt, sentAt)
         const ended = (outcome: RecordedRequest["outcome"], status?: number) =>
           Effect.flatMap(Clock.currentTimeMillis, (endedAt) =>

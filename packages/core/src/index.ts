@@ -20,3 +20,7 @@ export * as PollSchedule from "./PollSchedule.js"
 export * as TokenResponse from "./TokenResponse.js"
 /** @since 0.1.0 */
 export * as TestKit from "./TestKit.js"
+/** @since 0.1.0 */
+export * as Authority from "./Authority.js"
+/** @since 0.1.0 */
+export * as ServerMetadata from "./ServerMetadata.js"

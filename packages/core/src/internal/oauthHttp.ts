@@ -87,6 +87,38 @@ export const postForm = (
     return yield* classify(endpoint, response)
   }).pipe(Effect.scoped)
 
+/**
+ * GET a JSON document (discovery metadata). `undefined` for 404/410, so the
+ * caller can try the next well-known location.
+ * @internal
+ */
+export const getJson = (
+  url: string
+): Effect.Effect<Readonly<Record<string, unknown>> | undefined, TransportError | InvalidResponse, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const response = yield* client.execute(HttpClientRequest.get(url).pipe(HttpClientRequest.acceptJson)).pipe(
+      Effect.mapError((error) => toTransportError(url, error))
+    )
+    const status = response.status
+    if (status === 404 || status === 410) return undefined
+    if (status >= 300 && status < 400) {
+      const location = Option.getOrElse(Headers.get(response.headers, "location"), () => "(no location)")
+      return yield* new InvalidResponse({
+        endpoint: url,
+        status,
+        reason: `is a redirect to ${originOf(location)}, which is not followed: metadata must be served at the issuer`
+      })
+    }
+    if (status === 429 || status >= 500) {
+      return yield* new TransportError({ endpoint: url, status, reason: "the server asked to try again later" })
+    }
+    if (status < 200 || status >= 300) {
+      return yield* new InvalidResponse({ endpoint: url, status, reason: "is not a metadata document (unexpected status)" })
+    }
+    return yield* readObject(url, response)
+  }).pipe(Effect.scoped)
+
 const formEncode = (s: string): string => encodeURIComponent(s).replace(/%20/g, "+")
 
 const toTransportError = (endpoint: string, error: HttpClientError.HttpClientError): TransportError =>
