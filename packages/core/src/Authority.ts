@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import { isLoopbackHost } from "./ClientConfig.js"
+import { isLoopbackHost, withoutCredentials } from "./ClientConfig.js"
 import { InvalidConfiguration } from "./DeviceFlowError.js"
 
 /**
@@ -24,13 +24,13 @@ export const parse = (field: string, input: string | undefined): Effect.Effect<U
     try {
       url = new URL(text)
     } catch {
-      return yield* invalid(field, `is not an absolute URL: ${JSON.stringify(text.slice(0, 200))}`)
+      return yield* invalid(field, `is not an absolute URL: ${JSON.stringify(withoutCredentials(text.slice(0, 200)))}`)
     }
     if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname))) {
       return yield* invalid(field, `must use https (http is allowed only for 127.0.0.1, localhost and [::1]): ${url.origin}`)
     }
     if (url.username !== "" || url.password !== "") return yield* invalid(field, "must not contain credentials")
-    if (url.search !== "" || url.hash !== "") return yield* invalid(field, "must not contain a query or a fragment")
+    if (url.search !== "" || url.hash !== "" || text.includes("#")) return yield* invalid(field, "must not contain a query or a fragment")
     url.pathname = url.pathname.replace(/\/+$/, "")
     return url
   })

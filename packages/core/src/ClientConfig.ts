@@ -121,15 +121,24 @@ export const validateEndpoint = (field: string, value: string | undefined): Effe
     try {
       url = new URL(value.trim())
     } catch {
-      return yield* invalid(field, `is not an absolute URL: ${JSON.stringify(value.slice(0, 200))}`)
+      return yield* invalid(field, `is not an absolute URL: ${JSON.stringify(withoutCredentials(value.slice(0, 200)))}`)
     }
     if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname))) {
       return yield* invalid(field, `must use https (http is allowed only for loopback hosts): ${url.origin}`)
     }
     if (url.username !== "" || url.password !== "") return yield* invalid(field, "must not contain credentials")
-    if (url.hash !== "") return yield* invalid(field, "must not contain a fragment")
+    // RFC 6749 §3.1: no fragment; WHATWG URL reports an empty one ("…#") as no hash at all
+    if (url.hash !== "" || value.includes("#")) return yield* invalid(field, "must not contain a fragment")
     return url.href
   })
+
+/**
+ * A URL-ish string with any `user:password@` part blanked, for messages.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const withoutCredentials = (text: string): string => text.replace(/\/\/[^/?#\s]*@/, "//<credentials>@")
 
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 const scopeToken = /^[\x21\x23-\x5b\x5d-\x7e]+$/

@@ -46,13 +46,13 @@ interface OAuthFieldsLike {
 }
 
 const describeServer = (self: OAuthFieldsLike): string => {
-  let text = `${self.error} (HTTP ${self.status} from ${self.endpoint})`
+  let text = `${oneLine(self.error)} (HTTP ${self.status} from ${oneLine(self.endpoint)})`
   if (self.errorDescription) text += `: ${firstLine(self.errorDescription)}`
   const hint = remediationFor(self)
   if (hint) text += `. ${hint}`
   const ids = [
-    self.traceId && `trace id ${self.traceId}`,
-    self.correlationId && `correlation id ${self.correlationId}`
+    self.traceId && `trace id ${oneLine(self.traceId)}`,
+    self.correlationId && `correlation id ${oneLine(self.correlationId)}`
   ].filter(Boolean)
   if (ids.length > 0) text += ` [${ids.join(", ")}]`
   return text
@@ -60,9 +60,13 @@ const describeServer = (self: OAuthFieldsLike): string => {
 
 // Entra descriptions carry "Trace ID … Timestamp …" on later lines: keep the first.
 const firstLine = (text: string): string => {
-  const line = text.split(/\r?\n/, 1)[0]!.trim()
+  const line = oneLine(text.trim().split(/\r?\n/, 1)[0]!)
   return line.length > 300 ? `${line.slice(0, 297)}...` : line
 }
+
+// Messages are one line: whatever a server sends cannot forge log lines.
+// eslint-disable-next-line no-control-regex
+const oneLine = (text: string): string => text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim()
 
 /**
  * The user (or a policy acting for them) declined the authorization request

@@ -11,15 +11,23 @@ import { InvalidResponse } from "../DeviceFlowError.js"
 export const Seconds = Schema.Union(Schema.Number, Schema.NumberFromString).pipe(
   Schema.filter((n) => Number.isFinite(n) && n > 0, {
     message: () => "must be a positive, finite number of seconds"
+  }),
+  // Beyond ten years a lifetime or interval is a server bug, and far beyond it
+  // the absolute times computed from it stop being valid dates.
+  Schema.filter((n) => n <= MAX_SECONDS, {
+    message: () => `must be at most ${MAX_SECONDS} seconds (ten years)`
   })
 )
+
+/** @internal */
+export const MAX_SECONDS = 315_360_000
 
 /**
  * A secret string, decoded straight into `Redacted` so it cannot be logged.
  * @internal
  */
 export const SecretString = Schema.Redacted(
-  Schema.String.pipe(Schema.filter((s) => s.length > 0, { message: () => "must be a non-empty string" }))
+  Schema.String.pipe(Schema.filter((s) => s.trim().length > 0, { message: () => "must be a non-empty string" }))
 )
 
 /** @internal */

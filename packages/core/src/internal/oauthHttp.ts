@@ -251,6 +251,10 @@ export const parseObject = (text: string, contentType: string): Either.Either<Re
   return Either.left(`is neither JSON nor form-encoded (${contentType || "no content type"})`)
 }
 
+// Server text ends up in one-line messages and logs: no line breaks or control characters.
+// eslint-disable-next-line no-control-regex
+const oneLine = (text: string): string => text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim()
+
 /**
  * RFC 6749 §5.2: an object with a string `error` is an error answer, whatever
  * the HTTP status. Optional fields of the wrong type are dropped rather than
@@ -259,15 +263,19 @@ export const parseObject = (text: string, contentType: string): Either.Either<Re
  */
 export const asErrorBody = (body: Readonly<Record<string, unknown>>): OAuthErrorBody | undefined => {
   const error = body.error
-  if (typeof error !== "string" || error.trim() === "") return undefined
-  const out: { -readonly [K in keyof OAuthErrorBody]: OAuthErrorBody[K] } = { error: error.trim() }
-  if (typeof body.error_description === "string") out.error_description = body.error_description
-  if (typeof body.error_uri === "string") out.error_uri = body.error_uri
+  if (typeof error !== "string" || oneLine(error) === "") return undefined
+  const out: { -readonly [K in keyof OAuthErrorBody]: OAuthErrorBody[K] } = { error: oneLine(error) }
+  // The description may span lines (Entra adds trace lines); messages keep its first.
+  if (typeof body.error_description === "string") out.error_description = body.error_description.trim()
+  if (typeof body.error_uri === "string") out.error_uri = oneLine(body.error_uri)
   if (Array.isArray(body.error_codes)) {
-    out.error_codes = body.error_codes.map(Number).filter((n) => Number.isFinite(n))
+    out.error_codes = body.error_codes
+      .filter((n): n is number | string => typeof n === "number" || (typeof n === "string" && n.trim() !== ""))
+      .map(Number)
+      .filter((n) => Number.isFinite(n))
   }
-  if (typeof body.trace_id === "string") out.trace_id = body.trace_id
-  if (typeof body.correlation_id === "string") out.correlation_id = body.correlation_id
+  if (typeof body.trace_id === "string") out.trace_id = oneLine(body.trace_id)
+  if (typeof body.correlation_id === "string") out.correlation_id = oneLine(body.correlation_id)
   const interval = typeof body.interval === "string" ? Number(body.interval) : body.interval
   if (typeof interval === "number" && Number.isFinite(interval) && interval > 0) out.interval = interval
   return out
