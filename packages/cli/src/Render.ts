@@ -4,10 +4,9 @@
  *
  * @since 0.1.0
  */
-import type { DeviceAuthorization, DeviceFlow, DeviceFlowError, TokenResponse } from "@devflow/core"
+import type { DeviceFlowError, TokenResponse } from "@devflow/core"
 import * as Console from "effect/Console"
 import * as DateTime from "effect/DateTime"
-import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 
@@ -52,46 +51,6 @@ export const exitCodeFor = (error: DeviceFlowError.DeviceFlowError): ExitCode =>
       return ExitCode.Server
     case "InvalidConfiguration":
       return ExitCode.Usage
-  }
-}
-
-/**
- * The code and where to enter it, for a person.
- *
- * @since 0.1.0
- * @category utils
- */
-export const codeInstructions = (code: DeviceAuthorization.DeviceCode): string => {
-  const lines = [
-    "",
-    `  Open   ${code.verificationUri}`,
-    `  Enter  ${code.userCode}`
-  ]
-  if (code.verificationUriComplete !== undefined) lines.push(`  (or open ${code.verificationUriComplete})`)
-  const minutes = Math.round(Duration.toMinutes(Duration.millis(
-    DateTime.toEpochMillis(code.expiresOn) - DateTime.toEpochMillis(code.issuedAt)
-  )))
-  lines.push(`  The code expires in ${minutes} minute${minutes === 1 ? "" : "s"}, at ${DateTime.formatIso(code.expiresOn)}.`, "")
-  return lines.join("\n")
-}
-
-/**
- * A one-line progress note for an event, or nothing.
- *
- * @since 0.1.0
- * @category utils
- */
-export const progress = (event: DeviceFlow.DeviceFlowEvent): string | undefined => {
-  switch (event._tag) {
-    case "Pending":
-      return undefined
-    case "SlowedDown":
-      return `The server asked to slow down: polling every ${Duration.format(event.interval)}.`
-    case "Retrying":
-      return `No answer (${event.reason}); trying again at ${DateTime.formatIso(event.nextPollAt)}.`
-    case "CodeIssued":
-    case "Succeeded":
-      return undefined
   }
 }
 

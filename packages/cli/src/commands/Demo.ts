@@ -12,10 +12,11 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Render from "../Render.js"
 import { CliExit } from "../CliExit.js"
+import * as Output from "../Output.js"
+import * as TerminalPrompt from "../TerminalPrompt.js"
 
 const port = Options.integer("port").pipe(
   Options.withDescription("Port of the demo server on 127.0.0.1 (default: a free port)"),
@@ -28,13 +29,14 @@ const interval = Options.integer("interval").pipe(
 const autoApprove = Options.boolean("auto-approve").pipe(
   Options.withDescription("Approve the code automatically (scripted over HTTP, as user 'demo-user'), for unattended runs")
 )
+const noQr = Options.boolean("no-qr").pipe(Options.withDescription("Do not draw a QR code of the verification URI"))
 const json = Options.boolean("json").pipe(Options.withDescription("Write JSON Lines events to stdout"))
 
 /**
  * @since 0.1.0
  * @category commands
  */
-export const demo = Command.make("demo", { port, interval, autoApprove, json }, (options) =>
+export const demo = Command.make("demo", { port, interval, autoApprove, noQr, json }, (options) =>
   Effect.gen(function*() {
     const server = yield* Effect.acquireRelease(
       Effect.promise(() => startDevServer({ port: options.port, pollIntervalSeconds: options.interval })),
@@ -46,23 +48,20 @@ export const demo = Command.make("demo", { port, interval, autoApprove, json }, 
       endpoints: { deviceAuthorization: server.deviceAuthorizationEndpoint, token: server.tokenEndpoint },
       scopes: ["openid", "profile", "email", "offline_access"]
     })
+    const prompt = yield* TerminalPrompt.make(TerminalPrompt.stderr(), { qr: !options.noQr })
     const result = yield* DeviceFlow.events(config).pipe(
       Stream.tap((event) =>
         Effect.gen(function*() {
-          if (options.json) yield* Console.log(JSON.stringify(jsonEvent(event)))
-          if (event._tag === "CodeIssued") {
-            yield* Console.error(Render.codeInstructions(event.code))
-            if (options.autoApprove) {
-              yield* Console.error("  --auto-approve: approving as demo-user...")
-              yield* Effect.forkScoped(
-                Effect.promise(() => server.approve(event.code.userCode, { accountId: "demo-user" }))
-              )
-            } else {
-              yield* Console.error("  Sign in with any name, then allow access. Waiting for approval...")
-            }
+          if (options.json) yield* Console.log(JSON.stringify(Output.jsonEvent(event)))
+          if (event._tag === "CodeIssued" && !options.autoApprove) {
+            yield* Console.error("  (demo) Sign in with any name, then allow access.")
           }
-          const note = Render.progress(event)
-          if (note !== undefined) yield* Console.error(note)
+          yield* prompt(event)
+          if (event._tag === "CodeIssued" && options.autoApprove) {
+            yield* Effect.forkScoped(
+              Effect.promise(() => server.approve(event.code.userCode, { accountId: "demo-user" }))
+            )
+          }
         })
       ),
       DeviceFlow.result
@@ -77,23 +76,3 @@ export const demo = Command.make("demo", { port, interval, autoApprove, json }, 
     Effect.catchAll((error) => Effect.zipRight(Render.error(error), Effect.fail(new CliExit({ code: Render.exitCodeFor(error) }))))
   )).pipe(Command.withDescription("Sign in against the embedded demo authorization server (no account needed)"))
 
-const jsonEvent = (event: DeviceFlow.DeviceFlowEvent) => {
-  switch (event._tag) {
-    case "CodeIssued":
-      return {
-        event: "code_issued",
-        user_code: event.code.userCode,
-        verification_uri: event.code.verificationUri,
-        verification_uri_complete: event.code.verificationUriComplete,
-        expires_on: event.code.expiresOn.toJSON(),
-        interval_seconds: event.code.interval.toJSON()
-      }
-    case "Pending":
-    case "SlowedDown":
-      return { event: event._tag === "Pending" ? "pending" : "slowed_down", attempt: event.attempt, next_poll_at: event.nextPollAt.toJSON() }
-    case "Retrying":
-      return { event: "retrying", attempt: event.attempt, reason: event.reason, status: event.status, next_poll_at: event.nextPollAt.toJSON() }
-    case "Succeeded":
-      return { event: "succeeded", scopes: event.result.scopes, expires_on: Option.getOrUndefined(Option.map(event.result.expiresOn, (d) => d.toJSON())) }
-  }
-}
