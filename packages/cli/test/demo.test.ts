@@ -24,7 +24,7 @@ describe("devflow demo (the README's first command)", () => {
     expect(events.at(-1)).toMatchObject({ event: "result", account: "demo-user", refreshToken: true })
     // The token itself is never printed by the demo.
     expect(run.stdout).not.toMatch(/eyJ[\w-]+\.[\w-]+/)
-    expect(run.stderr).toContain("Enter")
+    expect(run.stderr).toMatch(/enter the code [A-Z]{4}-[A-Z]{4}/)
   }, 60_000)
 
   it("a usage error exits 2 with a one-line message and no stack trace", async () => {
