@@ -3,4 +3,6 @@
  *
  * @since 0.1.0
  */
-export {}
+
+/** @since 0.1.0 */
+export * as FileTokenCache from "./FileTokenCache.js"

@@ -138,7 +138,7 @@ export const entra = (options: {
     const url = yield* parse("authority", options.authority ?? "https://login.microsoftonline.com")
     const segments = url.pathname.split("/").filter((s) => s !== "")
     // An authority may carry the v2 suffix users copy from the portal.
-    while (segments.length > 1 && /^(oauth2|v2\.0)$/i.test(segments[segments.length - 1]!)) segments.pop()
+    while (segments.length > 0 && /^(oauth2|v2\.0)$/i.test(segments[segments.length - 1]!)) segments.pop()
     if (segments.length > 1) {
       return yield* invalid("authority", `has too many path segments (${url.pathname}): use https://<host>/<tenant>`)
     }

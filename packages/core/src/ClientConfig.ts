@@ -18,6 +18,18 @@ import { InvalidConfiguration } from "./DeviceFlowError.js"
 export type ClientAuthMethod = "none" | "client_secret_post" | "client_secret_basic"
 
 /**
+ * How requests are encoded and answers named on the wire. `"oauth"` is
+ * RFC 6749 / RFC 8628: form-encoded requests, snake_case answers.
+ * `"aws-sso-oidc"` is AWS IAM Identity Center OIDC: JSON requests and
+ * answers with camelCase names, errors as exception names. The protocol is
+ * the same; only the spelling differs, and it is undone in one place.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WireFormat = "oauth" | "aws-sso-oidc"
+
+/**
  * The input to {@link make}.
  *
  * @since 0.1.0
@@ -41,6 +53,8 @@ export interface ClientConfigInput {
   readonly deviceAuthorizationParams?: Readonly<Record<string, string>> | undefined
   /** Extra parameters for every token request. */
   readonly tokenParams?: Readonly<Record<string, string>> | undefined
+  /** The wire format; `"oauth"` when omitted. */
+  readonly wire?: WireFormat | undefined
 }
 
 /**
@@ -57,6 +71,8 @@ export interface ClientConfig {
   readonly scopes: ReadonlyArray<string>
   readonly deviceAuthorizationParams: Readonly<Record<string, string>>
   readonly tokenParams: Readonly<Record<string, string>>
+  /** The wire format; absent means `"oauth"` ({@link make} always sets it). */
+  readonly wire?: WireFormat | undefined
 }
 
 /**
@@ -81,6 +97,12 @@ export const make = (input: ClientConfigInput): Effect.Effect<ClientConfig, Inva
     }
     const deviceAuthorizationParams = yield* validateParams("deviceAuthorizationParams", input.deviceAuthorizationParams)
     const tokenParams = yield* validateParams("tokenParams", input.tokenParams)
+    const wire = input.wire ?? "oauth"
+    if (wire !== "oauth" && wire !== "aws-sso-oidc") return yield* invalid("wire", `must be "oauth" or "aws-sso-oidc"`)
+    // AWS SSO-OIDC reads the client's credentials from the JSON body only
+    if (wire === "aws-sso-oidc" && clientAuthMethod === "client_secret_basic") {
+      return yield* invalid("clientAuthMethod", "client_secret_basic is not supported by the aws-sso-oidc wire format")
+    }
     return {
       clientId,
       clientSecret: input.clientSecret,
@@ -88,7 +110,8 @@ export const make = (input: ClientConfigInput): Effect.Effect<ClientConfig, Inva
       endpoints: { deviceAuthorization, token },
       scopes,
       deviceAuthorizationParams,
-      tokenParams
+      tokenParams,
+      wire
     }
   })
 

@@ -138,7 +138,7 @@ export const request = (
       clientId: config.clientId,
       clientSecret: config.clientSecret,
       method: config.clientAuthMethod
-    })
+    }, config.wire)
     return yield* process(config, scopes, issuedAt, endpoint, answer)
   })
 

@@ -493,3 +493,27 @@ describe("DeviceSession: resuming in another process", () => {
       assert.strictEqual(failure(exit)._tag, "InvalidConfiguration")
     }))
 })
+
+describe("DeviceFlow: servers that are down but answer in OAuth words", () => {
+  it.effect("server_error, temporarily_unavailable and any error with HTTP 5xx are retried with backoff", () =>
+    Effect.gen(function*() {
+      const config = yield* TestKit.config()
+      const exit = yield* runVirtual(DeviceFlow.acquireToken(config, {}, { onCode: () => {} }))
+      assert.isTrue(Exit.isSuccess(exit))
+      const polls = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.polls)
+      assert.deepStrictEqual(polls.map((p) => p.sentAt), [5_000, 15_000, 35_000, 65_000])
+    }).pipe(Effect.provide(TestKit.layer(TestKit.sequence([
+      TestKit.oauthError("server_error", { status: 500 }),
+      TestKit.oauthError("temporarily_unavailable", { status: 400 }),
+      TestKit.oauthError("invalid_grant", { status: 503 }),
+      TestKit.tokens()
+    ])))))
+
+  it.effect("and when the failure budget is spent, the server's own error is kept", () =>
+    Effect.gen(function*() {
+      const config = yield* TestKit.config()
+      const exit = yield* runVirtual(DeviceFlow.acquireToken(config, {}, { onCode: () => {}, policy: { maxConsecutiveFailures: 2 } }))
+      const error = failure(exit)
+      assert.isTrue(error._tag === "OAuthError" && error.error === "temporarily_unavailable")
+    }).pipe(Effect.provide(TestKit.layer(TestKit.sequence([TestKit.oauthError("temporarily_unavailable", { status: 503 })])))))
+})

@@ -320,7 +320,7 @@ const sendPoll = (
       clientId: config.clientId,
       clientSecret: config.clientSecret,
       method: config.clientAuthMethod
-    }).pipe(withTimeout(endpoint, timeout))
+    }, config.wire).pipe(withTimeout(endpoint, timeout))
     switch (answer._tag) {
       case "Success": {
         return yield* TokenResponse.process({ endpoint, status: answer.status }, answer.body, state.scopes, sentAt).pipe(

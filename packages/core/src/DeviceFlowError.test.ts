@@ -103,7 +103,7 @@ describe("DeviceFlowError messages", () => {
   })
 
   it("TransportError tells an unreachable server from an unavailable one", () => {
-    assert.strictEqual(samples[6]!.message, `Could not reach ${TOKEN}: ECONNREFUSED`)
+    assert.strictEqual(samples[6]!.message, `Network failure talking to ${TOKEN}: ECONNREFUSED`)
     assert.strictEqual(samples[7]!.message, `${TOKEN} is unavailable (HTTP 503): the server asked to try again later`)
   })
 

@@ -112,7 +112,7 @@ export class DeviceCodeExpired extends Schema.TaggedError<DeviceCodeExpired>("@d
   override get message(): string {
     const at = new Date(this.expiredAt).toISOString()
     return this.reason === "deadline"
-      ? `The code expired at ${at} before sign-in was completed: start again and enter the new code in time`
+      ? `Sign-in was not completed in time: the code expires at ${at}, before another poll could be sent. start again and enter the new code sooner`
       : `The authorization server reports the code expired (expired_token, HTTP ${this.status ?? "?"} from ${this.endpoint}): start again`
   }
 }
@@ -184,7 +184,7 @@ export class TransportError extends Schema.TaggedError<TransportError>("@devflow
 ) {
   override get message(): string {
     return this.status === undefined
-      ? `Could not reach ${this.endpoint}: ${this.reason}`
+      ? `Network failure talking to ${this.endpoint}: ${this.reason}`
       : `${this.endpoint} is unavailable (HTTP ${this.status}): ${this.reason}`
   }
 }

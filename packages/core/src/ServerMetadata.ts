@@ -87,10 +87,12 @@ export const discover = (
     const expected = Authority.toString(url)
     const tried: Array<string> = []
     for (const location of wellKnownUrls(url)) {
-      tried.push(location)
-      const body = yield* getJson(location)
-      if (body === undefined) continue
-      const doc = yield* decodeWire(ServerMetadataDocument, new Set(), { endpoint: location, status: 200 })(body)
+      const answer = yield* getJson(location)
+      if (answer._tag === "Missing") {
+        tried.push(`${location} (${answer.reason})`)
+        continue
+      }
+      const doc = yield* decodeWire(ServerMetadataDocument, new Set(), { endpoint: location, status: 200 })(answer.body)
       // RFC 8414 §3.3 / OIDC Discovery §4.3: the issuer must be identical to the one configured
       if (doc.issuer.replace(/\/+$/, "") !== expected) {
         return yield* new InvalidResponse({
@@ -126,7 +128,7 @@ export const discover = (
       }
     }
     return yield* new InvalidResponse({
-      endpoint: tried[0]!,
+      endpoint: wellKnownUrls(url)[0]!,
       status: 404,
       reason: `no metadata found for ${expected} (tried ${tried.join(", ")})`
     })
@@ -165,6 +167,9 @@ export const layer = (options: { readonly timeToLive?: Duration.DurationInput } 
         lookup: (issuer: string) => Effect.provide(discover(issuer), context),
         timeToLive: (exit) => (exit._tag === "Success" ? Duration.decode(options.timeToLive ?? "1 hour") : Duration.zero)
       })
-      return { discover: (issuer) => cache.get(issuer) }
+      return {
+        // Effect's Cache keeps even a zero-lifetime failure until the clock moves: drop it at once.
+        discover: (issuer) => cache.get(issuer).pipe(Effect.tapError(() => cache.invalidate(issuer)))
+      }
     })
   )

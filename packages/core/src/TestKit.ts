@@ -390,6 +390,7 @@ export interface RecordedRequest {
   readonly endpoint: "deviceAuthorization" | "token" | "unknown"
   readonly url: string
   readonly method: string
+  /** form fields; for a JSON body (AWS SSO-OIDC) its top-level fields, non-strings as JSON text */
   readonly params: Readonly<Record<string, string>>
   readonly headers: Readonly<Record<string, string>>
   /** when the request was sent, epoch ms */
@@ -414,13 +415,33 @@ export class FakeServer extends Context.Tag("@devflow/core/TestKit/FakeServer")<
 }>() {}
 
 /**
+ * Options of {@link layer}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LayerOptions {
+  /**
+   * The URLs answered by `script.deviceAuthorization` and `script.token`
+   * (default {@link DEVICE_AUTHORIZATION_ENDPOINT} and {@link TOKEN_ENDPOINT}),
+   * e.g. a provider's real endpoints. Query strings are ignored.
+   */
+  readonly endpoints?: {
+    readonly deviceAuthorization?: string | undefined
+    readonly token?: string | undefined
+  } | undefined
+}
+
+/**
  * An `HttpClient` answering from `script`, plus the {@link FakeServer} record.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (script: Script): Layer.Layer<HttpClient.HttpClient | FakeServer> =>
+export const layer = (script: Script, options: LayerOptions = {}): Layer.Layer<HttpClient.HttpClient | FakeServer> =>
   Layer.effectContext(Effect.gen(function*() {
+    const deviceAuthorizationUrl = withoutQuery(options.endpoints?.deviceAuthorization ?? DEVICE_AUTHORIZATION_ENDPOINT)
+    const tokenUrl = withoutQuery(options.endpoints?.token ?? TOKEN_ENDPOINT)
     const log = yield* Ref.make<ReadonlyArray<RecordedRequest>>([])
     const counts = yield* Ref.make({ deviceAuthorization: 0, token: 0, unknown: 0 })
     const codeIssuedAt = yield* Ref.make<number | undefined>(undefined)
@@ -431,9 +452,9 @@ export const layer = (script: Script): Layer.Layer<HttpClient.HttpClient | FakeS
     const client = HttpClient.make((request, url) =>
       Effect.gen(function*() {
         const sentAt = yield* Clock.currentTimeMillis
-        const endpoint = url.origin + url.pathname === DEVICE_AUTHORIZATION_ENDPOINT
+        const endpoint = url.origin + url.pathname === deviceAuthorizationUrl
           ? "deviceAuthorization"
-          : url.origin + url.pathname === TOKEN_ENDPOINT
+          : url.origin + url.pathname === tokenUrl
           ? "token"
           : "unknown"
         const params = { ...readParams(request), ...(request.method === "GET" ? Object.fromEntries(url.searchParams) : {}) }
@@ -493,10 +514,28 @@ export const layer = (script: Script): Layer.Layer<HttpClient.HttpClient | FakeS
     )
   }))
 
+const withoutQuery = (endpoint: string): string => {
+  const url = new URL(endpoint)
+  return url.origin + url.pathname
+}
+
+// Form bodies as they are; JSON bodies (AWS SSO-OIDC) with non-string values as JSON text.
 const readParams = (request: HttpClientRequest.HttpClientRequest): Record<string, string> => {
   const body = request.body
   if (body._tag !== "Uint8Array") return {}
-  return Object.fromEntries(new URLSearchParams(new TextDecoder().decode(body.body)))
+  const text = new TextDecoder().decode(body.body)
+  if (body.contentType.includes("json")) {
+    try {
+      const value: unknown = JSON.parse(text)
+      if (typeof value !== "object" || value === null || Array.isArray(value)) return {}
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])
+      )
+    } catch {
+      return {}
+    }
+  }
+  return Object.fromEntries(new URLSearchParams(text))
 }
 
 /**

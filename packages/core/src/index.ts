@@ -24,3 +24,15 @@ export * as TestKit from "./TestKit.js"
 export * as Authority from "./Authority.js"
 /** @since 0.1.0 */
 export * as ServerMetadata from "./ServerMetadata.js"
+/** @since 0.1.0 */
+export * as Account from "./Account.js"
+/** @since 0.1.0 */
+export * as PublicClient from "./PublicClient.js"
+/** @since 0.1.0 */
+export * as Silent from "./Silent.js"
+/** @since 0.1.0 */
+export * as TestKitCache from "./TestKitCache.js"
+/** @since 0.1.0 */
+export * as TokenCache from "./TokenCache.js"
+/** @since 0.1.0 */
+export * as Providers from "./Providers.js"

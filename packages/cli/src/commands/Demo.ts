@@ -6,7 +6,6 @@
  * @since 0.1.0
  */
 import { ClientConfig, DeviceFlow } from "@devflow/core"
-import { startDevServer } from "@devflow/dev-server"
 import { NodeOAuthHttp } from "@devflow/node-http"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
@@ -39,7 +38,11 @@ const json = Options.boolean("json").pipe(Options.withDescription("Write JSON Li
 export const demo = Command.make("demo", { port, interval, autoApprove, noQr, json }, (options) =>
   Effect.gen(function*() {
     const server = yield* Effect.acquireRelease(
-      Effect.promise(() => startDevServer({ port: options.port, pollIntervalSeconds: options.interval })),
+      // Loaded on demand: the demo server (oidc-provider) is most of the bundle, and no other command needs it.
+      Effect.promise(async () => {
+        const { startDevServer } = await import("@devflow/dev-server")
+        return startDevServer({ port: options.port, pollIntervalSeconds: options.interval })
+      }),
       (s) => Effect.promise(() => s.close())
     )
     yield* Console.error(`Demo authorization server (oidc-provider) running at ${server.issuer}`)

@@ -166,6 +166,15 @@ export const transition = (
     case "ErrorBody": {
       const body = answer.body
       const fields = oauthFields(endpoint, answer.status, body, secrets)
+      // A server that is down may still say so in OAuth words (RFC 6749 §4.1.2.1's
+      // server_error / temporarily_unavailable, or any error with a 5xx): retry it.
+      if (answer.status >= 500 || body.error === "temporarily_unavailable" || body.error === "server_error") {
+        return schedule(
+          { _tag: "Failure", retryAfterMs: answer.retryAfterMs },
+          (s) => ({ _tag: "Retrying", state: s, reason: `the server answered ${body.error}`, status: answer.status }),
+          () => new OAuthError(fields)
+        )
+      }
       switch (body.error) {
         // RFC 8628 §3.5 authorization_pending: keep polling at the interval
         case "authorization_pending":
@@ -180,8 +189,10 @@ export const transition = (
             (s) => ({ _tag: "SlowedDown", state: s }),
             () => new OAuthError(fields)
           )
-        // RFC 8628 §3.5 access_denied and expired_token end the flow
+        // RFC 8628 §3.5 access_denied and expired_token end the flow;
+        // authorization_declined is Entra's name for access_denied (Microsoft identity platform docs)
         case "access_denied":
+        case "authorization_declined":
           return { next: failed(new AccessDenied(fields)), event: undefined }
         case "expired_token":
           return {

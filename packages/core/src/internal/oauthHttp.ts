@@ -11,8 +11,10 @@ import * as Encoding from "effect/Encoding"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import type { WireFormat } from "../ClientConfig.js"
 import { InvalidResponse, TransportError } from "../DeviceFlowError.js"
 import { parseRetryAfter } from "./retryAfter.js"
+import { encodeRequest, normaliseAnswer } from "./wire.js"
 
 /** @internal */
 export const MAX_BODY_BYTES = 1_048_576
@@ -37,6 +39,10 @@ export interface OAuthErrorBody {
   readonly correlation_id?: string
   /** GitHub sends the new interval with slow_down */
   readonly interval?: number
+  /** Entra's refinement of interaction errors (`consent_required`, `basic_action`, ...) */
+  readonly suberror?: string
+  /** a claims challenge (Entra conditional access) to pass to the next interactive request */
+  readonly claims?: string
 }
 
 /**
@@ -56,13 +62,16 @@ export type Answer =
   | { readonly _tag: "Unavailable"; readonly status: number; readonly retryAfter: Option.Option<Duration.Duration> }
 
 /**
- * POST an `application/x-www-form-urlencoded` body and classify the answer.
+ * POST the parameters of an OAuth request and classify the answer. The body
+ * is `application/x-www-form-urlencoded` for the `"oauth"` wire format and
+ * JSON for `"aws-sso-oidc"` (see internal/wire.ts).
  * @internal
  */
 export const postForm = (
   endpoint: string,
   params: Readonly<Record<string, string>>,
-  auth: ClientAuth
+  auth: ClientAuth,
+  wire: WireFormat = "oauth"
 ): Effect.Effect<Answer, TransportError | InvalidResponse, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
@@ -80,28 +89,59 @@ export const postForm = (
         body.client_secret = Redacted.value(auth.clientSecret)
       }
     }
-    request = HttpClientRequest.bodyUrlParams(request, body)
+    const encoded = encodeRequest(wire, body)
+    request = encoded._tag === "Form"
+      ? HttpClientRequest.bodyUrlParams(request, encoded.body)
+      : HttpClientRequest.bodyUnsafeJson(request, encoded.body)
     const response = yield* client.execute(request).pipe(
       Effect.mapError((error) => toTransportError(endpoint, error))
     )
-    return yield* classify(endpoint, response)
+    return yield* classify(endpoint, response, wire)
   }).pipe(Effect.scoped)
 
 /**
- * GET a JSON document (discovery metadata). `undefined` for 404/410, so the
- * caller can try the next well-known location.
+ * POST a JSON object (a request that is not an OAuth grant, e.g. AWS
+ * SSO-OIDC's RegisterClient) and classify the answer like any other.
+ * @internal
+ */
+export const postJson = (
+  endpoint: string,
+  body: Readonly<Record<string, unknown>>,
+  wire: WireFormat
+): Effect.Effect<Answer, TransportError | InvalidResponse, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const request = HttpClientRequest.post(endpoint).pipe(
+      HttpClientRequest.acceptJson,
+      HttpClientRequest.bodyUnsafeJson(body)
+    )
+    const response = yield* client.execute(request).pipe(
+      Effect.mapError((error) => toTransportError(endpoint, error))
+    )
+    return yield* classify(endpoint, response, wire)
+  }).pipe(Effect.scoped)
+
+/**
+ * GET a JSON document (discovery metadata). `Missing` for 404/410 and for an
+ * HTML page (a web app's catch-all route), so the caller can try the next
+ * well-known location.
  * @internal
  */
 export const getJson = (
   url: string
-): Effect.Effect<Readonly<Record<string, unknown>> | undefined, TransportError | InvalidResponse, HttpClient.HttpClient> =>
+): Effect.Effect<
+  | { readonly _tag: "Found"; readonly body: Readonly<Record<string, unknown>> }
+  | { readonly _tag: "Missing"; readonly reason: string },
+  TransportError | InvalidResponse,
+  HttpClient.HttpClient
+> =>
   Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
     const response = yield* client.execute(HttpClientRequest.get(url).pipe(HttpClientRequest.acceptJson)).pipe(
       Effect.mapError((error) => toTransportError(url, error))
     )
     const status = response.status
-    if (status === 404 || status === 410) return undefined
+    if (status === 404 || status === 410) return { _tag: "Missing", reason: `HTTP ${status}` } as const
     if (status >= 300 && status < 400) {
       const location = Option.getOrElse(Headers.get(response.headers, "location"), () => "(no location)")
       return yield* new InvalidResponse({
@@ -116,7 +156,9 @@ export const getJson = (
     if (status < 200 || status >= 300) {
       return yield* new InvalidResponse({ endpoint: url, status, reason: "is not a metadata document (unexpected status)" })
     }
-    return yield* readObject(url, response)
+    const contentType = Option.getOrElse(Headers.get(response.headers, "content-type"), () => "")
+    if (contentType.toLowerCase().includes("html")) return { _tag: "Missing", reason: "an HTML page" } as const
+    return { _tag: "Found", body: yield* readObject(url, response) } as const
   }).pipe(Effect.scoped)
 
 const formEncode = (s: string): string => encodeURIComponent(s).replace(/%20/g, "+")
@@ -133,7 +175,8 @@ const toTransportError = (endpoint: string, error: HttpClientError.HttpClientErr
 /** @internal */
 export const classify = (
   endpoint: string,
-  response: HttpClientResponse.HttpClientResponse
+  response: HttpClientResponse.HttpClientResponse,
+  wire: WireFormat = "oauth"
 ): Effect.Effect<Answer, TransportError | InvalidResponse> =>
   Effect.gen(function*() {
     const status = response.status
@@ -149,9 +192,15 @@ export const classify = (
     }
     const parsed = yield* Effect.either(readObject(endpoint, response))
     if (Either.isRight(parsed)) {
-      const errorBody = asErrorBody(parsed.right)
+      const body = normaliseAnswer(
+        wire,
+        parsed.right,
+        status,
+        (name) => Option.getOrUndefined(Headers.get(response.headers, name))
+      )
+      const errorBody = asErrorBody(body)
       if (errorBody !== undefined) return { _tag: "ErrorBody", status, body: errorBody, retryAfter } as const
-      if (status >= 200 && status < 300) return { _tag: "Success", status, body: parsed.right } as const
+      if (status >= 200 && status < 300) return { _tag: "Success", status, body } as const
     }
     // Gateways and rate limiters answer with HTML or nothing: the status is what counts.
     if (status === 429 || status >= 500) return { _tag: "Unavailable", status, retryAfter } as const
@@ -276,6 +325,8 @@ export const asErrorBody = (body: Readonly<Record<string, unknown>>): OAuthError
   }
   if (typeof body.trace_id === "string") out.trace_id = oneLine(body.trace_id)
   if (typeof body.correlation_id === "string") out.correlation_id = oneLine(body.correlation_id)
+  if (typeof body.suberror === "string" && body.suberror.trim() !== "") out.suberror = oneLine(body.suberror)
+  if (typeof body.claims === "string" && body.claims.trim() !== "") out.claims = body.claims
   const interval = typeof body.interval === "string" ? Number(body.interval) : body.interval
   if (typeof interval === "number" && Number.isFinite(interval) && interval > 0) out.interval = interval
   return out

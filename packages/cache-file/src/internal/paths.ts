@@ -1,0 +1,35 @@
+import * as os from "node:os"
+import * as path from "node:path"
+
+/** @internal */
+export interface Environment {
+  readonly platform: NodeJS.Platform
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly home: string
+}
+
+/** @internal */
+export const currentEnvironment = (): Environment => ({ platform: process.platform, env: process.env, home: os.homedir() })
+
+/**
+ * The per-user cache directory each platform designates for data that can be
+ * recreated (here: by signing in again).
+ * @internal
+ */
+export const defaultDirectory = ({ env, home, platform }: Environment): string => {
+  switch (platform) {
+    case "win32": {
+      const local = env.LOCALAPPDATA
+      return path.win32.join(local !== undefined && local !== "" ? local : path.win32.join(home, "AppData", "Local"), "devflow")
+    }
+    case "darwin":
+      return path.posix.join(home, "Library", "Caches", "devflow")
+    default: {
+      // XDG Base Directory: "If $XDG_CACHE_HOME is either not set or empty, a default equal to
+      // $HOME/.cache should be used"; relative paths are invalid and must be ignored.
+      const xdg = env.XDG_CACHE_HOME
+      const base = xdg !== undefined && path.posix.isAbsolute(xdg) ? xdg : path.posix.join(home, ".cache")
+      return path.posix.join(base, "devflow")
+    }
+  }
+}

@@ -1,0 +1,143 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as TestClock from "effect/TestClock"
+import { failure, runVirtual } from "../test/virtual.js"
+import * as PublicClient from "./PublicClient.js"
+import * as TestKit from "./TestKit.js"
+import * as TestKitCache from "./TestKitCache.js"
+import * as TokenCache from "./TokenCache.js"
+
+const withServer = (script: TestKit.Script) => Effect.provide(Layer.merge(TokenCache.layerMemory, TestKit.layer(script)))
+
+const client = (options: Partial<PublicClient.PublicClientOptions> = {}) =>
+  Effect.flatMap(TestKit.config(), (config) => PublicClient.make({ config, ...options }))
+
+const succeeded = <A, E>(exit: Exit.Exit<A, E>): A => {
+  if (Exit.isFailure(exit)) throw new Error(`expected success, got ${String(exit)}`)
+  return exit.value
+}
+
+const scopes = ["openid", "offline_access", "api.read"]
+
+describe("PublicClient (the MSAL PublicClientApplication model)", () => {
+  it.effect("a device code sign-in stores its tokens under the id_token's account; later calls are silent", () => {
+    const server = TestKitCache.refreshServer()
+    return Effect.gen(function*() {
+      const app = yield* client()
+      assert.deepStrictEqual(yield* app.getAccounts, [])
+      const prompt = yield* TestKit.recordingPrompt
+      const signedIn = succeeded(yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes }, { onCode: prompt.onCode })))
+      assert.strictEqual(signedIn.source, "device_code")
+      assert.strictEqual((yield* prompt.shown).length, 1)
+      assert.deepStrictEqual(signedIn.account, TestKitCache.account)
+      const accounts = yield* app.getAccounts
+      assert.deepStrictEqual(accounts, [TestKitCache.account])
+      assert.deepStrictEqual(yield* app.getAccount(TestKitCache.account.id), Option.some(TestKitCache.account))
+      const silent = yield* app.acquireTokenSilent(scopes, accounts[0]!)
+      assert.strictEqual(silent.source, "cache")
+      assert.strictEqual(Redacted.value(silent.accessToken), TestKitCache.accessToken(0))
+      assert.deepStrictEqual(silent.scopes, ["api.read", "api.write", "offline_access"])
+    }).pipe(withServer(server.script))
+  })
+
+  it.effect("acquireTokenSilent refreshes once the token is near expiry, and on forceRefresh", () => {
+    const server = TestKitCache.refreshServer({ expiresIn: 600 })
+    return Effect.gen(function*() {
+      const app = yield* client()
+      const { account } = succeeded(yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes }, { onCode: () => {} })))
+      assert.strictEqual((yield* app.acquireTokenSilent(scopes, account)).source, "cache")
+      yield* TestClock.adjust("5 minutes")
+      assert.strictEqual((yield* app.acquireTokenSilent(scopes, account)).source, "refresh")
+      assert.strictEqual((yield* app.acquireTokenSilent(scopes, account)).source, "cache")
+      const forced = yield* app.acquireTokenSilent(scopes, account, { forceRefresh: true })
+      assert.strictEqual(forced.source, "refresh")
+      assert.strictEqual(Redacted.value(forced.accessToken), TestKitCache.accessToken(2))
+    }).pipe(withServer(server.script))
+  })
+
+  it.effect("no scopes means the configuration's scopes", () => {
+    const server = TestKitCache.refreshServer()
+    return Effect.gen(function*() {
+      const app = yield* client()
+      const account = yield* TestKitCache.seed({ scopes: ["api.read"], expiresIn: 1 })
+      yield* TestClock.adjust("1 hour")
+      yield* app.acquireTokenSilent([], account)
+      const [request] = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.polls)
+      assert.strictEqual(request!.params.scope, "openid profile offline_access")
+    }).pipe(withServer(server.script))
+  })
+
+  it.effect("removeAccount signs out: the account is gone and silent calls need interaction", () => {
+    const server = TestKitCache.refreshServer()
+    return Effect.gen(function*() {
+      const app = yield* client()
+      const { account } = succeeded(yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes }, { onCode: () => {} })))
+      yield* app.removeAccount(account)
+      assert.deepStrictEqual(yield* app.getAccounts, [])
+      const error = failure(yield* Effect.exit(app.acquireTokenSilent(scopes, account)))
+      assert.strictEqual(error._tag === "InteractionRequired" && error.reason, "no_account")
+      const cache = yield* TokenCache.TokenCache
+      assert.strictEqual(TokenCache.size(yield* cache.read), 0)
+    }).pipe(withServer(server.script))
+  })
+
+  it.effect("a server without id_token (GitHub): one account per authority and client, replaced by a new sign-in", () => {
+    const github = TestKit.sequence([
+      TestKit.tokens({ token_type: "bearer", scope: "repo,gist", expires_in: undefined, refresh_token: undefined, id_token: undefined })
+    ])
+    return Effect.gen(function*() {
+      const app = yield* client()
+      const first = succeeded(yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes: ["repo"] }, { onCode: () => {} })))
+      assert.strictEqual(first.account.kind, "client")
+      succeeded(yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes: ["repo"] }, { onCode: () => {} })))
+      const accounts = yield* app.getAccounts
+      assert.strictEqual(accounts.length, 1)
+      const silent = yield* app.acquireTokenSilent(["gist"], accounts[0]!)
+      assert.strictEqual(silent.source, "cache")
+      assert.strictEqual(silent.tokenType, "bearer")
+    }).pipe(withServer(github))
+  })
+
+  it.effect("a supplied identity files such tokens per user", () => {
+    const github = TestKit.sequence([TestKit.tokens({ scope: "repo", id_token: undefined })])
+    return Effect.gen(function*() {
+      const app = yield* client()
+      for (const id of ["1", "2"]) {
+        succeeded(
+          yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes: ["repo"], identity: { id, username: `user${id}` } }, { onCode: () => {} }))
+        )
+      }
+      assert.deepStrictEqual((yield* app.getAccounts).map((a) => a.username), ["user1", "user2"])
+      const error = failure(
+        yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes: ["repo"], identity: { id: " " } }, { onCode: () => {} }))
+      )
+      assert.strictEqual(error._tag, "InvalidConfiguration")
+    }).pipe(withServer(github))
+  })
+
+  it.effect("a failed sign-in stores nothing", () =>
+    Effect.gen(function*() {
+      const app = yield* client()
+      const error = failure(yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes }, { onCode: () => {} })))
+      assert.strictEqual(error._tag, "AccessDenied")
+      const cache = yield* TokenCache.TokenCache
+      assert.strictEqual(TokenCache.size(yield* cache.read), 0)
+    }).pipe(withServer(TestKit.scenarios.denied())))
+
+  it.effect("accounts are partitioned by authority", () => {
+    const server = TestKitCache.refreshServer()
+    return Effect.gen(function*() {
+      const a = yield* client({ authority: "https://login.devflow.test/tenant-a" })
+      const b = yield* client({ authority: "https://login.devflow.test/tenant-b" })
+      succeeded(yield* runVirtual(a.acquireTokenWithDeviceCode({ scopes }, { onCode: () => {} })))
+      assert.strictEqual((yield* a.getAccounts).length, 1)
+      assert.strictEqual((yield* b.getAccounts).length, 0)
+      const error = failure(yield* Effect.exit(client({ authority: "http://evil.test/" })))
+      assert.strictEqual(error._tag, "InvalidConfiguration")
+    }).pipe(withServer(server.script))
+  })
+})

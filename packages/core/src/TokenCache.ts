@@ -1,0 +1,566 @@
+/**
+ * The token cache port: where accounts and their tokens live between sign-ins.
+ *
+ * The content is one versioned, schema-described value ({@link CacheFile} on
+ * disk, {@link CacheContent} in memory): accounts, access tokens keyed by
+ * authority + client id + account + scopes, and one refresh token and one
+ * id_token per authority + client id + account. A cache implementation
+ * provides three primitives — a consistent `read`, an atomic `modify` and an
+ * exclusive `withRefreshLock` — and {@link make} derives the rest. This module
+ * also holds the in-memory implementation, {@link layerMemory}; the persistent
+ * one is `@devflow/cache-file`.
+ *
+ * Secrets are `Redacted` in memory. The encoded form ({@link toJson}) contains
+ * them in clear, as any token cache must: store it like a password.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ParseResult from "effect/ParseResult"
+import * as Predicate from "effect/Predicate"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+import { Account } from "./Account.js"
+import * as internal from "./internal/cacheContent.js"
+
+// ---------------------------------------------------------------------------
+// content
+// ---------------------------------------------------------------------------
+
+/**
+ * The newest cache format this version of devflow reads and writes.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const CURRENT_VERSION: 1 = internal.CURRENT_VERSION
+
+const Epoch = Schema.Number.pipe(Schema.finite())
+const Secret = Schema.Redacted(Schema.NonEmptyString)
+
+/**
+ * An access token as cached: for whom (authority, client, account), for what
+ * (granted scopes, sorted) and until when (`expiresOn`, epoch ms; absent
+ * when the server sent no `expires_in`).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AccessTokenEntry = Schema.Struct({
+  authority: Schema.String,
+  clientId: Schema.String,
+  accountId: Schema.String,
+  scopes: Schema.Array(Schema.String),
+  secret: Secret,
+  tokenType: Schema.String,
+  expiresOn: Schema.optionalWith(Epoch, { exact: true }),
+  cachedAt: Epoch
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type AccessTokenEntry = internal.AccessTokenEntry
+
+/**
+ * A refresh token or an id_token as cached: one of each per authority,
+ * client and account.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const CredentialEntry = Schema.Struct({
+  authority: Schema.String,
+  clientId: Schema.String,
+  accountId: Schema.String,
+  secret: Secret,
+  cachedAt: Epoch
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type CredentialEntry = internal.CredentialEntry
+
+/**
+ * The cache's stored form, version 1: four lists. This is what
+ * `@devflow/cache-file` writes as JSON (secrets in clear).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const CacheFile = Schema.Struct({
+  version: Schema.Literal(CURRENT_VERSION),
+  accounts: Schema.Array(Account),
+  accessTokens: Schema.Array(AccessTokenEntry),
+  refreshTokens: Schema.Array(CredentialEntry),
+  idTokens: Schema.Array(CredentialEntry)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type CacheFile = typeof CacheFile.Type
+
+/**
+ * The cache's content in memory: each section keyed by the entry's identity.
+ * Immutable: every change makes a new value.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CacheContent = internal.CacheContent
+
+/**
+ * A cache with nothing in it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const empty: CacheContent = internal.empty
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromFile = (file: CacheFile): CacheContent => ({
+  version: CURRENT_VERSION,
+  accounts: new Map(file.accounts.map((a) => [internal.accountKey(a.authority, a.id), a])),
+  accessTokens: new Map(file.accessTokens.map((e) => {
+    // Re-normalised on the way in, so a hand-edited file still finds its tokens.
+    const entry = { ...e, scopes: internal.normaliseScopes(e.scopes) }
+    return [internal.accessTokenKey(entry), entry]
+  })),
+  refreshTokens: new Map(
+    file.refreshTokens.map((e) => [internal.credentialKey(e.authority, e.clientId, e.accountId), e])
+  ),
+  idTokens: new Map(file.idTokens.map((e) => [internal.credentialKey(e.authority, e.clientId, e.accountId), e]))
+})
+
+/**
+ * @since 0.1.0
+ * @category utils
+ */
+export const toFile = (content: CacheContent): CacheFile => ({
+  version: CURRENT_VERSION,
+  accounts: [...content.accounts.values()],
+  accessTokens: [...content.accessTokens.values()],
+  refreshTokens: [...content.refreshTokens.values()],
+  idTokens: [...content.idTokens.values()]
+})
+
+// ---------------------------------------------------------------------------
+// errors
+// ---------------------------------------------------------------------------
+
+/**
+ * The stored cache could not be understood: not JSON, not an object, a field
+ * missing or malformed, truncated. A persistent cache moves such a file aside
+ * (`movedTo`) and starts empty; it reports this as a warning, not a failure.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CacheCorrupt extends Schema.TaggedError<CacheCorrupt>("@devflow/core/CacheCorrupt")("CacheCorrupt", {
+  location: Schema.String,
+  /** what is wrong, naming the field; never quotes the content */
+  reason: Schema.String,
+  /** where the unreadable file was moved, if it was */
+  movedTo: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    const what = `The token cache ${this.location} is unreadable (${this.reason})`
+    return this.movedTo === undefined
+      ? what
+      : `${what}: it was moved to ${this.movedTo} and a new, empty cache was started. Sign in again`
+  }
+}
+
+/**
+ * The stored cache was written by a newer devflow in a format this version
+ * does not know. It is refused and left untouched, never overwritten.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CacheVersionUnsupported extends Schema.TaggedError<CacheVersionUnsupported>(
+  "@devflow/core/CacheVersionUnsupported"
+)("CacheVersionUnsupported", {
+  location: Schema.String,
+  /** the version found in the cache */
+  version: Schema.Number,
+  /** the newest version this devflow reads */
+  supported: Schema.Number
+}) {
+  override get message(): string {
+    return `The token cache ${this.location} has format version ${this.version}, written by a newer devflow; ` +
+      `this version reads format ${this.supported} at most. The cache was left untouched: ` +
+      `upgrade devflow, or use another cache location`
+  }
+}
+
+/**
+ * The cache cannot be used right now, or not safely.
+ *
+ * - `lock_timeout`: another process held the cache's lock longer than the
+ *   configured bound (it is alive and not stale)
+ * - `insecure`: the cache directory or file is owned by another user, is a
+ *   symbolic link, or its permissions could not be tightened
+ * - `io`: the file system refused (no space, read-only, I/O error, ...)
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CacheUnavailable extends Schema.TaggedError<CacheUnavailable>("@devflow/core/CacheUnavailable")(
+  "CacheUnavailable",
+  {
+    location: Schema.String,
+    reason: Schema.Literal("lock_timeout", "insecure", "io"),
+    detail: Schema.String,
+    cause: Schema.optional(Schema.Defect)
+  }
+) {
+  override get message(): string {
+    switch (this.reason) {
+      case "lock_timeout":
+        return `The token cache ${this.location} is busy: ${this.detail}`
+      case "insecure":
+        return `The token cache ${this.location} is not safe to use: ${this.detail}`
+      case "io":
+        return `The token cache ${this.location} cannot be used: ${this.detail}`
+    }
+  }
+}
+
+/**
+ * Every failure of a token cache.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type TokenCacheError = CacheCorrupt | CacheVersionUnsupported | CacheUnavailable
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const TokenCacheError: Schema.Union<[typeof CacheCorrupt, typeof CacheVersionUnsupported, typeof CacheUnavailable]> =
+  Schema.Union(CacheCorrupt, CacheVersionUnsupported, CacheUnavailable)
+
+const errorTags: ReadonlySet<string> = new Set(["CacheCorrupt", "CacheVersionUnsupported", "CacheUnavailable"])
+
+/**
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isTokenCacheError = (u: unknown): u is TokenCacheError =>
+  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && errorTags.has(u._tag) && u instanceof Error
+
+// ---------------------------------------------------------------------------
+// encoding
+// ---------------------------------------------------------------------------
+
+const decodeFile = Schema.decodeUnknownEither(CacheFile, { errors: "first", onExcessProperty: "ignore" })
+const encodeFile = Schema.encodeSync(CacheFile)
+
+/**
+ * Decode stored content. The version is checked first, so a newer format is
+ * refused as such rather than reported as corrupt.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const decode = (
+  stored: unknown,
+  location: string
+): Effect.Effect<CacheContent, CacheCorrupt | CacheVersionUnsupported> => {
+  const corrupt = (reason: string) => Effect.fail(new CacheCorrupt({ location, reason }))
+  if (!Predicate.isRecord(stored)) return corrupt(`is ${Array.isArray(stored) ? "an array" : typeof stored}, not an object`)
+  const version = stored.version
+  if (typeof version !== "number" || !Number.isInteger(version) || version < 1) {
+    return corrupt("has no valid \"version\"")
+  }
+  if (version > CURRENT_VERSION) {
+    return Effect.fail(new CacheVersionUnsupported({ location, version, supported: CURRENT_VERSION }))
+  }
+  const decoded = decodeFile(stored)
+  if (decoded._tag === "Right") return Effect.succeed(fromFile(decoded.right))
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)[0]
+  const path = issue?.path.map(String).join(".") ?? ""
+  // Never quote the value: it may be a token.
+  return corrupt(path === "" ? "is malformed" : `field "${path}" ${issue?._tag === "Missing" ? "is missing" : "is invalid"}`)
+}
+
+/**
+ * The stored form as plain JSON-ready data (secrets in clear).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const encode = (content: CacheContent): typeof CacheFile.Encoded => encodeFile(toFile(content))
+
+/**
+ * Parse and decode JSON text.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const fromJson = (
+  text: string,
+  location: string
+): Effect.Effect<CacheContent, CacheCorrupt | CacheVersionUnsupported> => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return Effect.fail(
+      new CacheCorrupt({ location, reason: text.trim() === "" ? "is empty" : "is not valid JSON (truncated or damaged)" })
+    )
+  }
+  return decode(parsed, location)
+}
+
+/**
+ * The content as JSON text (secrets in clear).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const toJson = (content: CacheContent): string => JSON.stringify(encode(content))
+
+// ---------------------------------------------------------------------------
+// queries and changes (pure)
+// ---------------------------------------------------------------------------
+
+/**
+ * Scopes ignored when matching a request against a cached access token:
+ * they ask for identity or a refresh token, not API access, and servers
+ * leave them out of the token's granted `scope`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const OIDC_SCOPES: ReadonlySet<string> = internal.OIDC_SCOPES
+
+/**
+ * Whether a token granted `granted` serves a request for `requested`: every
+ * requested scope outside {@link OIDC_SCOPES} was granted (RFC 6749 §3.3:
+ * case-sensitive).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const covers: (granted: ReadonlyArray<string>, requested: ReadonlyArray<string>) => boolean = internal.covers
+
+/**
+ * Sorted, without duplicates or empty strings.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const normaliseScopes: (scopes: Iterable<string>) => ReadonlyArray<string> = internal.normaliseScopes
+
+/**
+ * @since 0.1.0
+ * @category utils
+ */
+export const findAccount: (content: CacheContent, authority: string, accountId: string) => Account | undefined =
+  internal.findAccount
+
+/**
+ * The cached access token serving `scopes` for this authority, client and
+ * account — expired or not — preferring the one that lives longest.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const findAccessToken: (
+  content: CacheContent,
+  authority: string,
+  clientId: string,
+  accountId: string,
+  scopes: ReadonlyArray<string>
+) => AccessTokenEntry | undefined = internal.findAccessToken
+
+/**
+ * @since 0.1.0
+ * @category utils
+ */
+export const findRefreshToken: (
+  content: CacheContent,
+  authority: string,
+  clientId: string,
+  accountId: string
+) => CredentialEntry | undefined = internal.findRefreshToken
+
+/**
+ * @since 0.1.0
+ * @category utils
+ */
+export const findIdToken: (
+  content: CacheContent,
+  authority: string,
+  clientId: string,
+  accountId: string
+) => CredentialEntry | undefined = internal.findIdToken
+
+/**
+ * Accounts of `authority` holding a token of `clientId` (all of the
+ * authority's accounts when no client is named), ordered by id.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const listAccounts: (content: CacheContent, authority: string, clientId?: string) => ReadonlyArray<Account> =
+  internal.accountsOf
+
+/**
+ * What a sign-in or refresh stores; see {@link withTokens}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SaveInput = internal.SaveInput
+
+/**
+ * The content with a sign-in's or refresh's tokens stored. A new access
+ * token replaces the account's cached ones whose scopes overlap it; a new
+ * refresh token replaces the old one (RFC 6749 §6); an absent refresh token
+ * or id_token leaves the cached one in place.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const withTokens: (content: CacheContent, input: SaveInput) => CacheContent = internal.save
+
+/**
+ * The content without the account and any of its tokens at `authority`
+ * (for every client); the same value when there was nothing to remove.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const withoutAccount: (content: CacheContent, authority: string, accountId: string) => CacheContent =
+  internal.removeAccount
+
+/**
+ * The number of entries (accounts and tokens).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const size: (content: CacheContent) => number = internal.size
+
+// ---------------------------------------------------------------------------
+// port
+// ---------------------------------------------------------------------------
+
+/**
+ * A token cache. Implementations provide `location`, `read`, `modify` and
+ * `withRefreshLock`; {@link make} derives the rest.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TokenCache {
+  /** where the content lives, for messages (`"memory"`, a file path) */
+  readonly location: string
+  /** the current content, a consistent snapshot */
+  readonly read: Effect.Effect<CacheContent, TokenCacheError>
+  /**
+   * Replace the content with what `f` makes of the current one, atomically:
+   * no other `modify` of the same cache (in any process, for a shared cache)
+   * runs in between, so none of them loses another's change. When `f`
+   * returns the content it was given, nothing is written.
+   */
+  readonly modify: <A>(f: (content: CacheContent) => readonly [A, CacheContent]) => Effect.Effect<A, TokenCacheError>
+  /**
+   * Run `effect` holding the exclusive lock named `key`, shared by every user
+   * of the same cache (other processes included, for a shared cache). Silent
+   * acquisition takes it around a refresh, so that one refresh serves all.
+   */
+  readonly withRefreshLock: <A, E, R>(key: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | TokenCacheError, R>
+  /** {@link modify} without a result */
+  readonly update: (f: (content: CacheContent) => CacheContent) => Effect.Effect<void, TokenCacheError>
+  /** see {@link listAccounts} */
+  readonly getAccounts: (authority: string, clientId?: string) => Effect.Effect<ReadonlyArray<Account>, TokenCacheError>
+  /** see {@link withTokens} */
+  readonly save: (input: SaveInput) => Effect.Effect<void, TokenCacheError>
+  /** see {@link withoutAccount}; `true` when something was removed */
+  readonly removeAccount: (authority: string, accountId: string) => Effect.Effect<boolean, TokenCacheError>
+  /** forget everything */
+  readonly clear: Effect.Effect<void, TokenCacheError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export const TokenCache: Context.Tag<TokenCache, TokenCache> = Context.GenericTag<TokenCache>("@devflow/core/TokenCache")
+
+/**
+ * The primitives a cache implementation provides.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TokenCacheImpl = Pick<TokenCache, "location" | "read" | "modify" | "withRefreshLock">
+
+/**
+ * A {@link TokenCache} from its primitives.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (impl: TokenCacheImpl): TokenCache => ({
+  ...impl,
+  update: (f) => impl.modify((content) => [undefined, f(content)] as const),
+  getAccounts: (authority, clientId) => Effect.map(impl.read, (content) => internal.accountsOf(content, authority, clientId)),
+  save: (input) => impl.modify((content) => [undefined, internal.save(content, input)] as const),
+  removeAccount: (authority, accountId) =>
+    impl.modify((content) => {
+      const next = internal.removeAccount(content, authority, accountId)
+      return [next !== content, next] as const
+    }),
+  clear: impl.modify((content) => [undefined, internal.size(content) === 0 ? content : internal.empty] as const)
+})
+
+/**
+ * A cache in this process's memory, starting from `initial` (empty by
+ * default). `withRefreshLock` serialises the fibers of this process.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory = (initial: CacheContent = internal.empty): Effect.Effect<TokenCache> =>
+  Effect.map(Ref.make(initial), (ref) => {
+    const locks = new Map<string, Effect.Semaphore>()
+    const lockFor = (key: string) => {
+      let lock = locks.get(key)
+      if (lock === undefined) {
+        lock = Effect.unsafeMakeSemaphore(1)
+        locks.set(key, lock)
+      }
+      return lock
+    }
+    return make({
+      location: "memory",
+      read: Ref.get(ref),
+      modify: (f) => Ref.modify(ref, f),
+      withRefreshLock: (key, effect) => Effect.suspend(() => lockFor(key).withPermits(1)(effect))
+    })
+  })
+
+/**
+ * An empty in-memory cache: the default for tests and for programs that
+ * need no persistence.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<TokenCache> = Layer.effect(TokenCache, makeMemory())

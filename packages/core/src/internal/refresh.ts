@@ -1,0 +1,108 @@
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import type { ClientConfig } from "../ClientConfig.js"
+import { type InvalidResponse, OAuthError, TransportError } from "../DeviceFlowError.js"
+import * as TokenResponse from "../TokenResponse.js"
+import { oauthFields } from "./errors.js"
+import { InteractionRequired, type InteractionRequiredReason } from "./interaction.js"
+import { type OAuthErrorBody, postForm } from "./oauthHttp.js"
+
+// Entra codes that mean "the user must do something in a browser" (MFA,
+// registration, external challenge, device compliance): a new sign-in helps.
+const entraInteraction: ReadonlySet<number> = new Set([50072, 50074, 50076, 50079, 50158, 53000, 53001])
+// Entra AADSTS65001: the user or admin has not consented to the scopes.
+const entraConsent = 65001
+
+/**
+ * Which refresh errors a new interactive sign-in resolves, and why.
+ * @internal
+ */
+export const interactionReason = (body: OAuthErrorBody): InteractionRequiredReason | undefined => {
+  const codes = body.error_codes ?? []
+  const consent = body.suberror === "consent_required" || codes.includes(entraConsent)
+  switch (body.error) {
+    // OpenID Connect Core §3.1.2.6 error codes
+    case "consent_required":
+      return "consent_required"
+    case "login_required":
+      return "login_required"
+    case "interaction_required":
+      return body.claims !== undefined ? "claims_required" : consent ? "consent_required" : "interaction_required"
+    // RFC 6749 §6: a refresh "MUST NOT include any scope not originally granted": new scopes need a new grant
+    case "invalid_scope":
+      return "consent_required"
+    // RFC 6749 §5.2: the refresh token is invalid, expired or revoked
+    case "invalid_grant":
+      if (body.claims !== undefined) return "claims_required"
+      if (consent) return "consent_required"
+      if (codes.some((c) => entraInteraction.has(c))) return "interaction_required"
+      return "invalid_grant"
+    default:
+      return body.claims !== undefined ? "claims_required" : undefined
+  }
+}
+
+/**
+ * The refresh-token grant (RFC 6749 §6), through the same wire code as the
+ * device flow: `postForm`, then `TokenResponse.process` for a success.
+ * Errors a new sign-in resolves become `InteractionRequired`; the others
+ * keep the device flow's classes.
+ * @internal
+ */
+export const refresh = (
+  config: ClientConfig,
+  refreshToken: Redacted.Redacted<string>,
+  scopes: ReadonlyArray<string>,
+  timeout: Duration.Duration,
+  accountId?: string | undefined
+): Effect.Effect<
+  TokenResponse.AuthenticationResult,
+  InteractionRequired | OAuthError | InvalidResponse | TransportError,
+  HttpClient.HttpClient
+> =>
+  Effect.gen(function*() {
+    const endpoint = config.endpoints.token
+    const sentAt = yield* DateTime.now
+    const params: Record<string, string> = {
+      ...config.tokenParams,
+      // RFC 6749 §6: grant_type=refresh_token, refresh_token, optional scope
+      grant_type: "refresh_token",
+      refresh_token: Redacted.value(refreshToken)
+    }
+    if (scopes.length > 0) params.scope = scopes.join(" ")
+    const answer = yield* postForm(endpoint, params, {
+      clientId: config.clientId,
+      clientSecret: config.clientSecret,
+      method: config.clientAuthMethod
+    }, config.wire).pipe(
+      Effect.timeoutFail({
+        duration: timeout,
+        onTimeout: () => new TransportError({ endpoint, reason: `no answer within ${Duration.format(timeout)}` })
+      })
+    )
+    switch (answer._tag) {
+      case "Success":
+        return yield* TokenResponse.process({ endpoint, status: answer.status }, answer.body, scopes, sentAt)
+      case "Unavailable":
+        return yield* new TransportError({ endpoint, status: answer.status, reason: "the server asked to try again later" })
+      case "ErrorBody": {
+        // A server may echo the refresh token or the secret back in its text.
+        const secrets = [Redacted.value(refreshToken)]
+        if (config.clientSecret !== undefined) secrets.push(Redacted.value(config.clientSecret))
+        const fields = oauthFields(endpoint, answer.status, answer.body, secrets)
+        const reason = interactionReason(answer.body)
+        if (reason === undefined) return yield* new OAuthError(fields)
+        return yield* new InteractionRequired({
+          reason,
+          scopes,
+          ...(accountId === undefined ? {} : { accountId }),
+          ...fields,
+          ...(answer.body.suberror === undefined ? {} : { suberror: answer.body.suberror }),
+          ...(answer.body.claims === undefined ? {} : { claims: answer.body.claims })
+        })
+      }
+    }
+  })

@@ -1,0 +1,260 @@
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Clock from "effect/Clock"
+import * as DateTime from "effect/DateTime"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Account from "../Account.js"
+import type { ClientConfig } from "../ClientConfig.js"
+import { InvalidConfiguration, InvalidResponse, type OAuthError, type TransportError } from "../DeviceFlowError.js"
+import type { TokenCache, TokenCacheError } from "../TokenCache.js"
+import type { AuthenticationResult } from "../TokenResponse.js"
+import * as Content from "./cacheContent.js"
+import { InteractionRequired } from "./interaction.js"
+import { readClaims } from "./jwt.js"
+import { refresh } from "./refresh.js"
+
+/**
+ * A token, where it came from, and whose it is.
+ * @internal
+ */
+export interface TokenResult {
+  readonly accessToken: Redacted.Redacted<string>
+  readonly tokenType: string
+  readonly expiresOn: Option.Option<DateTime.Utc>
+  readonly scopes: ReadonlyArray<string>
+  readonly account: Account.Account
+  readonly idToken: Option.Option<Redacted.Redacted<string>>
+  readonly idTokenClaims: Option.Option<Readonly<Record<string, unknown>>>
+  readonly source: "cache" | "refresh" | "device_code"
+}
+
+/** @internal */
+export interface SilentParams {
+  readonly config: ClientConfig
+  readonly authority: string
+  readonly account: Account.Account
+  readonly scopes: ReadonlyArray<string>
+  readonly forceRefresh: boolean
+  readonly skewMillis: number
+  readonly timeout: Duration.Duration
+}
+
+/** @internal */
+export type SilentError =
+  | InteractionRequired
+  | OAuthError
+  | InvalidResponse
+  | TransportError
+  | InvalidConfiguration
+  | TokenCacheError
+
+// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+const scopeToken = /^[\x21\x23-\x5b\x5d-\x7e]+$/
+
+/**
+ * The requested scopes, checked without allocating an effect: this runs on
+ * every silent call.
+ * @internal
+ */
+export const checkScopes = (scopes: ReadonlyArray<string>): InvalidConfiguration | undefined => {
+  for (const scope of scopes) {
+    if (!scopeToken.test(scope)) {
+      return new InvalidConfiguration({
+        field: "scopes",
+        reason: `contains an invalid scope ${JSON.stringify(scope)}: a scope has no spaces, quotes, backslashes or control characters`
+      })
+    }
+  }
+  return undefined
+}
+
+// Claims of a cached id_token, read once per entry (entries are immutable).
+const claimsMemo = new WeakMap<Content.CredentialEntry, Option.Option<Readonly<Record<string, unknown>>>>()
+
+const claimsOf = (entry: Content.CredentialEntry | undefined): Option.Option<Readonly<Record<string, unknown>>> => {
+  if (entry === undefined) return Option.none()
+  let claims = claimsMemo.get(entry)
+  if (claims === undefined) {
+    claims = Either.getRight(readClaims(Redacted.value(entry.secret)))
+    claimsMemo.set(entry, claims)
+  }
+  return claims
+}
+
+const usable = (entry: Content.AccessTokenEntry | undefined, now: number, skewMillis: number): boolean =>
+  entry !== undefined && (entry.expiresOn === undefined || entry.expiresOn - now > skewMillis)
+
+const sameEntry = (a: Content.AccessTokenEntry | undefined, b: Content.AccessTokenEntry | undefined): boolean =>
+  a === b ||
+  (a !== undefined && b !== undefined && a.cachedAt === b.cachedAt && Redacted.value(a.secret) === Redacted.value(b.secret))
+
+const fromCache = (
+  content: Content.CacheContent,
+  params: SilentParams,
+  account: Account.Account,
+  entry: Content.AccessTokenEntry
+): TokenResult => {
+  const idToken = Content.findIdToken(content, params.authority, params.config.clientId, account.id)
+  return {
+    accessToken: entry.secret,
+    tokenType: entry.tokenType,
+    expiresOn: entry.expiresOn === undefined ? Option.none() : Option.some(DateTime.unsafeMake(entry.expiresOn)),
+    scopes: entry.scopes,
+    account,
+    idToken: idToken === undefined ? Option.none() : Option.some(idToken.secret),
+    idTokenClaims: claimsOf(idToken),
+    source: "cache"
+  }
+}
+
+const noAccount = (params: SilentParams, scopes: ReadonlyArray<string>) =>
+  new InteractionRequired({ reason: "no_account", scopes, accountId: params.account.id })
+
+/**
+ * Cache → refresh → InteractionRequired.
+ *
+ * The fast path only reads. A refresh happens under the cache's refresh lock
+ * for this authority, client and account, after reading the cache again:
+ * whoever waited for the lock finds the token the holder stored and uses it,
+ * so N concurrent callers (in any process sharing the cache) cause one
+ * refresh, and a rotated refresh token is never sent twice.
+ * @internal
+ */
+export const acquireSilent = (
+  cache: TokenCache,
+  params: SilentParams
+): Effect.Effect<TokenResult, SilentError, HttpClient.HttpClient> => acquireSilentWith(cache, params, (refresh) => refresh)
+
+/**
+ * {@link acquireSilent}, with `provide` applied to the refresh path only:
+ * providing a service costs more than a whole cache hit.
+ * @internal
+ */
+export const acquireSilentWith = <R>(
+  cache: TokenCache,
+  params: SilentParams,
+  provide: (
+    refresh: Effect.Effect<TokenResult, SilentError, HttpClient.HttpClient>
+  ) => Effect.Effect<TokenResult, SilentError, R>
+): Effect.Effect<TokenResult, SilentError, R> =>
+  Effect.suspend(() => {
+    const invalid = checkScopes(params.scopes)
+    if (invalid !== undefined) return Effect.fail(invalid)
+    const { authority, account: requested } = params
+    const clientId = params.config.clientId
+    return Effect.flatMap(cache.read, (content) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const account = Content.findAccount(content, authority, requested.id)
+        if (account === undefined) return Effect.fail(noAccount(params, params.scopes))
+        const seen = Content.findAccessToken(content, authority, clientId, account.id, params.scopes)
+        if (!params.forceRefresh && usable(seen, now, params.skewMillis)) {
+          return Effect.succeed(fromCache(content, params, account, seen!))
+        }
+        return provide(cache.withRefreshLock(
+          Content.credentialKey(authority, clientId, account.id),
+          refreshUnderLock(cache, params, seen)
+        ))
+      }))
+  })
+
+const refreshUnderLock = (
+  cache: TokenCache,
+  params: SilentParams,
+  seen: Content.AccessTokenEntry | undefined
+): Effect.Effect<TokenResult, SilentError, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const { authority, config, scopes } = params
+    const clientId = config.clientId
+    // Read again: the lock's previous holder may have refreshed (or signed out).
+    const content = yield* cache.read
+    const now = yield* Clock.currentTimeMillis
+    const account = Content.findAccount(content, authority, params.account.id)
+    if (account === undefined) return yield* noAccount(params, scopes)
+    const current = Content.findAccessToken(content, authority, clientId, account.id, scopes)
+    const refreshedMeanwhile = !sameEntry(current, seen)
+    if (usable(current, now, params.skewMillis) && (!params.forceRefresh || refreshedMeanwhile)) {
+      return fromCache(content, params, account, current!)
+    }
+    const refreshToken = Content.findRefreshToken(content, authority, clientId, account.id)
+    if (refreshToken === undefined) {
+      return yield* new InteractionRequired({ reason: "no_refresh_token", scopes, accountId: account.id })
+    }
+    const result = yield* refresh(config, refreshToken.secret, scopes, params.timeout, account.id).pipe(
+      Effect.tapError((error) =>
+        // RFC 6749 §5.2 invalid_grant: this refresh token is dead; forget it so that
+        // later calls fail at once instead of asking the server again.
+        error._tag === "InteractionRequired" && error.reason === "invalid_grant"
+          ? cache.update((c) => Content.removeRefreshToken(c, refreshToken, (e) => Redacted.value(e.secret)))
+          : Effect.void
+      )
+    )
+    const nextAccount = yield* accountAfterRefresh(account, result, config.endpoints.token)
+    const savedAt = yield* Clock.currentTimeMillis
+    yield* cache.save(saveInput(authority, clientId, nextAccount, result, savedAt))
+    return toTokenResult(nextAccount, result, "refresh")
+  })
+
+/**
+ * OpenID Connect Core §12.2: an id_token from a refresh must carry the same
+ * `iss` and `sub` as the original; its other claims may refresh the account.
+ */
+const accountAfterRefresh = (
+  account: Account.Account,
+  result: AuthenticationResult,
+  endpoint: string
+): Effect.Effect<Account.Account, InvalidResponse> => {
+  if (Option.isNone(result.idTokenClaims)) return Effect.succeed(account)
+  const fresh = Account.fromClaims(account.authority, result.idTokenClaims.value)
+  if (account.kind !== "oidc") return Effect.succeed(account)
+  if (fresh === undefined || fresh.id !== account.id) {
+    return Effect.fail(
+      new InvalidResponse({
+        endpoint,
+        field: "id_token",
+        reason: "names another user than the one signed in (OpenID Connect Core §12.2 requires the same iss and sub)"
+      })
+    )
+  }
+  return Effect.succeed(fresh)
+}
+
+/** @internal */
+export const saveInput = (
+  authority: string,
+  clientId: string,
+  account: Account.Account,
+  result: AuthenticationResult,
+  now: number
+): Content.SaveInput => ({
+  authority,
+  clientId,
+  account,
+  accessToken: {
+    secret: result.accessToken,
+    tokenType: result.tokenType,
+    scopes: Content.grantedScopes(result.scopes),
+    expiresOn: Option.getOrUndefined(Option.map(result.expiresOn, DateTime.toEpochMillis))
+  },
+  refreshToken: Option.getOrUndefined(result.refreshToken),
+  idToken: Option.getOrUndefined(result.idToken),
+  now
+})
+
+/** @internal */
+export const toTokenResult = (
+  account: Account.Account,
+  result: AuthenticationResult,
+  source: TokenResult["source"]
+): TokenResult => ({
+  accessToken: result.accessToken,
+  tokenType: result.tokenType,
+  expiresOn: result.expiresOn,
+  scopes: Content.grantedScopes(result.scopes),
+  account,
+  idToken: result.idToken,
+  idTokenClaims: result.idTokenClaims,
+  source
+})

@@ -1,0 +1,305 @@
+/**
+ * The behaviour every TokenCache implementation must have, written once and
+ * run against each of them (`layerMemory` here, the file cache in
+ * `@devflow/cache-file`).
+ *
+ * The layer is built afresh for every test, so it must start empty. Tests
+ * run on the live clock: persistent caches wait for locks in real time.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import type * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
+import * as Account from "../src/Account.js"
+import * as TokenCache from "../src/TokenCache.js"
+
+const AUTHORITY = "https://login.devflow.test/tenant-1/oauth2/v2.0/token"
+const OTHER_AUTHORITY = "https://other.devflow.test/token"
+const CLIENT = "client-a"
+const OTHER_CLIENT = "client-b"
+
+/** An OIDC account with a distinct subject. */
+export const accountFor = (sub: string, authority = AUTHORITY): Account.Account =>
+  Account.fromClaims(authority, { iss: "https://login.devflow.test/tenant-1/v2.0", sub, preferred_username: `${sub}@devflow.test` })!
+
+const secret = (label: string) => Redacted.make(`SECRET-${label}-canary`)
+
+/** What a sign-in stores for `account`. */
+export const signIn = (
+  account: Account.Account,
+  options: {
+    readonly clientId?: string
+    readonly scopes?: ReadonlyArray<string>
+    readonly label?: string
+    readonly expiresOn?: number | undefined
+    readonly refreshToken?: boolean
+    readonly now?: number
+  } = {}
+): TokenCache.SaveInput => {
+  const label = options.label ?? account.id
+  return {
+    authority: account.authority,
+    clientId: options.clientId ?? CLIENT,
+    account,
+    accessToken: {
+      secret: secret(`at-${label}`),
+      tokenType: "Bearer",
+      scopes: options.scopes ?? ["api.read", "offline_access", "openid"],
+      expiresOn: "expiresOn" in options ? options.expiresOn : 1_700_000_000_000
+    },
+    refreshToken: options.refreshToken === false ? undefined : secret(`rt-${label}`),
+    idToken: secret(`id-${label}`),
+    now: options.now ?? 1_600_000_000_000
+  }
+}
+
+const value = Redacted.value
+
+export const tokenCacheContract = (name: string, layer: Layer.Layer<TokenCache.TokenCache, unknown>) =>
+  describe(`TokenCache contract: ${name}`, () => {
+    const test = (title: string, body: Effect.Effect<void, unknown, TokenCache.TokenCache>) =>
+      it.live(title, () => Effect.provide(body, layer))
+
+    test(
+      "a new cache is empty, in the current format",
+      Effect.gen(function*() {
+        const cache = yield* TokenCache.TokenCache
+        const content = yield* cache.read
+        assert.strictEqual(content.version, TokenCache.CURRENT_VERSION)
+        assert.strictEqual(TokenCache.size(content), 0)
+        assert.deepStrictEqual(yield* cache.getAccounts(AUTHORITY), [])
+        assert.isString(cache.location)
+      })
+    )
+
+    test(
+      "save stores the account and its access, refresh and id tokens; secrets stay Redacted",
+      Effect.gen(function*() {
+        const cache = yield* TokenCache.TokenCache
+        const alice = accountFor("alice")
+        yield* cache.save(signIn(alice))
+        const content = yield* cache.read
+        assert.deepStrictEqual(TokenCache.findAccount(content, AUTHORITY, alice.id), alice)
+        const at = TokenCache.findAccessToken(content, AUTHORITY, CLIENT, alice.id, ["api.read"])
+        assert.isDefined(at)
+        assert.isTrue(Redacted.isRedacted(at!.secret))
+        assert.strictEqual(value(at!.secret), "SECRET-at-" + alice.id + "-canary")
+        assert.deepStrictEqual(at!.scopes, ["api.read", "offline_access", "openid"])
+        assert.strictEqual(at!.tokenType, "Bearer")
+        assert.strictEqual(at!.expiresOn, 1_700_000_000_000)
+        assert.strictEqual(at!.cachedAt, 1_600_000_000_000)
+        const rt = TokenCache.findRefreshToken(content, AUTHORITY, CLIENT, alice.id)
+        assert.strictEqual(value(rt!.secret), "SECRET-rt-" + alice.id + "-canary")
+        const id = TokenCache.findIdToken(content, AUTHORITY, CLIENT, alice.id)
+        assert.strictEqual(value(id!.secret), "SECRET-id-" + alice.id + "-canary")
+        // what a careless log line would print
+        const printed = JSON.stringify([...content.accessTokens.values(), ...content.refreshTokens.values()])
+        assert.notInclude(printed, "canary")
+      })
+    )
+
+    test(
+      "an access token without expiry, and every field of an account, are kept as they were",
+      Effect.gen(function*() {
+        const cache = yield* TokenCache.TokenCache
+        const full = new Account.Account({
+          id: "user:42",
+          kind: "supplied",
+          authority: AUTHORITY,
+          username: "octocat",
+          name: "The Octocat",
+          tenantId: "t",
+          issuer: "i",
+          subject: "s"
+        })
+        yield* cache.save(signIn(full, { expiresOn: undefined, scopes: ["repo", "gist"] }))
+        const content = yield* cache.read
+        assert.deepStrictEqual(TokenCache.findAccount(content, AUTHORITY, "user:42"), full)
+        const at = TokenCache.findAccessToken(content, AUTHORITY, CLIENT, "user:42", ["gist"])
+        assert.isUndefined(at!.expiresOn)
+        assert.deepStrictEqual(at!.scopes, ["gist", "repo"])
+      })
+    )
+
+    test(
+      "modify returns f's result and stores f's content; unchanged content stays as it was",
+      Effect.gen(function*() {
+        const cache = yield* TokenCache.TokenCache
+        const out = yield* cache.modify((c) => ["result", TokenCache.withTokens(c, signIn(accountFor("bob")))] as const)
+        assert.strictEqual(out, "result")
+        const before = yield* cache.read
+        const same = yield* cache.modify((c) => [TokenCache.size(c), c] as const)
+        assert.strictEqual(same, TokenCache.size(before))
+        const after = yield* cache.read
+        assert.strictEqual(TokenCache.size(after), TokenCache.size(before))
+        assert.deepStrictEqual(TokenCache.listAccounts(after, AUTHORITY), [accountFor("bob")])
+      })
+    )
+
+    test(
+      "a new access token replaces the account's tokens with overlapping scopes and keeps the rest",
+      Effect.gen(function*() {
+        const cache = yield* TokenCache.TokenCache
+        const alice = accountFor("alice")
+        yield* cache.save(signIn(alice, { scopes: ["a", "b", "openid"], label: "ab" }))
+        yield* cache.save(signIn(alice, { scopes: ["c"], label: "c" }))
+        yield* cache.save(signIn(alice, { scopes: ["b", "d", "openid"], label: "bd" }))
+        const content = yield* cache.read
+        const scopeSets = [...content.accessTokens.values()].map((e) => e.scopes.join(" ")).sort()
+        assert.deepStrictEqual(scopeSets, ["b d openid", "c"])
+        assert.isUndefined(TokenCache.findAccessToken(content, AUTHORITY, CLIENT, alice.id, ["a"]))
+        assert.strictEqual(value(TokenCache.findAccessToken(content, AUTHORITY, CLIENT, alice.id, ["d"])!.secret), "SECRET-at-bd-canary")
+        assert.strictEqual(value(TokenCache.findAccessToken(content, AUTHORITY, CLIENT, alice.id, ["c"])!.secret), "SECRET-at-c-canary")
+      })
+    )
+
+    test(
+      "a new refresh token replaces the old one; a result without one keeps it",
+      Effect.gen(function*() {
+        const cache = yield* TokenCache.TokenCache
+        const alice = accountFor("alice")
+        yield* cache.save(signIn(alice, { label: "first" }))
+        yield* cache.save(signIn(alice, { label: "second", refreshToken: false }))
+        let rt = TokenCache.findRefreshToken(yield* cache.read, AUTHORITY, CLIENT, alice.id)
+        assert.strictEqual(value(rt!.secret), "SECRET-rt-first-canary")
+        yield* cache.save(signIn(alice, { label: "third" }))
+        rt = TokenCache.findRefreshToken(yield* cache.read, AUTHORITY, CLIENT, alice.id)
+        assert.strictEqual(value(rt!.secret), "SECRET-rt-third-canary")
+        assert.strictEqual((yield* cache.read).refreshTokens.size, 1)
+      })
+    )
+
+    test(
+      "getAccounts lists an authority's accounts holding tokens of the client, by id",
+      Effect.gen(function*() {
+        const cache = yield* TokenCache.TokenCache
+        yield* cache.save(signIn(accountFor("carol")))
+        yield* cache.save(signIn(accountFor("alice")))
+        yield* cache.save(signIn(accountFor("bob"), { clientId: OTHER_CLIENT }))
+        yield* cache.save(signIn(accountFor("dave", OTHER_AUTHORITY)))
+        const ids = (accounts: ReadonlyArray<Account.Account>) => accounts.map((a) => a.subject)
+        assert.deepStrictEqual(ids(yield* cache.getAccounts(AUTHORITY, CLIENT)), ["alice", "carol"])
+        assert.deepStrictEqual(ids(yield* cache.getAccounts(AUTHORITY, OTHER_CLIENT)), ["bob"])
+        assert.deepStrictEqual(ids(yield* cache.getAccounts(AUTHORITY)), ["alice", "bob", "carol"])
+        assert.deepStrictEqual(ids(yield* cache.getAccounts(OTHER_AUTHORITY, CLIENT)), ["dave"])
+      })
+    )
+
+    test(
+      "removeAccount forgets the account and every token it holds, and nothing else",
+      Effect.gen(function*() {
+        const cache = yield* TokenCache.TokenCache
+        const alice = accountFor("alice")
+        const bob = accountFor("bob")
+        yield* cache.save(signIn(alice))
+        yield* cache.save(signIn(alice, { clientId: OTHER_CLIENT, label: "alice-b" }))
+        yield* cache.save(signIn(bob))
+        assert.isTrue(yield* cache.removeAccount(AUTHORITY, alice.id))
+        const content = yield* cache.read
+        assert.isUndefined(TokenCache.findAccount(content, AUTHORITY, alice.id))
+        const owners = [
+          ...content.accessTokens.values(),
+          ...content.refreshTokens.values(),
+          ...content.idTokens.values()
+        ].map((e) => e.accountId)
+        assert.deepStrictEqual([...new Set(owners)], [bob.id])
+        assert.strictEqual(TokenCache.size(content), 4)
+        assert.isFalse(yield* cache.removeAccount(AUTHORITY, alice.id))
+      })
+    )
+
+    test(
+      "clear forgets everything",
+      Effect.gen(function*() {
+        const cache = yield* TokenCache.TokenCache
+        yield* cache.save(signIn(accountFor("alice")))
+        yield* cache.clear
+        assert.strictEqual(TokenCache.size(yield* cache.read), 0)
+      })
+    )
+
+    test(
+      "concurrent modifies lose none of each other's changes",
+      Effect.gen(function*() {
+        const cache = yield* TokenCache.TokenCache
+        const n = 40
+        yield* Effect.forEach(
+          Array.from({ length: n }, (_, i) => i),
+          (i) => cache.save(signIn(accountFor(`user-${i}`))),
+          { concurrency: "unbounded", discard: true }
+        )
+        const content = yield* cache.read
+        assert.strictEqual(content.accounts.size, n)
+        assert.strictEqual(content.accessTokens.size, n)
+        assert.strictEqual(content.refreshTokens.size, n)
+      })
+    )
+
+    test(
+      "withRefreshLock admits one holder per key at a time",
+      Effect.gen(function*() {
+        const cache = yield* TokenCache.TokenCache
+        const inside = yield* Ref.make(0)
+        const most = yield* Ref.make(0)
+        const holder = cache.withRefreshLock(
+          "key",
+          Effect.gen(function*() {
+            const now = yield* Ref.updateAndGet(inside, (n) => n + 1)
+            yield* Ref.update(most, (m) => Math.max(m, now))
+            yield* Effect.sleep("2 millis")
+            yield* Ref.update(inside, (n) => n - 1)
+          })
+        )
+        yield* Effect.all(Array.from({ length: 8 }, () => holder), { concurrency: "unbounded", discard: true })
+        assert.strictEqual(yield* Ref.get(most), 1)
+      })
+    )
+
+    test(
+      "withRefreshLock does not make other keys wait",
+      Effect.gen(function*() {
+        const cache = yield* TokenCache.TokenCache
+        const entered = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        const first = yield* Effect.fork(
+          cache.withRefreshLock("one", Effect.zipRight(Deferred.succeed(entered, undefined), Deferred.await(release)))
+        )
+        yield* Deferred.await(entered)
+        const other = yield* cache.withRefreshLock("two", Effect.succeed("done")).pipe(Effect.timeout("5 seconds"))
+        assert.strictEqual(other, "done")
+        yield* Deferred.succeed(release, undefined)
+        yield* Fiber.join(first)
+      })
+    )
+
+    test(
+      "withRefreshLock is released when its effect fails or is interrupted",
+      Effect.gen(function*() {
+        const cache = yield* TokenCache.TokenCache
+        const failed = yield* Effect.exit(cache.withRefreshLock("key", Effect.fail("boom")))
+        assert.isTrue(Exit.isFailure(failed))
+        const entered = yield* Deferred.make<void>()
+        const stuck = yield* Effect.fork(
+          cache.withRefreshLock("key", Effect.zipRight(Deferred.succeed(entered, undefined), Effect.never))
+        )
+        yield* Deferred.await(entered)
+        yield* Fiber.interrupt(stuck)
+        const after = yield* cache.withRefreshLock("key", Effect.succeed("free")).pipe(Effect.timeout("5 seconds"))
+        assert.strictEqual(after, "free")
+      })
+    )
+
+    test(
+      "a holder of the refresh lock can read and modify the cache",
+      Effect.gen(function*() {
+        const cache = yield* TokenCache.TokenCache
+        const alice = accountFor("alice")
+        yield* cache.withRefreshLock("key", Effect.zipRight(cache.save(signIn(alice)), cache.read))
+        assert.strictEqual((yield* cache.getAccounts(AUTHORITY)).length, 1)
+      })
+    )
+  })
