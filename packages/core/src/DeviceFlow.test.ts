@@ -517,3 +517,19 @@ describe("DeviceFlow: servers that are down but answer in OAuth words", () => {
       assert.isTrue(error._tag === "OAuthError" && error.error === "temporarily_unavailable")
     }).pipe(Effect.provide(TestKit.layer(TestKit.sequence([TestKit.oauthError("temporarily_unavailable", { status: 503 })])))))
 })
+
+describe("DeviceFlow.acquireToken onEvent", () => {
+  it.effect("sees every event in order, CodeIssued after onCode", () =>
+    Effect.gen(function*() {
+      const config = yield* TestKit.config()
+      const seen: Array<string> = []
+      const exit = yield* runVirtual(DeviceFlow.acquireToken(config, {}, {
+        onCode: () => {
+          seen.push("onCode")
+        },
+        onEvent: (event) => Effect.sync(() => seen.push(event._tag))
+      }))
+      assert.isTrue(Exit.isSuccess(exit))
+      assert.deepStrictEqual(seen, ["onCode", "CodeIssued", "Pending", "SlowedDown", "Succeeded"])
+    }).pipe(Effect.provide(TestKit.layer(TestKit.sequence([TestKit.pending(), TestKit.slowDown(), TestKit.tokens()])))))
+})

@@ -119,6 +119,8 @@ export interface FlowOptions {
 export interface AcquireOptions<R = never> extends FlowOptions {
   /** Called once with the code to show the user; polling starts when it returns. */
   readonly onCode: (code: DeviceAuthorization.DeviceCode) => Effect.Effect<void, never, R> | void
+  /** Called with every event, `CodeIssued` included (after `onCode`): progress UIs, JSON output. */
+  readonly onEvent?: ((event: DeviceFlowEvent) => Effect.Effect<void, never, R>) | undefined
 }
 
 const DEFAULT_REQUEST_TIMEOUT = Duration.seconds(30)
@@ -161,11 +163,15 @@ export const acquireToken = <R = never>(
   result(
     events(config, request, options).pipe(
       Stream.tap((event): Effect.Effect<void, never, R> => {
-        if (event._tag !== "CodeIssued") return Effect.void
-        return Effect.suspend(() => {
-          const out = options.onCode(event.code)
-          return Effect.isEffect(out) ? out : Effect.void
-        })
+        const notify = options.onEvent === undefined ? Effect.void : options.onEvent(event)
+        if (event._tag !== "CodeIssued") return notify
+        return Effect.zipRight(
+          Effect.suspend(() => {
+            const out = options.onCode(event.code)
+            return Effect.isEffect(out) ? out : Effect.void
+          }),
+          notify
+        )
       })
     )
   )
