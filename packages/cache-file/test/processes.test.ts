@@ -114,15 +114,15 @@ describe("FileTokenCache across processes", () => {
         return w
       }
       const live = new Set<Worker>(await Promise.all([spawn(), spawn(), spawn()]))
-      const kills = 5
+      const kills = 6
       let heldLock = 0
+      let midWrite = 0
       let parsedChecks = 0
       const started = Date.now()
       const timings: Array<number> = []
       for (let k = 0; k < kills; k++) {
         const victim = [...live][Math.floor(Math.random() * live.size)]!
         await victim.waitFor((l) => l.startsWith("ok "))
-        await sleep(60 + Math.random() * 180)
         const lock = path.join(dir, "tokens.json.lock")
         const holderNow = () => {
           try {
@@ -131,13 +131,25 @@ describe("FileTokenCache across processes", () => {
             return undefined
           }
         }
+        const tempOf = (pid: number) => fs.readdirSync(dir).find((n) => n.startsWith(`tokens.json.${pid}-`))
         const t0 = Date.now()
+        if (k % 2 === 0) {
+          // Targeted: spin (bounded) until the victim's temp file exists, i.e. it is between
+          // creating it and renaming it over the cache file, and kill it right there.
+          const until = Date.now() + 3_000
+          while (Date.now() < until && tempOf(victim.pid) === undefined) {
+            // busy-wait on purpose: the window is a few milliseconds
+          }
+        } else {
+          await sleep(30 + Math.random() * 150)
+        }
         const before = holderNow()
         victim.process.kill("SIGKILL")
         const after = holderNow()
         // its lock, still there after the kill: it died holding it (a lower bound; others break it within ms)
         if (before?.pid === victim.pid && after?.nonce === before.nonce) heldLock++
         await victim.exited
+        if (tempOf(victim.pid) !== undefined) midWrite++
         live.delete(victim)
         readStored(dir) // throws if the kill left a damaged file
         parsedChecks++
@@ -162,6 +174,7 @@ describe("FileTokenCache across processes", () => {
       assert.deepStrictEqual(lost, [])
       assert.isAbove(acked.length, 0)
       assert.isAtLeast(stored.size - padding, acked.length)
+      assert.isAtLeast(midWrite, 1) // the targeted kills did land inside writes
       const leftovers = fs.readdirSync(dir).filter((n) => n.endsWith(".tmp"))
       const fileSize = fs.statSync(path.join(dir, "tokens.json")).size
       console.info(
@@ -169,7 +182,7 @@ describe("FileTokenCache across processes", () => {
           `(${heldLock}+ of them while holding the data lock), ${parsedChecks + 1} file checks all parsed; ` +
           `${acked.length} acknowledged updates, ${stored.size - padding} in the file, lost: ${lost.length}; ` +
           `slowest writer resumed ${Math.max(...progress)} ms after the kills; ` +
-          `${leftovers.length} killed between temp file and rename (their temp files left behind); ` +
+          `${midWrite} killed between creating their temp file and renaming it; ` +
           `file ${(fileSize / 1e6).toFixed(1)} MB; ` +
           `${Date.now() - started} ms (kill+respawn: ${timings.join(", ")} ms)`
       )
