@@ -38,10 +38,12 @@
  *
  * @since 0.1.0
  */
+import { InvalidConfiguration } from "@devflow/core/DeviceFlowError"
 import * as TokenCache from "@devflow/core/TokenCache"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as internal from "./internal/fileCache.js"
 import * as paths from "./internal/paths.js"
 
@@ -95,29 +97,66 @@ export const defaultDirectoryFor: (
 
 /**
  * Open (creating if needed) the cache directory and build the cache. Fails
- * when the directory cannot be created or is not safe.
+ * with `InvalidConfiguration` (naming the option) when an option is malformed
+ * — an empty directory, a file name with a path in it, a duration that is not
+ * positive and finite — and with `CacheUnavailable` when the directory cannot
+ * be created or is not safe.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<TokenCache.TokenCache, TokenCache.CacheUnavailable> =>
+export const make = (
+  options: Options = {}
+): Effect.Effect<TokenCache.TokenCache, TokenCache.CacheUnavailable | InvalidConfiguration> =>
   Effect.suspend(() =>
-    internal.make({
-      directory: options.directory ?? defaultDirectory(),
-      fileName: options.fileName ?? DEFAULT_FILE_NAME,
-      lockTimeout: Duration.decode(options.lockTimeout ?? "10 seconds"),
-      refreshLockTimeout: Duration.decode(options.refreshLockTimeout ?? "60 seconds"),
-      staleLockAfter: Duration.decode(options.staleLockAfter ?? "10 seconds"),
-      onWarning: options.onWarning ?? (() => Effect.void)
-    })
+    Effect.flatMap(validate(options), (settings) =>
+      internal.make({ ...settings, onWarning: options.onWarning ?? (() => Effect.void) }))
   )
 
 /**
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<TokenCache.TokenCache, TokenCache.CacheUnavailable> =>
+export const layer = (
+  options: Options = {}
+): Layer.Layer<TokenCache.TokenCache, TokenCache.CacheUnavailable | InvalidConfiguration> =>
   Layer.effect(TokenCache.TokenCache, make(options))
+
+const invalid = (field: string, reason: string) => Effect.fail(new InvalidConfiguration({ field, reason }))
+
+// Options may come from untyped sources (flags, environment, files): every one is checked.
+const validate = (options: Options) =>
+  Effect.gen(function*() {
+    if (options.directory !== undefined && (typeof options.directory !== "string" || options.directory.trim() === "")) {
+      // an empty path would resolve to the working directory
+      return yield* invalid("directory", "must be a non-empty path")
+    }
+    const fileName = options.fileName ?? DEFAULT_FILE_NAME
+    if (
+      typeof fileName !== "string" || fileName.trim() === "" || fileName === "." || fileName === ".." ||
+      // eslint-disable-next-line no-control-regex
+      /[/\\\u0000]/.test(fileName)
+    ) {
+      return yield* invalid("fileName", `must be a plain file name, without a directory: ${JSON.stringify(String(fileName).slice(0, 100))}`)
+    }
+    return {
+      directory: options.directory ?? defaultDirectory(),
+      fileName,
+      lockTimeout: yield* positive("lockTimeout", options.lockTimeout, "10 seconds"),
+      refreshLockTimeout: yield* positive("refreshLockTimeout", options.refreshLockTimeout, "60 seconds"),
+      staleLockAfter: yield* positive("staleLockAfter", options.staleLockAfter, "10 seconds")
+    }
+  })
+
+// A zero or negative staleLockAfter would break every live lock; a zero timeout never waits at all.
+const positive = (field: string, input: unknown, fallback: Duration.DurationInput) => {
+  if (input === undefined) return Effect.succeed(Duration.decode(fallback))
+  const decoded = Duration.decodeUnknown(input)
+  if (Option.isNone(decoded) || !Duration.isFinite(decoded.value) || Duration.toMillis(decoded.value) <= 0) {
+    return invalid(field, `must be a positive, finite duration (e.g. "10 seconds"): ${JSON.stringify(String(input).slice(0, 50))}`)
+  }
+  return Effect.succeed(decoded.value)
+}
 
 /**
  * The cache in {@link defaultDirectory}.
@@ -125,4 +164,4 @@ export const layer = (options: Options = {}): Layer.Layer<TokenCache.TokenCache,
  * @since 0.1.0
  * @category layers
  */
-export const layerDefault: Layer.Layer<TokenCache.TokenCache, TokenCache.CacheUnavailable> = layer()
+export const layerDefault: Layer.Layer<TokenCache.TokenCache, TokenCache.CacheUnavailable | InvalidConfiguration> = layer()

@@ -4,7 +4,12 @@
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
+import { accounts, logout } from "./commands/Accounts.js"
 import { demo } from "./commands/Demo.js"
+import { login } from "./commands/Login.js"
+import { providers } from "./commands/Providers.js"
+import { token } from "./commands/Token.js"
+import { root } from "./Root.js"
 
 /**
  * @since 0.1.0
@@ -12,13 +17,13 @@ import { demo } from "./commands/Demo.js"
  */
 export const VERSION = "0.1.0"
 
-const root = Command.make("devflow").pipe(
-  Command.withDescription("OAuth 2.0 device code sign-in (RFC 8628) from any terminal"),
-  Command.withSubcommands([demo])
+const command = root.pipe(
+  Command.withDescription("OAuth 2.0 device code sign-in (RFC 8628) from any terminal. See docs/cli.md"),
+  Command.withSubcommands([login, token, accounts, logout, providers, demo])
 )
 
 /**
  * @since 0.1.0
  * @category constructors
  */
-export const run = Command.run(root, { name: "devflow", version: VERSION })
+export const run = Command.run(command, { name: "devflow", version: VERSION })

@@ -1,10 +1,78 @@
 /**
- * Machine-readable output: one JSON object per line on stdout.
+ * Where output goes. stdout is for programs: results, `--json` events, and
+ * (from `devflow token` only) the token. stderr is for people. Colour only on
+ * a terminal, and never under NO_COLOR (https://no-color.org); no escape
+ * codes at all when the stream is not a terminal.
  *
  * @since 0.1.0
  */
-import type { DeviceFlow } from "@devflow/core"
+import type * as DeviceFlow from "@devflow/core/DeviceFlow"
+import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Stream {
+  readonly write: (text: string) => void
+  readonly line: (text: string) => void
+  readonly isTTY: boolean
+  readonly color: boolean
+  readonly bold: (s: string) => string
+  readonly dim: (s: string) => string
+  readonly red: (s: string) => string
+  readonly yellow: (s: string) => string
+  readonly green: (s: string) => string
+}
+
+/**
+ * Whether colour is allowed on a stream: a terminal, and NO_COLOR unset or empty.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const colorAllowed = (stream: NodeJS.WriteStream): boolean =>
+  stream.isTTY === true && (process.env.NO_COLOR ?? "") === ""
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g
+
+/**
+ * Text without terminal escape sequences.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const stripAnsi = (text: string): string => text.replace(ANSI, "")
+
+const make = (stream: NodeJS.WriteStream): Stream => {
+  const color = colorAllowed(stream)
+  const paint = (open: string, close: string) => (s: string) => (color ? `\x1b[${open}m${s}\x1b[${close}m` : s)
+  return {
+    write: (text) => void stream.write(text),
+    line: (text) => void stream.write(`${text}\n`),
+    isTTY: stream.isTTY === true,
+    color,
+    bold: paint("1", "22"),
+    dim: paint("2", "22"),
+    red: paint("31", "39"),
+    yellow: paint("33", "39"),
+    green: paint("32", "39")
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const stdout = (): Stream => make(process.stdout)
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const stderr = (): Stream => make(process.stderr)
 
 /**
  * A flow event as a JSON Lines record. Never contains a secret: the device
@@ -22,11 +90,16 @@ export const jsonEvent = (event: DeviceFlow.DeviceFlowEvent) => {
         verification_uri: event.code.verificationUri,
         verification_uri_complete: event.code.verificationUriComplete,
         expires_on: event.code.expiresOn.toJSON(),
-        interval_seconds: event.code.interval.toJSON()
+        interval_seconds: Duration.toSeconds(event.code.interval)
       }
     case "Pending":
     case "SlowedDown":
-      return { event: event._tag === "Pending" ? "pending" : "slowed_down", attempt: event.attempt, next_poll_at: event.nextPollAt.toJSON() }
+      return {
+        event: event._tag === "Pending" ? "pending" : "slowed_down",
+        attempt: event.attempt,
+        interval_seconds: Duration.toSeconds(event.interval),
+        next_poll_at: event.nextPollAt.toJSON()
+      }
     case "Retrying":
       return { event: "retrying", attempt: event.attempt, reason: event.reason, status: event.status, next_poll_at: event.nextPollAt.toJSON() }
     case "Succeeded":

@@ -41,8 +41,8 @@ export const stderr = (): Terminal => ({
   write: (text) => void process.stderr.write(text),
   isTTY: process.stderr.isTTY === true,
   // https://no-color.org: any non-empty value disables color
-  color: process.stderr.isTTY === true && !process.env.NO_COLOR,
-  columns: process.stderr.columns ?? 80
+  color: process.stderr.isTTY === true && (process.env.NO_COLOR ?? "") === "",
+  columns: process.stderr.columns || 80
 })
 
 /**
@@ -52,7 +52,7 @@ export const stderr = (): Terminal => ({
 export interface PromptOptions {
   readonly qr: boolean
   /** shown above the instructions, e.g. an RFC 8628 §5.4 phishing warning */
-  readonly warning?: string | undefined
+  readonly warning?: ((code: DeviceAuthorization.DeviceCode) => string | undefined) | undefined
 }
 
 const bold = (t: Terminal, s: string) => (t.color ? `\x1b[1m${s}\x1b[22m` : s)
@@ -66,7 +66,8 @@ const yellow = (t: Terminal, s: string) => (t.color ? `\x1b[33m${s}\x1b[39m` : s
  */
 export const instructions = (t: Terminal, code: DeviceAuthorization.DeviceCode, options: PromptOptions): string => {
   const lines: Array<string> = [""]
-  if (options.warning !== undefined) lines.push(yellow(t, `  Warning: ${options.warning}`), "")
+  const warning = options.warning?.(code)
+  if (warning !== undefined) lines.push(yellow(t, `  Warning: ${warning}`), "")
   lines.push(`  To sign in, open ${bold(t, code.verificationUri)}`)
   lines.push(`  and enter the code ${bold(t, code.userCode)}`)
   const target = code.verificationUriComplete ?? code.verificationUri

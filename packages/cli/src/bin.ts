@@ -1,43 +1,23 @@
 #!/usr/bin/env node
 /**
- * The `devflow` executable.
+ * The `devflow` executable. Kept tiny on purpose: `devflow token` from a warm
+ * cache is answered by the fast path (plain Node, no Effect), and only when it
+ * declines is the full CLI (`main.ts`, @effect/cli and Effect) loaded; the
+ * HTTP stack and the demo server are loaded later still, on first use.
  *
  * @since 0.1.0
  */
-import * as ValidationError from "@effect/cli/ValidationError"
-import * as NodeContext from "@effect/platform-node/NodeContext"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as Cause from "effect/Cause"
-import * as Console from "effect/Console"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Cli from "./Cli.js"
-import { ExitCode } from "./Render.js"
+import * as FastToken from "./internal/fastToken.js"
 
-const main = Cli.run(process.argv).pipe(
-  Effect.as(ExitCode.Success as number),
-  Effect.catchAll((error) => {
-    if (error._tag === "CliExit") return Effect.succeed(error.code)
-    // @effect/cli has already printed usage errors
-    if (ValidationError.isValidationError(error)) return Effect.succeed(ExitCode.Usage as number)
-    return Effect.as(Console.error(`devflow: ${String(error)}`), ExitCode.Internal as number)
-  }),
-  Effect.catchAllDefect((defect) =>
-    Effect.as(Console.error(`devflow: internal error: ${Cause.pretty(Cause.die(defect))}`), ExitCode.Internal as number)
-  ),
-  Effect.provide(NodeContext.layer)
-)
+const args = process.argv.slice(2)
 
-NodeRuntime.runMain(main, {
-  disableErrorReporting: true,
-  teardown: (exit, onExit) => {
-    const result = exit as unknown as Exit.Exit<number, never>
-    onExit(
-      Exit.isSuccess(result)
-        ? result.value
-        : Cause.isInterruptedOnly(result.cause)
-        ? ExitCode.Interrupted
-        : ExitCode.Internal
-    )
-  }
+// `devflow token | head -c 10`: a reader that goes away early is not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0)
+  throw error
 })
+
+if (args[0] !== "token" || FastToken.run(args.slice(1), process.env, (text) => process.stdout.write(text)) === undefined) {
+  const { main } = await import("./main.js")
+  main(process.argv)
+}

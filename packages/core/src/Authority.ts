@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import { isLoopbackHost, withoutCredentials } from "./ClientConfig.js"
+import { isLoopbackHost, originOf, withoutCredentials } from "./ClientConfig.js"
 import { InvalidConfiguration } from "./DeviceFlowError.js"
 
 /**
@@ -18,6 +18,7 @@ import { InvalidConfiguration } from "./DeviceFlowError.js"
  */
 export const parse = (field: string, input: string | undefined): Effect.Effect<URL, InvalidConfiguration> =>
   Effect.gen(function*() {
+    if (input !== undefined && typeof input !== "string") return yield* invalid(field, "must be a string")
     const text = input?.trim() ?? ""
     if (text === "") return yield* invalid(field, "is required")
     let url: URL
@@ -26,8 +27,12 @@ export const parse = (field: string, input: string | undefined): Effect.Effect<U
     } catch {
       return yield* invalid(field, `is not an absolute URL: ${JSON.stringify(withoutCredentials(text.slice(0, 200)))}`)
     }
+    // eslint-disable-next-line no-control-regex
+    if (/[\s\u0000-\u001f\u007f]/.test(text)) {
+      return yield* invalid(field, `must not contain spaces or control characters: ${JSON.stringify(withoutCredentials(text.slice(0, 200)))}`)
+    }
     if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname))) {
-      return yield* invalid(field, `must use https (http is allowed only for 127.0.0.1, localhost and [::1]): ${url.origin}`)
+      return yield* invalid(field, `must use https (http is allowed only for 127.0.0.1, localhost and [::1]): ${originOf(url)}`)
     }
     if (url.username !== "" || url.password !== "") return yield* invalid(field, "must not contain credentials")
     if (url.search !== "" || url.hash !== "" || text.includes("#")) return yield* invalid(field, "must not contain a query or a fragment")
@@ -89,6 +94,7 @@ export const entraTenant = (field: string, tenant: string | undefined): Effect.E
   InvalidConfiguration
 > =>
   Effect.gen(function*() {
+    if (tenant !== undefined && typeof tenant !== "string") return yield* invalid(field, "must be a string")
     const value = tenant?.trim() ?? ""
     if (value === "") {
       // AADSTS50059: the request carries no tenant-identifying information

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import { InvalidConfiguration } from "./DeviceFlowError.js"
 
 /**
@@ -84,14 +84,25 @@ export interface ClientConfig {
  */
 export const make = (input: ClientConfigInput): Effect.Effect<ClientConfig, InvalidConfiguration> =>
   Effect.gen(function*() {
+    // Configuration also comes from untyped sources (JSON files, environment): check types too.
+    if (typeof input !== "object" || input === null) return yield* invalid("config", "must be an object")
+    if (input.clientId !== undefined && typeof input.clientId !== "string") return yield* invalid("clientId", "must be a string")
     const clientId = input.clientId?.trim() ?? ""
     if (clientId === "") return yield* invalid("clientId", "must not be empty")
     if (hasControl(clientId)) return yield* invalid("clientId", "must not contain control characters")
     const deviceAuthorization = yield* validateEndpoint("endpoints.deviceAuthorization", input.endpoints?.deviceAuthorization)
     const token = yield* validateEndpoint("endpoints.token", input.endpoints?.token)
     const scopes = yield* validateScopes("scopes", input.scopes ?? [])
+    if (input.clientSecret !== undefined) {
+      if (!Redacted.isRedacted(input.clientSecret)) return yield* invalid("clientSecret", "must be a Redacted string")
+      const secret: unknown = Redacted.value(input.clientSecret)
+      if (typeof secret !== "string" || secret.trim() === "") return yield* invalid("clientSecret", "must be a non-empty string")
+    }
     const clientAuthMethod = input.clientAuthMethod ??
       (input.clientSecret === undefined ? "none" : "client_secret_post")
+    if (!clientAuthMethods.includes(clientAuthMethod)) {
+      return yield* invalid("clientAuthMethod", `must be one of ${clientAuthMethods.join(", ")}`)
+    }
     if (clientAuthMethod !== "none" && input.clientSecret === undefined) {
       return yield* invalid("clientSecret", `is required for ${clientAuthMethod}`)
     }
@@ -117,6 +128,8 @@ export const make = (input: ClientConfigInput): Effect.Effect<ClientConfig, Inva
 
 const invalid = (field: string, reason: string) => Effect.fail(new InvalidConfiguration({ field, reason }))
 
+const clientAuthMethods: ReadonlyArray<ClientAuthMethod> = ["none", "client_secret_post", "client_secret_basic"]
+
 // eslint-disable-next-line no-control-regex
 const controlChars = /[\u0000-\u001f\u007f]/
 const hasControl = (s: string): boolean => controlChars.test(s)
@@ -139,6 +152,7 @@ export const isLoopbackHost = (hostname: string): boolean =>
  */
 export const validateEndpoint = (field: string, value: string | undefined): Effect.Effect<string, InvalidConfiguration> =>
   Effect.gen(function*() {
+    if (value !== undefined && typeof value !== "string") return yield* invalid(field, "must be a string")
     if (value === undefined || value.trim() === "") return yield* invalid(field, "is required")
     let url: URL
     try {
@@ -146,14 +160,27 @@ export const validateEndpoint = (field: string, value: string | undefined): Effe
     } catch {
       return yield* invalid(field, `is not an absolute URL: ${JSON.stringify(withoutCredentials(value.slice(0, 200)))}`)
     }
+    // The URL parser would quietly percent-encode them: a space or control character inside is a paste error.
+    // eslint-disable-next-line no-control-regex
+    if (/[\s\u0000-\u001f\u007f]/.test(value.trim())) {
+      return yield* invalid(field, `must not contain spaces or control characters: ${JSON.stringify(withoutCredentials(value.trim().slice(0, 200)))}`)
+    }
     if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname))) {
-      return yield* invalid(field, `must use https (http is allowed only for loopback hosts): ${url.origin}`)
+      return yield* invalid(field, `must use https (http is allowed only for loopback hosts): ${originOf(url)}`)
     }
     if (url.username !== "" || url.password !== "") return yield* invalid(field, "must not contain credentials")
     // RFC 6749 §3.1: no fragment; WHATWG URL reports an empty one ("…#") as no hash at all
     if (url.hash !== "" || value.includes("#")) return yield* invalid(field, "must not contain a fragment")
     return url.href
   })
+
+/**
+ * The origin of `url` for messages; `javascript:` and other schemes without one show their scheme.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const originOf = (url: URL): string => (url.origin === "null" ? `${url.protocol}…` : url.origin)
 
 /**
  * A URL-ish string with any `user:password@` part blanked, for messages.
@@ -178,9 +205,10 @@ export const validateScopes = (
   scopes: ReadonlyArray<string>
 ): Effect.Effect<ReadonlyArray<string>, InvalidConfiguration> =>
   Effect.gen(function*() {
+    if (!Array.isArray(scopes)) return yield* invalid(field, "must be a list of scopes")
     const out: Array<string> = []
     for (const scope of scopes) {
-      if (!scopeToken.test(scope)) {
+      if (typeof scope !== "string" || !scopeToken.test(scope)) {
         return yield* invalid(
           field,
           `contains an invalid scope ${JSON.stringify(scope)}: a scope has no spaces, quotes, backslashes or control characters`
@@ -198,6 +226,9 @@ const validateParams = (
   params: Readonly<Record<string, string>> | undefined
 ): Effect.Effect<Readonly<Record<string, string>>, InvalidConfiguration> =>
   Effect.gen(function*() {
+    if (params !== undefined && params !== null && (typeof params !== "object" || Array.isArray(params))) {
+      return yield* invalid(field, "must be an object of string parameters")
+    }
     const out: Record<string, string> = {}
     for (const [key, value] of Object.entries(params ?? {})) {
       if (key === "" || hasControl(key)) return yield* invalid(field, `has an invalid parameter name ${JSON.stringify(key)}`)

@@ -7,6 +7,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type { ClientConfig } from "./ClientConfig.js"
@@ -163,7 +164,15 @@ export const process = (
       )
     case "Unavailable":
       return Effect.fail(
-        new TransportError({ endpoint, status: answer.status, reason: "the server asked to try again later" })
+        new TransportError({
+          endpoint,
+          status: answer.status,
+          reason: "the server asked to try again later",
+          ...Option.match(answer.retryAfter, {
+            onNone: () => ({}),
+            onSome: (after) => ({ retryAfterMs: Duration.toMillis(after) })
+          })
+        })
       )
     case "Success":
       return decodeWire(DeviceAuthorizationResponse, secretFields, { endpoint, status: answer.status })(

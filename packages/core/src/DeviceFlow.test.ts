@@ -282,6 +282,34 @@ describe("DeviceFlow errors", () => {
       assert.strictEqual(failure(exit)._tag, "TransportError")
       assert.deepStrictEqual(requests.map((r) => r.sentAt), [0, 1_000, 3_000])
     }).pipe(Effect.provide(TestKit.layer({ deviceAuthorization: () => TestKit.transportFailure(), token: () => TestKit.tokens() }))))
+
+  it.effect("the device authorization request waits for the server's Retry-After before trying again", () => {
+    const busy = (seconds: number) => TestKit.text("", "text/plain", { status: 429, headers: { "retry-after": String(seconds) } })
+    const answers = [busy(7), busy(3)]
+    return Effect.gen(function*() {
+      const exit = yield* runVirtual(acquire())
+      const requests = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.requests)
+      assert.isTrue(Exit.isSuccess(exit))
+      // Retry-After 7 s (over the 1 s backoff), then Retry-After 3 s (over the 2 s backoff)
+      assert.deepStrictEqual(requests.filter((r) => r.endpoint === "deviceAuthorization").map((r) => r.sentAt), [0, 7_000, 10_000])
+    }).pipe(Effect.provide(TestKit.layer({
+      deviceAuthorization: ({ attempt }) => answers[attempt] ?? TestKit.deviceCode(),
+      token: () => TestKit.tokens()
+    })))
+  })
+
+  it.effect("a Retry-After over a minute at the device authorization endpoint fails at once", () =>
+    Effect.gen(function*() {
+      const exit = yield* runVirtual(acquire())
+      const requests = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.requests)
+      const error = failure(exit)
+      assert.strictEqual(error._tag, "TransportError")
+      assert.isTrue(error._tag === "TransportError" && error.status === 503 && error.retryAfterMs === 3_600_000)
+      assert.strictEqual(requests.length, 1)
+    }).pipe(Effect.provide(TestKit.layer({
+      deviceAuthorization: () => TestKit.text("", "text/plain", { status: 503, headers: { "retry-after": "3600" } }),
+      token: () => TestKit.tokens()
+    }))))
 })
 
 describe("DeviceFlow interruption", () => {

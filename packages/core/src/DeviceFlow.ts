@@ -37,7 +37,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type { ClientConfig } from "./ClientConfig.js"
 import { validateScopes } from "./ClientConfig.js"
@@ -124,6 +123,9 @@ export interface AcquireOptions<R = never> extends FlowOptions {
 }
 
 const DEFAULT_REQUEST_TIMEOUT = Duration.seconds(30)
+
+// The longest Retry-After the device authorization request waits for before trying again.
+const MAX_CODE_RETRY_AFTER_MS = 60_000
 
 /**
  * The whole flow as a stream of {@link DeviceFlowEvent}s: first `CodeIssued`,
@@ -275,15 +277,17 @@ const requestCode = (
 ) =>
   Effect.gen(function*() {
     const endpoint = config.endpoints.deviceAuthorization
-    const code = yield* DeviceAuthorization.request(config, start.scopes, start.extraParams).pipe(
-      withTimeout(endpoint, timeout),
-      // A new code is harmless, so a failed request is simply sent again (three tries).
-      Effect.retry({
-        schedule: Schedule.exponential(Duration.seconds(1)),
-        times: 2,
-        while: (error) => error._tag === "TransportError"
+    const send = DeviceAuthorization.request(config, start.scopes, start.extraParams).pipe(withTimeout(endpoint, timeout))
+    // A new code is harmless, so a failed request is simply sent again (three tries, 1 s then 2 s apart),
+    // never before the server's Retry-After (RFC 9110 §10.2.3), and not at all when that is over a minute away.
+    const attempt = (n: number): Effect.Effect<DeviceAuthorization.DeviceCode, DeviceFlowError, HttpClient.HttpClient> =>
+      Effect.catchTag(send, "TransportError", (error) => {
+        const wait = Math.max(1_000 * 2 ** n, error.retryAfterMs ?? 0)
+        return n >= 2 || wait > MAX_CODE_RETRY_AFTER_MS
+          ? Effect.fail(error)
+          : Effect.zipRight(Effect.sleep(Duration.millis(wait)), attempt(n + 1))
       })
-    )
+    const code = yield* attempt(0)
     const answeredAt = yield* Clock.currentTimeMillis
     const state = Machine.startPolling(config, code, start.tokenParams, answeredAt)
     if (state._tag === "Failed") return yield* Effect.fail(state.error)
@@ -297,12 +301,20 @@ const poll = (
   policy: PollSchedule.Policy
 ) =>
   Effect.gen(function*() {
-    const now = yield* Clock.currentTimeMillis
-    // Never early: sleep until the instant the schedule allowed.
-    if (state.nextPollAt > now) yield* Effect.sleep(Duration.millis(state.nextPollAt - now))
+    // Never early: sleep until the instant the schedule allowed. Node's timers
+    // count from the event loop's cached time, which lags the clock when the
+    // loop is busy, so a timer can fire a few ms before that instant (measured:
+    // up to 2 ms early under load, docs/benchmarks.md B3): sleep the rest then.
+    let now = yield* Clock.currentTimeMillis
+    while (state.nextPollAt > now) {
+      yield* Effect.sleep(Duration.millis(state.nextPollAt - now))
+      now = yield* Clock.currentTimeMillis
+    }
     const answer = yield* sendPoll(config, state, timeout)
     const answeredAt = yield* Clock.currentTimeMillis
-    const { event, next } = Machine.transition(state, answer, answeredAt, policy)
+    // A server may echo the client secret in its error text, as it may the device code (the machine blanks both).
+    const secrets = config.clientSecret === undefined ? [] : [Redacted.value(config.clientSecret)]
+    const { event, next } = Machine.transition(state, answer, answeredAt, policy, secrets)
     if (next._tag === "Failed") return yield* Effect.fail(next.error)
     const step = next._tag === "Polling" ? next : { _tag: "Done" as const }
     return [toPublicEvent(event!), step] as const

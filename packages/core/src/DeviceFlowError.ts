@@ -46,23 +46,23 @@ interface OAuthFieldsLike {
 }
 
 const describeServer = (self: OAuthFieldsLike): string => {
-  let text = `${oneLine(self.error)} (HTTP ${self.status} from ${oneLine(self.endpoint)})`
+  // The server's code and ids are short tokens; a hostile or broken server's need not be.
+  let text = `${clip(oneLine(self.error), 100)} (HTTP ${self.status} from ${oneLine(self.endpoint)})`
   if (self.errorDescription) text += `: ${firstLine(self.errorDescription)}`
   const hint = remediationFor(self)
   if (hint) text += `. ${hint}`
   const ids = [
-    self.traceId && `trace id ${oneLine(self.traceId)}`,
-    self.correlationId && `correlation id ${oneLine(self.correlationId)}`
+    self.traceId && `trace id ${clip(oneLine(self.traceId), 100)}`,
+    self.correlationId && `correlation id ${clip(oneLine(self.correlationId), 100)}`
   ].filter(Boolean)
   if (ids.length > 0) text += ` [${ids.join(", ")}]`
   return text
 }
 
 // Entra descriptions carry "Trace ID … Timestamp …" on later lines: keep the first.
-const firstLine = (text: string): string => {
-  const line = oneLine(text.trim().split(/\r?\n/, 1)[0]!)
-  return line.length > 300 ? `${line.slice(0, 297)}...` : line
-}
+const firstLine = (text: string): string => clip(oneLine(text.trim().split(/\r?\n/, 1)[0]!), 300)
+
+const clip = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 3)}...` : text)
 
 // Messages are one line: whatever a server sends cannot forge log lines.
 // eslint-disable-next-line no-control-regex
@@ -112,7 +112,7 @@ export class DeviceCodeExpired extends Schema.TaggedError<DeviceCodeExpired>("@d
   override get message(): string {
     const at = new Date(this.expiredAt).toISOString()
     return this.reason === "deadline"
-      ? `Sign-in was not completed in time: the code expires at ${at}, before another poll could be sent. start again and enter the new code sooner`
+      ? `Sign-in was not completed in time: the code expires at ${at}, before another poll could be sent: start again and enter the new code sooner`
       : `The authorization server reports the code expired (expired_token, HTTP ${this.status ?? "?"} from ${this.endpoint}): start again`
   }
 }
@@ -179,6 +179,8 @@ export class TransportError extends Schema.TaggedError<TransportError>("@devflow
     reason: Schema.String,
     /** set when the server answered, but only with "unavailable" (HTTP 429 / 5xx without an OAuth error) */
     status: Schema.optional(Schema.Number),
+    /** the server's Retry-After, in milliseconds, when it sent one with that answer */
+    retryAfterMs: Schema.optional(Schema.Number),
     cause: Schema.optional(Schema.Defect)
   }
 ) {

@@ -165,6 +165,16 @@ describe("TestKit records", () => {
       assert.strictEqual(r.requests[1]!.params.grant_type, "urn:ietf:params:oauth:grant-type:device_code")
     }))
 
+  it.effect("a reply with a no-body status (204, 205, 304) is answered without its body, never a defect", () =>
+    Effect.gen(function*() {
+      for (const status of [204, 205, 304]) {
+        const r = yield* run(TestKit.sequence([TestKit.text("ignored", "text/plain", { status })]))
+        const error = failure(r.exit)
+        assert.strictEqual(error._tag, "InvalidResponse")
+        assert.strictEqual(r.polls[0]!.status, status)
+      }
+    }))
+
   it.effect("idToken builds a JWT whose claims DeviceFlow reads back", () =>
     Effect.gen(function*() {
       const r = yield* run(TestKit.sequence([TestKit.tokens({ id_token: TestKit.idToken({ iss: "https://i", sub: "s", tid: "t" }) })]))

@@ -499,7 +499,11 @@ export const layer = (script: Script, options: LayerOptions = {}): Layer.Layer<H
             yield* ended("answered", reply.status)
             return HttpClientResponse.fromWeb(
               request,
-              new Response(reply.body, { status: reply.status, headers: reply.headers })
+              // 204, 205 and 304 have no body (the Fetch API refuses one)
+              new Response(nullBodyStatuses.has(reply.status) ? null : reply.body, {
+                status: reply.status,
+                headers: reply.headers
+              })
             )
         }
       })
@@ -513,6 +517,8 @@ export const layer = (script: Script, options: LayerOptions = {}): Layer.Layer<H
       })
     )
   }))
+
+const nullBodyStatuses: ReadonlySet<number> = new Set([204, 205, 304])
 
 const withoutQuery = (endpoint: string): string => {
   const url = new URL(endpoint)

@@ -117,7 +117,9 @@ export const transition = (
   state: Polling,
   answer: PollAnswer,
   answeredAt: number,
-  policy: PollSchedule.Policy
+  policy: PollSchedule.Policy,
+  /** besides the device code, secrets the request carried (the client secret), blanked out of the server's text */
+  requestSecrets: ReadonlyArray<string> = []
 ): { readonly next: FlowState; readonly event: MachineEvent | undefined } => {
   const endpoint = state.tokenEndpoint
   const polled = { ...state, attempt: state.attempt + 1 }
@@ -138,7 +140,7 @@ export const transition = (
         return { next: failed(onGiveUp()), event: undefined }
     }
   }
-  const secrets = [Redacted.value(state.deviceCode)]
+  const secrets = [Redacted.value(state.deviceCode), ...requestSecrets]
   switch (answer._tag) {
     case "Tokens":
       return { next: { _tag: "Succeeded", result: answer.result }, event: { _tag: "Succeeded", result: answer.result } }
@@ -219,7 +221,12 @@ const failed = (error: DeviceFlowError) => ({ _tag: "Failed", error }) as const
 const deadlineError = (endpoint: string, timing: PollSchedule.Timing) =>
   new DeviceCodeExpired({ reason: "deadline", expiredAt: timing.deadline, endpoint })
 
-/** @internal */
+/**
+ * Every field comes from a state built from decoded, checked input, so the
+ * constructor's validation is skipped: it ran on every poll's event and cost
+ * about 3 % of a flow's CPU (docs/benchmarks.md, B2).
+ * @internal
+ */
 export const toSession = (state: Polling): DeviceSession =>
   new DeviceSession({
     version: 1,
@@ -235,7 +242,7 @@ export const toSession = (state: Polling): DeviceSession =>
     nextPollAt: state.nextPollAt,
     scopes: state.scopes,
     tokenParams: state.tokenParams
-  })
+  }, true)
 
 /** @internal */
 export const fromSession = (

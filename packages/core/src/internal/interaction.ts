@@ -54,7 +54,7 @@ export class InteractionRequired extends Schema.TaggedError<InteractionRequired>
     const scopes = this.scopes.length === 0 ? "" : ` for ${this.scopes.join(" ")}`
     const server = this.error === undefined
       ? ""
-      : ` (${this.error}${this.status === undefined ? "" : `, HTTP ${this.status}`}${
+      : ` (${firstLine(this.error).slice(0, 100)}${this.status === undefined ? "" : `, HTTP ${this.status}`}${
         this.errorDescription ? `: ${firstLine(this.errorDescription)}` : ""
       })`
     switch (this.reason) {

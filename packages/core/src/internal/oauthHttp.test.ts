@@ -1,12 +1,15 @@
+import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { failure } from "../../test/virtual.js"
 import type { InvalidResponse } from "../DeviceFlowError.js"
@@ -251,6 +254,27 @@ describe("classify: anything else is an InvalidResponse", () => {
       assert.include(streamed.reason, `${MAX_BODY_BYTES}-byte limit`)
       const declared = invalidResponse(yield* classified(response(body, { headers: { "content-length": String(body.length) } })))
       assert.include(declared.reason, `${body.length} bytes`)
+    }))
+
+  it.effect("a body the HTTP client refused at its own size cap is an InvalidResponse, not a transport failure to retry", () =>
+    Effect.gen(function*() {
+      // what @devflow/node-http does when a chunked body grows past maxResponseBytes
+      const base = response("{\"access_token\":\"")
+      const capped = Object.create(base) as HttpClientResponse.HttpClientResponse
+      Object.defineProperty(capped, "stream", {
+        value: Stream.fail(
+          new HttpClientError.ResponseError({
+            request: base.request,
+            response: base,
+            reason: "Decode",
+            description: "response body exceeded 16 bytes",
+            cause: new Cause.ExceededCapacityException("response body exceeded 16 bytes")
+          })
+        )
+      })
+      const error = invalidResponse(yield* classified(capped))
+      assert.strictEqual(error.status, 200)
+      assert.include(error.reason, "size limit (response body exceeded 16 bytes)")
     }))
 
   for (const status of [301, 302, 303, 307, 308]) {

@@ -3,11 +3,13 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
@@ -93,7 +95,7 @@ export const postForm = (
     request = encoded._tag === "Form"
       ? HttpClientRequest.bodyUrlParams(request, encoded.body)
       : HttpClientRequest.bodyUnsafeJson(request, encoded.body)
-    const response = yield* client.execute(request).pipe(
+    const response = yield* execute(client, request).pipe(
       Effect.mapError((error) => toTransportError(endpoint, error))
     )
     return yield* classify(endpoint, response, wire)
@@ -115,7 +117,7 @@ export const postJson = (
       HttpClientRequest.acceptJson,
       HttpClientRequest.bodyUnsafeJson(body)
     )
-    const response = yield* client.execute(request).pipe(
+    const response = yield* execute(client, request).pipe(
       Effect.mapError((error) => toTransportError(endpoint, error))
     )
     return yield* classify(endpoint, response, wire)
@@ -137,7 +139,7 @@ export const getJson = (
 > =>
   Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
-    const response = yield* client.execute(HttpClientRequest.get(url).pipe(HttpClientRequest.acceptJson)).pipe(
+    const response = yield* execute(client, HttpClientRequest.get(url).pipe(HttpClientRequest.acceptJson)).pipe(
       Effect.mapError((error) => toTransportError(url, error))
     )
     const status = response.status
@@ -160,6 +162,14 @@ export const getJson = (
     if (contentType.toLowerCase().includes("html")) return { _tag: "Missing", reason: "an HTML page" } as const
     return { _tag: "Found", body: yield* readObject(url, response) } as const
   }).pipe(Effect.scoped)
+
+// The HTTP client's spans record every response header; a redirect's Location (refused, never
+// followed) may carry what the request did, so it is redacted there like Authorization.
+const execute = (client: HttpClient.HttpClient, request: HttpClientRequest.HttpClientRequest) =>
+  Effect.flatMap(
+    FiberRef.get(Headers.currentRedactedNames),
+    (names) => Effect.locally(client.execute(request), Headers.currentRedactedNames, [...names, "location"])
+  )
 
 const formEncode = (s: string): string => encodeURIComponent(s).replace(/%20/g, "+")
 
@@ -211,7 +221,8 @@ export const classify = (
 const originOf = (location: string): string => {
   try {
     const url = new URL(location)
-    return `${url.origin}${url.pathname}`
+    const target = `${url.origin}${url.pathname}`
+    return target.length > 200 ? `${target.slice(0, 197)}...` : target
   } catch {
     return JSON.stringify(location.slice(0, 100))
   }
@@ -230,12 +241,27 @@ export const readObject = (
     const invalid = (reason: string) => new InvalidResponse({ endpoint, status, reason })
     const declared = Option.getOrUndefined(Headers.get(response.headers, "content-length"))
     if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
-      return yield* invalid(`has a body of ${declared} bytes, over the ${MAX_BODY_BYTES}-byte limit`)
+      return yield* invalid(`has a body of ${declared.slice(0, 20)} bytes, over the ${MAX_BODY_BYTES}-byte limit`)
     }
-    const bytes = yield* readLimited(response.stream, MAX_BODY_BYTES).pipe(
+    // With a Content-Length within the limit the body cannot exceed it (the HTTP
+    // parser stops there), so the client's own reader is used: an Effect stream
+    // per answer costs more than the rest of the request (docs/benchmarks.md, B2).
+    const body = declared !== undefined && /^\d+$/.test(declared.trim())
+      ? Effect.map(response.arrayBuffer, (buffer) => new Uint8Array(buffer))
+      : readLimited(response.stream, MAX_BODY_BYTES)
+    const bytes = yield* body.pipe(
+      // A fetch-based client has no stream for a body-less answer (HTTP 204, 304): an empty body, not a network failure.
+      Effect.catchIf(
+        (e): boolean => e !== "TooLarge" && e._tag === "ResponseError" && e.reason === "EmptyBody",
+        () => Effect.succeed(new Uint8Array(0))
+      ),
       Effect.mapError((e) =>
+        // The HTTP client's own cap (node-http: a ResponseError caused by ExceededCapacityException)
+        // is the same verdict as ours: an oversized body is a bad answer, not a network failure to retry.
         e === "TooLarge"
           ? invalid(`has a body over the ${MAX_BODY_BYTES}-byte limit`)
+          : Cause.isExceededCapacityException(e.cause)
+          ? invalid(`has a body over the HTTP client's size limit${e.description ? ` (${e.description})` : ""}`)
           : new TransportError({
             endpoint,
             reason: `the connection failed while reading the answer${e.description ? `: ${e.description}` : ""}`,

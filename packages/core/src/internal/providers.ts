@@ -318,9 +318,18 @@ const fill = (
   return missing === undefined ? { value } : { missing }
 }
 
+// Inputs also come from untyped sources (flags, files, environment): every text input must be a string.
+const textFields: ReadonlyArray<InputField> = ["clientId", "authority", "tenant", "audience", "issuer", "region", "startUrl"]
+
 const checkInputs = (provider: Provider, input: ProviderInput) =>
   Effect.gen(function*() {
+    if (typeof input !== "object" || input === null) return yield* invalid("input", "must be an object")
     const record = input as unknown as Readonly<Record<string, unknown>>
+    for (const field of textFields) {
+      if (record[field] !== undefined && record[field] !== null && typeof record[field] !== "string") {
+        return yield* invalid(field, "must be a string")
+      }
+    }
     for (const field of inputFields) {
       if (given(record[field]) && !provider.accepts.includes(field)) {
         return yield* invalid(

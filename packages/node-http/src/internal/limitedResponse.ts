@@ -133,6 +133,13 @@ export class LimitedResponse extends Inspectable.Class implements HttpClientResp
     return Effect.suspend(() => {
       const declared = this.declaredTooLarge()
       if (declared !== undefined) return Effect.fail(declared)
+      // A body whose Content-Length is within the limit cannot exceed it: the
+      // HTTP/1.1 parser stops at the declared length (RFC 9112 §6.3), and an
+      // HTTP/2 body longer than its content-length is malformed (RFC 9113 §8.1.1).
+      // The client's own reader is then far cheaper than an Effect stream.
+      if (declaredLength(this.headers) !== undefined) {
+        return Effect.map(this.original.arrayBuffer, (buffer) => new Uint8Array(buffer))
+      }
       const chunks: Array<Uint8Array> = []
       let total = 0
       return Stream.runForEachChunk(this.original.stream, (chunk) =>

@@ -1,0 +1,134 @@
+/**
+ * B2 — many concurrent flows in one process: N device flows started at once
+ * against the loopback server (interval 1 s, each approved after k = 2
+ * pending polls); per client, in its own process: peak RSS, CPU seconds,
+ * failures.
+ */
+import { CLIENTS, type ClientName } from "../clients/types.js"
+import type { Row, Target } from "../report.js"
+import { runEntry } from "../runner.js"
+import { pendingThenToken } from "../server/loopbackServer.js"
+import { summarize, type Summary } from "../stats.js"
+import type { FlowsReport } from "../workers/worker.js"
+import { bench, type Context, endpointsOf, round, withServer } from "./common.js"
+
+export const PENDING_POLLS = 2
+
+interface Run {
+  readonly client: ClientName
+  readonly n: number
+  readonly report: FlowsReport | undefined
+  readonly error: string | undefined
+}
+
+const oneRun = (ctx: Context, client: ClientName, n: number, timeoutMs: number): Promise<Run> =>
+  withServer(ctx, { interval: 1, expiresIn: 600, script: pendingThenToken(PENDING_POLLS), record: false }, async (server) => {
+    let last: FlowsReport | undefined
+    try {
+      const report = await runEntry<FlowsReport>(`flows-${client}`, { kind: "flows", endpoints: endpointsOf(server), n }, {
+        env: ctx.env,
+        timeoutMs,
+        onMessage: (m) => {
+          if (m.type === "progress") last = m as unknown as FlowsReport
+        }
+      })
+      ctx.log(
+        `  B2 ${client} n=${n}: ${report.ok} ok, ${report.failed} failed, ${(report.cpuMs / 1000).toFixed(1)} s CPU, ${report.maxRssMB} MB peak, ${
+          (report.wallMs / 1000).toFixed(1)
+        } s`
+      )
+      return { client, n, report, error: undefined }
+    } catch (error) {
+      const message = error instanceof Error ? error.message.split("\n")[0]! : String(error)
+      ctx.log(`  B2 ${client} n=${n}: ${message}${last ? ` (last progress: ${last.ok} ok after ${(last.wallMs / 1000).toFixed(0)} s, ${last.maxRssMB} MB)` : ""}`)
+      // the last progress report stands in for the result: figures so far, unfinished flows failed
+      return { client, n, report: last, error: `${message}; figures from its last progress report` }
+    }
+  })
+
+export const b2 = (ctx: Context) =>
+  bench(ctx, "B2", "many concurrent flows in one process (loopback server, interval 1 s, approved after 2 pending polls)", async () => {
+    const plan: ReadonlyArray<{ n: number; runs: number; timeoutMs: number }> = ctx.quick
+      ? [{ n: 10, runs: 1, timeoutMs: 60_000 }]
+      : [{ n: 1_000, runs: 2, timeoutMs: 120_000 }, { n: 10_000, runs: 1, timeoutMs: 120_000 }]
+    const runs: Array<Run> = []
+    for (const { n, runs: count, timeoutMs } of plan) {
+      for (let i = 0; i < count; i++) {
+        // clients take turns within a round, so slow drifts in machine load hit them alike
+        // (quick mode runs them side by side: its figures are not the point)
+        if (ctx.quick) runs.push(...(await Promise.all(CLIENTS.map((client) => oneRun(ctx, client, n, timeoutMs)))))
+        else for (const client of CLIENTS) runs.push(await oneRun(ctx, client, n, timeoutMs))
+      }
+    }
+    const rows: Array<Row> = []
+    const figure = (n: number, client: ClientName, f: (r: FlowsReport) => number): Summary | undefined =>
+      summarize(runs.filter((r) => r.n === n && r.client === client).map((r) => (r.report ? f(r.report) : undefined)))
+    const failures = (n: number, client: ClientName): Summary | string => {
+      const mine = runs.filter((r) => r.n === n && r.client === client)
+      // a killed child counts all its flows as failed
+      return summarize(mine.map((r) => (r.report ? r.report.failed : n))) ?? "–"
+    }
+    const peers: ReadonlyArray<ClientName> = ["openid-client", "msal-node"]
+    for (const { n } of plan) {
+      const per = (f: (r: FlowsReport) => number) =>
+        Object.fromEntries(CLIENTS.map((c) => [c, figure(n, c, f)]).filter(([, v]) => v !== undefined))
+      rows.push(
+        { metric: `N=${n} peak RSS`, unit: "MB", values: per((r) => r.maxRssMB), ratioTo: peers, digits: 0 },
+        { metric: `N=${n} CPU`, unit: "s", values: per((r) => r.cpuTotalMs / 1000), ratioTo: peers, digits: 1 },
+        { metric: `N=${n} failures`, unit: "flows", values: Object.fromEntries(CLIENTS.map((c) => [c, failures(n, c)])), digits: 0 },
+        { metric: `N=${n} wall`, unit: "s", values: per((r) => r.wallMs / 1000), digits: 1 },
+        { metric: `N=${n} RSS before the flows`, unit: "MB", values: per((r) => r.baselineRssMB), digits: 0 }
+      )
+    }
+    const big = plan[plan.length - 1]!.n
+    const med = (client: ClientName, f: (r: FlowsReport) => number) => figure(big, client, f)?.median
+    const devFail = failures(big, "devflow")
+    const devRss = med("devflow", (r) => r.maxRssMB)
+    const devCpu = med("devflow", (r) => r.cpuTotalMs / 1000)
+    const best = (f: (r: FlowsReport) => number) => {
+      const values = peers.map((p) => med(p, f)).filter((x): x is number => x !== undefined)
+      return values.length === 0 ? undefined : Math.min(...values)
+    }
+    const bestCpu = best((r) => r.cpuTotalMs / 1000)
+    const bestRss = best((r) => r.maxRssMB)
+    const targets: Array<Target> = [
+      {
+        name: `0 failures at N=${big}`,
+        met: typeof devFail === "string" ? null : devFail.max === 0,
+        detail: typeof devFail === "string" ? "no run" : `devflow failed ${devFail.max} of ${big} (worst run)`
+      },
+      {
+        name: `≤ 150 MB peak RSS for devflow at N=${big}`,
+        met: devRss === undefined ? null : devRss <= 150,
+        detail: devRss === undefined ? "no run" : `${devRss} MB`
+      },
+      {
+        name: "devflow ≤ ½ the CPU of the best peer",
+        met: devCpu === undefined || bestCpu === undefined ? null : devCpu <= bestCpu / 2,
+        detail: devCpu === undefined || bestCpu === undefined
+          ? "no run"
+          : `devflow ${round(devCpu)} s vs best peer ${round(bestCpu)} s (${round(devCpu / bestCpu, 2)}×)`
+      },
+      {
+        name: "devflow ≤ ½ the peak RSS of the best peer",
+        met: devRss === undefined || bestRss === undefined ? null : devRss <= bestRss / 2,
+        detail: devRss === undefined || bestRss === undefined
+          ? "no run"
+          : `devflow ${devRss} MB vs best peer ${bestRss} MB (${round(devRss / bestRss, 2)}×)`
+      }
+    ]
+    const errors = runs.filter((r) => r.error !== undefined || (r.report && r.report.failed > 0)).map((r) =>
+      `${r.client} N=${r.n}: ${r.error ?? JSON.stringify(r.report!.errors)}`
+    )
+    return {
+      rows,
+      targets,
+      notes: [
+        "Each client runs in its own process (bundled with esbuild); peak RSS is getrusage's ru_maxrss, CPU is user + system for the whole process (start-up included).",
+        `A run still going after ${plan[plan.length - 1]!.timeoutMs / 1000} s is stopped (SIGTERM): it reports its CPU and peak RSS so far, and its unfinished flows count as failures.`,
+        "All three talk TLS to the same loopback server (msal-node accepts only https authorities); every client opens one connection per concurrent request, so N=10,000 is also 10,000 TLS handshakes.",
+        ...errors.map((e) => `failures: ${e}`)
+      ],
+      detail: runs
+    }
+  })

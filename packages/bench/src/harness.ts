@@ -1,0 +1,61 @@
+/**
+ * Runs the benchmarks and collects their results. `quick` runs each with a
+ * handful of flows and calls: the test suite uses it so the harness cannot
+ * rot; the figures it gives mean nothing.
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { b1 } from "./benchmarks/b1.js"
+import { b2 } from "./benchmarks/b2.js"
+import { b3 } from "./benchmarks/b3.js"
+import { b4 } from "./benchmarks/b4.js"
+import { b5 } from "./benchmarks/b5.js"
+import { b6 } from "./benchmarks/b6.js"
+import type { Context } from "./benchmarks/common.js"
+import { buildWorkers } from "./build.js"
+import { machine } from "./machine.js"
+import type { BenchResult, Results } from "./report.js"
+import { makeCertificate } from "./tls.js"
+
+export type BenchId = BenchResult["id"]
+
+export const ALL: ReadonlyArray<BenchId> = ["B1", "B2", "B3", "B4", "B5", "B6"]
+
+const RUNNERS: Record<BenchId, (ctx: Context) => Promise<BenchResult>> = { B1: b1, B2: b2, B3: b3, B4: b4, B5: b5, B6: b6 }
+
+/** B1 last: it needs the CLI's `token` command, which may land while the rest runs. */
+const ORDER: ReadonlyArray<BenchId> = ["B4", "B6", "B5", "B3", "B2", "B1"]
+
+export interface Options {
+  readonly quick: boolean
+  readonly only?: ReadonlyArray<BenchId> | undefined
+  readonly log?: ((line: string) => void) | undefined
+}
+
+export const run = async (options: Options): Promise<Results> => {
+  const log = options.log ?? (() => {})
+  const startedAt = new Date().toISOString()
+  const t0 = performance.now()
+  const before = machine()
+  await buildWorkers()
+  const cert = makeCertificate()
+  const ctx: Context = { quick: options.quick, cert, env: { NODE_EXTRA_CA_CERTS: cert.certFile }, log }
+  const wanted = new Set(options.only ?? ALL)
+  const results: Array<BenchResult> = []
+  try {
+    const ids = ORDER.filter((id) => wanted.has(id))
+    // Quick mode only proves that every benchmark runs: they run at once, so the check stays short.
+    if (options.quick) results.push(...(await Promise.all(ids.map((id) => RUNNERS[id](ctx)))))
+    else for (const id of ids) results.push(await RUNNERS[id](ctx))
+  } finally {
+    fs.rmSync(cert.dir, { recursive: true, force: true })
+  }
+  results.sort((a, b) => a.id.localeCompare(b.id))
+  return { version: 1, startedAt, quick: options.quick, machine: before, wallMs: performance.now() - t0, benchmarks: results }
+}
+
+export const write = (results: Results, file: string, markdown: string): void => {
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`)
+  fs.writeFileSync(file.replace(/\.json$/, ".md"), `${markdown}\n`)
+}

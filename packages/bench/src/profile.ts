@@ -1,0 +1,109 @@
+/**
+ * Where a client's time goes in B2: runs N flows (default 1,000) of one
+ * client against the loopback server under `node --cpu-prof`, then sums the
+ * profile's self time by package (the bundle keeps esbuild's `// path`
+ * module markers, so each sample's line maps to the package it came from).
+ *
+ *   pnpm --filter @devflow/bench profile [client] [n]
+ *
+ * The profile is kept in bench-results/profiles/ for Chrome DevTools.
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { endpointsOf } from "./benchmarks/common.js"
+import { buildWorkers, entryFile, repoRoot } from "./build.js"
+import type { ClientName } from "./clients/types.js"
+import { runEntry } from "./runner.js"
+import { pendingThenToken, startServer } from "./server/loopbackServer.js"
+import { makeCertificate } from "./tls.js"
+import type { FlowsReport } from "./workers/worker.js"
+
+interface ProfileNode {
+  readonly id: number
+  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number }
+}
+interface Profile {
+  readonly nodes: ReadonlyArray<ProfileNode>
+  readonly samples: ReadonlyArray<number>
+  readonly timeDeltas: ReadonlyArray<number>
+}
+
+/** line → package of a non-minified esbuild bundle, from its `// ../../node_modules/.pnpm/x@1/node_modules/x/…` markers. */
+const moduleMap = (bundle: string): (line: number) => string => {
+  const starts: Array<[number, string]> = []
+  fs.readFileSync(bundle, "utf8").split("\n").forEach((text, i) => {
+    const m = /^\/\/ (\S+)$/.exec(text)
+    if (m === null) return
+    const file = m[1]!
+    const pkg = /.*node_modules\/((?:@[^/]+\/)?[^/]+)\/(.*)$/.exec(file)
+    const label = pkg !== null
+      ? `${pkg[1]}${pkg[1] === "effect" && /internal\/(fiberRuntime|core|core-effect|runtime|effect\/circular)/.test(pkg[2]!) ? " (fiber runtime)" : pkg[1] === "effect" && /(stream|channel|sink)/i.test(pkg[2]!) ? " (Stream/Channel)" : ""}`
+      : file.includes("/core/src/")
+      ? `@devflow/core ${path.basename(file)}`
+      : file.includes("/node-http/src/")
+      ? `@devflow/node-http ${path.basename(file)}`
+      : file
+    starts.push([i, label])
+  })
+  return (line) => {
+    let lo = 0
+    let hi = starts.length - 1
+    let found = "bundle prologue"
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      if (starts[mid]![0] <= line) {
+        found = starts[mid]![1]
+        lo = mid + 1
+      } else hi = mid - 1
+    }
+    return found
+  }
+}
+
+export const selfTimeByPackage = (profileFile: string, bundle: string): Array<[string, number]> => {
+  const profile = JSON.parse(fs.readFileSync(profileFile, "utf8")) as Profile
+  const where = moduleMap(bundle)
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const totals = new Map<string, number>()
+  profile.samples.forEach((id, i) => {
+    const frame = byId.get(id)!.callFrame
+    const label = frame.url.endsWith(path.basename(bundle))
+      ? where(frame.lineNumber)
+      : frame.url === ""
+      ? frame.functionName === "(garbage collector)" ? "(garbage collector)" : `(${frame.functionName || "native"})`
+      : `node:${frame.url.replace(/^node:/, "").split("/")[0]}`
+    totals.set(label, (totals.get(label) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000)
+  })
+  return [...totals].sort((a, b) => b[1] - a[1])
+}
+
+const main = async () => {
+  const client = (process.argv[2] ?? "devflow") as ClientName
+  const n = Number(process.argv[3] ?? 1_000)
+  await buildWorkers()
+  const cert = makeCertificate()
+  const dir = path.join(repoRoot, "bench-results/profiles")
+  fs.mkdirSync(dir, { recursive: true })
+  const before = new Set(fs.readdirSync(dir))
+  const server = await startServer({ interval: 1, expiresIn: 600, script: pendingThenToken(2), record: false, tls: cert })
+  try {
+    const report = await runEntry<FlowsReport>(`flows-${client}`, { kind: "flows", endpoints: endpointsOf(server), n }, {
+      env: { NODE_EXTRA_CA_CERTS: cert.certFile },
+      nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+      timeoutMs: 300_000
+    })
+    console.log(JSON.stringify(report))
+  } finally {
+    await server.close()
+    fs.rmSync(cert.dir, { recursive: true, force: true })
+  }
+  const file = fs.readdirSync(dir).find((f) => !before.has(f) && f.endsWith(".cpuprofile"))!
+  const named = path.join(dir, `${client}-${n}.cpuprofile`)
+  fs.renameSync(path.join(dir, file), named)
+  const totals = selfTimeByPackage(named, entryFile(`flows-${client}`))
+  const all = totals.reduce((s, [, ms]) => s + ms, 0)
+  console.log(`${client}, ${n} flows: ${(all / 1000).toFixed(1)} s sampled (${named})`)
+  for (const [label, ms] of totals.slice(0, 25)) console.log(`${(ms / 1000).toFixed(2).padStart(7)} s ${((100 * ms) / all).toFixed(1).padStart(5)} %  ${label}`)
+}
+
+await main()

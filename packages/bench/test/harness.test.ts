@@ -1,0 +1,43 @@
+/**
+ * The benchmark harness, in quick mode: every benchmark runs with a handful
+ * of flows and calls, so the harness cannot rot. Asserts that each produced
+ * figures and counted failures — never a timing.
+ */
+import { describe, expect, it } from "vitest"
+import { run } from "../src/harness.js"
+import type { Row } from "../src/report.js"
+import { renderResults } from "../src/report.js"
+
+const numbers = (row: Row | undefined): Array<number> =>
+  Object.values(row?.values ?? {}).flatMap((v) => (v !== undefined && typeof v !== "string" ? [v.median] : []))
+
+describe("benchmark harness (quick mode)", () => {
+  it("runs B1–B6 and produces figures for every client", { timeout: 120_000 }, async () => {
+    const results = await run({ quick: true })
+    const byId = new Map(results.benchmarks.map((b) => [b.id, b]))
+    expect([...byId.keys()].sort()).toEqual(["B1", "B2", "B3", "B4", "B5", "B6"])
+    for (const b of results.benchmarks) {
+      // a harness crash is reported as `pending: the harness failed …`
+      expect(b.pending ?? "", b.id).not.toMatch(/harness failed/)
+    }
+
+    const row = (id: string, metric: string) => byId.get(id as never)!.rows.find((r) => r.metric.includes(metric))
+    // B1: the floor and msal-node always; devflow once the CLI has `token`
+    expect(numbers(row("B1", "wall per process")).length).toBeGreaterThanOrEqual(byId.get("B1")!.pending ? 2 : 3)
+    // B2: RSS and CPU for the three clients, failures counted for each
+    expect(numbers(row("B2", "peak RSS"))).toHaveLength(3)
+    expect(numbers(row("B2", "CPU"))).toHaveLength(3)
+    expect(numbers(row("B2", "failures"))).toHaveLength(3)
+    // B3: lateness percentiles from the server's records
+    expect(numbers(row("B3", "p99 lateness"))).toHaveLength(3)
+    expect(numbers(row("B3", "polls timed")).every((n) => n > 0)).toBe(true)
+    // B4: devflow and msal-node silent hits
+    expect(numbers(row("B4", "median per silent hit"))).toHaveLength(2)
+    // B5: every client got through the real dev server
+    expect(numbers(row("B5", "approval → tokens"))).toHaveLength(3)
+    // B6: one described behaviour per client and scenario
+    for (const r of byId.get("B6")!.rows) expect(Object.values(r.values)).toHaveLength(3)
+
+    expect(renderResults(results)).toContain("### B6")
+  })
+})

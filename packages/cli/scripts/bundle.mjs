@@ -1,0 +1,73 @@
+/* global process, console */
+// Bundles the CLI into dist/devflow.mjs plus lazily loaded chunks (esbuild,
+// code splitting), and checks what each start-up path loads:
+//   - dist/devflow.mjs and its static imports (what every run loads, and all
+//     that `devflow token` loads when answered from the cache): no Effect,
+//     no @effect/cli, no HTTP stack, no oidc-provider;
+//   - the full CLI (main) and its static imports: no undici, no oidc-provider
+//     (loaded on first request / by `devflow demo` only).
+//
+//   node scripts/bundle.mjs [--outdir DIR]
+import * as esbuild from "esbuild"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const root = path.resolve(here, "..")
+
+/** Bundle into `outdir` (default: packages/cli/dist); returns the output files and their sizes. */
+export const bundle = async (outdir = path.join(root, "dist")) => {
+  // Chunk names carry content hashes: clear the old ones so dist holds exactly one build.
+  fs.rmSync(path.join(outdir, "chunks"), { recursive: true, force: true })
+  fs.rmSync(path.join(outdir, "devflow.mjs"), { force: true })
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: { devflow: "src/bin.ts" },
+    bundle: true,
+    splitting: true,
+    minify: true,
+    keepNames: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    conditions: ["@devflow/source"],
+    outdir,
+    chunkNames: "chunks/[name]-[hash]",
+    outExtension: { ".js": ".mjs" },
+    // Bundled CommonJS (undici, ini, yaml) calls require() for Node built-ins.
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    metafile: true,
+    logLevel: "warning"
+  })
+  const outputs = result.metafile.outputs
+  const rel = (file) => path.relative(root, path.resolve(root, file))
+  const closure = (start) => {
+    const seen = new Set()
+    const visit = (file) => {
+      if (seen.has(file)) return
+      seen.add(file)
+      for (const imp of outputs[file]?.imports ?? []) if (imp.kind === "import-statement" && !imp.external) visit(imp.path)
+    }
+    visit(start)
+    return seen
+  }
+  const inputsOf = (files) => [...files].flatMap((f) => Object.keys(outputs[f]?.inputs ?? {}))
+  const entry = Object.keys(outputs).find((f) => outputs[f].entryPoint === "src/bin.ts")
+  const main = Object.keys(outputs).find((f) => Object.keys(outputs[f].inputs).some((i) => i.endsWith("src/main.ts")))
+  const forbid = (what, files, patterns) => {
+    const bad = inputsOf(files).filter((i) => patterns.some((p) => i.includes(p)))
+    if (bad.length > 0) throw new Error(`${what} statically loads ${bad.slice(0, 5).join(", ")}`)
+  }
+  forbid("dist/devflow.mjs (the token fast path)", closure(entry), ["node_modules/effect/", "@effect/", "undici", "oidc-provider"])
+  forbid("the full CLI's start-up", closure(main), ["undici", "oidc-provider"])
+  fs.chmodSync(path.resolve(root, entry), 0o755)
+  return Object.fromEntries(Object.entries(outputs).map(([file, out]) => [rel(file), out.bytes]))
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { outdir: { type: "string" }, sizes: { type: "boolean" } } })
+  const sizes = await bundle(values.outdir === undefined ? undefined : path.resolve(values.outdir))
+  if (values.sizes) for (const [file, bytes] of Object.entries(sizes)) console.log(`${String(bytes).padStart(9)}  ${file}`)
+}

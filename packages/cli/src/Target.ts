@@ -1,0 +1,215 @@
+/**
+ * Which server, client and cache a command works with: from the flags (and
+ * their environment fallbacks) when any server flag is given, else from the
+ * profile the last `devflow login` saved.
+ *
+ * @since 0.1.0
+ */
+import * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
+import * as ClientConfig from "@devflow/core/ClientConfig"
+import type * as DeviceFlowError from "@devflow/core/DeviceFlowError"
+import * as Providers from "@devflow/core/Providers"
+import type * as ServerMetadata from "@devflow/core/ServerMetadata"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as path from "node:path"
+import type * as Flags from "./Flags.js"
+import * as Profile from "./Profile.js"
+import { UsageError } from "./Render.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Common {
+  readonly cacheDir: Option.Option<string>
+  readonly profile: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Target {
+  /** the cache directory (token cache and profiles) */
+  readonly directory: string
+  /** the profile a successful sign-in is saved under */
+  readonly profileName: string
+  readonly provider: Providers.ProviderId
+  /** what was given (or remembered), to save with the profile */
+  readonly inputs: Profile.Inputs
+  readonly config: ClientConfig.ClientConfig
+  /** the remembered profile in use, if one matched */
+  readonly profile: Profile.Profile | undefined
+  /** the profile's client authenticates with a secret, and none was given now */
+  readonly secretMissing: boolean
+}
+
+/**
+ * The cache directory: `--cache-dir`, else the platform's default.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const directoryOf = (cacheDir: Option.Option<string>): string =>
+  path.resolve(Option.getOrElse(Option.filter(cacheDir, (d) => d.trim() !== ""), FileTokenCache.defaultDirectory))
+
+const checkProfileName = (name: string): Effect.Effect<string, UsageError> =>
+  Profile.NAME_PATTERN.test(name)
+    ? Effect.succeed(name)
+    : Effect.fail(
+      new UsageError({
+        message: `--profile ${JSON.stringify(name.slice(0, 80))} is not a profile name`,
+        hint: "Use letters, digits, '.', '_' and '-' (up to 64 characters)."
+      })
+    )
+
+/**
+ * The identity inputs given on the command line or in the environment.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const givenInputs = (server: Flags.Server, scopes: ReadonlyArray<string> | undefined) =>
+  Profile.inputsFrom({
+    provider: Option.getOrUndefined(server.provider),
+    clientId: Option.getOrUndefined(server.clientId),
+    authority: Option.getOrUndefined(server.authority),
+    issuer: Option.getOrUndefined(server.issuer),
+    tenant: Option.getOrUndefined(server.tenant),
+    audience: Option.getOrUndefined(server.audience),
+    region: Option.getOrUndefined(server.region),
+    startUrl: Option.getOrUndefined(server.startUrl)
+  }, scopes)
+
+const providerOf = (id: string): Effect.Effect<Providers.ProviderId, UsageError> =>
+  Providers.isProviderId(id)
+    ? Effect.succeed(id)
+    : Effect.fail(new UsageError({ message: `Unknown provider ${JSON.stringify(id)}`, hint: "`devflow providers` lists them." }))
+
+/**
+ * Resolve inputs to a client configuration (discovery for the presets that
+ * use it).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const resolve = (
+  provider: Providers.ProviderId,
+  inputs: Profile.Inputs,
+  server: Flags.Server
+): Effect.Effect<
+  ClientConfig.ClientConfig,
+  DeviceFlowError.DeviceFlowError,
+  HttpClient.HttpClient | ServerMetadata.Discovery
+> =>
+  Providers.resolve(provider, {
+    clientId: inputs.clientId,
+    clientSecret: Option.getOrUndefined(server.clientSecret),
+    authority: inputs.authority,
+    issuer: inputs.issuer,
+    tenant: inputs.tenant,
+    audience: inputs.audience,
+    region: inputs.region,
+    startUrl: inputs.startUrl,
+    scopes: inputs.scopes
+  })
+
+const fromProfile = (profile: Profile.Profile, server: Flags.Server) =>
+  Effect.gen(function*() {
+    const client = profile.client
+    const secret = Option.getOrUndefined(server.clientSecret)
+    const secretMissing = client.clientAuthMethod !== "none" && secret === undefined
+    const config = yield* ClientConfig.make({
+      clientId: client.clientId,
+      clientSecret: secret,
+      // Without the secret a cached token can still be used; a refresh then says what is missing.
+      clientAuthMethod: secretMissing ? "none" : client.clientAuthMethod,
+      endpoints: client.endpoints,
+      scopes: client.scopes,
+      deviceAuthorizationParams: client.deviceAuthorizationParams,
+      tokenParams: client.tokenParams,
+      wire: client.wire
+    })
+    return { config, secretMissing }
+  })
+
+/**
+ * Nothing to work with: no server flags and no profile.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const noProfile = (directory: string, name: string): UsageError =>
+  new UsageError({
+    message: `No server given and no profile ${JSON.stringify(name)} in ${directory}`,
+    hint: "Sign in once with `devflow login --provider <id> --client-id <id> …` (it remembers the settings), or give the same flags here."
+  })
+
+/**
+ * The target of a command.
+ *
+ * - `login` resolves the inputs afresh (a new sign-in may as well rediscover
+ *   the endpoints); `--scope` is part of its inputs.
+ * - `token` reuses a matching profile's resolved client, so that a cached
+ *   token is found without any request; `--scope` only says what the token
+ *   must cover.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  common: Common,
+  server: Flags.Server,
+  mode: "login" | "silent"
+): Effect.Effect<
+  Target,
+  UsageError | DeviceFlowError.DeviceFlowError,
+  HttpClient.HttpClient | ServerMetadata.Discovery
+> =>
+  Effect.gen(function*() {
+    const directory = directoryOf(common.cacheDir)
+    const name = yield* checkProfileName(common.profile)
+    const requestScopes = mode === "login" ? server.scope : undefined
+    const given = givenInputs(server, requestScopes)
+    if (given !== undefined && "missing" in given) {
+      return yield* new UsageError({
+        message: "--provider is required when server flags are given (it defaults to generic only with --issuer)",
+        hint: "`devflow providers` lists the presets and what each needs."
+      })
+    }
+    const file = yield* Profile.load(directory)
+    const found = Profile.find(file, name, given)
+    if (given === undefined && found === undefined) return yield* noProfile(directory, name)
+    const base = given ?? found!.profile.inputs
+    const inputs: Profile.Inputs = mode === "login" && server.scope.length > 0 ? { ...base, scopes: server.scope } : base
+    const provider = yield* providerOf(inputs.provider)
+    // login saves under the name asked for; token --login updates the profile it used
+    const profileName = mode === "login" ? name : found?.name ?? name
+    if (mode === "silent" && found !== undefined) {
+      const { config, secretMissing } = yield* fromProfile(found.profile, server)
+      return { directory, profileName, provider, inputs, config, profile: found.profile, secretMissing }
+    }
+    const config = yield* resolve(provider, inputs, server)
+    return { directory, profileName, provider, inputs, config, profile: found?.profile, secretMissing: false }
+  })
+
+/**
+ * The §5.4 check's target for this sign-in.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const verificationTarget = (target: Target): Providers.VerificationTarget => ({
+  provider: target.provider,
+  input: {
+    clientId: target.inputs.clientId,
+    authority: target.inputs.authority,
+    issuer: target.inputs.issuer,
+    tenant: target.inputs.tenant,
+    region: target.inputs.region,
+    startUrl: target.inputs.startUrl
+  },
+  config: target.config
+})

@@ -1,0 +1,177 @@
+/**
+ * `devflow accounts` and `devflow logout`: what the cache holds, and
+ * forgetting it. Neither sends a request.
+ *
+ * @since 0.1.0
+ */
+import * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
+import type * as Account from "@devflow/core/Account"
+import type * as TokenCache from "@devflow/core/TokenCache"
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Flags from "../Flags.js"
+import * as Output from "../Output.js"
+import * as Profile from "../Profile.js"
+import * as Render from "../Render.js"
+import * as Root from "../Root.js"
+import * as Target from "../Target.js"
+
+interface Listed {
+  readonly account: Account.Account
+  readonly clients: ReadonlyArray<string>
+  /** the latest expiry of its access tokens, epoch ms (undefined: none, or no expiry) */
+  readonly accessTokenExpiresOn: number | undefined
+  readonly accessTokens: number
+  readonly refreshToken: boolean
+  readonly profiles: ReadonlyArray<string>
+}
+
+const list = (content: TokenCache.CacheContent, profiles: Profile.ProfilesFile): ReadonlyArray<Listed> => {
+  const out: Array<Listed> = []
+  for (const account of content.accounts.values()) {
+    const mine = (e: { readonly authority: string; readonly accountId: string }) =>
+      e.authority === account.authority && e.accountId === account.id
+    const accessTokens = [...content.accessTokens.values()].filter(mine)
+    const refreshTokens = [...content.refreshTokens.values()].filter(mine)
+    const clients = new Set([...accessTokens, ...refreshTokens, ...[...content.idTokens.values()].filter(mine)].map((e) => e.clientId))
+    const expiries = accessTokens.map((e) => e.expiresOn).filter((e): e is number => e !== undefined)
+    out.push({
+      account,
+      clients: [...clients].sort(),
+      accessTokenExpiresOn: expiries.length === 0 ? undefined : Math.max(...expiries),
+      accessTokens: accessTokens.length,
+      refreshToken: refreshTokens.length > 0,
+      profiles: Object.entries(profiles.profiles)
+        .filter(([, p]) => p.accountId === account.id && p.client.authority === account.authority)
+        .map(([name]) => name)
+        .sort()
+    })
+  }
+  return out.sort((a, b) => a.account.authority.localeCompare(b.account.authority) || a.account.id.localeCompare(b.account.id))
+}
+
+const common = {
+  cacheDir: Flags.cacheDir,
+  json: Flags.json,
+  verbose: Flags.verbose
+}
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const accounts = Command.make(
+  "accounts",
+  common,
+  Root.handle((options, context) => {
+    const directory = Target.directoryOf(options.cacheDir)
+    return Effect.gen(function*() {
+      const cache = yield* FileTokenCache.make({ directory })
+      const content = yield* cache.read
+      const listed = list(content, yield* Profile.load(directory))
+      const stdout = Output.stdout()
+      if (context.json) {
+        for (const entry of listed) {
+          stdout.line(JSON.stringify({
+            ...Render.accountJson(entry.account),
+            clients: entry.clients,
+            access_tokens: entry.accessTokens,
+            access_token_expires_on: entry.accessTokenExpiresOn === undefined
+              ? null
+              : new Date(entry.accessTokenExpiresOn).toISOString(),
+            refresh_token: entry.refreshToken,
+            profiles: entry.profiles
+          }))
+        }
+        return
+      }
+      if (listed.length === 0) {
+        Output.stderr().line(`No accounts in ${cache.location}. Sign in with \`devflow login\`.`)
+        return
+      }
+      const now = Date.now()
+      for (const entry of listed) {
+        const a = entry.account
+        const who = a.name !== undefined && a.name !== a.username ? `${a.label} (${a.name})` : a.label
+        const token = entry.accessTokens === 0
+          ? "no access token"
+          : entry.accessTokenExpiresOn === undefined
+          ? "access token without expiry"
+          : entry.accessTokenExpiresOn > now
+          ? `access token valid until ${new Date(entry.accessTokenExpiresOn).toISOString()}`
+          : `access token expired ${new Date(entry.accessTokenExpiresOn).toISOString()}`
+        const profiles = entry.profiles.length === 0 ? "" : `  [profile ${entry.profiles.join(", ")}]`
+        stdout.line(`${stdout.bold(who)}${profiles}`)
+        stdout.line(`  id:        ${a.id}`)
+        stdout.line(`  authority: ${a.authority}`)
+        stdout.line(`  client:    ${entry.clients.join(", ")}`)
+        stdout.line(`  tokens:    ${token}; ${entry.refreshToken ? "refresh token" : "no refresh token"}`)
+      }
+    })
+  })
+).pipe(Command.withDescription("List the accounts in the token cache (never a token)"))
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const logout = Command.make(
+  "logout",
+  {
+    ...common,
+    profile: Flags.profile,
+    all: Options.boolean("all").pipe(Options.withDescription("Sign out of every account (empties the token cache)")),
+    account: Args.text({ name: "account" }).pipe(
+      Args.withDescription("The account to sign out of: its id or username (default: the profile's)"),
+      Args.optional
+    )
+  },
+  Root.handle((options, context) => {
+    const directory = Target.directoryOf(options.cacheDir)
+    return Effect.gen(function*() {
+      if (options.all && Option.isSome(options.account)) {
+        return yield* new Render.UsageError({ message: "Give an account or --all, not both" })
+      }
+      const cache = yield* FileTokenCache.make({ directory })
+      const content = yield* cache.read
+      const all = [...content.accounts.values()]
+      let targets: ReadonlyArray<Account.Account>
+      if (options.all) {
+        targets = all
+      } else if (Option.isSome(options.account)) {
+        const wanted = options.account.value
+        const byId = all.filter((a) => a.id === wanted)
+        targets = byId.length > 0 ? byId : all.filter((a) => a.username === wanted)
+        if (targets.length === 0) {
+          return yield* new Render.UsageError({
+            message: `No account ${JSON.stringify(wanted)} in ${cache.location}`,
+            hint: "`devflow accounts` lists the accounts."
+          })
+        }
+      } else {
+        const profiles = yield* Profile.load(directory)
+        const found = Profile.find(profiles, options.profile, undefined)
+        const id = found?.profile.accountId
+        targets = id === undefined ? [] : all.filter((a) => a.id === id && a.authority === found!.profile.client.authority)
+      }
+      if (options.all) {
+        yield* cache.clear
+      } else {
+        for (const account of targets) yield* cache.removeAccount(account.authority, account.id)
+      }
+      if (context.json) {
+        Output.stdout().line(JSON.stringify({ event: "result", removed: targets.map(Render.accountJson) }))
+      }
+      const stderr = Output.stderr()
+      if (targets.length === 0) stderr.line("Not signed in: nothing to sign out of.")
+      for (const account of targets) stderr.line(`Signed out of ${stderr.bold(account.label)} (${account.authority}).`)
+    })
+  })
+).pipe(
+  Command.withDescription(
+    "Sign out: remove an account and its tokens from the cache (default: the profile's account; --all: every account). The profile's settings are kept for the next login"
+  )
+)

@@ -1,0 +1,73 @@
+/**
+ * `devflow login`: sign in with a device code and keep the tokens in the
+ * cache; remember the settings as a profile.
+ *
+ * @since 0.1.0
+ */
+import * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
+import * as PublicClient from "@devflow/core/PublicClient"
+import * as ServerMetadata from "@devflow/core/ServerMetadata"
+import * as Command from "@effect/cli/Command"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as path from "node:path"
+import * as Flags from "../Flags.js"
+import * as Http from "../Http.js"
+import * as Output from "../Output.js"
+import * as Render from "../Render.js"
+import * as Root from "../Root.js"
+import * as Signin from "../Signin.js"
+import * as Target from "../Target.js"
+
+/**
+ * The services a command talking to a server needs: the HTTP client (loaded
+ * at its first request), discovery, and the file cache in `directory`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const services = (directory: string) =>
+  Layer.mergeAll(
+    ServerMetadata.layer().pipe(Layer.provideMerge(Http.layerLazy)),
+    FileTokenCache.layer({ directory })
+  )
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const login = Command.make(
+  "login",
+  {
+    ...Flags.server,
+    ...Flags.prompt,
+    cacheDir: Flags.cacheDir,
+    profile: Flags.profile,
+    json: Flags.json,
+    verbose: Flags.verbose
+  },
+  Root.handle((options, context) => {
+    const directory = Target.directoryOf(options.cacheDir)
+    return Effect.gen(function*() {
+      const target = yield* Target.make(options, options, "login")
+      const client = yield* PublicClient.make({ config: target.config })
+      const result = yield* Signin.signIn(client, target, target.config.scopes, { prompt: options, json: context.json })
+      if (context.json) {
+        Output.stdout().line(JSON.stringify({
+          event: "result",
+          account: Render.accountJson(result.account),
+          profile: target.profileName,
+          cache: path.join(directory, FileTokenCache.DEFAULT_FILE_NAME),
+          scopes: result.scopes,
+          expires_on: Option.getOrNull(Option.map(result.expiresOn, DateTime.formatIso))
+        }))
+      }
+    }).pipe(Effect.provide(services(directory)))
+  })
+).pipe(
+  Command.withDescription(
+    "Sign in with a device code (RFC 8628): shows a code and a URL (and a QR code) on stderr, waits for approval, stores the tokens in the cache and remembers the settings as a profile"
+  )
+)

@@ -1,0 +1,250 @@
+/**
+ * `devflow token` answered from the cache without loading Effect, @effect/cli
+ * or the HTTP stack: scripts and `kubectl` call it on every request, and
+ * loading the whole CLI costs several times Node's own start-up.
+ *
+ * It is an optimisation, never a second implementation of anything that
+ * matters: it answers only when everything is plain — flags it knows, a
+ * profile, an account, a cache file that is safe to read and an access token
+ * that lives longer than the silent path's 5-minute skew — and returns
+ * `undefined` in every other case (a refresh is due, an error to report, an
+ * unknown flag, `--help`, ...), and the full CLI then does the work and says
+ * what is wrong. It only ever reads. `DEVFLOW_FAST_PATH=0` turns it off.
+ *
+ * What it reads must agree with `@devflow/core`'s `Silent` (cache hit rules)
+ * and `@devflow/cache-file` (location and safety checks); test/fastPath.test.ts
+ * compares both paths' answers.
+ * @internal
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { defaultCacheDirectory } from "./paths.js"
+import * as ProfileFile from "./profileFile.js"
+import * as TokenFormat from "./tokenFormat.js"
+
+// Silent.DEFAULT_EXPIRY_SKEW
+const EXPIRY_SKEW_MS = 5 * 60 * 1000
+// RFC 6749 §3.3 scope-token, as core's Silent checks it
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/
+// core's TokenCache.OIDC_SCOPES: never decide whether a cached token fits
+const OIDC_SCOPES: ReadonlySet<string> = new Set(["openid", "profile", "email", "offline_access"])
+
+const VALUE_FLAGS: Readonly<Record<string, string>> = {
+  "--format": "format",
+  "--cache-dir": "cacheDir",
+  "--profile": "profile",
+  "--account": "account",
+  "--scope": "scope",
+  "--provider": "provider",
+  "--client-id": "clientId",
+  "--authority": "authority",
+  "--issuer": "issuer",
+  "--tenant": "tenant",
+  "--audience": "audience",
+  "--region": "region",
+  "--start-url": "startUrl"
+}
+// Flags that change nothing when the token comes from the cache.
+const HARMLESS_BOOLEANS: ReadonlySet<string> = new Set(["--login", "--open", "--copy", "--no-qr", "--verbose"])
+
+// Environment fallbacks, as Flags.ts declares them.
+const ENV: Readonly<Record<string, string>> = {
+  format: "DEVFLOW_FORMAT",
+  cacheDir: "DEVFLOW_CACHE_DIR",
+  profile: "DEVFLOW_PROFILE",
+  account: "DEVFLOW_ACCOUNT",
+  provider: "DEVFLOW_PROVIDER",
+  clientId: "DEVFLOW_CLIENT_ID",
+  authority: "DEVFLOW_AUTHORITY",
+  issuer: "DEVFLOW_ISSUER",
+  tenant: "DEVFLOW_TENANT",
+  audience: "DEVFLOW_AUDIENCE",
+  region: "DEVFLOW_REGION",
+  startUrl: "DEVFLOW_START_URL"
+}
+
+const BOOLEAN_ENV = ["DEVFLOW_JSON", "DEVFLOW_VERBOSE", "DEVFLOW_LOGIN", "DEVFLOW_OPEN", "DEVFLOW_COPY", "DEVFLOW_NO_QR"]
+
+interface Parsed {
+  readonly values: Record<string, string>
+  readonly scopes: Array<string>
+  json: boolean
+}
+
+const parse = (args: ReadonlyArray<string>): Parsed | undefined => {
+  const parsed: Parsed = { values: {}, scopes: [], json: false }
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (arg === "--json") {
+      parsed.json = true
+      continue
+    }
+    if (HARMLESS_BOOLEANS.has(arg)) continue
+    const eq = arg.indexOf("=")
+    const flag = eq === -1 ? arg : arg.slice(0, eq)
+    const key = VALUE_FLAGS[flag]
+    if (key === undefined) return undefined
+    const value = eq === -1 ? args[++i] : arg.slice(eq + 1)
+    if (value === undefined || value === "" || value.startsWith("-")) return undefined
+    if (key === "scope") parsed.scopes.push(value)
+    else if (key in parsed.values) return undefined
+    else parsed.values[key] = value
+  }
+  return parsed
+}
+
+// effect's Config.boolean
+const envBoolean = (v: string | undefined): boolean | undefined | "invalid" =>
+  v === undefined
+    ? undefined
+    : ["true", "yes", "on", "1"].includes(v)
+    ? true
+    : ["false", "no", "off", "0"].includes(v)
+    ? false
+    : "invalid"
+
+const ownerOnly = (stat: fs.Stats, uid: number | undefined): boolean =>
+  process.platform === "win32" || ((uid === undefined || stat.uid === uid) && (stat.mode & 0o077) === 0)
+
+interface AccountRecord {
+  readonly id: string
+  readonly authority: string
+  readonly username?: unknown
+  readonly name?: unknown
+}
+
+interface AccessTokenRecord {
+  readonly authority: string
+  readonly clientId: string
+  readonly accountId: string
+  readonly scopes: ReadonlyArray<string>
+  readonly secret: string
+  readonly tokenType: string
+  readonly expiresOn?: number
+}
+
+const isAccount = (u: any): u is AccountRecord =>
+  typeof u === "object" && u !== null && typeof u.id === "string" && typeof u.authority === "string"
+
+const isAccessToken = (u: any): u is AccessTokenRecord =>
+  typeof u === "object" && u !== null && typeof u.authority === "string" && typeof u.clientId === "string" &&
+  typeof u.accountId === "string" && Array.isArray(u.scopes) && u.scopes.every((s: unknown) => typeof s === "string") &&
+  typeof u.secret === "string" && u.secret !== "" && typeof u.tokenType === "string" &&
+  (u.expiresOn === undefined || (typeof u.expiresOn === "number" && Number.isFinite(u.expiresOn)))
+
+const covers = (granted: ReadonlyArray<string>, requested: ReadonlyArray<string>): boolean =>
+  requested.every((scope) => OIDC_SCOPES.has(scope) || granted.includes(scope))
+
+/**
+ * Print the token and return 0, or return `undefined` to let the full CLI
+ * answer. Never throws.
+ * @internal
+ */
+export const run = (
+  args: ReadonlyArray<string>,
+  env: Readonly<Record<string, string | undefined>>,
+  write: (text: string) => void
+): 0 | undefined => {
+  try {
+    return serve(args, env, write)
+  } catch {
+    return undefined
+  }
+}
+
+const serve = (
+  args: ReadonlyArray<string>,
+  env: Readonly<Record<string, string | undefined>>,
+  write: (text: string) => void
+): 0 | undefined => {
+  if (env.DEVFLOW_FAST_PATH === "0") return undefined
+  const parsed = parse(args)
+  if (parsed === undefined) return undefined
+  const value = (key: string): string | undefined => {
+    const v = parsed.values[key] ?? env[ENV[key]!]
+    return v === undefined || v.trim() === "" ? undefined : v
+  }
+  // A malformed boolean in the environment is a usage error for the full CLI to report.
+  if (BOOLEAN_ENV.some((name) => envBoolean(env[name]) === "invalid")) return undefined
+  const jsonEnv = envBoolean(env.DEVFLOW_JSON)
+  const json = parsed.json || jsonEnv === true
+  const formatText = value("format") ?? (json ? "json" : "raw")
+  if (!TokenFormat.isFormat(formatText)) return undefined
+  // --json with another --format: for the full CLI to refuse
+  if (json && formatText !== "json") return undefined
+
+  const profileName = value("profile") ?? ProfileFile.DEFAULT_PROFILE
+  if (!ProfileFile.PROFILE_NAME.test(profileName)) return undefined
+  const envScopes = env.DEVFLOW_SCOPE?.split(" ").filter((s) => s !== "") ?? []
+  const scopes = parsed.scopes.length > 0 ? parsed.scopes : envScopes
+  if (!scopes.every((s) => SCOPE_TOKEN.test(s))) return undefined
+  const inputs = ProfileFile.inputsFrom({
+    provider: value("provider"),
+    clientId: value("clientId"),
+    authority: value("authority"),
+    issuer: value("issuer"),
+    tenant: value("tenant"),
+    audience: value("audience"),
+    region: value("region"),
+    startUrl: value("startUrl")
+  }, undefined)
+  if (inputs !== undefined && "missing" in inputs) return undefined
+
+  const cacheDir = value("cacheDir")
+  const directory = path.resolve(cacheDir ?? defaultCacheDirectory())
+  const uid = typeof process.getuid === "function" ? process.getuid() : undefined
+  const dirStat = fs.statSync(directory)
+  if (!dirStat.isDirectory() || !ownerOnly(dirStat, uid)) return undefined
+
+  const profiles = ProfileFile.readSync(directory)
+  if (profiles === undefined || "invalid" in profiles) return undefined
+  const found = ProfileFile.find(profiles, profileName, inputs)
+  if (found === undefined) return undefined
+  const client = found.profile.client
+  const wanted = scopes.length > 0 ? scopes : client.scopes
+
+  // The token cache file, read as @devflow/cache-file would: a regular file of this user, 0600.
+  const file = path.join(directory, "tokens.json")
+  const fileStat = fs.lstatSync(file)
+  if (!fileStat.isFile() || !ownerOnly(fileStat, uid)) return undefined
+  const content = JSON.parse(fs.readFileSync(file, "utf8"))
+  if (content?.version !== 1 || !Array.isArray(content.accounts) || !Array.isArray(content.accessTokens)) return undefined
+
+  const accounts = (content.accounts as ReadonlyArray<unknown>).filter(isAccount).filter((a) =>
+    a.authority === client.authority
+  )
+  const selector = value("account")
+  const matches = selector === undefined
+    ? accounts.filter((a) => a.id === found.profile.accountId)
+    : accounts.filter((a) => a.id === selector).length > 0
+    ? accounts.filter((a) => a.id === selector)
+    : accounts.filter((a) => a.username === selector)
+  if (matches.length !== 1) return undefined
+  const account = matches[0]!
+
+  // Core's findAccessToken: among the tokens covering the scopes, the one living longest.
+  let best: AccessTokenRecord | undefined
+  for (const entry of content.accessTokens as ReadonlyArray<unknown>) {
+    if (!isAccessToken(entry)) continue
+    if (entry.authority !== client.authority || entry.clientId !== client.clientId || entry.accountId !== account.id) continue
+    if (!covers(entry.scopes, wanted)) continue
+    if (best === undefined || (entry.expiresOn ?? Infinity) > (best.expiresOn ?? Infinity)) best = entry
+  }
+  if (best === undefined) return undefined
+  if (best.expiresOn !== undefined && best.expiresOn - Date.now() <= EXPIRY_SKEW_MS) return undefined
+
+  write(TokenFormat.render(formatText, {
+    accessToken: best.secret,
+    tokenType: best.tokenType,
+    expiresOn: best.expiresOn,
+    scopes: [...new Set(best.scopes)].filter((s) => s !== "").sort(),
+    account: {
+      id: account.id,
+      authority: account.authority,
+      username: typeof account.username === "string" ? account.username : undefined,
+      name: typeof account.name === "string" ? account.name : undefined
+    },
+    source: "cache"
+  }))
+  return 0
+}

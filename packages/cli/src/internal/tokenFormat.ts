@@ -1,0 +1,74 @@
+/**
+ * What `devflow token` prints: the only output of devflow that contains a
+ * token. Plain functions, shared by the fast path and the full CLI so that
+ * both print exactly the same thing.
+ * @internal
+ */
+
+/** @internal */
+export const FORMATS = ["raw", "json", "header", "k8s"] as const
+
+/** @internal */
+export type Format = (typeof FORMATS)[number]
+
+/** @internal */
+export const isFormat = (s: string): s is Format => (FORMATS as ReadonlyArray<string>).includes(s)
+
+/** @internal */
+export interface TokenView {
+  readonly accessToken: string
+  readonly tokenType: string
+  /** epoch ms; undefined when the server gave no lifetime */
+  readonly expiresOn: number | undefined
+  readonly scopes: ReadonlyArray<string>
+  readonly account: {
+    readonly id: string
+    readonly authority: string
+    readonly username?: string | undefined
+    readonly name?: string | undefined
+  }
+  readonly source: "cache" | "refresh" | "device_code"
+}
+
+// RFC 6750 §2.1: the scheme is "Bearer"; servers spell token_type in any case (RFC 6749 §5.1).
+const scheme = (tokenType: string): string => (tokenType.toLowerCase() === "bearer" ? "Bearer" : tokenType)
+
+// Kubernetes decodes metav1.Time as RFC 3339 in whole seconds.
+const rfc3339 = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z")
+
+/**
+ * The text for one format, newline included.
+ * @internal
+ */
+export const render = (format: Format, view: TokenView): string => {
+  switch (format) {
+    case "raw":
+      return `${view.accessToken}\n`
+    case "header":
+      return `Authorization: ${scheme(view.tokenType)} ${view.accessToken}\n`
+    case "json":
+      return JSON.stringify({
+        access_token: view.accessToken,
+        token_type: view.tokenType,
+        expires_on: view.expiresOn === undefined ? null : new Date(view.expiresOn).toISOString(),
+        scopes: view.scopes,
+        account: {
+          id: view.account.id,
+          username: view.account.username ?? null,
+          name: view.account.name ?? null,
+          authority: view.account.authority
+        },
+        source: view.source
+      }) + "\n"
+    case "k8s":
+      // https://kubernetes.io/docs/reference/access-authn-authz/authentication/#client-go-credential-plugins
+      return JSON.stringify({
+        apiVersion: "client.authentication.k8s.io/v1",
+        kind: "ExecCredential",
+        status: {
+          token: view.accessToken,
+          ...(view.expiresOn === undefined ? {} : { expirationTimestamp: rfc3339(view.expiresOn) })
+        }
+      }) + "\n"
+  }
+}

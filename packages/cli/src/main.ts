@@ -1,0 +1,130 @@
+/**
+ * The full CLI: @effect/cli's parser and the commands, run by
+ * `NodeRuntime.runMain` with a teardown that turns the outcome into the exit
+ * code (Ctrl-C: 130). Loaded by `bin.ts` unless `devflow token`'s fast path
+ * answered.
+ *
+ * @since 0.1.0
+ */
+import * as HelpDoc from "@effect/cli/HelpDoc"
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
+import { format } from "node:util"
+import * as Cli from "./Cli.js"
+import * as Output from "./Output.js"
+import { ExitCode } from "./Render.js"
+
+const COMMANDS = new Set(["login", "token", "accounts", "logout", "providers", "demo"])
+
+// eslint-disable-next-line no-control-regex
+const oneLine = (text: string): string => Output.stripAnsi(text).replace(/[\s\u0000-\u001f]+/g, " ").trim()
+
+const stderrLogger = Logger.make(({ logLevel, message }) => {
+  const text = (Array.isArray(message) ? message : [message]).map((m) => (typeof m === "string" ? m : format(m))).join(" ")
+  // The message only: a log's cause would bring a stack trace (and is not needed to act on a warning).
+  process.stderr.write(`devflow: ${logLevel.label.toLowerCase()}: ${oneLine(text)}\n`)
+})
+
+/**
+ * Warnings (a cache file moved aside, permissions tightened) go to stderr, for
+ * people, as one line each. runMain swaps Effect's default logger for its
+ * pretty logger (which prints causes with stack traces): replace both.
+ */
+const StderrLogger = Layer.mergeAll(
+  Logger.replace(Logger.defaultLogger, stderrLogger),
+  Logger.replace(Logger.prettyLoggerDefault, stderrLogger)
+)
+
+/**
+ * Run the CLI on `argv` (`process.argv`) and exit.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const main = (argv: ReadonlyArray<string>): void => {
+  const args = argv.slice(2)
+  const verbose = args.includes("--verbose") || /^(true|yes|on|1)$/.test(process.env.DEVFLOW_VERBOSE ?? "")
+  const json = args.includes("--json") || /^(true|yes|on|1)$/.test(process.env.DEVFLOW_JSON ?? "")
+  const command = args.find((a) => COMMANDS.has(a))
+  // @effect/cli prints its usage errors with Console.error: collect them, to say them in one line.
+  const usage: Array<string> = []
+
+  const program = Effect.gen(function*() {
+    // @effect/cli drops empty arguments without a word (`--scope ""` would mean no --scope at all,
+    // `logout ""` the profile's account): refuse them.
+    const empty = args.indexOf("")
+    if (empty !== -1) {
+      const before = args[empty - 1]
+      const what = before?.startsWith("-") ? `${before} was given an empty value` : `an empty argument${before === undefined ? "" : ` after '${before}'`}`
+      return yield* Effect.fail(ValidationError.invalidValue(HelpDoc.p(what)))
+    }
+    const base = yield* Effect.console
+    const stdoutColor = Output.colorAllowed(process.stdout)
+    return yield* Cli.run(argv).pipe(
+      Effect.withConsole({
+        ...base,
+        // --help and --version: no escape codes unless stdout is a terminal that may have colour
+        log: (...parts: ReadonlyArray<unknown>) =>
+          Effect.sync(() => {
+            const text = format(...parts)
+            process.stdout.write(`${stdoutColor ? text : Output.stripAnsi(text)}\n`)
+          }),
+        error: (...parts: ReadonlyArray<unknown>) => Effect.sync(() => void usage.push(format(...parts)))
+      })
+    )
+  }).pipe(
+    Effect.as(ExitCode.Success as number),
+    Effect.catchAll((error) =>
+      Effect.sync(() => {
+        if (error._tag === "CliExit") return error.code
+        const text = ValidationError.isValidationError(error)
+          ? oneLine(usage.join(" ") || oneLine(HelpDoc.toAnsiText(error.error)))
+          : oneLine(String(error))
+        const hint = `run 'devflow${command === undefined ? "" : ` ${command}`} --help' for usage`
+        process.stderr.write(`devflow: ${text} (${hint})\n`)
+        if (json) {
+          process.stdout.write(
+            JSON.stringify({ event: "error", error: "UsageError", exit_code: ExitCode.Usage, message: text, hint }) + "\n"
+          )
+        }
+        return ValidationError.isValidationError(error) ? ExitCode.Usage : ExitCode.Internal
+      })
+    ),
+    Effect.catchAllDefect((defect) =>
+      Effect.sync(() => {
+        const message = defect instanceof Error ? defect.message : String(defect)
+        process.stderr.write(`devflow: internal error: ${oneLine(message)}\n`)
+        process.stderr.write(
+          verbose ? `${Cause.pretty(Cause.die(defect))}\n` : "  hint: this is a bug in devflow; --verbose shows where it happened\n"
+        )
+        return ExitCode.Internal as number
+      })
+    ),
+    Effect.provide(Layer.mergeAll(NodeContext.layer, StderrLogger, Logger.minimumLogLevel(LogLevel.Warning))),
+    // Failures are reported by Render; the runtime's "unhandled error" debug log would only repeat them.
+    Effect.withUnhandledErrorLogLevel(Option.none())
+  )
+
+  NodeRuntime.runMain(program, {
+    disableErrorReporting: true,
+    teardown: (exit, onExit) => {
+      const result = exit as unknown as Exit.Exit<number, never>
+      if (Exit.isSuccess(result)) return onExit(result.value)
+      if (Cause.isInterruptedOnly(result.cause)) {
+        // Ctrl-C: finalizers have run (spinner cleared, requests aborted, nothing written to the cache)
+        process.stderr.write("devflow: interrupted\n")
+        return onExit(ExitCode.Interrupted)
+      }
+      process.stderr.write(`devflow: internal error: ${oneLine(Cause.pretty(result.cause).split("\n")[0] ?? "")}\n`)
+      onExit(ExitCode.Internal)
+    }
+  })
+}

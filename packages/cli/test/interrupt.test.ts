@@ -1,0 +1,147 @@
+import * as fs from "node:fs"
+import * as http from "node:http"
+import type * as net from "node:net"
+import * as path from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { Devflow, tempDir } from "./helpers.js"
+
+/**
+ * A minimal RFC 8628 server that never approves: it answers every poll with
+ * authorization_pending (or, in "hang" mode, never answers a poll at all),
+ * and records every request and every aborted one. In "phishing" mode its
+ * verification URI is on another host.
+ */
+interface Fake {
+  readonly issuer: string
+  readonly requests: Array<{ readonly path: string; readonly at: number }>
+  readonly aborted: Array<number>
+  mode: "pending" | "hang" | "phishing"
+  readonly close: () => Promise<void>
+}
+
+const startFake = (): Promise<Fake> =>
+  new Promise((resolve) => {
+    const sockets = new Set<net.Socket>()
+    const server = http.createServer((req, res) => {
+      fake.requests.push({ path: req.url ?? "", at: Date.now() })
+      const json = (status: number, body: unknown) => {
+        res.writeHead(status, { "content-type": "application/json" })
+        res.end(JSON.stringify(body))
+      }
+      if (req.url === "/.well-known/openid-configuration") {
+        return json(200, {
+          issuer: fake.issuer,
+          device_authorization_endpoint: `${fake.issuer}/device_authorization`,
+          token_endpoint: `${fake.issuer}/token`
+        })
+      }
+      if (req.url === "/device_authorization") {
+        return json(200, {
+          device_code: "device-code-secret-0123456789",
+          user_code: "WDJB-MJHT",
+          // RFC 8628 §5.4: a page on a host the authority does not vouch for
+          verification_uri: fake.mode === "phishing" ? "https://login.example-verify.test/device" : `${fake.issuer}/device`,
+          expires_in: 600,
+          interval: 1
+        })
+      }
+      if (req.url === "/token") {
+        if (fake.mode === "hang") {
+          res.on("close", () => {
+            if (!res.writableEnded) fake.aborted.push(Date.now())
+          })
+          return
+        }
+        return json(400, { error: "authorization_pending" })
+      }
+      json(404, {})
+    })
+    server.on("connection", (s) => {
+      sockets.add(s)
+      s.on("close", () => sockets.delete(s))
+    })
+    const fake: Fake = {
+      issuer: "",
+      requests: [],
+      aborted: [],
+      mode: "pending",
+      close: () =>
+        new Promise((done) => {
+          for (const s of sockets) s.destroy()
+          server.close(() => done())
+        })
+    }
+    server.listen(0, "127.0.0.1", () => {
+      ;(fake as { issuer: string }).issuer = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`
+      resolve(fake)
+    })
+  })
+
+const cleanups: Array<() => Promise<void>> = []
+afterAll(async () => {
+  await Promise.all(cleanups.map((f) => f()))
+})
+
+/** A fake server in `mode` and an empty cache directory, for one test. */
+const setup = async (mode: Fake["mode"]) => {
+  const fake = await startFake()
+  fake.mode = mode
+  const cache = tempDir()
+  cleanups.push(async () => {
+    await fake.close()
+    fs.rmSync(cache, { recursive: true, force: true })
+  })
+  return { fake, cache }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+const login = (fake: Fake, cache: string) =>
+  new Devflow(["login", "--issuer", fake.issuer, "--client-id", "cli", "--json", "--no-qr", "--cache-dir", cache])
+
+describe.concurrent("Ctrl-C (SIGINT) while polling", () => {
+  // Typically 30-150 ms; a retry absorbs a machine too loaded to schedule the process in time.
+  it("exits 130 within 500 ms; no request reaches the server afterwards; the cache is left as it was", { retry: 2 }, async () => {
+    const { cache, fake } = await setup("pending")
+    const run = login(fake, cache)
+    await run.event("pending")
+    const sent = Date.now()
+    run.child.kill("SIGINT")
+    const done = await run.exit
+    const tookMs = Date.now() - sent
+    expect(done.code).toBe(130)
+    expect(tookMs).toBeLessThan(500)
+    expect(done.stderr).toMatch(/devflow: interrupted/)
+    await sleep(1500) // longer than the polling interval
+    expect(fake.requests.filter((r) => r.at > sent)).toEqual([])
+    expect(fs.existsSync(path.join(cache, "tokens.json"))).toBe(false)
+    expect(fs.existsSync(path.join(cache, "profiles.json"))).toBe(false)
+    // the device code is a secret: never shown
+    expect(done.stdout + done.stderr).not.toContain("device-code-secret")
+  })
+
+  it("aborts the poll in flight", { retry: 2 }, async () => {
+    const { cache, fake } = await setup("hang")
+    const run = login(fake, cache)
+    await run.until(() => fake.requests.some((r) => r.path === "/token") || undefined)
+    const sent = Date.now()
+    run.child.kill("SIGINT")
+    const done = await run.exit
+    expect(done.code).toBe(130)
+    expect(Date.now() - sent).toBeLessThan(500)
+    await sleep(100)
+    expect(fake.aborted.length).toBe(1)
+  })
+})
+
+describe("a verification page on a foreign host (RFC 8628 §5.4)", () => {
+  it("is shown with a warning, on stderr and in the code_issued event", async () => {
+    const { cache, fake } = await setup("phishing")
+    const run = login(fake, cache)
+    const issued = await run.event("code_issued")
+    expect(issued.warning).toMatch(/login\.example-verify\.test/)
+    await run.until((self) => /Warning: .*example-verify/.test(self.stderr) || undefined)
+    run.child.kill("SIGINT")
+    expect((await run.exit).code).toBe(130)
+  })
+})
