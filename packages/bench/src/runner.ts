@@ -21,6 +21,7 @@ export const runEntry = <R>(entry: Entry, job: unknown, options: RunOptions = {}
       stdio: ["ignore", "pipe", "pipe"]
     })
     let result: R | undefined
+    let fatal: string | undefined
     let stderr = ""
     let buffer = ""
     // SIGTERM first (a flows worker then reports what it has), SIGKILL if that is not enough
@@ -39,6 +40,7 @@ export const runEntry = <R>(entry: Entry, job: unknown, options: RunOptions = {}
         if (!line.startsWith("{")) continue
         const message = JSON.parse(line) as Record<string, unknown>
         if (message.type === "result") result = message as R
+        else if (message.type === "fatal") fatal = String(message.error)
         else options.onMessage?.(message)
       }
     })
@@ -50,6 +52,9 @@ export const runEntry = <R>(entry: Entry, job: unknown, options: RunOptions = {}
       clearTimeout(timer)
       clearTimeout(killer)
       if (result !== undefined) resolve(result)
-      else reject(new Error(`${entry} exited with ${signal ?? code} and no result${stderr ? `:\n${stderr}` : ""}`))
+      else {
+        const why = fatal ?? stderr
+        reject(new Error(`${entry} exited with ${signal ?? code} and no result${why ? `: ${why.split("\n").slice(0, 3).join(" ")}` : ""}`))
+      }
     })
   })
