@@ -45,7 +45,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as internal from "./internal/fileCache.js"
-import * as paths from "./internal/paths.js"
+import * as paths from "./CacheLocation.js"
 
 /**
  * @since 0.1.0

@@ -1,30 +1,14 @@
 /**
- * The token cache's default directory, computed without loading
- * `@devflow/cache-file` (which brings Effect and Schema): `devflow token`'s
- * fast path needs it before anything else. Must agree with
- * `FileTokenCache.defaultDirectoryFor`; test/fastPath.test.ts checks that.
+ * The token cache's default directory, from `@devflow/cache-file/CacheLocation`
+ * (Effect-free, so `devflow token`'s fast path can load it before anything else).
  * @internal
  */
+import * as CacheLocation from "@devflow/cache-file/CacheLocation"
 import * as os from "node:os"
-import * as path from "node:path"
 
 /** @internal */
 export const defaultCacheDirectory = (
   platform: NodeJS.Platform = process.platform,
   env: Readonly<Record<string, string | undefined>> = process.env,
   home: string = os.homedir()
-): string => {
-  switch (platform) {
-    case "win32": {
-      const local = env.LOCALAPPDATA
-      return path.win32.join(local !== undefined && local !== "" ? local : path.win32.join(home, "AppData", "Local"), "devflow")
-    }
-    case "darwin":
-      return path.posix.join(home, "Library", "Caches", "devflow")
-    default: {
-      const xdg = env.XDG_CACHE_HOME
-      const base = xdg !== undefined && path.posix.isAbsolute(xdg) ? xdg : path.posix.join(home, ".cache")
-      return path.posix.join(base, "devflow")
-    }
-  }
-}
+): string => CacheLocation.defaultDirectory({ platform, env, home })

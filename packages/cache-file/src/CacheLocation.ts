@@ -1,20 +1,35 @@
+/**
+ * Where the token cache lives by default, per platform. Deliberately free of
+ * Effect: the CLI's `devflow token` fast path reads it before loading anything
+ * else, so both agree on one definition.
+ *
+ * @since 0.1.0
+ */
 import * as os from "node:os"
 import * as path from "node:path"
 
-/** @internal */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Environment {
   readonly platform: NodeJS.Platform
   readonly env: Readonly<Record<string, string | undefined>>
   readonly home: string
 }
 
-/** @internal */
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
 export const currentEnvironment = (): Environment => ({ platform: process.platform, env: process.env, home: os.homedir() })
 
 /**
  * The per-user cache directory each platform designates for data that can be
  * recreated (here: by signing in again).
- * @internal
+ *
+ * @since 0.1.0
+ * @category utils
  */
 export const defaultDirectory = ({ env, home, platform }: Environment): string => {
   switch (platform) {
