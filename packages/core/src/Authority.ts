@@ -124,6 +124,8 @@ export const entraTenant = (field: string, tenant: string | undefined): Effect.E
 export interface EntraAuthority {
   /** `https://login.microsoftonline.com`, or another cloud's (or a test double's) origin */
   readonly origin: string
+  /** the path a proxy or test double serves Entra's paths under (`/prefix`); absent for Entra's own hosts */
+  readonly prefix?: string
   readonly tenant: string
   readonly kind: EntraTenantKind
 }
@@ -145,13 +147,21 @@ export const entra = (options: {
     const segments = url.pathname.split("/").filter((s) => s !== "")
     // An authority may carry the v2 suffix users copy from the portal.
     while (segments.length > 0 && /^(oauth2|v2\.0)$/i.test(segments[segments.length - 1]!)) segments.pop()
-    if (segments.length > 1) {
+    const given = typeof options.tenant === "string" ? options.tenant.trim().toLowerCase() : undefined
+    // Entra's own hosts serve /{tenant} at the root; a proxy or test double may sit under any path
+    // prefix (https://proxy/prefix/{tenant}, or https://proxy/prefix with the tenant given apart).
+    const proxied = !isEntraHost(url.hostname)
+    const tenantInPath = !proxied || given === undefined || segments[segments.length - 1]?.toLowerCase() === given
+    const prefix = proxied ? segments.slice(0, tenantInPath ? -1 : undefined) : []
+    if (!proxied && segments.length > 1) {
       return yield* invalid("authority", `has too many path segments (${url.pathname}): use https://<host>/<tenant>`)
     }
-    const inPath = segments[0]
-    if (inPath !== undefined && options.tenant !== undefined && inPath.toLowerCase() !== options.tenant.trim().toLowerCase()) {
+    const inPath = tenantInPath ? segments[prefix.length] : undefined
+    if (inPath !== undefined && given !== undefined && inPath.toLowerCase() !== given) {
       return yield* invalid("tenant", `(${options.tenant}) disagrees with the tenant in the authority (${inPath})`)
     }
     const { kind, tenant } = yield* entraTenant("tenant", inPath ?? options.tenant)
-    return { origin: url.origin, tenant, kind }
+    return prefix.length === 0
+      ? { origin: url.origin, tenant, kind }
+      : { origin: url.origin, prefix: `/${prefix.join("/")}`, tenant, kind }
   })

@@ -958,17 +958,19 @@ describe("base-URL override keeps the provider's wire quirks", () => {
     }))
 })
 
+/** resolve that must fail with InvalidConfiguration before any request */
+const refused = (id: Providers.ProviderId, input: Providers.ProviderInput) =>
+  Effect.gen(function*() {
+    const exit = yield* Effect.exit(Providers.resolve(id, input))
+    const requests = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.requests)
+    assert.strictEqual(requests.length, 0)
+    const error = failure(exit)
+    assert.strictEqual(error._tag, "InvalidConfiguration")
+    if (error._tag !== "InvalidConfiguration") throw new Error("unreachable")
+    return error
+  }).pipe(Effect.provide(serverLayer(TestKit.sequence([TestKit.tokens()]))))
+
 describe("resolve refuses before any request", () => {
-  const refused = (id: Providers.ProviderId, input: Providers.ProviderInput) =>
-    Effect.gen(function*() {
-      const exit = yield* Effect.exit(Providers.resolve(id, input))
-      const requests = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.requests)
-      assert.strictEqual(requests.length, 0)
-      const error = failure(exit)
-      assert.strictEqual(error._tag, "InvalidConfiguration")
-      if (error._tag !== "InvalidConfiguration") throw new Error("unreachable")
-      return error
-    }).pipe(Effect.provide(serverLayer(TestKit.sequence([TestKit.tokens()]))))
 
   it.effect("entra without a tenant: the AADSTS50059 explanation", () =>
     Effect.gen(function*() {
@@ -1058,6 +1060,55 @@ describe("resolve: configurations", () => {
       })
       assert.strictEqual(config.endpoints.token, "https://oidc.cn-north-1.amazonaws.com.cn/token")
       assert.strictEqual(config.deviceAuthorizationParams.start_url, AWS_START_URL)
+    }))
+
+  it.effect("keycloak: any relative path before /realms/{realm} (--http-relative-path, reverse proxies)", () =>
+    Effect.gen(function*() {
+      for (const prefix of ["", "/auth", "/keycloak", "/sso", "/identity/kc"]) {
+        const issuer = `https://idp.example.com${prefix}/realms/ops`
+        const config = yield* resolved("keycloak", { clientId: "devflow-cli", issuer })
+        assert.strictEqual(config.endpoints.deviceAuthorization, `${issuer}/protocol/openid-connect/auth/device`, prefix)
+        assert.strictEqual(config.endpoints.token, `${issuer}/protocol/openid-connect/token`, prefix)
+      }
+      // still a realm: a path that does not end in /realms/{realm} is refused
+      for (const authority of ["https://idp.example.com/sso", "https://idp.example.com/realms", "https://idp.example.com/realms/a/b"]) {
+        assert.strictEqual((yield* refused("keycloak", { clientId: "c", authority })).field, "authority", authority)
+      }
+    }))
+
+  it.effect("every preset with a base address keeps a path prefix (a proxy or test double at https://host/prefix)", () =>
+    Effect.gen(function*() {
+      const base = "https://gateway.example.com/idp/prefix"
+      const github = yield* resolved("github", { clientId: GITHUB_CLIENT, authority: base })
+      assert.strictEqual(github.endpoints.token, `${base}/login/oauth/access_token`)
+      const google = yield* resolved("google", { clientId: "g", clientSecret: Redacted.make("s"), authority: base })
+      assert.strictEqual(google.endpoints.deviceAuthorization, `${base}/device/code`)
+      const auth0 = yield* resolved("auth0", { clientId: AUTH0_CLIENT, authority: base })
+      assert.strictEqual(auth0.endpoints.token, `${base}/oauth/token`)
+      const aws = yield* resolved("aws-sso", { ...awsSso.input, region: undefined, clientSecret: Redacted.make("s"), authority: base })
+      assert.strictEqual(aws.endpoints.token, `${base}/token`)
+      // Entra behind a proxy: the tenant in the path or given apart
+      const inPath = yield* resolved("entra", { clientId: ENTRA_CLIENT, authority: `${base}/${ENTRA_TENANT}` })
+      assert.strictEqual(inPath.endpoints.token, `${base}/${ENTRA_TENANT}/oauth2/v2.0/token`)
+      const apart = yield* resolved("entra", { clientId: ENTRA_CLIENT, authority: base, tenant: ENTRA_TENANT })
+      assert.strictEqual(apart.endpoints.deviceAuthorization, `${base}/${ENTRA_TENANT}/oauth2/v2.0/devicecode`)
+      // Entra's own hosts serve tenants at the root only
+      const own = yield* refused("entra", { clientId: ENTRA_CLIENT, authority: `https://login.microsoftonline.com/x/${ENTRA_TENANT}` })
+      assert.include(own.reason, "too many path segments")
+    }))
+
+  it.effect("aws-sso: --region is not needed when the authority gives the address", () =>
+    Effect.gen(function*() {
+      const config = yield* resolved("aws-sso", {
+        clientId: AWS_CLIENT_ID,
+        clientSecret: Redacted.make(AWS_CLIENT_SECRET),
+        authority: "https://oidc.eu-west-1.amazonaws.com",
+        startUrl: AWS_START_URL
+      })
+      assert.strictEqual(config.endpoints.token, "https://oidc.eu-west-1.amazonaws.com/token")
+      const neither = yield* refused("aws-sso", { clientId: AWS_CLIENT_ID, startUrl: AWS_START_URL })
+      assert.strictEqual(neither.field, "region")
+      assert.include(neither.reason, "authority")
     }))
 
   it.effect("scopes replace the preset's defaults; defaults apply otherwise", () =>

@@ -38,7 +38,9 @@ import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as ClientConfig from "./ClientConfig.js"
 import type { InvalidConfiguration, InvalidResponse, OAuthError, TransportError } from "./DeviceFlowError.js"
-import * as internal from "./internal/providers.js"
+import * as presetData from "./internal/presets.js"
+import * as providerInput from "./internal/providerInput.js"
+import * as verificationHost from "./internal/verificationHost.js"
 import type * as ServerMetadata from "./ServerMetadata.js"
 
 /**
@@ -226,7 +228,7 @@ export interface Provider {
  * @since 0.1.0
  * @category constants
  */
-export const presets: Readonly<Record<ProviderId, Provider>> = internal.presets
+export const presets: Readonly<Record<ProviderId, Provider>> = presetData.presets
 
 /**
  * Turn a preset and the caller's inputs into a validated
@@ -250,7 +252,7 @@ export const resolve: (
   ClientConfig.ClientConfig,
   InvalidConfiguration | InvalidResponse | TransportError | OAuthError,
   HttpClient.HttpClient | ServerMetadata.Discovery
-> = internal.resolve
+> = providerInput.resolve
 
 /**
  * A client registered with AWS SSO-OIDC's RegisterClient.
@@ -284,7 +286,7 @@ export const registerAwsClient: (options: {
   AwsRegisteredClient,
   InvalidConfiguration | InvalidResponse | TransportError | OAuthError,
   HttpClient.HttpClient
-> = internal.registerAwsClient
+> = providerInput.registerAwsClient
 
 /**
  * What a verification URI is checked against: a preset (with the inputs it
@@ -327,4 +329,4 @@ export interface VerificationCheck {
  * @category utils
  */
 export const checkVerificationUri: (target: VerificationTarget, verificationUri: string) => VerificationCheck =
-  internal.checkVerificationUri
+  verificationHost.checkVerificationUri
