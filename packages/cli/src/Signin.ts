@@ -101,6 +101,7 @@ export const signIn = (
         endpoints: target.config.endpoints,
         clientAuthMethod: target.config.clientAuthMethod,
         wire: target.config.wire ?? "oauth",
+        scopeForm: target.config.scopeForm ?? "oauth",
         scopes: target.config.scopes,
         deviceAuthorizationParams: target.config.deviceAuthorizationParams,
         tokenParams: target.config.tokenParams

@@ -9,6 +9,7 @@ import * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
 import * as ClientConfig from "@devflow/core/ClientConfig"
 import type * as DeviceFlowError from "@devflow/core/DeviceFlowError"
 import * as Providers from "@devflow/core/Providers"
+import * as ScopeForm from "@devflow/core/ScopeForm"
 import type * as ServerMetadata from "@devflow/core/ServerMetadata"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
@@ -130,7 +131,8 @@ const fromProfile = (profile: Profile.Profile, server: Flags.Server) =>
       scopes: client.scopes,
       deviceAuthorizationParams: client.deviceAuthorizationParams,
       tokenParams: client.tokenParams,
-      wire: client.wire
+      wire: client.wire,
+      scopeForm: client.scopeForm ?? ScopeForm.forProvider(profile.inputs.provider)
     })
     return { config, secretMissing }
   })

@@ -128,7 +128,7 @@ describe("providers, help", () => {
     const presets = run.stdout.trim().split("\n").map((l) => JSON.parse(l))
     expect(presets.map((p) => p.id)).toEqual(["entra", "entra-v1", "github", "google", "okta", "auth0", "keycloak", "aws-sso", "generic"])
     expect(presets.find((p) => p.id === "google")).toMatchObject({ requires: ["--client-id", "--client-secret"] })
-    expect(presets.find((p) => p.id === "aws-sso")).toMatchObject({ requires: ["--client-id", "--region", "--start-url"] })
+    expect(presets.find((p) => p.id === "aws-sso")).toMatchObject({ requires: ["--client-id", "--region or --authority", "--start-url"] })
     expect(presets.find((p) => p.id === "generic")).toMatchObject({ requires: ["--client-id", "--authority or --issuer"], discovery: true })
   })
 

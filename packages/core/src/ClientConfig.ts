@@ -7,6 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { InvalidConfiguration } from "./DeviceFlowError.js"
+import * as ScopeForm from "./ScopeForm.js"
 
 /**
  * How the client authenticates at the server (RFC 6749 §2.3.1). Public
@@ -46,6 +47,8 @@ export interface ClientConfigInput {
     readonly deviceAuthorization: string
     /** RFC 6749 §3.2 token endpoint */
     readonly token: string
+    /** RFC 7009 §2 token revocation endpoint, when the server has one (sign-out revokes the refresh token there) */
+    readonly revocation?: string | undefined
   }
   /** Scopes requested when a request names none. */
   readonly scopes?: ReadonlyArray<string> | undefined
@@ -55,6 +58,8 @@ export interface ClientConfigInput {
   readonly tokenParams?: Readonly<Record<string, string>> | undefined
   /** The wire format; `"oauth"` when omitted. */
   readonly wire?: WireFormat | undefined
+  /** How the server spells scopes (see `ScopeForm`); `"oauth"` when omitted. */
+  readonly scopeForm?: ScopeForm.ScopeForm | undefined
 }
 
 /**
@@ -67,12 +72,18 @@ export interface ClientConfig {
   readonly clientId: string
   readonly clientSecret: Redacted.Redacted<string> | undefined
   readonly clientAuthMethod: ClientAuthMethod
-  readonly endpoints: { readonly deviceAuthorization: string; readonly token: string }
+  readonly endpoints: {
+    readonly deviceAuthorization: string
+    readonly token: string
+    readonly revocation?: string | undefined
+  }
   readonly scopes: ReadonlyArray<string>
   readonly deviceAuthorizationParams: Readonly<Record<string, string>>
   readonly tokenParams: Readonly<Record<string, string>>
   /** The wire format; absent means `"oauth"` ({@link make} always sets it). */
   readonly wire?: WireFormat | undefined
+  /** How the server spells scopes; absent means `"oauth"` ({@link make} always sets it). */
+  readonly scopeForm?: ScopeForm.ScopeForm | undefined
 }
 
 /**
@@ -92,6 +103,9 @@ export const make = (input: ClientConfigInput): Effect.Effect<ClientConfig, Inva
     if (hasControl(clientId)) return yield* invalid("clientId", "must not contain control characters")
     const deviceAuthorization = yield* validateEndpoint("endpoints.deviceAuthorization", input.endpoints?.deviceAuthorization)
     const token = yield* validateEndpoint("endpoints.token", input.endpoints?.token)
+    const revocation = input.endpoints?.revocation === undefined
+      ? undefined
+      : yield* validateEndpoint("endpoints.revocation", input.endpoints.revocation)
     const scopes = yield* validateScopes("scopes", input.scopes ?? [])
     if (input.clientSecret !== undefined) {
       if (!Redacted.isRedacted(input.clientSecret)) return yield* invalid("clientSecret", "must be a Redacted string")
@@ -114,15 +128,18 @@ export const make = (input: ClientConfigInput): Effect.Effect<ClientConfig, Inva
     if (wire === "aws-sso-oidc" && clientAuthMethod === "client_secret_basic") {
       return yield* invalid("clientAuthMethod", "client_secret_basic is not supported by the aws-sso-oidc wire format")
     }
+    const scopeForm = input.scopeForm ?? "oauth"
+    if (!ScopeForm.isScopeForm(scopeForm)) return yield* invalid("scopeForm", `must be one of ${ScopeForm.forms.join(", ")}`)
     return {
       clientId,
       clientSecret: input.clientSecret,
       clientAuthMethod,
-      endpoints: { deviceAuthorization, token },
+      endpoints: revocation === undefined ? { deviceAuthorization, token } : { deviceAuthorization, token, revocation },
       scopes,
       deviceAuthorizationParams,
       tokenParams,
-      wire
+      wire,
+      scopeForm
     }
   })
 

@@ -341,7 +341,7 @@ const sendPoll = (
     }, config.wire).pipe(withTimeout(endpoint, timeout))
     switch (answer._tag) {
       case "Success": {
-        return yield* TokenResponse.process({ endpoint, status: answer.status }, answer.body, state.scopes, sentAt).pipe(
+        return yield* TokenResponse.process({ endpoint, status: answer.status }, answer.body, state.scopes, sentAt, config.scopeForm).pipe(
           Effect.map((result): Machine.PollAnswer => ({ _tag: "Tokens", result }))
         )
       }

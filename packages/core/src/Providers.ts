@@ -38,6 +38,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as ClientConfig from "./ClientConfig.js"
 import type { InvalidConfiguration, InvalidResponse, OAuthError, TransportError } from "./DeviceFlowError.js"
+import type * as ScopeForm from "./ScopeForm.js"
 import * as presetData from "./internal/presets.js"
 import * as providerInput from "./internal/providerInput.js"
 import * as verificationHost from "./internal/verificationHost.js"
@@ -208,6 +209,8 @@ export interface Provider {
   readonly params: ReadonlyArray<InputParam>
   readonly clientSecret: "required" | "optional"
   readonly wire: ClientConfig.WireFormat
+  /** How the provider spells scopes in token answers (see `ScopeForm`) */
+  readonly scopeForm: ScopeForm.ScopeForm
   /**
    * A client registration the preset performs when no `clientSecret` is given
    * (AWS SSO-OIDC RegisterClient: `POST {authority}{path}`).

@@ -90,7 +90,7 @@ describe("PublicClient (the MSAL PublicClientApplication model)", () => {
       TestKit.tokens({ token_type: "bearer", scope: "repo,gist", expires_in: undefined, refresh_token: undefined, id_token: undefined })
     ])
     return Effect.gen(function*() {
-      const app = yield* client()
+      const app = yield* Effect.flatMap(TestKit.config({ scopeForm: "github" }), (config) => PublicClient.make({ config }))
       const first = succeeded(yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes: ["repo"] }, { onCode: () => {} })))
       assert.strictEqual(first.account.kind, "client")
       succeeded(yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes: ["repo"] }, { onCode: () => {} })))

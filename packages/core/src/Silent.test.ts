@@ -114,13 +114,15 @@ describe("Silent: the cached access token", () => {
     }).pipe(withServer(server))
   })
 
-  it.effect("GitHub's comma-separated granted scopes are understood", () => {
+  it.effect("GitHub's comma-separated granted scopes are understood (the github scope form)", () => {
     const server = TestKitCache.refreshServer({ scope: "repo,gist", idToken: false })
     return Effect.gen(function*() {
       yield* TestKitCache.seed({ withoutAccessToken: true })
-      const refreshed = yield* silent(["repo"])
+      const config = yield* TestKit.config({ scopeForm: "github" })
+      const github = (scopes: ReadonlyArray<string>) => Silent.acquireSilent({ config, account: TestKitCache.account, scopes })
+      const refreshed = yield* github(["repo"])
       assert.deepStrictEqual(refreshed.scopes, ["gist", "repo"])
-      assert.strictEqual((yield* silent(["gist"])).source, "cache")
+      assert.strictEqual((yield* github(["gist"])).source, "cache")
     }).pipe(withServer(server))
   })
 })

@@ -24,6 +24,7 @@ import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import { Account } from "./Account.js"
 import * as internal from "./internal/cacheContent.js"
+import type * as ScopeForm from "./ScopeForm.js"
 
 // ---------------------------------------------------------------------------
 // content
@@ -349,13 +350,18 @@ export const OIDC_SCOPES: ReadonlySet<string> = internal.OIDC_SCOPES
 
 /**
  * Whether a token granted `granted` serves a request for `requested`: every
- * requested scope outside {@link OIDC_SCOPES} was granted (RFC 6749 §3.3:
+ * requested scope outside {@link OIDC_SCOPES} was granted, compared in the
+ * provider's form (see `ScopeForm`; the default `"oauth"` is RFC 6749 §3.3:
  * case-sensitive).
  *
  * @since 0.1.0
  * @category utils
  */
-export const covers: (granted: ReadonlyArray<string>, requested: ReadonlyArray<string>) => boolean = internal.covers
+export const covers: (
+  granted: ReadonlyArray<string>,
+  requested: ReadonlyArray<string>,
+  form?: ScopeForm.ScopeForm
+) => boolean = internal.covers
 
 /**
  * Sorted, without duplicates or empty strings.
@@ -373,8 +379,9 @@ export const findAccount: (content: CacheContent, authority: string, accountId: 
   internal.findAccount
 
 /**
- * The cached access token serving `scopes` for this authority, client and
- * account — expired or not — preferring the one that lives longest.
+ * The cached access token serving `scopes` (compared in the provider's
+ * `ScopeForm`) for this authority, client and account — expired or not —
+ * preferring the one that lives longest.
  *
  * @since 0.1.0
  * @category utils
@@ -384,7 +391,8 @@ export const findAccessToken: (
   authority: string,
   clientId: string,
   accountId: string,
-  scopes: ReadonlyArray<string>
+  scopes: ReadonlyArray<string>,
+  form?: ScopeForm.ScopeForm
 ) => AccessTokenEntry | undefined = internal.findAccessToken
 
 /**

@@ -15,6 +15,7 @@ import { InvalidResponse } from "./DeviceFlowError.js"
 import { decodeWire, NonEmpty, SecretString, Seconds } from "./internal/decode.js"
 import { readClaims } from "./internal/jwt.js"
 import { normaliseTokenResponse } from "./internal/wire.js"
+import * as ScopeForm from "./ScopeForm.js"
 
 /**
  * RFC 6749 §5.1. Tokens are decoded straight into `Redacted`; unknown fields
@@ -50,7 +51,7 @@ export interface AuthenticationResult {
   readonly tokenType: string
   /** absolute expiry, measured from when the request was sent; none when the server gave no `expires_in` */
   readonly expiresOn: Option.Option<DateTime.Utc>
-  /** granted scopes: the server's `scope`, or the requested ones when it omits it (RFC 6749 §5.1) */
+  /** granted scopes: the server's `scope`, or the requested ones when it omits it (RFC 6749 §5.1), canonical and sorted (see `ScopeForm`) */
   readonly scopes: ReadonlyArray<string>
   readonly refreshToken: Option.Option<Redacted.Redacted<string>>
   readonly idToken: Option.Option<Redacted.Redacted<string>>
@@ -77,7 +78,9 @@ export const process = (
   context: { readonly endpoint: string; readonly status: number },
   body: Readonly<Record<string, unknown>>,
   requestedScopes: ReadonlyArray<string>,
-  sentAt: DateTime.Utc
+  sentAt: DateTime.Utc,
+  /** how the server spells scopes; the result's `scopes` are in this form's canonical spelling */
+  scopeForm: ScopeForm.ScopeForm = "oauth"
 ): Effect.Effect<AuthenticationResult, InvalidResponse> =>
   Effect.gen(function*() {
     const normalised = normaliseTokenResponse(body)
@@ -95,14 +98,13 @@ export const process = (
       if (known.has(key)) continue
       extra[key] = secretLike.test(key) && typeof value === "string" ? Redacted.make(value) : value
     }
-    const granted = decoded.scope?.split(" ").filter((s) => s !== "")
     return {
       accessToken: decoded.access_token,
       tokenType: decoded.token_type,
       expiresOn: decoded.expires_in === undefined
         ? Option.none()
         : Option.some(DateTime.addDuration(sentAt, Duration.seconds(decoded.expires_in))),
-      scopes: granted === undefined || granted.length === 0 ? requestedScopes : granted,
+      scopes: ScopeForm.granted(scopeForm, requestedScopes, decoded.scope),
       refreshToken: Option.fromNullable(decoded.refresh_token),
       idToken: Option.fromNullable(decoded.id_token),
       idTokenClaims,

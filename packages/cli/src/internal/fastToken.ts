@@ -16,6 +16,7 @@
  * compares both paths' answers.
  * @internal
  */
+import * as ScopeForm from "@devflow/core/ScopeForm"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { defaultCacheDirectory } from "./paths.js"
@@ -26,8 +27,6 @@ import * as TokenFormat from "./tokenFormat.js"
 const EXPIRY_SKEW_MS = 5 * 60 * 1000
 // RFC 6749 §3.3 scope-token, as core's Silent checks it
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/
-// core's TokenCache.OIDC_SCOPES: never decide whether a cached token fits
-const OIDC_SCOPES: ReadonlySet<string> = new Set(["openid", "profile", "email", "offline_access"])
 
 const VALUE_FLAGS: Readonly<Record<string, string>> = {
   "--format": "format",
@@ -132,9 +131,6 @@ const isAccessToken = (u: any): u is AccessTokenRecord =>
   typeof u.secret === "string" && u.secret !== "" && typeof u.tokenType === "string" &&
   (u.expiresOn === undefined || (typeof u.expiresOn === "number" && Number.isFinite(u.expiresOn)))
 
-const covers = (granted: ReadonlyArray<string>, requested: ReadonlyArray<string>): boolean =>
-  requested.every((scope) => OIDC_SCOPES.has(scope) || granted.includes(scope))
-
 /**
  * Print the token and return 0, or return `undefined` to let the full CLI
  * answer. Never throws.
@@ -202,6 +198,8 @@ const serve = (
   if (found === undefined) return undefined
   const client = found.profile.client
   const wanted = scopes.length > 0 ? scopes : client.scopes
+  // Compared exactly as core's Silent compares them (Entra's Graph prefix, GitHub's commas).
+  const form = client.scopeForm ?? ScopeForm.forProvider(found.profile.inputs.provider)
 
   // The token cache file, read as @devflow/cache-file would: a regular file of this user, 0600.
   const file = path.join(directory, "tokens.json")
@@ -227,7 +225,7 @@ const serve = (
   for (const entry of content.accessTokens as ReadonlyArray<unknown>) {
     if (!isAccessToken(entry)) continue
     if (entry.authority !== client.authority || entry.clientId !== client.clientId || entry.accountId !== account.id) continue
-    if (!covers(entry.scopes, wanted)) continue
+    if (!ScopeForm.covers(form, entry.scopes, wanted)) continue
     if (best === undefined || (entry.expiresOn ?? Infinity) > (best.expiresOn ?? Infinity)) best = entry
   }
   if (best === undefined) return undefined

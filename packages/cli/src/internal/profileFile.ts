@@ -49,9 +49,16 @@ export interface Client {
   readonly clientId: string
   /** the token cache partition the tokens are filed under */
   readonly authority: string
-  readonly endpoints: { readonly deviceAuthorization: string; readonly token: string }
+  readonly endpoints: {
+    readonly deviceAuthorization: string
+    readonly token: string
+    /** RFC 7009 revocation endpoint, for `logout` */
+    readonly revocation?: string | undefined
+  }
   readonly clientAuthMethod: "none" | "client_secret_post" | "client_secret_basic"
   readonly wire: "oauth" | "aws-sso-oidc"
+  /** how the server spells scopes (core's ScopeForm); absent in profiles written before it existed */
+  readonly scopeForm?: "oauth" | "entra" | "github" | undefined
   readonly scopes: ReadonlyArray<string>
   readonly deviceAuthorizationParams: Readonly<Record<string, string>>
   readonly tokenParams: Readonly<Record<string, string>>
@@ -91,7 +98,8 @@ const isInputs = (u: unknown): u is Inputs =>
 
 const isClient = (u: unknown): u is Client =>
   isRecord(u) && isString(u.clientId) && isString(u.authority) && isRecord(u.endpoints) &&
-  isString(u.endpoints.deviceAuthorization) && isString(u.endpoints.token) &&
+  isString(u.endpoints.deviceAuthorization) && isString(u.endpoints.token) && isOptionalString(u.endpoints.revocation) &&
+  (u.scopeForm === undefined || u.scopeForm === "oauth" || u.scopeForm === "entra" || u.scopeForm === "github") &&
   (u.clientAuthMethod === "none" || u.clientAuthMethod === "client_secret_post" ||
     u.clientAuthMethod === "client_secret_basic") &&
   (u.wire === "oauth" || u.wire === "aws-sso-oidc") && isStringArray(u.scopes) &&

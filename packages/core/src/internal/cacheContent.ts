@@ -1,5 +1,6 @@
 import type * as Redacted from "effect/Redacted"
 import type { Account } from "../Account.js"
+import * as ScopeForm from "../ScopeForm.js"
 
 /**
  * An access token as the cache keeps it.
@@ -69,13 +70,8 @@ export const credentialKey = (authority: string, clientId: string, accountId: st
 export const accessTokenKey = (e: Pick<AccessTokenEntry, "authority" | "clientId" | "accountId" | "scopes">): string =>
   JSON.stringify([e.authority, e.clientId, e.accountId, e.scopes.join(" ")])
 
-/**
- * Scopes that ask for OpenID Connect identity or a refresh token rather than
- * API access: servers leave them out of an access token's `scope`, so they
- * never decide whether a cached token fits.
- * @internal
- */
-export const OIDC_SCOPES: ReadonlySet<string> = new Set(["openid", "profile", "email", "offline_access"])
+/** @internal */
+export const OIDC_SCOPES: ReadonlySet<string> = ScopeForm.OIDC_SCOPES
 
 /**
  * Sorted, without duplicates. RFC 6749 §3.3: scope tokens are case-sensitive.
@@ -87,29 +83,20 @@ export const normaliseScopes = (scopes: Iterable<string>): ReadonlyArray<string>
   return out
 }
 
-/**
- * The scopes a token response granted, as a list. GitHub separates them
- * with commas (`"repo,gist"`), everyone else with spaces (RFC 6749 §3.3).
- * @internal
- */
-export const grantedScopes = (scopes: ReadonlyArray<string>): ReadonlyArray<string> =>
-  normaliseScopes(scopes.flatMap((s) => s.split(",")))
-
 /** @internal */
 export const apiScopes = (scopes: ReadonlyArray<string>): ReadonlyArray<string> =>
   scopes.filter((s) => !OIDC_SCOPES.has(s))
 
 /**
  * Whether a token granted `granted` may be used for a request of `requested`:
- * every requested API scope was granted.
+ * every requested API scope was granted, in the provider's form.
  * @internal
  */
-export const covers = (granted: ReadonlyArray<string>, requested: ReadonlyArray<string>): boolean => {
-  for (const scope of requested) {
-    if (!OIDC_SCOPES.has(scope) && !granted.includes(scope)) return false
-  }
-  return true
-}
+export const covers = (
+  granted: ReadonlyArray<string>,
+  requested: ReadonlyArray<string>,
+  form: ScopeForm.ScopeForm = "oauth"
+): boolean => ScopeForm.covers(form, granted, requested)
 
 // One index per content snapshot: contents are immutable, so it never goes stale.
 const indexes = new WeakMap<ReadonlyMap<string, AccessTokenEntry>, Map<string, Array<AccessTokenEntry>>>()
@@ -147,11 +134,12 @@ export const findAccessToken = (
   authority: string,
   clientId: string,
   accountId: string,
-  scopes: ReadonlyArray<string>
+  scopes: ReadonlyArray<string>,
+  form: ScopeForm.ScopeForm = "oauth"
 ): AccessTokenEntry | undefined => {
   let best: AccessTokenEntry | undefined
   for (const entry of accessTokensOf(content, authority, clientId, accountId)) {
-    if (!covers(entry.scopes, scopes)) continue
+    if (!ScopeForm.covers(form, entry.scopes, scopes)) continue
     if (best === undefined || (entry.expiresOn ?? Infinity) > (best.expiresOn ?? Infinity)) best = entry
   }
   return best

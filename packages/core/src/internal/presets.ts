@@ -28,6 +28,7 @@ export const presets: Readonly<Record<ProviderId, Provider>> = {
     params: [],
     clientSecret: "optional",
     wire: "oauth",
+    scopeForm: "entra",
     registration: undefined,
     verificationHosts: entraVerificationHosts,
     quirks: [
@@ -54,6 +55,7 @@ export const presets: Readonly<Record<ProviderId, Provider>> = {
     params: [{ input: "audience", name: "resource", on: "both" }],
     clientSecret: "optional",
     wire: "oauth",
+    scopeForm: "entra",
     registration: undefined,
     verificationHosts: entraVerificationHosts,
     quirks: [
@@ -80,6 +82,7 @@ export const presets: Readonly<Record<ProviderId, Provider>> = {
     params: [],
     clientSecret: "optional",
     wire: "oauth",
+    scopeForm: "github",
     registration: undefined,
     verificationHosts: ["github.com"],
     quirks: [
@@ -108,6 +111,7 @@ export const presets: Readonly<Record<ProviderId, Provider>> = {
     params: [],
     clientSecret: "required",
     wire: "oauth",
+    scopeForm: "oauth",
     registration: undefined,
     verificationHosts: ["www.google.com", "google.com"],
     quirks: [
@@ -131,6 +135,7 @@ export const presets: Readonly<Record<ProviderId, Provider>> = {
     params: [],
     clientSecret: "optional",
     wire: "oauth",
+    scopeForm: "oauth",
     registration: undefined,
     verificationHosts: [],
     quirks: ["standard RFC 8628 with discovery; verification_uri_complete present"]
@@ -152,6 +157,7 @@ export const presets: Readonly<Record<ProviderId, Provider>> = {
     params: [{ input: "audience", name: "audience", on: "deviceAuthorization" }],
     clientSecret: "optional",
     wire: "oauth",
+    scopeForm: "oauth",
     registration: undefined,
     verificationHosts: [],
     quirks: [
@@ -184,6 +190,7 @@ export const presets: Readonly<Record<ProviderId, Provider>> = {
     params: [],
     clientSecret: "optional",
     wire: "oauth",
+    scopeForm: "oauth",
     registration: undefined,
     verificationHosts: [],
     quirks: ["standard RFC 8628; verification_uri_complete present; the same paths are in its discovery document"]
@@ -211,6 +218,7 @@ export const presets: Readonly<Record<ProviderId, Provider>> = {
     params: [{ input: "startUrl", name: "start_url", on: "deviceAuthorization" }],
     clientSecret: "optional",
     wire: "aws-sso-oidc",
+    scopeForm: "oauth",
     registration: { _tag: "AwsSsoOidc", path: "/client/register" },
     verificationHosts: ["device.sso.{region}.{dnsSuffix}", "*.awsapps.com"],
     quirks: [
@@ -234,6 +242,7 @@ export const presets: Readonly<Record<ProviderId, Provider>> = {
     params: [],
     clientSecret: "optional",
     wire: "oauth",
+    scopeForm: "oauth",
     registration: undefined,
     verificationHosts: [],
     quirks: []

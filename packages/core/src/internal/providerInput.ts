@@ -205,7 +205,8 @@ export const resolve = (
       scopes,
       deviceAuthorizationParams,
       tokenParams,
-      wire: provider.wire
+      wire: provider.wire,
+      scopeForm: provider.scopeForm
     }
     // Validate the configuration before a registration creates anything server-side.
     const config = yield* ClientConfig.make(configInput)

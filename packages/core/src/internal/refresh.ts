@@ -85,7 +85,7 @@ export const refresh = (
     )
     switch (answer._tag) {
       case "Success":
-        return yield* TokenResponse.process({ endpoint, status: answer.status }, answer.body, scopes, sentAt)
+        return yield* TokenResponse.process({ endpoint, status: answer.status }, answer.body, scopes, sentAt, config.scopeForm)
       case "Unavailable":
         return yield* new TransportError({ endpoint, status: answer.status, reason: "the server asked to try again later" })
       case "ErrorBody": {

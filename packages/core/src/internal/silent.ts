@@ -149,7 +149,7 @@ export const acquireSilentWith = <R>(
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const account = Content.findAccount(content, authority, requested.id)
         if (account === undefined) return Effect.fail(noAccount(params, params.scopes))
-        const seen = Content.findAccessToken(content, authority, clientId, account.id, params.scopes)
+        const seen = Content.findAccessToken(content, authority, clientId, account.id, params.scopes, params.config.scopeForm)
         if (!params.forceRefresh && usable(seen, now, params.skewMillis)) {
           return Effect.succeed(fromCache(content, params, account, seen!))
         }
@@ -173,7 +173,7 @@ const refreshUnderLock = (
     const now = yield* Clock.currentTimeMillis
     const account = Content.findAccount(content, authority, params.account.id)
     if (account === undefined) return yield* noAccount(params, scopes)
-    const current = Content.findAccessToken(content, authority, clientId, account.id, scopes)
+    const current = Content.findAccessToken(content, authority, clientId, account.id, scopes, config.scopeForm)
     const refreshedMeanwhile = !sameEntry(current, seen)
     if (usable(current, now, params.skewMillis) && (!params.forceRefresh || refreshedMeanwhile)) {
       return fromCache(content, params, account, current!)
@@ -235,7 +235,7 @@ export const saveInput = (
   accessToken: {
     secret: result.accessToken,
     tokenType: result.tokenType,
-    scopes: Content.grantedScopes(result.scopes),
+    scopes: Content.normaliseScopes(result.scopes),
     expiresOn: Option.getOrUndefined(Option.map(result.expiresOn, DateTime.toEpochMillis))
   },
   refreshToken: Option.getOrUndefined(result.refreshToken),
@@ -252,7 +252,7 @@ export const toTokenResult = (
   accessToken: result.accessToken,
   tokenType: result.tokenType,
   expiresOn: result.expiresOn,
-  scopes: Content.grantedScopes(result.scopes),
+  scopes: Content.normaliseScopes(result.scopes),
   account,
   idToken: result.idToken,
   idTokenClaims: result.idTokenClaims,
