@@ -64,6 +64,18 @@ export const json = flag("json", "DEVFLOW_JSON", "Write JSON Lines to stdout (on
 export const verbose = flag("verbose", "DEVFLOW_VERBOSE", "On failure, also show the error's details and cause chain (secrets stay redacted)")
 
 /**
+ * `--no-store-secret`: do not keep the client secret with the tokens.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const noStoreSecret = flag(
+  "no-store-secret",
+  "DEVFLOW_NO_STORE_SECRET",
+  "Do not keep the client secret in the token cache (0600) with the tokens; later refreshes then need DEVFLOW_CLIENT_SECRET again"
+)
+
+/**
  * @since 0.1.0
  * @category options
  */

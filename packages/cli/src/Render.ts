@@ -170,7 +170,12 @@ export const describe = (error: CliError): Failure => {
       )
     }
     case "InteractionRequired":
-      return failure(ExitCode.InteractionRequired, "Run `devflow login` (or `devflow token --login`) to sign in.")
+      return failure(
+        ExitCode.InteractionRequired,
+        error.reason === "client_secret_missing"
+          ? "Set DEVFLOW_CLIENT_SECRET (or --client-secret) to the client's secret and run the command again; `devflow login` keeps it with the tokens (unless --no-store-secret)."
+          : "Run `devflow login` (or `devflow token --login`) to sign in."
+      )
     case "CacheCorrupt":
     case "CacheVersionUnsupported":
     case "CacheUnavailable":

@@ -37,13 +37,16 @@ import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import { failure, runVirtual } from "../test/virtual.js"
-import type * as ClientConfig from "./ClientConfig.js"
+import * as TestClock from "effect/TestClock"
+import * as ClientConfig from "./ClientConfig.js"
 import type { DeviceCode } from "./DeviceAuthorization.js"
 import * as DeviceFlow from "./DeviceFlow.js"
 import type { DeviceSession } from "./DeviceSession.js"
 import * as Providers from "./Providers.js"
+import * as PublicClient from "./PublicClient.js"
 import * as ServerMetadata from "./ServerMetadata.js"
 import * as TestKit from "./TestKit.js"
+import * as TokenCache from "./TokenCache.js"
 
 const DEVICE_CODE = TestKit.secrets.deviceCode
 const ACCESS_TOKEN = TestKit.secrets.accessToken
@@ -1215,4 +1218,75 @@ describe("checkVerificationUri (RFC 8628 §5.4 remote phishing)", () => {
     assert.include(verdict.reason, "github.com")
     assert.include(check("github", "https://github.com@evil.example/").reason, "evil.example")
   })
+})
+
+describe("aws-sso: the client registration is kept in the token cache, as the AWS CLI keeps it (issue 10.3)", () => {
+  const script: TestKit.Script = {
+    deviceAuthorization: () => awsSso.device(600),
+    token: () => awsSso.tokens,
+    other: awsRegistration
+  }
+  const registrations = Effect.map(
+    Effect.flatMap(TestKit.FakeServer, (s) => s.requests),
+    (requests) => requests.filter((r) => r.url === `${AWS_BASE}/client/register`).length
+  )
+  const signIn = Effect.gen(function*() {
+    const config = yield* Providers.resolve("aws-sso", awsSso.input)
+    const app = yield* PublicClient.make({ config })
+    return yield* runVirtual(app.acquireTokenWithDeviceCode({}, { onCode: () => {} }))
+  })
+
+  it.effect("a second sign-in registers nothing; a later refresh authenticates with the same registration", () =>
+    Effect.gen(function*() {
+      const first = succeeded(yield* signIn)
+      succeeded(yield* signIn)
+      assert.strictEqual(yield* registrations, 1)
+      // a later process knows the registered client id (the CLI's profile) but not its secret
+      yield* TestClock.adjust("9 hours")
+      const config = yield* ClientConfig.make({
+        clientId: AWS_CLIENT_ID,
+        endpoints: awsSso.endpoints,
+        wire: "aws-sso-oidc",
+        scopes: ["sso:account:access"]
+      })
+      const later = yield* PublicClient.make({ config })
+      const refreshed = yield* later.acquireTokenSilent([], first.account)
+      assert.strictEqual(refreshed.source, "refresh")
+      const refresh = (yield* Effect.flatMap(TestKit.FakeServer, (s) => s.polls)).at(-1)!
+      assert.strictEqual(refresh.params.grantType, "refresh_token")
+      assert.strictEqual(refresh.params.clientId, AWS_CLIENT_ID)
+      assert.strictEqual(refresh.params.clientSecret, AWS_CLIENT_SECRET)
+      assert.strictEqual(yield* registrations, 1)
+    }).pipe(Effect.provide(Layer.merge(TokenCache.layerMemory, serverLayer(script, awsSso.endpoints)))))
+
+  it.effect("a registration past its clientSecretExpiresAt is replaced by a new one", () =>
+    Effect.gen(function*() {
+      succeeded(yield* signIn)
+      yield* TestClock.setTime(1_707_776_000_000 - 30 * 60_000)
+      succeeded(yield* signIn)
+      assert.strictEqual(yield* registrations, 2)
+    }).pipe(Effect.provide(Layer.merge(TokenCache.layerMemory, serverLayer(script, awsSso.endpoints)))))
+
+  it.effect("a kept registration the service refuses on refresh is forgotten and the user asked to sign in again", () =>
+    Effect.gen(function*() {
+      const first = succeeded(yield* signIn)
+      yield* TestClock.adjust("9 hours")
+      const config = yield* ClientConfig.make({ clientId: AWS_CLIENT_ID, endpoints: awsSso.endpoints, wire: "aws-sso-oidc" })
+      const later = yield* PublicClient.make({ config })
+      const error = failure(yield* Effect.exit(later.acquireTokenSilent(["sso:account:access"], first.account)))
+      assert.strictEqual(error._tag, "InteractionRequired")
+      const cache = yield* TokenCache.TokenCache
+      assert.strictEqual(TokenCache.findClient(yield* cache.read, awsSso.endpoints.token, AWS_CLIENT_ID), undefined)
+      succeeded(yield* signIn)
+      assert.strictEqual(yield* registrations, 2)
+    }).pipe(Effect.provide(Layer.merge(
+      TokenCache.layerMemory,
+      serverLayer({
+        ...script,
+        token: ({ params }) =>
+          params.grantType === "refresh_token"
+            ? awsException("InvalidClientException", { message: "Client registration expired" })
+            : awsSso.tokens
+      }, awsSso.endpoints)
+    ))))
 })

@@ -141,3 +141,73 @@ describe("PublicClient (the MSAL PublicClientApplication model)", () => {
     }).pipe(withServer(server.script))
   })
 })
+
+describe("PublicClient: a client secret the refresh grant needs (Google, GitHub Apps)", () => {
+  const SECRET = "GOCSPX-kept-with-the-tokens"
+  // Google's token endpoint: the refresh grant without client_secret is refused.
+  const google = () => {
+    const server = TestKitCache.refreshServer({
+      expiresIn: 600,
+      onRefresh: ({ params }) =>
+        params.client_secret === SECRET
+          ? undefined
+          : TestKit.oauthError("invalid_request", { fields: { error_description: "client_secret is missing." } })
+    })
+    return server
+  }
+  const withSecret = Effect.flatMap(TestKit.config({ clientSecret: Redacted.make(SECRET) }), (config) => PublicClient.make({ config }))
+  // a later process that was not given the secret (the CLI's `devflow token`)
+  const withoutSecret = Effect.flatMap(TestKit.config(), (config) => PublicClient.make({ config }))
+
+  it.effect("the secret given at sign-in is kept in the cache and refreshes the tokens later without it", () => {
+    const server = google()
+    return Effect.gen(function*() {
+      const app = yield* withSecret
+      const { account } = succeeded(yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes }, { onCode: () => {} })))
+      const cache = yield* TokenCache.TokenCache
+      const kept = TokenCache.findClient(yield* cache.read, TestKit.TOKEN_ENDPOINT, TestKit.CLIENT_ID)
+      assert.strictEqual(kept === undefined ? undefined : Redacted.value(kept.secret), SECRET)
+      // the secret is Redacted in memory like every token
+      assert.notInclude(JSON.stringify(kept), SECRET)
+      yield* TestClock.adjust("6 minutes")
+      const later = yield* withoutSecret
+      const refreshed = yield* later.acquireTokenSilent(scopes, account)
+      assert.strictEqual(refreshed.source, "refresh")
+      const refresh = (yield* Effect.flatMap(TestKit.FakeServer, (s) => s.polls)).at(-1)!
+      assert.strictEqual(refresh.params.client_secret, SECRET)
+    }).pipe(withServer(server.script))
+  })
+
+  it.effect("storeClientSecret: false keeps nothing; the refresh then fails as client_secret_missing, not a raw server error", () => {
+    const server = google()
+    return Effect.gen(function*() {
+      const app = yield* Effect.flatMap(
+        TestKit.config({ clientSecret: Redacted.make(SECRET) }),
+        (config) => PublicClient.make({ config, storeClientSecret: false })
+      )
+      const { account } = succeeded(yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes }, { onCode: () => {} })))
+      const cache = yield* TokenCache.TokenCache
+      assert.strictEqual(TokenCache.findClient(yield* cache.read, TestKit.TOKEN_ENDPOINT, TestKit.CLIENT_ID), undefined)
+      yield* TestClock.adjust("6 minutes")
+      const error = failure(yield* Effect.exit((yield* withoutSecret).acquireTokenSilent(scopes, account)))
+      assert.strictEqual(error._tag, "InteractionRequired")
+      if (error._tag !== "InteractionRequired") return
+      assert.strictEqual(error.reason, "client_secret_missing")
+      assert.include(error.message, "client's secret")
+      // the refresh token is not thrown away: giving the secret again works
+      const again = yield* (yield* withSecret).acquireTokenSilent(scopes, account)
+      assert.strictEqual(again.source, "refresh")
+    }).pipe(withServer(server.script))
+  })
+
+  it.effect("signing out of the last account forgets the secret too", () => {
+    const server = google()
+    return Effect.gen(function*() {
+      const app = yield* withSecret
+      const { account } = succeeded(yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes }, { onCode: () => {} })))
+      yield* app.removeAccount(account)
+      const cache = yield* TokenCache.TokenCache
+      assert.strictEqual(TokenCache.size(yield* cache.read), 0)
+    }).pipe(withServer(server.script))
+  })
+})

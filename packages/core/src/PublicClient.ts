@@ -40,6 +40,7 @@ import * as DeviceFlow from "./DeviceFlow.js"
 import { type DeviceFlowError, InvalidConfiguration } from "./DeviceFlowError.js"
 import * as internal from "./internal/silent.js"
 import { DEFAULT_EXPIRY_SKEW, DEFAULT_REQUEST_TIMEOUT, type SilentError, type TokenResult } from "./Silent.js"
+import * as TokenCacheModule from "./TokenCache.js"
 import { TokenCache, type TokenCacheError } from "./TokenCache.js"
 
 /**
@@ -60,6 +61,13 @@ export interface PublicClientOptions {
   readonly requestTimeout?: Duration.DurationInput | undefined
   /** tuning for device code flows */
   readonly flow?: DeviceFlow.FlowOptions | undefined
+  /**
+   * Keep the configuration's client secret in the cache with the tokens, so
+   * that a later refresh works without it (Google and GitHub Apps require it
+   * on the refresh grant). Default `true`; a public client's secret is not
+   * confidential (RFC 8252 §8.5), the refresh token next to it is.
+   */
+  readonly storeClientSecret?: boolean | undefined
 }
 
 /**
@@ -151,7 +159,20 @@ export const make = (
         const result = yield* DeviceFlow.acquireToken(config, request, { ...options.flow, ...flowOptions })
         const account = Account.fromResult(authority, clientId, Option.getOrUndefined(result.idTokenClaims), identity)
         const now = yield* Clock.currentTimeMillis
-        yield* cache.save(internal.saveInput(authority, clientId, account, result, now))
+        const secret = config.clientSecret !== undefined && config.clientAuthMethod !== "none" &&
+            options.storeClientSecret !== false
+          ? { tokenEndpoint: config.endpoints.token, secret: config.clientSecret, authMethod: config.clientAuthMethod }
+          : undefined
+        yield* cache.save({ ...internal.saveInput(authority, clientId, account, result, now), client: secret })
+        if (options.storeClientSecret === false) {
+          // opting out also forgets a secret an earlier sign-in kept (a registration is not the user's secret)
+          yield* cache.update((content) => {
+            const kept = TokenCacheModule.findClient(content, config.endpoints.token, clientId)
+            return kept === undefined || kept.registration !== undefined
+              ? content
+              : TokenCacheModule.withoutClient(content, config.endpoints.token, clientId)
+          })
+        }
         return internal.toTokenResult(account, result, "device_code")
       }).pipe(Effect.provideService(HttpClient.HttpClient, http))
 

@@ -88,7 +88,31 @@ export const CredentialEntry = Schema.Struct({
 export type CredentialEntry = internal.CredentialEntry
 
 /**
- * The cache's stored form, version 1: four lists. This is what
+ * A client's secret kept with the tokens it refreshes, or a client
+ * registration (AWS IAM Identity Center) reused until `expiresOn`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ClientEntry = Schema.Struct({
+  tokenEndpoint: Schema.String,
+  clientId: Schema.String,
+  secret: Secret,
+  authMethod: Schema.Literal("client_secret_post", "client_secret_basic"),
+  expiresOn: Schema.optionalWith(Epoch, { exact: true }),
+  registration: Schema.optionalWith(Schema.String, { exact: true }),
+  cachedAt: Epoch
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ClientEntry = internal.ClientEntry
+
+/**
+ * The cache's stored form, version 1: four lists, and the stored clients
+ * (absent in files written before they were kept, which still read). This is what
  * `@devflow/cache-file` writes as JSON (secrets in clear).
  *
  * @since 0.1.0
@@ -99,7 +123,8 @@ export const CacheFile = Schema.Struct({
   accounts: Schema.Array(Account),
   accessTokens: Schema.Array(AccessTokenEntry),
   refreshTokens: Schema.Array(CredentialEntry),
-  idTokens: Schema.Array(CredentialEntry)
+  idTokens: Schema.Array(CredentialEntry),
+  clients: Schema.optionalWith(Schema.Array(ClientEntry), { default: () => [] })
 })
 
 /**
@@ -129,7 +154,9 @@ export const empty: CacheContent = internal.empty
  * @since 0.1.0
  * @category constructors
  */
-export const fromFile = (file: CacheFile): CacheContent => ({
+export const fromFile = (
+  file: Omit<CacheFile, "clients"> & { readonly clients?: CacheFile["clients"] | undefined }
+): CacheContent => ({
   version: CURRENT_VERSION,
   accounts: new Map(file.accounts.map((a) => [internal.accountKey(a.authority, a.id), a])),
   accessTokens: new Map(file.accessTokens.map((e) => {
@@ -140,7 +167,8 @@ export const fromFile = (file: CacheFile): CacheContent => ({
   refreshTokens: new Map(
     file.refreshTokens.map((e) => [internal.credentialKey(e.authority, e.clientId, e.accountId), e])
   ),
-  idTokens: new Map(file.idTokens.map((e) => [internal.credentialKey(e.authority, e.clientId, e.accountId), e]))
+  idTokens: new Map(file.idTokens.map((e) => [internal.credentialKey(e.authority, e.clientId, e.accountId), e])),
+  clients: new Map((file.clients ?? []).map((e) => [internal.clientKey(e.tokenEndpoint, e.clientId), e]))
 })
 
 /**
@@ -152,7 +180,8 @@ export const toFile = (content: CacheContent): CacheFile => ({
   accounts: [...content.accounts.values()],
   accessTokens: [...content.accessTokens.values()],
   refreshTokens: [...content.refreshTokens.values()],
-  idTokens: [...content.idTokens.values()]
+  idTokens: [...content.idTokens.values()],
+  clients: [...content.clients.values()]
 })
 
 // ---------------------------------------------------------------------------
@@ -416,6 +445,25 @@ export const findIdToken: (
   clientId: string,
   accountId: string
 ) => CredentialEntry | undefined = internal.findIdToken
+
+/**
+ * The secret stored for `clientId` at `tokenEndpoint`, if any.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const findClient: (content: CacheContent, tokenEndpoint: string, clientId: string) => ClientEntry | undefined =
+  internal.findClient
+
+/**
+ * The content without the stored secret of `clientId` at `tokenEndpoint`
+ * (a registration the server refused); the same value when there was none.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const withoutClient: (content: CacheContent, tokenEndpoint: string, clientId: string) => CacheContent =
+  internal.withoutClient
 
 /**
  * Accounts of `authority` holding a token of `clientId` (all of the

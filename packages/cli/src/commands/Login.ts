@@ -6,6 +6,9 @@
  */
 import * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
 import * as PublicClient from "@devflow/core/PublicClient"
+import type * as Silent from "@devflow/core/Silent"
+import * as TokenCache from "@devflow/core/TokenCache"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as ServerMetadata from "@devflow/core/ServerMetadata"
 import * as Command from "@effect/cli/Command"
 import * as DateTime from "effect/DateTime"
@@ -43,6 +46,7 @@ export const login = Command.make(
   {
     ...Flags.server,
     ...Flags.prompt,
+    noStoreSecret: Flags.noStoreSecret,
     cacheDir: Flags.cacheDir,
     profile: Flags.profile,
     json: Flags.json,
@@ -50,10 +54,34 @@ export const login = Command.make(
   },
   Root.handle((options, context) => {
     const directory = Target.directoryOf(options.cacheDir)
+    const signIn = (retry: boolean): Effect.Effect<
+      { readonly result: Silent.TokenResult; readonly target: Target.Target },
+      Render.CliError,
+      TokenCache.TokenCache | HttpClient.HttpClient | ServerMetadata.Discovery
+    > =>
+      Effect.gen(function*() {
+        const target = yield* Target.make(options, options, "login")
+        const { config } = target
+        const client = yield* PublicClient.make({ config, storeClientSecret: !options.noStoreSecret })
+        const cache = yield* TokenCache.TokenCache
+        const result = yield* Signin.signIn(client, target, config.scopes, { prompt: options, json: context.json }).pipe(
+          // AWS: a kept client registration the service no longer accepts is forgotten and a new one made, once
+          Effect.catchTag("OAuthError", (error) =>
+            Effect.flatMap(
+              cache.modify((content) => {
+                const kept = TokenCache.findClient(content, config.endpoints.token, config.clientId)
+                const forget = retry && error.error === "invalid_client" && kept?.registration !== undefined
+                return forget
+                  ? [true, TokenCache.withoutClient(content, config.endpoints.token, config.clientId)] as const
+                  : [false, content] as const
+              }),
+              (forgotten) => (forgotten ? Effect.map(signIn(false), (again) => again.result) : Effect.fail(error))
+            ))
+        )
+        return { result, target }
+      })
     return Effect.gen(function*() {
-      const target = yield* Target.make(options, options, "login")
-      const client = yield* PublicClient.make({ config: target.config })
-      const result = yield* Signin.signIn(client, target, target.config.scopes, { prompt: options, json: context.json })
+      const { result, target } = yield* signIn(true)
       if (context.json) {
         Output.stdout().line(JSON.stringify({
           event: "result",

@@ -109,6 +109,7 @@ export const token = Command.make(
     format: Flags.format,
     account: Flags.account,
     login,
+    noStoreSecret: Flags.noStoreSecret,
     cacheDir: Flags.cacheDir,
     profile: Flags.profile,
     json: Flags.json,
@@ -119,7 +120,7 @@ export const token = Command.make(
     return Effect.gen(function*() {
       const format = yield* formatOf(options.format, context.json)
       const target = yield* Target.make(options, options, "silent")
-      const client = yield* PublicClient.make({ config: target.config })
+      const client = yield* PublicClient.make({ config: target.config, storeClientSecret: !options.noStoreSecret })
       const scopes = options.scope
       const silent = Effect.flatMap(
         selectAccount(client, options.account, target.profile?.accountId, scopes.length > 0 ? scopes : target.config.scopes),
@@ -142,7 +143,7 @@ export const token = Command.make(
               new Render.WithHint({
                 error,
                 hint:
-                  "This profile's client authenticates with a secret, which devflow never stores: set DEVFLOW_CLIENT_SECRET (aws-sso: run `devflow login` again)."
+                  "This profile's client authenticates with a secret, and none was given or kept with the tokens: set DEVFLOW_CLIENT_SECRET (aws-sso: run `devflow login` again)."
               })
             )
             : Effect.fail(error))

@@ -1,4 +1,4 @@
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import type { Account } from "../Account.js"
 import * as ScopeForm from "../ScopeForm.js"
 
@@ -33,6 +33,25 @@ export interface CredentialEntry {
 }
 
 /**
+ * A client's secret, kept with the tokens it refreshes (Google and GitHub
+ * Apps require it on the refresh grant) or an AWS IAM Identity Center client
+ * registration, reused until it expires. Keyed by token endpoint + client id:
+ * the secret authenticates the client there.
+ * @internal
+ */
+export interface ClientEntry {
+  readonly tokenEndpoint: string
+  readonly clientId: string
+  readonly secret: Redacted.Redacted<string>
+  readonly authMethod: "client_secret_post" | "client_secret_basic"
+  /** epoch ms the secret stops working (a registration's `clientSecretExpiresAt`) */
+  readonly expiresOn?: number
+  /** the registration this client came from (see {@link registrationKey}); absent for a secret the user gave */
+  readonly registration?: string
+  readonly cachedAt: number
+}
+
+/**
  * The cache's content in memory: every section keyed by the entry's
  * identity, so lookups are direct. Values are immutable; every change makes
  * a new content.
@@ -44,6 +63,7 @@ export interface CacheContent {
   readonly accessTokens: ReadonlyMap<string, AccessTokenEntry>
   readonly refreshTokens: ReadonlyMap<string, CredentialEntry>
   readonly idTokens: ReadonlyMap<string, CredentialEntry>
+  readonly clients: ReadonlyMap<string, ClientEntry>
 }
 
 /** @internal */
@@ -55,7 +75,8 @@ export const empty: CacheContent = {
   accounts: new Map(),
   accessTokens: new Map(),
   refreshTokens: new Map(),
-  idTokens: new Map()
+  idTokens: new Map(),
+  clients: new Map()
 }
 
 // JSON arrays cannot be ambiguous whatever the parts contain (URLs, subjects, client ids).
@@ -65,6 +86,17 @@ export const accountKey = (authority: string, accountId: string): string => JSON
 /** @internal */
 export const credentialKey = (authority: string, clientId: string, accountId: string): string =>
   JSON.stringify([authority, clientId, accountId])
+
+/** @internal */
+export const clientKey = (tokenEndpoint: string, clientId: string): string => JSON.stringify([tokenEndpoint, clientId])
+
+/**
+ * What a client registration is for: the same registration endpoint, start
+ * URL and scopes reuse it (the AWS CLI's cache key, region included in the endpoint).
+ * @internal
+ */
+export const registrationKey = (endpoint: string, startUrl: string | undefined, scopes: ReadonlyArray<string>): string =>
+  JSON.stringify([endpoint, startUrl ?? "", normaliseScopes(scopes)])
 
 /** @internal */
 export const accessTokenKey = (e: Pick<AccessTokenEntry, "authority" | "clientId" | "accountId" | "scopes">): string =>
@@ -203,6 +235,8 @@ export interface SaveInput {
   readonly refreshToken?: Redacted.Redacted<string> | undefined
   /** absent: the cached id_token (if any) stays */
   readonly idToken?: Redacted.Redacted<string> | undefined
+  /** the client's secret, kept for later refreshes; absent: a stored one (if any) stays */
+  readonly client?: Omit<ClientEntry, "cachedAt" | "clientId"> | undefined
   readonly now: number
 }
 
@@ -256,7 +290,55 @@ export const save = (content: CacheContent, input: SaveInput): CacheContent => {
   if (input.idToken !== undefined) {
     idTokens = new Map(idTokens).set(key, credential(input.idToken))
   }
-  return { version: CURRENT_VERSION, accounts, accessTokens, refreshTokens, idTokens }
+  const stored = input.client === undefined ? undefined : findClient(content, input.client.tokenEndpoint, clientId)
+  // the same secret again (a registration reused, say) keeps what is known about it
+  const clients = input.client === undefined ||
+      (stored !== undefined && Redacted.value(stored.secret) === Redacted.value(input.client.secret))
+    ? content.clients
+    : withClient(content, { ...input.client, clientId, cachedAt: now }).clients
+  return { version: CURRENT_VERSION, accounts, accessTokens, refreshTokens, idTokens, clients }
+}
+
+/** @internal */
+export const findClient = (content: CacheContent, tokenEndpoint: string, clientId: string): ClientEntry | undefined =>
+  content.clients.get(clientKey(tokenEndpoint, clientId))
+
+/**
+ * The stored registration for `registration` that still works `marginMs` from `now`.
+ * @internal
+ */
+export const findRegistration = (
+  content: CacheContent,
+  registration: string,
+  now: number,
+  marginMs: number
+): ClientEntry | undefined => {
+  let best: ClientEntry | undefined
+  for (const entry of content.clients.values()) {
+    if (entry.registration !== registration) continue
+    if (entry.expiresOn !== undefined && entry.expiresOn - now <= marginMs) continue
+    if (best === undefined || entry.cachedAt > best.cachedAt) best = entry
+  }
+  return best
+}
+
+/** @internal */
+export const withClient = (content: CacheContent, entry: ClientEntry): CacheContent => ({
+  ...content,
+  clients: new Map(content.clients).set(clientKey(entry.tokenEndpoint, entry.clientId), entry)
+})
+
+/**
+ * Without the stored client (a registration the server refused, say);
+ * `content` itself when there was none.
+ * @internal
+ */
+export const withoutClient = (content: CacheContent, tokenEndpoint: string, clientId: string): CacheContent => {
+  const key = clientKey(tokenEndpoint, clientId)
+  if (!content.clients.has(key)) return content
+  const clients = new Map(content.clients)
+  clients.delete(key)
+  return { ...content, clients }
 }
 
 /**
@@ -291,7 +373,18 @@ export const removeAccount = (content: CacheContent, authority: string, accountI
     accounts === content.accounts && accessTokens === content.accessTokens &&
     refreshTokens === content.refreshTokens && idTokens === content.idTokens
   ) return content
-  return { version: CURRENT_VERSION, accounts, accessTokens, refreshTokens, idTokens }
+  const rest = { ...content, accounts, accessTokens, refreshTokens, idTokens }
+  // A secret the user gave goes with the last account it refreshes tokens for; a registration
+  // is not the user's and is kept for the next sign-in (it expires on its own).
+  let clients: Map<string, ClientEntry> | undefined
+  for (const [key, client] of content.clients) {
+    if (client.registration !== undefined) continue
+    const used = [...rest.refreshTokens.values(), ...rest.accessTokens.values()].some((e) => e.clientId === client.clientId)
+    if (used) continue
+    clients ??= new Map(content.clients)
+    clients.delete(key)
+  }
+  return { ...rest, clients: clients ?? content.clients }
 }
 
 /**
@@ -314,4 +407,5 @@ export const removeRefreshToken = (
 
 /** @internal */
 export const size = (content: CacheContent): number =>
-  content.accounts.size + content.accessTokens.size + content.refreshTokens.size + content.idTokens.size
+  content.accounts.size + content.accessTokens.size + content.refreshTokens.size + content.idTokens.size +
+  content.clients.size

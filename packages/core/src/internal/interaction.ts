@@ -11,7 +11,8 @@ export const InteractionRequiredReason = Schema.Literal(
   "consent_required",
   "claims_required",
   "login_required",
-  "interaction_required"
+  "interaction_required",
+  "client_secret_missing"
 )
 
 /** @internal */
@@ -71,6 +72,8 @@ export class InteractionRequired extends Schema.TaggedError<InteractionRequired>
       case "login_required":
       case "interaction_required":
         return `The server requires the user to sign in again${server}`
+      case "client_secret_missing":
+        return `The server requires the client's secret to refresh the token${server}, and none was given or stored with the tokens`
     }
   }
 }

@@ -1,12 +1,16 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Authority from "../Authority.js"
 import * as ClientConfig from "../ClientConfig.js"
 import { InvalidConfiguration, type InvalidResponse, type OAuthError, TransportError } from "../DeviceFlowError.js"
 import type { AwsRegisteredClient, InputField, Provider, ProviderId, ProviderInput } from "../Providers.js"
 import * as ServerMetadata from "../ServerMetadata.js"
+import { TokenCache } from "../TokenCache.js"
+import * as Content from "./cacheContent.js"
 import { decodeWire, NonEmpty, SecretString } from "./decode.js"
 import { toOAuthError } from "./errors.js"
 import { postJson } from "./oauthHttp.js"
@@ -211,8 +215,59 @@ export const resolve = (
     // Validate the configuration before a registration creates anything server-side.
     const config = yield* ClientConfig.make(configInput)
     if (provider.registration === undefined || input.clientSecret !== undefined) return config
-    const registered = yield* register(base + provider.registration.path, clientId, scopes)
+    const registered = yield* registration(
+      base + provider.registration.path,
+      clientId,
+      scopes,
+      deviceAuthorizationParams.start_url,
+      endpoints.token
+    )
     return yield* ClientConfig.make({ ...configInput, clientId: registered.clientId, clientSecret: registered.clientSecret })
+  })
+
+// A registration lives ~90 days; one this close to its end is not worth starting a sign-in with.
+const REGISTRATION_MARGIN_MS = 60 * 60 * 1000
+
+/**
+ * The client registration for this endpoint, start URL and scopes: the one
+ * kept in the token cache (when the program has one) until it expires, else a
+ * new one, kept there for the next sign-in and for refreshes — as the AWS CLI
+ * does. A cache that cannot be read or written only costs a new registration.
+ */
+const registration = (
+  endpoint: string,
+  clientName: string,
+  scopes: ReadonlyArray<string>,
+  startUrl: string | undefined,
+  tokenEndpoint: string
+) =>
+  Effect.gen(function*() {
+    const key = Content.registrationKey(endpoint, startUrl, scopes)
+    const cache = Option.getOrUndefined(yield* Effect.serviceOption(TokenCache))
+    const now = yield* Clock.currentTimeMillis
+    const content = cache === undefined ? undefined : yield* Effect.option(cache.read)
+    const kept = content === undefined || Option.isNone(content)
+      ? undefined
+      : Content.findRegistration(content.value, key, now, REGISTRATION_MARGIN_MS)
+    if (kept !== undefined) return { clientId: kept.clientId, clientSecret: kept.secret }
+    const registered = yield* register(endpoint, clientName, scopes)
+    if (cache !== undefined) {
+      const expiresOn = registered.clientSecretExpiresAt === undefined
+        ? undefined
+        : DateTime.toEpochMillis(registered.clientSecretExpiresAt)
+      yield* Effect.ignore(cache.update((c) =>
+        Content.withClient(c, {
+          tokenEndpoint,
+          clientId: registered.clientId,
+          secret: registered.clientSecret,
+          authMethod: "client_secret_post",
+          ...(expiresOn === undefined ? {} : { expiresOn }),
+          registration: key,
+          cachedAt: now
+        })
+      ))
+    }
+    return registered
   })
 
 // The AWS access portal URL: https (http on loopback), no credentials. A "#/…" users copy from the portal is dropped.

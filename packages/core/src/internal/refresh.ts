@@ -46,6 +46,16 @@ export const interactionReason = (body: OAuthErrorBody): InteractionRequiredReas
 }
 
 /**
+ * Whether the server refused the client's authentication (RFC 6749 §5.2
+ * invalid_client and its relatives; Google says `invalid_request` "client_secret is missing").
+ * @internal
+ */
+export const refusesClient = (body: OAuthErrorBody): boolean =>
+  body.error === "invalid_client" || body.error === "unauthorized_client" ||
+  body.error === "incorrect_client_credentials" ||
+  (body.error === "invalid_request" && /client_secret/i.test(body.error_description ?? ""))
+
+/**
  * The refresh-token grant (RFC 6749 §6), through the same wire code as the
  * device flow: `postForm`, then `TokenResponse.process` for a success.
  * Errors a new sign-in resolves become `InteractionRequired`; the others
@@ -93,7 +103,10 @@ export const refresh = (
         const secrets = [Redacted.value(refreshToken)]
         if (config.clientSecret !== undefined) secrets.push(Redacted.value(config.clientSecret))
         const fields = oauthFields(endpoint, answer.status, answer.body, secrets)
-        const reason = interactionReason(answer.body)
+        // Google and GitHub Apps refuse a refresh without the client secret: say what is missing
+        const reason = config.clientSecret === undefined && refusesClient(answer.body)
+          ? "client_secret_missing"
+          : interactionReason(answer.body)
         if (reason === undefined) return yield* new OAuthError(fields)
         return yield* new InteractionRequired({
           reason,

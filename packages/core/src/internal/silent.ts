@@ -182,14 +182,38 @@ const refreshUnderLock = (
     if (refreshToken === undefined) {
       return yield* new InteractionRequired({ reason: "no_refresh_token", scopes, accountId: account.id })
     }
-    const result = yield* refresh(config, refreshToken.secret, scopes, params.timeout, account.id).pipe(
+    // A secret stored with the tokens (Google, GitHub Apps, AWS registrations) refreshes them when none is given now.
+    const stored = config.clientSecret === undefined ? Content.findClient(content, config.endpoints.token, clientId) : undefined
+    const refreshConfig = stored === undefined
+      ? config
+      : { ...config, clientSecret: stored.secret, clientAuthMethod: stored.authMethod }
+    const result = yield* refresh(refreshConfig, refreshToken.secret, scopes, params.timeout, account.id).pipe(
       Effect.tapError((error) =>
         // RFC 6749 §5.2 invalid_grant: this refresh token is dead; forget it so that
         // later calls fail at once instead of asking the server again.
         error._tag === "InteractionRequired" && error.reason === "invalid_grant"
           ? cache.update((c) => Content.removeRefreshToken(c, refreshToken, (e) => Redacted.value(e.secret)))
           : Effect.void
-      )
+      ),
+      // A kept client registration the server no longer knows (expired early, deleted): forget it, so
+      // that the next sign-in registers again, and ask for that sign-in.
+      Effect.catchTag("OAuthError", (error): Effect.Effect<never, SilentError> =>
+        stored?.registration !== undefined && (error.error === "invalid_client" || error.error === "unauthorized_client")
+          ? Effect.zipRight(
+            cache.update((c) => Content.withoutClient(c, config.endpoints.token, clientId)),
+            Effect.fail(
+              new InteractionRequired({
+                reason: "login_required",
+                scopes,
+                accountId: account.id,
+                endpoint: error.endpoint,
+                ...(error.status === undefined ? {} : { status: error.status }),
+                error: error.error,
+                ...(error.errorDescription === undefined ? {} : { errorDescription: error.errorDescription })
+              })
+            )
+          )
+          : Effect.fail(error))
     )
     const nextAccount = yield* accountAfterRefresh(account, result, config.endpoints.token)
     const savedAt = yield* Clock.currentTimeMillis
