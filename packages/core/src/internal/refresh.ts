@@ -46,14 +46,17 @@ export const interactionReason = (body: OAuthErrorBody): InteractionRequiredReas
 }
 
 /**
- * Whether the server refused the client's authentication (RFC 6749 §5.2
- * invalid_client and its relatives; Google says `invalid_request` "client_secret is missing").
+ * Whether the server refused the refresh for want of the client's secret
+ * (RFC 6749 §5.2 invalid_client and its relatives, saying so).
  * @internal
  */
 export const refusesClient = (body: OAuthErrorBody): boolean =>
-  body.error === "invalid_client" || body.error === "unauthorized_client" ||
+  // GitHub: "The client_id and/or client_secret passed are incorrect."
   body.error === "incorrect_client_credentials" ||
-  (body.error === "invalid_request" && /client_secret/i.test(body.error_description ?? ""))
+  // Google: invalid_request "client_secret is missing."; Entra AADSTS7000218: invalid_client
+  // "The request body must contain the following parameter: 'client_assertion' or 'client_secret'"
+  ((body.error === "invalid_client" || body.error === "unauthorized_client" || body.error === "invalid_request") &&
+    /client[_ ]secret/i.test(body.error_description ?? ""))
 
 /**
  * The refresh-token grant (RFC 6749 §6), through the same wire code as the
