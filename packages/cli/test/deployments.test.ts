@@ -130,3 +130,181 @@ describe("Entra: scopes come back in another form (issue 10.1)", () => {
     })
   }
 })
+
+// ---------------------------------------------------------------------------
+// Google and GitHub Apps: the refresh grant needs the client secret
+
+const SECRET = "GOCSPX-deployments-canary-7f2a"
+
+const secretDoubles = {
+  google: {
+    args: (origin: string) => ["--provider", "google", "--authority", origin, "--client-id", "tv-client.apps.googleusercontent.com"],
+    routes: (tokens: Handler): Record<string, Handler> => ({
+      "/device/code": ({ origin }) =>
+        json({ device_code: "dc-google", user_code: "GQVQ-JKEC", verification_url: `${origin}/device`, expires_in: 1800, interval: 1 }),
+      "/token": tokens
+    }),
+    // Google: HTTP 400 invalid_request "client_secret is missing."
+    refused: () => json({ error: "invalid_request", error_description: "client_secret is missing." }, { status: 400 })
+  },
+  github: {
+    args: (origin: string) => ["--provider", "github", "--authority", origin, "--client-id", "Iv1.github-app"],
+    routes: (tokens: Handler): Record<string, Handler> => ({
+      "/login/device/code": ({ origin }) =>
+        json({ device_code: "dc-github", user_code: "WDJB-MJHT", verification_uri: `${origin}/login/device`, expires_in: 900, interval: 1 }),
+      "/login/oauth/access_token": tokens
+    }),
+    // GitHub: errors with HTTP 200
+    refused: () =>
+      json({ error: "incorrect_client_credentials", error_description: "The client_id and/or client_secret passed are incorrect." })
+  }
+} as const
+
+const secretServer = (provider: keyof typeof secretDoubles, extra: Readonly<Record<string, Handler>> = {}) => {
+  let issued = 0
+  const tokens: Handler = (request) => {
+    const params = form(request)
+    if (params.get("client_secret") !== SECRET) return secretDoubles[provider].refused()
+    const n = issued++
+    return json({
+      access_token: `at-${provider}-${n}`,
+      token_type: "bearer",
+      // the sign-in's token is due for a refresh at once
+      expires_in: n === 0 ? 120 : 28_800,
+      refresh_token: `rt-${provider}-${n}`,
+      scope: provider === "github" ? "repo,read:org" : "openid email"
+    })
+  }
+  return double({ ...secretDoubles[provider].routes(tokens), ...extra })
+}
+
+describe("refresh that needs the client secret (issue 10.2)", () => {
+  for (const provider of ["google", "github"] as const) {
+    it(`${provider}: the secret given at login is kept in the 0600 cache; token refreshes without it`, async () => {
+      const { origin, seen } = await secretServer(provider)
+      const dir = tempDir()
+      const login = await devflow(["login", ...secretDoubles[provider].args(origin), "--no-qr", "--cache-dir", dir], {
+        env: { DEVFLOW_CLIENT_SECRET: SECRET }
+      })
+      ok(login)
+      const token = await devflow(["token", "--cache-dir", dir], { tokenOutput: true })
+      ok(token)
+      expect(token.stdout.trim()).toBe(`at-${provider}-1`)
+      const refresh = seen.filter((s) => s.params.grant_type === "refresh_token")
+      expect(refresh.map((s) => s.params.client_secret)).toEqual([SECRET])
+      // where it is kept: the token cache (0600), never the profiles
+      expect(fs.readFileSync(path.join(dir, "profiles.json"), "utf8")).not.toContain(SECRET)
+      expect(fs.readFileSync(path.join(dir, "tokens.json"), "utf8")).toContain(SECRET)
+      expect(fs.statSync(path.join(dir, "tokens.json")).mode & 0o777).toBe(0o600)
+      for (const run of [login, token]) expect(run.stderr).not.toContain(SECRET)
+    })
+  }
+
+  it("--no-store-secret: nothing kept; token then exits 7 naming DEVFLOW_CLIENT_SECRET, and works when it is set", async () => {
+    const { origin } = await secretServer("google")
+    const dir = tempDir()
+    const args = secretDoubles.google.args(origin)
+    ok(await devflow(["login", ...args, "--no-qr", "--no-store-secret", "--cache-dir", dir], { env: { DEVFLOW_CLIENT_SECRET: SECRET } }))
+    expect(fs.readFileSync(path.join(dir, "tokens.json"), "utf8")).not.toContain(SECRET)
+    const refused = await devflow(["token", "--cache-dir", dir], { tokenOutput: true })
+    expect(refused.code, refused.stderr).toBe(7)
+    expect(refused.stdout).toBe("")
+    expect(refused.stderr).toMatch(/client's secret/)
+    expect(refused.stderr).toMatch(/DEVFLOW_CLIENT_SECRET/)
+    expect(refused.stderr).not.toMatch(STACK)
+    const given = await devflow(["token", "--cache-dir", dir], { env: { DEVFLOW_CLIENT_SECRET: SECRET }, tokenOutput: true })
+    ok(given)
+    expect(given.stdout.trim()).toBe("at-google-1")
+  })
+})
+
+// ---------------------------------------------------------------------------
+// AWS IAM Identity Center: RegisterClient once, reused
+
+const START_URL = "https://d-9067642ac7.awsapps.com/start"
+
+const awsDouble = () => {
+  let registered = 0
+  let issued = 0
+  return double({
+    "/client/register": () => {
+      registered++
+      return json({
+        clientId: `aws-client-${registered}`,
+        clientSecret: `aws-secret-${registered}-canary`,
+        clientIdIssuedAt: Math.floor(Date.now() / 1000),
+        clientSecretExpiresAt: Math.floor(Date.now() / 1000) + 90 * 86_400
+      })
+    },
+    "/device_authorization": () =>
+      json({
+        deviceCode: "dc-aws",
+        userCode: "PQRS-TUVW",
+        verificationUri: "https://device.sso.us-east-1.amazonaws.com/",
+        verificationUriComplete: "https://device.sso.us-east-1.amazonaws.com/?user_code=PQRS-TUVW",
+        expiresIn: 600,
+        interval: 1
+      }),
+    "/token": (request) => {
+      const body = JSON.parse(request.body)
+      if (body.clientSecret !== `aws-secret-${registered}-canary`) {
+        return json({ error: "InvalidClientException", error_description: "Invalid client" }, { status: 400 })
+      }
+      const n = issued++
+      return json({ accessToken: `at-aws-${n}`, tokenType: "Bearer", expiresIn: n === 0 ? 120 : 28_800, refreshToken: `rt-aws-${n}` })
+    }
+  })
+}
+
+describe("AWS IAM Identity Center: the registration is kept (issue 10.3)", () => {
+  it("token after expiry refreshes with the same registration; a second login registers nothing", async () => {
+    const { origin, seen } = await awsDouble()
+    const dir = tempDir()
+    const args = ["--provider", "aws-sso", "--authority", origin, "--start-url", START_URL, "--client-id", "devflow", "--no-qr", "--cache-dir", dir]
+    ok(await devflow(["login", ...args]))
+    const token = await devflow(["token", "--cache-dir", dir], { tokenOutput: true })
+    ok(token)
+    expect(token.stdout.trim()).toBe("at-aws-1")
+    const refresh = seen.filter((s) => s.params.grantType === "refresh_token")
+    expect(refresh.map((s) => s.params.clientId)).toEqual(["aws-client-1"])
+    ok(await devflow(["login", ...args]))
+    expect(seen.filter((s) => s.path === "/client/register")).toHaveLength(1)
+  })
+})
+
+describe("logout and RFC 7009 revocation (issue 10.6)", () => {
+  it("entra: signed out here, and it says plainly that Entra cannot revoke (no request)", async () => {
+    const { origin, seen } = await entraDouble("User.Read openid profile email", 3600)
+    const dir = tempDir()
+    ok(await devflow(["login", "--provider", "entra", "--authority", origin, "--tenant", TENANT, "--client-id", "c1", "--no-qr", "--cache-dir", dir]))
+    const before = seen.length
+    const logout = await devflow(["logout", "--cache-dir", dir])
+    ok(logout)
+    expect(logout.stderr).toMatch(/Not revoked at the server: Microsoft Entra ID has no token revocation endpoint/)
+    expect(seen.length).toBe(before)
+    expect((await devflow(["token", "--cache-dir", dir])).code).toBe(7)
+  })
+
+  it("google: revoked with the kept secret; a server that cannot be reached still signs out, and says so", async () => {
+    let revokeAnswer = 200
+    const { origin, seen } = await secretServer("google", { "/revoke": () => json({}, { status: revokeAnswer }) })
+    const dir = tempDir()
+    const login = () =>
+      devflow(["login", ...secretDoubles.google.args(origin), "--no-qr", "--cache-dir", dir], { env: { DEVFLOW_CLIENT_SECRET: SECRET } })
+    ok(await login())
+    const logout = await devflow(["logout", "--cache-dir", dir])
+    ok(logout)
+    expect(logout.stderr).toMatch(/Revoked the refresh token at 127\.0\.0\.1/)
+    expect(seen.filter((s) => s.path === "/revoke").map((s) => s.params)).toEqual([
+      { token: "rt-google-0", token_type_hint: "refresh_token", client_id: "tv-client.apps.googleusercontent.com", client_secret: SECRET }
+    ])
+
+    ok(await login())
+    revokeAnswer = 503
+    const failed = await devflow(["logout", "--cache-dir", dir])
+    ok(failed)
+    expect(failed.stderr).toMatch(/Could not revoke the refresh token at 127\.0\.0\.1:\d+ \(.*\); it is gone from this machine/)
+    expect(failed.stderr).not.toContain(SECRET)
+    expect((await devflow(["token", "--cache-dir", dir])).code).toBe(7)
+  })
+})

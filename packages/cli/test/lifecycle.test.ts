@@ -163,11 +163,25 @@ describe("devflow login → token → accounts → logout against the dev server
     ])
   })
 
-  it("logout --all signs out; then token exits 7 (interaction required) with one line and a hint", async () => {
+  it("logout --all revokes the refresh token at the server (RFC 7009) and signs out; then token exits 7 with one line and a hint", async () => {
+    const cached = JSON.parse(fs.readFileSync(path.join(cache, "tokens.json"), "utf8"))
+    const refreshToken: string = cached.refreshTokens[0].secret
     const logout = await devflow(["logout", "--all", "--json", "--cache-dir", cache])
     expect(logout.code, logout.stderr).toBe(0)
-    expect(JSON.parse(logout.stdout)).toMatchObject({ event: "result", removed: [{ username: "alice" }] })
+    expect(JSON.parse(logout.stdout)).toMatchObject({
+      event: "result",
+      removed: [{ username: "alice", revocation: [{ client_id: "devflow-demo", outcome: "revoked" }] }]
+    })
+    expect(logout.stderr).toMatch(/Revoked the refresh token at 127\.0\.0\.1:\d+\./)
     expect(cachedSecrets(cache)).toEqual([])
+    // the server no longer honours it
+    const refresh = await fetch(`${server.issuer}/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken, client_id: "devflow-demo" })
+    })
+    expect(refresh.status).toBe(400)
+    expect(await refresh.json()).toMatchObject({ error: "invalid_grant" })
     const accounts = await devflow(["accounts", "--json", "--cache-dir", cache])
     expect(accounts.stdout).toBe("")
 

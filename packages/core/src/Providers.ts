@@ -165,6 +165,19 @@ export type EndpointRule =
   | { readonly _tag: "Discovery" }
 
 /**
+ * Where a preset's token revocation endpoint (RFC 7009) is: a path under the
+ * base address, the discovery document's `revocation_endpoint`, or nowhere —
+ * with what the user can do instead.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RevocationRule =
+  | { readonly _tag: "Path"; readonly path: string }
+  | { readonly _tag: "Discovery" }
+  | { readonly _tag: "None"; readonly why: string }
+
+/**
  * A request parameter filled from an input: `on` says which requests carry it.
  *
  * @since 0.1.0
@@ -209,6 +222,8 @@ export interface Provider {
   readonly params: ReadonlyArray<InputParam>
   readonly clientSecret: "required" | "optional"
   readonly wire: ClientConfig.WireFormat
+  /** Where sign-out revokes the refresh token (RFC 7009), or why it cannot */
+  readonly revocation: RevocationRule
   /** How the provider spells scopes in token answers (see `ScopeForm`) */
   readonly scopeForm: ScopeForm.ScopeForm
   /**

@@ -67,6 +67,7 @@ describe("ServerMetadata.discover (RFC 8414, OpenID Connect Discovery)", () => {
         tokenEndpoint: `${ISSUER}/oauth2/token`,
         scopesSupported: ["openid", "profile", "offline_access"],
         tokenEndpointAuthMethodsSupported: ["none"],
+        revocationEndpoint: undefined,
         source: `${ISSUER}/.well-known/openid-configuration`
       })
       const requests = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.requests)
@@ -76,6 +77,19 @@ describe("ServerMetadata.discover (RFC 8414, OpenID Connect Discovery)", () => {
     }).pipe(Effect.provide(serving({
       [`${ISSUER}/.well-known/openid-configuration`]: TestKit.json(metadata(ISSUER))
     }))))
+
+  it.effect("RFC 8414 revocation_endpoint is read when well-formed, and a malformed one is dropped, not fatal", () =>
+    Effect.gen(function*() {
+      const good = yield* ServerMetadata.discover(ISSUER).pipe(Effect.provide(serving({
+        [`${ISSUER}/.well-known/openid-configuration`]: TestKit.json(metadata(ISSUER, { revocation_endpoint: `${ISSUER}/oauth2/revoke` }))
+      })))
+      assert.strictEqual(good.revocationEndpoint, `${ISSUER}/oauth2/revoke`)
+      const bad = yield* ServerMetadata.discover(ISSUER).pipe(Effect.provide(serving({
+        [`${ISSUER}/.well-known/openid-configuration`]: TestKit.json(metadata(ISSUER, { revocation_endpoint: "http://evil.example/revoke" }))
+      })))
+      assert.strictEqual(bad.revocationEndpoint, undefined)
+      assert.strictEqual(bad.tokenEndpoint, `${ISSUER}/oauth2/token`)
+    }))
 
   it.effect("the discovered endpoints make a valid ClientConfig, and the flow uses them", () =>
     Effect.gen(function*() {

@@ -48,6 +48,8 @@ export interface ServerMetadata {
   readonly tokenEndpoint: string
   readonly scopesSupported: ReadonlyArray<string> | undefined
   readonly tokenEndpointAuthMethodsSupported: ReadonlyArray<string> | undefined
+  /** RFC 8414 §2 revocation_endpoint (RFC 7009), when advertised and well-formed */
+  readonly revocationEndpoint: string | undefined
   /** where the document was found */
   readonly source: string
 }
@@ -124,6 +126,10 @@ export const discover = (
         ),
         scopesSupported: doc.scopes_supported,
         tokenEndpointAuthMethodsSupported: doc.token_endpoint_auth_methods_supported,
+        // only sign-out uses it: a malformed one costs the revocation, not the sign-in
+        revocationEndpoint: doc.revocation_endpoint === undefined
+          ? undefined
+          : yield* Effect.orElseSucceed(validateEndpoint("revocation_endpoint", doc.revocation_endpoint), () => undefined),
         source: location
       }
     }

@@ -37,4 +37,6 @@ export * as TokenCache from "./TokenCache.js"
 /** @since 0.1.0 */
 export * as Providers from "./Providers.js"
 /** @since 0.1.0 */
+export * as Revocation from "./Revocation.js"
+/** @since 0.1.0 */
 export * as ScopeForm from "./ScopeForm.js"

@@ -1,6 +1,7 @@
 /**
  * `devflow accounts` and `devflow logout`: what the cache holds, and
- * forgetting it. Neither sends a request.
+ * forgetting it. `accounts` sends no request; `logout` revokes the refresh
+ * tokens it forgets where the server can (RFC 7009).
  *
  * @since 0.1.0
  */
@@ -16,7 +17,9 @@ import * as Flags from "../Flags.js"
 import * as Output from "../Output.js"
 import * as Profile from "../Profile.js"
 import * as Render from "../Render.js"
+import * as Http from "../Http.js"
 import * as Root from "../Root.js"
+import * as SignOut from "../SignOut.js"
 import * as Target from "../Target.js"
 
 interface Listed {
@@ -157,21 +160,40 @@ export const logout = Command.make(
         const id = found?.profile.accountId
         targets = id === undefined ? [] : all.filter((a) => a.id === id && a.authority === found!.profile.client.authority)
       }
+      // RFC 7009: end the grant at the server first (the refresh token is needed for that), then here
+      const profiles = yield* Profile.load(directory)
+      const revocations = yield* Effect.forEach(targets, (account) => SignOut.revokeAccount(content, profiles, account)).pipe(
+        Effect.provide(Http.layerLazy)
+      )
       if (options.all) {
         yield* cache.clear
       } else {
         for (const account of targets) yield* cache.removeAccount(account.authority, account.id)
       }
       if (context.json) {
-        Output.stdout().line(JSON.stringify({ event: "result", removed: targets.map(Render.accountJson) }))
+        Output.stdout().line(JSON.stringify({
+          event: "result",
+          removed: targets.map((account, i) => ({
+            ...Render.accountJson(account),
+            revocation: revocations[i]!.map((r) => ({
+              client_id: r.clientId,
+              outcome: r.outcome,
+              ...(r.host === undefined ? {} : { host: r.host }),
+              ...(r.reason === undefined ? {} : { reason: r.reason })
+            }))
+          }))
+        }))
       }
       const stderr = Output.stderr()
       if (targets.length === 0) stderr.line("Not signed in: nothing to sign out of.")
-      for (const account of targets) stderr.line(`Signed out of ${stderr.bold(account.label)} (${account.authority}).`)
+      targets.forEach((account, i) => {
+        stderr.line(`Signed out of ${stderr.bold(account.label)} (${account.authority}).`)
+        for (const revoked of revocations[i]!) stderr.line(`  ${SignOut.describe(revoked)}`)
+      })
     })
   })
 ).pipe(
   Command.withDescription(
-    "Sign out: remove an account and its tokens from the cache (default: the profile's account; --all: every account). The profile's settings are kept for the next login"
+    "Sign out: revoke the account's refresh token at the server where it has a revocation endpoint (RFC 7009), then remove the account and its tokens from the cache (default: the profile's account; --all: every account). The profile's settings are kept for the next login"
   )
 )

@@ -11,6 +11,9 @@ const entraVerificationHosts = [
   "login.microsoft.com"
 ]
 
+const entraNoRevocation =
+  "Microsoft Entra ID has no token revocation endpoint (RFC 7009): the refresh token stays valid until it expires or the user's sessions are revoked (My Account → Sign out everywhere, or Revoke-MgUserSignInSession)"
+
 /** @internal */
 export const presets: Readonly<Record<ProviderId, Provider>> = {
   entra: {
@@ -29,6 +32,7 @@ export const presets: Readonly<Record<ProviderId, Provider>> = {
     clientSecret: "optional",
     wire: "oauth",
     scopeForm: "entra",
+    revocation: { _tag: "None", why: entraNoRevocation },
     registration: undefined,
     verificationHosts: entraVerificationHosts,
     quirks: [
@@ -56,6 +60,7 @@ export const presets: Readonly<Record<ProviderId, Provider>> = {
     clientSecret: "optional",
     wire: "oauth",
     scopeForm: "entra",
+    revocation: { _tag: "None", why: entraNoRevocation },
     registration: undefined,
     verificationHosts: entraVerificationHosts,
     quirks: [
@@ -83,6 +88,11 @@ export const presets: Readonly<Record<ProviderId, Provider>> = {
     clientSecret: "optional",
     wire: "oauth",
     scopeForm: "github",
+    revocation: {
+      _tag: "None",
+      why:
+        "GitHub has no RFC 7009 revocation endpoint: revoke the app's access under Settings → Applications (or with the REST API and the client secret, DELETE /applications/{client_id}/grant)"
+    },
     registration: undefined,
     verificationHosts: ["github.com"],
     quirks: [
@@ -112,6 +122,7 @@ export const presets: Readonly<Record<ProviderId, Provider>> = {
     clientSecret: "required",
     wire: "oauth",
     scopeForm: "oauth",
+    revocation: { _tag: "Path", path: "/revoke" },
     registration: undefined,
     verificationHosts: ["www.google.com", "google.com"],
     quirks: [
@@ -136,6 +147,7 @@ export const presets: Readonly<Record<ProviderId, Provider>> = {
     clientSecret: "optional",
     wire: "oauth",
     scopeForm: "oauth",
+    revocation: { _tag: "Discovery" },
     registration: undefined,
     verificationHosts: [],
     quirks: ["standard RFC 8628 with discovery; verification_uri_complete present"]
@@ -158,6 +170,7 @@ export const presets: Readonly<Record<ProviderId, Provider>> = {
     clientSecret: "optional",
     wire: "oauth",
     scopeForm: "oauth",
+    revocation: { _tag: "Path", path: "/oauth/revoke" },
     registration: undefined,
     verificationHosts: [],
     quirks: [
@@ -191,6 +204,7 @@ export const presets: Readonly<Record<ProviderId, Provider>> = {
     clientSecret: "optional",
     wire: "oauth",
     scopeForm: "oauth",
+    revocation: { _tag: "Path", path: "/protocol/openid-connect/revoke" },
     registration: undefined,
     verificationHosts: [],
     quirks: ["standard RFC 8628; verification_uri_complete present; the same paths are in its discovery document"]
@@ -219,6 +233,11 @@ export const presets: Readonly<Record<ProviderId, Provider>> = {
     clientSecret: "optional",
     wire: "aws-sso-oidc",
     scopeForm: "oauth",
+    revocation: {
+      _tag: "None",
+      why:
+        "AWS IAM Identity Center's OIDC service has no revocation endpoint: the refresh token lasts until its session ends (sign out of the AWS access portal to end it)"
+    },
     registration: { _tag: "AwsSsoOidc", path: "/client/register" },
     verificationHosts: ["device.sso.{region}.{dnsSuffix}", "*.awsapps.com"],
     quirks: [
@@ -243,6 +262,7 @@ export const presets: Readonly<Record<ProviderId, Provider>> = {
     clientSecret: "optional",
     wire: "oauth",
     scopeForm: "oauth",
+    revocation: { _tag: "Discovery" },
     registration: undefined,
     verificationHosts: [],
     quirks: []

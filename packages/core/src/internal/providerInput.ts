@@ -196,11 +196,20 @@ export const resolve = (
       if (param.on === "both") tokenParams[param.name] = value
     }
     const clientId = input.clientId.trim()
+    const revocationPath = provider.revocation._tag === "Path" ? base + provider.revocation.path : undefined
     const endpoints = provider.endpoints._tag === "Paths"
-      ? { deviceAuthorization: base + provider.endpoints.deviceAuthorization, token: base + provider.endpoints.token }
+      ? {
+        deviceAuthorization: base + provider.endpoints.deviceAuthorization,
+        token: base + provider.endpoints.token,
+        revocation: revocationPath
+      }
       : yield* Effect.map(
         Effect.flatMap(ServerMetadata.Discovery, (discovery) => discovery.discover(base)),
-        (metadata) => ({ deviceAuthorization: metadata.deviceAuthorizationEndpoint, token: metadata.tokenEndpoint })
+        (metadata) => ({
+          deviceAuthorization: metadata.deviceAuthorizationEndpoint,
+          token: metadata.tokenEndpoint,
+          revocation: provider.revocation._tag === "Discovery" ? metadata.revocationEndpoint : revocationPath
+        })
       )
     const configInput: ClientConfig.ClientConfigInput = {
       clientId,
