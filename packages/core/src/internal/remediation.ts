@@ -9,9 +9,9 @@ interface ServerErrorLike {
 // Entra authentication and authorization error codes; MSAL device code docs.
 const entraHints: Record<number, string> = {
   50059:
-    "No tenant-identifying information was found in the request: use an authority with a tenant segment (tenant id, tenant domain or /organizations), not a bare host",
+    "No tenant-identifying information was found in the request: use an authority with a tenant segment (tenant id, tenant domain, /organizations, /common or /consumers), not a bare host",
   90133:
-    "This application cannot use the device code flow on /common or /consumers: use a tenanted authority (tenant id or domain) or /organizations",
+    "This application cannot use the device code flow on /common or /consumers (Entra allows them for apps registered for them; this one is not): use a tenanted authority (tenant id or domain) or /organizations",
   90002:
     "Tenant not found: check the tenant id or domain in the authority, and that it belongs to this cloud (public, US Government, China)",
   53003:
