@@ -48,12 +48,16 @@ import * as internal from "./internal/fileCache.js"
 import * as paths from "./CacheLocation.js"
 
 /**
+ * The cache file's name in its directory.
+ *
  * @since 0.1.0
  * @category constants
  */
 export const DEFAULT_FILE_NAME = "tokens.json"
 
 /**
+ * Options of make and layer.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -114,6 +118,8 @@ export const make = (
   )
 
 /**
+ * A TokenCache layer on the file in a directory (the platform's per-user cache directory by default).
+ *
  * @since 0.1.0
  * @category layers
  */

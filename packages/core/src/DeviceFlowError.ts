@@ -249,6 +249,8 @@ const tags: ReadonlySet<string> = new Set([
 ])
 
 /**
+ * Whether a value is one of the device flow's typed errors.
+ *
  * @since 0.1.0
  * @category refinements
  */

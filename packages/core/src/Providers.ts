@@ -63,6 +63,8 @@ export const ProviderId = Schema.Literal(
 )
 
 /**
+ * The ids of the provider presets.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -77,6 +79,8 @@ export type ProviderId = typeof ProviderId.Type
 export const ids: ReadonlyArray<ProviderId> = ProviderId.literals
 
 /**
+ * Whether a value is a provider preset id.
+ *
  * @since 0.1.0
  * @category refinements
  */

@@ -61,6 +61,8 @@ export const AccessTokenEntry = Schema.Struct({
 })
 
 /**
+ * An access token as the cache keeps it.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -82,6 +84,8 @@ export const CredentialEntry = Schema.Struct({
 })
 
 /**
+ * A refresh token or id_token as the cache keeps it.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -105,6 +109,8 @@ export const ClientEntry = Schema.Struct({
 })
 
 /**
+ * A kept client secret or client registration.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -128,6 +134,8 @@ export const CacheFile = Schema.Struct({
 })
 
 /**
+ * The cache's stored form.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -151,6 +159,8 @@ export type CacheContent = internal.CacheContent
 export const empty: CacheContent = internal.empty
 
 /**
+ * The in-memory content of a stored form.
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -172,6 +182,8 @@ export const fromFile = (
 })
 
 /**
+ * The stored form of a content.
+ *
  * @since 0.1.0
  * @category utils
  */
@@ -276,6 +288,8 @@ export class CacheUnavailable extends Schema.TaggedError<CacheUnavailable>("@dev
 export type TokenCacheError = CacheCorrupt | CacheVersionUnsupported | CacheUnavailable
 
 /**
+ * The errors a token cache can fail with: CacheCorrupt, CacheVersionUnsupported, CacheUnavailable.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -285,6 +299,8 @@ export const TokenCacheError: Schema.Union<[typeof CacheCorrupt, typeof CacheVer
 const errorTags: ReadonlySet<string> = new Set(["CacheCorrupt", "CacheVersionUnsupported", "CacheUnavailable"])
 
 /**
+ * Whether a value is one of the token cache's errors.
+ *
  * @since 0.1.0
  * @category refinements
  */
@@ -401,6 +417,8 @@ export const covers: (
 export const normaliseScopes: (scopes: Iterable<string>) => ReadonlyArray<string> = internal.normaliseScopes
 
 /**
+ * The account with this id at this authority, if cached.
+ *
  * @since 0.1.0
  * @category utils
  */
@@ -425,6 +443,8 @@ export const findAccessToken: (
 ) => AccessTokenEntry | undefined = internal.findAccessToken
 
 /**
+ * The refresh token of this authority, client and account, if cached.
+ *
  * @since 0.1.0
  * @category utils
  */
@@ -436,6 +456,8 @@ export const findRefreshToken: (
 ) => CredentialEntry | undefined = internal.findRefreshToken
 
 /**
+ * The id_token of this authority, client and account, if cached.
+ *
  * @since 0.1.0
  * @category utils
  */
@@ -554,6 +576,8 @@ export interface TokenCache {
 }
 
 /**
+ * The token cache service.
+ *
  * @since 0.1.0
  * @category tags
  */
