@@ -30,7 +30,6 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -45,6 +44,7 @@ import { type DeviceFlowError, InvalidConfiguration, TransportError } from "./De
 import type { DeviceSession } from "./DeviceSession.js"
 import * as Machine from "./internal/flowMachine.js"
 import { postForm } from "./internal/oauthHttp.js"
+import * as Time from "./internal/time.js"
 import * as PollSchedule from "./PollSchedule.js"
 import * as TokenResponse from "./TokenResponse.js"
 
@@ -141,8 +141,8 @@ export const events = (
   request: DeviceAuthorization.DeviceCodeRequest = {},
   options: FlowOptions = {}
 ): Stream.Stream<DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient> =>
-  Stream.unwrap(Effect.map(validateRequest(config, request), (scopes) =>
-    run(config, options, {
+  Stream.unwrap(Effect.zipWith(validateRequest(config, request), validateOptions(options), (scopes, tuning) =>
+    run(config, tuning, {
       _tag: "Start",
       scopes,
       extraParams: request.extraParams,
@@ -198,10 +198,11 @@ export const resumeEvents = (
     if (session.tokenEndpoint !== config.endpoints.token) {
       return yield* new InvalidConfiguration({ field: "session.tokenEndpoint", reason: "belongs to another server" })
     }
-    const now = yield* Clock.currentTimeMillis
-    const state = Machine.fromSession(session, now)
+    const tuning = yield* validateOptions(options)
+    // the stored wall-clock deadline becomes a monotonic one here, once
+    const state = Machine.fromSession(session, yield* Time.now)
     if (state._tag === "Failed") return yield* Effect.fail(state.error)
-    return run(config, options, state)
+    return run(config, tuning, state)
   }))
 
 /**
@@ -247,13 +248,35 @@ interface Start {
 const validateRequest = (config: ClientConfig, request: DeviceAuthorization.DeviceCodeRequest) =>
   request.scopes === undefined ? Effect.succeed(config.scopes) : validateScopes("scopes", request.scopes)
 
+interface Tuning {
+  readonly policy: PollSchedule.Policy
+  readonly timeout: Duration.Duration
+}
+
+// Every tuning value is checked: a NaN, negative or missing one would make a poll loop without end.
+const validateOptions = (options: FlowOptions): Effect.Effect<Tuning, InvalidConfiguration> =>
+  Effect.suspend(() => {
+    const policy: PollSchedule.Policy = { ...PollSchedule.defaultPolicy, ...options.policy }
+    const invalid = (field: string, reason: string) => Effect.fail(new InvalidConfiguration({ field, reason }))
+    if (typeof policy.maxBackoffMs !== "number" || !Number.isFinite(policy.maxBackoffMs) || policy.maxBackoffMs < 0) {
+      return invalid("policy.maxBackoffMs", "must be a finite number of milliseconds, 0 or more")
+    }
+    if (!Number.isSafeInteger(policy.maxConsecutiveFailures) || policy.maxConsecutiveFailures < 1) {
+      return invalid("policy.maxConsecutiveFailures", "must be a whole number, 1 or more")
+    }
+    const timeout = Option.filter(
+      Duration.decodeUnknown(options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT),
+      (d) => Duration.isFinite(d) && Duration.toMillis(d) > 0
+    )
+    if (Option.isNone(timeout)) return invalid("requestTimeout", "must be a finite, positive duration")
+    return Effect.succeed({ policy, timeout: timeout.value })
+  })
+
 const run = (
   config: ClientConfig,
-  options: FlowOptions,
+  { policy, timeout }: Tuning,
   start: Start | Machine.Polling
 ): Stream.Stream<DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient> => {
-  const policy: PollSchedule.Policy = { ...PollSchedule.defaultPolicy, ...options.policy }
-  const timeout = Duration.decode(options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT)
   type Step = Start | Machine.Polling | { readonly _tag: "Done" }
   return Stream.unfoldEffect<Step, DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient>(
     start,
@@ -277,21 +300,27 @@ const requestCode = (
 ) =>
   Effect.gen(function*() {
     const endpoint = config.endpoints.deviceAuthorization
-    const send = DeviceAuthorization.request(config, start.scopes, start.extraParams).pipe(withTimeout(endpoint, timeout))
+    // the code's life counts from the request (monotonic clock), as the server counts it
+    const send = Effect.zip(
+      Time.monoNow,
+      DeviceAuthorization.request(config, start.scopes, start.extraParams).pipe(withTimeout(endpoint, timeout))
+    )
     // A new code is harmless, so a failed request is simply sent again (three tries, 1 s then 2 s apart),
     // never before the server's Retry-After (RFC 9110 §10.2.3), and not at all when that is over a minute away.
-    const attempt = (n: number): Effect.Effect<DeviceAuthorization.DeviceCode, DeviceFlowError, HttpClient.HttpClient> =>
+    const attempt = (
+      n: number
+    ): Effect.Effect<readonly [number, DeviceAuthorization.DeviceCode], DeviceFlowError, HttpClient.HttpClient> =>
       Effect.catchTag(send, "TransportError", (error) => {
         const wait = Math.max(1_000 * 2 ** n, error.retryAfterMs ?? 0)
         return n >= 2 || wait > MAX_CODE_RETRY_AFTER_MS
           ? Effect.fail(error)
           : Effect.zipRight(Effect.sleep(Duration.millis(wait)), attempt(n + 1))
       })
-    const code = yield* attempt(0)
-    const answeredAt = yield* Clock.currentTimeMillis
-    const state = Machine.startPolling(config, code, start.tokenParams, answeredAt)
+    const [sentAt, code] = yield* attempt(0)
+    const answeredAt = yield* Time.now
+    const state = Machine.startPolling(config, code, start.tokenParams, sentAt, answeredAt)
     if (state._tag === "Failed") return yield* Effect.fail(state.error)
-    return [DeviceFlowEvent.CodeIssued({ code, session: Machine.toSession(state) }), state] as const
+    return [DeviceFlowEvent.CodeIssued({ code, session: Machine.toSession(state, answeredAt) }), state] as const
   })
 
 const poll = (
@@ -301,23 +330,29 @@ const poll = (
   policy: PollSchedule.Policy
 ) =>
   Effect.gen(function*() {
-    // Never early: sleep until the instant the schedule allowed. Node's timers
-    // count from the event loop's cached time, which lags the clock when the
+    // Never early: sleep until the instant the schedule allowed, on the monotonic
+    // clock (a wall clock that jumps must neither end nor stall the flow). Node's
+    // timers count from the event loop's cached time, which lags the clock when the
     // loop is busy, so a timer can fire a few ms before that instant (measured:
     // up to 2 ms early under load, docs/benchmarks.md B3): sleep the rest then.
-    let now = yield* Clock.currentTimeMillis
+    let now = yield* Time.monoNow
     while (state.nextPollAt > now) {
       yield* Effect.sleep(Duration.millis(state.nextPollAt - now))
-      now = yield* Clock.currentTimeMillis
+      now = yield* Time.monoNow
+    }
+    // RFC 8628 §3.2 expires_in: checked right before sending too — a slow onCode or
+    // a late timer must not send a poll at or after the code's end.
+    if (now >= state.timing.deadline) {
+      return yield* Effect.fail(Machine.deadlineError(state.tokenEndpoint, state, yield* Time.now))
     }
     const answer = yield* sendPoll(config, state, timeout)
-    const answeredAt = yield* Clock.currentTimeMillis
+    const answeredAt = yield* Time.now
     // A server may echo the client secret in its error text, as it may the device code (the machine blanks both).
     const secrets = config.clientSecret === undefined ? [] : [Redacted.value(config.clientSecret)]
     const { event, next } = Machine.transition(state, answer, answeredAt, policy, secrets)
     if (next._tag === "Failed") return yield* Effect.fail(next.error)
     const step = next._tag === "Polling" ? next : { _tag: "Done" as const }
-    return [toPublicEvent(event!), step] as const
+    return [toPublicEvent(event!, answeredAt), step] as const
   })
 
 // RFC 8628 §3.4 device access token request
@@ -373,23 +408,24 @@ const withTimeout = (endpoint: string, timeout: Duration.Duration) =>
     onTimeout: () => new TransportError({ endpoint, reason: `no answer within ${Duration.format(timeout)}` })
   })
 
-const pendingFields = (state: Machine.Polling) => ({
+// Events show the next poll as the wall clock reads it now.
+const pendingFields = (state: Machine.Polling, at: Time.Instant) => ({
   attempt: state.attempt,
-  nextPollAt: DateTime.unsafeMake(state.nextPollAt),
+  nextPollAt: DateTime.unsafeMake(Time.toWall(state.nextPollAt, at)),
   interval: Duration.millis(state.timing.intervalMs),
-  session: Machine.toSession(state)
+  session: Machine.toSession(state, at)
 })
 
-const toPublicEvent = (event: Machine.MachineEvent): DeviceFlowEvent => {
+const toPublicEvent = (event: Machine.MachineEvent, at: Time.Instant): DeviceFlowEvent => {
   switch (event._tag) {
     case "Succeeded":
       return DeviceFlowEvent.Succeeded({ result: event.result })
     case "Pending":
-      return DeviceFlowEvent.Pending(pendingFields(event.state))
+      return DeviceFlowEvent.Pending(pendingFields(event.state, at))
     case "SlowedDown":
-      return DeviceFlowEvent.SlowedDown(pendingFields(event.state))
+      return DeviceFlowEvent.SlowedDown(pendingFields(event.state, at))
     case "Retrying": {
-      const { attempt, nextPollAt, session } = pendingFields(event.state)
+      const { attempt, nextPollAt, session } = pendingFields(event.state, at)
       return DeviceFlowEvent.Retrying({
         attempt,
         nextPollAt,
