@@ -5,6 +5,7 @@ import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as Tracer from "effect/Tracer"
 import { failure, runVirtual } from "../test/virtual.js"
 import * as DeviceFlow from "./DeviceFlow.js"
 import { DeviceSession } from "./DeviceSession.js"
@@ -194,4 +195,23 @@ describe("a Retry-After longer than the code's remaining life", () => {
       assert.isTrue(error._tag === "DeviceCodeExpired" && error.retryAfterMs === undefined)
       assert.match(error.message, /not completed in time/)
     }).pipe(Effect.provide(TestKit.layer(TestKit.sequence([TestKit.pending()], TestKit.deviceCode({ expires_in: 12 }))))))
+})
+
+describe("tracing (issue 11: spans only when a tracer is installed)", () => {
+  it.effect("with a tracer of the caller's, every request of the flow has its span", () =>
+    Effect.gen(function*() {
+      const names: Array<string> = []
+      const base = yield* Effect.tracer
+      const recording = Tracer.make({
+        span: (...args) => {
+          names.push(args[0])
+          return base.span(...args)
+        },
+        context: base.context
+      })
+      const exit = yield* acquire().pipe(Effect.withTracer(recording))
+      assert.isTrue(Exit.isSuccess(exit))
+      const requests = (yield* Effect.flatMap(TestKit.FakeServer, (s) => s.requests)).length
+      assert.strictEqual(names.filter((n) => n.startsWith("http.client")).length, requests)
+    }).pipe(Effect.provide(TestKit.layer(TestKit.sequence([TestKit.pending(), TestKit.tokens()])))))
 })

@@ -142,12 +142,7 @@ export const events = (
   options: FlowOptions = {}
 ): Stream.Stream<DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient> =>
   Stream.unwrap(Effect.zipWith(validateRequest(config, request), validateOptions(options), (scopes, tuning) =>
-    run(config, tuning, {
-      _tag: "Start",
-      scopes,
-      extraParams: request.extraParams,
-      tokenParams: { ...config.tokenParams, ...request.extraTokenParams }
-    })))
+    run(config, tuning, startOf(config, request, scopes))))
 
 /**
  * Run the flow to its end: call `onCode` when the user must act, poll in the
@@ -162,21 +157,18 @@ export const acquireToken = <R = never>(
   request: DeviceAuthorization.DeviceCodeRequest,
   options: AcquireOptions<R>
 ): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> =>
-  result(
-    events(config, request, options).pipe(
-      Stream.tap((event): Effect.Effect<void, never, R> => {
-        const notify = options.onEvent === undefined ? Effect.void : options.onEvent(event)
-        if (event._tag !== "CodeIssued") return notify
-        return Effect.zipRight(
+  Effect.flatMap(Effect.zip(validateRequest(config, request), validateOptions(options)), ([scopes, tuning]) =>
+    drive(config, tuning, startOf(config, request, scopes), {
+      onIssued: (event) =>
+        Effect.zipRight(
           Effect.suspend(() => {
             const out = options.onCode(event.code)
             return Effect.isEffect(out) ? out : Effect.void
           }),
-          notify
-        )
-      })
-    )
-  )
+          options.onEvent === undefined ? Effect.void : options.onEvent(event)
+        ),
+      onEvent: options.onEvent
+    }))
 
 /**
  * Continue polling a saved session (from another process, or after a
@@ -191,7 +183,10 @@ export const resumeEvents = (
   session: DeviceSession,
   options: FlowOptions = {}
 ): Stream.Stream<DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient> =>
-  Stream.unwrap(Effect.gen(function*() {
+  Stream.unwrap(Effect.map(resumeState(config, session, options), ([tuning, state]) => run(config, tuning, state)))
+
+const resumeState = (config: ClientConfig, session: DeviceSession, options: FlowOptions) =>
+  Effect.gen(function*() {
     if (session.clientId !== config.clientId) {
       return yield* new InvalidConfiguration({ field: "session.clientId", reason: "belongs to another client" })
     }
@@ -202,8 +197,8 @@ export const resumeEvents = (
     // the stored wall-clock deadline becomes a monotonic one here, once
     const state = Machine.fromSession(session, yield* Time.now)
     if (state._tag === "Failed") return yield* Effect.fail(state.error)
-    return run(config, tuning, state)
-  }))
+    return [tuning, state] as const
+  })
 
 /**
  * {@link resumeEvents}, run to its result.
@@ -216,7 +211,7 @@ export const resume = (
   session: DeviceSession,
   options: FlowOptions = {}
 ): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient> =>
-  result(resumeEvents(config, session, options))
+  Effect.flatMap(resumeState(config, session, options), ([tuning, state]) => drive(config, tuning, state, undefined))
 
 /**
  * Run an event stream to its `Succeeded` result.
@@ -245,6 +240,17 @@ interface Start {
   readonly tokenParams: Readonly<Record<string, string>>
 }
 
+const startOf = (
+  config: ClientConfig,
+  request: DeviceAuthorization.DeviceCodeRequest,
+  scopes: ReadonlyArray<string>
+): Start => ({
+  _tag: "Start",
+  scopes,
+  extraParams: request.extraParams,
+  tokenParams: { ...config.tokenParams, ...request.extraTokenParams }
+})
+
 const validateRequest = (config: ClientConfig, request: DeviceAuthorization.DeviceCodeRequest) =>
   request.scopes === undefined ? Effect.succeed(config.scopes) : validateScopes("scopes", request.scopes)
 
@@ -272,6 +278,7 @@ const validateOptions = (options: FlowOptions): Effect.Effect<Tuning, InvalidCon
     return Effect.succeed({ policy, timeout: timeout.value })
   })
 
+// The flow as a stream of events: the same steps as drive, each turned into its public event.
 const run = (
   config: ClientConfig,
   { policy, timeout }: Tuning,
@@ -285,13 +292,64 @@ const run = (
         case "Done":
           return Effect.succeedNone
         case "Start":
-          return requestCode(config, step, timeout).pipe(Effect.map(Option.some))
+          return requestCode(config, step, timeout).pipe(
+            Effect.map(([state, code, at]) => Option.some([issued(state, code, at), state] as const))
+          )
         case "Polling":
-          return poll(config, step, timeout, policy).pipe(Effect.map(Option.some))
+          return poll(config, step, timeout, policy).pipe(
+            Effect.map((polled) =>
+              Option.some(
+                [toPublicEvent(polled.event, polled.at), polled.next._tag === "Polling" ? polled.next : Done] as const
+              )
+            )
+          )
       }
     }
   )
 }
+
+const Done = { _tag: "Done" } as const
+
+// Effect's default tracer records spans that nobody reads, and the HTTP client makes one per
+// request: about a tenth of a flow's CPU (docs/benchmarks.md). Spans are made only when the
+// caller installed a tracer of their own.
+const defaultTracer = Effect.runSync(Effect.tracer)
+const spansIfTraced = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.tracerWith((tracer) => (tracer === defaultTracer ? Effect.withTracerEnabled(self, false) : self))
+
+interface Listener<R> {
+  readonly onIssued: (event: Extract<DeviceFlowEvent, { _tag: "CodeIssued" }>) => Effect.Effect<void, never, R>
+  readonly onEvent: ((event: DeviceFlowEvent) => Effect.Effect<void, never, R>) | undefined
+}
+
+/**
+ * The flow run to its result, without a Stream: a loop of polls. Public
+ * events (and the DeviceSession each carries) are built only when someone
+ * listens. Bounded: every turn sends at most one poll, and the schedule ends
+ * the flow at the code's deadline or after the failure budget.
+ */
+const drive = <R>(
+  config: ClientConfig,
+  { policy, timeout }: Tuning,
+  start: Start | Machine.Polling,
+  listener: Listener<R> | undefined
+): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> =>
+  Effect.gen(function*() {
+    let state: Machine.Polling
+    if (start._tag === "Start") {
+      const [polling, code, at] = yield* requestCode(config, start, timeout)
+      if (listener !== undefined) yield* listener.onIssued(issued(polling, code, at))
+      state = polling
+    } else {
+      state = start
+    }
+    for (;;) {
+      const { event, at, next } = yield* poll(config, state, timeout, policy)
+      if (listener?.onEvent !== undefined) yield* listener.onEvent(toPublicEvent(event, at))
+      if (next._tag !== "Polling") return next.result
+      state = next
+    }
+  })
 
 const requestCode = (
   config: ClientConfig,
@@ -316,12 +374,18 @@ const requestCode = (
           ? Effect.fail(error)
           : Effect.zipRight(Effect.sleep(Duration.millis(wait)), attempt(n + 1))
       })
-    const [sentAt, code] = yield* attempt(0)
+    const [sentAt, code] = yield* spansIfTraced(attempt(0))
     const answeredAt = yield* Time.now
     const state = Machine.startPolling(config, code, start.tokenParams, sentAt, answeredAt)
     if (state._tag === "Failed") return yield* Effect.fail(state.error)
-    return [DeviceFlowEvent.CodeIssued({ code, session: Machine.toSession(state, answeredAt) }), state] as const
+    return [state, code, answeredAt] as const
   })
+
+const issued = (state: Machine.Polling, code: DeviceAuthorization.DeviceCode, at: Time.Instant) =>
+  DeviceFlowEvent.CodeIssued({ code, session: Machine.toSession(state, at) }) as Extract<
+    DeviceFlowEvent,
+    { _tag: "CodeIssued" }
+  >
 
 const poll = (
   config: ClientConfig,
@@ -345,14 +409,13 @@ const poll = (
     if (now >= state.timing.deadline) {
       return yield* Effect.fail(Machine.deadlineError(state.tokenEndpoint, state, yield* Time.now))
     }
-    const answer = yield* sendPoll(config, state, timeout)
+    const answer = yield* spansIfTraced(sendPoll(config, state, timeout))
     const answeredAt = yield* Time.now
     // A server may echo the client secret in its error text, as it may the device code (the machine blanks both).
     const secrets = config.clientSecret === undefined ? [] : [Redacted.value(config.clientSecret)]
     const { event, next } = Machine.transition(state, answer, answeredAt, policy, secrets)
     if (next._tag === "Failed") return yield* Effect.fail(next.error)
-    const step = next._tag === "Polling" ? next : { _tag: "Done" as const }
-    return [toPublicEvent(event!, answeredAt), step] as const
+    return { event: event!, at: answeredAt, next }
   })
 
 // RFC 8628 §3.4 device access token request
