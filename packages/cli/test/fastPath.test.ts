@@ -46,7 +46,7 @@ interface Token {
 }
 
 /** The cache content as core writes it, for `tokens`. */
-const contentWith = (tokens: ReadonlyArray<Token>): TokenCache.CacheContent =>
+const contentWith = (tokens: ReadonlyArray<Token>, storedAt = 1_000): TokenCache.CacheContent =>
   tokens.reduce(
     (content, t, i) =>
       TokenCache.withTokens(content, {
@@ -54,7 +54,7 @@ const contentWith = (tokens: ReadonlyArray<Token>): TokenCache.CacheContent =>
         clientId,
         account,
         accessToken: { secret: Redacted.make(t.secret), tokenType: "Bearer", scopes: t.scopes, expiresOn: t.expiresOn },
-        now: 1_000 + i
+        now: storedAt + i
       }),
     TokenCache.empty
   )
@@ -65,10 +65,10 @@ afterEach(() => {
 })
 
 /** A cache directory as login leaves it: tokens.json (0600) and profiles.json. */
-const cacheDir = (tokens: ReadonlyArray<Token>, profile: Partial<ProfileFile.Profile> = {}): string => {
+const cacheDir = (tokens: ReadonlyArray<Token>, profile: Partial<ProfileFile.Profile> = {}, storedAt?: number): string => {
   const dir = tempDir("devflow-fast-")
   dirs.push(dir)
-  fs.writeFileSync(path.join(dir, "tokens.json"), TokenCache.toJson(contentWith(tokens)), { mode: 0o600 })
+  fs.writeFileSync(path.join(dir, "tokens.json"), TokenCache.toJson(contentWith(tokens, storedAt)), { mode: 0o600 })
   ProfileFile.writeSync(dir, {
     version: 1,
     profiles: {
@@ -156,6 +156,26 @@ describe("devflow token's fast path", () => {
 
     const noAccount = cacheDir([{ secret: "at", scopes: ["api"], expiresOn: undefined }], { accountId: undefined })
     expect(fast(["--cache-dir", noAccount]).code).toBeUndefined()
+  })
+
+  it("declines, as core's Silent does, a token stored later than the clock now reads (the clock went back)", async () => {
+    const now = Date.now()
+    const tokens = [{ secret: "at", scopes: ["api"], expiresOn: now + 2 * hour }]
+    // stored an hour "from now": the clock has gone back an hour since; the token's real age is unknown
+    expect(fast(["--cache-dir", cacheDir(tokens, {}, now + hour)]).code).toBeUndefined()
+    // within the 5-minute skew it is still handed out
+    expect(fast(["--cache-dir", cacheDir(tokens, {}, now + 4 * 60_000)]).code).toBe(0)
+    const config = await Effect.runPromise(ClientConfig.make({ clientId, endpoints: client.endpoints, scopes: client.scopes }))
+    const offline = HttpClient.make((request) =>
+      Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", description: "offline" }))
+    )
+    const silent = await Effect.runPromiseExit(
+      Silent.acquireSilent({ config, authority, account, scopes: ["api"] }).pipe(
+        Effect.provideServiceEffect(TokenCache.TokenCache, TokenCache.makeMemory(contentWith(tokens, now + hour))),
+        Effect.provideService(HttpClient.HttpClient, offline)
+      )
+    )
+    expect(Exit.isSuccess(silent) && silent.value.source === "cache").toBe(false)
   })
 
   it("agrees with core's Silent on which cached token to hand out, and when", async () => {

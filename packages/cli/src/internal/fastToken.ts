@@ -120,6 +120,7 @@ interface AccessTokenRecord {
   readonly secret: string
   readonly tokenType: string
   readonly expiresOn?: number
+  readonly cachedAt?: number
 }
 
 const isAccount = (u: any): u is AccountRecord =>
@@ -229,7 +230,11 @@ const serve = (
     if (best === undefined || (entry.expiresOn ?? Infinity) > (best.expiresOn ?? Infinity)) best = entry
   }
   if (best === undefined) return undefined
-  if (best.expiresOn !== undefined && best.expiresOn - Date.now() <= EXPIRY_SKEW_MS) return undefined
+  // As core's Silent: a token that is about to expire, or that was stored "later" than
+  // the clock now reads (the clock went back: its real age is unknown), is for the full CLI to refresh.
+  const now = Date.now()
+  if (best.expiresOn !== undefined && best.expiresOn - now <= EXPIRY_SKEW_MS) return undefined
+  if (typeof best.cachedAt !== "number" || !(now >= best.cachedAt - EXPIRY_SKEW_MS)) return undefined
 
   write(TokenFormat.render(formatText, {
     accessToken: best.secret,
