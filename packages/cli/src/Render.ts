@@ -14,6 +14,7 @@ import * as Data from "effect/Data"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as FlagTable from "./internal/flagTable.js"
 import * as Output from "./Output.js"
 
 /**
@@ -100,39 +101,15 @@ export interface Failure {
   readonly hint: string | undefined
 }
 
-const FIELD_FLAGS: Readonly<Record<string, string>> = {
-  provider: "--provider (DEVFLOW_PROVIDER)",
-  clientId: "--client-id (DEVFLOW_CLIENT_ID)",
-  clientSecret: "--client-secret (DEVFLOW_CLIENT_SECRET)",
-  authority: "--authority (DEVFLOW_AUTHORITY)",
-  issuer: "--issuer (DEVFLOW_ISSUER)",
-  tenant: "--tenant (DEVFLOW_TENANT)",
-  audience: "--audience (DEVFLOW_AUDIENCE)",
-  region: "--region (DEVFLOW_REGION)",
-  startUrl: "--start-url (DEVFLOW_START_URL)",
-  scopes: "--scope (DEVFLOW_SCOPE)"
-}
-
 /**
- * The exit code for a flow error.
+ * The flag (and variable) behind a configuration field: `--client-id (DEVFLOW_CLIENT_ID)`.
  *
  * @since 0.1.0
  * @category utils
  */
-export const exitCodeFor = (error: DeviceFlowError.DeviceFlowError): ExitCode => {
-  switch (error._tag) {
-    case "AccessDenied":
-      return ExitCode.Denied
-    case "DeviceCodeExpired":
-      return ExitCode.Expired
-    case "TransportError":
-      return ExitCode.Network
-    case "OAuthError":
-    case "InvalidResponse":
-      return ExitCode.Server
-    case "InvalidConfiguration":
-      return ExitCode.Usage
-  }
+export const flagOfField = (field: string): string | undefined => {
+  const key = field === "scopes" ? "scope" : field
+  return Object.hasOwn(FlagTable.FLAGS, key) ? FlagTable.label(key as FlagTable.Key) : undefined
 }
 
 /**
@@ -163,7 +140,7 @@ export const describe = (error: CliError): Failure => {
       return failure(ExitCode.Server, "Check that --issuer / --authority points at the authorization server itself.")
     case "InvalidConfiguration": {
       const root = error.field.split(".")[0]!
-      const flag = FIELD_FLAGS[root]
+      const flag = flagOfField(root)
       return failure(
         ExitCode.Usage,
         flag === undefined ? "See `devflow login --help`." : `Set ${flag}; \`devflow providers\` shows what each preset needs.`
@@ -247,7 +224,8 @@ export const report = (error: CliError, options: ReportOptions): Effect.Effect<E
 const oneLine = (text: string): string => text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim()
 
 /**
- * What a successful sign-in yields, without any token.
+ * What a successful sign-in yields, without any token; field names as in
+ * every other JSON devflow writes (snake_case, ISO 8601 times in UTC).
  *
  * @since 0.1.0
  * @category utils
@@ -255,14 +233,17 @@ const oneLine = (text: string): string => text.replace(/[\u0000-\u001f\u007f]+/g
 export const summary = (result: TokenResponse.AuthenticationResult) => {
   const claims = Option.getOrElse(result.idTokenClaims, () => ({} as Readonly<Record<string, unknown>>))
   return {
-    account: stringClaim(claims, "preferred_username") ?? stringClaim(claims, "email") ?? stringClaim(claims, "sub"),
-    name: stringClaim(claims, "name"),
-    issuer: stringClaim(claims, "iss"),
-    tokenType: result.tokenType,
+    account: {
+      id: stringClaim(claims, "sub") ?? null,
+      username: stringClaim(claims, "preferred_username") ?? stringClaim(claims, "email") ?? null,
+      name: stringClaim(claims, "name") ?? null
+    },
+    issuer: stringClaim(claims, "iss") ?? null,
+    token_type: result.tokenType,
     scopes: result.scopes,
-    expiresOn: Option.getOrUndefined(Option.map(result.expiresOn, DateTime.formatIso)),
-    refreshToken: Option.isSome(result.refreshToken),
-    idToken: Option.isSome(result.idToken)
+    expires_on: Option.getOrNull(Option.map(result.expiresOn, DateTime.formatIso)),
+    refresh_token: Option.isSome(result.refreshToken),
+    id_token: Option.isSome(result.idToken)
   }
 }
 

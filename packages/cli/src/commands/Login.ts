@@ -14,6 +14,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as path from "node:path"
 import * as Flags from "../Flags.js"
+import * as Help from "../Help.js"
 import * as Http from "../Http.js"
 import * as Output from "../Output.js"
 import * as Render from "../Render.js"
@@ -40,14 +41,7 @@ export const services = (directory: string) =>
  */
 export const login = Command.make(
   "login",
-  {
-    ...Flags.server,
-    ...Flags.prompt,
-    cacheDir: Flags.cacheDir,
-    profile: Flags.profile,
-    json: Flags.json,
-    verbose: Flags.verbose
-  },
+  Flags.of("login"),
   Root.handle((options, context) => {
     const directory = Target.directoryOf(options.cacheDir)
     return Effect.gen(function*() {
@@ -67,7 +61,5 @@ export const login = Command.make(
     }).pipe(Effect.provide(services(directory)))
   })
 ).pipe(
-  Command.withDescription(
-    "Sign in with a device code (RFC 8628): shows a code and a URL (and a QR code) on stderr, waits for approval, stores the tokens in the cache and remembers the settings as a profile"
-  )
+  Command.withDescription(Help.summaryOf("login"))
 )

@@ -12,13 +12,12 @@ import type * as Account from "@devflow/core/Account"
 import * as PublicClient from "@devflow/core/PublicClient"
 import * as Silent from "@devflow/core/Silent"
 import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
-import * as Config from "effect/Config"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Flags from "../Flags.js"
+import * as Help from "../Help.js"
 import * as TokenFormat from "../internal/tokenFormat.js"
 import * as Output from "../Output.js"
 import * as Render from "../Render.js"
@@ -26,11 +25,6 @@ import * as Root from "../Root.js"
 import * as Signin from "../Signin.js"
 import * as Target from "../Target.js"
 import { services } from "./Login.js"
-
-const login = Options.boolean("login").pipe(
-  Options.withDescription("When the user must sign in (again), run the device flow instead of failing (env DEVFLOW_LOGIN)"),
-  Options.withFallbackConfig(Config.boolean("DEVFLOW_LOGIN"))
-)
 
 /**
  * The token as `TokenFormat` prints it.
@@ -103,17 +97,7 @@ const selectAccount = (
  */
 export const token = Command.make(
   "token",
-  {
-    ...Flags.server,
-    ...Flags.prompt,
-    format: Flags.format,
-    account: Flags.account,
-    login,
-    cacheDir: Flags.cacheDir,
-    profile: Flags.profile,
-    json: Flags.json,
-    verbose: Flags.verbose
-  },
+  Flags.of("token"),
   Root.handle((options, context) => {
     const directory = Target.directoryOf(options.cacheDir)
     return Effect.gen(function*() {
@@ -151,7 +135,5 @@ export const token = Command.make(
     }).pipe(Effect.provide(services(directory)))
   })
 ).pipe(
-  Command.withDescription(
-    "Print an access token for the signed-in account, from the cache or by refreshing it; fails with exit code 7 when the user must sign in again, unless --login. The only command that prints a token"
-  )
+  Command.withDescription(Help.summaryOf("token"))
 )
