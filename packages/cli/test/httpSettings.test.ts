@@ -1,5 +1,5 @@
 import * as http from "node:http"
-import type { AddressInfo } from "node:net"
+import type { AddressInfo, Socket } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { devflow, STACK, tempDir } from "./helpers.js"
 
@@ -20,7 +20,7 @@ beforeAll(async () => {
     res.writeHead(502).end()
   })
   // undici tunnels plain http through the proxy too
-  proxy.on("connect", (req: http.IncomingMessage, socket: import("node:net").Socket) => {
+  proxy.on("connect", (req: http.IncomingMessage, socket: Socket) => {
     proxied.push(`CONNECT ${req.url}`)
     socket.end("HTTP/1.1 502 Bad Gateway\r\n\r\n")
   })
