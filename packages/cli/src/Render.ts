@@ -75,6 +75,38 @@ export class WithHint extends Data.TaggedError("WithHint")<{ readonly error: Exc
 }
 
 /**
+ * A refresh grant (RFC 6749 §6) that failed: which account, at which server,
+ * and why. Exits with the underlying failure's code.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RefreshFailed extends Data.TaggedError("RefreshFailed")<{
+  readonly account: string
+  readonly endpoint: string
+  readonly error: DeviceFlowError.DeviceFlowError
+  readonly hint?: string | undefined
+}> {
+  override get message(): string {
+    const why = this.error._tag === "TransportError"
+      ? "the server could not be reached"
+      : this.error._tag === "OAuthError"
+      ? "the server refused it"
+      : "the server's answer could not be used"
+    return `Could not refresh the access token of ${this.account} at ${this.endpoint}: ${why} (${this.error.message})`
+  }
+}
+
+/**
+ * Not signed in at all: no profile, no server flags. Exit code 7, as after
+ * `devflow logout`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NotSignedIn extends Data.TaggedError("NotSignedIn")<{ readonly message: string; readonly hint: string }> {}
+
+/**
  * Every failure a command reports.
  *
  * @since 0.1.0
@@ -86,6 +118,8 @@ export type CliError =
   | TokenCache.TokenCacheError
   | UsageError
   | LocalError
+  | RefreshFailed
+  | NotSignedIn
   | WithHint
 
 /**
@@ -122,7 +156,12 @@ export const describe = (error: CliError): Failure => {
     case "AccessDenied":
       return failure(ExitCode.Denied, "Run the command again for a new code if this was a mistake.")
     case "DeviceCodeExpired":
-      return failure(ExitCode.Expired, "Run `devflow login` again and enter the new code before it expires.")
+      return failure(
+        ExitCode.Expired,
+        error.reason === "expired_token"
+          ? "The server no longer accepts this code (it expired, or was used or abandoned in the browser): run the command again for a new code."
+          : "Run `devflow login` again and enter the new code before it expires."
+      )
     case "TransportError":
       return failure(
         ExitCode.Network,
@@ -134,17 +173,23 @@ export const describe = (error: CliError): Failure => {
         // the message already ends with the provider-specific remediation, when there is one
         error.remediation === undefined && (error.error === "invalid_client" || error.error === "unauthorized_client")
           ? "Check --client-id (and --client-secret): the client must exist and be allowed the device code grant."
+          // Auth0 and others answer a used-up device code with invalid_grant (RFC 6749 §5.2)
+          : error.remediation === undefined && error.error === "invalid_grant"
+          ? "The server no longer accepts this code (used, abandoned or expired): run the command again for a new code."
           : undefined
       )
     case "InvalidResponse":
       return failure(ExitCode.Server, "Check that --issuer / --authority points at the authorization server itself.")
     case "InvalidConfiguration": {
-      const root = error.field.split(".")[0]!
-      const flag = flagOfField(root)
-      return failure(
-        ExitCode.Usage,
-        flag === undefined ? "See `devflow login --help`." : `Set ${flag}; \`devflow providers\` shows what each preset needs.`
-      )
+      const flag = flagOfField(error.field.split(".")[0]!)
+      // The flag, not the library's field name: "--issuer (DEVFLOW_ISSUER) must use https …"
+      const message = flag === undefined ? error.message : `${flag} ${error.reason}`
+      const hint = /must use https/.test(error.reason)
+        ? "Use an https:// address; http:// is accepted only for 127.0.0.1, localhost and [::1]."
+        : flag === undefined
+        ? "See `devflow login --help`."
+        : "`devflow providers` shows what each preset needs; `devflow login --help` has examples."
+      return { tag: error._tag, code: ExitCode.Usage, message, hint }
     }
     case "InteractionRequired":
       return failure(ExitCode.InteractionRequired, "Run `devflow login` (or `devflow token --login`) to sign in.")
@@ -158,6 +203,12 @@ export const describe = (error: CliError): Failure => {
       return { tag: error._tag, code: ExitCode.Internal, message: error.message, hint: error.hint }
     case "WithHint":
       return { ...describe(error.error), hint: error.hint }
+    case "RefreshFailed": {
+      const underlying = describe(error.error)
+      return { ...underlying, message: error.message, hint: error.hint ?? underlying.hint }
+    }
+    case "NotSignedIn":
+      return { tag: "InteractionRequired", code: ExitCode.InteractionRequired, message: error.message, hint: error.hint }
   }
 }
 

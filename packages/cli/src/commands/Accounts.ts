@@ -64,6 +64,7 @@ export const accounts = Command.make(
   Root.handle((options, context) => {
     const directory = Target.directoryOf(options.cacheDir)
     return Effect.gen(function*() {
+      yield* Target.checkDirectory(options.cacheDir)
       const cache = yield* FileTokenCache.make({ directory })
       const content = yield* cache.read
       const listed = list(content, yield* Profile.load(directory))
@@ -96,8 +97,8 @@ export const accounts = Command.make(
           : entry.accessTokenExpiresOn === undefined
           ? "access token without expiry"
           : entry.accessTokenExpiresOn > now
-          ? `access token valid until ${new Date(entry.accessTokenExpiresOn).toISOString()}`
-          : `access token expired ${new Date(entry.accessTokenExpiresOn).toISOString()}`
+          ? `access token valid until ${Output.localTime(entry.accessTokenExpiresOn, now)}`
+          : `access token expired ${Output.localTime(entry.accessTokenExpiresOn, now)}`
         const profiles = entry.profiles.length === 0 ? "" : `  [profile ${entry.profiles.join(", ")}]`
         stdout.line(`${stdout.bold(who)}${profiles}`)
         stdout.line(`  id:        ${a.id}`)
@@ -125,6 +126,7 @@ export const logout = Command.make(
   Root.handle((options, context) => {
     const directory = Target.directoryOf(options.cacheDir)
     return Effect.gen(function*() {
+      yield* Target.checkDirectory(options.cacheDir)
       if (options.all && Option.isSome(options.account)) {
         return yield* new Render.UsageError({ message: "Give an account or --all, not both" })
       }

@@ -42,13 +42,16 @@ const invocation = (): { readonly devflow: string; readonly demo: string } => {
 }
 
 /**
- * The `devflow login` line for a demo server at `issuer`.
+ * The `devflow login` line for a demo server at `issuer`. The scopes are
+ * spelled out: the generic preset asks for none, and the demo server's
+ * OpenID provider needs `openid` (`offline_access` brings the refresh token
+ * that `devflow token` uses).
  *
  * @since 0.1.0
  * @category utils
  */
 export const loginLine = (devflow: string, issuer: string, clientId: string): string =>
-  `${devflow} login --issuer ${issuer} --client-id ${clientId}`
+  `${devflow} login --issuer ${issuer} --client-id ${clientId} --scope openid --scope profile --scope offline_access`
 
 const startServer = (options: { readonly port: number; readonly interval: number }) =>
   Effect.acquireRelease(

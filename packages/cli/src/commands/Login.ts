@@ -58,7 +58,11 @@ export const login = Command.make(
           expires_on: Option.getOrNull(Option.map(result.expiresOn, DateTime.formatIso))
         }))
       }
-    }).pipe(Effect.provide(services(directory)))
+    }).pipe(
+      Effect.provide(services(directory)),
+      // before the cache layer tries to create the directory
+      (body) => Effect.zipRight(Target.checkDirectory(options.cacheDir), body)
+    )
   })
 ).pipe(
   Command.withDescription(Help.summaryOf("login"))
