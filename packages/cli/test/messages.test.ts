@@ -3,6 +3,7 @@
  * dev server (oidc-provider) where a server is involved.
  */
 import { type DevServer, startDevServer } from "@devflow/dev-server"
+import { json, startFaultServer } from "@devflow/dev-server/faults"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -157,5 +158,52 @@ describe("a failed refresh says what was tried, for whom, where and why", () => 
     expect(run.stdout).toBe("")
     expect(run.stderr).toMatch(new RegExp(`^devflow: Could not refresh the access token of carol at ${own.issuer}/token: the server could not be reached`))
     noStack(run)
+  }, 60_000)
+})
+
+describe("a used-up code", () => {
+  it("the server says so (expired_token long before expires_in): devflow says so at once, exit 4", async () => {
+    const fault = await startFaultServer({
+      "/.well-known/openid-configuration": ({ origin }) =>
+        json({ issuer: origin, device_authorization_endpoint: `${origin}/device/auth`, token_endpoint: `${origin}/token` }),
+      "/device/auth": ({ origin }) =>
+        json({ device_code: "dc-used-up", user_code: "BCDF-GHJK", verification_uri: `${origin}/device`, expires_in: 600, interval: 1 }),
+      "/token": ({ n }) => json({ error: n === 0 ? "authorization_pending" : "expired_token" }, { status: 400 })
+    })
+    try {
+      const run = await devflow(["login", "--issuer", fault.origin, "--client-id", "x", "--no-qr", "--cache-dir", cacheDir()])
+      expect(run.code, run.stderr).toBe(4)
+      expect(run.ms).toBeLessThan(10_000)
+      expect(run.stderr).toMatch(/^devflow: The authorization server reports the code expired/m)
+      expect(run.stderr).toMatch(/hint: The server no longer accepts this code .*run the command again for a new code/)
+    } finally {
+      await fault.close()
+    }
+  })
+})
+
+describe("JSON for programs", () => {
+  const keysOf = (value: unknown, prefix = ""): ReadonlyArray<string> =>
+    typeof value !== "object" || value === null || Array.isArray(value)
+      ? []
+      : Object.entries(value).flatMap(([k, v]) => [`${prefix}${k}`, ...keysOf(v, `${prefix}${k}.`)])
+  const SNAKE = /^[a-z]+(_[a-z]+)*$/
+
+  it("demo, login --json and token --format json use the same snake_case names, times in UTC", async () => {
+    const cache = cacheDir()
+    const [demo, login] = await Promise.all([
+      devflow(["demo", "--auto-approve", "--interval", "1", "--json", "--no-qr"]),
+      approved(server, [...loginArgs(server, cache), "--json"])
+    ])
+    const token = await devflow(["token", "--format", "json", "--cache-dir", cache], { tokenOutput: true })
+    const results = [demo, login].map((run) => JSON.parse(run.stdout.trim().split("\n").at(-1)!) as Record<string, any>)
+    results.push(JSON.parse(token.stdout))
+    for (const result of results) {
+      for (const key of keysOf(result)) expect(key.split(".").at(-1), key).toMatch(SNAKE)
+      expect(Object.keys(result.account)).toEqual(expect.arrayContaining(["id", "username", "name"]))
+      expect(result.token_type).toBe("Bearer")
+      expect(result.scopes).toEqual(expect.arrayContaining(["openid"]))
+      expect(result.expires_on).toMatch(/Z$/)
+    }
   }, 60_000)
 })

@@ -54,6 +54,7 @@ export const login = Command.make(
           account: Render.accountJson(result.account),
           profile: target.profileName,
           cache: path.join(directory, FileTokenCache.DEFAULT_FILE_NAME),
+          token_type: result.tokenType,
           scopes: result.scopes,
           expires_on: Option.getOrNull(Option.map(result.expiresOn, DateTime.formatIso))
         }))
