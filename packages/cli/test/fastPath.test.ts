@@ -12,6 +12,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import * as FastToken from "../src/internal/fastToken.js"
+import * as FlagTable from "../src/internal/flagTable.js"
 import { defaultCacheDirectory } from "../src/internal/paths.js"
 import * as ProfileFile from "../src/internal/profileFile.js"
 import { tempDir } from "./helpers.js"
@@ -134,6 +135,22 @@ describe("devflow token's fast path", () => {
       ["no cache directory", ["--cache-dir", path.join(dir, "missing")]]
     ]
     for (const [what, args, env] of declines) expect(fast(args, env ?? {}).code, what).toBeUndefined()
+  })
+
+  it("reads its flags from the one flag table: a flag it ignores still answers, a flag it does not know declines", () => {
+    const dir = cacheDir([{ secret: "at-1", scopes: ["api"], expiresOn: Date.now() + hour }])
+    const specs: ReadonlyArray<FlagTable.FlagSpec> = FlagTable.keysOf("token").map((key) => FlagTable.FLAGS[key])
+    for (const spec of specs.filter((s) => s.fast === "ignore")) {
+      const args = spec.kind === "boolean" ? [`--${spec.name}`] : [`--${spec.name}`, "x"]
+      expect(fast([...args, "--cache-dir", dir]), spec.name).toEqual({ code: 0, out: "at-1\n" })
+    }
+    const unread = specs.filter((s) => s.fast === undefined)
+    // --client-secret: a refresh may need it, which only the full CLI does
+    expect(unread.map((s) => s.name)).toContain("client-secret")
+    for (const spec of unread) {
+      const args = spec.kind === "boolean" ? [`--${spec.name}`] : [`--${spec.name}`, "x"]
+      expect(fast([...args, "--cache-dir", dir]).code, spec.name).toBeUndefined()
+    }
   })
 
   it("declines when the token is within 5 minutes of expiry, or the cache is not as the file cache would accept it", () => {

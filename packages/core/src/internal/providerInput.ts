@@ -105,7 +105,8 @@ const checkInputs = (provider: Provider, input: ProviderInput) =>
         }
       } else if (!requirement.anyOf.some((field) => given(record[field]))) {
         const [first, ...rest] = requirement.anyOf
-        return yield* invalid(first!, `(or ${rest.join(" or ")}) is required by the ${provider.id} preset`)
+        const why = provider.requiresWhy[first!]
+        return yield* invalid(first!, `(or ${rest.join(" or ")}) is required by the ${provider.id} preset${why === undefined ? "" : `: ${why}`}`)
       }
     }
     const authority = text(input.authority)
