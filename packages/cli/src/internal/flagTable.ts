@@ -221,7 +221,7 @@ export const FLAGS = {
     kind: "boolean",
     env: "DEVFLOW_NO_STORE_SECRET",
     help:
-      "Do not keep the client secret with the tokens in the 0600 cache (and forget one kept earlier); a refresh that needs it then asks for DEVFLOW_CLIENT_SECRET.",
+      "Do not keep the client secret with the tokens in the 0600 cache (and forget one kept earlier); a refresh that needs it then asks for the secret again.",
     commands: SIGN_IN,
     group: "server",
     fast: "ignore"
