@@ -22,6 +22,7 @@ import * as Cli from "./Cli.js"
 import * as Help from "./Help.js"
 import * as FlagTable from "./internal/flagTable.js"
 import * as Output from "./Output.js"
+import * as Telemetry from "./Telemetry.js"
 import { ExitCode } from "./Render.js"
 
 const COMMANDS: ReadonlySet<string> = new Set(FlagTable.COMMAND_NAMES)
@@ -164,7 +165,13 @@ export const main = (argv: ReadonlyArray<string>): void => {
         return ExitCode.Internal as number
       })
     ),
-    Effect.provide(Layer.mergeAll(NodeContext.layer, StderrLogger, Logger.minimumLogLevel(LogLevel.Warning))),
+    Effect.provide(Layer.mergeAll(
+      NodeContext.layer,
+      StderrLogger,
+      Logger.minimumLogLevel(LogLevel.Warning),
+      // OTEL_EXPORTER_OTLP_ENDPOINT: spans exported over OTLP; unset, nothing is loaded
+      Telemetry.layer(process.env, Cli.VERSION)
+    )),
     // Failures are reported by Render; the runtime's "unhandled error" debug log would only repeat them.
     Effect.withUnhandledErrorLogLevel(Option.none())
   )

@@ -34,6 +34,7 @@ import * as Data from "effect/Data"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
@@ -43,6 +44,7 @@ import * as DeviceAuthorization from "./DeviceAuthorization.js"
 import { type DeviceFlowError, InvalidConfiguration, TransportError } from "./DeviceFlowError.js"
 import type { DeviceSession } from "./DeviceSession.js"
 import * as Machine from "./internal/flowMachine.js"
+import * as Telemetry from "./internal/telemetry.js"
 import { postForm } from "./internal/oauthHttp.js"
 import * as Time from "./internal/time.js"
 import * as PollSchedule from "./PollSchedule.js"
@@ -311,11 +313,39 @@ const run = (
 const Done = { _tag: "Done" } as const
 
 // Effect's default tracer records spans that nobody reads, and the HTTP client makes one per
-// request: about a tenth of a flow's CPU (docs/benchmarks.md). Spans are made only when the
-// caller installed a tracer of their own.
-const defaultTracer = Effect.runSync(Effect.tracer)
-const spansIfTraced = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.tracerWith((tracer) => (tracer === defaultTracer ? Effect.withTracerEnabled(self, false) : self))
+// request: about a tenth of a flow's CPU (docs/benchmarks.md). Spans (one per device
+// authorization request and per poll) are made only when the caller installed a tracer.
+const spanAttributes = (config: ClientConfig, endpoint: string): Telemetry.Attributes => ({
+  "devflow.endpoint.host": Telemetry.hostOf(endpoint),
+  "devflow.client_id": config.clientId,
+  "devflow.provider": config.preset
+})
+
+const pollOutcome = (exit: Exit.Exit<unknown, unknown>): Telemetry.Attributes => {
+  if (Exit.isFailure(exit)) return Telemetry.failureOutcome(exit)
+  const answer = exit.value as Machine.PollAnswer
+  switch (answer._tag) {
+    case "Tokens":
+      return { "devflow.outcome": "tokens" }
+    case "ErrorBody":
+      return {
+        "devflow.outcome": Telemetry.oauthCode(answer.body.error),
+        "http.response.status_code": answer.status,
+        "devflow.retry_after_ms": answer.retryAfterMs
+      }
+    case "Unavailable":
+      return {
+        "devflow.outcome": "unavailable",
+        "http.response.status_code": answer.status,
+        "devflow.retry_reason": `HTTP ${answer.status}`,
+        "devflow.retry_after_ms": answer.retryAfterMs
+      }
+    case "NoAnswer":
+      return { "devflow.outcome": "no_answer", "devflow.retry_reason": answer.error.reason.slice(0, 200) }
+    case "Invalid":
+      return { "devflow.outcome": "invalid_response", "devflow.field": answer.error.field }
+  }
+}
 
 interface Listener<R> {
   readonly onIssued: (event: Extract<DeviceFlowEvent, { _tag: "CodeIssued" }>) => Effect.Effect<void, never, R>
@@ -374,7 +404,13 @@ const requestCode = (
           ? Effect.fail(error)
           : Effect.zipRight(Effect.sleep(Duration.millis(wait)), attempt(n + 1))
       })
-    const [sentAt, code] = yield* spansIfTraced(attempt(0))
+    const [sentAt, code] = yield* attempt(0).pipe(
+      Telemetry.traced(
+        "devflow.device_authorization",
+        spanAttributes(config, endpoint),
+        (exit) => (Exit.isSuccess(exit) ? { "devflow.outcome": "code_issued" } : Telemetry.failureOutcome(exit))
+      )
+    )
     const answeredAt = yield* Time.now
     const state = Machine.startPolling(config, code, start.tokenParams, sentAt, answeredAt)
     if (state._tag === "Failed") return yield* Effect.fail(state.error)
@@ -409,7 +445,13 @@ const poll = (
     if (now >= state.timing.deadline) {
       return yield* Effect.fail(Machine.deadlineError(state.tokenEndpoint, state, yield* Time.now))
     }
-    const answer = yield* spansIfTraced(sendPoll(config, state, timeout))
+    const answer = yield* sendPoll(config, state, timeout).pipe(
+      Telemetry.traced("devflow.poll", {
+        ...spanAttributes(config, state.tokenEndpoint),
+        "devflow.attempt": state.attempt + 1,
+        "devflow.interval_ms": state.timing.intervalMs
+      }, pollOutcome)
+    )
     const answeredAt = yield* Time.now
     // A server may echo the client secret in its error text, as it may the device code (the machine blanks both).
     const secrets = config.clientSecret === undefined ? [] : [Redacted.value(config.clientSecret)]

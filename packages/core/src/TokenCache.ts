@@ -24,6 +24,7 @@ import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import { Account } from "./Account.js"
 import * as internal from "./internal/cacheContent.js"
+import * as telemetry from "./internal/telemetry.js"
 import type * as ScopeForm from "./ScopeForm.js"
 
 // ---------------------------------------------------------------------------
@@ -597,18 +598,33 @@ export type TokenCacheImpl = Pick<TokenCache, "location" | "read" | "modify" | "
  * @since 0.1.0
  * @category constructors
  */
-export const make = (impl: TokenCacheImpl): TokenCache => ({
-  ...impl,
-  update: (f) => impl.modify((content) => [undefined, f(content)] as const),
-  getAccounts: (authority, clientId) => Effect.map(impl.read, (content) => internal.accountsOf(content, authority, clientId)),
-  save: (input) => impl.modify((content) => [undefined, internal.save(content, input)] as const),
-  removeAccount: (authority, accountId) =>
-    impl.modify((content) => {
-      const next = internal.removeAccount(content, authority, accountId)
-      return [next !== content, next] as const
-    }),
-  clear: impl.modify((content) => [undefined, internal.size(content) === 0 ? content : internal.empty] as const)
-})
+export const make = (impl: TokenCacheImpl): TokenCache => {
+  const traced = tracedCache(impl)
+  return {
+    ...impl,
+    read: traced.read,
+    modify: traced.modify,
+    update: (f) => traced.modify((content) => [undefined, f(content)] as const),
+    getAccounts: (authority, clientId) => Effect.map(traced.read, (content) => internal.accountsOf(content, authority, clientId)),
+    save: (input) => traced.modify((content) => [undefined, internal.save(content, input)] as const),
+    removeAccount: (authority, accountId) =>
+      traced.modify((content) => {
+        const next = internal.removeAccount(content, authority, accountId)
+        return [next !== content, next] as const
+      }),
+  clear: traced.modify((content) => [undefined, internal.size(content) === 0 ? content : internal.empty] as const)
+  }
+}
+
+// One span per read and per write, when the application traces (see internal/telemetry.ts).
+const tracedCache = (impl: TokenCacheImpl): Pick<TokenCache, "read" | "modify"> => {
+  const attributes = { "devflow.cache.location": impl.location }
+  return {
+    read: telemetry.traced("devflow.cache.read", attributes)(impl.read),
+    modify: <A>(f: (content: CacheContent) => readonly [A, CacheContent]) =>
+      telemetry.traced("devflow.cache.write", attributes)(impl.modify(f))
+  }
+}
 
 /**
  * A cache in this process's memory, starting from `initial` (empty by

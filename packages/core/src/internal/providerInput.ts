@@ -220,7 +220,8 @@ export const resolve = (
       deviceAuthorizationParams,
       tokenParams,
       wire: provider.wire,
-      scopeForm: provider.scopeForm
+      scopeForm: provider.scopeForm,
+      preset: provider.id
     }
     // Validate the configuration before a registration creates anything server-side.
     const config = yield* ClientConfig.make(configInput)
