@@ -36,3 +36,5 @@ export * as TestKitCache from "./TestKitCache.js"
 export * as TokenCache from "./TokenCache.js"
 /** @since 0.1.0 */
 export * as Providers from "./Providers.js"
+/** @since 0.1.0 */
+export * as FlowStore from "./FlowStore.js"
