@@ -11,3 +11,5 @@ export * as Keyring from "./Keyring.js"
 export * as RedisConnection from "./RedisConnection.js"
 /** @since 0.1.0 */
 export * as RedisTokenCache from "./RedisTokenCache.js"
+/** @since 0.1.0 */
+export * as RedisFlowStore from "./RedisFlowStore.js"

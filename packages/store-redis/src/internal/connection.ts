@@ -3,7 +3,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import { type Cluster, Redis } from "ioredis"
+import { type Cluster, Redis, type RedisOptions } from "ioredis"
 import * as crypto from "node:crypto"
 import type * as Keyring from "../Keyring.js"
 import type { RedisConnection, Script } from "../RedisConnection.js"
@@ -19,7 +19,7 @@ export const script = (name: string, lua: string): Script => ({
 /** @internal */
 export interface Settings {
   readonly url?: string | undefined
-  readonly redisOptions?: import("ioredis").RedisOptions | undefined
+  readonly redisOptions?: RedisOptions | undefined
   readonly connect?: (() => { readonly client: Redis | Cluster; readonly subscriber: Redis | Cluster }) | undefined
   readonly prefix?: string | undefined
   readonly keyring: Keyring.Keyring
