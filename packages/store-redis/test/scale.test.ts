@@ -1,0 +1,205 @@
+/**
+ * Three instances of the example service share DEVFLOW_SCALE_FLOWS (default
+ * 3,000) flows through one Redis, against a loopback authorization server
+ * that logs every poll. Mid-run one instance is killed with SIGKILL and
+ * Redis is restarted (append-only file, so it comes back with its data).
+ *
+ * Then: every flow ends with the outcome its plan dictates (0 lost), no
+ * device code was polled sooner than its interval (by the same or another
+ * instance), refreshes requested on every instance at once happen once per
+ * account, and nothing in Redis holds a token or a device code in clear.
+ */
+import { afterAll, assert, describe, it } from "@effect/vitest"
+import { Redis } from "ioredis"
+import { dumpAll, KEY_1 } from "./helpers.js"
+import { call, type Instance, startInstance, stopInstance } from "./instances.js"
+import { CLIENT_ID, startPollLogServer } from "./pollLogServer.js"
+import { hasRedis, type RedisServer, startRedis } from "./redisServer.js"
+
+const FLOWS = Number(process.env.DEVFLOW_SCALE_FLOWS ?? 3000)
+const LEASE_MS = 2_000
+
+const planOf = (i: number): string =>
+  i % 20 === 0 ? "slow:1" : i % 10 === 3 ? "deny:1" : i % 10 === 7 ? "expire" : `approve:${1 + (i % 3)}`
+
+const expected = (plan: string): string =>
+  plan.startsWith("approve") || plan.startsWith("slow")
+    ? "succeeded"
+    : plan.startsWith("deny")
+    ? "failed:AccessDenied"
+    : "failed:expired"
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const pool = async <A>(items: ReadonlyArray<A>, concurrency: number, f: (item: A, index: number) => Promise<void>) => {
+  let next = 0
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < items.length) {
+      const i = next++
+      await f(items[i]!, i)
+    }
+  }))
+}
+
+const percentile = (values: ReadonlyArray<number>, p: number) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}
+
+const info = async (url: string) => {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 })
+  try {
+    const text = await redis.info()
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(text)?.[1] ?? NaN)
+    return { commands: field("total_commands_processed"), memory: field("used_memory"), pending: await redis.zcard("devflow:flows:pending") }
+  } finally {
+    redis.disconnect()
+  }
+}
+
+describe.runIf(hasRedis)(`${FLOWS} flows on 3 instances sharing one Redis`, () => {
+  let redis: RedisServer | undefined
+  const instances: Array<Instance> = []
+  afterAll(async () => {
+    await Promise.all(instances.map((i) => stopInstance(i, "SIGKILL")))
+    await redis?.close()
+  })
+
+  it("kill -9 of an instance and a Redis restart: no flow lost, no early poll, one refresh per account", {
+    timeout: 300_000
+  }, async () => {
+    redis = await startRedis({ aof: true })
+    const auth = await startPollLogServer({ intervalSeconds: 1, expireSeconds: 3 })
+    const env = {
+      REDIS_URL: redis.url,
+      DEVFLOW_REDIS_KEYS: `k1:${KEY_1}`,
+      CLIENT_ID,
+      DEVICE_AUTHORIZATION_ENDPOINT: `${auth.origin}/device`,
+      TOKEN_ENDPOINT: `${auth.origin}/token`,
+      SCOPES: "openid offline_access api",
+      LEASE_MS: String(LEASE_MS)
+    }
+    instances.push(...await Promise.all(["A", "B", "C"].map((name) => startInstance(name, env))))
+    const [, victim] = instances
+    const alive = () => instances.filter((i) => i.process.exitCode === null && i.process.signalCode === null)
+    const before = await info(redis.url)
+
+    // -- start every flow, round-robin over the live instances, killing B halfway
+    const flows: Array<{ id: string; plan: string; final?: string }> = []
+    let killedAt = 0
+    const started = Date.now()
+    let chaos: Promise<void> = Promise.resolve()
+    let sample: { commands: number; memory: number; pending: number; polls: number } | undefined
+    await pool(Array.from({ length: FLOWS }, (_, i) => i), 48, async (i) => {
+      if (i === Math.floor(FLOWS / 2) && killedAt === 0) {
+        sample = { ...await info(redis!.url), polls: auth.counters.polls }
+        victim!.process.kill("SIGKILL")
+        killedAt = Date.now()
+        // Redis goes down and comes back (with its append-only file) while B's flows are being taken over
+        chaos = sleep(LEASE_MS + 500).then(async () => {
+          await redis!.stop()
+          await redis!.restart()
+        })
+      }
+      const plan = planOf(i)
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const live = alive()
+        const answer = await call(`${live[(i + attempt) % live.length]!.url}/flows`, { method: "POST", body: { params: { plan } } })
+        if (answer?.status === 201) {
+          flows[i] = { id: answer.body.id, plan }
+          return
+        }
+        await sleep(100)
+      }
+      throw new Error(`flow ${i} could not be started`)
+    })
+    const startSeconds = (Date.now() - started) / 1000
+    await chaos
+    if (process.env.DEVFLOW_SCALE_DEBUG) console.error("started", startSeconds, auth.counters)
+
+    // -- watch every flow to its end from any live instance (long polls)
+    const deadline = Date.now() + 120_000
+    await pool(flows, 300, async (flow, i) => {
+      let since = 0
+      for (let round = 0; Date.now() < deadline && flow.final === undefined; round++) {
+        const live = alive()
+        const answer = await call(`${live[(i + round) % live.length]!.url}/flows/${flow.id}?wait=10&since=${since}`)
+        if (answer === undefined) {
+          await sleep(200)
+          continue
+        }
+        const state = answer.body
+        if (answer.status === 404) flow.final = "lost"
+        else if (state.status === "pending") since = state.nextPollAt
+        else {
+          flow.final = state.status === "failed"
+            ? `failed:${state.error.tag === "DeviceCodeExpired" || state.error.code === "expired_token" ? "expired" : state.error.tag}`
+            : state.status
+        }
+      }
+    })
+    const doneSeconds = (Date.now() - started) / 1000
+
+    const wrong = flows.filter((f) => f.final !== expected(f.plan))
+    const outcomes = new Map<string, number>()
+    for (const f of flows) outcomes.set(f.final ?? "unfinished", (outcomes.get(f.final ?? "unfinished") ?? 0) + 1)
+
+    // -- takeover after the kill: for each code B requested, the first poll by another instance after the kill
+    const takeovers: Array<number> = []
+    for (const record of auth.codes.values()) {
+      if (record.issuedBy !== "B") continue
+      const next = record.polls.find((p) => p.at > killedAt && p.instance !== "B")
+      if (next !== undefined) takeovers.push(Math.round(next.at - killedAt))
+    }
+
+    // -- refresh: every live instance asks for a fresh token for the same accounts at once
+    const signedIn = flows.filter((f) => f.final === "succeeded").slice(0, 200)
+    const refreshAnswers: Array<string> = []
+    await pool(signedIn, 20, async (flow) => {
+      const answers = await Promise.all(
+        alive().flatMap((instance) => [instance, instance]).map((instance) =>
+          call(`${instance.url}/flows/${flow.id}/token`, { method: "POST" })
+        )
+      )
+      for (const a of answers) refreshAnswers.push(a?.status === 200 ? a.body.source : `error ${a?.status}`)
+    })
+    const refreshCounts = [...auth.refreshesBySubject.values()]
+
+    const dump = await dumpAll(redis.url)
+    const after = await info(redis.url)
+    const figures = {
+      flows: FLOWS,
+      outcomes: Object.fromEntries(outcomes),
+      lost: wrong.length,
+      earlyPolls: auth.violations.length,
+      earlyPollsByTwoInstances: auth.violations.filter((v) => v.instances[0] !== v.instances[1]).length,
+      pollsAfterTokens: auth.counters.afterAnswer,
+      polls: auth.counters.polls,
+      startSeconds,
+      flowsStartedPerSecondPerInstance: Math.round(FLOWS / startSeconds / 3),
+      doneSeconds,
+      takeoverMs: { n: takeovers.length, p50: percentile(takeovers, 50), p95: percentile(takeovers, 95), max: percentile(takeovers, 100) },
+      redisCommandsPerPoll: sample === undefined ? NaN : +((sample.commands - before.commands) / Math.max(1, sample.polls)).toFixed(2),
+      redisBytesPerPendingFlow: sample === undefined ? NaN : Math.round((sample.memory - before.memory) / Math.max(1, sample.pending)),
+      pendingAtSample: sample?.pending,
+      refreshAccounts: signedIn.length,
+      refreshes: auth.counters.refreshes,
+      refreshReuse: auth.counters.refreshReuse,
+      refreshAnswers: refreshAnswers.reduce<Record<string, number>>((m, a) => ({ ...m, [a]: (m[a] ?? 0) + 1 }), {}),
+      pendingLeft: after.pending
+    }
+    console.log(JSON.stringify(figures, null, 2))
+
+    assert.deepStrictEqual(wrong.slice(0, 5), [], `${wrong.length} flows did not end with their true outcome`)
+    assert.deepStrictEqual(auth.violations.slice(0, 5), [], "polls sooner than the interval")
+    assert.strictEqual(auth.counters.afterAnswer, 0)
+    assert.isAbove(takeovers.length, 0, "the killed instance held flows that others took over")
+    assert.strictEqual(auth.counters.refreshReuse, 0)
+    assert.strictEqual(refreshCounts.length, signedIn.length)
+    assert.isTrue(refreshCounts.every((n) => n === 1), "one refresh per account")
+    assert.isTrue(refreshAnswers.every((a) => a === "refresh" || a === "cache"), JSON.stringify(figures.refreshAnswers))
+    assert.notInclude(dump, "CANARY")
+    assert.strictEqual(after.pending, 0)
+    await auth.close()
+  })
+})
