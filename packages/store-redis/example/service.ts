@@ -18,7 +18,7 @@
  * `listening <port>`), REDIS_URL, DEVFLOW_REDIS_KEYS (`id:base64key,...`,
  * current first), CLIENT_ID, DEVICE_AUTHORIZATION_ENDPOINT, TOKEN_ENDPOINT,
  * SCOPES (space separated), INSTANCE (a name sent as `x-devflow-instance`
- * on every request to the authorization server), LEASE_MS, REDIS_PREFIX.
+ * on every request to the authorization server), LEASE_MS, REQUEST_TIMEOUT_MS, REDIS_PREFIX.
  *
  * Run: `node --import tsx --conditions=@devflow/source example/service.ts`.
  */
@@ -69,7 +69,10 @@ const Connection = Layer.unwrapEffect(Effect.map(
 ))
 
 const Stores = Layer.mergeAll(
-  RedisFlowStore.layer(config, { lease: Duration.millis(Number(env("LEASE_MS", "10000"))) }),
+  RedisFlowStore.layer(config, {
+    lease: Duration.millis(Number(env("LEASE_MS", "10000"))),
+    requestTimeout: Duration.millis(Number(env("REQUEST_TIMEOUT_MS", "30000")))
+  }),
   RedisTokenCache.layer()
 ).pipe(Layer.provideMerge(Connection), Layer.provideMerge(Http))
 

@@ -42,6 +42,13 @@ export interface Options extends FlowStore.Options {
   readonly lease?: Duration.DurationInput | undefined
   /** how often each instance looks for flows to take over (default half the lease) */
   readonly scanEvery?: Duration.DurationInput | undefined
+  /**
+   * After a takeover, when the server calls the code spent (invalid_grant) or
+   * expired, how long to wait for the previous holder's outcome before
+   * storing the failure: its poll may have been answered with the tokens
+   * (default the request timeout, 30 s)
+   */
+  readonly takeoverGrace?: Duration.DurationInput | undefined
   /** how often a watcher re-reads the state besides listening (default 5 s) */
   readonly resyncEvery?: Duration.DurationInput | undefined
 }
@@ -61,6 +68,7 @@ export const make = (
       scanEvery: Duration.decode(options.scanEvery ?? Duration.times(lease, 0.5)),
       resyncEvery: Duration.decode(options.resyncEvery ?? "5 seconds"),
       retention: Duration.decode(options.retention ?? "10 minutes"),
+      takeoverGrace: Duration.decode(options.takeoverGrace ?? options.requestTimeout ?? "30 seconds"),
       flow: { requestTimeout: options.requestTimeout, policy: options.policy }
     })
   })

@@ -9,14 +9,16 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as readline from "node:readline"
 
-let bundled: Promise<string> | undefined
+const bundles = new Map<string, Promise<string>>()
 
-const serviceBundle = (): Promise<string> => {
-  bundled ??= (async () => {
+const bundle = (entry: string): Promise<string> => {
+  const known = bundles.get(entry)
+  if (known !== undefined) return known
+  const made = (async () => {
     const esbuild = await import("esbuild")
     const outfile = path.join(os.tmpdir(), `devflow-service-${process.pid}-${crypto.randomBytes(4).toString("hex")}.mjs`)
     await esbuild.build({
-      entryPoints: [new URL("../example/service.ts", import.meta.url).pathname],
+      entryPoints: [new URL(entry, import.meta.url).pathname],
       bundle: true,
       platform: "node",
       format: "esm",
@@ -29,20 +31,29 @@ const serviceBundle = (): Promise<string> => {
     process.once("exit", () => fs.rmSync(outfile, { force: true }))
     return outfile
   })()
-  return bundled
+  bundles.set(entry, made)
+  return made
 }
 
 export interface Instance {
   readonly name: string
+  /** what the process printed after `listening ` (a port is made a loopback URL) */
   readonly url: string
   readonly process: child.ChildProcess
   readonly stderr: () => string
+  /** stdout lines other than `listening` (Effect's logger) */
+  readonly logs: Array<string>
   readonly exited: Promise<void>
 }
 
-export const startInstance = async (name: string, env: Record<string, string>): Promise<Instance> => {
-  const bundle = await serviceBundle()
-  const proc = child.spawn(process.execPath, [bundle], {
+/** Start a process of `entry` (default: the example service) and wait for its `listening …` line. */
+export const startInstance = async (
+  name: string,
+  env: Record<string, string>,
+  entry = "../example/service.ts"
+): Promise<Instance> => {
+  const file = await bundle(entry)
+  const proc = child.spawn(process.execPath, [file], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, PORT: "0", INSTANCE: name, ...env }
   })
@@ -51,18 +62,20 @@ export const startInstance = async (name: string, env: Record<string, string>): 
     err = (err + c.toString()).slice(-20_000)
   })
   const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()))
-  const port = await new Promise<number>((resolve, reject) => {
+  const logs: Array<string> = []
+  const where = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start within 20 s: ${err}`)), 20_000)
     readline.createInterface({ input: proc.stdout! }).on("line", (line) => {
-      const match = /^listening (\d+)$/.exec(line)
+      const match = /^listening (\S+)$/.exec(line)
+      if (!match) logs.push(line)
       if (match) {
         clearTimeout(timer)
-        resolve(Number(match[1]))
+        resolve(match[1]!)
       }
     })
     void exited.then(() => reject(new Error(`${name} exited: ${err}`)))
   })
-  return { name, url: `http://127.0.0.1:${port}`, process: proc, stderr: () => err, exited }
+  return { name, url: /^\d+$/.test(where) ? `http://127.0.0.1:${where}` : where, process: proc, stderr: () => err, logs, exited }
 }
 
 export const stopInstance = async (instance: Instance, signal: NodeJS.Signals = "SIGTERM") => {
@@ -75,7 +88,7 @@ export const stopInstance = async (instance: Instance, signal: NodeJS.Signals = 
 /** JSON over fetch; a refused connection or a 5xx is `undefined` (the caller tries another instance). */
 export const call = async (
   url: string,
-  init: { readonly method?: string; readonly body?: unknown; readonly timeoutMs?: number } = {}
+  init: { readonly method?: string; readonly body?: unknown; readonly timeoutMs?: number; readonly any?: boolean } = {}
 ): Promise<{ readonly status: number; readonly body: any } | undefined> => {
   try {
     const res = await fetch(url, {
@@ -84,7 +97,7 @@ export const call = async (
       signal: AbortSignal.timeout(init.timeoutMs ?? 30_000)
     })
     const body = await res.json()
-    return res.status >= 500 ? undefined : { status: res.status, body }
+    return res.status >= 500 && !init.any ? undefined : { status: res.status, body }
   } catch {
     return undefined
   }

@@ -123,6 +123,15 @@ export const startPollLogServer = async (
           interval
         })
       }
+      if (req.url === "/__counters") return send(res, 200, counters)
+      if (req.url === "/__log") {
+        return send(res, 200, {
+          codes: [...codes.values()],
+          violations,
+          counters,
+          refreshesBySubject: Object.fromEntries(refreshesBySubject)
+        })
+      }
       if (req.url !== "/token") return send(res, 404, { error: "not_found" })
       const grant = params.get("grant_type")
       if (grant === "refresh_token") {

@@ -28,6 +28,7 @@ export interface Settings {
   readonly scanEvery: Duration.Duration
   readonly resyncEvery: Duration.Duration
   readonly retention: Duration.Duration
+  readonly takeoverGrace: Duration.Duration
   readonly flow: DeviceFlow.FlowOptions
 }
 
@@ -164,6 +165,20 @@ export const make = (
       connection.run("index flow", (c) => c.zadd(indexKey, at, id)).pipe(Effect.ignore)
     const unindex = (id: string) => connection.run("unindex flow", (c) => c.zrem(indexKey, id)).pipe(Effect.ignore)
 
+    const spentCode = (error: DeviceFlowError) =>
+      (error._tag === "OAuthError" && error.error === "invalid_grant") ||
+      (error._tag === "DeviceCodeExpired" && error.reason === "expired_token")
+
+    // Whether the flow ends (another holder stores its outcome) within `grace`.
+    const awaitFinal = (id: string, grace: Duration.Duration) =>
+      readState(id).pipe(
+        Effect.map((state) => FlowStore.isFinal(state.update)),
+        Effect.orElseSucceed(() => false),
+        Effect.repeat({ until: (final) => final, schedule: Schedule.spaced("250 millis") }),
+        Effect.timeout(grace),
+        Effect.orElseSucceed(() => false)
+      )
+
     // A final update must not be lost to a short outage: retried with capped backoff for up to a minute.
     const persistently = Schedule.exponential("200 millis").pipe(
       Schedule.either(Schedule.spaced("2 seconds")),
@@ -177,7 +192,8 @@ export const make = (
         [fence, update._tag === "Succeeded" ? "succeeded" : "failed", serialise(update), retentionMs, channel(id), force ? "1" : "0"]
       ).pipe(
         Effect.retry(persistently),
-        Effect.zipLeft(unindex(id)),
+        // -1: another instance holds the lease now and will find the outcome itself; keep the flow indexed
+        Effect.flatMap((answer) => answer === -1 ? Effect.void : unindex(id)),
         Effect.catchAll((error) => Effect.logError(`flow ${id}: final update not stored`, error.message))
       )
 
@@ -196,7 +212,8 @@ export const make = (
         readonly nextPollAt: Ref.Ref<number>
         readonly leased: Deferred.Deferred<void>
       },
-      onIssued: (event: DeviceFlow.DeviceFlowEvent) => Effect.Effect<boolean>
+      onIssued: (event: DeviceFlow.DeviceFlowEvent) => Effect.Effect<boolean>,
+      takenOver: boolean
     ): Effect.Effect<Outcome, never, HttpClient.HttpClient> => {
       const onEvent = (event: DeviceFlow.DeviceFlowEvent): Effect.Effect<Outcome | undefined> =>
         Effect.gen(function*() {
@@ -237,6 +254,9 @@ export const make = (
         Effect.catchAll((error) =>
           Effect.gen(function*() {
             if (!(yield* Deferred.isDone(lease.leased))) return "done" as const
+            // A taken-over code the server calls spent (invalid_grant) or expired may have been
+            // redeemed by the previous holder, whose answer can still be on its way: wait for it.
+            if (takenOver && spentCode(error) && (yield* awaitFinal(id, settings.takeoverGrace))) return "done" as const
             yield* finish(id, yield* Ref.get(lease.fence), new FlowStore.Failed({ id, error }), false)
             return "done" as const
           })
@@ -339,7 +359,7 @@ export const make = (
         const events = DeviceFlow.events(config, request, settings.flow).pipe(
           Stream.tapError((error) => Deferred.fail(issued, error))
         )
-        yield* own(id, drive(id, events, lease, onIssued))
+        yield* own(id, drive(id, events, lease, onIssued, false))
         return yield* Deferred.await(issued)
       })
 
@@ -364,7 +384,12 @@ export const make = (
             : new InvalidConfiguration({ field: "session", reason: opened.left.message })
           return yield* finish(id, fence, new FlowStore.Failed({ id, error }), false)
         }
-        const session = opened.right
+        const stored = opened.right
+        // The previous holder may have polled after it last stored the session and died with the
+        // answer: were it slow_down (RFC 8628 §3.5), the interval grew by 5 s unseen. Assume it did.
+        const session = stored.nextPollAt <= t0
+          ? new DeviceSession.DeviceSession({ ...stored, intervalMs: stored.intervalMs + 5_000 }, true)
+          : stored
         yield* indexHint(id, t0 + leaseMs)
         const lease = {
           fence: yield* Ref.make(fence),
@@ -374,7 +399,7 @@ export const make = (
           leased: yield* Deferred.make<void>()
         }
         yield* Deferred.succeed(lease.leased, undefined)
-        yield* own(id, drive(id, DeviceFlow.resumeEvents(config, session, settings.flow), lease, () => Effect.succeed(true)))
+        yield* own(id, drive(id, DeviceFlow.resumeEvents(config, session, settings.flow), lease, () => Effect.succeed(true), true))
       })
 
     const scan = Effect.gen(function*() {

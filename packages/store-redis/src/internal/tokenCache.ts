@@ -93,6 +93,9 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
       return Math.max(60_000, until - now)
     }
 
+    // Writers of this instance take turns, so compare-and-set conflicts only come from other instances.
+    const writers = yield* Effect.makeSemaphore(1)
+
     const modify = <A>(f: (content: TokenCache.CacheContent) => readonly [A, TokenCache.CacheContent]) =>
       Effect.gen(function*() {
         // only a lock of this cache fences its writes (another cache's lock lives in another slot)
@@ -124,7 +127,7 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
           reason: "lock_timeout",
           detail: `${settings.maxConflicts} concurrent writes in a row won the race`
         })
-      })
+      }).pipe(writers.withPermits(1))
 
     const lockMs = Duration.toMillis(settings.lockLease)
 
