@@ -39,6 +39,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as http from "node:http"
+import type { AddressInfo } from "node:net"
 import { Keyring, RedisConnection, RedisFlowStore, RedisTokenCache } from "../src/index.js"
 
 const env = (name: string, fallback?: string): string => {
@@ -245,7 +246,7 @@ server.keepAliveTimeout = 65_000
 
 await runtime.runPromise(Effect.void)
 server.listen(Number(env("PORT", "0")), "127.0.0.1", () => {
-  process.stdout.write(`listening ${(server.address() as import("node:net").AddressInfo).port}\n`)
+  process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`)
 })
 
 const shutdown = () => {

@@ -53,3 +53,19 @@ export const connect = (url: string, options: Partial<RedisConnection.Options> =
 export const withConnection = (url: string, options: Partial<RedisConnection.Options> = {}) =>
 <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.provideServiceEffect(effect, RedisConnection.RedisConnection, connect(url, options))
+
+/** Redis' own counters: commands processed, memory used, flows in the pending index. */
+export const redisInfo = async (url: string, prefix = "devflow") => {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 })
+  try {
+    const text = await redis.info()
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(text)?.[1] ?? NaN)
+    return {
+      commands: field("total_commands_processed"),
+      memory: field("used_memory"),
+      pending: await redis.zcard(`${prefix}:flows:pending`)
+    }
+  } finally {
+    redis.disconnect()
+  }
+}

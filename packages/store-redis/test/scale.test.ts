@@ -10,8 +10,7 @@
  * account, and nothing in Redis holds a token or a device code in clear.
  */
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { Redis } from "ioredis"
-import { dumpAll, KEY_1 } from "./helpers.js"
+import { dumpAll, KEY_1, redisInfo as info } from "./helpers.js"
 import { call, type Instance, startInstance, stopInstance } from "./instances.js"
 import { CLIENT_ID, type CodeRecord, type Violation } from "./pollLogServer.js"
 import { hasRedis, type RedisServer, startRedis } from "./redisServer.js"
@@ -51,17 +50,6 @@ const pool = async <A>(items: ReadonlyArray<A>, concurrency: number, f: (item: A
 const percentile = (values: ReadonlyArray<number>, p: number) => {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
-}
-
-const info = async (url: string) => {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1 })
-  try {
-    const text = await redis.info()
-    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(text)?.[1] ?? NaN)
-    return { commands: field("total_commands_processed"), memory: field("used_memory"), pending: await redis.zcard("devflow:flows:pending") }
-  } finally {
-    redis.disconnect()
-  }
 }
 
 describe.runIf(hasRedis)(`${FLOWS} flows on 3 instances sharing one Redis`, () => {
