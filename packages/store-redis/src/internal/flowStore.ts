@@ -402,18 +402,22 @@ export const make = (
         yield* own(id, drive(id, DeviceFlow.resumeEvents(config, session, settings.flow), lease, () => Effect.succeed(true), true))
       })
 
+    const SCAN_BATCH = 500
+    // returns whether the batch was full (more may be due: scan again at once)
     const scan = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
-      const due = yield* connection.run("scan flows", (c) => c.zrangebyscore(indexKey, "-inf", now, "LIMIT", 0, 200))
-      yield* Effect.forEach(due.filter((id) => !owned.has(id)), (id) => Effect.ignore(takeOver(id)), {
-        concurrency: 16,
-        discard: true
-      })
+      const due = yield* connection.run("scan flows", (c) => c.zrangebyscore(indexKey, "-inf", now, "LIMIT", 0, SCAN_BATCH))
+      // instances scanning together start at different places instead of racing for the same flows
+      const mine = due.filter((id) => !owned.has(id))
+      const offset = Math.floor(Math.random() * Math.max(1, mine.length))
+      const order = [...mine.slice(offset), ...mine.slice(0, offset)]
+      yield* Effect.forEach(order, (id) => Effect.ignore(takeOver(id)), { concurrency: 32, discard: true })
+      return due.length === SCAN_BATCH
     })
 
     yield* scan.pipe(
-      Effect.catchAll((error) => Effect.logWarning("flow takeover scan failed", error.message)),
-      Effect.zipRight(Effect.sleep(settings.scanEvery)),
+      Effect.catchAll((error) => Effect.as(Effect.logWarning("flow takeover scan failed", error.message), false)),
+      Effect.flatMap((more) => more ? Effect.void : Effect.sleep(settings.scanEvery)),
       Effect.forever,
       Effect.forkIn(scope)
     )
