@@ -55,8 +55,9 @@ const percentile = (values: ReadonlyArray<number>, p: number) => {
 describe.runIf(hasRedis)(`${FLOWS} flows on 3 instances sharing one Redis`, () => {
   let redis: RedisServer | undefined
   const instances: Array<Instance> = []
+  const helpers: Array<Instance> = []
   afterAll(async () => {
-    await Promise.all(instances.map((i) => stopInstance(i, "SIGKILL")))
+    await Promise.all([...instances, ...helpers].map((i) => stopInstance(i, "SIGKILL")))
     await redis?.close()
   })
 
@@ -65,6 +66,7 @@ describe.runIf(hasRedis)(`${FLOWS} flows on 3 instances sharing one Redis`, () =
   }, async () => {
     redis = await startRedis({ aof: true })
     const authProcess = await startInstance("auth", { INTERVAL_SECONDS: "1", EXPIRE_SECONDS: "3" }, "./pollLogServerMain.ts")
+    helpers.push(authProcess)
     const auth = { origin: authProcess.url }
     const env = {
       REDIS_URL: redis.url,
