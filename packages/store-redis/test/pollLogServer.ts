@@ -52,7 +52,9 @@ export interface PollLogServer {
   close(): Promise<void>
 }
 
-const now = () => performance.timeOrigin + performance.now()
+// The wall clock, as the clients read it (Effect's Clock is Date.now): a monotonic reading in
+// another process can differ from it by a few ms when the system clock is being slewed.
+const now = () => Date.now()
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url")
 

@@ -19,15 +19,24 @@ if ((process.env.CI === "true" || process.env.DEVFLOW_REQUIRE_REDIS === "1") && 
   throw new Error(`CI=true but ${REDIS_SERVER} is missing: install Debian's redis-server package (apt-get install -y redis-server)`)
 }
 
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
+const canListen = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
     const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port
-      server.close(() => resolve(port))
-    })
+    server.once("error", () => resolve(false))
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)))
   })
+
+/**
+ * A free port below Linux's ephemeral range (32768+): a port the OS hands out
+ * for outgoing connections could be taken by one while Redis is restarting.
+ */
+export const freePort = async (): Promise<number> => {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000)
+    if (await canListen(port)) return port
+  }
+  throw new Error("no free port in 20000–32000")
+}
 
 export interface RedisServer {
   readonly port: number
@@ -87,10 +96,19 @@ export const startRedis = async (options: { readonly aof?: boolean } = {}): Prom
   ]
   let child: ChildProcess
   const launch = async () => {
-    child = spawn(REDIS_SERVER, args, { stdio: ["ignore", "pipe", "pipe"] })
-    child.stderr?.resume()
-    await waitReady(child, port)
-    child.stdout?.resume()
+    // the port was just released: a few tries, in case the kernel still holds it
+    for (let attempt = 1;; attempt++) {
+      child = spawn(REDIS_SERVER, args, { stdio: ["ignore", "pipe", "pipe"] })
+      child.stderr?.resume()
+      try {
+        await waitReady(child, port)
+        child.stdout?.resume()
+        return
+      } catch (error) {
+        if (attempt >= 10) throw error
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    }
   }
   await launch()
   const signal = async (name: NodeJS.Signals) => {

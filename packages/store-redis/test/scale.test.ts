@@ -87,13 +87,17 @@ describe.runIf(hasRedis)(`${FLOWS} flows on 3 instances sharing one Redis`, () =
     const flows: Array<{ id: string; plan: string; final?: string }> = []
     const userCodes = new Map<string, string>()
     let killedAt = 0
+    let created = 0
+    let chaosStarted = false
     let restartAt = 0
     let restartedAt = 0
     const started = Date.now()
     let chaos: Promise<void> = Promise.resolve()
     let sample: { commands: number; memory: number; pending: number; polls: number } | undefined
     await pool(Array.from({ length: FLOWS }, (_, i) => i), 48, async (i) => {
-      if (i === Math.floor(FLOWS / 2) && killedAt === 0) {
+      // halfway: once half the flows exist (B holds about a third of them)
+      if (created >= FLOWS / 2 && !chaosStarted) {
+        chaosStarted = true
         sample = { ...await info(redis!.url), polls: (await call(`${auth.origin}/__counters`))!.body.polls }
         victim!.process.kill("SIGKILL")
         killedAt = Date.now()
@@ -111,6 +115,7 @@ describe.runIf(hasRedis)(`${FLOWS} flows on 3 instances sharing one Redis`, () =
         const answer = await call(`${live[(i + attempt) % live.length]!.url}/flows`, { method: "POST", body: { params: { plan } } })
         if (answer?.status === 201) {
           flows[i] = { id: answer.body.id, plan }
+          created++
           userCodes.set(answer.body.id, answer.body.userCode)
           return
         }
