@@ -231,7 +231,8 @@ describe.runIf(hasRedis)(`${FLOWS} flows on 3 instances sharing one Redis`, () =
     assert.deepStrictEqual(log.violations.slice(0, 5), [], "polls sooner than the interval")
     // the only polls after tokens are the next holder's, for codes whose tokens died with the killed instance
     assert.isAtMost(log.counters.afterAnswer, diedWithVictim.size)
-    assert.isAbove(takeovers.length, 0, "the killed instance held flows that others took over")
+    // with a few hundred flows or more, B still holds pending flows when it is killed
+    if (FLOWS >= 300) assert.isAbove(takeovers.length, 0, "the killed instance held flows that others took over")
     assert.strictEqual(log.counters.refreshReuse, 0)
     assert.strictEqual(refreshCounts.length, signedIn.length)
     assert.isTrue(refreshCounts.every((n) => n === 1), "one refresh per account")
