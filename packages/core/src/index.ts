@@ -112,3 +112,9 @@ export * as Revocation from "./Revocation.js"
  * @since 0.1.0
  */
 export * as ScopeForm from "./ScopeForm.js"
+/**
+ * Device flows shared by instances: start, watch, cancel and list flows by id.
+ *
+ * @since 0.1.0
+ */
+export * as FlowStore from "./FlowStore.js"

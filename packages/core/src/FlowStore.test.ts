@@ -1,0 +1,44 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Schema from "effect/Schema"
+import * as TestClock from "effect/TestClock"
+import { flowStoreContract, planScript } from "../test/flowStoreContract.js"
+import * as FlowStore from "./FlowStore.js"
+import * as TestKit from "./TestKit.js"
+
+flowStoreContract("layerMemory", (config) => FlowStore.layerMemory(config))
+
+describe("FlowStore.layerMemory", () => {
+  it.scoped("forgets a finished flow after its retention, not before", () =>
+    Effect.gen(function*() {
+      const config = yield* TestKit.config()
+      const store = yield* FlowStore.makeMemory(config, { retention: "1 minute" }).pipe(
+        Effect.provide(TestKit.layer(planScript()))
+      )
+      const flow = yield* store.start({ extraParams: { plan: "deny" } })
+      const done = yield* Effect.fork(FlowStore.awaitResult(store, flow.id))
+      yield* TestClock.adjust("2 seconds")
+      assert.strictEqual((yield* Fiber.join(done))._tag, "Failed")
+      yield* TestClock.adjust("59 seconds")
+      assert.strictEqual((yield* store.get(flow.id))._tag, "Failed")
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual((yield* Effect.flip(store.get(flow.id)))._tag, "FlowNotFound")
+    }))
+
+  it("flow updates survive a JSON round trip, tokens and typed errors included", () => {
+    const update = new FlowStore.Pending({
+      id: "x",
+      step: "SlowedDown",
+      userCode: "U",
+      verificationUri: "https://v",
+      expiresOn: 2,
+      attempt: 1,
+      intervalMs: 10_000,
+      nextPollAt: 1
+    })
+    const json = FlowStore.FlowUpdate
+    const encoded = JSON.stringify(Effect.runSync(Schema.encode(json)(update)))
+    assert.deepStrictEqual(Effect.runSync(Schema.decodeUnknown(json)(JSON.parse(encoded))), update)
+  })
+})

@@ -1,0 +1,138 @@
+import * as FlowStore from "@devflow/core/FlowStore"
+import * as TestKit from "@devflow/core/TestKit"
+import { afterAll, assert, describe, it } from "@effect/vitest"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { flowStoreContract, planScript } from "../../core/test/flowStoreContract.js"
+import { Redis } from "ioredis"
+import { connectionLayer, dumpAll, withConnection } from "../test/helpers.js"
+import { hasRedis, startRedis } from "../test/redisServer.js"
+import * as RedisFlowStore from "./RedisFlowStore.js"
+
+const server = hasRedis ? await startRedis() : undefined
+afterAll(() => server?.close())
+
+let prefixes = 0
+const freshPrefix = () => `t${process.pid}-${++prefixes}`
+
+describe.runIf(server !== undefined)("RedisFlowStore", () => {
+  const url = server?.url ?? ""
+
+  flowStoreContract("RedisFlowStore", (config) =>
+    Layer.suspend(() =>
+      RedisFlowStore.layer(config, { lease: "2 seconds", resyncEvery: "1 second" }).pipe(
+        Layer.provide(connectionLayer(url, { prefix: freshPrefix() }))
+      )
+    ))
+
+  /** Two instances of an app: two connections and two stores on one prefix, one fake server. */
+  const twoInstances = Effect.gen(function*() {
+    const config = yield* TestKit.config()
+    const prefix = freshPrefix()
+    const instance = RedisFlowStore.make(config, { lease: "2 seconds", resyncEvery: "1 second" })
+    const http = yield* Layer.build(TestKit.layer(planScript()))
+    const build = () =>
+      Effect.flatMap(Layer.build(connectionLayer(url, { prefix })), (connection) =>
+        instance.pipe(Effect.provide(connection), Effect.provide(http)))
+    return { a: yield* build(), b: yield* build(), prefix, http }
+  })
+
+  it.live("an instance that stops hands its flow over: the taker resumes the stored session, slow_down interval kept", () =>
+    Effect.gen(function*() {
+      const config = yield* TestKit.config()
+      const prefix = freshPrefix()
+      const http = yield* Layer.build(TestKit.layer(planScript()))
+      const server = Context.get(http, TestKit.FakeServer)
+      const options = { lease: "2 seconds", resyncEvery: "1 second" } as const
+      const instance = (scope: Scope.Scope) =>
+        Effect.flatMap(Layer.buildWithScope(connectionLayer(url, { prefix }), scope), (connection) =>
+          RedisFlowStore.make(config, options).pipe(Effect.provide(connection), Effect.provide(http), Scope.extend(scope)))
+      const scopeA = yield* Scope.make()
+      const a = yield* instance(scopeA)
+      const flow = yield* a.start({ extraParams: { plan: "slow" } })
+      // the first poll is answered slow_down: 1 s + 5 s
+      yield* a.watch(flow.id).pipe(
+        Stream.filter((u) => u._tag === "Pending" && u.step === "SlowedDown"),
+        Stream.runHead,
+        Effect.timeout("10 seconds")
+      )
+      yield* Scope.close(scopeA, Exit.void)
+      const stoppedAt = Date.now()
+      const b = yield* instance(yield* Effect.scope)
+      const final = yield* FlowStore.awaitResult(b, flow.id).pipe(Effect.timeout("20 seconds"))
+      assert.strictEqual(final._tag, "Succeeded")
+      const polls = (yield* server.polls).filter((p) => p.params.device_code === flow.userCode.replace("USER-", "DC-") + "-canary")
+      assert.isAtLeast(polls.length, 3)
+      for (let i = 1; i < polls.length; i++) {
+        // RFC 8628 §3.5: after slow_down every poll, the taker's included, waits at least 6 s
+        assert.isAtLeast(polls[i]!.sentAt - polls[i - 1]!.endedAt!, 6_000 - 5)
+      }
+      assert.isAbove(polls.at(-1)!.sentAt, stoppedAt)
+    }).pipe(Effect.scoped), { timeout: 40_000 })
+
+  it.live("a holder whose lease was taken stops polling and can write nothing", () =>
+    Effect.gen(function*() {
+      const { a, prefix, http } = yield* twoInstances
+      const server = Context.get(http, TestKit.FakeServer)
+      const flow = yield* a.start({ extraParams: { plan: "never" } })
+      yield* a.watch(flow.id).pipe(Stream.filter((u) => u._tag === "Pending" && u.step === "Pending"), Stream.runHead)
+      const redis = new Redis(url)
+      yield* Effect.addFinalizer(() => Effect.sync(() => redis.disconnect()))
+      // another instance's fencing token now holds the lease (as after an expiry and a takeover)
+      yield* Effect.promise(() => redis.set(`${prefix}:flow:{${flow.id}}:lease`, "999", "PX", 60_000))
+      const count = Effect.map(server.polls, (all) => all.filter((p) => p.params.device_code === flow.userCode.replace("USER-", "DC-") + "-canary").length)
+      yield* Effect.sleep("1500 millis")
+      const after = yield* count
+      yield* Effect.sleep("3 seconds")
+      assert.strictEqual(yield* count, after)
+      const state = yield* a.get(flow.id)
+      assert.strictEqual(state._tag, "Pending")
+    }).pipe(Effect.scoped), { timeout: 20_000 })
+
+  it.live("an unreachable Redis is a typed FlowStoreUnavailable within the bounded retries", () =>
+    Effect.gen(function*() {
+      const config = yield* TestKit.config()
+      const store = yield* RedisFlowStore.make(config).pipe(
+        withConnection("redis://127.0.0.1:1", { commandTimeout: "300 millis", attempts: 2 }),
+        Effect.provide(TestKit.layer(planScript()))
+      )
+      const started = Date.now()
+      const error = yield* Effect.flip(store.get("some-id"))
+      assert.strictEqual(error._tag, "FlowStoreUnavailable")
+      assert.include(error.message, "redis://127.0.0.1:1")
+      const startError = yield* Effect.flip(store.start())
+      assert.strictEqual(startError._tag, "FlowStoreUnavailable")
+      assert.isBelow(Date.now() - started, 5_000)
+    }).pipe(Effect.scoped))
+
+  it.live("a flow started on one instance is watched, listed and cancelled from another", () =>
+    Effect.gen(function*() {
+      const { a, b } = yield* twoInstances
+      const approved = yield* a.start({ extraParams: { plan: "approve" } })
+      const final = yield* FlowStore.awaitResult(b, approved.id).pipe(Effect.timeout("10 seconds"))
+      assert.strictEqual(final._tag, "Succeeded")
+      const waiting = yield* a.start({ extraParams: { plan: "never" } })
+      assert.deepStrictEqual((yield* b.pending).map((f) => f.id), [waiting.id])
+      assert.isTrue(yield* b.cancel(waiting.id))
+      assert.deepStrictEqual((yield* Stream.runCollect(a.watch(waiting.id))).pipe((c) => [...c].map((u) => u._tag)), ["Cancelled"])
+      assert.deepStrictEqual(yield* a.pending, [])
+    }).pipe(Effect.scoped))
+
+  it.live("at rest: no device code and no token in clear in Redis", () =>
+    Effect.gen(function*() {
+      const { a, b } = yield* twoInstances
+      const flows = yield* Effect.forEach(["approve", "never", "deny"], (plan) => a.start({ extraParams: { plan } }))
+      yield* FlowStore.awaitResult(b, flows[0]!.id).pipe(Effect.timeout("10 seconds"))
+      yield* FlowStore.awaitResult(b, flows[2]!.id).pipe(Effect.timeout("10 seconds"))
+      const dump = yield* Effect.promise(() => dumpAll(url))
+      assert.include(dump, flows[1]!.id)
+      assert.include(dump, flows[1]!.userCode)
+      for (const canary of ["canary", "CANARY", TestKit.secrets.accessToken, TestKit.secrets.refreshToken]) {
+        assert.notInclude(dump, canary)
+      }
+    }).pipe(Effect.scoped))
+})

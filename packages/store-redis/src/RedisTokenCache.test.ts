@@ -1,0 +1,122 @@
+import type * as TokenCache from "@devflow/core/TokenCache"
+import { afterAll, assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import { Redis } from "ioredis"
+import { accountFor, signIn, tokenCacheContract } from "../../core/test/tokenCacheContract.js"
+import { connectionLayer, dumpAll, KEY_1, KEY_2, keyring, withConnection } from "../test/helpers.js"
+import { hasRedis, startRedis } from "../test/redisServer.js"
+import * as RedisTokenCache from "./RedisTokenCache.js"
+
+const server = hasRedis ? await startRedis() : undefined
+afterAll(() => server?.close())
+
+let namespaces = 0
+const fresh = (options: RedisTokenCache.Options = {}) =>
+  RedisTokenCache.layer({ namespace: `test-${process.pid}-${++namespaces}`, ...options })
+
+describe.runIf(server !== undefined)("RedisTokenCache", () => {
+  const url = server?.url ?? ""
+  const AUTHORITY = accountFor("x").authority
+
+  tokenCacheContract(
+    "RedisTokenCache",
+    Layer.suspend(() => fresh().pipe(Layer.provide(connectionLayer(url))))
+  )
+
+  it.live("two instances (two connections) share accounts, and their refreshes are single-flight", () =>
+    Effect.gen(function*() {
+      const ns = { namespace: `shared-${process.pid}` }
+      const a = yield* RedisTokenCache.make(ns).pipe(withConnection(url))
+      const b = yield* RedisTokenCache.make(ns).pipe(withConnection(url))
+      yield* a.save(signIn(accountFor("alice")))
+      assert.deepStrictEqual((yield* b.getAccounts(AUTHORITY)).map((x) => x.subject), ["alice"])
+      const inside = yield* Ref.make(0)
+      const most = yield* Ref.make(0)
+      const holder = (cache: TokenCache.TokenCache) =>
+        cache.withRefreshLock(
+          "alice",
+          Effect.gen(function*() {
+            const now = yield* Ref.updateAndGet(inside, (n) => n + 1)
+            yield* Ref.update(most, (m) => Math.max(m, now))
+            yield* Effect.sleep("5 millis")
+            yield* Ref.update(inside, (n) => n - 1)
+          })
+        )
+      yield* Effect.all([a, b, a, b, a, b].map(holder), { concurrency: "unbounded", discard: true })
+      assert.strictEqual(yield* Ref.get(most), 1)
+    }).pipe(Effect.scoped))
+
+  it.live("a holder whose refresh lock expired can never write", () =>
+    Effect.gen(function*() {
+      const namespace = `fenced-${process.pid}`
+      const cache = yield* RedisTokenCache.make({ namespace, lockLease: "200 millis" }).pipe(
+        withConnection(url)
+      )
+      const redis = new Redis(url)
+      yield* Effect.addFinalizer(() => Effect.sync(() => redis.disconnect()))
+      const error = yield* Effect.flip(cache.withRefreshLock(
+        "bob",
+        Effect.gen(function*() {
+          // another instance's view: the lock is gone (expired during an outage) and someone else holds it
+          const locks = yield* Effect.promise(() => redis.keys(`devflow:{devflow:tokens:${namespace}}:lock:*`))
+          assert.strictEqual(locks.length, 1)
+          yield* Effect.promise(() => redis.set(locks[0]!, "999999"))
+          yield* cache.save(signIn(accountFor("bob")))
+        })
+      ))
+      assert.strictEqual(error._tag, "CacheUnavailable")
+      assert.include(error.message, "lost its refresh lock")
+      assert.deepStrictEqual(yield* cache.getAccounts(AUTHORITY), [])
+    }).pipe(Effect.scoped))
+
+  it.live("at rest nothing is in clear; the key expires with the refresh token's lifetime", () =>
+    Effect.gen(function*() {
+      const namespace = `at-rest-${process.pid}`
+      const cache = yield* RedisTokenCache.make({ namespace, refreshTokenLifetime: "30 days" }).pipe(
+        withConnection(url)
+      )
+      yield* cache.save(signIn(accountFor("carol")))
+      const dump = yield* Effect.promise(() => dumpAll(url))
+      assert.include(dump, `tokens:${namespace}`)
+      assert.notInclude(dump, "canary")
+      assert.notInclude(dump, "carol@devflow.test")
+      const redis = new Redis(url)
+      const ttl = yield* Effect.promise(() => redis.pttl(`devflow:{devflow:tokens:${namespace}}:cache`))
+      redis.disconnect()
+      assert.approximately(ttl, 30 * 86_400_000, 60_000)
+    }).pipe(Effect.scoped))
+
+  it.live("keys rotate: a new current key reads the old values and seals new ones; an unknown key id is CacheCorrupt", () =>
+    Effect.gen(function*() {
+      const namespace = `rotate-${process.pid}`
+      const withKeys = (...keys: ReadonlyArray<readonly [string, string]>) =>
+        RedisTokenCache.make({ namespace }).pipe(withConnection(url, { keyring: keyring(...keys) }))
+      const old = yield* withKeys(["k1", KEY_1])
+      yield* old.save(signIn(accountFor("dave")))
+      const rotated = yield* withKeys(["k2", KEY_2], ["k1", KEY_1])
+      assert.strictEqual((yield* rotated.getAccounts(AUTHORITY)).length, 1)
+      yield* rotated.save(signIn(accountFor("erin")))
+      const dump = yield* Effect.promise(() => dumpAll(url))
+      assert.include(dump, "v1.k2.")
+      const onlyNew = yield* withKeys(["k2", KEY_2])
+      assert.strictEqual((yield* onlyNew.getAccounts(AUTHORITY)).length, 2)
+      const stranger = yield* withKeys(["k3", KEY_1])
+      const error = yield* Effect.flip(stranger.read)
+      assert.strictEqual(error._tag, "CacheCorrupt")
+      assert.include(error.message, "key id \"k2\"")
+    }).pipe(Effect.scoped))
+
+  it.live("an unreachable Redis is CacheUnavailable within the bounded retries, not a hang", () =>
+    Effect.gen(function*() {
+      const cache = yield* RedisTokenCache.make().pipe(
+        withConnection("redis://127.0.0.1:1", { commandTimeout: "300 millis", attempts: 2 })
+      )
+      const started = Date.now()
+      const error = yield* Effect.flip(cache.read)
+      assert.strictEqual(error._tag, "CacheUnavailable")
+      assert.include(error.message, "redis://127.0.0.1:1")
+      assert.isBelow(Date.now() - started, 3_000)
+    }).pipe(Effect.scoped))
+})

@@ -1,0 +1,62 @@
+/**
+ * The `TokenCache` on Redis, shared by every instance of an app.
+ *
+ * - The whole cache content is one hash (`<prefix>:{tokens:<namespace>}:cache`):
+ *   a version and the content sealed with AES-256-GCM ({@link Keyring}).
+ *   Every change is a compare-and-set on the version (retried on conflict),
+ *   so concurrent writers on any instance lose none of each other's changes.
+ * - Refreshes are single-flight across instances: `withRefreshLock` is a
+ *   Redis key set with `NX` and an expiry, holding a fencing token from a
+ *   counter, renewed while the refresh runs. A write made under the lock
+ *   carries its token and is refused once the lock was lost, so a holder
+ *   that lost the lock can never write.
+ * - The key expires with what it holds: a refresh token's lifetime (an
+ *   option, default 90 days) after the last write, else the latest access
+ *   token's expiry.
+ * - Every key carries the hash tag `{…:tokens:<namespace>}`: one slot, so it
+ *   works on Redis Cluster.
+ *
+ * @since 0.1.0
+ */
+import * as TokenCache from "@devflow/core/TokenCache"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as internal from "./internal/tokenCache.js"
+import { RedisConnection } from "./RedisConnection.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** separates caches sharing one Redis and prefix (default `default`) */
+  readonly namespace?: string | undefined
+  /** how long the cache outlives its last write when it holds a refresh token (default 90 days) */
+  readonly refreshTokenLifetime?: Duration.DurationInput | undefined
+  /** the refresh lock's expiry, renewed every third of it while held (default 15 s) */
+  readonly lockLease?: Duration.DurationInput | undefined
+  /** longest wait for another instance's refresh (default 60 s) */
+  readonly refreshLockTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<TokenCache.TokenCache, never, RedisConnection> =>
+  Effect.flatMap(RedisConnection, (connection) =>
+    internal.make(connection, {
+      namespace: options.namespace ?? "default",
+      refreshTokenLifetime: Duration.decode(options.refreshTokenLifetime ?? "90 days"),
+      lockLease: Duration.decode(options.lockLease ?? "15 seconds"),
+      refreshLockTimeout: Duration.decode(options.refreshLockTimeout ?? "60 seconds"),
+      maxConflicts: 200
+    }))
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<TokenCache.TokenCache, never, RedisConnection> =>
+  Layer.effect(TokenCache.TokenCache, make(options))

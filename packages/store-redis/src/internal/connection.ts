@@ -1,0 +1,165 @@
+/** @internal */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import { type Cluster, Redis, type RedisOptions } from "ioredis"
+import * as crypto from "node:crypto"
+import type * as Keyring from "../Keyring.js"
+import type { RedisConnection, Script } from "../RedisConnection.js"
+import { RedisUnavailable } from "../RedisConnection.js"
+
+/** @internal */
+export const script = (name: string, lua: string): Script => ({
+  name,
+  lua,
+  sha: crypto.createHash("sha1").update(lua).digest("hex")
+})
+
+/** @internal */
+export interface Settings {
+  readonly url?: string | undefined
+  readonly redisOptions?: RedisOptions | undefined
+  readonly connect?: (() => { readonly client: Redis | Cluster; readonly subscriber: Redis | Cluster }) | undefined
+  readonly prefix?: string | undefined
+  readonly keyring: Keyring.Keyring
+  readonly commandTimeout: number
+  readonly attempts: number
+}
+
+// Credentials never reach a message.
+const locationOf = (url: string | undefined): string => {
+  if (url === undefined) return "redis://127.0.0.1:6379"
+  try {
+    const u = new URL(url)
+    return `${u.protocol}//${u.host}${u.pathname === "/" ? "" : u.pathname}`
+  } catch {
+    return "redis (unparsable URL)"
+  }
+}
+
+const reason = (error: unknown): string => {
+  const text = error instanceof Error ? error.message : String(error)
+  // Redis' own error texts never carry values; cut them short anyway
+  return text.slice(0, 200)
+}
+
+/** @internal */
+export const make = (settings: Settings): Effect.Effect<RedisConnection, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const location = locationOf(settings.url)
+    const clientOptions = {
+      // a command fails fast while disconnected; our own bounded retry decides
+      maxRetriesPerRequest: 1,
+      enableAutoPipelining: true,
+      // reconnect in the background forever, backing off to once a second
+      retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1_000),
+      connectTimeout: settings.commandTimeout,
+      ...settings.redisOptions
+    }
+    const { client, subscriber } = yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        const made = settings.connect?.() ?? {
+          client: settings.url === undefined ? new Redis(clientOptions) : new Redis(settings.url, clientOptions),
+          subscriber: settings.url === undefined
+            ? new Redis({ ...clientOptions, enableAutoPipelining: false })
+            : new Redis(settings.url, { ...clientOptions, enableAutoPipelining: false })
+        }
+        // Without a listener an 'error' event is printed as unhandled; failures reach callers as RedisUnavailable
+        made.client.on("error", () => {})
+        made.subscriber.on("error", () => {})
+        return made
+      }),
+      ({ client, subscriber }) =>
+        Effect.promise(() => Promise.allSettled([client.quit(), subscriber.quit()])).pipe(
+          Effect.timeout("2 seconds"),
+          Effect.ignore,
+          Effect.ensuring(Effect.sync(() => {
+            client.disconnect()
+            subscriber.disconnect()
+          }))
+        )
+    )
+
+    const stats = { commands: 0, scripts: 0, publishes: 0 }
+    const retry = Schedule.exponential("100 millis", 2).pipe(
+      Schedule.intersect(Schedule.recurs(settings.attempts - 1))
+    )
+    const timeout = Duration.millis(settings.commandTimeout)
+
+    const run = <A>(operation: string, f: (client: Redis | Cluster) => Promise<A>) =>
+      Effect.tryPromise({
+        try: () => {
+          stats.commands++
+          return f(client)
+        },
+        catch: (error) => new RedisUnavailable({ location, operation, detail: reason(error) })
+      }).pipe(
+        Effect.timeoutFail({
+          duration: timeout,
+          onTimeout: () => new RedisUnavailable({ location, operation, detail: `no answer within ${Duration.format(timeout)}` })
+        }),
+        Effect.retry(retry)
+      )
+
+    const runScript = (s: Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>) =>
+      run(s.name, async (c) => {
+        stats.scripts++
+        try {
+          return await c.evalsha(s.sha, keys.length, ...keys, ...args)
+        } catch (error) {
+          // first use, or Redis restarted without its script cache
+          if (error instanceof Error && error.message.startsWith("NOSCRIPT")) return c.eval(s.lua, keys.length, ...keys, ...args)
+          throw error
+        }
+      })
+
+    const listeners = new Map<string, Set<(message: string) => void>>()
+    subscriber.on("message", (channel: string, message: string) => {
+      for (const listener of listeners.get(channel) ?? []) listener(message)
+    })
+
+    const subscribe = (channel: string, listener: (message: string) => void) =>
+      Effect.acquireRelease(
+        Effect.suspend(() => {
+          let set = listeners.get(channel)
+          const first = set === undefined
+          if (set === undefined) listeners.set(channel, set = new Set())
+          set.add(listener)
+          return first
+            ? Effect.tapError(
+              Effect.asVoid(
+                Effect.tryPromise({
+                  try: () => subscriber.subscribe(channel),
+                  catch: (error) => new RedisUnavailable({ location, operation: "subscribe", detail: reason(error) })
+                }).pipe(Effect.timeoutFail({
+                  duration: timeout,
+                  onTimeout: () => new RedisUnavailable({ location, operation: "subscribe", detail: "no answer" })
+                }))
+              ),
+              () => Effect.sync(() => release(channel, listener))
+            )
+            : Effect.void
+        }),
+        () => Effect.sync(() => release(channel, listener))
+      )
+
+    const release = (channel: string, listener: (message: string) => void) => {
+      const set = listeners.get(channel)
+      if (set === undefined || !set.delete(listener) || set.size > 0) return
+      listeners.delete(channel)
+      // best effort: a dead subscription only costs a few ignored messages
+      subscriber.unsubscribe(channel).catch(() => {})
+    }
+
+    return {
+      location,
+      prefix: settings.prefix ?? "devflow",
+      keyring: settings.keyring,
+      client,
+      run,
+      script: runScript,
+      subscribe,
+      stats
+    } satisfies RedisConnection
+  })

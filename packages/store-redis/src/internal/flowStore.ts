@@ -1,0 +1,501 @@
+/** @internal */
+import type { ClientConfig } from "@devflow/core/ClientConfig"
+import type { DeviceCodeRequest } from "@devflow/core/DeviceAuthorization"
+import * as DeviceFlow from "@devflow/core/DeviceFlow"
+import { type DeviceFlowError, InvalidConfiguration } from "@devflow/core/DeviceFlowError"
+import * as DeviceSession from "@devflow/core/DeviceSession"
+import * as FlowStore from "@devflow/core/FlowStore"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type { RedisConnection, RedisUnavailable } from "../RedisConnection.js"
+import { script } from "./connection.js"
+
+/** @internal */
+export interface Settings {
+  readonly lease: Duration.Duration
+  readonly scanEvery: Duration.Duration
+  readonly resyncEvery: Duration.Duration
+  readonly retention: Duration.Duration
+  readonly takeoverGrace: Duration.Duration
+  readonly flow: DeviceFlow.FlowOptions
+}
+
+// ---------------------------------------------------------------------------
+// scripts: each touches the keys of one flow only (one hash slot)
+// KEYS[1] = the flow's hash, KEYS[2] = its lease
+// ---------------------------------------------------------------------------
+
+const CREATE = script(
+  "flow.create",
+  `redis.call("HSET", KEYS[1], "status", "pending", "seq", 1, "fence", 1, "session", ARGV[1], "update", ARGV[2], "userCode", ARGV[3], "expiresOn", ARGV[4])
+redis.call("PEXPIREAT", KEYS[1], ARGV[6])
+redis.call("SET", KEYS[2], 1, "PX", ARGV[5])
+return 1`
+)
+
+// After each poll: only the lease holder may store the session; it renews the lease and tells the watchers.
+const PERSIST = script(
+  "flow.persist",
+  `if redis.call("GET", KEYS[2]) ~= ARGV[1] then return -1 end
+if redis.call("HGET", KEYS[1], "status") ~= "pending" then return -2 end
+local seq = redis.call("HINCRBY", KEYS[1], "seq", 1)
+redis.call("HSET", KEYS[1], "session", ARGV[3], "update", ARGV[4])
+redis.call("PEXPIRE", KEYS[2], ARGV[2])
+redis.call("PUBLISH", ARGV[5], seq .. "|" .. ARGV[4])
+return seq`
+)
+
+// The first final update wins. Tokens (force = 1) are stored even by a holder whose
+// lease lapsed while their request was in flight: they are the truth, and the code is spent.
+const FINISH = script(
+  "flow.finish",
+  `local st = redis.call("HGET", KEYS[1], "status")
+if not st then return 0 end
+if st ~= "pending" then return -2 end
+if ARGV[6] ~= "1" and redis.call("GET", KEYS[2]) ~= ARGV[1] then return -1 end
+local seq = redis.call("HINCRBY", KEYS[1], "seq", 1)
+redis.call("HSET", KEYS[1], "status", ARGV[2], "update", ARGV[3])
+redis.call("HDEL", KEYS[1], "session")
+redis.call("DEL", KEYS[2])
+redis.call("PEXPIRE", KEYS[1], ARGV[4])
+redis.call("PUBLISH", ARGV[5], seq .. "|" .. ARGV[3])
+return seq`
+)
+
+const ACQUIRE = script(
+  "flow.acquire",
+  `local st = redis.call("HGET", KEYS[1], "status")
+if not st then return {0} end
+if st ~= "pending" then return {-2} end
+local ttl = redis.call("PTTL", KEYS[2])
+if ttl > 0 then return {-1, ttl} end
+local f = redis.call("HINCRBY", KEYS[1], "fence", 1)
+redis.call("SET", KEYS[2], f, "PX", ARGV[1])
+return {f, redis.call("HGET", KEYS[1], "session")}`
+)
+
+const RENEW = script(
+  "flow.renew",
+  `if redis.call("GET", KEYS[2]) ~= ARGV[1] then return -1 end
+if redis.call("HGET", KEYS[1], "status") ~= "pending" then return -2 end
+redis.call("PEXPIRE", KEYS[2], ARGV[2])
+return 1`
+)
+
+const RELEASE = script(
+  "flow.release",
+  `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
+return 0`
+)
+
+// ---------------------------------------------------------------------------
+
+const encodeUpdate = Schema.encodeSync(FlowStore.FlowUpdate)
+const decodeUpdate = Schema.decodeUnknownEither(Schema.parseJson(FlowStore.FlowUpdate))
+
+type Outcome = "done" | "lost" | "ended"
+
+/** @internal */
+export const make = (
+  connection: RedisConnection,
+  config: ClientConfig,
+  settings: Settings
+): Effect.Effect<FlowStore.FlowStore, never, HttpClient.HttpClient | Scope.Scope> =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const scope = yield* Effect.scope
+    const p = connection.prefix
+    const flowKey = (id: string) => `${p}:flow:{${id}}`
+    const leaseKey = (id: string) => `${p}:flow:{${id}}:lease`
+    const channel = flowKey
+    const indexKey = `${p}:flows:pending`
+    const cancelChannel = `${p}:flows:cancelled`
+    const leaseMs = Duration.toMillis(settings.lease)
+    // a holder stops polling this long before its lease can expire in Redis
+    const margin = Math.max(250, Math.floor(leaseMs / 4))
+    const retentionMs = Duration.toMillis(settings.retention)
+    const owned = new Map<string, Fiber.RuntimeFiber<void>>()
+
+    const unavailable = (error: RedisUnavailable) =>
+      new FlowStore.FlowStoreUnavailable({ store: connection.location, reason: "connection", detail: error.message })
+    const corrupt = (id: string, detail: string) =>
+      new FlowStore.FlowStoreUnavailable({ store: connection.location, reason: "corrupt", detail: `flow ${id}: ${detail}` })
+
+    // Tokens are sealed; every other update holds nothing secret.
+    const serialise = (update: FlowStore.FlowUpdate): string => {
+      const json = JSON.stringify(encodeUpdate(update))
+      return update._tag === "Succeeded" ? "S" + connection.keyring.seal(`flow:${update.id}:result`, json) : "J" + json
+    }
+    const deserialise = (id: string, text: string) =>
+      Effect.gen(function*() {
+        const json = text.startsWith("S")
+          ? yield* connection.keyring.open(`flow:${id}:result`, text.slice(1)).pipe(
+            Effect.mapError((e) => corrupt(id, e.message))
+          )
+          : text.slice(1)
+        const decoded = decodeUpdate(json)
+        if (Either.isLeft(decoded)) return yield* corrupt(id, "stored update does not decode")
+        return decoded.right
+      })
+
+    const readState = (id: string) =>
+      Effect.gen(function*() {
+        const [seq, update] = yield* connection.run("read flow", (c) => c.hmget(flowKey(id), "seq", "update")).pipe(
+          Effect.mapError(unavailable)
+        )
+        if (seq === null || update === null || seq === undefined || update === undefined) {
+          return yield* new FlowStore.FlowNotFound({ id })
+        }
+        return { seq: Number(seq), update: yield* deserialise(id, update) }
+      })
+
+    const indexHint = (id: string, at: number) =>
+      connection.run("index flow", (c) => c.zadd(indexKey, at, id)).pipe(Effect.ignore)
+    const unindex = (id: string) => connection.run("unindex flow", (c) => c.zrem(indexKey, id)).pipe(Effect.ignore)
+
+    const spentCode = (error: DeviceFlowError) =>
+      (error._tag === "OAuthError" && error.error === "invalid_grant") ||
+      (error._tag === "DeviceCodeExpired" && error.reason === "expired_token")
+
+    // Whether the flow ends (another holder stores its outcome) within `grace`.
+    const awaitFinal = (id: string, grace: Duration.Duration) =>
+      readState(id).pipe(
+        Effect.map((state) => FlowStore.isFinal(state.update)),
+        Effect.orElseSucceed(() => false),
+        Effect.repeat({ until: (final) => final, schedule: Schedule.spaced("250 millis") }),
+        Effect.timeout(grace),
+        Effect.orElseSucceed(() => false)
+      )
+
+    // A final update must not be lost to a short outage: retried with capped backoff for up to a minute.
+    const persistently = Schedule.exponential("200 millis").pipe(
+      Schedule.either(Schedule.spaced("2 seconds")),
+      Schedule.upTo("60 seconds")
+    )
+
+    const finish = (id: string, fence: string, update: FlowStore.Succeeded | FlowStore.Failed, force: boolean) =>
+      connection.script(
+        FINISH,
+        [flowKey(id), leaseKey(id)],
+        [fence, update._tag === "Succeeded" ? "succeeded" : "failed", serialise(update), retentionMs, channel(id), force ? "1" : "0"]
+      ).pipe(
+        Effect.retry(persistently),
+        // -1: another instance holds the lease now and will find the outcome itself; keep the flow indexed
+        Effect.flatMap((answer) => answer === -1 ? Effect.void : unindex(id)),
+        Effect.catchAll((error) => Effect.logError(`flow ${id}: final update not stored`, error.message))
+      )
+
+    /**
+     * Poll one flow this instance holds the lease of, until it ends, the lease
+     * is lost or the store closes. Never polls once the lease may have lapsed:
+     * a guard stops the engine while it sleeps past `validUntil` (lease expiry
+     * as measured from before the last successful renewal, minus a margin).
+     */
+    const drive = (
+      id: string,
+      events: Stream.Stream<DeviceFlow.DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient>,
+      lease: {
+        readonly fence: Ref.Ref<string>
+        readonly validUntil: Ref.Ref<number>
+        readonly nextPollAt: Ref.Ref<number>
+        readonly leased: Deferred.Deferred<void>
+      },
+      onIssued: (event: DeviceFlow.DeviceFlowEvent) => Effect.Effect<boolean>,
+      takenOver: boolean
+    ): Effect.Effect<Outcome, never, HttpClient.HttpClient> => {
+      const onEvent = (event: DeviceFlow.DeviceFlowEvent): Effect.Effect<Outcome | undefined> =>
+        Effect.gen(function*() {
+          if (event._tag === "CodeIssued" && !(yield* Deferred.isDone(lease.leased))) {
+            return (yield* onIssued(event)) ? undefined : "done"
+          }
+          const fence = yield* Ref.get(lease.fence)
+          if (event._tag === "Succeeded") {
+            yield* finish(id, fence, new FlowStore.Succeeded({ id, result: event.result }), true)
+            return "done"
+          }
+          const update = FlowStore.fromEvent(id, event) as FlowStore.Pending
+          yield* Ref.set(lease.nextPollAt, update.nextPollAt)
+          const t0 = yield* Clock.currentTimeMillis
+          const answer = yield* connection.script(PERSIST, [flowKey(id), leaseKey(id)], [
+            fence,
+            leaseMs,
+            connection.keyring.seal(`flow:${id}:session`, DeviceSession.toJson(event.session)),
+            serialise(update),
+            channel(id)
+          ]).pipe(Effect.either)
+          if (Either.isLeft(answer)) {
+            // Redis is away: keep polling while the lease may still be ours (the guard decides)
+            yield* Effect.logWarning(`flow ${id}: session not stored`, answer.left.message)
+            return undefined
+          }
+          if (answer.right === -1) return "lost"
+          if (answer.right === -2) return "ended"
+          yield* Ref.set(lease.validUntil, t0 + leaseMs - margin)
+          return undefined
+        })
+
+      const poller = events.pipe(
+        Stream.mapEffect(onEvent),
+        Stream.filter((o): o is Outcome => o !== undefined),
+        Stream.runHead,
+        Effect.map(Option.getOrElse((): Outcome => "done")),
+        Effect.catchAll((error) =>
+          Effect.gen(function*() {
+            if (!(yield* Deferred.isDone(lease.leased))) return "done" as const
+            // A taken-over code the server calls spent (invalid_grant) or expired may have been
+            // redeemed by the previous holder, whose answer can still be on its way: wait for it.
+            if (takenOver && spentCode(error) && (yield* awaitFinal(id, settings.takeoverGrace))) return "done" as const
+            yield* finish(id, yield* Ref.get(lease.fence), new FlowStore.Failed({ id, error }), false)
+            return "done" as const
+          })
+        )
+      )
+
+      const renewer = Effect.gen(function*() {
+        yield* Deferred.await(lease.leased)
+        const every = Duration.millis(Math.floor(leaseMs / 3))
+        for (;;) {
+          yield* Effect.sleep(every)
+          const t0 = yield* Clock.currentTimeMillis
+          const answer = yield* connection.script(RENEW, [flowKey(id), leaseKey(id)], [yield* Ref.get(lease.fence), leaseMs])
+            .pipe(Effect.timeout(every), Effect.either)
+          if (Either.isRight(answer)) {
+            if (answer.right === -1) return "lost" as const
+            if (answer.right === -2) return "ended" as const
+            yield* Ref.set(lease.validUntil, t0 + leaseMs - margin)
+            yield* indexHint(id, t0 + leaseMs)
+          }
+        }
+      })
+
+      const guard = Effect.gen(function*() {
+        yield* Deferred.await(lease.leased)
+        for (;;) {
+          const now = yield* Clock.currentTimeMillis
+          const validUntil = yield* Ref.get(lease.validUntil)
+          if (now < validUntil) {
+            yield* Effect.sleep(Duration.millis(validUntil - now))
+            continue
+          }
+          // the lease may have lapsed: stop now unless a poll is in flight (its answer is still ours to store)
+          if (now < (yield* Ref.get(lease.nextPollAt))) return "lost" as const
+          yield* Effect.sleep("50 millis")
+        }
+      })
+
+      return Effect.raceAll([poller, renewer, guard]).pipe(
+        Effect.tap((outcome) =>
+          outcome === "done"
+            ? Effect.void
+            : Effect.logDebug(`flow ${id}: stopped polling (${outcome === "lost" ? "lease lost" : "ended elsewhere"})`)
+        ),
+        Effect.onInterrupt(() =>
+          // shutting down: hand the flow over at once instead of after the lease expires
+          Effect.flatMap(Ref.get(lease.fence), (fence) =>
+            connection.script(RELEASE, [leaseKey(id)], [fence]).pipe(Effect.ignore, Effect.zipRight(indexHint(id, 0))))
+        )
+      )
+    }
+
+    const own = (id: string, run: Effect.Effect<Outcome, never, HttpClient.HttpClient>) =>
+      Effect.gen(function*() {
+        const fiber = yield* run.pipe(
+          Effect.ensuring(Effect.sync(() => owned.delete(id))),
+          Effect.asVoid,
+          Effect.provideService(HttpClient.HttpClient, client),
+          Effect.forkIn(scope)
+        )
+        owned.set(id, fiber)
+        return fiber
+      })
+
+    const start = (request: DeviceCodeRequest = {}) =>
+      Effect.gen(function*() {
+        const id = yield* FlowStore.makeId
+        const issued = yield* Deferred.make<FlowStore.StartedFlow, DeviceFlowError | FlowStore.FlowStoreUnavailable>()
+        const lease = {
+          fence: yield* Ref.make("1"),
+          validUntil: yield* Ref.make(0),
+          nextPollAt: yield* Ref.make(0),
+          leased: yield* Deferred.make<void>()
+        }
+        const onIssued = (event: DeviceFlow.DeviceFlowEvent) =>
+          Effect.gen(function*() {
+            if (event._tag !== "CodeIssued") return false
+            const update = FlowStore.fromEvent(id, event)
+            const t0 = yield* Clock.currentTimeMillis
+            const created = yield* connection.script(CREATE, [flowKey(id), leaseKey(id)], [
+              connection.keyring.seal(`flow:${id}:session`, DeviceSession.toJson(event.session)),
+              serialise(update),
+              event.session.userCode,
+              event.session.expiresOn,
+              leaseMs,
+              // the record outlives the code by the retention, then Redis forgets it
+              event.session.expiresOn + retentionMs
+            ]).pipe(Effect.either)
+            if (Either.isLeft(created)) {
+              yield* Deferred.fail(issued, unavailable(created.left))
+              return false
+            }
+            yield* indexHint(id, t0 + leaseMs)
+            yield* Ref.set(lease.validUntil, t0 + leaseMs - margin)
+            yield* Ref.set(lease.nextPollAt, event.session.nextPollAt)
+            yield* Deferred.succeed(lease.leased, undefined)
+            yield* Deferred.succeed(issued, FlowStore.startedFlow(id, event.code))
+            return true
+          })
+        const events = DeviceFlow.events(config, request, settings.flow).pipe(
+          Stream.tapError((error) => Deferred.fail(issued, error))
+        )
+        yield* own(id, drive(id, events, lease, onIssued, false))
+        return yield* Deferred.await(issued)
+      })
+
+    // Take over flows whose lease expired (their holder died or lost Redis): resume from the stored session.
+    const takeOver = (id: string) =>
+      Effect.gen(function*() {
+        const t0 = yield* Clock.currentTimeMillis
+        const answer = (yield* connection.script(ACQUIRE, [flowKey(id), leaseKey(id)], [leaseMs])) as Array<number | string>
+        const head = Number(answer[0])
+        if (head === 0 || head === -2) return yield* unindex(id)
+        if (head === -1) return yield* indexHint(id, t0 + Number(answer[1]))
+        const fence = String(head)
+        const opened = yield* connection.keyring.open(`flow:${id}:session`, String(answer[1])).pipe(
+          Effect.flatMap(DeviceSession.fromJson),
+          Effect.either
+        )
+        if (Either.isLeft(opened)) {
+          // unreadable (e.g. sealed with a key no longer configured): end it as what it is
+          yield* Effect.logError(`flow ${id}: stored session cannot be read`, opened.left.message)
+          const error = opened.left._tag === "InvalidConfiguration"
+            ? opened.left
+            : new InvalidConfiguration({ field: "session", reason: opened.left.message })
+          return yield* finish(id, fence, new FlowStore.Failed({ id, error }), false)
+        }
+        const stored = opened.right
+        // The previous holder may have polled after it last stored the session and died with the
+        // answer: were it slow_down (RFC 8628 §3.5), the interval grew by 5 s unseen. Assume it did.
+        const session = stored.nextPollAt <= t0
+          ? new DeviceSession.DeviceSession({ ...stored, intervalMs: stored.intervalMs + 5_000 }, true)
+          : stored
+        yield* indexHint(id, t0 + leaseMs)
+        const lease = {
+          fence: yield* Ref.make(fence),
+          validUntil: yield* Ref.make(t0 + leaseMs - margin),
+          // RFC 8628 §3.5: the first poll after a takeover waits a full interval (the old holder may just have polled)
+          nextPollAt: yield* Ref.make(Math.max(session.nextPollAt, (yield* Clock.currentTimeMillis) + session.intervalMs)),
+          leased: yield* Deferred.make<void>()
+        }
+        yield* Deferred.succeed(lease.leased, undefined)
+        yield* own(id, drive(id, DeviceFlow.resumeEvents(config, session, settings.flow), lease, () => Effect.succeed(true), true))
+      })
+
+    const SCAN_BATCH = 500
+    // returns whether the batch was full (more may be due: scan again at once)
+    const scan = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const due = yield* connection.run("scan flows", (c) => c.zrangebyscore(indexKey, "-inf", now, "LIMIT", 0, SCAN_BATCH))
+      // instances scanning together start at different places instead of racing for the same flows
+      const mine = due.filter((id) => !owned.has(id))
+      const offset = Math.floor(Math.random() * Math.max(1, mine.length))
+      const order = [...mine.slice(offset), ...mine.slice(0, offset)]
+      yield* Effect.forEach(order, (id) => Effect.ignore(takeOver(id)), { concurrency: 32, discard: true })
+      return due.length === SCAN_BATCH
+    })
+
+    yield* scan.pipe(
+      Effect.catchAll((error) => Effect.as(Effect.logWarning("flow takeover scan failed", error.message), false)),
+      Effect.flatMap((more) => more ? Effect.void : Effect.sleep(settings.scanEvery)),
+      Effect.forever,
+      Effect.forkIn(scope)
+    )
+
+    // Cancellations from any instance stop this instance's poller at once.
+    yield* connection.subscribe(cancelChannel, (id) => {
+      const fiber = owned.get(id)
+      if (fiber !== undefined) Effect.runFork(Fiber.interrupt(fiber))
+    }).pipe(Effect.catchAll((error) => Effect.logWarning("cancel channel not subscribed", error.message)))
+
+    const cancel = (id: string) =>
+      Effect.gen(function*() {
+        const update = serialise(new FlowStore.Cancelled({ id }))
+        const answer = yield* connection.script(
+          FINISH,
+          [flowKey(id), leaseKey(id)],
+          ["", "cancelled", update, retentionMs, channel(id), "1"]
+        ).pipe(Effect.mapError(unavailable))
+        if (answer === 0) return yield* new FlowStore.FlowNotFound({ id })
+        if (answer === -2) return false
+        yield* unindex(id)
+        yield* connection.run("publish cancel", (c) => c.publish(cancelChannel, id)).pipe(Effect.ignore)
+        const local = owned.get(id)
+        if (local !== undefined) yield* Fiber.interrupt(local)
+        return true
+      })
+
+    const watch = (id: string): Stream.Stream<FlowStore.FlowUpdate, FlowStore.FlowStoreError> =>
+      Stream.unwrapScoped(Effect.gen(function*() {
+        const inbox = yield* Queue.unbounded<string>()
+        // subscribe first, then read: nothing published in between is missed
+        yield* connection.subscribe(channel(id), (message) => Queue.unsafeOffer(inbox, message)).pipe(
+          Effect.mapError(unavailable)
+        )
+        const first = yield* readState(id)
+        if (FlowStore.isFinal(first.update)) return Stream.make(first.update)
+        const next = (last: number): Effect.Effect<readonly [FlowStore.FlowUpdate, number], FlowStore.FlowStoreError> =>
+          Effect.gen(function*() {
+            // lost messages (a reconnect) are caught up by reading the state every resyncEvery
+            for (;;) {
+              const message = yield* Queue.take(inbox).pipe(Effect.timeout(settings.resyncEvery), Effect.option)
+              if (Option.isNone(message)) {
+                const state = yield* readState(id)
+                if (state.seq > last) return [state.update, state.seq] as const
+                continue
+              }
+              const bar = message.value.indexOf("|")
+              const seq = Number(message.value.slice(0, bar))
+              if (!(seq > last)) continue
+              return [yield* deserialise(id, message.value.slice(bar + 1)), seq] as const
+            }
+          })
+        const rest = Stream.unfoldEffect(
+          { last: first.seq, done: false },
+          (s): Effect.Effect<Option.Option<readonly [FlowStore.FlowUpdate, { last: number; done: boolean }]>, FlowStore.FlowStoreError> =>
+            s.done
+              ? Effect.succeedNone
+              : Effect.map(next(s.last), ([update, seq]) => Option.some([update, { last: seq, done: FlowStore.isFinal(update) }] as const))
+        )
+        return Stream.concat(Stream.make(first.update), rest)
+      }))
+
+    const pending = Effect.gen(function*() {
+      const ids = yield* connection.run("list flows", (c) => c.zrange(indexKey, 0, -1))
+      const rows = yield* Effect.forEach(ids, (id) =>
+        connection.run("read flow", (c) => c.hmget(flowKey(id), "status", "userCode", "expiresOn")).pipe(
+          Effect.map(([status, userCode, expiresOn]) =>
+            status === "pending" ? Option.some({ id, userCode: userCode ?? "", expiresOn: Number(expiresOn) }) : Option.none()
+          )
+        ), { concurrency: 32 })
+      return rows.flatMap(Option.toArray)
+    }).pipe(Effect.mapError(unavailable))
+
+    return {
+      start,
+      get: (id) => Effect.map(readState(id), (s) => s.update),
+      watch,
+      cancel,
+      pending
+    } satisfies FlowStore.FlowStore
+  })

@@ -1,0 +1,71 @@
+/** Wiring shared by the Redis suites: a keyring, a connection layer, and a dump of everything Redis holds. */
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import { Redis } from "ioredis"
+import * as Keyring from "../src/Keyring.js"
+import * as RedisConnection from "../src/RedisConnection.js"
+
+export const KEY_1 = Keyring.generateKey()
+export const KEY_2 = Keyring.generateKey()
+
+export const keyring = (...keys: ReadonlyArray<readonly [string, string]>) =>
+  Effect.runSync(Keyring.make((keys.length === 0 ? [["k1", KEY_1] as const] : keys).map(([id, k]) => [id, Redacted.make(k)] as const)))
+
+export const connectionLayer = (
+  url: string,
+  options: Partial<RedisConnection.Options> = {}
+): Layer.Layer<RedisConnection.RedisConnection> =>
+  RedisConnection.layer({ url, keyring: keyring(), commandTimeout: "1 second", attempts: 3, ...options })
+
+/** Every key and every value in Redis as text (strings, hashes, sorted sets, sets, lists). */
+export const dumpAll = async (url: string): Promise<string> => {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  await redis.connect()
+  try {
+    const out: Array<string> = []
+    let cursor = "0"
+    do {
+      const [next, keys] = await redis.scan(cursor, "COUNT", 1000)
+      cursor = next
+      for (const key of keys) {
+        out.push(key)
+        const type = await redis.type(key)
+        if (type === "string") out.push((await redis.get(key)) ?? "")
+        else if (type === "hash") out.push(JSON.stringify(await redis.hgetall(key)))
+        else if (type === "zset") out.push(JSON.stringify(await redis.zrange(key, 0, -1)))
+        else if (type === "set") out.push(JSON.stringify(await redis.smembers(key)))
+        else if (type === "list") out.push(JSON.stringify(await redis.lrange(key, 0, -1)))
+        else out.push(`<${type}>`)
+      }
+    } while (cursor !== "0")
+    return out.join("\n")
+  } finally {
+    redis.disconnect()
+  }
+}
+
+/** A connection living as long as the caller's scope. */
+export const connect = (url: string, options: Partial<RedisConnection.Options> = {}) =>
+  RedisConnection.make({ url, keyring: keyring(), commandTimeout: "1 second", attempts: 3, ...options })
+
+/** Provide a scoped connection to `effect`. */
+export const withConnection = (url: string, options: Partial<RedisConnection.Options> = {}) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.provideServiceEffect(effect, RedisConnection.RedisConnection, connect(url, options))
+
+/** Redis' own counters: commands processed, memory used, flows in the pending index. */
+export const redisInfo = async (url: string, prefix = "devflow") => {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 })
+  try {
+    const text = await redis.info()
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(text)?.[1] ?? NaN)
+    return {
+      commands: field("total_commands_processed"),
+      memory: field("used_memory"),
+      pending: await redis.zcard(`${prefix}:flows:pending`)
+    }
+  } finally {
+    redis.disconnect()
+  }
+}
