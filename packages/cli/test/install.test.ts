@@ -23,7 +23,7 @@ import { cleanEnv, STACK } from "./helpers.js"
 
 const run = promisify(execFile)
 const repo = path.resolve(fileURLToPath(new URL("../../..", import.meta.url)))
-const PUBLIC = ["core", "node-http", "cache-file", "cli"] as const
+const PUBLIC = ["core", "node-http", "cache-file", "store-redis", "cli"] as const
 
 let scratch: string
 let packs: string
@@ -87,7 +87,7 @@ describe("packed and installed with npm, outside the workspace", () => {
   it("every public package packs, and the install has one effect and no private package", async () => {
     expect(Object.keys(tarballs).sort()).toEqual([...PUBLIC].sort())
     const installed = fs.readdirSync(path.join(scratch, "node_modules", "@devflow")).sort()
-    expect(installed).toEqual(["cache-file", "cli", "core", "node-http"])
+    expect(installed).toEqual(["cache-file", "cli", "core", "node-http", "store-redis"])
     const { stdout } = await run("npm", ["ls", "effect", "--all", "--json"], { cwd: scratch })
     const versions = new Set<string>()
     const walk = (deps: Record<string, { version?: string; dependencies?: Record<string, unknown> }> | undefined) => {
@@ -99,6 +99,13 @@ describe("packed and installed with npm, outside the workspace", () => {
     walk(JSON.parse(stdout).dependencies)
     expect([...versions]).toHaveLength(1)
     expect([...versions][0]).toMatch(/^3\./)
+    // every library loads from its installed dist/ (ESM, exports map, types next to it)
+    for (const name of ["core", "node-http", "cache-file", "store-redis"]) {
+      const loaded = await run(process.execPath, ["--input-type=module", "-e", `const m = await import("@devflow/${name}"); console.log(Object.keys(m).join(","))`], { cwd: scratch })
+      expect(loaded.stdout.trim().length, name).toBeGreaterThan(0)
+      const pkg = JSON.parse(fs.readFileSync(path.join(scratch, "node_modules/@devflow", name, "package.json"), "utf8"))
+      expect(fs.existsSync(path.join(scratch, "node_modules/@devflow", name, pkg.exports["."].types)), `${name} types`).toBe(true)
+    }
     // the CLI is one self-contained bundle: it installs nothing of its own
     const cli = JSON.parse(fs.readFileSync(path.join(scratch, "node_modules/@devflow/cli/package.json"), "utf8"))
     expect(cli.dependencies ?? {}).toEqual({})

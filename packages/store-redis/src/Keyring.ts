@@ -35,6 +35,8 @@ export class SealBroken extends Schema.TaggedError<SealBroken>("@devflow/store-r
 }
 
 /**
+ * The keys secrets are sealed with: the first one seals, every one opens.
+ *
  * @since 0.1.0
  * @category models
  */

@@ -59,6 +59,8 @@ export interface Script {
 }
 
 /**
+ * A Redis connection with bounded retries and typed errors.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -86,6 +88,8 @@ export interface RedisConnection {
 }
 
 /**
+ * A Redis connection with bounded retries and typed errors.
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -94,6 +98,8 @@ export const RedisConnection: Context.Tag<RedisConnection, RedisConnection> = Co
 )
 
 /**
+ * Options of the connection: the Redis URL, command timeout and retries.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -114,6 +120,8 @@ export interface Options {
 }
 
 /**
+ * A Lua script run on Redis (by its SHA, loaded on first use).
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -134,6 +142,8 @@ export const make = (options: Options): Effect.Effect<RedisConnection, never, Sc
   })
 
 /**
+ * A layer providing the RedisConnection.
+ *
  * @since 0.1.0
  * @category layers
  */

@@ -34,6 +34,8 @@ import * as internal from "./internal/flowStore.js"
 import { RedisConnection } from "./RedisConnection.js"
 
 /**
+ * Options of the Redis flow store: key prefix, lease length, takeover scan, the keyring.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -54,6 +56,8 @@ export interface Options extends FlowStore.Options {
 }
 
 /**
+ * The FlowStore on Redis, as an effect.
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -74,6 +78,8 @@ export const make = (
   })
 
 /**
+ * A FlowStore layer on Redis.
+ *
  * @since 0.1.0
  * @category layers
  */

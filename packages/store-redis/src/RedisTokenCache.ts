@@ -26,6 +26,8 @@ import * as internal from "./internal/tokenCache.js"
 import { RedisConnection } from "./RedisConnection.js"
 
 /**
+ * Options of the Redis token cache: namespace, lock lease, the keyring.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -41,6 +43,8 @@ export interface Options {
 }
 
 /**
+ * The TokenCache on Redis, as an effect.
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -55,6 +59,8 @@ export const make = (options: Options = {}): Effect.Effect<TokenCache.TokenCache
     }))
 
 /**
+ * A TokenCache layer on Redis.
+ *
  * @since 0.1.0
  * @category layers
  */
