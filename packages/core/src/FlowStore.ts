@@ -75,6 +75,8 @@ export const StoredResult: Schema.Schema<AuthenticationResult, StoredResultEncod
 })
 
 /**
+ * The JSON form of a finished flow's result, as a store keeps it.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -156,6 +158,8 @@ export class Cancelled extends Schema.TaggedClass<Cancelled>("@devflow/core/Flow
 export type FlowUpdate = Pending | Succeeded | Failed | Cancelled
 
 /**
+ * What a watcher is told about a flow: it is pending (with its code), succeeded, failed or was cancelled.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -220,12 +224,16 @@ export class FlowStoreUnavailable extends Schema.TaggedError<FlowStoreUnavailabl
 }
 
 /**
+ * The errors a flow store can fail with.
+ *
  * @since 0.1.0
  * @category errors
  */
 export type FlowStoreError = FlowNotFound | FlowStoreUnavailable
 
 /**
+ * Whether a value is one of the flow store's errors.
+ *
  * @since 0.1.0
  * @category refinements
  */
@@ -273,6 +281,8 @@ export interface FlowStore {
 }
 
 /**
+ * The flow store service: start, get, watch, cancel and list device flows by id.
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -328,6 +338,8 @@ export const makeMemory: (
 ) => Effect.Effect<FlowStore, never, HttpClient.HttpClient | Scope.Scope> = internal.makeMemory
 
 /**
+ * A FlowStore in this process's memory: the default for one process.
+ *
  * @since 0.1.0
  * @category layers
  */
