@@ -6,6 +6,7 @@
  */
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
+import * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as Providers from "@devflow/core/Providers"
 import * as Config from "effect/Config"
@@ -83,6 +84,19 @@ export const cacheDir = optionalText(
   "cache-dir",
   "DEVFLOW_CACHE_DIR",
   "Directory of the token cache and the profiles (default: the platform's per-user cache directory, e.g. ~/.cache/devflow)"
+)
+
+/**
+ * `--secret-store`: where refresh tokens and kept client secrets live.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const secretStore: Options.Options<Option.Option<FileTokenCache.SecretStore>> = oneOf(
+  "secret-store",
+  "DEVFLOW_SECRET_STORE",
+  FileTokenCache.secretStores,
+  "Where refresh tokens and client secrets are kept: auto (default) the OS keychain when one answers, else the token cache file with a warning; keychain: the OS keychain or fail; file: the token cache file (0600)"
 )
 
 /**

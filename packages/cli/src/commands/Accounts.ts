@@ -58,6 +58,7 @@ const list = (content: TokenCache.CacheContent, profiles: Profile.ProfilesFile):
 
 const common = {
   cacheDir: Flags.cacheDir,
+  secretStore: Flags.secretStore,
   json: Flags.json,
   verbose: Flags.verbose
 }
@@ -72,7 +73,7 @@ export const accounts = Command.make(
   Root.handle((options, context) => {
     const directory = Target.directoryOf(options.cacheDir)
     return Effect.gen(function*() {
-      const cache = yield* FileTokenCache.make({ directory })
+      const cache = yield* FileTokenCache.make({ directory, secretStore: Option.getOrUndefined(options.secretStore) })
       const content = yield* cache.read
       const listed = list(content, yield* Profile.load(directory))
       const stdout = Output.stdout()
@@ -138,7 +139,7 @@ export const logout = Command.make(
       if (options.all && Option.isSome(options.account)) {
         return yield* new Render.UsageError({ message: "Give an account or --all, not both" })
       }
-      const cache = yield* FileTokenCache.make({ directory })
+      const cache = yield* FileTokenCache.make({ directory, secretStore: Option.getOrUndefined(options.secretStore) })
       const content = yield* cache.read
       const all = [...content.accounts.values()]
       let targets: ReadonlyArray<Account.Account>

@@ -26,15 +26,16 @@ import * as Target from "../Target.js"
 
 /**
  * The services a command talking to a server needs: the HTTP client (loaded
- * at its first request), discovery, and the file cache in `directory`.
+ * at its first request), discovery, and the file cache in `directory`
+ * (its secrets where `--secret-store` says).
  *
  * @since 0.1.0
  * @category layers
  */
-export const services = (directory: string) =>
+export const services = (directory: string, secretStore: Option.Option<FileTokenCache.SecretStore>) =>
   Layer.mergeAll(
     ServerMetadata.layer().pipe(Layer.provideMerge(Http.layerLazy)),
-    FileTokenCache.layer({ directory })
+    FileTokenCache.layer({ directory, secretStore: Option.getOrUndefined(secretStore) })
   )
 
 /**
@@ -48,6 +49,7 @@ export const login = Command.make(
     ...Flags.prompt,
     noStoreSecret: Flags.noStoreSecret,
     cacheDir: Flags.cacheDir,
+    secretStore: Flags.secretStore,
     profile: Flags.profile,
     json: Flags.json,
     verbose: Flags.verbose
@@ -92,7 +94,7 @@ export const login = Command.make(
           expires_on: Option.getOrNull(Option.map(result.expiresOn, DateTime.formatIso))
         }))
       }
-    }).pipe(Effect.provide(services(directory)))
+    }).pipe(Effect.provide(services(directory, options.secretStore)))
   })
 ).pipe(
   Command.withDescription(

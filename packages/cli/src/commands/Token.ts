@@ -111,6 +111,7 @@ export const token = Command.make(
     login,
     noStoreSecret: Flags.noStoreSecret,
     cacheDir: Flags.cacheDir,
+    secretStore: Flags.secretStore,
     profile: Flags.profile,
     json: Flags.json,
     verbose: Flags.verbose
@@ -149,7 +150,7 @@ export const token = Command.make(
             : Effect.fail(error))
       )
       Output.stdout().write(TokenFormat.render(format, view(result)))
-    }).pipe(Effect.provide(services(directory)))
+    }).pipe(Effect.provide(services(directory, options.secretStore)))
   })
 ).pipe(
   Command.withDescription(

@@ -41,7 +41,8 @@ const VALUE_FLAGS: Readonly<Record<string, string>> = {
   "--tenant": "tenant",
   "--audience": "audience",
   "--region": "region",
-  "--start-url": "startUrl"
+  "--start-url": "startUrl",
+  "--secret-store": "secretStore"
 }
 // Flags that change nothing when the token comes from the cache.
 const HARMLESS_BOOLEANS: ReadonlySet<string> = new Set(["--login", "--open", "--copy", "--no-qr", "--verbose"])
@@ -59,8 +60,12 @@ const ENV: Readonly<Record<string, string>> = {
   tenant: "DEVFLOW_TENANT",
   audience: "DEVFLOW_AUDIENCE",
   region: "DEVFLOW_REGION",
-  startUrl: "DEVFLOW_START_URL"
+  startUrl: "DEVFLOW_START_URL",
+  secretStore: "DEVFLOW_SECRET_STORE"
 }
+// Access tokens stay in the file whichever store keeps the long-lived secrets (see docs/caching.md),
+// so the store changes nothing here; an unknown one is for the full CLI to refuse.
+const SECRET_STORES: ReadonlySet<string> = new Set(["auto", "keychain", "file"])
 
 const BOOLEAN_ENV = ["DEVFLOW_JSON", "DEVFLOW_VERBOSE", "DEVFLOW_LOGIN", "DEVFLOW_OPEN", "DEVFLOW_COPY", "DEVFLOW_NO_QR"]
 
@@ -168,6 +173,9 @@ const serve = (
   if (!TokenFormat.isFormat(formatText)) return undefined
   // --json with another --format: for the full CLI to refuse
   if (json && formatText !== "json") return undefined
+
+  const secretStore = value("secretStore")
+  if (secretStore !== undefined && !SECRET_STORES.has(secretStore)) return undefined
 
   const profileName = value("profile") ?? ProfileFile.DEFAULT_PROFILE
   if (!ProfileFile.PROFILE_NAME.test(profileName)) return undefined
