@@ -6,6 +6,7 @@
  * refreshes, reading the refresh token back from the keychain.
  */
 import { type DevServer, startDevServer } from "@devflow/dev-server"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -141,5 +142,65 @@ describe.skipIf(!enabled)("devflow with the OS keychain (GNOME Keyring over D-Bu
     expect(run.code).toBe(1)
     expect(run.stderr).toMatch(/OS keychain/)
     expect(run.stderr).toMatch(/--secret-store file/)
+  })
+})
+
+/**
+ * `KEYCHAIN_BENCH=1`: `devflow token` start-up for a cache whose secrets are in
+ * the file and one whose secrets are in the keychain, as multiples of
+ * `node -e 0`, in interleaved rounds (`KEYCHAIN_BENCH_ROUNDS`, default 21):
+ * the fast path (a valid cached access token) and the full CLI
+ * (`DEVFLOW_FAST_PATH=0`: Effect, the cache layer, and for the keychain cache
+ * the native binding and a D-Bus round trip per secret).
+ */
+describe.runIf(enabled && process.env.KEYCHAIN_BENCH === "1")("devflow token start-up per secret store", () => {
+  it("prints the medians", { timeout: 600_000 }, async () => {
+    const fresh = await startDevServer({ pollIntervalSeconds: 1 })
+    try {
+      const signIn = async (dir: string, store: string) => {
+        const run = new Devflow([
+          "login", "--provider", "generic", "--issuer", fresh.issuer, "--client-id", "devflow-demo",
+          "--scope", "openid", "--scope", "offline_access", "--json", "--no-qr", "--cache-dir", dir, "--secret-store", store
+        ], { env: withKeychain() })
+        await fresh.approve(await run.userCode(), { accountId: "bench" })
+        const done = await run.exit
+        expect(done.code, done.stderr).toBe(0)
+      }
+      const fileDir = newDir()
+      const keychainDir = newDir()
+      await signIn(fileDir, "file")
+      await signIn(keychainDir, "keychain")
+      expect(fs.readFileSync(path.join(keychainDir, "tokens.json"), "utf8")).toMatch(/devflow-keychain:/)
+      const time = async (args: ReadonlyArray<string>, env: Readonly<Record<string, string>>) => {
+        const started = process.hrtime.bigint()
+        const run = await devflow(args, { env, tokenOutput: true })
+        expect(run.code, run.stderr).toBe(0)
+        return Number(process.hrtime.bigint() - started) / 1e6
+      }
+      const nodeFloor = () =>
+        new Promise<number>((resolve) => {
+          const started = process.hrtime.bigint()
+          spawn(process.execPath, ["-e", "0"]).on("close", () => resolve(Number(process.hrtime.bigint() - started) / 1e6))
+        })
+      const cases: ReadonlyArray<readonly [string, () => Promise<number>]> = [
+        ["node -e 0", nodeFloor],
+        ["token, secrets in file (fast path)", () => time(["token", "--cache-dir", fileDir], withKeychain())],
+        ["token, secrets in keychain (fast path)", () => time(["token", "--cache-dir", keychainDir], withKeychain())],
+        ["token, secrets in file (full CLI)", () => time(["token", "--cache-dir", fileDir], { ...withKeychain(), DEVFLOW_FAST_PATH: "0" })],
+        ["token, secrets in keychain (full CLI)", () => time(["token", "--cache-dir", keychainDir], { ...withKeychain(), DEVFLOW_FAST_PATH: "0" })]
+      ]
+      const samples = new Map(cases.map(([name]) => [name, [] as Array<number>]))
+      const rounds = Number(process.env.KEYCHAIN_BENCH_ROUNDS ?? 21)
+      for (let round = 0; round < rounds; round++) {
+        for (const [name, run] of cases) samples.get(name)!.push(await run())
+      }
+      const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+      const floor = median(samples.get("node -e 0")!)
+      for (const [name, xs] of samples) {
+        console.log(`[keychain bench] ${name}: median ${median(xs).toFixed(0)} ms = ${(median(xs) / floor).toFixed(2)}× node -e 0 (${rounds} interleaved rounds)`)
+      }
+    } finally {
+      await fresh.close()
+    }
   })
 })
