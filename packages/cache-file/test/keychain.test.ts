@@ -159,6 +159,23 @@ describe.skipIf(!enabled)("FileTokenCache with the OS keychain (GNOME Keyring ov
       assert.strictEqual((yield* items()).length, before)
     }))
 
+  it.scoped("an item a crash left between keychain write and file write is removed by a later write", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const cache = yield* FileTokenCache.make({ directory: dir, secretStore: "keychain" })
+      yield* cache.save(signIn(accountFor("ike"), { label: "ike" }))
+      const fileId = JSON.parse(fileText(cache)).refreshTokens[0].secret.split("/")[1]
+      // what a process killed after writing the item of a new sign-in, before the file, leaves behind
+      const orphan = `refresh-token/${fileId}/${"0".repeat(32)}`
+      const keychain = Keychain.make(Duration.seconds(5))
+      yield* keychain.set(orphan, "SECRET-orphan-canary")
+      yield* cache.save(signIn(accountFor("jo"), { label: "jo" }))
+      const secrets = (yield* items()).map((i) => i.secret)
+      assert.notInclude(secrets, "SECRET-orphan-canary")
+      assert.includeMembers(secrets, ["SECRET-rt-ike-canary", "SECRET-rt-jo-canary"])
+      yield* cache.clear
+    }))
+
   it.scoped("items of other cache files are left alone", () =>
     Effect.gen(function*() {
       const one = yield* FileTokenCache.make({ directory: yield* tempDir, secretStore: "keychain" })
