@@ -48,6 +48,8 @@ export interface SecretService {
   readonly env: Readonly<Record<string, string>>
   /** the item names (account attributes) of the service `devflow`, with their secrets */
   readonly items: () => Promise<ReadonlyArray<{ readonly account: string; readonly secret: string }>>
+  /** remove every item of the service `devflow`, as a person could in Seahorse */
+  readonly removeAll: () => Promise<void>
   /** stop the keyring and the bus, remove the keyring's directory */
   readonly stop: () => Promise<void>
 }
@@ -117,17 +119,23 @@ export const start = async (): Promise<SecretService> => {
       if (Date.now() > deadline) throw new Error("gnome-keyring-daemon did not claim org.freedesktop.secrets within 15 s")
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
-    const items = async () => {
-      // Through the same binding devflow uses, in a child process so that this process's bus stays its own.
-      const script = `const k = require(${JSON.stringify(require_.resolve("@napi-rs/keyring"))});` +
-        `k.findCredentialsAsync("devflow").then((c) => process.stdout.write(JSON.stringify(c.map((x) => ({ account: x.account, secret: x.password })))), (e) => { process.stderr.write(String(e)); process.exit(1) })`
-      return new Promise<ReadonlyArray<{ account: string; secret: string }>>((resolve, reject) =>
-        execFile(process.execPath, ["-e", script], { env: { ...process.env, ...env }, timeout: 10_000 }, (error, stdout, stderr) =>
-          error === null ? resolve(JSON.parse(stdout)) : reject(new Error(`listing the keychain failed: ${stderr}`))
+    // Through the same binding devflow uses, in a child process so that this process's bus stays its own.
+    const withBinding = (body: string) =>
+      new Promise<string>((resolve, reject) =>
+        execFile(
+          process.execPath,
+          ["-e", `const k = require(${JSON.stringify(require_.resolve("@napi-rs/keyring"))}); (async () => { ${body} })().catch((e) => { process.stderr.write(String(e)); process.exit(1) })`],
+          { env: { ...process.env, ...env }, timeout: 10_000 },
+          (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`the keychain failed: ${stderr}`)))
         )
       )
+    const list = `const c = await k.findCredentialsAsync("devflow");`
+    const items = async () =>
+      JSON.parse(await withBinding(`${list} process.stdout.write(JSON.stringify(c.map((x) => ({ account: x.account, secret: x.password }))))`))
+    const removeAll = async () => {
+      await withBinding(`${list} for (const x of c) await new k.AsyncEntry("devflow", x.account).deleteCredential()`)
     }
-    return { address, env, items, stop }
+    return { address, env, items, removeAll, stop }
   } catch (error) {
     await stop()
     throw error

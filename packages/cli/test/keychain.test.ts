@@ -107,6 +107,22 @@ describe.skipIf(!enabled)("devflow with the OS keychain (GNOME Keyring over D-Bu
     expect(fs.readFileSync(path.join(dir, "tokens.json"), "utf8")).not.toMatch(/devflow-keychain:/)
   })
 
+  it("an item removed from the keychain behind devflow's back: token says sign in again (exit 7), never a crash", { timeout: 120_000 }, async () => {
+    const dir = newDir()
+    const env = withKeychain()
+    expect((await login(dir, env, "carol")).code).toBe(0)
+    await service.removeAll()
+    const token = await devflow(["token", "--cache-dir", dir], { env, tokenOutput: true })
+    expect(token.code, token.stderr).toBe(7)
+    expect(token.stderr).toMatch(/missing from the OS keychain .*sign in again/)
+    expect(token.stderr).not.toMatch(/\n\s+at /)
+    // signing in again repairs it
+    expect((await login(dir, env, "carol")).code).toBe(0)
+    expect((await devflow(["token", "--cache-dir", dir], { env, tokenOutput: true })).code).toBe(0)
+    expect((await devflow(["logout", "--cache-dir", dir], { env })).code).toBe(0)
+    expect(await service.items()).toEqual([])
+  })
+
   it("signed in where no keychain answers (auto: the file, with a warning), moved into the keychain by the next command that has one", {
     timeout: 120_000
   }, async () => {
