@@ -15,6 +15,7 @@ import { accountFor, signIn, tokenCacheContract } from "../../core/test/tokenCac
 import * as FileTokenCache from "../src/FileTokenCache.js"
 import { logged } from "./fixtures/logged.js"
 import * as Keychain from "../src/internal/keychain.js"
+import { spawnWorker } from "./fixtures/processes.js"
 import * as SecretService from "./secretService.js"
 
 const enabled = SecretService.available()
@@ -175,6 +176,35 @@ describe.skipIf(!enabled)("FileTokenCache with the OS keychain (GNOME Keyring ov
       assert.includeMembers(secrets, ["SECRET-rt-ike-canary", "SECRET-rt-jo-canary"])
       yield* cache.clear
     }))
+
+  it.live("4 processes × 10 sign-ins into one cache at once: every refresh token in its item, none in the file, no item left over", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "devflow-keychain-procs-"))),
+        (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+      )
+      const before = (yield* items()).length
+      const env = { DBUS_SESSION_BUS_ADDRESS: service!.address, DEVFLOW_TEST_SECRET_STORE: "keychain" }
+      const workers = yield* Effect.promise(() =>
+        Promise.all([0, 1, 2, 3].map((id) => spawnWorker(["write", dir, String(id), "10"], { env })))
+      )
+      yield* Effect.promise(() => Promise.all(workers.map((w) => w.waitFor((l) => l === "ready"))))
+      for (const w of workers) w.send("go")
+      const exits = yield* Effect.promise(() => Promise.all(workers.map((w) => w.exited)))
+      assert.deepStrictEqual(exits.map((e) => e.code), [0, 0, 0, 0], workers.map((w) => w.stderr()).join("\n"))
+
+      const text = fs.readFileSync(path.join(dir, "tokens.json"), "utf8")
+      const stored = JSON.parse(text)
+      assert.strictEqual(stored.refreshTokens.length, 40)
+      assert.notMatch(text, /"rt-w/)
+      const secrets = (yield* items()).map((i) => i.secret)
+      assert.strictEqual(secrets.length, before + 40)
+      for (let w = 0; w < 4; w++) for (let i = 0; i < 10; i++) assert.include(secrets, `rt-w${w}-${i}`)
+
+      const cache = yield* FileTokenCache.make({ directory: dir, secretStore: "keychain" })
+      yield* cache.clear
+      assert.strictEqual((yield* items()).length, before)
+    }).pipe(Effect.scoped), { timeout: 60_000 })
 
   it.scoped("items of other cache files are left alone", () =>
     Effect.gen(function*() {
