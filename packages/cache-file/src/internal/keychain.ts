@@ -98,9 +98,15 @@ export const make = (timeout: Duration.Duration): Keychain => {
       )
   const entry = (keyring: Binding, name: string) => new keyring.AsyncEntry(SERVICE, name, ENTRY_OPTIONS)
   return {
+    // Stored as UTF-8 bytes: keyring-rs stores a Windows *password* as UTF-16, which would halve the
+    // 2,560 bytes Credential Manager allows (a long Entra refresh token would not fit).
     get: (name) =>
-      call("read a keychain item", async (keyring, signal) => (await entry(keyring, name).getPassword(signal)) ?? undefined),
-    set: (name, secret) => call("write a keychain item", (keyring, signal) => entry(keyring, name).setPassword(secret, signal)),
+      call("read a keychain item", async (keyring, signal) => {
+        const bytes = await entry(keyring, name).getSecret(signal)
+        return bytes === null ? undefined : Buffer.from(bytes).toString("utf8")
+      }),
+    set: (name, secret) =>
+      call("write a keychain item", (keyring, signal) => entry(keyring, name).setSecret(Buffer.from(secret, "utf8"), signal)),
     remove: (name) => call("remove a keychain item", (keyring, signal) => entry(keyring, name).deleteCredential(signal)),
     names: call(
       "list the keychain items",
