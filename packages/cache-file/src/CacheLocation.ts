@@ -9,6 +9,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 
 /**
+ * What the default cache directory depends on: the platform, the environment and the home directory.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -19,6 +21,8 @@ export interface Environment {
 }
 
 /**
+ * This process's Environment.
+ *
  * @since 0.1.0
  * @category constructors
  */

@@ -56,12 +56,16 @@ import * as secretStore from "./internal/secretStore.js"
 import * as paths from "./CacheLocation.js"
 
 /**
+ * The cache file's name in its directory.
+ *
  * @since 0.1.0
  * @category constants
  */
 export const DEFAULT_FILE_NAME = "tokens.json"
 
 /**
+ * Options of make and layer.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -105,6 +109,8 @@ export interface Options {
 export type SecretStore = secretStore.Mode
 
 /**
+ * Every {@link SecretStore}, in the order the CLI lists them.
+ *
  * @since 0.1.0
  * @category constants
  */
@@ -148,6 +154,8 @@ export const make = (
   )
 
 /**
+ * A TokenCache layer on the file in a directory (the platform's per-user cache directory by default).
+ *
  * @since 0.1.0
  * @category layers
  */

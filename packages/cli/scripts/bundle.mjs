@@ -65,7 +65,7 @@ export const bundle = async (outdir = path.join(root, "dist")) => {
     if (bad.length > 0) throw new Error(`${what} statically loads ${bad.slice(0, 5).join(", ")}`)
   }
   forbid("dist/devflow.mjs (the token fast path)", closure(entry), ["node_modules/effect/", "@effect/", "undici", "oidc-provider"])
-  forbid("the full CLI's start-up", closure(main), ["undici", "oidc-provider"])
+  forbid("the full CLI's start-up", closure(main), ["undici", "oidc-provider", "@effect/opentelemetry"])
   fs.chmodSync(path.resolve(root, entry), 0o755)
   return Object.fromEntries(Object.entries(outputs).map(([file, out]) => [rel(file), out.bytes]))
 }

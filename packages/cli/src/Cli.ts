@@ -18,7 +18,7 @@ import { root } from "./Root.js"
 export const VERSION = "0.1.0"
 
 const command = root.pipe(
-  Command.withDescription("OAuth 2.0 device code sign-in (RFC 8628) from any terminal. See docs/cli.md"),
+  Command.withDescription("OAuth 2.0 device code sign-in (RFC 8628) from any terminal"),
   Command.withSubcommands([login, token, accounts, logout, providers, demo])
 )
 

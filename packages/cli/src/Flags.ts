@@ -1,224 +1,151 @@
 /**
- * The options the commands share, each with its environment fallback
- * (`DEVFLOW_…`). docs/cli.md lists them all.
+ * The commands' options, built from the one flag table
+ * (`internal/flagTable.ts`): each with its environment fallback
+ * (`DEVFLOW_…`) and a refusal that names the flag, its variable and the
+ * value. docs/cli.md lists them all.
  *
  * @since 0.1.0
  */
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
-import * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
 import * as ValidationError from "@effect/cli/ValidationError"
+import type * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
 import * as Providers from "@devflow/core/Providers"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
-import * as TokenFormat from "./internal/tokenFormat.js"
-
-const described = (env: string, text: string) => Options.withDescription(`${text} (env ${env})`)
-
-const optionalText = (name: string, env: string, text: string): Options.Options<Option.Option<string>> =>
-  Options.text(name).pipe(described(env, text), Options.withFallbackConfig(Config.string(env)), Options.optional)
+import * as FlagTable from "./internal/flagTable.js"
+import type * as TokenFormat from "./internal/tokenFormat.js"
 
 /**
- * A choice, refused with a message naming the flag, its variable and the
- * value (@effect/cli's own choice names neither).
- */
-const oneOf = <A extends string>(
-  name: string,
-  env: string,
-  choices: ReadonlyArray<A>,
-  text: string
-): Options.Options<Option.Option<A>> =>
-  Options.text(name).pipe(
-    Options.withPseudoName(choices.join(" | ")),
-    described(env, `${text}. One of: ${choices.join(", ")}`),
-    Options.withFallbackConfig(Config.string(env)),
-    Options.optional,
-    Options.mapEffect((given) => {
-      if (Option.isNone(given) || (choices as ReadonlyArray<string>).includes(given.value)) {
-        return Effect.succeed(given as Option.Option<A>)
-      }
-      return Effect.fail(
-        ValidationError.invalidValue(
-          HelpDoc.p(`--${name} (${env}) ${JSON.stringify(given.value.slice(0, 60))} is not one of: ${choices.join(", ")}`)
-        )
-      )
-    })
-  )
-
-const flag = (name: string, env: string, text: string): Options.Options<boolean> =>
-  Options.boolean(name).pipe(described(env, text), Options.withFallbackConfig(Config.boolean(env)))
-
-/**
- * `--json`: JSON Lines on stdout, people's text on stderr.
+ * The value a flag of the table parses to.
  *
  * @since 0.1.0
- * @category options
+ * @category models
  */
-export const json = flag("json", "DEVFLOW_JSON", "Write JSON Lines to stdout (one event per line, the result last); messages stay on stderr")
+export type ValueOf<K extends FlagTable.Key> = K extends "provider" ? Option.Option<Providers.ProviderId>
+  : K extends "format" ? Option.Option<TokenFormat.Format>
+  : K extends "secretStore" ? Option.Option<FileTokenCache.SecretStore>
+  : FlagTable.Table[K] extends { readonly kind: "boolean" } ? boolean
+  : FlagTable.Table[K] extends { readonly kind: "integer" } ? FlagTable.Table[K] extends { readonly default: number } ? number
+    : Option.Option<number>
+  : FlagTable.Table[K] extends { readonly kind: "scopes" } ? ReadonlyArray<string>
+  : FlagTable.Table[K] extends { readonly kind: "secret" } ? Option.Option<Redacted.Redacted<string>>
+  : FlagTable.Table[K] extends { readonly default: string } ? string
+  : Option.Option<string>
 
 /**
- * @since 0.1.0
- * @category options
- */
-export const verbose = flag("verbose", "DEVFLOW_VERBOSE", "On failure, also show the error's details and cause chain (secrets stay redacted)")
-
-/**
- * `--no-store-secret`: do not keep the client secret with the tokens.
+ * The options a command takes, by key.
  *
  * @since 0.1.0
- * @category options
+ * @category models
  */
-export const noStoreSecret = flag(
-  "no-store-secret",
-  "DEVFLOW_NO_STORE_SECRET",
-  "Do not keep the client secret in the token cache (0600) with the tokens; later refreshes then need DEVFLOW_CLIENT_SECRET again"
-)
-
-/**
- * @since 0.1.0
- * @category options
- */
-export const cacheDir = optionalText(
-  "cache-dir",
-  "DEVFLOW_CACHE_DIR",
-  "Directory of the token cache and the profiles (default: the platform's per-user cache directory, e.g. ~/.cache/devflow)"
-)
-
-/**
- * `--secret-store`: where refresh tokens and kept client secrets live.
- *
- * @since 0.1.0
- * @category options
- */
-export const secretStore: Options.Options<Option.Option<FileTokenCache.SecretStore>> = oneOf(
-  "secret-store",
-  "DEVFLOW_SECRET_STORE",
-  FileTokenCache.secretStores,
-  "Where refresh tokens and client secrets are kept: auto (default) the OS keychain when one answers, else the token cache file with a warning; keychain: the OS keychain or fail; file: the token cache file (0600)"
-)
-
-/**
- * @since 0.1.0
- * @category options
- */
-export const profile = Options.text("profile").pipe(
-  described("DEVFLOW_PROFILE", "Name under which login remembers its settings, and which settings token and logout use"),
-  Options.withFallbackConfig(Config.string("DEVFLOW_PROFILE")),
-  Options.withDefault("default")
-)
-
-/**
- * @since 0.1.0
- * @category options
- */
-export const provider: Options.Options<Option.Option<Providers.ProviderId>> = oneOf(
-  "provider",
-  "DEVFLOW_PROVIDER",
-  Providers.ids,
-  "Provider preset (see `devflow providers`); generic when only --issuer is given"
-)
-
-/**
- * @since 0.1.0
- * @category options
- */
-export const authority = optionalText(
-  "authority",
-  "DEVFLOW_AUTHORITY",
-  "entra/entra-v1: the cloud's host (default https://login.microsoftonline.com); okta/keycloak/generic: the issuer; github/google/auth0/aws-sso: the base address replacing the public one"
-)
-
-/**
- * @since 0.1.0
- * @category options
- */
-export const issuer = optionalText("issuer", "DEVFLOW_ISSUER", "OpenID Connect / RFC 8414 issuer, for discovery (okta, keycloak, generic)")
-
-/**
- * @since 0.1.0
- * @category options
- */
-export const clientId = optionalText("client-id", "DEVFLOW_CLIENT_ID", "OAuth client id (aws-sso: the name to register a client under)")
-
-/**
- * @since 0.1.0
- * @category options
- */
-export const tenant = optionalText("tenant", "DEVFLOW_TENANT", "entra/entra-v1: tenant id or domain (or organizations); auth0: tenant name")
-
-/**
- * @since 0.1.0
- * @category options
- */
-export const audience = optionalText("audience", "DEVFLOW_AUDIENCE", "auth0: the API audience; entra-v1: the resource")
-
-/**
- * @since 0.1.0
- * @category options
- */
-export const startUrl = optionalText("start-url", "DEVFLOW_START_URL", "aws-sso: the AWS access portal URL (https://d-….awsapps.com/start)")
-
-/**
- * @since 0.1.0
- * @category options
- */
-export const region = optionalText("region", "DEVFLOW_REGION", "aws-sso: the IAM Identity Center region, e.g. eu-west-1")
-
-/**
- * @since 0.1.0
- * @category options
- */
-export const clientSecret: Options.Options<Option.Option<Redacted.Redacted<string>>> = Options.redacted("client-secret")
-  .pipe(
-    described("DEVFLOW_CLIENT_SECRET", "Client secret, for providers that require one (google); prefer the environment variable"),
-    Options.withFallbackConfig(Config.redacted("DEVFLOW_CLIENT_SECRET")),
-    Options.optional
-  )
-
-/**
- * `--scope`, repeatable; `DEVFLOW_SCOPE` holds them space-separated.
- *
- * @since 0.1.0
- * @category options
- */
-export const scope: Options.Options<ReadonlyArray<string>> = Options.text("scope").pipe(
-  described("DEVFLOW_SCOPE", "A scope to request; repeat for several. Default: the profile's, else the preset's"),
-  Options.repeated,
-  Options.mapEffect((given) =>
-    given.length > 0
-      ? Effect.succeed(given as ReadonlyArray<string>)
-      : Config.option(Config.string("DEVFLOW_SCOPE")).pipe(
-        Effect.map(Option.match({
-          onNone: () => [] as ReadonlyArray<string>,
-          onSome: (text) => text.split(" ").filter((s) => s !== "")
-        })),
-        Effect.mapError((error) => ValidationError.invalidValue(HelpDoc.p(`DEVFLOW_SCOPE: ${String(error)}`)))
-      )
-  )
-)
-
-/**
- * The options naming the server and the client.
- *
- * @since 0.1.0
- * @category options
- */
-export const server = {
-  provider,
-  authority,
-  issuer,
-  clientId,
-  tenant,
-  audience,
-  startUrl,
-  region,
-  clientSecret,
-  scope
+export type OptionsOf<C extends FlagTable.CommandName | "devflow"> = {
+  readonly [K in FlagTable.Key as C extends FlagTable.Table[K]["commands"][number] ? K : never]: Options.Options<ValueOf<K>>
 }
 
+const described = (spec: FlagTable.FlagSpec) =>
+  Options.withDescription(spec.env === undefined ? spec.help : `${spec.help} [env ${spec.env}]`)
+
+const withEnv = <A>(spec: FlagTable.FlagSpec, config: (name: string) => Config.Config<A>) => (self: Options.Options<A>) =>
+  spec.env === undefined ? self : Options.withFallbackConfig(self, config(spec.env))
+
+const refuse = (text: string) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(text)))
+
+/** A choice, refused with a message naming the flag, its variable and the value (@effect/cli's own names neither). */
+const oneOf = (spec: FlagTable.FlagSpec, choices: ReadonlyArray<string>) =>
+  Options.text(spec.name).pipe(
+    Options.withPseudoName(choices.join(" | ")),
+    described(spec),
+    withEnv(spec, Config.string),
+    Options.optional,
+    Options.mapEffect((given) =>
+      Option.isNone(given) || choices.includes(given.value)
+        ? Effect.succeed(given)
+        : refuse(`${labelOf(spec)} ${JSON.stringify(given.value.slice(0, 60))} is not one of: ${choices.join(", ")}`)
+    )
+  )
+
+const labelOf = (spec: FlagTable.FlagSpec) => spec.env === undefined ? `--${spec.name}` : `--${spec.name} (${spec.env})`
+
+const build = (spec: FlagTable.FlagSpec): Options.Options<unknown> => {
+  switch (spec.kind) {
+    case "boolean":
+      return Options.boolean(spec.name).pipe(described(spec), withEnv(spec, Config.boolean))
+    case "text": {
+      const text = Options.text(spec.name).pipe(described(spec), withEnv(spec, Config.string))
+      return typeof spec.default === "string" ? Options.withDefault(text, spec.default) : Options.optional(text)
+    }
+    case "secret":
+      return Options.redacted(spec.name).pipe(described(spec), withEnv(spec, Config.redacted), Options.optional)
+    case "choice":
+      return oneOf(spec, spec.choices ?? [])
+    case "provider":
+      return oneOf(spec, Providers.ids)
+    case "integer": {
+      const min = spec.min ?? Number.MIN_SAFE_INTEGER
+      const max = spec.max ?? Number.MAX_SAFE_INTEGER
+      const inRange = (n: number) =>
+        Number.isSafeInteger(n) && n >= min && n <= max
+          ? Effect.succeed(n)
+          : refuse(`${labelOf(spec)} must be a whole number from ${min} to ${max}, got ${n}`)
+      const integer = Options.integer(spec.name).pipe(described(spec), withEnv(spec, Config.integer))
+      return typeof spec.default === "number"
+        ? integer.pipe(Options.withDefault(spec.default), Options.mapEffect(inRange))
+        : integer.pipe(Options.optional, Options.mapEffect(Option.match({ onNone: () => Effect.succeedNone, onSome: (n) => Effect.asSome(inRange(n)) })))
+    }
+    case "scopes":
+      // Repeatable; the variable holds them space-separated.
+      return Options.text(spec.name).pipe(
+        described(spec),
+        Options.repeated,
+        Options.mapEffect((given) =>
+          given.length > 0 || spec.env === undefined
+            ? Effect.succeed(given as ReadonlyArray<string>)
+            : Config.option(Config.string(spec.env)).pipe(
+              Effect.map(Option.match({
+                onNone: () => [] as ReadonlyArray<string>,
+                onSome: (text) => text.split(" ").filter((s) => s !== "")
+              })),
+              Effect.mapError((error) => ValidationError.invalidValue(HelpDoc.p(`${spec.env}: ${String(error)}`)))
+            )
+        )
+      )
+  }
+}
+
+const built = new Map<FlagTable.Key, Options.Options<unknown>>()
+
 /**
+ * The option of one flag.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const option = <K extends FlagTable.Key>(key: K): Options.Options<ValueOf<K>> => {
+  let options = built.get(key)
+  if (options === undefined) {
+    options = build(FLAGS[key])
+    built.set(key, options)
+  }
+  return options as Options.Options<ValueOf<K>>
+}
+
+const FLAGS: Readonly<Record<FlagTable.Key, FlagTable.FlagSpec>> = FlagTable.FLAGS
+
+/**
+ * Every option `command` takes, as the table lists them.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const of = <C extends FlagTable.CommandName | "devflow">(command: C): OptionsOf<C> =>
+  Object.fromEntries(FlagTable.keysOf(command).map((key) => [key, option(key)])) as unknown as OptionsOf<C>
+
+/**
+ * The options naming the server and the client, as commands receive them.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -239,33 +166,6 @@ export interface Server {
  * How the code reaches the person (login, token --login).
  *
  * @since 0.1.0
- * @category options
- */
-export const prompt = {
-  open: flag("open", "DEVFLOW_OPEN", "Open the verification page in the default browser"),
-  copy: flag("copy", "DEVFLOW_COPY", "Copy the user code to the clipboard (OSC 52 on a terminal, and wl-copy/xclip/xsel/pbcopy/clip when present)"),
-  noQr: flag("no-qr", "DEVFLOW_NO_QR", "Do not draw a QR code of the verification URI")
-}
-
-/**
- * @since 0.1.0
  * @category models
  */
 export type Prompt = { readonly open: boolean; readonly copy: boolean; readonly noQr: boolean }
-
-/**
- * @since 0.1.0
- * @category options
- */
-export const format: Options.Options<Option.Option<TokenFormat.Format>> = oneOf(
-  "format",
-  "DEVFLOW_FORMAT",
-  TokenFormat.FORMATS,
-  "raw: the access token alone; json: token, expiry, scopes, account; header: an Authorization header; k8s: a client.authentication.k8s.io/v1 ExecCredential"
-)
-
-/**
- * @since 0.1.0
- * @category options
- */
-export const account = optionalText("account", "DEVFLOW_ACCOUNT", "The account (id or username, see `devflow accounts`); default: the profile's")

@@ -14,6 +14,7 @@ import * as Data from "effect/Data"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as FlagTable from "./internal/flagTable.js"
 import * as Output from "./Output.js"
 
 /**
@@ -74,6 +75,38 @@ export class WithHint extends Data.TaggedError("WithHint")<{ readonly error: Exc
 }
 
 /**
+ * A refresh grant (RFC 6749 §6) that failed: which account, at which server,
+ * and why. Exits with the underlying failure's code.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RefreshFailed extends Data.TaggedError("RefreshFailed")<{
+  readonly account: string
+  readonly endpoint: string
+  readonly error: DeviceFlowError.DeviceFlowError
+  readonly hint?: string | undefined
+}> {
+  override get message(): string {
+    const why = this.error._tag === "TransportError"
+      ? "the server could not be reached"
+      : this.error._tag === "OAuthError"
+      ? "the server refused it"
+      : "the server's answer could not be used"
+    return `Could not refresh the access token of ${this.account} at ${this.endpoint}: ${why} (${this.error.message})`
+  }
+}
+
+/**
+ * Not signed in at all: no profile, no server flags. Exit code 7, as after
+ * `devflow logout`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NotSignedIn extends Data.TaggedError("NotSignedIn")<{ readonly message: string; readonly hint: string }> {}
+
+/**
  * Every failure a command reports.
  *
  * @since 0.1.0
@@ -85,6 +118,8 @@ export type CliError =
   | TokenCache.TokenCacheError
   | UsageError
   | LocalError
+  | RefreshFailed
+  | NotSignedIn
   | WithHint
 
 /**
@@ -100,39 +135,15 @@ export interface Failure {
   readonly hint: string | undefined
 }
 
-const FIELD_FLAGS: Readonly<Record<string, string>> = {
-  provider: "--provider (DEVFLOW_PROVIDER)",
-  clientId: "--client-id (DEVFLOW_CLIENT_ID)",
-  clientSecret: "--client-secret (DEVFLOW_CLIENT_SECRET)",
-  authority: "--authority (DEVFLOW_AUTHORITY)",
-  issuer: "--issuer (DEVFLOW_ISSUER)",
-  tenant: "--tenant (DEVFLOW_TENANT)",
-  audience: "--audience (DEVFLOW_AUDIENCE)",
-  region: "--region (DEVFLOW_REGION)",
-  startUrl: "--start-url (DEVFLOW_START_URL)",
-  scopes: "--scope (DEVFLOW_SCOPE)"
-}
-
 /**
- * The exit code for a flow error.
+ * The flag (and variable) behind a configuration field: `--client-id (DEVFLOW_CLIENT_ID)`.
  *
  * @since 0.1.0
  * @category utils
  */
-export const exitCodeFor = (error: DeviceFlowError.DeviceFlowError): ExitCode => {
-  switch (error._tag) {
-    case "AccessDenied":
-      return ExitCode.Denied
-    case "DeviceCodeExpired":
-      return ExitCode.Expired
-    case "TransportError":
-      return ExitCode.Network
-    case "OAuthError":
-    case "InvalidResponse":
-      return ExitCode.Server
-    case "InvalidConfiguration":
-      return ExitCode.Usage
-  }
+export const flagOfField = (field: string): string | undefined => {
+  const key = field === "scopes" ? "scope" : field
+  return Object.hasOwn(FlagTable.FLAGS, key) ? FlagTable.label(key as FlagTable.Key) : undefined
 }
 
 /**
@@ -145,7 +156,12 @@ export const describe = (error: CliError): Failure => {
     case "AccessDenied":
       return failure(ExitCode.Denied, "Run the command again for a new code if this was a mistake.")
     case "DeviceCodeExpired":
-      return failure(ExitCode.Expired, "Run `devflow login` again and enter the new code before it expires.")
+      return failure(
+        ExitCode.Expired,
+        error.reason === "expired_token"
+          ? "The server no longer accepts this code (it expired, or was used or abandoned in the browser): run the command again for a new code."
+          : "Run `devflow login` again and enter the new code before it expires."
+      )
     case "TransportError":
       return failure(
         ExitCode.Network,
@@ -157,17 +173,23 @@ export const describe = (error: CliError): Failure => {
         // the message already ends with the provider-specific remediation, when there is one
         error.remediation === undefined && (error.error === "invalid_client" || error.error === "unauthorized_client")
           ? "Check --client-id (and --client-secret): the client must exist and be allowed the device code grant."
+          // Auth0 and others answer a used-up device code with invalid_grant (RFC 6749 §5.2)
+          : error.remediation === undefined && error.error === "invalid_grant"
+          ? "The server no longer accepts this code (used, abandoned or expired): run the command again for a new code."
           : undefined
       )
     case "InvalidResponse":
       return failure(ExitCode.Server, "Check that --issuer / --authority points at the authorization server itself.")
     case "InvalidConfiguration": {
-      const root = error.field.split(".")[0]!
-      const flag = FIELD_FLAGS[root]
-      return failure(
-        ExitCode.Usage,
-        flag === undefined ? "See `devflow login --help`." : `Set ${flag}; \`devflow providers\` shows what each preset needs.`
-      )
+      const flag = flagOfField(error.field.split(".")[0]!)
+      // The flag, not the library's field name: "--issuer (DEVFLOW_ISSUER) must use https …"
+      const message = flag === undefined ? error.message : `${flag} ${error.reason}`
+      const hint = /must use https/.test(error.reason)
+        ? "Use an https:// address; http:// is accepted only for 127.0.0.1, localhost and [::1]."
+        : flag === undefined
+        ? "See `devflow login --help`."
+        : "`devflow providers` shows what each preset needs; `devflow login --help` has examples."
+      return { tag: error._tag, code: ExitCode.Usage, message, hint }
     }
     case "InteractionRequired":
       return failure(
@@ -191,6 +213,12 @@ export const describe = (error: CliError): Failure => {
       return { tag: error._tag, code: ExitCode.Internal, message: error.message, hint: error.hint }
     case "WithHint":
       return { ...describe(error.error), hint: error.hint }
+    case "RefreshFailed": {
+      const underlying = describe(error.error)
+      return { ...underlying, message: error.message, hint: error.hint ?? underlying.hint }
+    }
+    case "NotSignedIn":
+      return { tag: "InteractionRequired", code: ExitCode.InteractionRequired, message: error.message, hint: error.hint }
   }
 }
 
@@ -257,7 +285,8 @@ export const report = (error: CliError, options: ReportOptions): Effect.Effect<E
 const oneLine = (text: string): string => text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim()
 
 /**
- * What a successful sign-in yields, without any token.
+ * What a successful sign-in yields, without any token; field names as in
+ * every other JSON devflow writes (snake_case, ISO 8601 times in UTC).
  *
  * @since 0.1.0
  * @category utils
@@ -265,14 +294,17 @@ const oneLine = (text: string): string => text.replace(/[\u0000-\u001f\u007f]+/g
 export const summary = (result: TokenResponse.AuthenticationResult) => {
   const claims = Option.getOrElse(result.idTokenClaims, () => ({} as Readonly<Record<string, unknown>>))
   return {
-    account: stringClaim(claims, "preferred_username") ?? stringClaim(claims, "email") ?? stringClaim(claims, "sub"),
-    name: stringClaim(claims, "name"),
-    issuer: stringClaim(claims, "iss"),
-    tokenType: result.tokenType,
+    account: {
+      id: stringClaim(claims, "sub") ?? null,
+      username: stringClaim(claims, "preferred_username") ?? stringClaim(claims, "email") ?? null,
+      name: stringClaim(claims, "name") ?? null
+    },
+    issuer: stringClaim(claims, "iss") ?? null,
+    token_type: result.tokenType,
     scopes: result.scopes,
-    expiresOn: Option.getOrUndefined(Option.map(result.expiresOn, DateTime.formatIso)),
-    refreshToken: Option.isSome(result.refreshToken),
-    idToken: Option.isSome(result.idToken)
+    expires_on: Option.getOrNull(Option.map(result.expiresOn, DateTime.formatIso)),
+    refresh_token: Option.isSome(result.refreshToken),
+    id_token: Option.isSome(result.idToken)
   }
 }
 

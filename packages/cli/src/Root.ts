@@ -18,7 +18,7 @@ import * as Render from "./Render.js"
  * @since 0.1.0
  * @category commands
  */
-export const root = Command.make("devflow", { json: Flags.json, verbose: Flags.verbose })
+export const root = Command.make("devflow", Flags.of("devflow"))
 
 /**
  * @since 0.1.0

@@ -111,7 +111,7 @@ export const signIn = (
     })
     const until = Option.match(result.expiresOn, {
       onNone: () => "",
-      onSome: (d) => `; the access token is valid until ${DateTime.formatIso(d)}`
+      onSome: (d) => `; the access token is valid until ${Output.localTime(DateTime.toEpochMillis(d))}`
     })
     stderr.line(
       `${stderr.green("Signed in")} as ${stderr.bold(result.account.label)} (profile ${JSON.stringify(target.profileName)})${until}.`

@@ -14,10 +14,11 @@ import type * as ServerMetadata from "@devflow/core/ServerMetadata"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import type * as Flags from "./Flags.js"
 import * as Profile from "./Profile.js"
-import { UsageError } from "./Render.js"
+import { flagOfField, NotSignedIn, UsageError } from "./Render.js"
 
 /**
  * @since 0.1.0
@@ -56,6 +57,40 @@ export interface Target {
 export const directoryOf = (cacheDir: Option.Option<string>): string =>
   path.resolve(Option.getOrElse(Option.filter(cacheDir, (d) => d.trim() !== ""), FileTokenCache.defaultDirectory))
 
+/**
+ * Refuse a cache directory that is (or lies under) a file, naming it, before
+ * anything tries to create it (which would only say EEXIST or ENOTDIR).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const checkDirectory = (cacheDir: Option.Option<string>): Effect.Effect<void, UsageError> =>
+  Effect.suspend(() => {
+    const directory = directoryOf(cacheDir)
+    const what = Option.isSome(cacheDir) ? `--cache-dir (DEVFLOW_CACHE_DIR) ${directory}` : `The cache directory ${directory}`
+    let current = directory
+    // bounded by the path's depth
+    for (let depth = 0; depth < 256; depth++) {
+      let stat: fs.Stats
+      try {
+        stat = fs.statSync(current)
+      } catch {
+        const parent = path.dirname(current)
+        if (parent === current) return Effect.void
+        current = parent
+        continue
+      }
+      if (stat.isDirectory()) return Effect.void
+      return Effect.fail(
+        new UsageError({
+          message: current === directory ? `${what} is a file, not a directory` : `${what} cannot be created: ${current} is a file`,
+          hint: "Give a directory (devflow creates it when missing), or leave --cache-dir out for the default."
+        })
+      )
+    }
+    return Effect.void
+  })
+
 const checkProfileName = (name: string): Effect.Effect<string, UsageError> =>
   Profile.NAME_PATTERN.test(name)
     ? Effect.succeed(name)
@@ -90,6 +125,29 @@ const providerOf = (id: string): Effect.Effect<Providers.ProviderId, UsageError>
     : Effect.fail(new UsageError({ message: `Unknown provider ${JSON.stringify(id)}`, hint: "`devflow providers` lists them." }))
 
 /**
+ * The preset's requirements the inputs leave unmet, as flags
+ * (`--tenant (DEVFLOW_TENANT) or --authority (DEVFLOW_AUTHORITY)`).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const unmet = (provider: Providers.ProviderId, inputs: Profile.Inputs, server: Flags.Server): ReadonlyArray<string> => {
+  const has = (field: Providers.InputField): boolean =>
+    field === "clientSecret"
+      ? Option.isSome(server.clientSecret)
+      : field === "scopes"
+      ? (inputs.scopes?.length ?? 0) > 0
+      : (inputs[field] ?? "").trim() !== ""
+  const name = (field: Providers.InputField) => flagOfField(field) ?? field
+  const alternative = (field: Providers.InputField) => `--${flagOfField(field)?.split(" ")[0]?.slice(2) ?? field}`
+  return Providers.presets[provider].requires.flatMap((r) => {
+    if (typeof r === "string") return has(r) ? [] : [name(r)]
+    const [first, ...rest] = r.anyOf
+    return r.anyOf.some(has) ? [] : [`${name(first!)} (or ${rest.map(alternative).join(" or ")})`]
+  })
+}
+
+/**
  * Resolve inputs to a client configuration (discovery for the presets that
  * use it).
  *
@@ -102,10 +160,20 @@ export const resolve = (
   server: Flags.Server
 ): Effect.Effect<
   ClientConfig.ClientConfig,
-  DeviceFlowError.DeviceFlowError,
+  DeviceFlowError.DeviceFlowError | UsageError,
   HttpClient.HttpClient | ServerMetadata.Discovery
-> =>
-  Providers.resolve(provider, {
+> => {
+  const missing = unmet(provider, inputs, server)
+  // One missing input: the preset says why it needs it. Several: name them all at once.
+  if (missing.length > 1) {
+    return Effect.fail(
+      new UsageError({
+        message: `The ${provider} preset needs ${missing.slice(0, -1).join(", ")} and ${missing.at(-1)}`,
+        hint: "`devflow providers` shows what each preset needs; `devflow login --help` has examples."
+      })
+    )
+  }
+  return Providers.resolve(provider, {
     clientId: inputs.clientId,
     clientSecret: Option.getOrUndefined(server.clientSecret),
     authority: inputs.authority,
@@ -116,6 +184,7 @@ export const resolve = (
     startUrl: inputs.startUrl,
     scopes: inputs.scopes
   })
+}
 
 const fromProfile = (profile: Profile.Profile, server: Flags.Server) =>
   Effect.gen(function*() {
@@ -150,6 +219,18 @@ export const noProfile = (directory: string, name: string): UsageError =>
   })
 
 /**
+ * `devflow token` with nothing signed in: no server flags and no profile.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const notSignedIn = (directory: string, name: string): NotSignedIn =>
+  new NotSignedIn({
+    message: `Not signed in: no profile ${JSON.stringify(name)} in ${directory}`,
+    hint: "Run `devflow login --provider <id> --client-id <id> …` once (`devflow login --help` has examples); later commands need no flags."
+  })
+
+/**
  * The target of a command.
  *
  * - `login` resolves the inputs afresh (a new sign-in may as well rediscover
@@ -167,7 +248,7 @@ export const make = (
   mode: "login" | "silent"
 ): Effect.Effect<
   Target,
-  UsageError | DeviceFlowError.DeviceFlowError,
+  UsageError | NotSignedIn | DeviceFlowError.DeviceFlowError,
   HttpClient.HttpClient | ServerMetadata.Discovery
 > =>
   Effect.gen(function*() {
@@ -183,7 +264,10 @@ export const make = (
     }
     const file = yield* Profile.load(directory)
     const found = Profile.find(file, name, given)
-    if (given === undefined && found === undefined) return yield* noProfile(directory, name)
+    if (given === undefined && found === undefined) {
+      // token before any sign-in: the same exit (7) and the same advice as after `devflow logout`
+      return yield* (mode === "silent" ? notSignedIn(directory, name) : noProfile(directory, name))
+    }
     const base = given ?? found!.profile.inputs
     const inputs: Profile.Inputs = mode === "login" && server.scope.length > 0 ? { ...base, scopes: server.scope } : base
     const provider = yield* providerOf(inputs.provider)

@@ -14,7 +14,8 @@ import * as Fiber from "effect/Fiber"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import { renderUnicodeCompact } from "uqr"
+import { encode } from "uqr"
+import * as Output from "./Output.js"
 
 /**
  * Where and how to draw.
@@ -29,6 +30,57 @@ export interface Terminal {
   /** false under NO_COLOR or on a non-TTY */
   readonly color: boolean
   readonly columns: number
+  /** the terminal's background, when known (COLORFGBG); a QR code without colour is drawn for it */
+  readonly background: "dark" | "light" | undefined
+}
+
+/**
+ * The background a terminal announces in `COLORFGBG` ("15;0": light text on
+ * black), as rxvt, Konsole and others set it.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const backgroundOf = (colorfgbg: string | undefined): "dark" | "light" | undefined => {
+  const bg = Number(colorfgbg?.split(";").at(-1))
+  if (colorfgbg === undefined || !Number.isInteger(bg)) return undefined
+  return bg === 7 || bg >= 9 ? "light" : "dark"
+}
+
+// Black on white from the 256-colour cube, which themes leave alone (unlike the 16 basic colours).
+const QR_COLORS = "\x1b[38;5;16;48;5;231m"
+const QR_RESET = "\x1b[39;49m"
+
+/**
+ * A QR code as text, two modules per character cell, with the quiet zone of
+ * four modules the QR specification asks for (ISO/IEC 18004 §6.3.8).
+ *
+ * With colour, it is painted black on white whatever the theme. Without, the
+ * dark modules are drawn as blocks on a light background and the light ones on
+ * a dark (or unknown) background, so that the code is never inverted.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const qrCode = (text: string, paint: "colors" | "dark" | "light"): ReadonlyArray<string> => {
+  const { data, size } = encode(text, { border: 4 })
+  // drawn: the modules the glyphs show (the terminal's foreground colour)
+  const drawn = (x: number, y: number): boolean => {
+    const dark = data[y]?.[x] === true
+    return paint === "dark" ? !dark : dark
+  }
+  const lines: Array<string> = []
+  for (let y = 0; y < size; y += 2) {
+    let line = ""
+    for (let x = 0; x < size; x++) {
+      const top = drawn(x, y)
+      // an odd last row: the half below the code is quiet zone
+      const bottom = y + 1 < size ? drawn(x, y + 1) : paint === "dark"
+      line += top ? (bottom ? "█" : "▀") : bottom ? "▄" : " "
+    }
+    lines.push(paint === "colors" ? `${QR_COLORS}${line}${QR_RESET}` : line)
+  }
+  return lines
 }
 
 /**
@@ -42,7 +94,8 @@ export const stderr = (): Terminal => ({
   isTTY: process.stderr.isTTY === true,
   // https://no-color.org: any non-empty value disables color
   color: process.stderr.isTTY === true && (process.env.NO_COLOR ?? "") === "",
-  columns: process.stderr.columns || 80
+  columns: process.stderr.columns || 80,
+  background: backgroundOf(process.env.COLORFGBG)
 })
 
 /**
@@ -73,13 +126,32 @@ export const instructions = (t: Terminal, code: DeviceAuthorization.DeviceCode, 
   const target = code.verificationUriComplete ?? code.verificationUri
   if (options.qr) {
     lines.push("", `  Or scan this with your phone (${code.verificationUriComplete === undefined ? "then enter the code" : "the code is filled in"}):`, "")
-    for (const row of renderUnicodeCompact(target, { border: 1 }).split("\n")) lines.push(`  ${row}`)
+    for (const row of qrCode(target, t.color ? "colors" : t.background === "light" ? "light" : "dark")) lines.push(`  ${row}`)
   } else if (code.verificationUriComplete !== undefined) {
     lines.push(`  (or open ${code.verificationUriComplete})`)
   }
-  lines.push("", `  The code expires at ${DateTime.formatIso(code.expiresOn)}.`, "")
+  lines.push("", `  The code expires at ${Output.localTime(DateTime.toEpochMillis(code.expiresOn))}.`, "")
   return lines.join("\n") + "\n"
 }
+
+/**
+ * How long to wait for approval before saying what to do when nothing
+ * happens: a person who confirmed in the browser and then left the page (or
+ * whose page no longer takes the code) would otherwise watch "Waiting for
+ * approval" until the code expires, as long as the server keeps answering
+ * `authorization_pending`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const STUCK_AFTER: Duration.Duration = Duration.minutes(1)
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const STUCK_HINT =
+  "Still waiting. If the sign-in page no longer accepts the code (or you left it), press Ctrl-C and run the command again for a new code."
 
 const spinnerFrames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
 
@@ -106,7 +178,10 @@ export const make = (
     const scope = yield* Effect.scope
     const status = yield* Ref.make("Waiting for approval")
     const spinner = yield* Ref.make<Fiber.RuntimeFiber<unknown> | undefined>(undefined)
+    const reminder = yield* Ref.make<Fiber.RuntimeFiber<unknown> | undefined>(undefined)
     const clear = () => terminal.write("\r\x1b[2K")
+    const stop = (ref: Ref.Ref<Fiber.RuntimeFiber<unknown> | undefined>) =>
+      Effect.flatMap(Ref.getAndSet(ref, undefined), (fiber) => (fiber === undefined ? Effect.void : Fiber.interrupt(fiber)))
 
     const startSpinner = (expiresOn: DateTime.Utc) =>
       Effect.gen(function*() {
@@ -123,24 +198,33 @@ export const make = (
         yield* Ref.set(spinner, fiber)
       })
 
-    yield* Effect.addFinalizer(() =>
-      Effect.flatMap(Ref.get(spinner), (fiber) =>
-        fiber === undefined ? Effect.void : Effect.zipRight(Fiber.interrupt(fiber), Effect.sync(clear)))
-    )
-
     const say = (line: string) =>
       Effect.sync(() => {
         if (terminal.isTTY) clear()
         terminal.write(`${line}\n`)
       })
 
+    const done = Effect.zipRight(
+      stop(reminder),
+      Effect.flatMap(Ref.getAndSet(spinner, undefined), (fiber) =>
+        fiber === undefined ? Effect.void : Effect.zipRight(Fiber.interrupt(fiber), Effect.sync(clear)))
+    )
+    yield* Effect.addFinalizer(() => done)
+
+    const remind = Effect.flatMap(
+      Effect.forkIn(Effect.zipRight(Effect.sleep(STUCK_AFTER), say(`  ${STUCK_HINT}`)), scope),
+      (fiber) => Ref.set(reminder, fiber)
+    )
+
     return (event: DeviceFlow.DeviceFlowEvent) => {
       switch (event._tag) {
         case "CodeIssued":
-          return Effect.zipRight(
+          return Effect.all([
+            stop(reminder),
             Effect.sync(() => terminal.write(instructions(terminal, event.code, options))),
-            terminal.isTTY ? startSpinner(event.code.expiresOn) : say("Waiting for approval...")
-          )
+            terminal.isTTY ? startSpinner(event.code.expiresOn) : say("Waiting for approval..."),
+            remind
+          ], { discard: true })
         case "Pending":
           return Ref.set(status, "Waiting for approval")
         case "SlowedDown":
@@ -150,10 +234,9 @@ export const make = (
         case "Retrying":
           return terminal.isTTY
             ? Ref.set(status, `No answer (${event.reason}), retrying`)
-            : say(`No answer (${event.reason}); retrying at ${DateTime.formatIso(event.nextPollAt)}.`)
+            : say(`No answer (${event.reason}); retrying at ${Output.localTime(DateTime.toEpochMillis(event.nextPollAt))}.`)
         case "Succeeded":
-          return Effect.flatMap(Ref.get(spinner), (fiber) =>
-            fiber === undefined ? Effect.void : Effect.zipRight(Fiber.interrupt(fiber), Effect.sync(clear)))
+          return done
       }
     }
   })

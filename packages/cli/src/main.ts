@@ -19,10 +19,59 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import { format } from "node:util"
 import * as Cli from "./Cli.js"
+import * as Help from "./Help.js"
+import * as FlagTable from "./internal/flagTable.js"
 import * as Output from "./Output.js"
+import * as Telemetry from "./Telemetry.js"
 import { ExitCode } from "./Render.js"
 
-const COMMANDS = new Set(["login", "token", "accounts", "logout", "providers", "demo"])
+const COMMANDS: ReadonlySet<string> = new Set(FlagTable.COMMAND_NAMES)
+
+const isHelp = (arg: string) => arg === "--help" || arg === "-h"
+
+/**
+ * Our help (Help.ts) instead of @effect/cli's: `devflow`, `devflow --help`,
+ * `devflow help [command]`, `devflow <command> --help`.
+ */
+const helpFor = (args: ReadonlyArray<string>): { readonly command: FlagTable.CommandName | undefined } | undefined => {
+  const end = args.indexOf("--")
+  const before = end === -1 ? args : args.slice(0, end)
+  const asked = before.length === 0 || before[0] === "help" || before.some(isHelp)
+  if (!asked) return undefined
+  const named = before.find((a) => COMMANDS.has(a)) as FlagTable.CommandName | undefined
+  return { command: named }
+}
+
+const printHelp = (command: FlagTable.CommandName | undefined): void => {
+  const color = Output.colorAllowed(process.stdout)
+  const out = Output.stdout()
+  const style: Help.Style = {
+    columns: Math.min(100, process.stdout.isTTY === true && process.stdout.columns > 0 ? process.stdout.columns - 1 : 80),
+    bold: color ? out.bold : (s) => s,
+    dim: color ? out.dim : (s) => s
+  }
+  out.write(command === undefined ? Help.root(Cli.VERSION, style) : Help.command(command, style))
+}
+
+/**
+ * A flag that takes a value, given none (last, or followed by another flag):
+ * @effect/cli would report the next word as an unknown argument.
+ */
+const missingValue = (args: ReadonlyArray<string>): string | undefined => {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (arg === "--") return undefined
+    const found = FlagTable.byName(arg)
+    if (found === undefined || !FlagTable.takesValue(found.spec)) continue
+    const next = args[i + 1]
+    if (next === undefined || isHelp(next) || (next.startsWith("--") && FlagTable.byName(next.split("=")[0]!) !== undefined)) {
+      const env = found.spec.env === undefined ? "" : ` (or set ${found.spec.env})`
+      return `${arg} needs a value: ${arg} ${found.spec.value ?? "<value>"}${env}`
+    }
+    i++
+  }
+  return undefined
+}
 
 // eslint-disable-next-line no-control-regex
 const oneLine = (text: string): string => Output.stripAnsi(text).replace(/[\s\u0000-\u001f]+/g, " ").trim()
@@ -57,6 +106,12 @@ export const main = (argv: ReadonlyArray<string>): void => {
   // @effect/cli prints its usage errors with Console.error: collect them, to say them in one line.
   const usage: Array<string> = []
 
+  const help = helpFor(args)
+  if (help !== undefined) {
+    printHelp(help.command)
+    return
+  }
+
   const program = Effect.gen(function*() {
     // @effect/cli drops empty arguments without a word (`--scope ""` would mean no --scope at all,
     // `logout ""` the profile's account): refuse them.
@@ -66,6 +121,8 @@ export const main = (argv: ReadonlyArray<string>): void => {
       const what = before?.startsWith("-") ? `${before} was given an empty value` : `an empty argument${before === undefined ? "" : ` after '${before}'`}`
       return yield* Effect.fail(ValidationError.invalidValue(HelpDoc.p(what)))
     }
+    const missing = missingValue(args)
+    if (missing !== undefined) return yield* Effect.fail(ValidationError.invalidValue(HelpDoc.p(missing)))
     const base = yield* Effect.console
     const stdoutColor = Output.colorAllowed(process.stdout)
     return yield* Cli.run(argv).pipe(
@@ -108,7 +165,13 @@ export const main = (argv: ReadonlyArray<string>): void => {
         return ExitCode.Internal as number
       })
     ),
-    Effect.provide(Layer.mergeAll(NodeContext.layer, StderrLogger, Logger.minimumLogLevel(LogLevel.Warning))),
+    Effect.provide(Layer.mergeAll(
+      NodeContext.layer,
+      StderrLogger,
+      Logger.minimumLogLevel(LogLevel.Warning),
+      // OTEL_EXPORTER_OTLP_ENDPOINT: spans exported over OTLP; unset, nothing is loaded
+      Telemetry.layer(process.env, Cli.VERSION)
+    )),
     // Failures are reported by Render; the runtime's "unhandled error" debug log would only repeat them.
     Effect.withUnhandledErrorLogLevel(Option.none())
   )

@@ -12,6 +12,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import * as FastToken from "../src/internal/fastToken.js"
+import * as FlagTable from "../src/internal/flagTable.js"
 import { defaultCacheDirectory } from "../src/internal/paths.js"
 import * as ProfileFile from "../src/internal/profileFile.js"
 import { tempDir } from "./helpers.js"
@@ -46,7 +47,7 @@ interface Token {
 }
 
 /** The cache content as core writes it, for `tokens`. */
-const contentWith = (tokens: ReadonlyArray<Token>): TokenCache.CacheContent =>
+const contentWith = (tokens: ReadonlyArray<Token>, storedAt = 1_000): TokenCache.CacheContent =>
   tokens.reduce(
     (content, t, i) =>
       TokenCache.withTokens(content, {
@@ -54,7 +55,7 @@ const contentWith = (tokens: ReadonlyArray<Token>): TokenCache.CacheContent =>
         clientId,
         account,
         accessToken: { secret: Redacted.make(t.secret), tokenType: "Bearer", scopes: t.scopes, expiresOn: t.expiresOn },
-        now: 1_000 + i
+        now: storedAt + i
       }),
     TokenCache.empty
   )
@@ -65,10 +66,10 @@ afterEach(() => {
 })
 
 /** A cache directory as login leaves it: tokens.json (0600) and profiles.json. */
-const cacheDir = (tokens: ReadonlyArray<Token>, profile: Partial<ProfileFile.Profile> = {}): string => {
+const cacheDir = (tokens: ReadonlyArray<Token>, profile: Partial<ProfileFile.Profile> = {}, storedAt?: number): string => {
   const dir = tempDir("devflow-fast-")
   dirs.push(dir)
-  fs.writeFileSync(path.join(dir, "tokens.json"), TokenCache.toJson(contentWith(tokens)), { mode: 0o600 })
+  fs.writeFileSync(path.join(dir, "tokens.json"), TokenCache.toJson(contentWith(tokens, storedAt)), { mode: 0o600 })
   ProfileFile.writeSync(dir, {
     version: 1,
     profiles: {
@@ -136,6 +137,22 @@ describe("devflow token's fast path", () => {
     for (const [what, args, env] of declines) expect(fast(args, env ?? {}).code, what).toBeUndefined()
   })
 
+  it("reads its flags from the one flag table: a flag it ignores still answers, a flag it does not know declines", () => {
+    const dir = cacheDir([{ secret: "at-1", scopes: ["api"], expiresOn: Date.now() + hour }])
+    const specs: ReadonlyArray<FlagTable.FlagSpec> = FlagTable.keysOf("token").map((key) => FlagTable.FLAGS[key])
+    for (const spec of specs.filter((s) => s.fast === "ignore")) {
+      const args = spec.kind === "boolean" ? [`--${spec.name}`] : [`--${spec.name}`, "x"]
+      expect(fast([...args, "--cache-dir", dir]), spec.name).toEqual({ code: 0, out: "at-1\n" })
+    }
+    const unread = specs.filter((s) => s.fast === undefined)
+    // --client-secret: a refresh may need it, which only the full CLI does
+    expect(unread.map((s) => s.name)).toContain("client-secret")
+    for (const spec of unread) {
+      const args = spec.kind === "boolean" ? [`--${spec.name}`] : [`--${spec.name}`, "x"]
+      expect(fast([...args, "--cache-dir", dir]).code, spec.name).toBeUndefined()
+    }
+  })
+
   it("declines when the token is within 5 minutes of expiry, or the cache is not as the file cache would accept it", () => {
     expect(fast(["--cache-dir", cacheDir([{ secret: "at", scopes: ["api"], expiresOn: Date.now() + 4 * 60_000 }])]).code)
       .toBeUndefined()
@@ -156,6 +173,26 @@ describe("devflow token's fast path", () => {
 
     const noAccount = cacheDir([{ secret: "at", scopes: ["api"], expiresOn: undefined }], { accountId: undefined })
     expect(fast(["--cache-dir", noAccount]).code).toBeUndefined()
+  })
+
+  it("declines, as core's Silent does, a token stored later than the clock now reads (the clock went back)", async () => {
+    const now = Date.now()
+    const tokens = [{ secret: "at", scopes: ["api"], expiresOn: now + 2 * hour }]
+    // stored an hour "from now": the clock has gone back an hour since; the token's real age is unknown
+    expect(fast(["--cache-dir", cacheDir(tokens, {}, now + hour)]).code).toBeUndefined()
+    // within the 5-minute skew it is still handed out
+    expect(fast(["--cache-dir", cacheDir(tokens, {}, now + 4 * 60_000)]).code).toBe(0)
+    const config = await Effect.runPromise(ClientConfig.make({ clientId, endpoints: client.endpoints, scopes: client.scopes }))
+    const offline = HttpClient.make((request) =>
+      Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", description: "offline" }))
+    )
+    const silent = await Effect.runPromiseExit(
+      Silent.acquireSilent({ config, authority, account, scopes: ["api"] }).pipe(
+        Effect.provideServiceEffect(TokenCache.TokenCache, TokenCache.makeMemory(contentWith(tokens, now + hour))),
+        Effect.provideService(HttpClient.HttpClient, offline)
+      )
+    )
+    expect(Exit.isSuccess(silent) && silent.value.source === "cache").toBe(false)
   })
 
   it("agrees with core's Silent on which cached token to hand out, and when", async () => {

@@ -144,7 +144,7 @@ describe("providers, help", () => {
       expect(run.stdout).not.toMatch(ESCAPE)
     }
     expect(providers.stdout).toMatch(/^entra — Microsoft Entra ID/m)
-    expect(help.stdout).toMatch(/- token /)
+    expect(help.stdout).toMatch(/^ {2}token +Print an access token/m)
     expect(loginHelp.stdout).toMatch(/DEVFLOW_CLIENT_SECRET/)
     expect(version.stdout.trim()).toBe("0.1.0")
   })

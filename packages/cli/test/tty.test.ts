@@ -80,4 +80,32 @@ describe.skipIf(!hasScript).concurrent("on a terminal (pseudo-terminal via scrip
     expect(output).not.toMatch(/\x1b\[[0-9;]*m/)
     expect(output).toMatch(/code expires in \d+:\d\d/)
   })
+
+  it("the QR code in fixed black-on-white colours; times for people in local time", async () => {
+    const { code, output } = await onTerminal({ TZ: "Asia/Tokyo" }, 400)
+    expect(code, output).toBe(0)
+    // the 256-colour cube's black on white, which themes do not remap: the same code on light and dark themes
+    // eslint-disable-next-line no-control-regex
+    expect(output).toMatch(/\x1b\[38;5;16;48;5;231m[ ▀▄█]{20,}\x1b\[39;49m/)
+    expect(output).toMatch(/The code expires at \d\d:\d\d:\d\d GMT\+9\./)
+    expect(output).toMatch(/the access token is valid until \d\d:\d\d:\d\d GMT\+9/)
+    expect(output).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d/)
+  })
+
+  it("without colour, the QR code follows the background COLORFGBG names: dark modules as blocks on a light one", async () => {
+    const qrOf = (output: string) => {
+      const lines = output.replace(/\r/g, "").split("\n")
+      const start = lines.findIndex((l) => l.includes("Or scan this")) + 2
+      return lines.slice(start, start + 4).map((l) => l.slice(2))
+    }
+    const [light, dark] = await Promise.all([
+      onTerminal({ NO_COLOR: "1", COLORFGBG: "0;15" }, 400),
+      onTerminal({ NO_COLOR: "1", COLORFGBG: "15;0" }, 400)
+    ])
+    // the quiet zone (4 modules = 2 rows) is background: blank on a light terminal, blocks (light text) on a dark one
+    expect(qrOf(light.output).slice(0, 2)).toEqual([expect.stringMatching(/^ {29,}$/), expect.stringMatching(/^ {29,}$/)])
+    expect(qrOf(dark.output).slice(0, 2)).toEqual([expect.stringMatching(/^█{29,}$/), expect.stringMatching(/^█{29,}$/)])
+    // the finder pattern's dark top edge starts after the 4-module quiet zone
+    expect(qrOf(light.output)[2]).toMatch(/^ {4}[▀█]{7}/)
+  })
 })

@@ -23,6 +23,8 @@ import * as Schema from "effect/Schema"
 export const AccountKind = Schema.Literal("oidc", "client", "supplied")
 
 /**
+ * How the account was identified: `oidc` from an id_token's issuer and subject, `client` for servers without one (one account per authority and client), `supplied` when the caller named the user.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -124,6 +126,8 @@ export interface SuppliedIdentity {
 }
 
 /**
+ * An identity the caller supplies for servers that return no id_token (GitHub, AWS): the tokens are filed under it.
+ *
  * @since 0.1.0
  * @category constructors
  */

@@ -66,6 +66,8 @@ export const ENTRA_HOSTS: ReadonlyArray<string> = [
 ]
 
 /**
+ * Whether a host is one of Microsoft Entra ID's login hosts (public and sovereign clouds).
+ *
  * @since 0.1.0
  * @category refinements
  */

@@ -60,6 +60,8 @@ export interface ClientConfigInput {
   readonly wire?: WireFormat | undefined
   /** How the server spells scopes (see `ScopeForm`); `"oauth"` when omitted. */
   readonly scopeForm?: ScopeForm.ScopeForm | undefined
+  /** The provider preset this configuration came from, for traces and messages (`Providers.resolve` sets it). */
+  readonly preset?: string | undefined
 }
 
 /**
@@ -84,6 +86,8 @@ export interface ClientConfig {
   readonly wire?: WireFormat | undefined
   /** How the server spells scopes; absent means `"oauth"` ({@link make} always sets it). */
   readonly scopeForm?: ScopeForm.ScopeForm | undefined
+  /** The provider preset this configuration came from, if any. */
+  readonly preset?: string | undefined
 }
 
 /**
@@ -139,7 +143,8 @@ export const make = (input: ClientConfigInput): Effect.Effect<ClientConfig, Inva
       deviceAuthorizationParams,
       tokenParams,
       wire,
-      scopeForm
+      scopeForm,
+      ...(input.preset === undefined ? {} : { preset: String(input.preset).slice(0, 50) })
     }
   })
 

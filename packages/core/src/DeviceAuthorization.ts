@@ -55,6 +55,8 @@ export const DeviceAuthorizationResponse = Schema.Struct({
 })
 
 /**
+ * The device authorization response (RFC 8628 §3.2) as sent on the wire, before its quirks are normalised.
+ *
  * @since 0.1.0
  * @category models
  */

@@ -30,11 +30,11 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
@@ -44,7 +44,9 @@ import * as DeviceAuthorization from "./DeviceAuthorization.js"
 import { type DeviceFlowError, InvalidConfiguration, TransportError } from "./DeviceFlowError.js"
 import type { DeviceSession } from "./DeviceSession.js"
 import * as Machine from "./internal/flowMachine.js"
+import * as Telemetry from "./internal/telemetry.js"
 import { postForm } from "./internal/oauthHttp.js"
+import * as Time from "./internal/time.js"
 import * as PollSchedule from "./PollSchedule.js"
 import * as TokenResponse from "./TokenResponse.js"
 
@@ -141,13 +143,8 @@ export const events = (
   request: DeviceAuthorization.DeviceCodeRequest = {},
   options: FlowOptions = {}
 ): Stream.Stream<DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient> =>
-  Stream.unwrap(Effect.map(validateRequest(config, request), (scopes) =>
-    run(config, options, {
-      _tag: "Start",
-      scopes,
-      extraParams: request.extraParams,
-      tokenParams: { ...config.tokenParams, ...request.extraTokenParams }
-    })))
+  Stream.unwrap(Effect.zipWith(validateRequest(config, request), validateOptions(options), (scopes, tuning) =>
+    run(config, tuning, startOf(config, request, scopes))))
 
 /**
  * Run the flow to its end: call `onCode` when the user must act, poll in the
@@ -162,21 +159,18 @@ export const acquireToken = <R = never>(
   request: DeviceAuthorization.DeviceCodeRequest,
   options: AcquireOptions<R>
 ): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> =>
-  result(
-    events(config, request, options).pipe(
-      Stream.tap((event): Effect.Effect<void, never, R> => {
-        const notify = options.onEvent === undefined ? Effect.void : options.onEvent(event)
-        if (event._tag !== "CodeIssued") return notify
-        return Effect.zipRight(
+  Effect.flatMap(Effect.zip(validateRequest(config, request), validateOptions(options)), ([scopes, tuning]) =>
+    drive(config, tuning, startOf(config, request, scopes), {
+      onIssued: (event) =>
+        Effect.zipRight(
           Effect.suspend(() => {
             const out = options.onCode(event.code)
             return Effect.isEffect(out) ? out : Effect.void
           }),
-          notify
-        )
-      })
-    )
-  )
+          options.onEvent === undefined ? Effect.void : options.onEvent(event)
+        ),
+      onEvent: options.onEvent
+    }))
 
 /**
  * Continue polling a saved session (from another process, or after a
@@ -191,18 +185,22 @@ export const resumeEvents = (
   session: DeviceSession,
   options: FlowOptions = {}
 ): Stream.Stream<DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient> =>
-  Stream.unwrap(Effect.gen(function*() {
+  Stream.unwrap(Effect.map(resumeState(config, session, options), ([tuning, state]) => run(config, tuning, state)))
+
+const resumeState = (config: ClientConfig, session: DeviceSession, options: FlowOptions) =>
+  Effect.gen(function*() {
     if (session.clientId !== config.clientId) {
       return yield* new InvalidConfiguration({ field: "session.clientId", reason: "belongs to another client" })
     }
     if (session.tokenEndpoint !== config.endpoints.token) {
       return yield* new InvalidConfiguration({ field: "session.tokenEndpoint", reason: "belongs to another server" })
     }
-    const now = yield* Clock.currentTimeMillis
-    const state = Machine.fromSession(session, now)
+    const tuning = yield* validateOptions(options)
+    // the stored wall-clock deadline becomes a monotonic one here, once
+    const state = Machine.fromSession(session, yield* Time.now)
     if (state._tag === "Failed") return yield* Effect.fail(state.error)
-    return run(config, options, state)
-  }))
+    return [tuning, state] as const
+  })
 
 /**
  * {@link resumeEvents}, run to its result.
@@ -215,7 +213,7 @@ export const resume = (
   session: DeviceSession,
   options: FlowOptions = {}
 ): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient> =>
-  result(resumeEvents(config, session, options))
+  Effect.flatMap(resumeState(config, session, options), ([tuning, state]) => drive(config, tuning, state, undefined))
 
 /**
  * Run an event stream to its `Succeeded` result.
@@ -244,16 +242,50 @@ interface Start {
   readonly tokenParams: Readonly<Record<string, string>>
 }
 
+const startOf = (
+  config: ClientConfig,
+  request: DeviceAuthorization.DeviceCodeRequest,
+  scopes: ReadonlyArray<string>
+): Start => ({
+  _tag: "Start",
+  scopes,
+  extraParams: request.extraParams,
+  tokenParams: { ...config.tokenParams, ...request.extraTokenParams }
+})
+
 const validateRequest = (config: ClientConfig, request: DeviceAuthorization.DeviceCodeRequest) =>
   request.scopes === undefined ? Effect.succeed(config.scopes) : validateScopes("scopes", request.scopes)
 
+interface Tuning {
+  readonly policy: PollSchedule.Policy
+  readonly timeout: Duration.Duration
+}
+
+// Every tuning value is checked: a NaN, negative or missing one would make a poll loop without end.
+const validateOptions = (options: FlowOptions): Effect.Effect<Tuning, InvalidConfiguration> =>
+  Effect.suspend(() => {
+    const policy: PollSchedule.Policy = { ...PollSchedule.defaultPolicy, ...options.policy }
+    const invalid = (field: string, reason: string) => Effect.fail(new InvalidConfiguration({ field, reason }))
+    if (typeof policy.maxBackoffMs !== "number" || !Number.isFinite(policy.maxBackoffMs) || policy.maxBackoffMs < 0) {
+      return invalid("policy.maxBackoffMs", "must be a finite number of milliseconds, 0 or more")
+    }
+    if (!Number.isSafeInteger(policy.maxConsecutiveFailures) || policy.maxConsecutiveFailures < 1) {
+      return invalid("policy.maxConsecutiveFailures", "must be a whole number, 1 or more")
+    }
+    const timeout = Option.filter(
+      Duration.decodeUnknown(options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT),
+      (d) => Duration.isFinite(d) && Duration.toMillis(d) > 0
+    )
+    if (Option.isNone(timeout)) return invalid("requestTimeout", "must be a finite, positive duration")
+    return Effect.succeed({ policy, timeout: timeout.value })
+  })
+
+// The flow as a stream of events: the same steps as drive, each turned into its public event.
 const run = (
   config: ClientConfig,
-  options: FlowOptions,
+  { policy, timeout }: Tuning,
   start: Start | Machine.Polling
 ): Stream.Stream<DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient> => {
-  const policy: PollSchedule.Policy = { ...PollSchedule.defaultPolicy, ...options.policy }
-  const timeout = Duration.decode(options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT)
   type Step = Start | Machine.Polling | { readonly _tag: "Done" }
   return Stream.unfoldEffect<Step, DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient>(
     start,
@@ -262,13 +294,92 @@ const run = (
         case "Done":
           return Effect.succeedNone
         case "Start":
-          return requestCode(config, step, timeout).pipe(Effect.map(Option.some))
+          return requestCode(config, step, timeout).pipe(
+            Effect.map(([state, code, at]) => Option.some([issued(state, code, at), state] as const))
+          )
         case "Polling":
-          return poll(config, step, timeout, policy).pipe(Effect.map(Option.some))
+          return poll(config, step, timeout, policy).pipe(
+            Effect.map((polled) =>
+              Option.some(
+                [toPublicEvent(polled.event, polled.at), polled.next._tag === "Polling" ? polled.next : Done] as const
+              )
+            )
+          )
       }
     }
   )
 }
+
+const Done = { _tag: "Done" } as const
+
+// Effect's default tracer records spans that nobody reads, and the HTTP client makes one per
+// request: about a tenth of a flow's CPU (docs/benchmarks.md). Spans (one per device
+// authorization request and per poll) are made only when the caller installed a tracer.
+const spanAttributes = (config: ClientConfig, endpoint: string): Telemetry.Attributes => ({
+  "devflow.endpoint.host": Telemetry.hostOf(endpoint),
+  "devflow.client_id": config.clientId,
+  "devflow.provider": config.preset
+})
+
+const pollOutcome = (exit: Exit.Exit<unknown, unknown>): Telemetry.Attributes => {
+  if (Exit.isFailure(exit)) return Telemetry.failureOutcome(exit)
+  const answer = exit.value as Machine.PollAnswer
+  switch (answer._tag) {
+    case "Tokens":
+      return { "devflow.outcome": "tokens" }
+    case "ErrorBody":
+      return {
+        "devflow.outcome": Telemetry.oauthCode(answer.body.error),
+        "http.response.status_code": answer.status,
+        "devflow.retry_after_ms": answer.retryAfterMs
+      }
+    case "Unavailable":
+      return {
+        "devflow.outcome": "unavailable",
+        "http.response.status_code": answer.status,
+        "devflow.retry_reason": `HTTP ${answer.status}`,
+        "devflow.retry_after_ms": answer.retryAfterMs
+      }
+    case "NoAnswer":
+      return { "devflow.outcome": "no_answer", "devflow.retry_reason": answer.error.reason.slice(0, 200) }
+    case "Invalid":
+      return { "devflow.outcome": "invalid_response", "devflow.field": answer.error.field }
+  }
+}
+
+interface Listener<R> {
+  readonly onIssued: (event: Extract<DeviceFlowEvent, { _tag: "CodeIssued" }>) => Effect.Effect<void, never, R>
+  readonly onEvent: ((event: DeviceFlowEvent) => Effect.Effect<void, never, R>) | undefined
+}
+
+/**
+ * The flow run to its result, without a Stream: a loop of polls. Public
+ * events (and the DeviceSession each carries) are built only when someone
+ * listens. Bounded: every turn sends at most one poll, and the schedule ends
+ * the flow at the code's deadline or after the failure budget.
+ */
+const drive = <R>(
+  config: ClientConfig,
+  { policy, timeout }: Tuning,
+  start: Start | Machine.Polling,
+  listener: Listener<R> | undefined
+): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> =>
+  Effect.gen(function*() {
+    let state: Machine.Polling
+    if (start._tag === "Start") {
+      const [polling, code, at] = yield* requestCode(config, start, timeout)
+      if (listener !== undefined) yield* listener.onIssued(issued(polling, code, at))
+      state = polling
+    } else {
+      state = start
+    }
+    for (;;) {
+      const { event, at, next } = yield* poll(config, state, timeout, policy)
+      if (listener?.onEvent !== undefined) yield* listener.onEvent(toPublicEvent(event, at))
+      if (next._tag !== "Polling") return next.result
+      state = next
+    }
+  })
 
 const requestCode = (
   config: ClientConfig,
@@ -277,22 +388,40 @@ const requestCode = (
 ) =>
   Effect.gen(function*() {
     const endpoint = config.endpoints.deviceAuthorization
-    const send = DeviceAuthorization.request(config, start.scopes, start.extraParams).pipe(withTimeout(endpoint, timeout))
+    // the code's life counts from the request (monotonic clock), as the server counts it
+    const send = Effect.zip(
+      Time.monoNow,
+      DeviceAuthorization.request(config, start.scopes, start.extraParams).pipe(withTimeout(endpoint, timeout))
+    )
     // A new code is harmless, so a failed request is simply sent again (three tries, 1 s then 2 s apart),
     // never before the server's Retry-After (RFC 9110 §10.2.3), and not at all when that is over a minute away.
-    const attempt = (n: number): Effect.Effect<DeviceAuthorization.DeviceCode, DeviceFlowError, HttpClient.HttpClient> =>
+    const attempt = (
+      n: number
+    ): Effect.Effect<readonly [number, DeviceAuthorization.DeviceCode], DeviceFlowError, HttpClient.HttpClient> =>
       Effect.catchTag(send, "TransportError", (error) => {
         const wait = Math.max(1_000 * 2 ** n, error.retryAfterMs ?? 0)
         return n >= 2 || wait > MAX_CODE_RETRY_AFTER_MS
           ? Effect.fail(error)
           : Effect.zipRight(Effect.sleep(Duration.millis(wait)), attempt(n + 1))
       })
-    const code = yield* attempt(0)
-    const answeredAt = yield* Clock.currentTimeMillis
-    const state = Machine.startPolling(config, code, start.tokenParams, answeredAt)
+    const [sentAt, code] = yield* attempt(0).pipe(
+      Telemetry.traced(
+        "devflow.device_authorization",
+        spanAttributes(config, endpoint),
+        (exit) => (Exit.isSuccess(exit) ? { "devflow.outcome": "code_issued" } : Telemetry.failureOutcome(exit))
+      )
+    )
+    const answeredAt = yield* Time.now
+    const state = Machine.startPolling(config, code, start.tokenParams, sentAt, answeredAt)
     if (state._tag === "Failed") return yield* Effect.fail(state.error)
-    return [DeviceFlowEvent.CodeIssued({ code, session: Machine.toSession(state) }), state] as const
+    return [state, code, answeredAt] as const
   })
+
+const issued = (state: Machine.Polling, code: DeviceAuthorization.DeviceCode, at: Time.Instant) =>
+  DeviceFlowEvent.CodeIssued({ code, session: Machine.toSession(state, at) }) as Extract<
+    DeviceFlowEvent,
+    { _tag: "CodeIssued" }
+  >
 
 const poll = (
   config: ClientConfig,
@@ -301,23 +430,34 @@ const poll = (
   policy: PollSchedule.Policy
 ) =>
   Effect.gen(function*() {
-    // Never early: sleep until the instant the schedule allowed. Node's timers
-    // count from the event loop's cached time, which lags the clock when the
+    // Never early: sleep until the instant the schedule allowed, on the monotonic
+    // clock (a wall clock that jumps must neither end nor stall the flow). Node's
+    // timers count from the event loop's cached time, which lags the clock when the
     // loop is busy, so a timer can fire a few ms before that instant (measured:
     // up to 2 ms early under load, docs/benchmarks.md B3): sleep the rest then.
-    let now = yield* Clock.currentTimeMillis
+    let now = yield* Time.monoNow
     while (state.nextPollAt > now) {
       yield* Effect.sleep(Duration.millis(state.nextPollAt - now))
-      now = yield* Clock.currentTimeMillis
+      now = yield* Time.monoNow
     }
-    const answer = yield* sendPoll(config, state, timeout)
-    const answeredAt = yield* Clock.currentTimeMillis
+    // RFC 8628 §3.2 expires_in: checked right before sending too — a slow onCode or
+    // a late timer must not send a poll at or after the code's end.
+    if (now >= state.timing.deadline) {
+      return yield* Effect.fail(Machine.deadlineError(state.tokenEndpoint, state, yield* Time.now))
+    }
+    const answer = yield* sendPoll(config, state, timeout).pipe(
+      Telemetry.traced("devflow.poll", {
+        ...spanAttributes(config, state.tokenEndpoint),
+        "devflow.attempt": state.attempt + 1,
+        "devflow.interval_ms": state.timing.intervalMs
+      }, pollOutcome)
+    )
+    const answeredAt = yield* Time.now
     // A server may echo the client secret in its error text, as it may the device code (the machine blanks both).
     const secrets = config.clientSecret === undefined ? [] : [Redacted.value(config.clientSecret)]
     const { event, next } = Machine.transition(state, answer, answeredAt, policy, secrets)
     if (next._tag === "Failed") return yield* Effect.fail(next.error)
-    const step = next._tag === "Polling" ? next : { _tag: "Done" as const }
-    return [toPublicEvent(event!), step] as const
+    return { event: event!, at: answeredAt, next }
   })
 
 // RFC 8628 §3.4 device access token request
@@ -373,23 +513,24 @@ const withTimeout = (endpoint: string, timeout: Duration.Duration) =>
     onTimeout: () => new TransportError({ endpoint, reason: `no answer within ${Duration.format(timeout)}` })
   })
 
-const pendingFields = (state: Machine.Polling) => ({
+// Events show the next poll as the wall clock reads it now.
+const pendingFields = (state: Machine.Polling, at: Time.Instant) => ({
   attempt: state.attempt,
-  nextPollAt: DateTime.unsafeMake(state.nextPollAt),
+  nextPollAt: DateTime.unsafeMake(Time.toWall(state.nextPollAt, at)),
   interval: Duration.millis(state.timing.intervalMs),
-  session: Machine.toSession(state)
+  session: Machine.toSession(state, at)
 })
 
-const toPublicEvent = (event: Machine.MachineEvent): DeviceFlowEvent => {
+const toPublicEvent = (event: Machine.MachineEvent, at: Time.Instant): DeviceFlowEvent => {
   switch (event._tag) {
     case "Succeeded":
       return DeviceFlowEvent.Succeeded({ result: event.result })
     case "Pending":
-      return DeviceFlowEvent.Pending(pendingFields(event.state))
+      return DeviceFlowEvent.Pending(pendingFields(event.state, at))
     case "SlowedDown":
-      return DeviceFlowEvent.SlowedDown(pendingFields(event.state))
+      return DeviceFlowEvent.SlowedDown(pendingFields(event.state, at))
     case "Retrying": {
-      const { attempt, nextPollAt, session } = pendingFields(event.state)
+      const { attempt, nextPollAt, session } = pendingFields(event.state, at)
       return DeviceFlowEvent.Retrying({
         attempt,
         nextPollAt,

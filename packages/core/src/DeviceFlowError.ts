@@ -10,6 +10,7 @@
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import { remediationFor } from "./internal/remediation.js"
+import { clip, firstLine, oneLine } from "./internal/text.js"
 
 /**
  * The fields an authorization server's error response carries (RFC 6749 §5.2),
@@ -60,13 +61,6 @@ const describeServer = (self: OAuthFieldsLike): string => {
 }
 
 // Entra descriptions carry "Trace ID … Timestamp …" on later lines: keep the first.
-const firstLine = (text: string): string => clip(oneLine(text.trim().split(/\r?\n/, 1)[0]!), 300)
-
-const clip = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 3)}...` : text)
-
-// Messages are one line: whatever a server sends cannot forge log lines.
-// eslint-disable-next-line no-control-regex
-const oneLine = (text: string): string => text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim()
 
 /**
  * The user (or a policy acting for them) declined the authorization request
@@ -93,7 +87,8 @@ export class AccessDenied extends Schema.TaggedError<AccessDenied>("@devflow/cor
  *
  * `reason` tells who decided: `"expired_token"` when the server said so
  * (RFC 8628 §3.5), `"deadline"` when the client reached `expires_in` without
- * an answer and stopped polling on its own.
+ * an answer and stopped polling on its own (with `retryAfterMs` when the
+ * server's Retry-After asked it to wait past the code's expiry).
  *
  * @since 0.1.0
  * @category errors
@@ -106,11 +101,18 @@ export class DeviceCodeExpired extends Schema.TaggedError<DeviceCodeExpired>("@d
     expiredAt: Schema.Number,
     endpoint: Schema.String,
     status: Schema.optional(Schema.Number),
-    errorDescription: Schema.optional(Schema.String)
+    errorDescription: Schema.optional(Schema.String),
+    /** with `"deadline"`: the server's Retry-After (ms) that reached past the code's expiry */
+    retryAfterMs: Schema.optional(Schema.Number)
   }
 ) {
   override get message(): string {
     const at = new Date(this.expiredAt).toISOString()
+    if (this.reason === "deadline" && this.retryAfterMs !== undefined) {
+      return `Sign-in cannot be completed in time: the server asked to wait ${
+        Math.ceil(this.retryAfterMs / 1000)
+      } s before the next poll (Retry-After), past the code's expiry at ${at}: start again later`
+    }
     return this.reason === "deadline"
       ? `Sign-in was not completed in time: the code expires at ${at}, before another poll could be sent: start again and enter the new code sooner`
       : `The authorization server reports the code expired (expired_token, HTTP ${this.status ?? "?"} from ${this.endpoint}): start again`
@@ -249,6 +251,8 @@ const tags: ReadonlySet<string> = new Set([
 ])
 
 /**
+ * Whether a value is one of the device flow's typed errors.
+ *
  * @since 0.1.0
  * @category refinements
  */

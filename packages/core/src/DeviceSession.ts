@@ -14,6 +14,8 @@ import * as Schema from "effect/Schema"
 import { InvalidConfiguration } from "./DeviceFlowError.js"
 
 /**
+ * A pending device flow as data: the code, its deadline, the current interval and the next poll instant, so that another process can resume polling it.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -46,12 +48,16 @@ export class DeviceSession extends Schema.Class<DeviceSession>("@devflow/core/De
 export const DeviceSessionJson: Schema.Schema<DeviceSession, string> = Schema.parseJson(DeviceSession)
 
 /**
+ * The session as JSON text (the device code in clear: store it like a password).
+ *
  * @since 0.1.0
  * @category utils
  */
 export const toJson: (session: DeviceSession) => string = Schema.encodeSync(DeviceSessionJson)
 
 /**
+ * A session from JSON text written by toJson, validated; a malformed one is a typed error.
+ *
  * @since 0.1.0
  * @category utils
  */

@@ -4,7 +4,9 @@
  * poll again; nothing else decides timing, so the invariants proven for these
  * functions hold for the flow.
  *
- * All times are epoch milliseconds; all durations milliseconds.
+ * All times are milliseconds on one clock — the flow uses the monotonic
+ * clock, so that a wall clock that jumps cannot end or stall it — and all
+ * durations milliseconds.
  *
  * @since 0.1.0
  */
@@ -102,7 +104,12 @@ export type Outcome =
  */
 export type Decision =
   | { readonly _tag: "PollAt"; readonly at: number; readonly timing: Timing }
-  | { readonly _tag: "DeadlineReached"; readonly timing: Timing }
+  | {
+    readonly _tag: "DeadlineReached"
+    readonly timing: Timing
+    /** set when the interval alone would have fitted, but the server's Retry-After (ms) reached past the deadline */
+    readonly retryAfterMs?: number | undefined
+  }
   | { readonly _tag: "TooManyFailures"; readonly timing: Timing }
 
 /**
@@ -121,7 +128,14 @@ export const initial = (options: {
   consecutiveFailures: 0
 })
 
-const clampInterval = (ms: number): number =>
+/**
+ * An interval in ms with the {@link MIN_INTERVAL_MS} floor applied (a
+ * non-finite one is the RFC default).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const clampInterval = (ms: number): number =>
   Number.isFinite(ms) ? Math.max(MIN_INTERVAL_MS, ms) : DEFAULT_INTERVAL_MS
 
 /**
@@ -131,7 +145,7 @@ const clampInterval = (ms: number): number =>
  * @since 0.1.0
  * @category combinators
  */
-export const first = (timing: Timing, answeredAt: number): Decision => schedule(timing, answeredAt + timing.intervalMs)
+export const first = (timing: Timing, answeredAt: number): Decision => schedule(timing, answeredAt, timing.intervalMs)
 
 /**
  * When to poll after an answer that left the flow pending. `answeredAt` is
@@ -145,7 +159,7 @@ export const next = (timing: Timing, outcome: Outcome, answeredAt: number, polic
   switch (outcome._tag) {
     case "Pending": {
       const t = { ...timing, consecutiveFailures: 0 }
-      return schedule(t, answeredAt + Math.max(t.intervalMs, outcome.retryAfterMs ?? 0))
+      return schedule(t, answeredAt, t.intervalMs, outcome.retryAfterMs)
     }
     case "SlowDown":
     case "RateLimited": {
@@ -156,7 +170,7 @@ export const next = (timing: Timing, outcome: Outcome, answeredAt: number, polic
         ? outcome.serverIntervalSeconds * 1000
         : 0
       const t = { ...timing, intervalMs: clampInterval(Math.max(increased, serverMs)), consecutiveFailures: 0 }
-      return schedule(t, answeredAt + Math.max(t.intervalMs, outcome.retryAfterMs ?? 0))
+      return schedule(t, answeredAt, t.intervalMs, outcome.retryAfterMs)
     }
     case "Failure": {
       const failures = timing.consecutiveFailures + 1
@@ -164,11 +178,15 @@ export const next = (timing: Timing, outcome: Outcome, answeredAt: number, polic
       if (failures >= policy.maxConsecutiveFailures) return { _tag: "TooManyFailures", timing: t }
       // RFC 8628 §3.5: on connection timeouts clients "MUST reduce their polling frequency" — exponentially, capped.
       const backoff = Math.min(policy.maxBackoffMs, t.intervalMs * 2 ** failures)
-      return schedule(t, answeredAt + Math.max(t.intervalMs, backoff, outcome.retryAfterMs ?? 0))
+      return schedule(t, answeredAt, Math.max(t.intervalMs, backoff), outcome.retryAfterMs)
     }
   }
 }
 
 // RFC 8628 §3.2 expires_in: no poll once the code's lifetime is over.
-const schedule = (timing: Timing, at: number): Decision =>
-  at >= timing.deadline ? { _tag: "DeadlineReached", timing } : { _tag: "PollAt", at, timing }
+const schedule = (timing: Timing, from: number, waitMs: number, retryAfterMs: number | undefined = 0): Decision => {
+  const at = from + Math.max(waitMs, retryAfterMs)
+  if (at < timing.deadline) return { _tag: "PollAt", at, timing }
+  // Say so when it is the server's Retry-After, not the code's life, that leaves no time for another poll.
+  return from + waitMs < timing.deadline ? { _tag: "DeadlineReached", timing, retryAfterMs } : { _tag: "DeadlineReached", timing }
+}

@@ -42,6 +42,7 @@ import type * as ScopeForm from "./ScopeForm.js"
 import * as presetData from "./internal/presets.js"
 import * as providerInput from "./internal/providerInput.js"
 import * as verificationHost from "./internal/verificationHost.js"
+import * as verificationUriComplete from "./internal/verificationUriComplete.js"
 import type * as ServerMetadata from "./ServerMetadata.js"
 
 /**
@@ -63,6 +64,8 @@ export const ProviderId = Schema.Literal(
 )
 
 /**
+ * The ids of the provider presets.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -77,6 +80,8 @@ export type ProviderId = typeof ProviderId.Type
 export const ids: ReadonlyArray<ProviderId> = ProviderId.literals
 
 /**
+ * Whether a value is a provider preset id.
+ *
  * @since 0.1.0
  * @category refinements
  */
@@ -348,3 +353,18 @@ export interface VerificationCheck {
  */
 export const checkVerificationUri: (target: VerificationTarget, verificationUri: string) => VerificationCheck =
   verificationHost.checkVerificationUri
+
+/**
+ * RFC 8628 §5.4 for `verification_uri_complete` (the QR code and the link):
+ * the same check as {@link checkVerificationUri}, and a warning when its host
+ * differs from `verification_uri`'s. A server that sent none is trusted.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-5.4
+ * @since 0.1.0
+ * @category utils
+ */
+export const checkVerificationUriComplete: (
+  target: VerificationTarget,
+  verificationUri: string,
+  verificationUriComplete: string | undefined
+) => VerificationCheck = verificationUriComplete.checkVerificationUriComplete

@@ -44,6 +44,8 @@ import * as TokenCacheModule from "./TokenCache.js"
 import { TokenCache, type TokenCacheError } from "./TokenCache.js"
 
 /**
+ * Options of make: the client configuration, the cache partition and tuning.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -83,6 +85,8 @@ export interface DeviceCodeTokenRequest extends DeviceCodeRequest {
 }
 
 /**
+ * Options of acquireTokenSilent.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -92,6 +96,8 @@ export interface SilentOptions {
 }
 
 /**
+ * A client application with accounts and a token cache, in the model of MSAL's PublicClientApplication: device code sign-in, accounts, silent acquisition, sign-out.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -120,6 +126,8 @@ export interface PublicClient {
 }
 
 /**
+ * A client application with accounts and a token cache, in the model of MSAL's PublicClientApplication: device code sign-in, accounts, silent acquisition, sign-out.
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -198,6 +206,8 @@ export const make = (
   })
 
 /**
+ * A layer providing the PublicClient service.
+ *
  * @since 0.1.0
  * @category layers
  */

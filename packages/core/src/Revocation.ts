@@ -26,6 +26,8 @@ import { postForm } from "./internal/oauthHttp.js"
 export type TokenTypeHint = "refresh_token" | "access_token"
 
 /**
+ * Options of revoke.
+ *
  * @since 0.1.0
  * @category models
  */

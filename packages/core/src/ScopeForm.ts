@@ -21,18 +21,24 @@
  */
 
 /**
+ * A provider's way of spelling scopes: `oauth` (RFC 6749 §3.3), `entra` or `github`.
+ *
  * @since 0.1.0
  * @category models
  */
 export type ScopeForm = "oauth" | "entra" | "github"
 
 /**
+ * Every ScopeForm.
+ *
  * @since 0.1.0
  * @category constants
  */
 export const forms: ReadonlyArray<ScopeForm> = ["oauth", "entra", "github"]
 
 /**
+ * Whether a value is a ScopeForm.
+ *
  * @since 0.1.0
  * @category refinements
  */

@@ -355,3 +355,39 @@ describe("Silent: InteractionRequired and other failures", () => {
     }).pipe(withServer(server))
   })
 })
+
+describe("Silent under a wall clock that jumps (issue 15)", () => {
+  it.effect("a clock that went back since the token was stored cannot tell its age: refreshed, not used", () => {
+    const server = TestKitCache.refreshServer()
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(24 * 60 * MINUTE)
+      yield* TestKitCache.seed({ expiresIn: 3600 })
+      // the clock goes back 6 hours: the token looks good for 7 more hours, but it may have expired
+      yield* TestClock.setTime(18 * 60 * MINUTE)
+      const result = yield* silent(["api.read"])
+      assert.strictEqual(result.source, "refresh")
+      assert.strictEqual(yield* server.refreshes, 1)
+    }).pipe(withServer(server))
+  })
+
+  it.effect("a clock that went back by less than the skew still uses the token (the skew absorbs it)", () => {
+    const server = TestKitCache.refreshServer()
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(60 * MINUTE)
+      yield* TestKitCache.seed({ expiresIn: 3600 })
+      yield* TestClock.setTime(60 * MINUTE - 4 * MINUTE)
+      assert.strictEqual((yield* silent(["api.read"])).source, "cache")
+    }).pipe(withServer(server))
+  })
+
+  it.effect("a clock that jumped forward past the expiry refreshes instead of failing", () => {
+    const server = TestKitCache.refreshServer()
+    return Effect.gen(function*() {
+      yield* TestKitCache.seed({ expiresIn: 3600 })
+      yield* TestClock.setTime(30 * 24 * 60 * MINUTE)
+      const result = yield* silent(["api.read"])
+      assert.strictEqual(result.source, "refresh")
+      assert.strictEqual(accessToken(result), TestKitCache.accessToken(1))
+    }).pipe(withServer(server))
+  })
+})

@@ -56,6 +56,8 @@ export const InteractionRequiredReason: typeof interaction.InteractionRequiredRe
   interaction.InteractionRequiredReason
 
 /**
+ * Why a token cannot be had without the user.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -72,6 +74,8 @@ export type InteractionRequiredReason = interaction.InteractionRequiredReason
 export const InteractionRequired: typeof interaction.InteractionRequired = interaction.InteractionRequired
 
 /**
+ * No token can be had silently: the user must sign in (again) — MSAL's MsalUiRequiredException.
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -97,6 +101,8 @@ export type TokenResult = internal.TokenResult
 export type SilentError = internal.SilentError
 
 /**
+ * What acquireSilent needs: the client configuration, the account and the scopes.
+ *
  * @since 0.1.0
  * @category models
  */

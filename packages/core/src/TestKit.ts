@@ -42,18 +42,24 @@ import type { InvalidConfiguration } from "./DeviceFlowError.js"
 export const ISSUER = "https://auth.devflow.test"
 
 /**
+ * The fake server's device authorization endpoint.
+ *
  * @since 0.1.0
  * @category constants
  */
 export const DEVICE_AUTHORIZATION_ENDPOINT = `${ISSUER}/oauth2/device_authorization`
 
 /**
+ * The fake server's token endpoint.
+ *
  * @since 0.1.0
  * @category constants
  */
 export const TOKEN_ENDPOINT = `${ISSUER}/oauth2/token`
 
 /**
+ * The client id TestKit.config uses.
+ *
  * @since 0.1.0
  * @category constants
  */
@@ -79,6 +85,8 @@ export type Reply =
   | { readonly _tag: "Hang" }
 
 /**
+ * Options of a scripted reply: status, headers and a delay in virtual time.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -104,6 +112,8 @@ export const text = (body: string, contentType: string, options: ReplyOptions = 
 })
 
 /**
+ * A JSON reply.
+ *
  * @since 0.1.0
  * @category replies
  */
@@ -135,6 +145,8 @@ export const oauthError = (
 ): Reply => json({ error, ...options.fields }, { ...options, status: options.status ?? 400 })
 
 /**
+ * An authorization_pending error reply (RFC 8628 §3.5).
+ *
  * @since 0.1.0
  * @category replies
  */
@@ -150,6 +162,8 @@ export const slowDown = (options: ReplyOptions & { readonly interval?: number | 
   oauthError("slow_down", { ...options, fields: options.interval === undefined ? {} : { interval: options.interval } })
 
 /**
+ * An access_denied error reply (RFC 8628 §3.5).
+ *
  * @since 0.1.0
  * @category replies
  */
@@ -157,12 +171,16 @@ export const denied = (options: ReplyOptions = {}): Reply =>
   oauthError("access_denied", { ...options, fields: { error_description: "The user denied the request" } })
 
 /**
+ * An expired_token error reply (RFC 8628 §3.5).
+ *
  * @since 0.1.0
  * @category replies
  */
 export const expired = (options: ReplyOptions = {}): Reply => oauthError("expired_token", options)
 
 /**
+ * A reply that never arrives: the request fails as a network error would.
+ *
  * @since 0.1.0
  * @category replies
  */
@@ -173,6 +191,8 @@ export const transportFailure = (reason = "connection reset by peer", delay: Dur
 })
 
 /**
+ * A reply that never comes: the request waits until it is interrupted or times out.
+ *
  * @since 0.1.0
  * @category replies
  */

@@ -46,6 +46,8 @@ export const claims = {
 export const account: Account.Account = Account.fromClaims(AUTHORITY, claims)!
 
 /**
+ * Options of refreshServer: token lifetimes, rotation, the scope answered and a custom refresh answer.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -141,6 +143,8 @@ export const refreshServer = (options: RefreshServerOptions = {}): RefreshServer
 }
 
 /**
+ * Options of seed: which account, which tokens and how long they live.
+ *
  * @since 0.1.0
  * @category models
  */

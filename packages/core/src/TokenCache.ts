@@ -24,6 +24,7 @@ import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import { Account } from "./Account.js"
 import * as internal from "./internal/cacheContent.js"
+import * as telemetry from "./internal/telemetry.js"
 import type * as ScopeForm from "./ScopeForm.js"
 
 // ---------------------------------------------------------------------------
@@ -61,6 +62,8 @@ export const AccessTokenEntry = Schema.Struct({
 })
 
 /**
+ * An access token as the cache keeps it.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -82,6 +85,8 @@ export const CredentialEntry = Schema.Struct({
 })
 
 /**
+ * A refresh token or id_token as the cache keeps it.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -105,6 +110,8 @@ export const ClientEntry = Schema.Struct({
 })
 
 /**
+ * A kept client secret or client registration.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -128,6 +135,8 @@ export const CacheFile = Schema.Struct({
 })
 
 /**
+ * The cache's stored form.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -151,6 +160,8 @@ export type CacheContent = internal.CacheContent
 export const empty: CacheContent = internal.empty
 
 /**
+ * The in-memory content of a stored form.
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -172,6 +183,8 @@ export const fromFile = (
 })
 
 /**
+ * The stored form of a content.
+ *
  * @since 0.1.0
  * @category utils
  */
@@ -280,6 +293,8 @@ export class CacheUnavailable extends Schema.TaggedError<CacheUnavailable>("@dev
 export type TokenCacheError = CacheCorrupt | CacheVersionUnsupported | CacheUnavailable
 
 /**
+ * The errors a token cache can fail with: CacheCorrupt, CacheVersionUnsupported, CacheUnavailable.
+ *
  * @since 0.1.0
  * @category schemas
  */
@@ -289,6 +304,8 @@ export const TokenCacheError: Schema.Union<[typeof CacheCorrupt, typeof CacheVer
 const errorTags: ReadonlySet<string> = new Set(["CacheCorrupt", "CacheVersionUnsupported", "CacheUnavailable"])
 
 /**
+ * Whether a value is one of the token cache's errors.
+ *
  * @since 0.1.0
  * @category refinements
  */
@@ -405,6 +422,8 @@ export const covers: (
 export const normaliseScopes: (scopes: Iterable<string>) => ReadonlyArray<string> = internal.normaliseScopes
 
 /**
+ * The account with this id at this authority, if cached.
+ *
  * @since 0.1.0
  * @category utils
  */
@@ -429,6 +448,8 @@ export const findAccessToken: (
 ) => AccessTokenEntry | undefined = internal.findAccessToken
 
 /**
+ * The refresh token of this authority, client and account, if cached.
+ *
  * @since 0.1.0
  * @category utils
  */
@@ -440,6 +461,8 @@ export const findRefreshToken: (
 ) => CredentialEntry | undefined = internal.findRefreshToken
 
 /**
+ * The id_token of this authority, client and account, if cached.
+ *
  * @since 0.1.0
  * @category utils
  */
@@ -558,6 +581,8 @@ export interface TokenCache {
 }
 
 /**
+ * The token cache service.
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -577,18 +602,33 @@ export type TokenCacheImpl = Pick<TokenCache, "location" | "read" | "modify" | "
  * @since 0.1.0
  * @category constructors
  */
-export const make = (impl: TokenCacheImpl): TokenCache => ({
-  ...impl,
-  update: (f) => impl.modify((content) => [undefined, f(content)] as const),
-  getAccounts: (authority, clientId) => Effect.map(impl.read, (content) => internal.accountsOf(content, authority, clientId)),
-  save: (input) => impl.modify((content) => [undefined, internal.save(content, input)] as const),
-  removeAccount: (authority, accountId) =>
-    impl.modify((content) => {
-      const next = internal.removeAccount(content, authority, accountId)
-      return [next !== content, next] as const
-    }),
-  clear: impl.modify((content) => [undefined, internal.size(content) === 0 ? content : internal.empty] as const)
-})
+export const make = (impl: TokenCacheImpl): TokenCache => {
+  const traced = tracedCache(impl)
+  return {
+    ...impl,
+    read: traced.read,
+    modify: traced.modify,
+    update: (f) => traced.modify((content) => [undefined, f(content)] as const),
+    getAccounts: (authority, clientId) => Effect.map(traced.read, (content) => internal.accountsOf(content, authority, clientId)),
+    save: (input) => traced.modify((content) => [undefined, internal.save(content, input)] as const),
+    removeAccount: (authority, accountId) =>
+      traced.modify((content) => {
+        const next = internal.removeAccount(content, authority, accountId)
+        return [next !== content, next] as const
+      }),
+  clear: traced.modify((content) => [undefined, internal.size(content) === 0 ? content : internal.empty] as const)
+  }
+}
+
+// One span per read and per write, when the application traces (see internal/telemetry.ts).
+const tracedCache = (impl: TokenCacheImpl): Pick<TokenCache, "read" | "modify"> => {
+  const attributes = { "devflow.cache.location": impl.location }
+  return {
+    read: telemetry.traced("devflow.cache.read", attributes)(impl.read),
+    modify: <A>(f: (content: CacheContent) => readonly [A, CacheContent]) =>
+      telemetry.traced("devflow.cache.write", attributes)(impl.modify(f))
+  }
+}
 
 /**
  * A cache in this process's memory, starting from `initial` (empty by

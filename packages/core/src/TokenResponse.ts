@@ -34,6 +34,8 @@ export const TokenResponse = Schema.Struct({
 })
 
 /**
+ * A successful token response (RFC 6749 §5.1) as decoded.
+ *
  * @since 0.1.0
  * @category models
  */

@@ -1,42 +1,114 @@
 /**
- * @devflow/core — the OAuth 2.0 Device Authorization Grant (RFC 8628) on Effect.
+ * The OAuth 2.0 Device Authorization Grant (RFC 8628) on Effect (package `@devflow/core`).
  *
  * @since 0.1.0
  */
 
-/** @since 0.1.0 */
+/**
+ * Client configuration: client id, secret, endpoints, scopes, wire format.
+ *
+ * @since 0.1.0
+ */
 export * as ClientConfig from "./ClientConfig.js"
-/** @since 0.1.0 */
+/**
+ * RFC 8628 §3.1–3.2: the device authorization request and response.
+ *
+ * @since 0.1.0
+ */
 export * as DeviceAuthorization from "./DeviceAuthorization.js"
-/** @since 0.1.0 */
+/**
+ * The device flow from request to tokens: acquireToken, events, resume.
+ *
+ * @since 0.1.0
+ */
 export * as DeviceFlow from "./DeviceFlow.js"
-/** @since 0.1.0 */
+/**
+ * The typed errors of the flow.
+ *
+ * @since 0.1.0
+ */
 export * as DeviceFlowError from "./DeviceFlowError.js"
-/** @since 0.1.0 */
+/**
+ * A pending flow as data, to resume in another process.
+ *
+ * @since 0.1.0
+ */
 export * as DeviceSession from "./DeviceSession.js"
-/** @since 0.1.0 */
+/**
+ * Every polling rule of RFC 8628 as pure functions of time.
+ *
+ * @since 0.1.0
+ */
 export * as PollSchedule from "./PollSchedule.js"
-/** @since 0.1.0 */
+/**
+ * RFC 6749 §5.1 token responses.
+ *
+ * @since 0.1.0
+ */
 export * as TokenResponse from "./TokenResponse.js"
-/** @since 0.1.0 */
+/**
+ * A scriptable fake authorization server for tests.
+ *
+ * @since 0.1.0
+ */
 export * as TestKit from "./TestKit.js"
-/** @since 0.1.0 */
+/**
+ * Authority and issuer URL rules, Entra tenants.
+ *
+ * @since 0.1.0
+ */
 export * as Authority from "./Authority.js"
-/** @since 0.1.0 */
+/**
+ * OpenID Connect and RFC 8414 discovery.
+ *
+ * @since 0.1.0
+ */
 export * as ServerMetadata from "./ServerMetadata.js"
-/** @since 0.1.0 */
+/**
+ * Who signed in, from the id_token's claims.
+ *
+ * @since 0.1.0
+ */
 export * as Account from "./Account.js"
-/** @since 0.1.0 */
+/**
+ * MSAL's PublicClientApplication model: accounts, device code sign-in, silent acquisition.
+ *
+ * @since 0.1.0
+ */
 export * as PublicClient from "./PublicClient.js"
-/** @since 0.1.0 */
+/**
+ * Silent acquisition: cache, then refresh, then InteractionRequired.
+ *
+ * @since 0.1.0
+ */
 export * as Silent from "./Silent.js"
-/** @since 0.1.0 */
+/**
+ * Test helpers for caches: a refresh-token server and seeded accounts.
+ *
+ * @since 0.1.0
+ */
 export * as TestKitCache from "./TestKitCache.js"
-/** @since 0.1.0 */
+/**
+ * The token cache port and its in-memory layer.
+ *
+ * @since 0.1.0
+ */
 export * as TokenCache from "./TokenCache.js"
-/** @since 0.1.0 */
+/**
+ * Provider presets and the RFC 8628 §5.4 host check.
+ *
+ * @since 0.1.0
+ */
 export * as Providers from "./Providers.js"
-/** @since 0.1.0 */
+/**
+ * RFC 7009 token revocation.
+ *
+ * @since 0.1.0
+ */
 export * as Revocation from "./Revocation.js"
-/** @since 0.1.0 */
+/**
+ * How each provider spells scopes.
+ *
+ * @since 0.1.0
+ */
 export * as ScopeForm from "./ScopeForm.js"

@@ -425,7 +425,7 @@ const pollingState = (config: ClientConfig.ClientConfig, now: number): Machine.P
     clientId: config.clientId,
     scopes: config.scopes
   }
-  const state = Machine.startPolling(config, code, {}, now)
+  const state = Machine.startPolling(config, code, {}, now, { mono: now, wall: now })
   if (state._tag !== "Polling") throw new Error("could not start polling")
   return state
 }
@@ -442,7 +442,7 @@ const throughTheMachine = (config: ClientConfig.ClientConfig, answer: Answer, no
     : answer._tag === "Unavailable"
     ? { _tag: "Unavailable", status: answer.status, retryAfterMs: Option.getOrUndefined(Option.map(answer.retryAfter, Duration.toMillis)) }
     : { _tag: "Invalid", error: new DeviceFlowError.InvalidResponse({ endpoint: ENDPOINT, reason: "n/a" }) }
-  const { event, next } = Machine.transition(state, pollAnswer, now + 1_000, policy)
+  const { event, next } = Machine.transition(state, pollAnswer, { mono: now + 1_000, wall: now + 1_000 }, policy)
   // never early, never a NaN or infinite wait: the next poll is a real instant after the answer
   if (next._tag === "Polling") {
     if (!Number.isFinite(next.nextPollAt) || next.nextPollAt < now + 1_000 + 1_000) {
@@ -473,7 +473,7 @@ const fuzzOne = (config: ClientConfig.ClientConfig, s: Sample) =>
           )
           if (Option.isSome(code)) {
             count("DeviceAuthorization.process: ok")
-            const polling = Machine.startPolling(config, code.value, {}, now)
+            const polling = Machine.startPolling(config, code.value, {}, now, { mono: now, wall: now })
             if (polling._tag === "Failed") checkError(polling.error, "startPolling")
             else if (!Number.isFinite(polling.nextPollAt) || polling.nextPollAt <= now) throw new Error("first poll not in the future")
           }

@@ -37,6 +37,9 @@ export interface ProxyOptions {
  * - `ca`: extra trusted certificates (PEM), added to Node's bundled roots and
  *   to `NODE_EXTRA_CA_CERTS`. Without it, Node's default trust store is used
  *   (which already honours `NODE_EXTRA_CA_CERTS`).
+ * - `maxConnectionsPerOrigin`: the keep-alive pool's cap per origin (default
+ *   128, no pipelining): many concurrent flows share these sockets and their
+ *   TLS handshakes; requests beyond the cap wait for a free connection.
  *
  * @since 0.1.0
  * @category models
@@ -48,6 +51,7 @@ export interface HttpOptions {
   readonly userAgent: string
   readonly proxy: ProxyOptions
   readonly ca: ReadonlyArray<string> | undefined
+  readonly maxConnectionsPerOrigin?: number | undefined
 }
 
 /**
@@ -68,7 +72,8 @@ export const defaultUserAgent: string = internal.defaultUserAgent
 
 /**
  * The defaults: connect timeout 10 s, request timeout 30 s, 1 MiB body cap,
- * the default User-Agent, proxies from the environment, Node's trust store.
+ * the default User-Agent, proxies from the environment, Node's trust store,
+ * at most 128 connections per origin.
  *
  * @since 0.1.0
  * @category constructors
@@ -78,7 +83,8 @@ export const defaults: HttpOptions = internal.defaults
 /**
  * Reads the options from configuration: `DEVFLOW_HTTP_CONNECT_TIMEOUT`,
  * `DEVFLOW_HTTP_REQUEST_TIMEOUT` (an Effect duration such as `"10 seconds"`, or
- * milliseconds), `DEVFLOW_HTTP_MAX_RESPONSE_BYTES` and `DEVFLOW_HTTP_USER_AGENT`;
+ * milliseconds), `DEVFLOW_HTTP_MAX_RESPONSE_BYTES`, `DEVFLOW_HTTP_USER_AGENT` and
+ * `DEVFLOW_HTTP_MAX_CONNECTIONS` (per origin);
  * each missing one takes its default. Proxies and `NODE_EXTRA_CA_CERTS` are
  * read from the environment by undici and Node themselves.
  *

@@ -123,6 +123,55 @@ describe("NodeOAuthHttp", () => {
       }))
   })
 
+  describe("connection pool (issue 11)", () => {
+    // The server holds each answer 50 ms so that the requests overlap; it counts the sockets and the most in use at once.
+    const countingServer = Effect.gen(function*() {
+      const sockets = new Set<unknown>()
+      let inFlight = 0
+      let peak = 0
+      const origin = yield* httpServer((req, res) => {
+        sockets.add(req.socket)
+        peak = Math.max(peak, ++inFlight)
+        setTimeout(() => {
+          inFlight--
+          res.end("{}")
+        }, 50)
+      })
+      return { origin, sockets: () => sockets.size, peak: () => peak }
+    })
+
+    it.scopedLive("caps the connections per origin: 40 concurrent requests share maxConnectionsPerOrigin sockets", () =>
+      Effect.gen(function*() {
+        const server = yield* countingServer
+        const client = yield* makeClient({ maxConnectionsPerOrigin: 4 })
+        const statuses = yield* Effect.forEach(
+          Array.from({ length: 40 }, (_, i) => i),
+          (i) => Effect.map(Effect.scoped(client.get(`${server.origin.url}/${i}`)), (r) => r.status),
+          { concurrency: "unbounded" }
+        )
+        assert.isTrue(statuses.every((s) => s === 200))
+        assert.isAtMost(server.sockets(), 4)
+        assert.strictEqual(server.peak(), 4)
+      }))
+
+    it.scopedLive("keeps connections alive: sequential requests reuse their socket", () =>
+      Effect.gen(function*() {
+        const server = yield* countingServer
+        const client = yield* makeClient()
+        for (let i = 0; i < 10; i++) yield* Effect.scoped(Effect.flatMap(client.get(`${server.origin.url}/${i}`), (r) => r.text))
+        assert.isAtMost(server.sockets(), 2)
+      }))
+
+    it.scoped("the cap defaults to 128 and must be a positive integer (else a defect at layer construction)", () =>
+      Effect.gen(function*() {
+        assert.strictEqual(HttpOptions.defaults.maxConnectionsPerOrigin, 128)
+        for (const bad of [0, -1, 1.5, Number.NaN]) {
+          const exit = yield* Effect.exit(makeClient({ maxConnectionsPerOrigin: bad }))
+          assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause), String(bad))
+        }
+      }))
+  })
+
   describe("response body cap", () => {
     it.scopedLive("fails fast when Content-Length is over the cap, without reading the body", () =>
       Effect.gen(function*() {

@@ -1,4 +1,6 @@
 /**
+ * The real HTTP layer for devflow on Node, on undici (package `@devflow/node-http`).
+ *
  * @since 0.1.0
  */
 

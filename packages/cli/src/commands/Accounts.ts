@@ -10,10 +10,10 @@ import type * as Account from "@devflow/core/Account"
 import type * as TokenCache from "@devflow/core/TokenCache"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Flags from "../Flags.js"
+import * as Help from "../Help.js"
 import * as Output from "../Output.js"
 import * as Profile from "../Profile.js"
 import * as Render from "../Render.js"
@@ -56,12 +56,6 @@ const list = (content: TokenCache.CacheContent, profiles: Profile.ProfilesFile):
   return out.sort((a, b) => a.account.authority.localeCompare(b.account.authority) || a.account.id.localeCompare(b.account.id))
 }
 
-const common = {
-  cacheDir: Flags.cacheDir,
-  secretStore: Flags.secretStore,
-  json: Flags.json,
-  verbose: Flags.verbose
-}
 
 /**
  * @since 0.1.0
@@ -69,10 +63,11 @@ const common = {
  */
 export const accounts = Command.make(
   "accounts",
-  common,
+  Flags.of("accounts"),
   Root.handle((options, context) => {
     const directory = Target.directoryOf(options.cacheDir)
     return Effect.gen(function*() {
+      yield* Target.checkDirectory(options.cacheDir)
       const cache = yield* FileTokenCache.make({ directory, secretStore: Option.getOrUndefined(options.secretStore) })
       const content = yield* cache.read
       const listed = list(content, yield* Profile.load(directory))
@@ -105,8 +100,8 @@ export const accounts = Command.make(
           : entry.accessTokenExpiresOn === undefined
           ? "access token without expiry"
           : entry.accessTokenExpiresOn > now
-          ? `access token valid until ${new Date(entry.accessTokenExpiresOn).toISOString()}`
-          : `access token expired ${new Date(entry.accessTokenExpiresOn).toISOString()}`
+          ? `access token valid until ${Output.localTime(entry.accessTokenExpiresOn, now)}`
+          : `access token expired ${Output.localTime(entry.accessTokenExpiresOn, now)}`
         const profiles = entry.profiles.length === 0 ? "" : `  [profile ${entry.profiles.join(", ")}]`
         stdout.line(`${stdout.bold(who)}${profiles}`)
         stdout.line(`  id:        ${a.id}`)
@@ -116,7 +111,7 @@ export const accounts = Command.make(
       }
     })
   })
-).pipe(Command.withDescription("List the accounts in the token cache (never a token)"))
+).pipe(Command.withDescription(Help.summaryOf("accounts")))
 
 /**
  * @since 0.1.0
@@ -125,17 +120,16 @@ export const accounts = Command.make(
 export const logout = Command.make(
   "logout",
   {
-    ...common,
-    profile: Flags.profile,
-    all: Options.boolean("all").pipe(Options.withDescription("Sign out of every account (empties the token cache)")),
+    ...Flags.of("logout"),
     account: Args.text({ name: "account" }).pipe(
-      Args.withDescription("The account to sign out of: its id or username (default: the profile's)"),
+      Args.withDescription(Help.COMMANDS.logout.args?.[0]?.help ?? ""),
       Args.optional
     )
   },
   Root.handle((options, context) => {
     const directory = Target.directoryOf(options.cacheDir)
     return Effect.gen(function*() {
+      yield* Target.checkDirectory(options.cacheDir)
       if (options.all && Option.isSome(options.account)) {
         return yield* new Render.UsageError({ message: "Give an account or --all, not both" })
       }
@@ -194,7 +188,5 @@ export const logout = Command.make(
     })
   })
 ).pipe(
-  Command.withDescription(
-    "Sign out: revoke the account's refresh token at the server where it has a revocation endpoint (RFC 7009), then remove the account and its tokens from the cache (default: the profile's account; --all: every account). The profile's settings are kept for the next login"
-  )
+  Command.withDescription(Help.summaryOf("logout"))
 )

@@ -1,45 +1,79 @@
 /**
  * `devflow demo`: the whole device flow against the embedded demo
  * authorization server (oidc-provider on 127.0.0.1), no account and no
- * network beyond loopback needed.
+ * network beyond loopback needed. `--serve` keeps that server running for
+ * `devflow login` in another terminal: the way from "it works" to using
+ * `login`, `token` and `accounts` for real.
  *
  * @since 0.1.0
  */
 import * as ClientConfig from "@devflow/core/ClientConfig"
 import * as DeviceFlow from "@devflow/core/DeviceFlow"
 import * as Command from "@effect/cli/Command"
-import * as HelpDoc from "@effect/cli/HelpDoc"
-import * as Options from "@effect/cli/Options"
-import * as ValidationError from "@effect/cli/ValidationError"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Flags from "../Flags.js"
+import * as Help from "../Help.js"
 import * as Http from "../Http.js"
 import * as Output from "../Output.js"
 import * as Render from "../Render.js"
 import * as Root from "../Root.js"
 import * as TerminalPrompt from "../TerminalPrompt.js"
 
-const inRange = (name: string, min: number, max: number) =>
-  Options.mapEffect((n: number) =>
-    Number.isSafeInteger(n) && n >= min && n <= max
-      ? Effect.succeed(n)
-      : Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${name} must be a whole number from ${min} to ${max}, got ${n}`)))
-  )
+/**
+ * The port `--serve` listens on unless told otherwise: fixed, so that the
+ * profile `devflow login` saves against it still works after a restart.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const SERVE_PORT = 8628
 
-const port = Options.integer("port").pipe(
-  Options.withDescription("Port of the demo server on 127.0.0.1 (default: a free port)"),
-  Options.withDefault(0),
-  inRange("port", 0, 65535)
-)
-const interval = Options.integer("interval").pipe(
-  Options.withDescription("Polling interval the demo server asks for, in seconds"),
-  Options.withDefault(5),
-  inRange("interval", 1, 600)
-)
-const autoApprove = Options.boolean("auto-approve").pipe(
-  Options.withDescription("Approve the code automatically (scripted over HTTP, as user 'demo-user'), for unattended runs")
-)
+/**
+ * How the person started devflow, for the commands we suggest: `pnpm start`
+ * and `pnpm devflow` in a clone, else the `devflow` binary.
+ */
+const invocation = (): { readonly devflow: string; readonly demo: string } => {
+  const script = process.env.npm_lifecycle_event
+  return script === "start" || script === "devflow"
+    ? { devflow: "pnpm -s devflow", demo: "pnpm start" }
+    : { devflow: "devflow", demo: "devflow demo" }
+}
+
+/**
+ * The `devflow login` line for a demo server at `issuer`. The scopes are
+ * spelled out: the generic preset asks for none, and the demo server's
+ * OpenID provider needs `openid` (`offline_access` brings the refresh token
+ * that `devflow token` uses).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const loginLine = (devflow: string, issuer: string, clientId: string): string =>
+  `${devflow} login --issuer ${issuer} --client-id ${clientId} --scope openid --scope profile --scope offline_access`
+
+const startServer = (options: { readonly port: number; readonly interval: number }) =>
+  Effect.acquireRelease(
+    // Loaded on demand: the demo server (oidc-provider) is most of the bundle, and no other command needs it.
+    Effect.tryPromise({
+      try: async () => {
+        const { startDevServer } = await import("@devflow/dev-server")
+        return startDevServer({ port: options.port, pollIntervalSeconds: options.interval })
+      },
+      catch: (cause) =>
+        new Render.LocalError({
+          message: `The demo server could not start on 127.0.0.1${options.port === 0 ? "" : `:${options.port}`}: ${
+            cause instanceof Error ? cause.message : String(cause)
+          }`,
+          hint: (cause as NodeJS.ErrnoException)?.code === "EADDRINUSE"
+            ? "Another program (another demo?) uses that port: stop it, or choose another --port."
+            : undefined,
+          cause
+        })
+    }),
+    (s) => Effect.promise(() => s.close())
+  )
 
 /**
  * @since 0.1.0
@@ -47,31 +81,38 @@ const autoApprove = Options.boolean("auto-approve").pipe(
  */
 export const demo = Command.make(
   "demo",
-  { port, interval, autoApprove, noQr: Flags.prompt.noQr, json: Flags.json, verbose: Flags.verbose },
+  Flags.of("demo"),
   Root.handle((options, context) =>
     Effect.gen(function*() {
       const stdout = Output.stdout()
       const stderr = Output.stderr()
-      const server = yield* Effect.acquireRelease(
-        // Loaded on demand: the demo server (oidc-provider) is most of the bundle, and no other command needs it.
-        Effect.tryPromise({
-          try: async () => {
-            const { startDevServer } = await import("@devflow/dev-server")
-            return startDevServer({ port: options.port, pollIntervalSeconds: options.interval })
-          },
-          catch: (cause) =>
-            new Render.LocalError({
-              message: `The demo server could not start on 127.0.0.1${options.port === 0 ? "" : `:${options.port}`}: ${
-                cause instanceof Error ? cause.message : String(cause)
-              }`,
-              hint: (cause as NodeJS.ErrnoException)?.code === "EADDRINUSE"
-                ? "Choose another --port, or leave it out for a free one."
-                : undefined,
-              cause
-            })
-        }),
-        (s) => Effect.promise(() => s.close())
-      )
+      const run = invocation()
+      if (options.serve && options.autoApprove) {
+        return yield* new Render.UsageError({
+          message: "--auto-approve signs in here; --serve leaves the sign-in to `devflow login` in another terminal",
+          hint: "Give one of them."
+        })
+      }
+      const port = Option.getOrElse(options.port, () => (options.serve ? SERVE_PORT : 0))
+      const server = yield* startServer({ port, interval: options.interval })
+      const login = loginLine(run.devflow, server.issuer, server.clientId)
+
+      if (options.serve) {
+        if (context.json) {
+          stdout.line(JSON.stringify({ event: "serving", issuer: server.issuer, client_id: server.clientId, login }))
+        }
+        stderr.line(`Demo authorization server (oidc-provider) running at ${stderr.bold(server.issuer)}; Ctrl-C stops it.`)
+        stderr.line("")
+        stderr.line("In a second terminal, sign in against it (open the page it shows, sign in with any name, allow access):")
+        stderr.line(`  ${stderr.bold(login)}`)
+        stderr.line("then:")
+        stderr.line(`  ${run.devflow} token        the access token, from the cache (refreshed while this server runs)`)
+        stderr.line(`  ${run.devflow} accounts     who is signed in`)
+        stderr.line(`  ${run.devflow} logout       forget the account`)
+        yield* Effect.addFinalizer(() => Effect.sync(() => stderr.line("Demo server stopped.")))
+        return yield* Effect.never
+      }
+
       stderr.line(`Demo authorization server (oidc-provider) running at ${server.issuer}`)
       const config = yield* ClientConfig.make({
         clientId: server.clientId,
@@ -97,15 +138,20 @@ export const demo = Command.make(
         DeviceFlow.result
       )
       const summary = Render.summary(result)
-      stderr.line(
-        `${stderr.green("Signed in")} as ${summary.account ?? "(unknown)"}; access token valid until ${summary.expiresOn ?? "(no expiry given)"}.`
-      )
       if (context.json) stdout.line(JSON.stringify({ event: "result", ...summary }))
       else stdout.line(JSON.stringify(summary, null, 2))
+      const until = summary.expires_on === null ? "" : `; the access token is valid until ${Output.localTime(Date.parse(summary.expires_on))}`
+      stderr.line(`${stderr.green("Signed in")} as ${stderr.bold(summary.account.username ?? summary.account.id ?? "(unknown)")}${until}.`)
+      stderr.line("")
+      stderr.line("The demo keeps nothing: its server stops now, and no profile or token was saved.")
+      stderr.line("Next, use devflow for real against a demo server that keeps running:")
+      stderr.line(`  ${stderr.bold(`${run.demo} --serve`)}    (then, in a second terminal, as it tells you:)`)
+      stderr.line(`  ${loginLine(run.devflow, `http://127.0.0.1:${SERVE_PORT}`, server.clientId)}`)
+      stderr.line(`  ${run.devflow} token`)
+      stderr.line(`With your own provider: ${stderr.bold(`${run.devflow} login --help`)} (Entra, GitHub, Google, any OpenID Connect issuer).`)
     }).pipe(
       Effect.scoped,
       Effect.provide(Http.layerLazy)
     )
   )
-).pipe(Command.withDescription("Sign in against the embedded demo authorization server (no account needed)"))
-
+).pipe(Command.withDescription(Help.summaryOf("demo")))

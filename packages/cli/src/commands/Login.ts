@@ -17,6 +17,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as path from "node:path"
 import * as Flags from "../Flags.js"
+import * as Help from "../Help.js"
 import * as Http from "../Http.js"
 import * as Output from "../Output.js"
 import * as Render from "../Render.js"
@@ -44,16 +45,7 @@ export const services = (directory: string, secretStore: Option.Option<FileToken
  */
 export const login = Command.make(
   "login",
-  {
-    ...Flags.server,
-    ...Flags.prompt,
-    noStoreSecret: Flags.noStoreSecret,
-    cacheDir: Flags.cacheDir,
-    secretStore: Flags.secretStore,
-    profile: Flags.profile,
-    json: Flags.json,
-    verbose: Flags.verbose
-  },
+  Flags.of("login"),
   Root.handle((options, context) => {
     const directory = Target.directoryOf(options.cacheDir)
     const signIn = (retry: boolean): Effect.Effect<
@@ -90,14 +82,17 @@ export const login = Command.make(
           account: Render.accountJson(result.account),
           profile: target.profileName,
           cache: path.join(directory, FileTokenCache.DEFAULT_FILE_NAME),
+          token_type: result.tokenType,
           scopes: result.scopes,
           expires_on: Option.getOrNull(Option.map(result.expiresOn, DateTime.formatIso))
         }))
       }
-    }).pipe(Effect.provide(services(directory, options.secretStore)))
+    }).pipe(
+      Effect.provide(services(directory, options.secretStore)),
+      // before the cache layer tries to create the directory
+      (body) => Effect.zipRight(Target.checkDirectory(options.cacheDir), body)
+    )
   })
 ).pipe(
-  Command.withDescription(
-    "Sign in with a device code (RFC 8628): shows a code and a URL (and a QR code) on stderr, waits for approval, stores the tokens in the cache and remembers the settings as a profile"
-  )
+  Command.withDescription(Help.summaryOf("login"))
 )

@@ -7,29 +7,21 @@ import * as Providers from "@devflow/core/Providers"
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Flags from "../Flags.js"
+import * as Help from "../Help.js"
+import * as FlagTable from "../internal/flagTable.js"
 import * as Output from "../Output.js"
 import * as Root from "../Root.js"
 
-const FLAG: Readonly<Record<Providers.InputField, string>> = {
-  clientId: "--client-id",
-  clientSecret: "--client-secret",
-  authority: "--authority",
-  issuer: "--issuer",
-  tenant: "--tenant",
-  audience: "--audience",
-  region: "--region",
-  startUrl: "--start-url",
-  scopes: "--scope"
-}
+const FLAG = (field: Providers.InputField): string => `--${FlagTable.FLAGS[field === "scopes" ? "scope" : field].name}`
 
 const requirement = (r: Providers.Requirement): string =>
-  typeof r === "string" ? FLAG[r] : r.anyOf.map((f) => FLAG[f]).join(" or ")
+  typeof r === "string" ? FLAG(r) : r.anyOf.map(FLAG).join(" or ")
 
 const required = (p: Providers.Provider): ReadonlyArray<string> => p.requires.map(requirement)
 
 const optional = (p: Providers.Provider): ReadonlyArray<string> => {
   const needed = new Set(p.requires.flatMap((r) => (typeof r === "string" ? [r] : r.anyOf)))
-  return p.accepts.filter((f) => !needed.has(f)).map((f) => FLAG[f])
+  return p.accepts.filter((f) => !needed.has(f)).map(FLAG)
 }
 
 const wrap = (text: string, width: number, indent: string): ReadonlyArray<string> => {
@@ -53,7 +45,7 @@ const wrap = (text: string, width: number, indent: string): ReadonlyArray<string
  */
 export const providers = Command.make(
   "providers",
-  { json: Flags.json, verbose: Flags.verbose },
+  Flags.of("providers"),
   Root.handle((_options, context) =>
     Effect.sync(() => {
       const stdout = Output.stdout()
@@ -87,4 +79,4 @@ export const providers = Command.make(
       }
     })
   )
-).pipe(Command.withDescription("List the provider presets and the flags each one needs"))
+).pipe(Command.withDescription(Help.summaryOf("providers")))

@@ -10,15 +10,16 @@
  */
 import type * as Account from "@devflow/core/Account"
 import * as PublicClient from "@devflow/core/PublicClient"
+import type * as DeviceFlowError from "@devflow/core/DeviceFlowError"
 import * as Silent from "@devflow/core/Silent"
+import * as TokenCache from "@devflow/core/TokenCache"
 import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
-import * as Config from "effect/Config"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Flags from "../Flags.js"
+import * as Help from "../Help.js"
 import * as TokenFormat from "../internal/tokenFormat.js"
 import * as Output from "../Output.js"
 import * as Render from "../Render.js"
@@ -26,11 +27,6 @@ import * as Root from "../Root.js"
 import * as Signin from "../Signin.js"
 import * as Target from "../Target.js"
 import { services } from "./Login.js"
-
-const login = Options.boolean("login").pipe(
-  Options.withDescription("When the user must sign in (again), run the device flow instead of failing (env DEVFLOW_LOGIN)"),
-  Options.withFallbackConfig(Config.boolean("DEVFLOW_LOGIN"))
-)
 
 /**
  * The token as `TokenFormat` prints it.
@@ -43,13 +39,15 @@ export const view = (result: Silent.TokenResult): TokenFormat.TokenView => ({
   tokenType: result.tokenType,
   expiresOn: Option.getOrUndefined(Option.map(result.expiresOn, DateTime.toEpochMillis)),
   scopes: result.scopes,
-  account: {
-    id: result.account.id,
-    authority: result.account.authority,
-    username: result.account.username,
-    name: result.account.name
-  },
+  account: accountView(result.account),
   source: result.source
+})
+
+const accountView = (account: Account.Account): TokenFormat.TokenView["account"] => ({
+  id: account.id,
+  authority: account.authority,
+  username: account.username,
+  name: account.name
 })
 
 const formatOf = (format: Option.Option<TokenFormat.Format>, json: boolean): Effect.Effect<TokenFormat.Format, Render.UsageError> => {
@@ -59,6 +57,11 @@ const formatOf = (format: Option.Option<TokenFormat.Format>, json: boolean): Eff
   }
   return Effect.succeed(format.value)
 }
+
+/** What a failed refresh grant fails with (the silent path sends no other request). */
+type RefreshFailure = DeviceFlowError.TransportError | DeviceFlowError.OAuthError | DeviceFlowError.InvalidResponse
+const isRefreshFailure = <E extends { readonly _tag: string }>(error: E): error is Extract<E, RefreshFailure> =>
+  error._tag === "TransportError" || error._tag === "OAuthError" || error._tag === "InvalidResponse"
 
 /**
  * The account to get a token for: `--account` (an id, else a username),
@@ -103,19 +106,7 @@ const selectAccount = (
  */
 export const token = Command.make(
   "token",
-  {
-    ...Flags.server,
-    ...Flags.prompt,
-    format: Flags.format,
-    account: Flags.account,
-    login,
-    noStoreSecret: Flags.noStoreSecret,
-    cacheDir: Flags.cacheDir,
-    secretStore: Flags.secretStore,
-    profile: Flags.profile,
-    json: Flags.json,
-    verbose: Flags.verbose
-  },
+  Flags.of("token"),
   Root.handle((options, context) => {
     const directory = Target.directoryOf(options.cacheDir)
     return Effect.gen(function*() {
@@ -123,37 +114,63 @@ export const token = Command.make(
       const target = yield* Target.make(options, options, "silent")
       const client = yield* PublicClient.make({ config: target.config, storeClientSecret: !options.noStoreSecret })
       const scopes = options.scope
+      const wanted = scopes.length > 0 ? scopes : target.config.scopes
+      const stderr = Output.stderr()
       const silent = Effect.flatMap(
-        selectAccount(client, options.account, target.profile?.accountId, scopes.length > 0 ? scopes : target.config.scopes),
-        (account: Account.Account) => client.acquireTokenSilent(scopes, account)
+        selectAccount(client, options.account, target.profile?.accountId, wanted),
+        (account: Account.Account) =>
+          client.acquireTokenSilent(scopes, account).pipe(
+            // A server may grant fewer scopes than asked (RFC 6749 §3.3), and a refresh never more than the sign-in did (§6).
+            Effect.filterOrFail(
+              (result) => TokenCache.covers(result.scopes, wanted, target.config.scopeForm),
+              () => new Silent.InteractionRequired({ reason: "consent_required", scopes: wanted, accountId: account.id })
+            ),
+            Effect.map(view),
+            Effect.catchIf(isRefreshFailure, (error) => stillValid(account, error))
+          )
       )
+      /** The refresh failed: a cached access token that is still valid (inside the early-refresh margin) will do, with a warning. */
+      const stillValid = (account: Account.Account, error: DeviceFlowError.DeviceFlowError) =>
+        Effect.gen(function*() {
+          const content = yield* (yield* TokenCache.TokenCache).read
+          const entry = TokenCache.findAccessToken(content, client.authority, target.config.clientId, account.id, wanted, target.config.scopeForm)
+          const failed = new Render.RefreshFailed({
+            account: account.label,
+            endpoint: target.config.endpoints.token,
+            error,
+            hint: target.secretMissing && error._tag === "OAuthError"
+              ? "This profile's client authenticates with a secret, and none was given or kept with the tokens: set DEVFLOW_CLIENT_SECRET (aws-sso: run `devflow login` again)."
+              : undefined
+          })
+          if (entry === undefined || (entry.expiresOn !== undefined && entry.expiresOn <= Date.now())) return yield* failed
+          stderr.line(`devflow: warning: ${failed.message}; using the cached access token${
+            entry.expiresOn === undefined ? "" : `, valid until ${Output.localTime(entry.expiresOn)}`
+          }.`)
+          return {
+            accessToken: Redacted.value(entry.secret),
+            tokenType: entry.tokenType,
+            expiresOn: entry.expiresOn,
+            scopes: entry.scopes,
+            account: accountView(account),
+            source: "cache"
+          } satisfies TokenFormat.TokenView
+        })
       const result = yield* silent.pipe(
-        Effect.catchTag("InteractionRequired", (required): Effect.Effect<Silent.TokenResult, Render.CliError> =>
+        Effect.catchTag("InteractionRequired", (required): Effect.Effect<TokenFormat.TokenView, Render.CliError> =>
           options.login
             ? Effect.zipRight(
-              Effect.sync(() => Output.stderr().line(`devflow: ${required.message}.`)),
-              Signin.signIn(client, target, scopes.length > 0 ? scopes : target.config.scopes, {
-                prompt: options,
-                json: context.json
-              })
+              Effect.sync(() => stderr.line(`${stderr.bold("Sign-in needed")}: ${required.message}.`)),
+              Effect.map(Signin.signIn(client, target, wanted, { prompt: options, json: context.json }), view)
             )
-            : Effect.fail(required)),
-        Effect.catchTag("OAuthError", (error): Effect.Effect<never, Render.CliError> =>
-          target.secretMissing
-            ? Effect.fail(
-              new Render.WithHint({
-                error,
-                hint:
-                  "This profile's client authenticates with a secret, and none was given or kept with the tokens: set DEVFLOW_CLIENT_SECRET (aws-sso: run `devflow login` again)."
-              })
-            )
-            : Effect.fail(error))
+            : Effect.fail(required))
       )
-      Output.stdout().write(TokenFormat.render(format, view(result)))
-    }).pipe(Effect.provide(services(directory, options.secretStore)))
+      Output.stdout().write(TokenFormat.render(format, result))
+    }).pipe(
+      Effect.provide(services(directory, options.secretStore)),
+      // before the cache layer tries to create the directory
+      (body) => Effect.zipRight(Target.checkDirectory(options.cacheDir), body)
+    )
   })
 ).pipe(
-  Command.withDescription(
-    "Print an access token for the signed-in account, from the cache or by refreshing it; fails with exit code 7 when the user must sign in again, unless --login. The only command that prints a token"
-  )
+  Command.withDescription(Help.summaryOf("token"))
 )

@@ -20,6 +20,7 @@ import * as ScopeForm from "@devflow/core/ScopeForm"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { defaultCacheDirectory } from "./paths.js"
+import * as FlagTable from "./flagTable.js"
 import * as ProfileFile from "./profileFile.js"
 import * as TokenFormat from "./tokenFormat.js"
 
@@ -28,46 +29,13 @@ const EXPIRY_SKEW_MS = 5 * 60 * 1000
 // RFC 6749 §3.3 scope-token, as core's Silent checks it
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/
 
-const VALUE_FLAGS: Readonly<Record<string, string>> = {
-  "--format": "format",
-  "--cache-dir": "cacheDir",
-  "--profile": "profile",
-  "--account": "account",
-  "--scope": "scope",
-  "--provider": "provider",
-  "--client-id": "clientId",
-  "--authority": "authority",
-  "--issuer": "issuer",
-  "--tenant": "tenant",
-  "--audience": "audience",
-  "--region": "region",
-  "--start-url": "startUrl",
-  "--secret-store": "secretStore"
-}
-// Flags that change nothing when the token comes from the cache.
-const HARMLESS_BOOLEANS: ReadonlySet<string> = new Set(["--login", "--open", "--copy", "--no-qr", "--verbose"])
-
-// Environment fallbacks, as Flags.ts declares them.
-const ENV: Readonly<Record<string, string>> = {
-  format: "DEVFLOW_FORMAT",
-  cacheDir: "DEVFLOW_CACHE_DIR",
-  profile: "DEVFLOW_PROFILE",
-  account: "DEVFLOW_ACCOUNT",
-  provider: "DEVFLOW_PROVIDER",
-  clientId: "DEVFLOW_CLIENT_ID",
-  authority: "DEVFLOW_AUTHORITY",
-  issuer: "DEVFLOW_ISSUER",
-  tenant: "DEVFLOW_TENANT",
-  audience: "DEVFLOW_AUDIENCE",
-  region: "DEVFLOW_REGION",
-  startUrl: "DEVFLOW_START_URL",
-  secretStore: "DEVFLOW_SECRET_STORE"
-}
-// Access tokens stay in the file whichever store keeps the long-lived secrets (see docs/caching.md),
-// so the store changes nothing here; an unknown one is for the full CLI to refuse.
-const SECRET_STORES: ReadonlySet<string> = new Set(["auto", "keychain", "file"])
-
-const BOOLEAN_ENV = ["DEVFLOW_JSON", "DEVFLOW_VERBOSE", "DEVFLOW_LOGIN", "DEVFLOW_OPEN", "DEVFLOW_COPY", "DEVFLOW_NO_QR"]
+// The flags `devflow token` takes, from the one table (flagTable.ts); the fast path declines any it does not `read` or `ignore`.
+const TOKEN_FLAGS = FlagTable.keysOf("token").map((key) => ({ key, spec: FlagTable.FLAGS[key] as FlagTable.FlagSpec }))
+const BY_FLAG: ReadonlyMap<string, { readonly key: string; readonly spec: FlagTable.FlagSpec }> = new Map(
+  TOKEN_FLAGS.map((entry) => [`--${entry.spec.name}`, entry])
+)
+const ENV: Readonly<Record<string, string | undefined>> = Object.fromEntries(TOKEN_FLAGS.map(({ key, spec }) => [key, spec.env]))
+const BOOLEAN_ENV = TOKEN_FLAGS.flatMap(({ spec }) => (spec.kind === "boolean" && spec.env !== undefined ? [spec.env] : []))
 
 interface Parsed {
   readonly values: Record<string, string>
@@ -79,20 +47,20 @@ const parse = (args: ReadonlyArray<string>): Parsed | undefined => {
   const parsed: Parsed = { values: {}, scopes: [], json: false }
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!
-    if (arg === "--json") {
-      parsed.json = true
+    const eq = arg.indexOf("=")
+    const entry = BY_FLAG.get(eq === -1 ? arg : arg.slice(0, eq))
+    if (entry === undefined || entry.spec.fast === undefined) return undefined
+    if (!FlagTable.takesValue(entry.spec)) {
+      if (eq !== -1) return undefined
+      if (entry.key === "json") parsed.json = true
       continue
     }
-    if (HARMLESS_BOOLEANS.has(arg)) continue
-    const eq = arg.indexOf("=")
-    const flag = eq === -1 ? arg : arg.slice(0, eq)
-    const key = VALUE_FLAGS[flag]
-    if (key === undefined) return undefined
     const value = eq === -1 ? args[++i] : arg.slice(eq + 1)
     if (value === undefined || value === "" || value.startsWith("-")) return undefined
-    if (key === "scope") parsed.scopes.push(value)
-    else if (key in parsed.values) return undefined
-    else parsed.values[key] = value
+    if (entry.spec.fast === "ignore") continue
+    if (entry.key === "scope") parsed.scopes.push(value)
+    else if (entry.key in parsed.values) return undefined
+    else parsed.values[entry.key] = value
   }
   return parsed
 }
@@ -125,6 +93,7 @@ interface AccessTokenRecord {
   readonly secret: string
   readonly tokenType: string
   readonly expiresOn?: number
+  readonly cachedAt?: number
 }
 
 const isAccount = (u: any): u is AccountRecord =>
@@ -162,7 +131,8 @@ const serve = (
   const parsed = parse(args)
   if (parsed === undefined) return undefined
   const value = (key: string): string | undefined => {
-    const v = parsed.values[key] ?? env[ENV[key]!]
+    const name = ENV[key]
+    const v = parsed.values[key] ?? (name === undefined ? undefined : env[name])
     return v === undefined || v.trim() === "" ? undefined : v
   }
   // A malformed boolean in the environment is a usage error for the full CLI to report.
@@ -174,12 +144,14 @@ const serve = (
   // --json with another --format: for the full CLI to refuse
   if (json && formatText !== "json") return undefined
 
+  // Access tokens stay in the file whichever store keeps the long-lived secrets (docs/caching.md),
+  // so the store changes nothing here; an unknown one is for the full CLI to refuse.
   const secretStore = value("secretStore")
-  if (secretStore !== undefined && !SECRET_STORES.has(secretStore)) return undefined
+  if (secretStore !== undefined && !(FlagTable.SECRET_STORES as ReadonlyArray<string>).includes(secretStore)) return undefined
 
   const profileName = value("profile") ?? ProfileFile.DEFAULT_PROFILE
   if (!ProfileFile.PROFILE_NAME.test(profileName)) return undefined
-  const envScopes = env.DEVFLOW_SCOPE?.split(" ").filter((s) => s !== "") ?? []
+  const envScopes = env[ENV.scope!]?.split(" ").filter((s) => s !== "") ?? []
   const scopes = parsed.scopes.length > 0 ? parsed.scopes : envScopes
   if (!scopes.every((s) => SCOPE_TOKEN.test(s))) return undefined
   const inputs = ProfileFile.inputsFrom({
@@ -237,7 +209,11 @@ const serve = (
     if (best === undefined || (entry.expiresOn ?? Infinity) > (best.expiresOn ?? Infinity)) best = entry
   }
   if (best === undefined) return undefined
-  if (best.expiresOn !== undefined && best.expiresOn - Date.now() <= EXPIRY_SKEW_MS) return undefined
+  // As core's Silent: a token that is about to expire, or that was stored "later" than
+  // the clock now reads (the clock went back: its real age is unknown), is for the full CLI to refresh.
+  const now = Date.now()
+  if (best.expiresOn !== undefined && best.expiresOn - now <= EXPIRY_SKEW_MS) return undefined
+  if (typeof best.cachedAt !== "number" || !(now >= best.cachedAt - EXPIRY_SKEW_MS)) return undefined
 
   write(TokenFormat.render(formatText, {
     accessToken: best.secret,

@@ -8,18 +8,24 @@ import {
   DeviceCodeExpired,
   type DeviceFlowError,
   type InvalidResponse,
+  InvalidConfiguration,
   OAuthError,
   TransportError
 } from "../DeviceFlowError.js"
 import { DeviceSession } from "../DeviceSession.js"
 import * as PollSchedule from "../PollSchedule.js"
 import type { AuthenticationResult } from "../TokenResponse.js"
-import { oauthFields } from "./errors.js"
+import { oauthFields, scrub } from "./errors.js"
 import type { OAuthErrorBody } from "./oauthHttp.js"
+import { clip, oneLine } from "./text.js"
+import { fromWall, type Instant, toWall } from "./time.js"
 
 /**
  * What the flow knows while it polls: the code, its scopes and token
- * parameters, and the schedule's memory.
+ * parameters, and the schedule's memory. `timing.deadline` and `nextPollAt`
+ * are monotonic-clock instants (internal/time.ts): a wall clock that jumps
+ * neither ends nor stalls the flow. `issuedAt` is the wall-clock instant the
+ * code was requested, kept for the saved session.
  * @internal
  */
 export interface Polling {
@@ -40,12 +46,11 @@ export interface Polling {
 }
 
 /**
- * The explicit states of the flow. `Requesting` asks for a code; `Polling`
- * waits and polls; the two ends carry the result or the typed error.
+ * The explicit states of the flow after the code is issued: `Polling` waits
+ * and polls; the two ends carry the result or the typed error.
  * @internal
  */
 export type FlowState =
-  | { readonly _tag: "Requesting" }
   | Polling
   | { readonly _tag: "Succeeded"; readonly result: AuthenticationResult }
   | { readonly _tag: "Failed"; readonly error: DeviceFlowError }
@@ -81,16 +86,19 @@ export const startPolling = (
   config: ClientConfig,
   code: DeviceCode,
   tokenParams: Readonly<Record<string, string>>,
-  answeredAt: number
+  /** monotonic ms: when the device authorization request was sent, and when its answer ended */
+  sentAt: number,
+  answeredAt: Instant
 ): Polling | { readonly _tag: "Failed"; readonly error: DeviceFlowError } => {
   const issuedAt = DateTime.toEpochMillis(code.issuedAt)
+  // RFC 8628 §3.2 expires_in counts from the request, on the monotonic clock
   const timing = PollSchedule.initial({
     intervalSeconds: Duration.toSeconds(code.interval),
-    issuedAt,
+    issuedAt: sentAt,
     expiresInSeconds: (DateTime.toEpochMillis(code.expiresOn) - issuedAt) / 1000
   })
-  const decision = PollSchedule.first(timing, answeredAt)
-  if (decision._tag !== "PollAt") return failed(deadlineError(config.endpoints.token, timing))
+  const decision = PollSchedule.first(timing, answeredAt.mono)
+  if (decision._tag !== "PollAt") return failed(deadlineError(config.endpoints.token, decision, answeredAt))
   return {
     _tag: "Polling",
     clientId: config.clientId,
@@ -116,7 +124,7 @@ export const startPolling = (
 export const transition = (
   state: Polling,
   answer: PollAnswer,
-  answeredAt: number,
+  answeredAt: Instant,
   policy: PollSchedule.Policy,
   /** besides the device code, secrets the request carried (the client secret), blanked out of the server's text */
   requestSecrets: ReadonlyArray<string> = []
@@ -128,19 +136,21 @@ export const transition = (
     report: (s: Polling) => MachineEvent,
     onGiveUp: () => DeviceFlowError
   ) => {
-    const decision = PollSchedule.next(state.timing, outcome, answeredAt, policy)
+    const decision = PollSchedule.next(state.timing, outcome, answeredAt.mono, policy)
     switch (decision._tag) {
       case "PollAt": {
         const next: Polling = { ...polled, timing: decision.timing, nextPollAt: decision.at }
         return { next, event: report(next) }
       }
       case "DeadlineReached":
-        return { next: failed(deadlineError(endpoint, decision.timing)), event: undefined }
+        return { next: failed(deadlineError(endpoint, decision, answeredAt)), event: undefined }
       case "TooManyFailures":
         return { next: failed(onGiveUp()), event: undefined }
     }
   }
   const secrets = [Redacted.value(state.deviceCode), ...requestSecrets]
+  // Server text in events is cleaned as in error messages: one line, clipped, secrets blanked.
+  const said = (text: string) => clip(oneLine(scrub(text, secrets)), 300)
   switch (answer._tag) {
     case "Tokens":
       return { next: { _tag: "Succeeded", result: answer.result }, event: { _tag: "Succeeded", result: answer.result } }
@@ -149,7 +159,7 @@ export const transition = (
     case "NoAnswer":
       return schedule(
         { _tag: "Failure" },
-        (s) => ({ _tag: "Retrying", state: s, reason: answer.error.reason, status: undefined }),
+        (s) => ({ _tag: "Retrying", state: s, reason: said(answer.error.reason), status: undefined }),
         () => answer.error
       )
     case "Unavailable": {
@@ -168,12 +178,17 @@ export const transition = (
     case "ErrorBody": {
       const body = answer.body
       const fields = oauthFields(endpoint, answer.status, body, secrets)
-      // A server that is down may still say so in OAuth words (RFC 6749 §4.1.2.1's
-      // server_error / temporarily_unavailable, or any error with a 5xx): retry it.
-      if (answer.status >= 500 || body.error === "temporarily_unavailable" || body.error === "server_error") {
+      // A server that is down may say so in OAuth words (RFC 6749 §4.1.2.1 server_error,
+      // temporarily_unavailable), and a gateway in front of it may put any word of its own
+      // in a 5xx body: retry those. A code the protocol defines keeps its meaning whatever
+      // the status (an access_denied with HTTP 500 is still a denial).
+      if (
+        body.error === "temporarily_unavailable" || body.error === "server_error" ||
+        (answer.status >= 500 && !PROTOCOL_CODES.has(body.error))
+      ) {
         return schedule(
           { _tag: "Failure", retryAfterMs: answer.retryAfterMs },
-          (s) => ({ _tag: "Retrying", state: s, reason: `the server answered ${body.error}`, status: answer.status }),
+          (s) => ({ _tag: "Retrying", state: s, reason: `the server answered ${said(body.error)}`, status: answer.status }),
           () => new OAuthError(fields)
         )
       }
@@ -201,7 +216,7 @@ export const transition = (
             next: failed(
               new DeviceCodeExpired({
                 reason: "expired_token",
-                expiredAt: answeredAt,
+                expiredAt: answeredAt.wall,
                 endpoint,
                 status: answer.status,
                 ...(fields.errorDescription === undefined ? {} : { errorDescription: fields.errorDescription })
@@ -216,18 +231,46 @@ export const transition = (
   }
 }
 
+// RFC 6749 §5.2 and RFC 8628 §3.5 codes, and Entra's authorization_declined.
+const PROTOCOL_CODES: ReadonlySet<string> = new Set([
+  "authorization_pending",
+  "slow_down",
+  "access_denied",
+  "authorization_declined",
+  "expired_token",
+  "invalid_request",
+  "invalid_client",
+  "invalid_grant",
+  "unauthorized_client",
+  "unsupported_grant_type",
+  "invalid_scope"
+])
+
 const failed = (error: DeviceFlowError) => ({ _tag: "Failed", error }) as const
 
-const deadlineError = (endpoint: string, timing: PollSchedule.Timing) =>
-  new DeviceCodeExpired({ reason: "deadline", expiredAt: timing.deadline, endpoint })
+/** @internal */
+export const deadlineError = (
+  endpoint: string,
+  decision: { readonly timing: PollSchedule.Timing; readonly retryAfterMs?: number | undefined },
+  at: Instant
+) =>
+  new DeviceCodeExpired({
+    reason: "deadline",
+    expiredAt: toWall(decision.timing.deadline, at),
+    endpoint,
+    ...(decision.retryAfterMs === undefined ? {} : { retryAfterMs: decision.retryAfterMs })
+  })
 
 /**
+ * The state as a saved session: monotonic instants become wall-clock ones
+ * as the wall clock reads now, for another process to read.
+ *
  * Every field comes from a state built from decoded, checked input, so the
  * constructor's validation is skipped: it ran on every poll's event and cost
  * about 3 % of a flow's CPU (docs/benchmarks.md, B2).
  * @internal
  */
-export const toSession = (state: Polling): DeviceSession =>
+export const toSession = (state: Polling, at: Instant): DeviceSession =>
   new DeviceSession({
     version: 1,
     clientId: state.clientId,
@@ -237,36 +280,47 @@ export const toSession = (state: Polling): DeviceSession =>
     verificationUri: state.verificationUri,
     ...(state.verificationUriComplete === undefined ? {} : { verificationUriComplete: state.verificationUriComplete }),
     issuedAt: state.issuedAt,
-    expiresOn: state.timing.deadline,
+    expiresOn: toWall(state.timing.deadline, at),
     intervalMs: state.timing.intervalMs,
-    nextPollAt: state.nextPollAt,
+    nextPollAt: toWall(state.nextPollAt, at),
     scopes: state.scopes,
     tokenParams: state.tokenParams
   }, true)
 
-/** @internal */
+/**
+ * A saved session as a polling state. Its wall-clock deadline and next poll
+ * are converted to monotonic instants once, here; the interval keeps the
+ * 1 s floor; a number that is not finite is refused rather than polled on.
+ * @internal
+ */
 export const fromSession = (
   session: DeviceSession,
-  now: number
+  at: Instant
 ): Polling | { readonly _tag: "Failed"; readonly error: DeviceFlowError } => {
-  const state = pollingFromSession(session, now)
-  return state.nextPollAt >= state.timing.deadline ? failed(deadlineError(state.tokenEndpoint, state.timing)) : state
-}
-
-const pollingFromSession = (session: DeviceSession, now: number): Polling => ({
-  _tag: "Polling",
-  clientId: session.clientId,
-  tokenEndpoint: session.tokenEndpoint,
-  deviceCode: session.deviceCode,
-  userCode: session.userCode,
-  verificationUri: session.verificationUri,
-  verificationUriComplete: session.verificationUriComplete,
-  issuedAt: session.issuedAt,
-  scopes: session.scopes,
-  tokenParams: session.tokenParams,
-  timing: { intervalMs: session.intervalMs, deadline: session.expiresOn, consecutiveFailures: 0 },
-  attempt: 0,
+  for (const field of ["issuedAt", "expiresOn", "intervalMs", "nextPollAt"] as const) {
+    if (!Number.isFinite(session[field])) {
+      return failed(new InvalidConfiguration({ field: `session.${field}`, reason: "is not a finite number" }))
+    }
+  }
+  const intervalMs = PollSchedule.clampInterval(session.intervalMs)
+  const timing: PollSchedule.Timing = { intervalMs, deadline: fromWall(session.expiresOn, at), consecutiveFailures: 0 }
   // The previous process may have polled just before it stopped, and its
   // answer is lost with it: a full interval from now can never be early.
-  nextPollAt: Math.max(session.nextPollAt, now + session.intervalMs)
-})
+  const nextPollAt = Math.max(fromWall(session.nextPollAt, at), at.mono + intervalMs)
+  if (nextPollAt >= timing.deadline) return failed(deadlineError(session.tokenEndpoint, { timing }, at))
+  return {
+    _tag: "Polling",
+    clientId: session.clientId,
+    tokenEndpoint: session.tokenEndpoint,
+    deviceCode: session.deviceCode,
+    userCode: session.userCode,
+    verificationUri: session.verificationUri,
+    verificationUriComplete: session.verificationUriComplete,
+    issuedAt: session.issuedAt,
+    scopes: session.scopes,
+    tokenParams: session.tokenParams,
+    timing,
+    attempt: 0,
+    nextPollAt
+  }
+}

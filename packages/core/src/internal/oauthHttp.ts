@@ -190,7 +190,11 @@ export const classify = (
 ): Effect.Effect<Answer, TransportError | InvalidResponse> =>
   Effect.gen(function*() {
     const status = response.status
-    const now = yield* Clock.currentTimeMillis
+    // A Retry-After date is the server's clock: measured against the answer's own Date
+    // (RFC 9110 §6.6.1) when there is one, so that a local clock that is off or jumped
+    // cannot turn "in 20 s" into a month's wait or none.
+    const serverNow = Date.parse(Option.getOrElse(Headers.get(response.headers, "date"), () => ""))
+    const now = Number.isNaN(serverNow) ? yield* Clock.currentTimeMillis : serverNow
     const retryAfter = parseRetryAfter(Option.getOrUndefined(Headers.get(response.headers, "retry-after")), now)
     if (status >= 300 && status < 400) {
       const location = Option.getOrElse(Headers.get(response.headers, "location"), () => "(no location)")

@@ -11,6 +11,10 @@ const entraVerificationHosts = [
   "login.microsoft.com"
 ]
 
+// AADSTS50059, as Authority.entraTenant explains it
+const entraTenantWhy =
+  "a Microsoft Entra authority needs a tenant (a tenant id, a tenant domain such as contoso.onmicrosoft.com, or organizations, common or consumers); without one Entra answers AADSTS50059, \"No tenant-identifying information found\""
+
 const entraNoRevocation =
   "Microsoft Entra ID has no token revocation endpoint (RFC 7009): the refresh token stays valid until it expires or the user's sessions are revoked (My Account → Sign out everywhere, or Revoke-MgUserSignInSession)"
 
@@ -22,8 +26,9 @@ export const presets: Readonly<Record<ProviderId, Provider>> = {
     describe:
       "Microsoft Entra ID (Azure AD) v2.0 endpoints: {authority}/{tenant}/oauth2/v2.0/devicecode and /token. The authority is the cloud's host (https://login.microsoftonline.com, or a sovereign cloud's); the tenant is a tenant id, a verified domain, organizations, common or consumers.",
     docs: ["https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code"],
-    requires: ["clientId"],
-    requiresWhy: {},
+    // the tenant may also come as the authority's path (https://login.microsoftonline.com/contoso.onmicrosoft.com)
+    requires: ["clientId", { anyOf: ["tenant", "authority"] }],
+    requiresWhy: { tenant: entraTenantWhy },
     accepts: ["clientId", "clientSecret", "authority", "tenant", "scopes"],
     defaults: { authority: "https://login.microsoftonline.com", scopes: oidcScopes },
     authority: { _tag: "EntraTenant" },
@@ -48,8 +53,9 @@ export const presets: Readonly<Record<ProviderId, Provider>> = {
     describe:
       "Microsoft Entra ID (Azure AD) v1 endpoints: {authority}/{tenant}/oauth2/devicecode and /oauth2/token, with a resource (given as audience) instead of scopes.",
     docs: ["https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code"],
-    requires: ["clientId", "audience"],
+    requires: ["clientId", { anyOf: ["tenant", "authority"] }, "audience"],
     requiresWhy: {
+      tenant: entraTenantWhy,
       audience: "the v1 endpoints name the API by its resource (e.g. https://graph.microsoft.com), given as audience"
     },
     accepts: ["clientId", "clientSecret", "authority", "tenant", "audience", "scopes"],

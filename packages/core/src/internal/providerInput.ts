@@ -105,7 +105,8 @@ const checkInputs = (provider: Provider, input: ProviderInput) =>
         }
       } else if (!requirement.anyOf.some((field) => given(record[field]))) {
         const [first, ...rest] = requirement.anyOf
-        return yield* invalid(first!, `(or ${rest.join(" or ")}) is required by the ${provider.id} preset`)
+        const why = provider.requiresWhy[first!]
+        return yield* invalid(first!, `(or ${rest.join(" or ")}) is required by the ${provider.id} preset${why === undefined ? "" : `: ${why}`}`)
       }
     }
     const authority = text(input.authority)
@@ -219,7 +220,8 @@ export const resolve = (
       deviceAuthorizationParams,
       tokenParams,
       wire: provider.wire,
-      scopeForm: provider.scopeForm
+      scopeForm: provider.scopeForm,
+      preset: provider.id
     }
     // Validate the configuration before a registration creates anything server-side.
     const config = yield* ClientConfig.make(configInput)

@@ -9,6 +9,7 @@ import * as TokenResponse from "../TokenResponse.js"
 import { oauthFields } from "./errors.js"
 import { InteractionRequired, type InteractionRequiredReason } from "./interaction.js"
 import { type OAuthErrorBody, postForm } from "./oauthHttp.js"
+import { failureOutcome, hostOf, traced } from "./telemetry.js"
 
 // Entra codes that mean "the user must do something in a browser" (MFA,
 // registration, external challenge, device compliance): a new sign-in helps.
@@ -121,4 +122,11 @@ export const refresh = (
         })
       }
     }
-  })
+  }).pipe(
+    traced("devflow.refresh", {
+      "devflow.endpoint.host": hostOf(config.endpoints.token),
+      "devflow.client_id": config.clientId,
+      "devflow.provider": config.preset,
+      "devflow.scopes": scopes.join(" ")
+    }, (exit) => (exit._tag === "Success" ? { "devflow.outcome": "tokens" } : failureOutcome(exit)))
+  )

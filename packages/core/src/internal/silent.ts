@@ -84,8 +84,19 @@ const claimsOf = (entry: Content.CredentialEntry | undefined): Option.Option<Rea
   return claims
 }
 
-const usable = (entry: Content.AccessTokenEntry | undefined, now: number, skewMillis: number): boolean =>
-  entry !== undefined && (entry.expiresOn === undefined || entry.expiresOn - now > skewMillis)
+/**
+ * A cached token is used while it lives longer than the skew — and only while
+ * the wall clock reads no earlier than when it was stored (less the skew): a
+ * clock that went back since then cannot tell how old the token really is,
+ * and a refresh is better than a token past its real expiry. A clock that
+ * went forward makes the token look expired: that too ends in a refresh,
+ * never a failure. (Cache stamps are wall-clock times, the only time other
+ * processes can read; docs/caching.md.)
+ * @internal
+ */
+export const usable = (entry: Content.AccessTokenEntry | undefined, now: number, skewMillis: number): boolean =>
+  entry !== undefined && now >= entry.cachedAt - skewMillis &&
+  (entry.expiresOn === undefined || entry.expiresOn - now > skewMillis)
 
 const sameEntry = (a: Content.AccessTokenEntry | undefined, b: Content.AccessTokenEntry | undefined): boolean =>
   a === b ||

@@ -35,6 +35,10 @@ export const agentOptions = (resolved: httpOptions.Resolved): Undici.EnvHttpProx
     : { timeout, ca: trustedCertificates(resolved.ca) }
   const { httpProxy, httpsProxy, noProxy } = resolved.proxy
   return {
+    // a keep-alive pool per origin with a cap, one request per connection at a time (no
+    // pipelining): concurrent flows share sockets and TLS sessions instead of one each
+    connections: resolved.maxConnectionsPerOrigin,
+    pipelining: 1,
     connectTimeout: timeout,
     // direct connections
     connect: tls,

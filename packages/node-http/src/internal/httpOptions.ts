@@ -19,7 +19,8 @@ export const defaults: HttpOptions.HttpOptions = {
   maxResponseBytes: 1_048_576,
   userAgent: defaultUserAgent,
   proxy: {},
-  ca: undefined
+  ca: undefined,
+  maxConnectionsPerOrigin: 128
 }
 
 /**
@@ -35,6 +36,7 @@ export interface Resolved {
   readonly userAgent: string
   readonly proxy: HttpOptions.ProxyOptions
   readonly ca: ReadonlyArray<string> | undefined
+  readonly maxConnectionsPerOrigin: number
 }
 
 const timeout = (name: string, input: Duration.DurationInput): Duration.Duration | undefined => {
@@ -60,6 +62,12 @@ export const resolve = (options?: Partial<HttpOptions.HttpOptions>): Resolved =>
       `HttpOptions.maxResponseBytes must be a positive integer, got ${merged.maxResponseBytes}`
     )
   }
+  const maxConnectionsPerOrigin = merged.maxConnectionsPerOrigin ?? 128
+  if (!Number.isSafeInteger(maxConnectionsPerOrigin) || maxConnectionsPerOrigin <= 0) {
+    throw new Cause.IllegalArgumentException(
+      `HttpOptions.maxConnectionsPerOrigin must be a positive integer, got ${maxConnectionsPerOrigin}`
+    )
+  }
   if (merged.userAgent.trim() === "" || /[\r\n]/.test(merged.userAgent)) {
     throw new Cause.IllegalArgumentException("HttpOptions.userAgent must be a non-empty single-line string")
   }
@@ -69,7 +77,8 @@ export const resolve = (options?: Partial<HttpOptions.HttpOptions>): Resolved =>
     maxResponseBytes: merged.maxResponseBytes,
     userAgent: merged.userAgent,
     proxy: merged.proxy,
-    ca: merged.ca
+    ca: merged.ca,
+    maxConnectionsPerOrigin
   }
 }
 
@@ -94,7 +103,11 @@ export const fromEnv: Config.Config<HttpOptions.HttpOptions> = Config.all({
     Config.validate({ message: "Expected a positive integer", validation: (n) => n > 0 }),
     Config.withDefault(defaults.maxResponseBytes)
   ),
-  userAgent: Config.nonEmptyString("USER_AGENT").pipe(Config.withDefault(defaults.userAgent))
+  userAgent: Config.nonEmptyString("USER_AGENT").pipe(Config.withDefault(defaults.userAgent)),
+  maxConnectionsPerOrigin: Config.integer("MAX_CONNECTIONS").pipe(
+    Config.validate({ message: "Expected a positive integer", validation: (n) => n > 0 }),
+    Config.withDefault(128)
+  )
 }).pipe(
   Config.nested("HTTP"),
   Config.nested("DEVFLOW"),

@@ -1,0 +1,312 @@
+/**
+ * `devflow --help` and `devflow <command> --help`: short, wrapped to the
+ * terminal, with examples. Rendered by us from the same definitions the
+ * parser is built from (the flag table, and the command texts below, which
+ * the commands also give @effect/cli as their descriptions): @effect/cli's
+ * own help prints every option over five lines, repeats "This setting is
+ * optional." for each, breaks words at 80 columns and cannot show examples.
+ *
+ * @since 0.1.0
+ */
+import * as Providers from "@devflow/core/Providers"
+import * as FlagTable from "./internal/flagTable.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Example {
+  readonly title: string
+  /** without the leading `devflow` */
+  readonly command: string
+  /** an environment assignment shown before `devflow` */
+  readonly env?: string
+}
+
+/**
+ * What `--help` says about a command.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CommandHelp {
+  /** one line, in the root help's command list */
+  readonly summary: string
+  /** usage lines, without the leading `devflow <command>` */
+  readonly usage: ReadonlyArray<string>
+  readonly about: ReadonlyArray<string>
+  readonly args?: ReadonlyArray<{ readonly name: string; readonly help: string }>
+  readonly examples: ReadonlyArray<Example>
+}
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const COMMANDS: Readonly<Record<FlagTable.CommandName, CommandHelp>> = {
+  login: {
+    summary: "Sign in with a device code and remember the settings",
+    usage: ["--provider <id> --client-id <id> [options]", "--issuer <url> --client-id <id> [options]", "[options]   (again, with the profile's settings)"],
+    about: [
+      "Shows a code and a URL (and a QR code) on stderr and waits while you approve on any device with a browser. Then stores the tokens in the cache and remembers the settings as a profile, so that `devflow token` needs no flags."
+    ],
+    examples: [
+      { title: "Microsoft Entra ID (your organisation's tenant)", command: "login --provider entra --tenant contoso.onmicrosoft.com --client-id <app-id>" },
+      { title: "GitHub (an OAuth App or GitHub App with device flow enabled)", command: "login --provider github --client-id <client-id> --scope repo" },
+      {
+        title: "Google (a \"TVs and limited input devices\" client, with its secret)",
+        env: "DEVFLOW_CLIENT_SECRET=<secret>",
+        command: "login --provider google --client-id <id>.apps.googleusercontent.com"
+      },
+      { title: "Any OpenID Connect issuer (Okta, Keycloak, ...; --issuer alone: --provider generic)", command: "login --issuer https://id.example.com/realms/main --client-id <id>" }
+    ]
+  },
+  token: {
+    summary: "Print an access token (cached, else refreshed); exit 7: sign in again",
+    usage: ["[--format raw|json|header|k8s] [--scope <scope>]... [--login] [options]"],
+    about: [
+      "The only command that prints a token (on stdout). Uses the profile `devflow login` saved; server flags pick (or resolve) another. When the user must sign in (again) it exits with 7 and says why, or with --login runs the device flow."
+    ],
+    examples: [
+      { title: "An Authorization header for curl", command: "token --format header" },
+      { title: "As a kubectl exec credential plugin", command: "token --format k8s" },
+      { title: "Sign in when needed, then print the token", command: "token --login" }
+    ]
+  },
+  accounts: {
+    summary: "List the signed-in accounts (never a token)",
+    usage: ["[--cache-dir <dir>] [--json]"],
+    about: ["Reads the token cache; sends no request."],
+    examples: [{ title: "As JSON Lines, one account per line", command: "accounts --json" }]
+  },
+  logout: {
+    summary: "Sign out: revoke at the server where it can, and forget an account and its tokens",
+    usage: ["[<account>] [--all] [options]"],
+    about: [
+      "Revokes the account's refresh token at the server where the provider has a revocation endpoint (RFC 7009; it says so where there is none), then removes the account (default: the profile's) and its tokens from the cache; --all does so for every account. The profile's settings are kept for the next `devflow login`."
+    ],
+    args: [{ name: "<account>", help: "The account to sign out of: its id or username (see `devflow accounts`)." }],
+    examples: [{ title: "Sign out of every account", command: "logout --all" }]
+  },
+  providers: {
+    summary: "List the provider presets and the flags each one needs",
+    usage: ["[--json]"],
+    about: ["Each preset knows its provider's endpoints and quirks; `devflow login --provider <id>` picks one."],
+    examples: [{ title: "Entra's requirements, as JSON", command: "providers --json" }]
+  },
+  demo: {
+    summary: "Try it: sign in against a local demo server (no account needed)",
+    usage: ["[--auto-approve] [--json]", "--serve [--port <port>]"],
+    about: [
+      "Starts a real OpenID provider (oidc-provider) on 127.0.0.1 and signs in against it: open the URL, enter the code, sign in with any name and allow access. It keeps nothing. With --serve the server keeps running for `devflow login`, `token` and `accounts` in another terminal."
+    ],
+    examples: [
+      { title: "Sign in, approving automatically", command: "demo --auto-approve" },
+      { title: "Keep a demo server running, for devflow login in another terminal", command: "demo --serve" }
+    ]
+  }
+}
+
+/**
+ * The one-line description of a command.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const summaryOf = (command: FlagTable.CommandName): string => COMMANDS[command].summary
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Style {
+  /** the width to wrap to */
+  readonly columns: number
+  readonly bold: (s: string) => string
+  readonly dim: (s: string) => string
+}
+
+/**
+ * Words to lines of at most `width` characters (a longer word gets a line of its own).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const wrap = (text: string, width: number): ReadonlyArray<string> => {
+  const lines: Array<string> = []
+  let line = ""
+  // A word longer than a line (a long URL) is cut: the terminal would cut it anyway, at its own edge.
+  const words = text.split(/\s+/).filter((w) => w !== "").flatMap((w) =>
+    w.length <= width ? [w] : Array.from({ length: Math.ceil(w.length / width) }, (_, i) => w.slice(i * width, (i + 1) * width))
+  )
+  for (const word of words) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line)
+      line = word
+    } else {
+      line = line === "" ? word : `${line} ${word}`
+    }
+  }
+  if (line !== "") lines.push(line)
+  return lines
+}
+
+const indentAll = (indent: string, lines: ReadonlyArray<string>) => lines.map((l) => indent + l)
+
+/** A shell command over several lines, each but the last ending in ` \` (so it still pastes); a flag stays with its value. */
+const commandLines = (command: string, width: number): ReadonlyArray<string> => {
+  const words = command.split(" ")
+  const units: Array<string> = []
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!
+    const next = words[i + 1]
+    if (word.startsWith("--") && next !== undefined && !next.startsWith("-")) {
+      units.push(`${word}\u0001${next}`)
+      i++
+    } else {
+      units.push(word)
+    }
+  }
+  const lines = wrap(units.join(" "), Math.max(20, width - 6)).map((line) => line.split("\u0001").join(" "))
+  return lines.map((line, i) => (i === 0 ? line : `    ${line}`)).map((line, i) => (i < lines.length - 1 ? `${line} \\` : line))
+}
+
+const choicesOf = (spec: FlagTable.FlagSpec): ReadonlyArray<string> | undefined =>
+  spec.kind === "provider" ? Providers.ids : spec.choices
+
+const flagText = (spec: FlagTable.FlagSpec): string => {
+  const choices = choicesOf(spec)
+  const parts = [spec.help]
+  if (choices !== undefined) parts.push(`One of: ${choices.join(", ")}.`)
+  if (spec.env !== undefined) parts.push(`[env ${spec.env}]`)
+  return parts.join(" ")
+}
+
+/** Two columns: the names, then the text wrapped beside them (below them when the names are long). */
+const leftOf = (names: ReadonlyArray<string>, maxLeft: number) => Math.min(maxLeft, Math.max(...names.map((n) => n.length)) + 4)
+
+const table = (
+  rows: ReadonlyArray<readonly [string, string]>,
+  style: Style,
+  maxLeft = 26,
+  wanted = leftOf(rows.map(([name]) => name), maxLeft)
+): ReadonlyArray<string> => {
+  // On a narrow terminal the text goes below the names rather than into a thin column.
+  const left = style.columns - wanted < 30 ? 6 : wanted
+  const width = Math.max(20, style.columns - left)
+  const out: Array<string> = []
+  for (const [name, text] of rows) {
+    const lines = wrap(text, width)
+    if (name.length + 4 > left) {
+      out.push(`  ${style.bold(name)}`)
+      out.push(...indentAll(" ".repeat(left), lines))
+    } else {
+      out.push(`  ${style.bold(name)}${" ".repeat(left - 2 - name.length)}${lines[0] ?? ""}`)
+      out.push(...indentAll(" ".repeat(left), lines.slice(1)))
+    }
+  }
+  return out
+}
+
+const GROUPS: ReadonlyArray<readonly [FlagTable.FlagSpec["group"], string]> = [
+  ["server", "Server and client"],
+  ["prompt", "The prompt"],
+  ["demo", "Demo"],
+  ["other", "Options"],
+  ["output", "Output"],
+  ["cache", "Cache and profile"]
+]
+
+const flagName = (spec: FlagTable.FlagSpec): string => `--${spec.name}${spec.value === undefined ? "" : ` ${spec.value}`}`
+
+const section = (title: string, style: Style) => ["", style.bold(`${title}:`)]
+
+/**
+ * `devflow <command> --help`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const command = (name: FlagTable.CommandName, style: Style): string => {
+  const help = COMMANDS[name]
+  const width = Math.max(40, style.columns)
+  const out: Array<string> = [...wrap(`devflow ${name}: ${help.summary}.`, width)]
+  out.push(...section("Usage", style))
+  for (const usage of help.usage) out.push(...indentAll("  ", commandLines(`$ devflow ${name} ${usage}`, width - 2)))
+  out.push("")
+  for (const paragraph of help.about) out.push(...wrap(paragraph, width))
+  out.push(...section("Examples", style))
+  for (const example of help.examples) {
+    out.push(...indentAll("  # ", wrap(example.title, width - 4)).map(style.dim))
+    const line = `${example.env === undefined ? "" : `${example.env} `}devflow ${example.command}`
+    out.push(...indentAll("  ", commandLines(`$ ${line}`, width - 2)))
+  }
+  if (help.args !== undefined) {
+    out.push(...section("Arguments", style))
+    out.push(...table(help.args.map((a) => [a.name, a.help] as const), style, 26, leftOf([...FlagTable.keysOf(name).map((k) => flagName(FlagTable.FLAGS[k])), ...help.args.map((a) => a.name)], 26)))
+  }
+  const everywhere = new Set(FlagTable.keysOf("devflow"))
+  const keys = FlagTable.keysOf(name).filter((k) => !everywhere.has(k))
+  const specs: ReadonlyArray<FlagTable.FlagSpec> = keys.map((k) => FlagTable.FLAGS[k])
+  const left = leftOf([...specs.map(flagName), ...(help.args ?? []).map((a) => a.name)], 26)
+  for (const [group, title] of GROUPS) {
+    const inGroup = specs.filter((s) => s.group === group && s.hidden !== true)
+    if (inGroup.length === 0) continue
+    out.push(...section(title, style))
+    out.push(...table(inGroup.map((s) => [flagName(s), flagText(s)] as const), style, 26, left))
+  }
+  out.push("", ...wrap("Every command also takes --json, --verbose and -h/--help (see `devflow --help`).", width).map(style.dim))
+  return out.join("\n") + "\n"
+}
+
+const ENVIRONMENT: ReadonlyArray<readonly [string, string]> = [
+  ["DEVFLOW_HTTP_CONNECT_TIMEOUT", "Connect + TLS timeout, e.g. \"5 seconds\" or milliseconds (default 10 s)."],
+  ["DEVFLOW_HTTP_REQUEST_TIMEOUT", "Timeout of one whole request (default 30 s)."],
+  ["DEVFLOW_HTTP_MAX_RESPONSE_BYTES", "Largest response body read (default 1 MiB)."],
+  ["DEVFLOW_HTTP_USER_AGENT", "The User-Agent sent."],
+  ["HTTPS_PROXY, NO_PROXY", "The proxy to use, and the hosts to reach without it (also HTTP_PROXY)."],
+  ["NODE_EXTRA_CA_CERTS", "A PEM file of extra trusted CA certificates (a TLS-inspecting proxy)."],
+  ["NO_COLOR", "No colour in the output."]
+]
+
+/**
+ * `devflow --help`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const root = (version: string, style: Style): string => {
+  const width = Math.max(40, style.columns)
+  const out: Array<string> = [...wrap(`devflow ${version}: OAuth 2.0 device code sign-in (RFC 8628) from any terminal.`, width)]
+  out.push(...section("Usage", style), "  $ devflow <command> [options]")
+  out.push(...section("Commands", style))
+  out.push(...table(FlagTable.COMMAND_NAMES.map((name) => [name, COMMANDS[name].summary] as const), style))
+  out.push(...section("Start here", style))
+  out.push(
+    ...table([
+      ["$ devflow demo", "sign in against a local demo server"],
+      ["$ devflow login --help", "how to sign in with Entra, GitHub, Google or any OpenID Connect issuer"],
+      ["$ devflow token", "after login: the access token"]
+    ], style)
+  )
+  const global: ReadonlyArray<FlagTable.FlagSpec> = FlagTable.keysOf("devflow").map((k) => FlagTable.FLAGS[k])
+  out.push(...section("Options (for every command)", style))
+  out.push(
+    ...table([
+      ...global.map((s) => [flagName(s), flagText(s)] as const),
+      ["-h, --help", "Show help; `devflow <command> --help` shows a command's."],
+      ["--version", "Show the version."],
+      ["--completions <shell>", "Print a completion script: bash, fish, zsh or sh."]
+    ], style)
+  )
+  out.push(...section("Environment (no flag)", style))
+  out.push(...table(ENVIRONMENT, style, 36))
+  out.push("")
+  out.push(
+    ...wrap(
+      "Exit codes: 0 done, 1 internal, 2 usage, 3 denied, 4 code expired, 5 network, 6 server error, 7 sign-in needed, 130 interrupted. More: docs/cli.md",
+      width
+    ).map(style.dim)
+  )
+  return out.join("\n") + "\n"
+}

@@ -1,0 +1,88 @@
+// Issue 15: the wall clock of the `devflow login` process jumps while it waits for
+// approval (NTP fixing a TV's boot date, a laptop waking, a VM restored from a
+// snapshot). Only CLOCK_REALTIME moves — Debian's libfaketime with
+// FAKETIME_DONT_FAKE_MONOTONIC=1, its offset read from a file that the test
+// rewrites mid-flow — the authorization server's clock does not. The sign-in
+// must end with the server's answer: tokens, one interval after approval.
+import { type DevServer, startDevServer } from "@devflow/dev-server"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Devflow, tempDir } from "./helpers.js"
+
+const findLibfaketime = (): string | undefined => {
+  for (const dir of ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"]) {
+    const file = path.join(dir, "faketime", "libfaketime.so.1")
+    if (fs.existsSync(file)) return file
+  }
+  return undefined
+}
+const libfaketime = findLibfaketime()
+if ((process.env.CI === "true" || process.env.DEVFLOW_REQUIRE_FAKETIME === "1") && libfaketime === undefined) {
+  throw new Error("CI needs Debian's faketime package (libfaketime) for the clock-jump test: apt-get install faketime")
+}
+
+const INTERVAL_SECONDS = 2
+let server: DevServer
+let dir: string
+
+beforeAll(async () => {
+  server = await startDevServer({ pollIntervalSeconds: INTERVAL_SECONDS })
+  dir = tempDir("devflow-clock-")
+})
+afterAll(async () => {
+  await server?.close()
+  if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
+})
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+// libfaketime's relative offsets: "+1h", "-30d" (read again on every call with FAKETIME_NO_CACHE=1)
+const jumps = [["+1h", "forward one hour"], ["-1h", "back one hour"], ["+30d", "forward 30 days"], [
+  "-30d",
+  "back 30 days"
+]] as const
+
+describe.skipIf(libfaketime === undefined).concurrent("a wall-clock jump while waiting for approval (libfaketime)", () => {
+  for (const [offset, what] of jumps) {
+    it(`${what} (${offset}): approved after the jump → exit 0 with a token within one interval`, async () => {
+      const timestampFile = path.join(dir, `offset${offset.replace("+", "plus").replace("-", "minus")}`)
+      fs.writeFileSync(timestampFile, "+0")
+      const cache = tempDir()
+      const run = new Devflow(["login", "--issuer", server.issuer, "--client-id", "devflow-demo", "--scope", "openid", "--cache-dir", cache, "--json"], {
+        env: {
+          LD_PRELOAD: libfaketime,
+          FAKETIME_TIMESTAMP_FILE: timestampFile,
+          FAKETIME_DONT_FAKE_MONOTONIC: "1",
+          FAKETIME_NO_CACHE: "1"
+        }
+      })
+      try {
+        const userCode = await run.userCode()
+        await run.event("pending") // polling has begun
+        fs.writeFileSync(timestampFile, offset)
+        // two polls' worth of waiting under the jumped clock before the user approves
+        await sleep(2 * INTERVAL_SECONDS * 1000 + 500)
+        const approvedAt = Date.now()
+        await server.approve(userCode)
+        const limit = setTimeout(() => run.child.kill("SIGKILL"), (INTERVAL_SECONDS + 10) * 1000)
+        const done = await run.exit
+        clearTimeout(limit)
+        const seconds = (Date.now() - approvedAt) / 1000
+        const succeeded = run.events.some((e) => e.event === "succeeded")
+        console.log(`clock jump ${offset}: exit ${done.code ?? done.signal}, ${seconds.toFixed(2)} s from approval to exit, token ${succeeded ? "yes" : "no"}`)
+        expect(done.code, done.stderr).toBe(0)
+        expect(succeeded).toBe(true)
+        // the id_token's iat/exp disagree with the shifted clock: the account is recorded all the same
+        const cached = JSON.parse(fs.readFileSync(path.join(cache, "tokens.json"), "utf8"))
+        expect(cached.accessTokens).toHaveLength(1)
+        expect(cached.accounts).toHaveLength(1)
+        // the next poll after approval, plus writing the cache and exiting
+        expect(seconds).toBeLessThan(INTERVAL_SECONDS + 1.5)
+      } finally {
+        run.child.kill("SIGKILL")
+        fs.rmSync(cache, { recursive: true, force: true })
+      }
+    }, 40_000)
+  }
+})

@@ -1,0 +1,125 @@
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import type * as Tracer from "effect/Tracer"
+
+/**
+ * Tracing for operators: one span per device authorization request, poll,
+ * refresh and cache read/write, through Effect's tracer (exported with
+ * `@effect/opentelemetry` when the application installs it).
+ *
+ * Spans are made only when the application installed a tracer of its own:
+ * Effect's default tracer keeps spans nobody reads, and on the polling hot
+ * path that is measurable CPU and memory (docs/benchmarks.md). Attributes name
+ * what a person debugging needs — endpoint host, client, provider, attempt,
+ * interval, outcome, HTTP status, retry reason — and never a token, a code
+ * or a secret: callers pass only the values below.
+ * @internal
+ */
+
+const defaultTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
+
+/** @internal */
+export type Attributes = Readonly<Record<string, string | number | boolean | undefined>>
+
+const defined = (attributes: Attributes): Record<string, string | number | boolean> => {
+  const out: Record<string, string | number | boolean> = {}
+  for (const [key, value] of Object.entries(attributes)) if (value !== undefined) out[key] = value
+  return out
+}
+
+// A server's error code is its own text: a hostile or buggy one may put anything there (a
+// token it was sent, say). Spans carry the codes of the specifications and providers only.
+const KNOWN_CODES: ReadonlySet<string> = new Set([
+  "authorization_pending",
+  "slow_down",
+  "access_denied",
+  "authorization_declined",
+  "expired_token",
+  "invalid_request",
+  "invalid_client",
+  "invalid_grant",
+  "unauthorized_client",
+  "unsupported_grant_type",
+  "invalid_scope",
+  "server_error",
+  "temporarily_unavailable",
+  "interaction_required",
+  "login_required",
+  "consent_required",
+  "device_flow_disabled",
+  "incorrect_client_credentials",
+  "incorrect_device_code",
+  "unsupported_token_type"
+])
+
+/**
+ * An OAuth error code as a span may carry it: a code of the specifications or
+ * of a provider devflow knows, else `other`.
+ * @internal
+ */
+export const oauthCode = (code: string): string => (KNOWN_CODES.has(code) ? code : "other")
+
+/** @internal */
+export const hostOf = (url: string): string => {
+  try {
+    return new URL(url).host
+  } catch {
+    return "(invalid URL)"
+  }
+}
+
+/**
+ * The outcome attributes of a failure: the error's tag, and the server's
+ * OAuth code and HTTP status when it carries them (never its text, which a
+ * server may fill with whatever it was sent).
+ * @internal
+ */
+export const failureAttributes = (error: unknown): Attributes => {
+  if (typeof error !== "object" || error === null) return { "devflow.outcome": "defect" }
+  const e = error as { readonly _tag?: unknown; readonly error?: unknown; readonly status?: unknown; readonly reason?: unknown }
+  return {
+    "devflow.outcome": typeof e._tag === "string" ? e._tag : "error",
+    "devflow.oauth.error": typeof e.error === "string" ? oauthCode(e.error) : undefined,
+    "http.response.status_code": typeof e.status === "number" ? e.status : undefined,
+    "devflow.reason": typeof e.reason === "string" && e._tag === "InteractionRequired" ? e.reason : undefined
+  }
+}
+
+/**
+ * Run `self` in a span named `name` when a tracer is installed, with
+ * `attributes` and those `outcome` derives from the exit.
+ * @internal
+ */
+export const traced = (
+  name: string,
+  attributes: Attributes,
+  outcome: (exit: Exit.Exit<unknown, unknown>) => Attributes = (exit) =>
+    Exit.isSuccess(exit) ? { "devflow.outcome": "ok" } : failureOutcome(exit)
+) =>
+<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.tracerWith((tracer) =>
+    tracer === defaultTracer
+      // no span here, and none from the HTTP client inside (it makes one per request)
+      ? Effect.withTracerEnabled(self, false)
+      : Effect.withSpan(
+        Effect.onExit(self, (exit) => Effect.annotateCurrentSpan(defined(outcome(exit)))),
+        name,
+        { kind: "client", attributes: defined(attributes) }
+      )
+  )
+
+/** @internal */
+export const failureOutcome = (exit: Exit.Exit<unknown, unknown>): Attributes =>
+  Exit.match(exit, {
+    onSuccess: () => ({ "devflow.outcome": "ok" }),
+    onFailure: (cause) =>
+      Option.match(Cause.failureOption(cause), {
+        onSome: failureAttributes,
+        onNone: () => ({ "devflow.outcome": Cause.isInterruptedOnly(cause) ? "interrupted" : "defect" })
+      })
+  })
+
+/** @internal */
+export const isTraced: Effect.Effect<boolean> = Effect.map(Effect.tracer, (tracer) => tracer !== defaultTracer)
