@@ -2,7 +2,7 @@
  * Runs one bundled entry in its own Node process: JSON job in, JSON lines
  * out. Every child is bounded by a hard timeout.
  */
-import { spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { type Entry, entryFile } from "./build.js"
 
 export interface RunOptions {
@@ -12,6 +12,8 @@ export interface RunOptions {
   /** every JSON line the child prints, as it prints it */
   readonly onMessage?: ((message: Record<string, unknown>) => void) | undefined
   readonly nodeArgs?: ReadonlyArray<string> | undefined
+  /** the child, once spawned (to signal it) */
+  readonly onSpawn?: ((child: ChildProcess) => void) | undefined
 }
 
 export const runEntry = <R>(entry: Entry, job: unknown, options: RunOptions = {}): Promise<R> =>
@@ -20,6 +22,7 @@ export const runEntry = <R>(entry: Entry, job: unknown, options: RunOptions = {}
       env: { ...process.env, ...options.env },
       stdio: ["ignore", "pipe", "pipe"]
     })
+    options.onSpawn?.(child)
     let result: R | undefined
     let fatal: string | undefined
     let stderr = ""

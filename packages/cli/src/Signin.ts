@@ -49,22 +49,29 @@ export const signIn = (
     const stdout = Output.stdout()
     const stderr = Output.stderr()
     const terminal = TerminalPrompt.stderr()
-    const checked = new Map<string, Providers.VerificationCheck>()
-    const check = (uri: string) => {
-      let verdict = checked.get(uri)
-      if (verdict === undefined) {
-        verdict = Providers.checkVerificationUri(Target.verificationTarget(target), uri)
-        checked.set(uri, verdict)
+    const checked = new Map<string, ReadonlyArray<Providers.VerificationCheck>>()
+    // RFC 8628 §5.4: a verification page on a host the authority does not vouch for may be phishing —
+    // the page shown (verification_uri) and the one the QR code and the link carry (verification_uri_complete)
+    const checks = (code: { readonly verificationUri: string; readonly verificationUriComplete?: string | undefined }) => {
+      const key = `${code.verificationUri}\n${code.verificationUriComplete ?? ""}`
+      let verdicts = checked.get(key)
+      if (verdicts === undefined) {
+        const on = Target.verificationTarget(target)
+        verdicts = [
+          Providers.checkVerificationUri(on, code.verificationUri),
+          Providers.checkVerificationUriComplete(on, code.verificationUri, code.verificationUriComplete)
+        ]
+        checked.set(key, verdicts)
       }
-      return verdict
+      return verdicts
+    }
+    const warningFor = (code: Parameters<typeof checks>[0]): string | undefined => {
+      const reasons = [...new Set(checks(code).filter((v) => !v.trusted).map((v) => v.reason))]
+      return reasons.length === 0 ? undefined : reasons.join("; ")
     }
     const prompt = yield* TerminalPrompt.make(terminal, {
       qr: !options.prompt.noQr,
-      // RFC 8628 §5.4: a verification page on a host the authority does not vouch for may be phishing
-      warning: (code) => {
-        const verdict = check(code.verificationUri)
-        return verdict.trusted ? undefined : verdict.reason
-      }
+      warning: warningFor
     })
     const result = yield* client.acquireTokenWithDeviceCode({ scopes }, {
       onCode: () => Effect.void,
@@ -72,18 +79,16 @@ export const signIn = (
         Effect.gen(function*() {
           if (options.json) {
             const record = Output.jsonEvent(event)
-            const extra = event._tag === "CodeIssued"
-              ? (() => {
-                const verdict = check(event.code.verificationUri)
-                return verdict.trusted ? {} : { warning: verdict.reason }
-              })()
-              : {}
+            const warning = event._tag === "CodeIssued" ? warningFor(event.code) : undefined
+            const extra = warning === undefined ? {} : { warning }
             stdout.line(JSON.stringify({ ...record, ...extra }))
           }
           yield* prompt(event)
           if (event._tag !== "CodeIssued") return
           if (options.prompt.open) {
-            const url = event.code.verificationUriComplete ?? event.code.verificationUri
+            // a link the §5.4 check does not vouch for is not opened: the page to type the code into is
+            const complete = checks(event.code)[1]!.trusted ? event.code.verificationUriComplete : undefined
+            const url = complete ?? event.code.verificationUri
             if (yield* Desktop.openUrl(url)) stderr.line(stderr.dim("  Opened the verification page in your browser."))
           }
           if (options.prompt.copy) {

@@ -15,7 +15,7 @@ interface Fake {
   readonly issuer: string
   readonly requests: Array<{ readonly path: string; readonly at: number }>
   readonly aborted: Array<number>
-  mode: "pending" | "hang" | "phishing"
+  mode: "pending" | "hang" | "phishing" | "phishing-link"
   readonly close: () => Promise<void>
 }
 
@@ -41,6 +41,10 @@ const startFake = (): Promise<Fake> =>
           user_code: "WDJB-MJHT",
           // RFC 8628 §5.4: a page on a host the authority does not vouch for
           verification_uri: fake.mode === "phishing" ? "https://login.example-verify.test/device" : `${fake.issuer}/device`,
+          // RFC 8628 §5.4 for the QR code and link: the page shown is the server's, the link is not
+          ...(fake.mode === "phishing-link"
+            ? { verification_uri_complete: "https://login.example-verify.test/device?user_code=WDJB-MJHT" }
+            : {}),
           expires_in: 600,
           interval: 1
         })
@@ -141,6 +145,16 @@ describe("a verification page on a foreign host (RFC 8628 §5.4)", () => {
     const issued = await run.event("code_issued")
     expect(issued.warning).toMatch(/login\.example-verify\.test/)
     await run.until((self) => /Warning: .*example-verify/.test(self.stderr) || undefined)
+    run.child.kill("SIGINT")
+    expect((await run.exit).code).toBe(130)
+  })
+
+  it("a verification_uri_complete (the QR code and the link) on another host than verification_uri is warned about too", async () => {
+    const { cache, fake } = await setup("phishing-link")
+    const run = login(fake, cache)
+    const issued = await run.event("code_issued")
+    expect(issued.warning).toMatch(/the link and QR code: .*login\.example-verify\.test/)
+    await run.until((self) => /Warning: the link and QR code/.test(self.stderr) || undefined)
     run.child.kill("SIGINT")
     expect((await run.exit).code).toBe(130)
   })

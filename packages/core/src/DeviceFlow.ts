@@ -360,26 +360,23 @@ interface Listener<R> {
  */
 const drive = <R>(
   config: ClientConfig,
-  { policy, timeout }: Tuning,
+  tuning: Tuning,
   start: Start | Machine.Polling,
   listener: Listener<R> | undefined
-): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> =>
-  Effect.gen(function*() {
-    let state: Machine.Polling
-    if (start._tag === "Start") {
-      const [polling, code, at] = yield* requestCode(config, start, timeout)
-      if (listener !== undefined) yield* listener.onIssued(issued(polling, code, at))
-      state = polling
-    } else {
-      state = start
-    }
-    for (;;) {
-      const { event, at, next } = yield* poll(config, state, timeout, policy)
-      if (listener?.onEvent !== undefined) yield* listener.onEvent(toPublicEvent(event, at))
-      if (next._tag !== "Polling") return next.result
-      state = next
-    }
-  })
+): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> => {
+  // A waiting flow holds only its state, this closure and one pending sleep: no generator
+  // frames, no event values (a few KiB per flow, docs/benchmarks.md).
+  const loop = (
+    state: Machine.Polling
+  ): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> =>
+    Effect.flatMap(poll(config, state, tuning.timeout, tuning.policy), ({ at, event, next }) => {
+      const go = next._tag === "Polling" ? loop(next) : Effect.succeed(next.result)
+      return listener?.onEvent === undefined ? go : Effect.zipRight(listener.onEvent(toPublicEvent(event, at)), go)
+    })
+  if (start._tag !== "Start") return loop(start)
+  return Effect.flatMap(requestCode(config, start, tuning.timeout), ([state, code, at]) =>
+    listener === undefined ? loop(state) : Effect.zipRight(listener.onIssued(issued(state, code, at)), loop(state)))
+}
 
 const requestCode = (
   config: ClientConfig,
@@ -429,36 +426,35 @@ const poll = (
   timeout: Duration.Duration,
   policy: PollSchedule.Policy
 ) =>
-  Effect.gen(function*() {
-    // Never early: sleep until the instant the schedule allowed, on the monotonic
-    // clock (a wall clock that jumps must neither end nor stall the flow). Node's
-    // timers count from the event loop's cached time, which lags the clock when the
-    // loop is busy, so a timer can fire a few ms before that instant (measured:
-    // up to 2 ms early under load, docs/benchmarks.md B3): sleep the rest then.
-    let now = yield* Time.monoNow
-    while (state.nextPollAt > now) {
-      yield* Effect.sleep(Duration.millis(state.nextPollAt - now))
-      now = yield* Time.monoNow
-    }
+  Effect.flatMap(sleepUntil(state.nextPollAt), (now) => {
     // RFC 8628 §3.2 expires_in: checked right before sending too — a slow onCode or
     // a late timer must not send a poll at or after the code's end.
     if (now >= state.timing.deadline) {
-      return yield* Effect.fail(Machine.deadlineError(state.tokenEndpoint, state, yield* Time.now))
+      return Effect.flatMap(Time.now, (at) => Effect.fail(Machine.deadlineError(state.tokenEndpoint, state, at)))
     }
-    const answer = yield* sendPoll(config, state, timeout).pipe(
-      Telemetry.traced("devflow.poll", {
-        ...spanAttributes(config, state.tokenEndpoint),
-        "devflow.attempt": state.attempt + 1,
-        "devflow.interval_ms": state.timing.intervalMs
-      }, pollOutcome)
-    )
-    const answeredAt = yield* Time.now
-    // A server may echo the client secret in its error text, as it may the device code (the machine blanks both).
-    const secrets = config.clientSecret === undefined ? [] : [Redacted.value(config.clientSecret)]
-    const { event, next } = Machine.transition(state, answer, answeredAt, policy, secrets)
-    if (next._tag === "Failed") return yield* Effect.fail(next.error)
-    return { event: event!, at: answeredAt, next }
+    const traced = Telemetry.traced("devflow.poll", () => ({
+      ...spanAttributes(config, state.tokenEndpoint),
+      "devflow.attempt": state.attempt + 1,
+      "devflow.interval_ms": state.timing.intervalMs
+    }), pollOutcome)
+    return Effect.flatMap(traced(sendPoll(config, state, timeout)), (answer) =>
+      Effect.flatMap(Time.now, (answeredAt) => {
+        // A server may echo the client secret in its error text, as it may the device code (the machine blanks both).
+        const secrets = config.clientSecret === undefined ? [] : [Redacted.value(config.clientSecret)]
+        const { event, next } = Machine.transition(state, answer, answeredAt, policy, secrets)
+        return next._tag === "Failed" ? Effect.fail(next.error) : Effect.succeed({ event: event!, at: answeredAt, next })
+      }))
   })
+
+// Never early: sleep until the instant the schedule allowed, on the monotonic
+// clock (a wall clock that jumps must neither end nor stall the flow). Node's
+// timers count from the event loop's cached time, which lags the clock when the
+// loop is busy, so a timer can fire a few ms before that instant (measured:
+// up to 2 ms early under load, docs/benchmarks.md B3): sleep the rest then.
+// Returns the monotonic time it woke at.
+const sleepUntil = (at: number): Effect.Effect<number> =>
+  Effect.flatMap(Time.monoNow, (now) =>
+    now >= at ? Effect.succeed(now) : Effect.zipRight(Effect.sleep(Duration.millis(at - now)), sleepUntil(at)))
 
 // RFC 8628 §3.4 device access token request
 const sendPoll = (

@@ -14,6 +14,15 @@ export type Job =
     readonly n: number
   }
   | {
+    /**
+     * `n` flows left waiting between polls; on SIGUSR2 (sent by the parent once the
+     * server has seen every flow's first poll) the live heap is measured and reported
+     */
+    readonly kind: "pending"
+    readonly endpoints: Endpoints
+    readonly n: number
+  }
+  | {
     /** one flow, reporting its code; optionally cancelled `cancelAfterMs` after the code arrived */
     readonly kind: "one"
     readonly endpoints: Endpoints
@@ -41,6 +50,20 @@ export interface FlowsReport {
   readonly baselineRssMB: number
   /** process.memoryUsage() at the highest RSS sampled (every 250 ms): JS heap vs the rest */
   readonly atPeak: { readonly rssMB: number; readonly heapUsedMB: number; readonly heapTotalMB: number; readonly externalMB: number }
+}
+
+export interface PendingReport {
+  readonly type: "result"
+  readonly kind: "pending"
+  readonly n: number
+  /** live JS heap after a full GC (what a heap snapshot holds), with the client loaded and configured, no flow */
+  readonly emptyHeapBytes: number
+  /** the same with `n` flows waiting between polls */
+  readonly pendingHeapBytes: number
+  /** (pending − empty) / n */
+  readonly perFlowBytes: number
+  /** RSS at the measurement */
+  readonly rssMB: number
 }
 
 export interface OneReport {
@@ -120,6 +143,39 @@ const runFlows = async (client: DeviceFlowClient, n: number): Promise<FlowsRepor
   return report()
 }
 
+// Live heap after full collections (node --expose-gc): what a heap snapshot would hold.
+const liveHeap = (): number => {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (gc === undefined) throw new Error("the pending job needs node --expose-gc")
+  for (let i = 0; i < 3; i++) gc()
+  return process.memoryUsage().heapUsed
+}
+
+const runPending = (client: DeviceFlowClient, n: number): Promise<PendingReport> => {
+  const emptyHeapBytes = liveHeap()
+  return new Promise((resolve) => {
+    process.once("SIGUSR2", () => {
+      const pendingHeapBytes = liveHeap()
+      // profiling aid: what the pending flows hold
+      if (process.env.BENCH_HEAP_SNAPSHOT_FILE) v8.writeHeapSnapshot(process.env.BENCH_HEAP_SNAPSHOT_FILE)
+      resolve({
+        type: "result",
+        kind: "pending",
+        n,
+        emptyHeapBytes,
+        pendingHeapBytes,
+        perFlowBytes: Math.round((pendingHeapBytes - emptyHeapBytes) / n),
+        rssMB: mb(process.memoryUsage().rss)
+      })
+    })
+    // ready for the signal: now start the flows (their results do not matter; the process exits after the report)
+    emit({ type: "started" })
+    const ignore = () => {}
+    if (client.flows) void client.flows(n, ignore)
+    else for (let i = 0; i < n; i++) void client.flow().then(ignore)
+  })
+}
+
 const runOne = (
   client: DeviceFlowClient,
   cancelAfterMs: number | undefined,
@@ -165,6 +221,8 @@ export const runWorker = (make: (endpoints: Endpoints) => Promise<DeviceFlowClie
     const client = await make(job.endpoints)
     const report = job.kind === "flows"
       ? await runFlows(client, job.n)
+      : job.kind === "pending"
+      ? await runPending(client, job.n)
       : await runOne(client, job.cancelAfterMs, job.stopWithinMs ?? 10_000)
     emit(report)
     // A client that is still polling (it ignored the cancel) must not keep the process alive.

@@ -16,6 +16,7 @@ import { DeviceSession } from "../DeviceSession.js"
 import * as PollSchedule from "../PollSchedule.js"
 import type { AuthenticationResult } from "../TokenResponse.js"
 import { oauthFields, scrub } from "./errors.js"
+import { PROTOCOL_CODES } from "./oauthCodes.js"
 import type { OAuthErrorBody } from "./oauthHttp.js"
 import { clip, oneLine } from "./text.js"
 import { fromWall, type Instant, toWall } from "./time.js"
@@ -230,21 +231,6 @@ export const transition = (
     }
   }
 }
-
-// RFC 6749 §5.2 and RFC 8628 §3.5 codes, and Entra's authorization_declined.
-const PROTOCOL_CODES: ReadonlySet<string> = new Set([
-  "authorization_pending",
-  "slow_down",
-  "access_denied",
-  "authorization_declined",
-  "expired_token",
-  "invalid_request",
-  "invalid_client",
-  "invalid_grant",
-  "unauthorized_client",
-  "unsupported_grant_type",
-  "invalid_scope"
-])
 
 const failed = (error: DeviceFlowError) => ({ _tag: "Failed", error }) as const
 

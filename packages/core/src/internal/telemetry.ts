@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import type * as Tracer from "effect/Tracer"
+import { KNOWN_CODES } from "./oauthCodes.js"
 
 /**
  * Tracing for operators: one span per device authorization request, poll,
@@ -29,34 +30,11 @@ const defined = (attributes: Attributes): Record<string, string | number | boole
   return out
 }
 
-// A server's error code is its own text: a hostile or buggy one may put anything there (a
-// token it was sent, say). Spans carry the codes of the specifications and providers only.
-const KNOWN_CODES: ReadonlySet<string> = new Set([
-  "authorization_pending",
-  "slow_down",
-  "access_denied",
-  "authorization_declined",
-  "expired_token",
-  "invalid_request",
-  "invalid_client",
-  "invalid_grant",
-  "unauthorized_client",
-  "unsupported_grant_type",
-  "invalid_scope",
-  "server_error",
-  "temporarily_unavailable",
-  "interaction_required",
-  "login_required",
-  "consent_required",
-  "device_flow_disabled",
-  "incorrect_client_credentials",
-  "incorrect_device_code",
-  "unsupported_token_type"
-])
 
 /**
  * An OAuth error code as a span may carry it: a code of the specifications or
- * of a provider devflow knows, else `other`.
+ * of a provider devflow knows, else `other` — a server's code is its own text,
+ * and a hostile or buggy one may put anything there (a token it was sent, say).
  * @internal
  */
 export const oauthCode = (code: string): string => (KNOWN_CODES.has(code) ? code : "other")
@@ -94,7 +72,8 @@ export const failureAttributes = (error: unknown): Attributes => {
  */
 export const traced = (
   name: string,
-  attributes: Attributes,
+  // a function, so that a flow that is not traced builds nothing on its hot path
+  attributes: Attributes | (() => Attributes),
   outcome: (exit: Exit.Exit<unknown, unknown>) => Attributes = (exit) =>
     Exit.isSuccess(exit) ? { "devflow.outcome": "ok" } : failureOutcome(exit)
 ) =>
@@ -106,7 +85,7 @@ export const traced = (
       : Effect.withSpan(
         Effect.onExit(self, (exit) => Effect.annotateCurrentSpan(defined(outcome(exit)))),
         name,
-        { kind: "client", attributes: defined(attributes) }
+        { kind: "client", attributes: defined(typeof attributes === "function" ? attributes() : attributes) }
       )
   )
 
