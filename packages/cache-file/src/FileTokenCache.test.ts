@@ -21,14 +21,18 @@ const tempDir = Effect.acquireRelease(
   (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
 )
 
+// The file's own mechanics: secrets stay in it (the keychain has test/keychain.test.ts).
 const fileLayer = (options: FileTokenCache.Options = {}) =>
-  Layer.unwrapScoped(Effect.map(tempDir, (dir) => FileTokenCache.layer({ directory: path.join(dir, "devflow"), ...options })))
+  Layer.unwrapScoped(
+    Effect.map(tempDir, (dir) => FileTokenCache.layer({ directory: path.join(dir, "devflow"), secretStore: "file", ...options }))
+  )
 
 tokenCacheContract("FileTokenCache", fileLayer())
 
 const mode = (file: string) => fs.statSync(file).mode & 0o777
 
-const open = (directory: string, options: FileTokenCache.Options = {}) => FileTokenCache.make({ directory, ...options })
+const open = (directory: string, options: FileTokenCache.Options = {}) =>
+  FileTokenCache.make({ directory, secretStore: "file", ...options })
 
 const lockText = (holder: Partial<{ pid: number; host: string; started: number; nonce: string; acquiredAt: number }>) =>
   JSON.stringify({ pid: process.pid, host: os.hostname(), started: processStarted, nonce: "n", acquiredAt: Date.now(), ...holder })

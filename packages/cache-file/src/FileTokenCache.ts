@@ -21,8 +21,15 @@
  *   starts empty. A file in a newer format is refused
  *   (`CacheVersionUnsupported`) and never overwritten.
  *
- * The file holds the tokens in clear, as any token cache must: its
- * protection is the file system's (see docs/caching.md).
+ * - Long-lived secrets — refresh tokens and kept client secrets — go to the
+ *   OS keychain (macOS Keychain, Windows Credential Manager, the Secret
+ *   Service on Linux) when it answers, and the file keeps a reference to
+ *   each (`secretStore`: `auto`, the default; `keychain` requires it; `file`
+ *   keeps them in the file). Secrets found in the other place are moved
+ *   there on first use, without a new sign-in.
+ *
+ * Access tokens and id_tokens (short-lived) stay in the file, in clear:
+ * its protection is the file system's (see docs/caching.md).
  *
  * @example
  * ```ts
@@ -45,6 +52,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as internal from "./internal/fileCache.js"
+import * as secretStore from "./internal/secretStore.js"
 import * as paths from "./CacheLocation.js"
 
 /**
@@ -76,9 +84,37 @@ export interface Options {
    * Holders touch their lock every quarter of this. Default 10 s.
    */
   readonly staleLockAfter?: Duration.DurationInput | undefined
+  /**
+   * Where refresh tokens and kept client secrets live:
+   * - `auto` (default): the OS keychain when it answers, else the file —
+   *   with a warning (logged once) that names the risk and this setting
+   * - `keychain`: the OS keychain, else `CacheUnavailable("keychain")`
+   * - `file`: the file (0600), as before keychains were supported
+   *
+   * Access tokens and id_tokens always stay in the file.
+   */
+  readonly secretStore?: SecretStore | undefined
+  /** longest wait for one keychain call (a locked keychain may wait for a password); default 20 s */
+  readonly keychainTimeout?: Duration.DurationInput | undefined
   /** told once about every unreadable file moved aside, besides the warning log */
   readonly onWarning?: ((warning: TokenCache.CacheCorrupt) => Effect.Effect<void>) | undefined
 }
+
+/**
+ * Where a cache keeps its long-lived secrets; see {@link Options}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SecretStore = secretStore.Mode
+
+/**
+ * Every {@link SecretStore}, in the order the CLI lists them.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const secretStores: ReadonlyArray<SecretStore> = secretStore.MODES
 
 /**
  * The platform's per-user cache directory for devflow, from the current
@@ -145,9 +181,15 @@ const validate = (options: Options) =>
     ) {
       return yield* invalid("fileName", `must be a plain file name, without a directory: ${JSON.stringify(String(fileName).slice(0, 100))}`)
     }
+    const secretStore = options.secretStore ?? "auto"
+    if (!secretStores.includes(secretStore)) {
+      return yield* invalid("secretStore", `must be one of ${secretStores.join(", ")}: ${JSON.stringify(String(secretStore).slice(0, 50))}`)
+    }
     return {
       directory: options.directory ?? defaultDirectory(),
       fileName,
+      secretStore,
+      keychainTimeout: yield* positive("keychainTimeout", options.keychainTimeout, "20 seconds"),
       lockTimeout: yield* positive("lockTimeout", options.lockTimeout, "10 seconds"),
       refreshLockTimeout: yield* positive("refreshLockTimeout", options.refreshLockTimeout, "60 seconds"),
       staleLockAfter: yield* positive("staleLockAfter", options.staleLockAfter, "10 seconds")

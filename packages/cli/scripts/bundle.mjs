@@ -7,6 +7,10 @@
 //   - the full CLI (main) and its static imports: no undici, no oidc-provider
 //     (loaded on first request / by `devflow demo` only).
 //
+// The keychain binding (@napi-rs/keyring, a native module) is not bundled: cache-file imports it by a
+// name esbuild leaves alone, and Node resolves it at run time from packages/cli/node_modules (a
+// dependency of this package), so an outdir must lie under packages/cli.
+//
 //   node scripts/bundle.mjs [--outdir DIR]
 import * as esbuild from "esbuild"
 import * as fs from "node:fs"

@@ -9,6 +9,7 @@
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
+import type * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
 import * as Providers from "@devflow/core/Providers"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
@@ -25,6 +26,7 @@ import type * as TokenFormat from "./internal/tokenFormat.js"
  */
 export type ValueOf<K extends FlagTable.Key> = K extends "provider" ? Option.Option<Providers.ProviderId>
   : K extends "format" ? Option.Option<TokenFormat.Format>
+  : K extends "secretStore" ? Option.Option<FileTokenCache.SecretStore>
   : FlagTable.Table[K] extends { readonly kind: "boolean" } ? boolean
   : FlagTable.Table[K] extends { readonly kind: "integer" } ? FlagTable.Table[K] extends { readonly default: number } ? number
     : Option.Option<number>

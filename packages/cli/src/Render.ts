@@ -201,7 +201,12 @@ export const describe = (error: CliError): Failure => {
     case "CacheCorrupt":
     case "CacheVersionUnsupported":
     case "CacheUnavailable":
-      return failure(ExitCode.Internal, "Use --cache-dir (DEVFLOW_CACHE_DIR) to choose another cache directory.")
+      return failure(
+        ExitCode.Internal,
+        error._tag === "CacheUnavailable" && error.reason === "keychain"
+          ? "Unlock or start the OS keychain (a Secret Service such as GNOME Keyring on Linux), or keep the secrets in the token cache file with --secret-store file (DEVFLOW_SECRET_STORE=file)."
+          : "Use --cache-dir (DEVFLOW_CACHE_DIR) to choose another cache directory."
+      )
     case "UsageError":
       return { tag: error._tag, code: ExitCode.Usage, message: error.message, hint: error.hint }
     case "LocalError":

@@ -6,12 +6,15 @@
  * truncated JSON, put them in a redirect — each run plain, with `--json`,
  * with `--verbose`, and with the debug log level (`devflow --log-level all`).
  * No canary may appear in any stdout or stderr, nor in any file but the
- * token cache, except on `devflow token`'s own stdout.
+ * token cache, except on `devflow token`'s own stdout. With the OS keychain
+ * (a private Secret Service), the refresh token and the client secret are
+ * in no file at all, the token cache included, nor in a keychain item's name.
  */
 import { type FaultRequest, type Handler, json, redirect, reply, startFaultServer } from "@devflow/dev-server/faults"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as SecretService from "../../cache-file/test/secretService.js"
 import { devflow, type Run, tempDir } from "./helpers.js"
 
 /** a stack frame line, as Node prints them */
@@ -138,9 +141,15 @@ const variants: ReadonlyArray<readonly [string, ReadonlyArray<string>, ReadonlyA
   ["--log-level all --json --verbose", ["--log-level", "all"], ["--json", "--verbose"]]
 ]
 
-const login = (clientId: string, dir: string, root: ReadonlyArray<string>, flags: ReadonlyArray<string>) =>
+const login = (
+  clientId: string,
+  dir: string,
+  root: ReadonlyArray<string>,
+  flags: ReadonlyArray<string>,
+  env: Readonly<Record<string, string>> = {}
+) =>
   devflow([...root, "login", "--issuer", server.origin, "--client-id", clientId, "--scope", "openid", "--scope", "offline_access", "--no-qr", "--cache-dir", dir, ...flags], {
-    env: { DEVFLOW_CLIENT_SECRET: C.clientSecret }
+    env: { DEVFLOW_CLIENT_SECRET: C.clientSecret, ...env }
   })
 
 /** Run `jobs` at most `n` at a time (each is a process: the machine has few cores). */
@@ -261,6 +270,55 @@ describe("secret canaries through the CLI", () => {
       outputs.push(...outputsOf("token (again)", second))
       outputs.push(...otherFiles(dir))
       expect(leaksIn(outputs, "refresh-refused")).toEqual([])
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe.skipIf(!SecretService.available())("secret canaries with the OS keychain (GNOME Keyring over D-Bus)", () => {
+  let service: SecretService.SecretService
+  beforeAll(async () => {
+    service = await SecretService.start()
+  }, 30_000)
+  afterAll(() => service?.stop())
+
+  it("login, token (refreshing), accounts, logout: no secret in any output; the refresh token and client secret in no file and no item name", {
+    timeout: 120_000
+  }, async () => {
+    const dir = tempDir("devflow-canaries-keychain-")
+    try {
+      const env = { DEVFLOW_CLIENT_SECRET: C.clientSecret, DBUS_SESSION_BUS_ADDRESS: service.address }
+      const outputs: Array<Output> = []
+      for (const [name, root, flags] of variants) {
+        const run = await login("ok", dir, root, flags, { DBUS_SESSION_BUS_ADDRESS: service.address })
+        expect(run.code, run.stderr).toBe(0)
+        outputs.push(...outputsOf(`login ${name}`, run))
+      }
+      const items = await service.items()
+      expect(items.map((i) => i.secret).sort()).toEqual([C.clientSecret, C.refreshToken].sort())
+      // every file, the token cache included: the long-lived secrets are not there
+      const files = fs.readdirSync(dir).map((name) => ({ what: `file ${name}`, text: fs.readFileSync(path.join(dir, name), "utf8") }))
+      const longLived = files.flatMap(({ text, what }) =>
+        [C.refreshToken, C.clientSecret].filter((secret) => text.includes(secret)).map((secret) => `${secret} in ${what}`)
+      )
+      expect(longLived).toEqual([])
+      outputs.push(...items.map((i) => ({ what: `keychain item name ${i.account}`, text: i.account })))
+      for (const args of [["token", "--json", "--verbose"], ["--log-level", "all", "token", "--verbose"]]) {
+        // every `token` refreshes (expires_in 60): the refresh token comes from the keychain
+        const run = await devflow([...args, "--cache-dir", dir], { env })
+        expect(run.code, run.stderr).toBe(0)
+        expect(run.stdout).toContain(C.accessToken)
+        outputs.push(...outputsOf(args.join(" "), run, { tokenStdout: true }))
+      }
+      for (const args of [["accounts", "--json", "--verbose"], ["--log-level", "all", "logout", "--verbose"]]) {
+        const run = await devflow([...args, "--cache-dir", dir], { env })
+        expect(run.code, run.stderr).toBe(0)
+        outputs.push(...outputsOf(args.join(" "), run))
+      }
+      expect(await service.items()).toEqual([])
+      outputs.push(...otherFiles(dir))
+      expect(leaksIn(outputs, "ok")).toEqual([])
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }

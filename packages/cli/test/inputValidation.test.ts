@@ -78,6 +78,8 @@ const usageCases: ReadonlyArray<Case> = [
   ["--start-url: http to a remote host (aws-sso)", ["login", "--provider", "aws-sso", "--client-id", "x", "--region", "us-east-1", "--start-url", "http://d-1.awsapps.com/start"], ["startUrl", "--start-url"]],
   ["--issuer with a path Keycloak does not have (keycloak)", ["login", "--provider", "keycloak", "--client-id", "x", "--issuer", "https://kc.example/auth"], ["issuer"]],
   ["--format: unknown", ["token", "--format", "yaml"], ["--format", "yaml"]],
+  ["--secret-store: unknown", ["accounts", "--secret-store", "vault"], ["--secret-store", "vault"]],
+  ["DEVFLOW_SECRET_STORE: unknown (token)", ["token"], ["--secret-store", "DEVFLOW_SECRET_STORE"], { DEVFLOW_SECRET_STORE: "Keychain" }],
   ["--profile: empty", ["token", "--profile", ""], ["profile"]],
   ["DEVFLOW_ISSUER: http to a remote host", ["login", "--client-id", "x"], ["issuer", "DEVFLOW_ISSUER"], { DEVFLOW_ISSUER: "http://idp.example" }],
   ["DEVFLOW_CLIENT_ID: empty", ["login", "--provider", "github"], ["clientId", "--client-id", "DEVFLOW_CLIENT_ID"], { DEVFLOW_CLIENT_ID: "" }],

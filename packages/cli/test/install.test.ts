@@ -106,9 +106,11 @@ describe("packed and installed with npm, outside the workspace", () => {
       const pkg = JSON.parse(fs.readFileSync(path.join(scratch, "node_modules/@devflow", name, "package.json"), "utf8"))
       expect(fs.existsSync(path.join(scratch, "node_modules/@devflow", name, pkg.exports["."].types)), `${name} types`).toBe(true)
     }
-    // the CLI is one self-contained bundle: it installs nothing of its own
+    // the CLI is one self-contained bundle: it installs nothing of its own but the OS keychain's native
+    // binding, which no bundle can hold (optional: without it, secrets stay in the cache file)
     const cli = JSON.parse(fs.readFileSync(path.join(scratch, "node_modules/@devflow/cli/package.json"), "utf8"))
     expect(cli.dependencies ?? {}).toEqual({})
+    expect(Object.keys(cli.optionalDependencies ?? {})).toEqual(["@napi-rs/keyring"])
     const count = (await run("npm", ["ls", "--all", "--parseable"], { cwd: scratch })).stdout.trim().split("\n").length - 1
     console.log(
       `[install] tarballs: ${PUBLIC.map((p) => `${p} ${(tarballs[p]!.bytes / 1024).toFixed(1)} KiB`).join(", ")}; ` +

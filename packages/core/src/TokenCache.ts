@@ -255,6 +255,8 @@ export class CacheVersionUnsupported extends Schema.TaggedError<CacheVersionUnsu
  * - `insecure`: the cache directory or file is owned by another user, is a
  *   symbolic link, or its permissions could not be tightened
  * - `io`: the file system refused (no space, read-only, I/O error, ...)
+ * - `keychain`: the OS keychain holding the cache's secrets is not reachable
+ *   or refused (a cache configured to require it)
  *
  * @since 0.1.0
  * @category errors
@@ -263,7 +265,7 @@ export class CacheUnavailable extends Schema.TaggedError<CacheUnavailable>("@dev
   "CacheUnavailable",
   {
     location: Schema.String,
-    reason: Schema.Literal("lock_timeout", "insecure", "io"),
+    reason: Schema.Literal("lock_timeout", "insecure", "io", "keychain"),
     detail: Schema.String,
     cause: Schema.optional(Schema.Defect)
   }
@@ -276,6 +278,8 @@ export class CacheUnavailable extends Schema.TaggedError<CacheUnavailable>("@dev
         return `The token cache ${this.location} is not safe to use: ${this.detail}`
       case "io":
         return `The token cache ${this.location} cannot be used: ${this.detail}`
+      case "keychain":
+        return `The token cache ${this.location} keeps its secrets in the OS keychain, which cannot be used: ${this.detail}`
     }
   }
 }

@@ -7,6 +7,7 @@ import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import { errorCode, insecure, io, ioError, processAlive, sleepLive } from "./io.js"
 import * as Lock from "./lock.js"
+import * as SecretStore from "./secretStore.js"
 
 /** @internal */
 export interface Settings {
@@ -15,6 +16,8 @@ export interface Settings {
   readonly lockTimeout: Duration.Duration
   readonly refreshLockTimeout: Duration.Duration
   readonly staleLockAfter: Duration.Duration
+  readonly secretStore: SecretStore.Mode
+  readonly keychainTimeout: Duration.Duration
   readonly onWarning: (warning: TokenCache.CacheCorrupt) => Effect.Effect<void>
 }
 
@@ -84,8 +87,21 @@ const removeLeftovers = (directory: string, fileName: string): Effect.Effect<voi
 interface Snapshot {
   /** identity of the file version the content came from */
   readonly stamp: string
+  /** the content as the file has it (keychain references in place of the secrets kept there) */
+  readonly stored: TokenCache.CacheContent
+  /** the content with those secrets */
+  readonly resolved: SecretStore.Resolved
   readonly content: TokenCache.CacheContent
 }
+
+const snapshotOf = (stamp: string, stored: TokenCache.CacheContent, resolved: SecretStore.Resolved): Snapshot => ({
+  stamp,
+  stored,
+  resolved,
+  content: resolved.content
+})
+
+const EMPTY: SecretStore.Resolved = { content: TokenCache.empty, unresolved: [] }
 
 type Loaded =
   | { readonly _tag: "Content"; readonly snapshot: Snapshot }
@@ -112,8 +128,10 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
     const file = path.join(directory, settings.fileName)
     yield* prepareDirectory(directory, settings.fileName)
     yield* removeLeftovers(directory, settings.fileName)
+    const secrets = SecretStore.make({ mode: settings.secretStore, file, timeout: settings.keychainTimeout })
+    yield* secrets.check
 
-    let snapshot: Snapshot = { stamp: MISSING, content: TokenCache.empty }
+    let snapshot: Snapshot = snapshotOf(MISSING, TokenCache.empty, EMPTY)
 
     const dataLock: Lock.LockOptions = {
       path: `${file}.lock`,
@@ -157,7 +175,7 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
         const stamp = yield* currentStamp
         if (stamp === snapshot.stamp) return { _tag: "Content", snapshot } as const
         if (stamp === MISSING) {
-          snapshot = { stamp: MISSING, content: TokenCache.empty }
+          snapshot = snapshotOf(MISSING, TokenCache.empty, EMPTY)
           return { _tag: "Content", snapshot } as const
         }
         const read = yield* Effect.acquireUseRelease(
@@ -178,12 +196,12 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
           (handle) => handle === undefined ? Effect.void : Effect.promise(() => handle.close().catch(() => undefined))
         )
         if (read === undefined) {
-          snapshot = { stamp: MISSING, content: TokenCache.empty }
+          snapshot = snapshotOf(MISSING, TokenCache.empty, EMPTY)
           return { _tag: "Content", snapshot } as const
         }
         const decoded = yield* Effect.either(TokenCache.fromJson(read.text, file))
         if (decoded._tag === "Right") {
-          snapshot = { stamp: read.stamp, content: decoded.right }
+          snapshot = snapshotOf(read.stamp, decoded.right, yield* secrets.resolve(decoded.right))
           return { _tag: "Content", snapshot } as const
         }
         // A newer format is refused, never moved aside or overwritten.
@@ -203,31 +221,20 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
         const movedTo = `${file}.corrupt-${time}-${process.pid}`
         yield* io(file, "move the unreadable cache file aside", () => fsp.rename(file, movedTo))
         yield* syncDirectory(directory)
-        snapshot = { stamp: MISSING, content: TokenCache.empty }
+        snapshot = snapshotOf(MISSING, TokenCache.empty, EMPTY)
         const warning = new TokenCache.CacheCorrupt({ location: file, reason: corrupt.error.reason, movedTo })
         yield* Effect.logWarning(warning.message).pipe(Effect.annotateLogs({ cache: file, movedTo }))
         yield* settings.onWarning(warning)
       })
 
-    /** Under the data lock: the current content, after moving a corrupt file aside. */
+    /** Under the data lock: the current snapshot, after moving a corrupt file aside. */
     const loadLocked = Effect.gen(function*() {
       const loaded = yield* load
-      if (loaded._tag === "Content") return loaded.snapshot.content
+      if (loaded._tag === "Content") return loaded.snapshot
       yield* quarantine(loaded)
       const again = yield* load
-      return again._tag === "Content" ? again.snapshot.content : TokenCache.empty
+      return again._tag === "Content" ? again.snapshot : snapshotOf(MISSING, TokenCache.empty, EMPTY)
     })
-
-    const read: Effect.Effect<TokenCache.CacheContent, TokenCache.TokenCacheError> = Effect.flatMap(load, (loaded) =>
-      loaded._tag === "Content"
-        ? Effect.succeed(loaded.snapshot.content)
-        : Lock.withLock(dataLock, loadLocked))
-
-    const write = (content: TokenCache.CacheContent) =>
-      Effect.gen(function*() {
-        yield* writeAtomic(file, TokenCache.toJson(content))
-        snapshot = { stamp: yield* currentStamp, content }
-      })
 
     const modify = <A>(
       f: (content: TokenCache.CacheContent) => readonly [A, TokenCache.CacheContent]
@@ -236,11 +243,32 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
         dataLock,
         Effect.gen(function*() {
           const current = yield* loadLocked
-          const [result, next] = f(current)
-          if (next !== current) yield* write(next)
+          const [result, next] = f(current.content)
+          if (next === current.content && !secrets.misplaced(current.stored, current.resolved)) return result
+          // Secrets go to the keychain first, the file follows, and items the file no longer names
+          // are removed last: a crash in between leaves an unused item, never a reference without one.
+          const plan = yield* secrets.persist(current.stored, current.resolved, next)
+          if (next === current.content && !plan.changed) return result
+          yield* writeAtomic(file, TokenCache.toJson(plan.stored))
+          snapshot = snapshotOf(yield* currentStamp, plan.stored, { content: next, unresolved: plan.unresolved })
+          yield* secrets.cleanUp(plan)
           return result
         })
       )
+
+    // Secrets found where this cache's mode does not want them (in the file with a keychain at hand,
+    // in the keychain for a file-only cache) are moved on first read: once per cache, when it fails.
+    let moved = false
+    const read: Effect.Effect<TokenCache.CacheContent, TokenCache.TokenCacheError> = Effect.gen(function*() {
+      const loaded = yield* load
+      const current = loaded._tag === "Content" ? loaded.snapshot : yield* Lock.withLock(dataLock, loadLocked)
+      if (moved || !secrets.misplaced(current.stored, current.resolved)) return current.content
+      moved = true
+      const migration = modify((content) => [undefined, content] as const)
+      if (secrets.mode === "keychain") yield* migration
+      else yield* Effect.ignore(migration)
+      return snapshot.content
+    })
 
     const withRefreshLock = <A, E, R>(key: string, effect: Effect.Effect<A, E, R>) =>
       Lock.withLock({

@@ -68,7 +68,7 @@ export const accounts = Command.make(
     const directory = Target.directoryOf(options.cacheDir)
     return Effect.gen(function*() {
       yield* Target.checkDirectory(options.cacheDir)
-      const cache = yield* FileTokenCache.make({ directory })
+      const cache = yield* FileTokenCache.make({ directory, secretStore: Option.getOrUndefined(options.secretStore) })
       const content = yield* cache.read
       const listed = list(content, yield* Profile.load(directory))
       const stdout = Output.stdout()
@@ -133,7 +133,7 @@ export const logout = Command.make(
       if (options.all && Option.isSome(options.account)) {
         return yield* new Render.UsageError({ message: "Give an account or --all, not both" })
       }
-      const cache = yield* FileTokenCache.make({ directory })
+      const cache = yield* FileTokenCache.make({ directory, secretStore: Option.getOrUndefined(options.secretStore) })
       const content = yield* cache.read
       const all = [...content.accounts.values()]
       let targets: ReadonlyArray<Account.Account>

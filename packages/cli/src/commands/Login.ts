@@ -27,15 +27,16 @@ import * as Target from "../Target.js"
 
 /**
  * The services a command talking to a server needs: the HTTP client (loaded
- * at its first request), discovery, and the file cache in `directory`.
+ * at its first request), discovery, and the file cache in `directory`
+ * (its secrets where `--secret-store` says).
  *
  * @since 0.1.0
  * @category layers
  */
-export const services = (directory: string) =>
+export const services = (directory: string, secretStore: Option.Option<FileTokenCache.SecretStore>) =>
   Layer.mergeAll(
     ServerMetadata.layer().pipe(Layer.provideMerge(Http.layerLazy)),
-    FileTokenCache.layer({ directory })
+    FileTokenCache.layer({ directory, secretStore: Option.getOrUndefined(secretStore) })
   )
 
 /**
@@ -87,7 +88,7 @@ export const login = Command.make(
         }))
       }
     }).pipe(
-      Effect.provide(services(directory)),
+      Effect.provide(services(directory, options.secretStore)),
       // before the cache layer tries to create the directory
       (body) => Effect.zipRight(Target.checkDirectory(options.cacheDir), body)
     )

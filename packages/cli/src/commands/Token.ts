@@ -166,7 +166,7 @@ export const token = Command.make(
       )
       Output.stdout().write(TokenFormat.render(format, result))
     }).pipe(
-      Effect.provide(services(directory)),
+      Effect.provide(services(directory, options.secretStore)),
       // before the cache layer tries to create the directory
       (body) => Effect.zipRight(Target.checkDirectory(options.cacheDir), body)
     )

@@ -144,6 +144,11 @@ const serve = (
   // --json with another --format: for the full CLI to refuse
   if (json && formatText !== "json") return undefined
 
+  // Access tokens stay in the file whichever store keeps the long-lived secrets (docs/caching.md),
+  // so the store changes nothing here; an unknown one is for the full CLI to refuse.
+  const secretStore = value("secretStore")
+  if (secretStore !== undefined && !(FlagTable.SECRET_STORES as ReadonlyArray<string>).includes(secretStore)) return undefined
+
   const profileName = value("profile") ?? ProfileFile.DEFAULT_PROFILE
   if (!ProfileFile.PROFILE_NAME.test(profileName)) return undefined
   const envScopes = env[ENV.scope!]?.split(" ").filter((s) => s !== "") ?? []

@@ -62,6 +62,9 @@ const SIGN_IN = ["login", "token"] as const
 const ALL = ["devflow", ...COMMAND_NAMES] as const
 const CACHED = ["login", "token", "accounts", "logout"] as const
 
+/** `@devflow/cache-file`'s `FileTokenCache.secretStores`, repeated here to keep this module free of Effect. */
+export const SECRET_STORES = ["auto", "keychain", "file"] as const
+
 /**
  * The table. Keys are the option names the commands' handlers read.
  * @internal
@@ -254,6 +257,18 @@ export const FLAGS = {
     help: "Directory of the token cache and the profiles. Default: ~/.cache/devflow (the platform's per-user cache).",
     commands: CACHED,
     group: "cache",
+    fast: "read"
+  },
+  secretStore: {
+    name: "secret-store",
+    kind: "choice",
+    env: "DEVFLOW_SECRET_STORE",
+    value: "<store>",
+    choices: SECRET_STORES,
+    help: "Where refresh tokens and client secrets are kept.",
+    commands: CACHED,
+    group: "cache",
+    // access tokens stay in the file whichever store keeps the long-lived secrets
     fast: "read"
   },
   all: {

@@ -1,0 +1,284 @@
+import * as TokenCache from "@devflow/core/TokenCache"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as crypto from "node:crypto"
+import * as Keychain from "./keychain.js"
+
+/**
+ * Where the cache's long-lived secrets (refresh tokens, kept client
+ * secrets) live: `keychain` requires the OS keychain, `file` keeps them in
+ * the cache file, `auto` uses the keychain when it answers and the file
+ * otherwise (with a warning).
+ * @internal
+ */
+export type Mode = "auto" | "keychain" | "file"
+
+/** @internal */
+export const MODES: ReadonlyArray<Mode> = ["auto", "keychain", "file"]
+
+/**
+ * In the file, a secret kept in the keychain is replaced by a reference to
+ * its item. No server issues a token of this shape.
+ * @internal
+ */
+export const REF_PREFIX = "devflow-keychain:"
+const REF = /^devflow-keychain:((?:refresh-token|client-secret)\/[0-9a-f]{12}\/[0-9a-f]{32})$/
+
+type Section = "refreshTokens" | "clients"
+type Entry = TokenCache.CredentialEntry | TokenCache.ClientEntry
+
+/** A refresh token or client entry of the content, by section and key. */
+interface Slot {
+  readonly section: Section
+  readonly key: string
+  readonly entry: Entry
+}
+
+const KIND: Readonly<Record<Section, string>> = { refreshTokens: "refresh-token", clients: "client-secret" }
+
+const slotsOf = (content: TokenCache.CacheContent): Array<Slot> => [
+  ...[...content.refreshTokens].map(([key, entry]) => ({ section: "refreshTokens" as const, key, entry })),
+  ...[...content.clients].map(([key, entry]) => ({ section: "clients" as const, key, entry }))
+]
+
+/** The keychain item an entry's reference names, if its secret is one. */
+const refOf = (entry: Entry): string | undefined => REF.exec(Redacted.value(entry.secret))?.[1]
+
+const withSlots = (content: TokenCache.CacheContent, slots: ReadonlyArray<Slot>): TokenCache.CacheContent => {
+  const refreshTokens = new Map<string, TokenCache.CredentialEntry>()
+  const clients = new Map<string, TokenCache.ClientEntry>()
+  for (const slot of slots) {
+    if (slot.section === "refreshTokens") refreshTokens.set(slot.key, slot.entry as TokenCache.CredentialEntry)
+    else clients.set(slot.key, slot.entry as TokenCache.ClientEntry)
+  }
+  return { ...content, refreshTokens, clients }
+}
+
+const who = (slot: Slot): string =>
+  slot.section === "refreshTokens"
+    ? `the refresh token of ${(slot.entry as TokenCache.CredentialEntry).accountId} (client ${slot.entry.clientId})`
+    : `the secret of client ${slot.entry.clientId}`
+
+/**
+ * The content as it is in the file and as callers see it.
+ * @internal
+ */
+export interface Resolved {
+  /** the secrets in clear (`Redacted`); entries whose item could not be read are left out */
+  readonly content: TokenCache.CacheContent
+  /** references the keychain could not be asked about: kept in the file, not offered to callers */
+  readonly unresolved: ReadonlyArray<Slot>
+}
+
+/**
+ * What a write stores: the content for the file (references in place of
+ * the secrets moved to the keychain), and the items to remove once the
+ * file no longer names them.
+ * @internal
+ */
+export interface Plan {
+  readonly stored: TokenCache.CacheContent
+  readonly unresolved: ReadonlyArray<Slot>
+  readonly changed: boolean
+  readonly obsolete: ReadonlyArray<string>
+}
+
+/** @internal */
+export interface SecretStore {
+  readonly mode: Mode
+  /** replace references by the keychain's secrets */
+  readonly resolve: (stored: TokenCache.CacheContent) => Effect.Effect<Resolved, TokenCache.CacheUnavailable>
+  /** whether the file holds secrets where this mode does not want them */
+  readonly misplaced: (stored: TokenCache.CacheContent, resolved: Resolved) => boolean
+  /**
+   * Under the data lock, before the file is written: put `next`'s secrets
+   * where they belong (keychain items are written first, so the file never
+   * names an item that does not exist).
+   */
+  readonly persist: (
+    stored: TokenCache.CacheContent,
+    resolved: Resolved,
+    next: TokenCache.CacheContent
+  ) => Effect.Effect<Plan, TokenCache.CacheUnavailable>
+  /** Under the data lock, after the file was written: remove the items it no longer names. */
+  readonly cleanUp: (plan: Plan) => Effect.Effect<void>
+  /** Make sure the keychain answers (`keychain` mode, when the cache is opened). */
+  readonly check: Effect.Effect<void, TokenCache.CacheUnavailable>
+}
+
+/**
+ * @internal
+ */
+export const make = (options: {
+  readonly mode: Mode
+  /** the cache file, for messages and to name its items */
+  readonly file: string
+  readonly timeout: Duration.Duration
+  readonly keychain?: Keychain.Keychain | undefined
+}): SecretStore => {
+  const { file, mode } = options
+  const keychain = options.keychain ?? Keychain.make(options.timeout)
+  // Items are named per cache file, so that two cache directories never share (or sweep) each other's.
+  const fileId = crypto.createHash("sha256").update(file).digest("hex").slice(0, 12)
+  const nameFor = (slot: Slot) => `${KIND[slot.section]}/${fileId}/${crypto.createHash("sha256").update(slot.key).digest("hex").slice(0, 32)}`
+  const ours = (name: string) => name.split("/")[1] === fileId
+
+  // After one failure the keychain is not asked again by this cache: every call could wait for the timeout.
+  let unreachable: Keychain.KeychainFailure | undefined
+  const warned = new Set<string>()
+  const warnOnce = (id: string, text: string) =>
+    warned.has(id) ? Effect.void : Effect.zipRight(Effect.sync(() => warned.add(id)), Effect.logWarning(text))
+
+  const unavailable = (failure: Keychain.KeychainFailure) =>
+    new TokenCache.CacheUnavailable({
+      location: file,
+      reason: "keychain",
+      detail: `${failure.message}. Use the file instead with --secret-store file (DEVFLOW_SECRET_STORE=file)`
+    })
+
+  /** A keychain call; its failure marks the keychain unreachable, and fails only in `keychain` mode. */
+  const attempt = <A>(call: Effect.Effect<A, Keychain.KeychainFailure>) =>
+    unreachable !== undefined
+      ? (mode === "keychain" ? Effect.fail(unavailable(unreachable)) : Effect.succeed(undefined))
+      : Effect.catchAll(Effect.map(call, (value) => ({ value })), (failure) => {
+        unreachable = failure
+        return mode === "keychain" ? Effect.fail(unavailable(failure)) : Effect.succeed(undefined)
+      })
+
+  const resolve = (stored: TokenCache.CacheContent): Effect.Effect<Resolved, TokenCache.CacheUnavailable> =>
+    Effect.gen(function*() {
+      const slots = slotsOf(stored)
+      if (!slots.some((slot) => refOf(slot.entry) !== undefined)) return { content: stored, unresolved: [] }
+      const kept: Array<Slot> = []
+      const unresolved: Array<Slot> = []
+      for (const slot of slots) {
+        const name = refOf(slot.entry)
+        if (name === undefined) {
+          kept.push(slot)
+          continue
+        }
+        const got = yield* attempt(keychain.get(name))
+        if (got === undefined) {
+          unresolved.push(slot)
+          yield* warnOnce(
+            `unreachable ${name}`,
+            `${who(slot)} is kept in the OS keychain, which cannot be reached from here (${unreachable?.message}): ` +
+              `sign in again, or run devflow where the keychain is available (the cache ${file} keeps the reference)`
+          )
+        } else if (got.value === undefined || got.value === "") {
+          // The item was removed behind devflow's back: the account needs a new sign-in, nothing worse.
+          yield* warnOnce(
+            `missing ${name}`,
+            `${who(slot)} is missing from the OS keychain (removed outside devflow?): sign in again`
+          )
+        } else {
+          kept.push({ ...slot, entry: { ...slot.entry, secret: Redacted.make(got.value) } })
+        }
+      }
+      return { content: withSlots(stored, kept), unresolved }
+    })
+
+  const misplaced = (stored: TokenCache.CacheContent, resolved: Resolved): boolean => {
+    const refs = slotsOf(stored).filter((slot) => refOf(slot.entry) !== undefined).length
+    if (mode === "file") return refs > resolved.unresolved.length
+    return unreachable === undefined && slotsOf(stored).some((slot) => refOf(slot.entry) === undefined)
+  }
+
+  /**
+   * An unresolved reference is kept while the entry it stands for would
+   * have been kept: its account is still there and nothing replaced it
+   * (core's `withoutAccount` rules), so that a session without the keychain
+   * never loses another session's sign-in.
+   */
+  const keep = (slot: Slot, next: TokenCache.CacheContent): boolean => {
+    if (next[slot.section].has(slot.key)) return false
+    if (slot.section === "refreshTokens") {
+      const entry = slot.entry as TokenCache.CredentialEntry
+      return TokenCache.findAccount(next, entry.authority, entry.accountId) !== undefined
+    }
+    if (next.accounts.size === 0) return false
+    const client = slot.entry as TokenCache.ClientEntry
+    return client.registration !== undefined ||
+      [...next.refreshTokens.values(), ...next.accessTokens.values()].some((e) => e.clientId === client.clientId)
+  }
+
+  const persist = (
+    stored: TokenCache.CacheContent,
+    resolved: Resolved,
+    next: TokenCache.CacheContent
+  ): Effect.Effect<Plan, TokenCache.CacheUnavailable> =>
+    Effect.gen(function*() {
+      const out: Array<Slot> = []
+      let changed = false
+      // how a secret appears in the file: its item's reference, or itself
+      const shown = (entry: Entry) => refOf(entry) ?? Redacted.value(entry.secret)
+      for (const slot of slotsOf(next)) {
+        const before = stored[slot.section].get(slot.key)
+        const value = Redacted.value(slot.entry.secret)
+        const current = resolved.content[slot.section].get(slot.key)
+        let entry: Entry = slot.entry
+        if (mode !== "file") {
+          const name = nameFor(slot)
+          // an unchanged secret already in its item is not written again
+          const unchanged = before !== undefined && refOf(before) === name && current !== undefined &&
+            Redacted.value(current.secret) === value
+          const placed = unchanged ? { value: undefined } : yield* attempt(keychain.set(name, value))
+          if (placed !== undefined) {
+            entry = { ...slot.entry, secret: Redacted.make(`${REF_PREFIX}${name}`) }
+          } else if (mode === "auto" && (before === undefined || refOf(before) !== undefined)) {
+            yield* warnOnce(
+              "plaintext",
+              `The OS keychain is not available (${unreachable?.message}): ${who(slot)} is kept in clear in ${file} ` +
+                `(0600), where anything running as you, and any copy or backup of the file, can read it. ` +
+                `Make a keychain available (macOS Keychain, Windows Credential Manager, a Secret Service such as ` +
+                `GNOME Keyring or KWallet) and devflow moves it there, or set --secret-store file ` +
+                `(DEVFLOW_SECRET_STORE=file) to keep secrets in the file on purpose`
+            )
+          }
+        }
+        if (before === undefined || shown(before) !== shown(entry)) changed = true
+        out.push({ ...slot, entry })
+      }
+      const unresolved = resolved.unresolved.filter((slot) => keep(slot, next))
+      const stillNamed = new Set([...out, ...unresolved].map((slot) => refOf(slot.entry)).filter((n) => n !== undefined))
+      const obsolete = slotsOf(stored)
+        .map((slot) => refOf(slot.entry))
+        .filter((name): name is string => name !== undefined && !stillNamed.has(name))
+      if (obsolete.length > 0 || unresolved.length !== resolved.unresolved.length || out.length !== slotsOf(stored).length - resolved.unresolved.length) {
+        changed = true
+      }
+      return { stored: withSlots(next, [...out, ...unresolved]), unresolved, changed, obsolete }
+    })
+
+  const cleanUp = (plan: Plan): Effect.Effect<void> =>
+    Effect.gen(function*() {
+      const refs = new Set(slotsOf(plan.stored).map((slot) => refOf(slot.entry)).filter((n) => n !== undefined))
+      // a file-only cache touches the keychain only to empty it of what an earlier mode put there
+      if (!plan.changed || (mode === "file" && plan.obsolete.length === 0)) return
+      const removable = new Set(plan.obsolete.filter(ours))
+      // Items a crash left between a write and its clean-up, or that were named when the keychain
+      // could not be reached: any item of this cache that the file no longer names.
+      if (unreachable === undefined) {
+        const listed = yield* Effect.either(keychain.names)
+        if (listed._tag === "Right") for (const name of listed.right) if (ours(name) && !refs.has(name)) removable.add(name)
+      }
+      for (const name of removable) {
+        if (unreachable !== undefined) break
+        const removed = yield* Effect.either(keychain.remove(name))
+        if (removed._tag === "Left") {
+          unreachable = removed.left
+          yield* Effect.logWarning(
+            `Could not remove a keychain item of ${file} that is no longer used (${removed.left.message}); ` +
+              `the next write will try again`
+          )
+        }
+      }
+    })
+
+  const check = mode === "keychain"
+    ? Effect.mapError(keychain.get("probe"), unavailable).pipe(Effect.asVoid)
+    : Effect.void
+
+  return { mode, resolve, misplaced, persist, cleanUp, check }
+}
