@@ -86,6 +86,11 @@ const bin = () => path.join(scratch, "node_modules", ".bin", "devflow")
 describe("packed and installed with npm, outside the workspace", () => {
   it("every public package packs, and the install has one effect and no private package", async () => {
     expect(Object.keys(tarballs).sort()).toEqual([...PUBLIC].sort())
+    // what is published is the package, not the tests' build output (test bundles, workers)
+    for (const name of PUBLIC) {
+      const listing = (await run("tar", ["tzf", tarballs[name]!.file])).stdout
+      expect(listing, name).not.toMatch(/test-workers|test-bundle|\.test\.(ts|js)/)
+    }
     const installed = fs.readdirSync(path.join(scratch, "node_modules", "@devflow")).sort()
     expect(installed).toEqual(["cache-file", "cli", "core", "node-http", "store-redis"])
     const { stdout } = await run("npm", ["ls", "effect", "--all", "--json"], { cwd: scratch })
