@@ -75,13 +75,15 @@ export const traced = (
   // a function, so that a flow that is not traced builds nothing on its hot path
   attributes: Attributes | (() => Attributes),
   outcome: (exit: Exit.Exit<unknown, unknown>) => Attributes = (exit) =>
-    Exit.isSuccess(exit) ? { "devflow.outcome": "ok" } : failureOutcome(exit)
+    Exit.isSuccess(exit) ? { "devflow.outcome": "ok" } : failureOutcome(exit),
+  /** `self` sends HTTP requests, whose client makes a span each: switch those off too when untraced */
+  requests = true
 ) =>
 <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.tracerWith((tracer) =>
     tracer === defaultTracer
       // no span here, and none from the HTTP client inside (it makes one per request)
-      ? Effect.withTracerEnabled(self, false)
+      ? (requests ? Effect.withTracerEnabled(self, false) : self)
       : Effect.withSpan(
         Effect.onExit(self, (exit) => Effect.annotateCurrentSpan(defined(outcome(exit)))),
         name,
