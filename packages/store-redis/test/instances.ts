@@ -2,11 +2,8 @@
  * The example service (example/service.ts) as real processes: bundled once
  * per test file with esbuild, started on a random loopback port each.
  */
+import { bundleForTest } from "@devflow/dev-server/testBundle"
 import * as child from "node:child_process"
-import * as crypto from "node:crypto"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import * as readline from "node:readline"
 
 const bundles = new Map<string, Promise<string>>()
@@ -14,23 +11,7 @@ const bundles = new Map<string, Promise<string>>()
 const bundle = (entry: string): Promise<string> => {
   const known = bundles.get(entry)
   if (known !== undefined) return known
-  const made = (async () => {
-    const esbuild = await import("esbuild")
-    const outfile = path.join(os.tmpdir(), `devflow-service-${process.pid}-${crypto.randomBytes(4).toString("hex")}.mjs`)
-    await esbuild.build({
-      entryPoints: [new URL(entry, import.meta.url).pathname],
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      conditions: ["@devflow/source"],
-      outfile,
-      logLevel: "warning",
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }
-    })
-    process.once("exit", () => fs.rmSync(outfile, { force: true }))
-    return outfile
-  })()
+  const made = bundleForTest(new URL(entry, import.meta.url).pathname, { prefix: "devflow-service" })
   bundles.set(entry, made)
   return made
 }
