@@ -118,3 +118,9 @@ export * as ScopeForm from "./ScopeForm.js"
  * @since 0.1.0
  */
 export * as FlowStore from "./FlowStore.js"
+/**
+ * One deadline and one body-size limit per OAuth request, and the mark of an HTTP client that enforces them itself.
+ *
+ * @since 0.1.0
+ */
+export * as RequestLimits from "./RequestLimits.js"
