@@ -66,16 +66,12 @@ export const revoke = (
       clientId: config.clientId,
       clientSecret: config.clientSecret,
       method: config.clientAuthMethod
-    }).pipe(
+    }, "oauth", Duration.toMillis(timeout)).pipe(
       // RFC 7009 §2.2: "The content of the response body is ignored by the client"
       Effect.catchTag("InvalidResponse", (error) =>
         error.status !== undefined && error.status >= 200 && error.status < 300
           ? Effect.succeed({ _tag: "Success" as const, status: error.status })
-          : Effect.fail(error)),
-      Effect.timeoutFail({
-        duration: timeout,
-        onTimeout: () => new TransportError({ endpoint, reason: `no answer within ${Duration.format(timeout)}` })
-      })
+          : Effect.fail(error))
     )
     switch (answer._tag) {
       case "Success":

@@ -36,7 +36,7 @@ import * as DeviceAuthorization from "../src/DeviceAuthorization.js"
 import * as DeviceFlow from "../src/DeviceFlow.js"
 import * as DeviceFlowError from "../src/DeviceFlowError.js"
 import { toOAuthError } from "../src/internal/errors.js"
-import * as Machine from "../src/internal/flowMachine.js"
+import * as Engine from "../src/internal/engine.js"
 import { readClaims } from "../src/internal/jwt.js"
 import { type Answer, classify } from "../src/internal/oauthHttp.js"
 import { interactionReason } from "../src/internal/refresh.js"
@@ -412,7 +412,7 @@ const settle = <A, E>(where: string, effect: Effect.Effect<A, E>) =>
 
 const policy = PollSchedule.defaultPolicy
 
-const pollingState = (config: ClientConfig.ClientConfig, now: number): Machine.Polling => {
+const pollingState = (config: ClientConfig.ClientConfig, now: number): Engine.Polling => {
   const code: DeviceAuthorization.DeviceCode = {
     userCode: "WDJB-MJHT",
     deviceCode: Redacted.make(TestKit.secrets.deviceCode),
@@ -425,31 +425,20 @@ const pollingState = (config: ClientConfig.ClientConfig, now: number): Machine.P
     clientId: config.clientId,
     scopes: config.scopes
   }
-  const state = Machine.startPolling(config, code, {}, now, { mono: now, wall: now })
-  if (state._tag !== "Polling") throw new Error("could not start polling")
+  const state = Engine.start(config, code, {}, now, { mono: now, wall: now })
+  if (Engine.isFailed(state)) throw new Error("could not start polling")
   return state
 }
 
 const throughTheMachine = (config: ClientConfig.ClientConfig, answer: Answer, now: number) => {
   const state = pollingState(config, now)
-  const pollAnswer: Machine.PollAnswer = answer._tag === "ErrorBody"
-    ? {
-      _tag: "ErrorBody",
-      status: answer.status,
-      body: answer.body,
-      retryAfterMs: Option.getOrUndefined(Option.map(answer.retryAfter, Duration.toMillis))
-    }
-    : answer._tag === "Unavailable"
-    ? { _tag: "Unavailable", status: answer.status, retryAfterMs: Option.getOrUndefined(Option.map(answer.retryAfter, Duration.toMillis)) }
-    : { _tag: "Invalid", error: new DeviceFlowError.InvalidResponse({ endpoint: ENDPOINT, reason: "n/a" }) }
-  const { event, next } = Machine.transition(state, pollAnswer, { mono: now + 1_000, wall: now + 1_000 }, policy)
+  const next = Engine.transition(state, answer as Engine.Reply, { mono: now + 1_000, wall: now + 1_000 }, policy)
   // never early, never a NaN or infinite wait: the next poll is a real instant after the answer
-  if (next._tag === "Polling") {
-    if (!Number.isFinite(next.nextPollAt) || next.nextPollAt < now + 1_000 + 1_000) {
-      throw new Error(`the machine scheduled a poll at ${next.nextPollAt} after an answer at ${now + 1_000}`)
+  if (next._tag === "Continue") {
+    if (!Number.isFinite(next.state.nextPollAt) || next.state.nextPollAt < now + 1_000 + 1_000) {
+      throw new Error(`the engine scheduled a poll at ${next.state.nextPollAt} after an answer at ${now + 1_000}`)
     }
-    if (next.timing.intervalMs < state.timing.intervalMs) throw new Error("the interval decreased")
-    if (event === undefined) throw new Error("a polling state without an event")
+    if (next.state.timing.intervalMs < state.timing.intervalMs) throw new Error("the interval decreased")
   } else if (next._tag === "Failed") {
     checkError(next.error, "transition")
   }
@@ -473,8 +462,8 @@ const fuzzOne = (config: ClientConfig.ClientConfig, s: Sample) =>
           )
           if (Option.isSome(code)) {
             count("DeviceAuthorization.process: ok")
-            const polling = Machine.startPolling(config, code.value, {}, now, { mono: now, wall: now })
-            if (polling._tag === "Failed") checkError(polling.error, "startPolling")
+            const polling = Engine.start(config, code.value, {}, now, { mono: now, wall: now })
+            if (Engine.isFailed(polling)) checkError(polling.error, "startPolling")
             else if (!Number.isFinite(polling.nextPollAt) || polling.nextPollAt <= now) throw new Error("first poll not in the future")
           }
           const result = yield* settle(

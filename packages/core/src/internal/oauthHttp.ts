@@ -1,11 +1,13 @@
 import * as Headers from "@effect/platform/Headers"
+import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as UrlParams from "@effect/platform/UrlParams"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
@@ -15,11 +17,15 @@ import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import type { WireFormat } from "../ClientConfig.js"
 import { InvalidResponse, TransportError } from "../DeviceFlowError.js"
+import * as RequestLimits from "../RequestLimits.js"
 import { parseRetryAfter } from "./retryAfter.js"
 import { encodeRequest, normaliseAnswer } from "./wire.js"
 
 /** @internal */
-export const MAX_BODY_BYTES = 1_048_576
+export const MAX_BODY_BYTES = RequestLimits.MAX_BODY_BYTES
+
+/** @internal */
+export const DEFAULT_TIMEOUT_MS = 30_000
 
 /**
  * How a client authenticates at the token endpoint (RFC 6749 §2.3.1).
@@ -73,18 +79,18 @@ export const postForm = (
   endpoint: string,
   params: Readonly<Record<string, string>>,
   auth: ClientAuth,
-  wire: WireFormat = "oauth"
+  wire: WireFormat = "oauth",
+  /** from sending until the whole answer has arrived */
+  timeoutMs: number = DEFAULT_TIMEOUT_MS
 ): Effect.Effect<Answer, TransportError | InvalidResponse, HttpClient.HttpClient> =>
-  Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
+  Effect.suspend(() => {
     const body: Record<string, string> = { ...params }
-    let request = HttpClientRequest.post(endpoint).pipe(
-      HttpClientRequest.acceptJson // GitHub answers form-encoded without it
-    )
+    // GitHub answers form-encoded without Accept: application/json
+    const headers: Record<string, string> = { accept: "application/json" }
     if (auth.method === "client_secret_basic" && auth.clientSecret !== undefined) {
       // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding
       const credentials = `${formEncode(auth.clientId)}:${formEncode(Redacted.value(auth.clientSecret))}`
-      request = HttpClientRequest.setHeader(request, "authorization", `Basic ${Encoding.encodeBase64(credentials)}`)
+      headers.authorization = `Basic ${Encoding.encodeBase64(credentials)}`
     } else {
       body.client_id = auth.clientId
       if (auth.method === "client_secret_post" && auth.clientSecret !== undefined) {
@@ -92,14 +98,14 @@ export const postForm = (
       }
     }
     const encoded = encodeRequest(wire, body)
-    request = encoded._tag === "Form"
-      ? HttpClientRequest.bodyUrlParams(request, encoded.body)
-      : HttpClientRequest.bodyUnsafeJson(request, encoded.body)
-    const response = yield* execute(client, request).pipe(
-      Effect.mapError((error) => toTransportError(endpoint, error))
-    )
-    return yield* classify(endpoint, response, wire)
-  }).pipe(Effect.scoped)
+    const request = HttpClientRequest.post(endpoint, {
+      headers,
+      body: encoded._tag === "Form"
+        ? HttpBody.urlParams(UrlParams.fromInput(encoded.body))
+        : HttpBody.unsafeJson(encoded.body)
+    })
+    return send(endpoint, request, timeoutMs, (response, enforced) => classify(endpoint, response, wire, enforced))
+  })
 
 /**
  * POST a JSON object (a request that is not an OAuth grant, e.g. AWS
@@ -109,19 +115,15 @@ export const postForm = (
 export const postJson = (
   endpoint: string,
   body: Readonly<Record<string, unknown>>,
-  wire: WireFormat
+  wire: WireFormat,
+  timeoutMs: number = DEFAULT_TIMEOUT_MS
 ): Effect.Effect<Answer, TransportError | InvalidResponse, HttpClient.HttpClient> =>
-  Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
-    const request = HttpClientRequest.post(endpoint).pipe(
-      HttpClientRequest.acceptJson,
-      HttpClientRequest.bodyUnsafeJson(body)
-    )
-    const response = yield* execute(client, request).pipe(
-      Effect.mapError((error) => toTransportError(endpoint, error))
-    )
-    return yield* classify(endpoint, response, wire)
-  }).pipe(Effect.scoped)
+  send(
+    endpoint,
+    HttpClientRequest.post(endpoint, { headers: { accept: "application/json" }, body: HttpBody.unsafeJson(body) }),
+    timeoutMs,
+    (response, enforced) => classify(endpoint, response, wire, enforced)
+  )
 
 /**
  * GET a JSON document (discovery metadata). `Missing` for 404/410 and for an
@@ -130,46 +132,78 @@ export const postJson = (
  * @internal
  */
 export const getJson = (
-  url: string
+  url: string,
+  timeoutMs: number = DEFAULT_TIMEOUT_MS
 ): Effect.Effect<
   | { readonly _tag: "Found"; readonly body: Readonly<Record<string, unknown>> }
   | { readonly _tag: "Missing"; readonly reason: string },
   TransportError | InvalidResponse,
   HttpClient.HttpClient
 > =>
-  Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
-    const response = yield* execute(client, HttpClientRequest.get(url).pipe(HttpClientRequest.acceptJson)).pipe(
-      Effect.mapError((error) => toTransportError(url, error))
-    )
-    const status = response.status
-    if (status === 404 || status === 410) return { _tag: "Missing", reason: `HTTP ${status}` } as const
-    if (status >= 300 && status < 400) {
-      const location = Option.getOrElse(Headers.get(response.headers, "location"), () => "(no location)")
-      return yield* new InvalidResponse({
-        endpoint: url,
-        status,
-        reason: `is a redirect to ${originOf(location)}, which is not followed: metadata must be served at the issuer`
-      })
-    }
-    if (status === 429 || status >= 500) {
-      return yield* new TransportError({ endpoint: url, status, reason: "the server asked to try again later" })
-    }
-    if (status < 200 || status >= 300) {
-      return yield* new InvalidResponse({ endpoint: url, status, reason: "is not a metadata document (unexpected status)" })
-    }
-    const contentType = Option.getOrElse(Headers.get(response.headers, "content-type"), () => "")
-    if (contentType.toLowerCase().includes("html")) return { _tag: "Missing", reason: "an HTML page" } as const
-    return { _tag: "Found", body: yield* readObject(url, response) } as const
-  }).pipe(Effect.scoped)
+  send(url, HttpClientRequest.get(url, { headers: { accept: "application/json" } }), timeoutMs, (response, enforced) =>
+    Effect.gen(function*() {
+      const status = response.status
+      if (status === 404 || status === 410) return { _tag: "Missing", reason: `HTTP ${status}` } as const
+      if (status >= 300 && status < 400) {
+        const location = Option.getOrElse(Headers.get(response.headers, "location"), () => "(no location)")
+        return yield* new InvalidResponse({
+          endpoint: url,
+          status,
+          reason: `is a redirect to ${originOf(location)}, which is not followed: metadata must be served at the issuer`
+        })
+      }
+      if (status === 429 || status >= 500) {
+        return yield* new TransportError({ endpoint: url, status, reason: "the server asked to try again later" })
+      }
+      if (status < 200 || status >= 300) {
+        return yield* new InvalidResponse({ endpoint: url, status, reason: "is not a metadata document (unexpected status)" })
+      }
+      const contentType = Option.getOrElse(Headers.get(response.headers, "content-type"), () => "")
+      if (contentType.toLowerCase().includes("html")) return { _tag: "Missing", reason: "an HTML page" } as const
+      return { _tag: "Found", body: yield* readObject(url, response, enforced) } as const
+    }))
 
-// The HTTP client's spans record every response header; a redirect's Location (refused, never
-// followed) may carry what the request did, so it is redacted there like Authorization.
-const execute = (client: HttpClient.HttpClient, request: HttpClientRequest.HttpClientRequest) =>
-  Effect.flatMap(
-    FiberRef.get(Headers.currentRedactedNames),
-    (names) => Effect.locally(client.execute(request), Headers.currentRedactedNames, [...names, "location"])
-  )
+/**
+ * Send one request and read its answer with `read`, within one deadline
+ * and one body-size limit (RequestLimits). A client that enforces both
+ * itself gets them through `RequestLimits.current` and nothing more: no
+ * timer, no stream here. Any other client gets them enforced around it.
+ * @internal
+ */
+export const send = <A>(
+  endpoint: string,
+  request: HttpClientRequest.HttpClientRequest,
+  timeoutMs: number,
+  read: (response: HttpClientResponse.HttpClientResponse, enforced: boolean) => Effect.Effect<A, TransportError | InvalidResponse>
+): Effect.Effect<A, TransportError | InvalidResponse, HttpClient.HttpClient> =>
+  Effect.flatMap(HttpClient.HttpClient, (client) =>
+    Effect.withFiberRuntime((fiber) => {
+      const enforced = RequestLimits.isEnforcedBy(client)
+      // The HTTP client's spans record every response header; a redirect's Location (refused,
+      // never followed) may carry what the request did, so it is redacted there like Authorization.
+      const sent = fiber.getFiberRef(FiberRef.currentTracerEnabled)
+        ? Effect.locally(
+          client.execute(request),
+          Headers.currentRedactedNames,
+          [...fiber.getFiberRef(Headers.currentRedactedNames), "location"]
+        )
+        : client.execute(request)
+      const answer = Effect.flatMap(
+        Effect.mapError(sent, (error) => toTransportError(endpoint, error)),
+        (response) => read(response, enforced)
+      )
+      if (!enforced) {
+        return Effect.timeoutFail(answer, {
+          duration: Duration.millis(timeoutMs),
+          onTimeout: () => new TransportError({ endpoint, reason: `no answer within ${Duration.format(Duration.millis(timeoutMs))}` })
+        })
+      }
+      // A flow sets its limits once for all its polls (internal/engine.ts): nothing to set per request then.
+      const limits = fiber.getFiberRef(RequestLimits.current)
+      return limits !== undefined && limits.timeoutMs === timeoutMs && limits.maxBodyBytes === MAX_BODY_BYTES
+        ? answer
+        : Effect.locally(answer, RequestLimits.current, { timeoutMs, maxBodyBytes: MAX_BODY_BYTES })
+    }))
 
 const formEncode = (s: string): string => encodeURIComponent(s).replace(/%20/g, "+")
 
@@ -186,7 +220,9 @@ const toTransportError = (endpoint: string, error: HttpClientError.HttpClientErr
 export const classify = (
   endpoint: string,
   response: HttpClientResponse.HttpClientResponse,
-  wire: WireFormat = "oauth"
+  wire: WireFormat = "oauth",
+  /** the client read the body within the limit already */
+  enforced = false
 ): Effect.Effect<Answer, TransportError | InvalidResponse> =>
   Effect.gen(function*() {
     const status = response.status
@@ -204,7 +240,7 @@ export const classify = (
         reason: `is a redirect to ${originOf(location)}, which is not followed: OAuth endpoints must answer directly`
       })
     }
-    const parsed = yield* Effect.either(readObject(endpoint, response))
+    const parsed = yield* Effect.either(readObject(endpoint, response, enforced))
     if (Either.isRight(parsed)) {
       const body = normaliseAnswer(
         wire,
@@ -238,19 +274,21 @@ const originOf = (location: string): string => {
  */
 export const readObject = (
   endpoint: string,
-  response: HttpClientResponse.HttpClientResponse
+  response: HttpClientResponse.HttpClientResponse,
+  /** the client read the body within RequestLimits already: take it as it is */
+  enforced = false
 ): Effect.Effect<Readonly<Record<string, unknown>>, TransportError | InvalidResponse> =>
   Effect.gen(function*() {
     const status = response.status
     const invalid = (reason: string) => new InvalidResponse({ endpoint, status, reason })
-    const declared = Option.getOrUndefined(Headers.get(response.headers, "content-length"))
+    const declared = enforced ? undefined : Option.getOrUndefined(Headers.get(response.headers, "content-length"))
     if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
       return yield* invalid(`has a body of ${declared.slice(0, 20)} bytes, over the ${MAX_BODY_BYTES}-byte limit`)
     }
     // With a Content-Length within the limit the body cannot exceed it (the HTTP
     // parser stops there), so the client's own reader is used: an Effect stream
     // per answer costs more than the rest of the request (docs/benchmarks.md, B2).
-    const body = declared !== undefined && /^\d+$/.test(declared.trim())
+    const body = enforced || (declared !== undefined && /^\d+$/.test(declared.trim()))
       ? Effect.map(response.arrayBuffer, (buffer) => new Uint8Array(buffer))
       : readLimited(response.stream, MAX_BODY_BYTES)
     const bytes = yield* body.pipe(

@@ -91,12 +91,7 @@ export const refresh = (
       clientId: config.clientId,
       clientSecret: config.clientSecret,
       method: config.clientAuthMethod
-    }, config.wire).pipe(
-      Effect.timeoutFail({
-        duration: timeout,
-        onTimeout: () => new TransportError({ endpoint, reason: `no answer within ${Duration.format(timeout)}` })
-      })
-    )
+    }, config.wire, Duration.toMillis(timeout))
     switch (answer._tag) {
       case "Success":
         return yield* TokenResponse.process({ endpoint, status: answer.status }, answer.body, scopes, sentAt, config.scopeForm)

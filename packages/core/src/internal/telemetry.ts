@@ -24,7 +24,8 @@ const defaultTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
 /** @internal */
 export type Attributes = Readonly<Record<string, string | number | boolean | undefined>>
 
-const defined = (attributes: Attributes): Record<string, string | number | boolean> => {
+/** @internal */
+export const defined = (attributes: Attributes): Record<string, string | number | boolean> => {
   const out: Record<string, string | number | boolean> = {}
   for (const [key, value] of Object.entries(attributes)) if (value !== undefined) out[key] = value
   return out

@@ -1,0 +1,524 @@
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Clock from "effect/Clock"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Redacted from "effect/Redacted"
+import type { ClientConfig } from "../ClientConfig.js"
+import * as DeviceAuthorization from "../DeviceAuthorization.js"
+import {
+  AccessDenied,
+  DeviceCodeExpired,
+  type DeviceFlowError,
+  InvalidConfiguration,
+  type InvalidResponse,
+  OAuthError,
+  TransportError
+} from "../DeviceFlowError.js"
+import { DeviceSession } from "../DeviceSession.js"
+import * as PollSchedule from "../PollSchedule.js"
+import * as RequestLimits from "../RequestLimits.js"
+import * as TokenResponse from "../TokenResponse.js"
+import { oauthFields, scrub } from "./errors.js"
+import { PROTOCOL_CODES } from "./oauthCodes.js"
+import { type Answer, postForm } from "./oauthHttp.js"
+import * as Telemetry from "./telemetry.js"
+import { clip, oneLine } from "./text.js"
+import { fromWall, type Instant, monotonicMillis, toWall } from "./time.js"
+
+/**
+ * The device flow engine: one state, one pure transition, one step.
+ *
+ * After the code is issued the flow is a {@link Polling} state. {@link step}
+ * waits until the state's `nextPollAt`, sends one poll and hands the answer
+ * to {@link transition}, which says what happens next: continue at instant T
+ * with this state, done with tokens, or failed with a typed error. Every
+ * instant is milliseconds on the monotonic clock (internal/time.ts) and the
+ * interval is milliseconds from the wire to the sleep. {@link retryable} is
+ * the one place that decides which answers mean "the server is in trouble,
+ * try again later".
+ *
+ * A waiting flow holds its state and one pending timer: the loop is plain
+ * `flatMap`s with no generator frames, no Stream and no per-poll fiber; the
+ * request deadline and body limit are set once per flow (RequestLimits) and
+ * enforced by the HTTP client when it can.
+ * @internal
+ */
+
+/**
+ * What does not change between polls. `secrets` are what the requests carry
+ * besides the device code (the client secret): blanked out of the server's text.
+ * @internal
+ */
+export interface Flow {
+  readonly config: ClientConfig
+  readonly policy: PollSchedule.Policy
+  readonly timeoutMs: number
+  readonly secrets: ReadonlyArray<string>
+  readonly clock: Clock.Clock
+  readonly traced: boolean
+}
+
+/**
+ * What the flow knows while it polls. `timing.deadline` and `nextPollAt` are
+ * monotonic instants: a wall clock that jumps neither ends nor stalls the
+ * flow. `issuedAt` is the wall-clock instant the code was requested, kept for
+ * the saved session.
+ * @internal
+ */
+export interface Polling {
+  readonly clientId: string
+  readonly tokenEndpoint: string
+  readonly deviceCode: Redacted.Redacted<string>
+  readonly userCode: string
+  readonly verificationUri: string
+  readonly verificationUriComplete: string | undefined
+  readonly issuedAt: number
+  readonly scopes: ReadonlyArray<string>
+  readonly tokenParams: Readonly<Record<string, string>>
+  readonly timing: PollSchedule.Timing
+  /** polls sent so far */
+  readonly attempt: number
+  readonly nextPollAt: number
+}
+
+/**
+ * What happens after a poll.
+ * @internal
+ */
+export type Next =
+  /** poll again at `state.nextPollAt`; `report` says why, `at` is when the answer ended */
+  | { readonly _tag: "Continue"; readonly state: Polling; readonly report: Report; readonly at: Instant }
+  | { readonly _tag: "Done"; readonly result: TokenResponse.AuthenticationResult }
+  | { readonly _tag: "Failed"; readonly error: DeviceFlowError }
+
+/**
+ * Why the flow polls again.
+ * @internal
+ */
+export type Report =
+  | { readonly _tag: "Pending" }
+  | { readonly _tag: "SlowedDown" }
+  | { readonly _tag: "Retrying"; readonly reason: string; readonly status: number | undefined }
+
+/**
+ * An answer that carries no tokens: an OAuth error, a server that cannot
+ * answer now, or no answer at all.
+ * @internal
+ */
+export type Reply = Exclude<Answer, { readonly _tag: "Success" }> | TransportError
+
+const PENDING: Report = { _tag: "Pending" }
+const SLOWED_DOWN: Report = { _tag: "SlowedDown" }
+
+const failed = (error: DeviceFlowError): Next => ({ _tag: "Failed", error })
+
+/** @internal */
+export const isFailed = (
+  state: Polling | { readonly _tag: "Failed"; readonly error: DeviceFlowError }
+): state is { readonly _tag: "Failed"; readonly error: DeviceFlowError } => "_tag" in state
+
+/**
+ * The one decision on what is retryable: no answer, HTTP 429 or 5xx without
+ * an OAuth error, the OAuth words for a server in trouble (RFC 6749 §4.1.2.1
+ * server_error, temporarily_unavailable), and a gateway's own word with a 5xx.
+ * A code the protocol defines keeps its meaning whatever the status: an
+ * access_denied with HTTP 500 is still a denial.
+ * @internal
+ */
+export const retryable = (reply: Reply): boolean => {
+  switch (reply._tag) {
+    case "TransportError":
+    case "Unavailable":
+      return true
+    case "ErrorBody":
+      return reply.body.error === "temporarily_unavailable" || reply.body.error === "server_error" ||
+        (reply.status >= 500 && !PROTOCOL_CODES.has(reply.body.error))
+  }
+}
+
+const retryAfterOf = (reply: Reply): number | undefined =>
+  reply._tag === "TransportError" ? reply.retryAfterMs : reply.retryAfter._tag === "Some" ? Duration.toMillis(reply.retryAfter.value) : undefined
+
+/**
+ * The state right after the device authorization answer: the first poll is
+ * one interval after the answer ended.
+ * @internal
+ */
+export const start = (
+  config: ClientConfig,
+  code: DeviceAuthorization.DeviceCode,
+  tokenParams: Readonly<Record<string, string>>,
+  /** monotonic ms: when the device authorization request was sent */
+  sentAt: number,
+  answeredAt: Instant
+): Polling | { readonly _tag: "Failed"; readonly error: DeviceFlowError } => {
+  const issuedAt = DateTime.toEpochMillis(code.issuedAt)
+  // RFC 8628 §3.2 expires_in counts from the request, on the monotonic clock
+  const timing: PollSchedule.Timing = {
+    intervalMs: PollSchedule.clampInterval(Duration.toMillis(code.interval)),
+    deadline: sentAt + (DateTime.toEpochMillis(code.expiresOn) - issuedAt),
+    consecutiveFailures: 0
+  }
+  const decision = PollSchedule.first(timing, answeredAt.mono)
+  if (decision._tag !== "PollAt") return { _tag: "Failed", error: deadlineError(config.endpoints.token, decision, answeredAt) }
+  return {
+    clientId: config.clientId,
+    tokenEndpoint: config.endpoints.token,
+    deviceCode: code.deviceCode,
+    userCode: code.userCode,
+    verificationUri: code.verificationUri,
+    verificationUriComplete: code.verificationUriComplete,
+    issuedAt,
+    scopes: code.scopes,
+    tokenParams,
+    timing,
+    attempt: 0,
+    nextPollAt: decision.at
+  }
+}
+
+/**
+ * The pure transition after a poll that brought no tokens: given the state
+ * that sent it, the reply and when the reply ended, what happens next.
+ * @internal
+ */
+export const transition = (
+  state: Polling,
+  reply: Reply,
+  at: Instant,
+  policy: PollSchedule.Policy,
+  /** besides the device code, secrets the request carried, blanked out of the server's text */
+  secrets: ReadonlyArray<string> = []
+): Next => {
+  const endpoint = state.tokenEndpoint
+  // Server text in events is cleaned as in error messages: one line, clipped, secrets blanked.
+  const said = (text: string) => clip(oneLine(scrub(text, [Redacted.value(state.deviceCode), ...secrets])), 300)
+  const wait = (outcome: PollSchedule.Outcome, report: Report, giveUp: () => DeviceFlowError): Next => {
+    const decision = PollSchedule.next(state.timing, outcome, at.mono, policy)
+    switch (decision._tag) {
+      case "PollAt":
+        return {
+          _tag: "Continue",
+          state: { ...state, attempt: state.attempt + 1, timing: decision.timing, nextPollAt: decision.at },
+          report,
+          at
+        }
+      case "DeadlineReached":
+        return failed(deadlineError(endpoint, decision, at))
+      case "TooManyFailures":
+        return failed(giveUp())
+    }
+  }
+  const retryAfterMs = retryAfterOf(reply)
+  if (retryable(reply)) {
+    switch (reply._tag) {
+      case "TransportError":
+        return wait({ _tag: "Failure", retryAfterMs }, { _tag: "Retrying", reason: said(reply.reason), status: undefined }, () => reply)
+      case "Unavailable": {
+        const reason = `the server answered HTTP ${reply.status}`
+        // a bare 429 asks the same as slow_down
+        return reply.status === 429
+          ? wait({ _tag: "RateLimited", retryAfterMs }, SLOWED_DOWN, () => new TransportError({ endpoint, status: 429, reason }))
+          : wait(
+            { _tag: "Failure", retryAfterMs },
+            { _tag: "Retrying", reason, status: reply.status },
+            () => new TransportError({ endpoint, status: reply.status, reason: `${reason} ${policy.maxConsecutiveFailures} times in a row` })
+          )
+      }
+      case "ErrorBody":
+        return wait(
+          { _tag: "Failure", retryAfterMs },
+          { _tag: "Retrying", reason: `the server answered ${said(reply.body.error)}`, status: reply.status },
+          () => new OAuthError(oauthFields(endpoint, reply.status, reply.body, [Redacted.value(state.deviceCode), ...secrets]))
+        )
+    }
+  }
+  // only an OAuth error body is left: what the protocol says it means
+  const body = (reply as Extract<Reply, { readonly _tag: "ErrorBody" }>).body
+  const status = (reply as Extract<Reply, { readonly _tag: "ErrorBody" }>).status
+  const fields = () => oauthFields(endpoint, status, body, [Redacted.value(state.deviceCode), ...secrets])
+  switch (body.error) {
+    // RFC 8628 §3.5 authorization_pending: keep polling at the interval
+    case "authorization_pending":
+      return wait({ _tag: "Pending", retryAfterMs }, PENDING, () => new OAuthError(fields()))
+    // RFC 8628 §3.5 slow_down: the interval grows by 5 s (or to the server's, GitHub)
+    case "slow_down":
+      return wait(
+        { _tag: "SlowDown", serverIntervalSeconds: body.interval, retryAfterMs },
+        SLOWED_DOWN,
+        () => new OAuthError(fields())
+      )
+    // RFC 8628 §3.5 access_denied and expired_token end the flow;
+    // authorization_declined is Entra's name for access_denied (Microsoft identity platform docs)
+    case "access_denied":
+    case "authorization_declined":
+      return failed(new AccessDenied(fields()))
+    case "expired_token": {
+      const description = fields().errorDescription
+      return failed(
+        new DeviceCodeExpired({
+          reason: "expired_token",
+          expiredAt: at.wall,
+          endpoint,
+          status,
+          ...(description === undefined ? {} : { errorDescription: description })
+        })
+      )
+    }
+    default:
+      return failed(new OAuthError(fields()))
+  }
+}
+
+/** @internal */
+export const deadlineError = (
+  endpoint: string,
+  decision: { readonly timing: PollSchedule.Timing; readonly retryAfterMs?: number | undefined },
+  at: Instant
+) =>
+  new DeviceCodeExpired({
+    reason: "deadline",
+    expiredAt: toWall(decision.timing.deadline, at),
+    endpoint,
+    ...(decision.retryAfterMs === undefined ? {} : { retryAfterMs: decision.retryAfterMs })
+  })
+
+const instant = (clock: Clock.Clock): Instant => ({ mono: monotonicMillis(clock), wall: clock.unsafeCurrentTimeMillis() })
+
+/**
+ * Never early: sleep until the instant the schedule allowed, on the monotonic
+ * clock. Node's timers count from the event loop's cached time, which lags
+ * the clock when the loop is busy, so a timer can fire a few ms before that
+ * instant (docs/benchmarks.md, B3): sleep the rest then. Returns the
+ * monotonic time it woke at.
+ * @internal
+ */
+export const sleepUntil = (clock: Clock.Clock, at: number): Effect.Effect<number> =>
+  Effect.suspend(() => {
+    const now = monotonicMillis(clock)
+    return now >= at ? Effect.succeed(now) : Effect.flatMap(clock.sleep(Duration.millis(at - now)), () => sleepUntil(clock, at))
+  })
+
+const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+/**
+ * Wait for the state's next poll, send it (RFC 8628 §3.4) and say what
+ * happens next. Never fails: an error ends the flow as `Failed`.
+ * @internal
+ */
+export const step = (flow: Flow, state: Polling): Effect.Effect<Next, never, HttpClient.HttpClient> =>
+  Effect.flatMap(sleepUntil(flow.clock, state.nextPollAt), (now) => {
+    // RFC 8628 §3.2 expires_in: checked right before sending too — a slow onCode or
+    // a late timer must not send a poll at or after the code's end.
+    if (now >= state.timing.deadline) {
+      return Effect.succeed(failed(deadlineError(state.tokenEndpoint, state, instant(flow.clock))))
+    }
+    const poll = pollOnce(flow, state)
+    return flow.traced
+      ? Telemetry.traced("devflow.poll", () => ({
+        ...spanAttributes(flow.config, state.tokenEndpoint),
+        "devflow.attempt": state.attempt + 1,
+        "devflow.interval_ms": state.timing.intervalMs
+      }), () => ({}))(poll)
+      : poll
+  })
+
+const pollOnce = (flow: Flow, state: Polling): Effect.Effect<Next, never, HttpClient.HttpClient> => {
+  const { config, clock } = flow
+  const sentAt = clock.unsafeCurrentTimeMillis()
+  const params = { ...state.tokenParams, grant_type: DEVICE_CODE_GRANT, device_code: Redacted.value(state.deviceCode) }
+  const auth = { clientId: config.clientId, clientSecret: config.clientSecret, method: config.clientAuthMethod }
+  const answered = (reply: Reply): Effect.Effect<Next> => {
+    const next = transition(state, reply, instant(clock), flow.policy, flow.secrets)
+    return flow.traced ? Effect.as(Effect.annotateCurrentSpan(Telemetry.defined(replyAttributes(reply))), next) : Effect.succeed(next)
+  }
+  return Effect.matchEffect(postForm(state.tokenEndpoint, params, auth, config.wire, flow.timeoutMs), {
+    onFailure: (error: TransportError | InvalidResponse) =>
+      error._tag === "TransportError" ? answered(error) : Effect.succeed(failed(error)),
+    onSuccess: (answer) => {
+      if (answer._tag !== "Success") return answered(answer)
+      const tokens = TokenResponse.process(
+        { endpoint: state.tokenEndpoint, status: answer.status },
+        answer.body,
+        state.scopes,
+        DateTime.unsafeMake(sentAt),
+        config.scopeForm
+      )
+      const done = Effect.match(tokens, {
+        onFailure: failed,
+        onSuccess: (result): Next => ({ _tag: "Done", result })
+      })
+      return flow.traced ? Effect.zipLeft(done, Effect.annotateCurrentSpan("devflow.outcome", "tokens")) : done
+    }
+  })
+}
+
+const replyAttributes = (reply: Reply): Telemetry.Attributes => {
+  switch (reply._tag) {
+    case "ErrorBody":
+      return {
+        "devflow.outcome": Telemetry.oauthCode(reply.body.error),
+        "http.response.status_code": reply.status,
+        "devflow.retry_after_ms": retryAfterOf(reply)
+      }
+    case "Unavailable":
+      return {
+        "devflow.outcome": "unavailable",
+        "http.response.status_code": reply.status,
+        "devflow.retry_reason": `HTTP ${reply.status}`,
+        "devflow.retry_after_ms": retryAfterOf(reply)
+      }
+    case "TransportError":
+      return { "devflow.outcome": "no_answer", "devflow.retry_reason": reply.reason.slice(0, 200) }
+  }
+}
+
+/** @internal */
+export const spanAttributes = (config: ClientConfig, endpoint: string): Telemetry.Attributes => ({
+  "devflow.endpoint.host": Telemetry.hostOf(endpoint),
+  "devflow.client_id": config.clientId,
+  "devflow.provider": config.preset
+})
+
+// The longest Retry-After the device authorization request waits for before trying again.
+const MAX_CODE_RETRY_AFTER_MS = 60_000
+
+/**
+ * RFC 8628 §3.1: request a code. A new code is harmless, so an answer that
+ * is {@link retryable} is simply asked again (three tries, 1 s then 2 s
+ * apart), never before the server's Retry-After (RFC 9110 §10.2.3), and not
+ * at all when that is over a minute away.
+ * @internal
+ */
+export const requestCode = (
+  flow: Flow,
+  scopes: ReadonlyArray<string>,
+  extraParams: Readonly<Record<string, string>> | undefined,
+  tokenParams: Readonly<Record<string, string>>
+): Effect.Effect<readonly [Polling, DeviceAuthorization.DeviceCode, Instant], DeviceFlowError, HttpClient.HttpClient> => {
+  const { config, clock } = flow
+  const endpoint = config.endpoints.deviceAuthorization
+  const auth = { clientId: config.clientId, clientSecret: config.clientSecret, method: config.clientAuthMethod }
+  const params = DeviceAuthorization.requestParams(config, scopes, extraParams)
+  const attempt = (
+    n: number
+  ): Effect.Effect<readonly [Polling, DeviceAuthorization.DeviceCode, Instant], DeviceFlowError, HttpClient.HttpClient> =>
+    Effect.suspend(() => {
+      // the code's life counts from the request (monotonic clock), as the server counts it
+      const sentAt = monotonicMillis(clock)
+      const issuedAt = DateTime.unsafeMake(clock.unsafeCurrentTimeMillis())
+      const again = (reply: Reply, otherwise: Effect.Effect<never, DeviceFlowError>) => {
+        const wait = Math.max(1_000 * 2 ** n, retryAfterOf(reply) ?? 0)
+        return n >= 2 || wait > MAX_CODE_RETRY_AFTER_MS
+          ? otherwise
+          : Effect.zipRight(clock.sleep(Duration.millis(wait)), attempt(n + 1))
+      }
+      return Effect.matchEffect(postForm(endpoint, params, auth, config.wire, flow.timeoutMs), {
+        onFailure: (error) => (error._tag === "TransportError" ? again(error, Effect.fail(error)) : Effect.fail(error)),
+        onSuccess: (answer) => {
+          const code = DeviceAuthorization.process(config, scopes, issuedAt, endpoint, answer)
+          if (answer._tag !== "Success" && retryable(answer)) {
+            // DeviceAuthorization.process fails on every answer but a success
+            return again(answer, Effect.flatMap(code, () => Effect.dieMessage("a code from an error answer")))
+          }
+          return Effect.flatMap(code, (code) => {
+            const at = instant(clock)
+            const state = start(config, code, tokenParams, sentAt, at)
+            return isFailed(state) ? Effect.fail(state.error) : Effect.succeed([state, code, at] as const)
+          })
+        }
+      })
+    })
+  const requested = attempt(0)
+  return flow.traced
+    ? Telemetry.traced(
+      "devflow.device_authorization",
+      spanAttributes(config, endpoint),
+      (exit) => (Exit.isSuccess(exit) ? { "devflow.outcome": "code_issued" } : Telemetry.failureOutcome(exit))
+    )(requested)
+    : requested
+}
+
+/**
+ * Run `effect` (a whole flow) with its request limits set once for all its
+ * requests, and without the HTTP client's per-request spans when nobody
+ * installed a tracer.
+ * @internal
+ */
+export const within = <A, E, R>(flow: Flow, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  const limited = Effect.locally(effect, RequestLimits.current, {
+    timeoutMs: flow.timeoutMs,
+    maxBodyBytes: RequestLimits.MAX_BODY_BYTES
+  })
+  return flow.traced ? limited : Effect.withTracerEnabled(limited, false)
+}
+
+/**
+ * A caller's callback runs as the caller would run it: without the flow's request limits.
+ * @internal
+ */
+export const outside = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.locally(effect, RequestLimits.current, undefined)
+
+/**
+ * The state as a saved session: monotonic instants become wall-clock ones
+ * as the wall clock reads now, for another process to read. Every field
+ * comes from decoded, checked input, so the constructor's validation is
+ * skipped (it cost about 3 % of a flow's CPU when run per poll).
+ * @internal
+ */
+export const toSession = (state: Polling, at: Instant): DeviceSession =>
+  new DeviceSession({
+    version: 1,
+    clientId: state.clientId,
+    tokenEndpoint: state.tokenEndpoint,
+    deviceCode: state.deviceCode,
+    userCode: state.userCode,
+    verificationUri: state.verificationUri,
+    ...(state.verificationUriComplete === undefined ? {} : { verificationUriComplete: state.verificationUriComplete }),
+    issuedAt: state.issuedAt,
+    expiresOn: toWall(state.timing.deadline, at),
+    intervalMs: state.timing.intervalMs,
+    nextPollAt: toWall(state.nextPollAt, at),
+    scopes: state.scopes,
+    tokenParams: state.tokenParams
+  }, true)
+
+/**
+ * A saved session as a polling state. Its wall-clock deadline and next poll
+ * are converted to monotonic instants once, here; the interval keeps the
+ * 1 s floor; a number that is not finite is refused rather than polled on.
+ * @internal
+ */
+export const fromSession = (
+  session: DeviceSession,
+  at: Instant
+): Polling | { readonly _tag: "Failed"; readonly error: DeviceFlowError } => {
+  for (const field of ["issuedAt", "expiresOn", "intervalMs", "nextPollAt"] as const) {
+    if (!Number.isFinite(session[field])) {
+      return { _tag: "Failed", error: new InvalidConfiguration({ field: `session.${field}`, reason: "is not a finite number" }) }
+    }
+  }
+  const intervalMs = PollSchedule.clampInterval(session.intervalMs)
+  const timing: PollSchedule.Timing = { intervalMs, deadline: fromWall(session.expiresOn, at), consecutiveFailures: 0 }
+  // The previous process may have polled just before it stopped, and its
+  // answer is lost with it: a full interval from now can never be early.
+  const nextPollAt = Math.max(fromWall(session.nextPollAt, at), at.mono + intervalMs)
+  if (nextPollAt >= timing.deadline) return { _tag: "Failed", error: deadlineError(session.tokenEndpoint, { timing }, at) }
+  return {
+    clientId: session.clientId,
+    tokenEndpoint: session.tokenEndpoint,
+    deviceCode: session.deviceCode,
+    userCode: session.userCode,
+    verificationUri: session.verificationUri,
+    verificationUriComplete: session.verificationUriComplete,
+    issuedAt: session.issuedAt,
+    scopes: session.scopes,
+    tokenParams: session.tokenParams,
+    timing,
+    attempt: 0,
+    nextPollAt
+  }
+}
