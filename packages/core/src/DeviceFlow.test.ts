@@ -298,6 +298,25 @@ describe("DeviceFlow errors", () => {
     })))
   })
 
+  it.effect("the device authorization request follows the polls' rule on what is retryable: server_error is asked again, access_denied is not", () => {
+    const answers = [TestKit.oauthError("server_error", { status: 500 }), TestKit.oauthError("temporarily_unavailable", { status: 400 })]
+    return Effect.gen(function*() {
+      const exit = yield* runVirtual(acquire())
+      const requests = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.requests)
+      assert.isTrue(Exit.isSuccess(exit))
+      assert.deepStrictEqual(requests.filter((r) => r.endpoint === "deviceAuthorization").map((r) => r.sentAt), [0, 1_000, 3_000])
+      const [denied, sent] = yield* Effect.zip(runVirtual(acquire()), Effect.flatMap(TestKit.FakeServer, (s) => s.requests)).pipe(
+        Effect.provide(TestKit.layer({ deviceAuthorization: () => TestKit.oauthError("access_denied", { status: 500 }), token: () => TestKit.tokens() }))
+      )
+      const error = failure(denied)
+      assert.isTrue(error._tag === "OAuthError" && error.error === "access_denied")
+      assert.strictEqual(sent.length, 1)
+    }).pipe(Effect.provide(TestKit.layer({
+      deviceAuthorization: ({ attempt }) => answers[attempt] ?? TestKit.deviceCode(),
+      token: () => TestKit.tokens()
+    })))
+  })
+
   it.effect("a Retry-After over a minute at the device authorization endpoint fails at once", () =>
     Effect.gen(function*() {
       const exit = yield* runVirtual(acquire())

@@ -303,20 +303,18 @@ const drive = <R>(
         case "Continue":
           return onEvent === undefined
             ? loop(next.state)
-            : Effect.zipRight(Engine.outside(onEvent(continued(next))), loop(next.state))
+            : Effect.zipRight(onEvent(continued(next)), loop(next.state))
         case "Done":
           return onEvent === undefined
             ? Effect.succeed(next.result)
-            : Effect.as(Engine.outside(onEvent(DeviceFlowEvent.Succeeded({ result: next.result }))), next.result)
+            : Effect.as(onEvent(DeviceFlowEvent.Succeeded({ result: next.result })), next.result)
         case "Failed":
           return Effect.fail(next.error)
       }
     })
-  const run = !isStart(start)
-    ? loop(start)
-    : Effect.flatMap(Engine.requestCode(flow, start.scopes, start.extraParams, start.tokenParams), ([state, code, at]) =>
-      listener === undefined ? loop(state) : Effect.zipRight(Engine.outside(listener.onIssued(issued(state, code, at))), loop(state)))
-  return Engine.within(flow, run)
+  if (!isStart(start)) return loop(start)
+  return Effect.flatMap(Engine.requestCode(flow, start.scopes, start.extraParams, start.tokenParams), ([state, code, at]) =>
+    listener === undefined ? loop(state) : Effect.zipRight(listener.onIssued(issued(state, code, at)), loop(state)))
 }
 
 const isStart = (start: Start | Engine.Polling): start is Start => "_tag" in start
@@ -327,10 +325,9 @@ const stream = (
   start: Start | Engine.Polling
 ): Stream.Stream<DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient> => {
   type Step = Start | Engine.Polling | undefined
-  // the flow's request limits and tracing apply to its steps, not to what the consumer does with each event
   return Stream.unfoldEffect<Step, DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient>(
     start,
-    (step) => step === undefined ? Effect.succeedNone : Engine.within(flow, unfold(step))
+    (step) => step === undefined ? Effect.succeedNone : unfold(step)
   )
   function unfold(
     step: Start | Engine.Polling

@@ -18,7 +18,6 @@ import {
 } from "../DeviceFlowError.js"
 import { DeviceSession } from "../DeviceSession.js"
 import * as PollSchedule from "../PollSchedule.js"
-import * as RequestLimits from "../RequestLimits.js"
 import * as TokenResponse from "../TokenResponse.js"
 import { oauthFields, scrub } from "./errors.js"
 import { PROTOCOL_CODES } from "./oauthCodes.js"
@@ -39,10 +38,11 @@ import { fromWall, type Instant, monotonicMillis, toWall } from "./time.js"
  * the one place that decides which answers mean "the server is in trouble,
  * try again later".
  *
- * A waiting flow holds its state and one pending timer: the loop is plain
- * `flatMap`s with no generator frames, no Stream and no per-poll fiber; the
- * request deadline and body limit are set once per flow (RequestLimits) and
- * enforced by the HTTP client when it can.
+ * A waiting flow holds its state, one pending timer and three `flatMap`
+ * frames: no generator frames, no Stream, no wrapper around the whole flow
+ * (each would hold its frames for the flow's whole life), and no fiber per
+ * poll: the request's deadline and body limit (RequestLimits) are set around
+ * each request and enforced by the HTTP client when it can.
  * @internal
  */
 
@@ -440,27 +440,6 @@ export const requestCode = (
     )(requested)
     : requested
 }
-
-/**
- * Run `effect` (a whole flow) with its request limits set once for all its
- * requests, and without the HTTP client's per-request spans when nobody
- * installed a tracer.
- * @internal
- */
-export const within = <A, E, R>(flow: Flow, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
-  const limited = Effect.locally(effect, RequestLimits.current, {
-    timeoutMs: flow.timeoutMs,
-    maxBodyBytes: RequestLimits.MAX_BODY_BYTES
-  })
-  return flow.traced ? limited : Effect.withTracerEnabled(limited, false)
-}
-
-/**
- * A caller's callback runs as the caller would run it: without the flow's request limits.
- * @internal
- */
-export const outside = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.locally(effect, RequestLimits.current, undefined)
 
 /**
  * The state as a saved session: monotonic instants become wall-clock ones

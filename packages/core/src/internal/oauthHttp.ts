@@ -11,7 +11,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
-import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
@@ -19,6 +18,7 @@ import type { WireFormat } from "../ClientConfig.js"
 import { InvalidResponse, TransportError } from "../DeviceFlowError.js"
 import * as RequestLimits from "../RequestLimits.js"
 import { parseRetryAfter } from "./retryAfter.js"
+import * as Telemetry from "./telemetry.js"
 import { encodeRequest, normaliseAnswer } from "./wire.js"
 
 /** @internal */
@@ -179,9 +179,10 @@ export const send = <A>(
   Effect.flatMap(HttpClient.HttpClient, (client) =>
     Effect.withFiberRuntime((fiber) => {
       const enforced = RequestLimits.isEnforcedBy(client)
+      const traced = Telemetry.tracedBy(fiber)
       // The HTTP client's spans record every response header; a redirect's Location (refused,
       // never followed) may carry what the request did, so it is redacted there like Authorization.
-      const sent = fiber.getFiberRef(FiberRef.currentTracerEnabled)
+      const sent = traced
         ? Effect.locally(
           client.execute(request),
           Headers.currentRedactedNames,
@@ -192,17 +193,16 @@ export const send = <A>(
         Effect.mapError(sent, (error) => toTransportError(endpoint, error)),
         (response) => read(response, enforced)
       )
-      if (!enforced) {
-        return Effect.timeoutFail(answer, {
+      // One deadline and one body limit per request, set around the request only (a flow
+      // that waited inside such a wrapper would hold its frames between polls).
+      const limited = enforced
+        ? Effect.locally(answer, RequestLimits.current, { timeoutMs, maxBodyBytes: MAX_BODY_BYTES })
+        : Effect.timeoutFail(answer, {
           duration: Duration.millis(timeoutMs),
           onTimeout: () => new TransportError({ endpoint, reason: `no answer within ${Duration.format(Duration.millis(timeoutMs))}` })
         })
-      }
-      // A flow sets its limits once for all its polls (internal/engine.ts): nothing to set per request then.
-      const limits = fiber.getFiberRef(RequestLimits.current)
-      return limits !== undefined && limits.timeoutMs === timeoutMs && limits.maxBodyBytes === MAX_BODY_BYTES
-        ? answer
-        : Effect.locally(answer, RequestLimits.current, { timeoutMs, maxBodyBytes: MAX_BODY_BYTES })
+      // Effect's default tracer keeps spans nobody reads: the HTTP client makes none then (docs/benchmarks.md).
+      return traced ? limited : Effect.withTracerEnabled(limited, false)
     }))
 
 const formEncode = (s: string): string => encodeURIComponent(s).replace(/%20/g, "+")

@@ -1,6 +1,7 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import type * as Tracer from "effect/Tracer"
 import { KNOWN_CODES } from "./oauthCodes.js"
@@ -102,6 +103,13 @@ export const failureOutcome = (exit: Exit.Exit<unknown, unknown>): Attributes =>
         onNone: () => ({ "devflow.outcome": Cause.isInterruptedOnly(cause) ? "interrupted" : "defect" })
       })
   })
+
+/**
+ * Whether the fiber runs with a tracer of the application's (read synchronously, per request).
+ * @internal
+ */
+export const tracedBy = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
+  fiber.currentTracer !== defaultTracer
 
 /** @internal */
 export const isTraced: Effect.Effect<boolean> = Effect.map(Effect.tracer, (tracer) => tracer !== defaultTracer)
