@@ -223,40 +223,51 @@ export const classify = (
   wire: WireFormat = "oauth",
   /** the client read the body within the limit already */
   enforced = false
-): Effect.Effect<Answer, TransportError | InvalidResponse> =>
-  Effect.gen(function*() {
-    const status = response.status
+): Effect.Effect<Answer, TransportError | InvalidResponse> => {
+  const status = response.status
+  const headers = response.headers
+  if (status >= 300 && status < 400) {
+    return Effect.fail(
+      new InvalidResponse({
+        endpoint,
+        status,
+        reason: `is a redirect to ${originOf(headers.location ?? "(no location)")}, which is not followed: OAuth endpoints must answer directly`
+      })
+    )
+  }
+  return Effect.flatMap(Effect.either(readObject(endpoint, response, enforced)), (parsed) => {
+    const retryAfterHeader = headers["retry-after"]
+    if (retryAfterHeader === undefined) return answerOf(endpoint, status, headers, wire, parsed, Option.none())
     // A Retry-After date is the server's clock: measured against the answer's own Date
     // (RFC 9110 §6.6.1) when there is one, so that a local clock that is off or jumped
     // cannot turn "in 20 s" into a month's wait or none.
-    const serverNow = Date.parse(Option.getOrElse(Headers.get(response.headers, "date"), () => ""))
-    const now = Number.isNaN(serverNow) ? yield* Clock.currentTimeMillis : serverNow
-    const retryAfter = parseRetryAfter(Option.getOrUndefined(Headers.get(response.headers, "retry-after")), now)
-    if (status >= 300 && status < 400) {
-      const location = Option.getOrElse(Headers.get(response.headers, "location"), () => "(no location)")
-      return yield* new InvalidResponse({
-        endpoint,
-        status,
-        reason: `is a redirect to ${originOf(location)}, which is not followed: OAuth endpoints must answer directly`
-      })
-    }
-    const parsed = yield* Effect.either(readObject(endpoint, response, enforced))
-    if (Either.isRight(parsed)) {
-      const body = normaliseAnswer(
-        wire,
-        parsed.right,
-        status,
-        (name) => Option.getOrUndefined(Headers.get(response.headers, name))
-      )
-      const errorBody = asErrorBody(body)
-      if (errorBody !== undefined) return { _tag: "ErrorBody", status, body: errorBody, retryAfter } as const
-      if (status >= 200 && status < 300) return { _tag: "Success", status, body } as const
-    }
-    // Gateways and rate limiters answer with HTML or nothing: the status is what counts.
-    if (status === 429 || status >= 500) return { _tag: "Unavailable", status, retryAfter } as const
-    if (Either.isLeft(parsed)) return yield* parsed.left
-    return yield* new InvalidResponse({ endpoint, status, reason: "has an unexpected status and no OAuth error" })
+    const serverNow = Date.parse(headers.date ?? "")
+    return Number.isNaN(serverNow)
+      ? Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        answerOf(endpoint, status, headers, wire, parsed, parseRetryAfter(retryAfterHeader, now)))
+      : answerOf(endpoint, status, headers, wire, parsed, parseRetryAfter(retryAfterHeader, serverNow))
   })
+}
+
+const answerOf = (
+  endpoint: string,
+  status: number,
+  headers: Headers.Headers,
+  wire: WireFormat,
+  parsed: Either.Either<Readonly<Record<string, unknown>>, TransportError | InvalidResponse>,
+  retryAfter: Option.Option<Duration.Duration>
+): Effect.Effect<Answer, TransportError | InvalidResponse> => {
+  if (Either.isRight(parsed)) {
+    const body = normaliseAnswer(wire, parsed.right, status, (name) => headers[name])
+    const errorBody = asErrorBody(body)
+    if (errorBody !== undefined) return Effect.succeed({ _tag: "ErrorBody", status, body: errorBody, retryAfter })
+    if (status >= 200 && status < 300) return Effect.succeed({ _tag: "Success", status, body })
+  }
+  // Gateways and rate limiters answer with HTML or nothing: the status is what counts.
+  if (status === 429 || status >= 500) return Effect.succeed({ _tag: "Unavailable", status, retryAfter })
+  if (Either.isLeft(parsed)) return Effect.fail(parsed.left)
+  return Effect.fail(new InvalidResponse({ endpoint, status, reason: "has an unexpected status and no OAuth error" }))
+}
 
 const originOf = (location: string): string => {
   try {
@@ -277,44 +288,45 @@ export const readObject = (
   response: HttpClientResponse.HttpClientResponse,
   /** the client read the body within RequestLimits already: take it as it is */
   enforced = false
-): Effect.Effect<Readonly<Record<string, unknown>>, TransportError | InvalidResponse> =>
-  Effect.gen(function*() {
-    const status = response.status
-    const invalid = (reason: string) => new InvalidResponse({ endpoint, status, reason })
-    const declared = enforced ? undefined : Option.getOrUndefined(Headers.get(response.headers, "content-length"))
-    if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
-      return yield* invalid(`has a body of ${declared.slice(0, 20)} bytes, over the ${MAX_BODY_BYTES}-byte limit`)
-    }
-    // With a Content-Length within the limit the body cannot exceed it (the HTTP
-    // parser stops there), so the client's own reader is used: an Effect stream
-    // per answer costs more than the rest of the request (docs/benchmarks.md, B2).
-    const body = enforced || (declared !== undefined && /^\d+$/.test(declared.trim()))
-      ? Effect.map(response.arrayBuffer, (buffer) => new Uint8Array(buffer))
-      : readLimited(response.stream, MAX_BODY_BYTES)
-    const bytes = yield* body.pipe(
+): Effect.Effect<Readonly<Record<string, unknown>>, TransportError | InvalidResponse> => {
+  const status = response.status
+  const invalid = (reason: string) => new InvalidResponse({ endpoint, status, reason })
+  const declared = enforced ? undefined : response.headers["content-length"]
+  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
+    return Effect.fail(invalid(`has a body of ${declared.slice(0, 20)} bytes, over the ${MAX_BODY_BYTES}-byte limit`))
+  }
+  // With a Content-Length within the limit the body cannot exceed it (the HTTP
+  // parser stops there), so the client's own reader is used: an Effect stream
+  // per answer costs more than the rest of the request (docs/benchmarks.md, B2).
+  const body = enforced || (declared !== undefined && /^\d+$/.test(declared.trim()))
+    ? Effect.map(response.arrayBuffer, (buffer) => new Uint8Array(buffer))
+    : readLimited(response.stream, MAX_BODY_BYTES)
+  return Effect.matchEffect(body, {
+    onFailure: (e) =>
       // A fetch-based client has no stream for a body-less answer (HTTP 204, 304): an empty body, not a network failure.
-      Effect.catchIf(
-        (e): boolean => e !== "TooLarge" && e._tag === "ResponseError" && e.reason === "EmptyBody",
-        () => Effect.succeed(new Uint8Array(0))
-      ),
-      Effect.mapError((e) =>
-        // The HTTP client's own cap (node-http: a ResponseError caused by ExceededCapacityException)
-        // is the same verdict as ours: an oversized body is a bad answer, not a network failure to retry.
-        e === "TooLarge"
-          ? invalid(`has a body over the ${MAX_BODY_BYTES}-byte limit`)
-          : Cause.isExceededCapacityException(e.cause)
-          ? invalid(`has a body over the HTTP client's size limit${e.description ? ` (${e.description})` : ""}`)
-          : new TransportError({
-            endpoint,
-            reason: `the connection failed while reading the answer${e.description ? `: ${e.description}` : ""}`,
-            cause: e.cause
-          })
-      )
-    )
-    const text = new TextDecoder("utf-8").decode(bytes)
-    const contentType = Option.getOrElse(Headers.get(response.headers, "content-type"), () => "").toLowerCase()
-    return yield* Either.mapLeft(parseObject(text, contentType), invalid)
+      e !== "TooLarge" && e._tag === "ResponseError" && e.reason === "EmptyBody"
+        ? Effect.mapError(parseObject("", contentTypeOf(response)), invalid)
+        : Effect.fail(
+          // The HTTP client's own cap (node-http: a ResponseError caused by ExceededCapacityException)
+          // is the same verdict as ours: an oversized body is a bad answer, not a network failure to retry.
+          e === "TooLarge"
+            ? invalid(`has a body over the ${MAX_BODY_BYTES}-byte limit`)
+            : Cause.isExceededCapacityException(e.cause)
+            ? invalid(`has a body over the HTTP client's size limit${e.description ? ` (${e.description})` : ""}`)
+            : new TransportError({
+              endpoint,
+              reason: `the connection failed while reading the answer${e.description ? `: ${e.description}` : ""}`,
+              cause: e.cause
+            })
+        ),
+    onSuccess: (bytes) => Effect.mapError(parseObject(decoder.decode(bytes), contentTypeOf(response)), invalid)
   })
+}
+
+const decoder = new TextDecoder("utf-8")
+
+const contentTypeOf = (response: HttpClientResponse.HttpClientResponse): string =>
+  (response.headers["content-type"] ?? "").toLowerCase()
 
 const readLimited = <E>(
   stream: Stream.Stream<Uint8Array, E>,
