@@ -30,6 +30,8 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -138,8 +140,8 @@ export const events = (
   request: DeviceAuthorization.DeviceCodeRequest = {},
   options: FlowOptions = {}
 ): Stream.Stream<DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient> =>
-  Stream.unwrap(Effect.zipWith(validateRequest(config, request), flowOf(config, options), (scopes, flow) =>
-    stream(flow, startOf(config, request, scopes))))
+  Stream.unwrap(Effect.flatMap(validateRequest(config, request), (scopes) =>
+    Effect.map(flowOf(config, options), (flow) => stream(flow, startOf(config, request, scopes)))))
 
 /**
  * Run the flow to its end: call `onCode` when the user must act, poll in the
@@ -154,18 +156,23 @@ export const acquireToken = <R = never>(
   request: DeviceAuthorization.DeviceCodeRequest,
   options: AcquireOptions<R>
 ): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> =>
-  Effect.flatMap(Effect.zip(validateRequest(config, request), flowOf(config, options)), ([scopes, flow]) =>
-    drive(flow, startOf(config, request, scopes), {
-      onIssued: (event) =>
-        Effect.zipRight(
-          Effect.suspend(() => {
-            const out = options.onCode(event.code)
-            return Effect.isEffect(out) ? out : Effect.void
-          }),
-          options.onEvent === undefined ? Effect.void : options.onEvent(event)
-        ),
-      onEvent: options.onEvent
-    }))
+  // Built lazily, and chained rather than zipped: what a flow waits inside stays alive
+  // until it ends, and the whole tree of a caller's effect would (docs/benchmarks.md, B2 memory).
+  Effect.suspend(() =>
+    Effect.flatMap(validateRequest(config, request), (scopes) =>
+      Effect.flatMap(flowOf(config, options), (flow) =>
+        drive(flow, startOf(config, request, scopes), {
+          onIssued: (event) =>
+            Effect.zipRight(
+              Effect.suspend(() => {
+                const out = options.onCode(event.code)
+                return Effect.isEffect(out) ? out : Effect.void
+              }),
+              options.onEvent === undefined ? Effect.void : options.onEvent(event)
+            ),
+          onEvent: options.onEvent
+        })))
+  )
 
 /**
  * Continue polling a saved session (from another process, or after a
@@ -208,7 +215,7 @@ export const resume = (
   session: DeviceSession,
   options: FlowOptions = {}
 ): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient> =>
-  Effect.flatMap(resumeState(config, session, options), ([flow, state]) => drive(flow, state, undefined))
+  Effect.suspend(() => Effect.flatMap(resumeState(config, session, options), ([flow, state]) => drive(flow, state, undefined)))
 
 /**
  * Run an event stream to its `Succeeded` result.
@@ -245,7 +252,7 @@ const startOf = (
   _tag: "Start",
   scopes,
   extraParams: request.extraParams,
-  tokenParams: { ...config.tokenParams, ...request.extraTokenParams }
+  tokenParams: request.extraTokenParams === undefined ? config.tokenParams : { ...config.tokenParams, ...request.extraTokenParams }
 })
 
 const validateRequest = (config: ClientConfig, request: DeviceAuthorization.DeviceCodeRequest) =>
@@ -254,7 +261,9 @@ const validateRequest = (config: ClientConfig, request: DeviceAuthorization.Devi
 // Every tuning value is checked: a NaN, negative or missing one would make a poll loop without end.
 const flowOf = (config: ClientConfig, options: FlowOptions): Effect.Effect<Engine.Flow, InvalidConfiguration> =>
   Effect.suspend(() => {
-    const policy: PollSchedule.Policy = { ...PollSchedule.defaultPolicy, ...options.policy }
+    const policy: PollSchedule.Policy = options.policy === undefined
+      ? PollSchedule.defaultPolicy
+      : { ...PollSchedule.defaultPolicy, ...options.policy }
     const invalid = (field: string, reason: string) => Effect.fail(new InvalidConfiguration({ field, reason }))
     if (typeof policy.maxBackoffMs !== "number" || !Number.isFinite(policy.maxBackoffMs) || policy.maxBackoffMs < 0) {
       return invalid("policy.maxBackoffMs", "must be a finite number of milliseconds, 0 or more")
@@ -267,16 +276,21 @@ const flowOf = (config: ClientConfig, options: FlowOptions): Effect.Effect<Engin
       (d) => Duration.isFinite(d) && Duration.toMillis(d) > 0
     )
     if (Option.isNone(timeout)) return invalid("requestTimeout", "must be a finite, positive duration")
-    return Effect.zipWith(Effect.clock, Telemetry.isTraced, (clock, traced): Engine.Flow => ({
-      config,
-      policy,
-      timeoutMs: Duration.toMillis(timeout.value),
-      // a server may echo the client secret in its error text, as it may the device code
-      secrets: config.clientSecret === undefined ? [] : [Redacted.value(config.clientSecret)],
-      clock,
-      traced
-    }))
+    const timeoutMs = Duration.toMillis(timeout.value)
+    return Effect.withFiberRuntime((fiber) =>
+      Effect.succeed<Engine.Flow>({
+        config,
+        policy,
+        timeoutMs,
+        // a server may echo the client secret in its error text, as it may the device code
+        secrets: config.clientSecret === undefined ? NO_SECRETS : [Redacted.value(config.clientSecret)],
+        clock: Context.get(fiber.currentDefaultServices, Clock.Clock),
+        traced: Telemetry.tracedBy(fiber)
+      })
+    )
   })
+
+const NO_SECRETS: ReadonlyArray<string> = []
 
 interface Listener<R> {
   readonly onIssued: (event: Extract<DeviceFlowEvent, { _tag: "CodeIssued" }>) => Effect.Effect<void, never, R>
@@ -295,27 +309,34 @@ const drive = <R>(
   listener: Listener<R> | undefined
 ): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> => {
   const onEvent = listener?.onEvent
-  const loop = (
-    state: Engine.Polling
-  ): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> =>
-    Effect.flatMap(Engine.step(flow, state), (next) => {
-      switch (next._tag) {
-        case "Continue":
-          return onEvent === undefined
-            ? loop(next.state)
-            : Effect.zipRight(onEvent(continued(next)), loop(next.state))
-        case "Done":
-          return onEvent === undefined
-            ? Effect.succeed(next.result)
-            : Effect.as(onEvent(DeviceFlowEvent.Succeeded({ result: next.result })), next.result)
-        case "Failed":
-          return Effect.fail(next.error)
-      }
-    })
-  if (!isStart(start)) return loop(start)
+  if (!isStart(start)) return loop(flow, start, onEvent)
   return Effect.flatMap(Engine.requestCode(flow, start.scopes, start.extraParams, start.tokenParams), ([state, code, at]) =>
-    listener === undefined ? loop(state) : Effect.zipRight(listener.onIssued(issued(state, code, at)), loop(state)))
+    listener === undefined
+      ? loop(flow, state, onEvent)
+      : Effect.zipRight(listener.onIssued(issued(state, code, at)), Effect.suspend(() => loop(flow, state, onEvent))))
 }
+
+// One engine step after another; between polls a flow holds this frame, the step's and its timer's.
+// A step measures its wait when it is built: after a listener ran, never before (suspend).
+const loop = <R>(
+  flow: Engine.Flow,
+  state: Engine.Polling,
+  onEvent: ((event: DeviceFlowEvent) => Effect.Effect<void, never, R>) | undefined
+): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> =>
+  Effect.flatMap(Engine.step(flow, state), (next) => {
+    switch (next._tag) {
+      case "Continue":
+        return onEvent === undefined
+          ? loop(flow, next.state, onEvent)
+          : Effect.zipRight(onEvent(continued(next)), Effect.suspend(() => loop(flow, next.state, onEvent)))
+      case "Done":
+        return onEvent === undefined
+          ? Effect.succeed(next.result)
+          : Effect.as(onEvent(DeviceFlowEvent.Succeeded({ result: next.result })), next.result)
+      case "Failed":
+        return Effect.fail(next.error)
+    }
+  })
 
 const isStart = (start: Start | Engine.Polling): start is Start => "_tag" in start
 

@@ -288,18 +288,20 @@ export const deadlineError = (
 const instant = (clock: Clock.Clock): Instant => ({ mono: monotonicMillis(clock), wall: clock.unsafeCurrentTimeMillis() })
 
 /**
- * Never early: sleep until the instant the schedule allowed, on the monotonic
- * clock. Node's timers count from the event loop's cached time, which lags
- * the clock when the loop is busy, so a timer can fire a few ms before that
- * instant (docs/benchmarks.md, B3): sleep the rest then. Returns the
- * monotonic time it woke at.
+ * Never early: the poll waits until the instant the schedule allowed, on the
+ * monotonic clock. Node's timers count from the event loop's cached time,
+ * which lags the clock when the loop is busy, so a timer can fire a few ms
+ * before that instant (docs/benchmarks.md, B3): it sleeps the rest then.
+ * The wait is computed when the step is built (right after the previous
+ * answer), so a waiting flow holds one frame and its timer, nothing more.
  * @internal
  */
-export const sleepUntil = (clock: Clock.Clock, at: number): Effect.Effect<number> =>
-  Effect.suspend(() => {
-    const now = monotonicMillis(clock)
-    return now >= at ? Effect.succeed(now) : Effect.flatMap(clock.sleep(Duration.millis(at - now)), () => sleepUntil(clock, at))
-  })
+const waitThen = <A, E, R>(clock: Clock.Clock, at: number, then: (now: number) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  const now = monotonicMillis(clock)
+  return now >= at
+    ? then(now)
+    : Effect.flatMap(clock.sleep(Duration.millis(at - now)), () => waitThen(clock, at, then))
+}
 
 const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -309,7 +311,7 @@ const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
  * @internal
  */
 export const step = (flow: Flow, state: Polling): Effect.Effect<Next, never, HttpClient.HttpClient> =>
-  Effect.flatMap(sleepUntil(flow.clock, state.nextPollAt), (now) => {
+  waitThen(flow.clock, state.nextPollAt, (now) => {
     // RFC 8628 §3.2 expires_in: checked right before sending too — a slow onCode or
     // a late timer must not send a poll at or after the code's end.
     if (now >= state.timing.deadline) {
