@@ -3,13 +3,18 @@
  * arrived, and how large that answer may be. There is one deadline and one
  * size limit per request, enforced in one place.
  *
- * The flows, refreshes, revocations and discovery set both for every request
- * they send. An `HttpClient` that enforces them itself while it reads — one
- * timer covering connect, headers and body, and one byte count that stops
- * reading at the limit, as `@devflow/node-http`'s does — marks itself with
- * {@link enforcing}; devflow then sets no timer and reads no stream of its
- * own. Any other client (a fetch-based one, a test double) gets both enforced
- * by devflow around it.
+ * devflow attaches both to every request it sends (flows, refreshes,
+ * revocations, discovery). An `HttpClient` that enforces them itself while
+ * it reads — one timer covering connect, headers and body, and one byte
+ * count that stops reading at the limit, as `@devflow/node-http`'s does —
+ * reads them with {@link get} and marks itself with {@link enforcing}; devflow
+ * then sets no timer and reads no stream of its own. Any other client (a
+ * fetch-based one, a test double) gets both enforced by devflow around it.
+ *
+ * The limits travel with the request object itself (a side table keyed by
+ * it, as `@effect/platform`'s own `withScope` does), not in a FiberRef: a
+ * FiberRef set around each request costs more than the rest of devflow's
+ * work on it (docs/benchmarks.md, B2).
  *
  * @example
  * ```ts
@@ -17,9 +22,9 @@
  * import { RequestLimits } from "@devflow/core"
  * import { Effect } from "effect"
  *
- * // inside an HttpClient's request function: the limits devflow set for this request
- * const client = RequestLimits.enforcing(HttpClient.make((request, url, signal, fiber) => {
- *   const limits = fiber.getFiberRef(RequestLimits.current)
+ * // a client of devflow's requests reads the limits devflow attached
+ * const client = RequestLimits.enforcing(HttpClient.make((request) => {
+ *   const limits = RequestLimits.get(request)
  *   console.log(limits?.timeoutMs, limits?.maxBodyBytes)
  *   return Effect.die("a real client sends the request here")
  * }))
@@ -28,7 +33,7 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as FiberRef from "effect/FiberRef"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { globalValue } from "effect/GlobalValue"
 
 /**
@@ -53,20 +58,33 @@ export interface RequestLimits {
  */
 export const MAX_BODY_BYTES = 1_048_576
 
-/**
- * The limits of the request being sent, set by devflow around each request
- * (`undefined` outside one).
- *
- * @since 0.1.0
- * @category fiber refs
- */
-export const current: FiberRef.FiberRef<RequestLimits | undefined> = globalValue(
-  Symbol.for("@devflow/core/RequestLimits/current"),
-  () => FiberRef.unsafeMake<RequestLimits | undefined>(undefined)
+const attached = globalValue(
+  Symbol.for("@devflow/core/RequestLimits/attached"),
+  () => new WeakMap<HttpClientRequest.HttpClientRequest, RequestLimits>()
 )
 
 /**
- * The mark of an `HttpClient` that enforces {@link current} itself.
+ * Attach limits to a request (devflow does, before it sends one).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const set = (request: HttpClientRequest.HttpClientRequest, limits: RequestLimits): HttpClientRequest.HttpClientRequest => {
+  attached.set(request, limits)
+  return request
+}
+
+/**
+ * The limits attached to a request, if any. A request derived from it
+ * (`HttpClientRequest.setHeader`…) is a new value and carries none.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const get = (request: HttpClientRequest.HttpClientRequest): RequestLimits | undefined => attached.get(request)
+
+/**
+ * The mark of an `HttpClient` that enforces the limits attached to its requests itself.
  *
  * @since 0.1.0
  * @category symbols
@@ -74,10 +92,13 @@ export const current: FiberRef.FiberRef<RequestLimits | undefined> = globalValue
 export const EnforcedBy: unique symbol = Symbol.for("@devflow/core/RequestLimits/EnforcedBy")
 
 /**
- * Mark a client as enforcing {@link current} itself: its responses arrive
- * whole (within the size limit) and its requests end at the deadline. A
- * client derived from it (`HttpClient.mapRequest`, `HttpClient.transform`…)
- * carries no mark, and devflow enforces the limits around it again.
+ * Mark a client as enforcing the limits {@link get} finds on each request:
+ * its responses arrive whole (within the size limit) and its requests end at
+ * the deadline. Such a client is devflow's own transport, so devflow also
+ * leaves its spans to it: it is expected to make none while Effect's default
+ * tracer is in place (nobody reads those). A client derived from it
+ * (`HttpClient.mapRequest`, `HttpClient.transform`…) carries no mark, and
+ * devflow enforces the limits around it again.
  *
  * @since 0.1.0
  * @category constructors
@@ -86,7 +107,7 @@ export const enforcing = <C extends HttpClient.HttpClient.With<any, any>>(client
   Object.assign(Object.create(Object.getPrototypeOf(client)), client, { [EnforcedBy]: true })
 
 /**
- * Whether a client enforces {@link current} itself.
+ * Whether a client enforces the limits attached to its requests itself.
  *
  * @since 0.1.0
  * @category guards

@@ -166,8 +166,8 @@ export const getJson = (
 /**
  * Send one request and read its answer with `read`, within one deadline
  * and one body-size limit (RequestLimits). A client that enforces both
- * itself gets them through `RequestLimits.current` and nothing more: no
- * timer, no stream here. Any other client gets them enforced around it.
+ * itself finds them on the request and nothing more is done: no timer, no
+ * stream, no FiberRef. Any other client gets them enforced around it.
  * @internal
  */
 export const send = <A>(
@@ -180,6 +180,8 @@ export const send = <A>(
     Effect.withFiberRuntime((fiber) => {
       const enforced = RequestLimits.isEnforcedBy(client)
       const traced = Telemetry.tracedBy(fiber)
+      // devflow's own transport gets the limits on the request, and times, counts and traces itself
+      if (enforced) RequestLimits.set(request, { timeoutMs, maxBodyBytes: MAX_BODY_BYTES })
       // The HTTP client's spans record every response header; a redirect's Location (refused,
       // never followed) may carry what the request did, so it is redacted there like Authorization.
       const sent = traced
@@ -193,14 +195,11 @@ export const send = <A>(
         Effect.mapError(sent, (error) => toTransportError(endpoint, error)),
         (response) => read(response, enforced)
       )
-      // One deadline and one body limit per request, set around the request only (a flow
-      // that waited inside such a wrapper would hold its frames between polls).
-      const limited = enforced
-        ? Effect.locally(answer, RequestLimits.current, { timeoutMs, maxBodyBytes: MAX_BODY_BYTES })
-        : Effect.timeoutFail(answer, {
-          duration: Duration.millis(timeoutMs),
-          onTimeout: () => new TransportError({ endpoint, reason: `no answer within ${Duration.format(Duration.millis(timeoutMs))}` })
-        })
+      if (enforced) return answer
+      const limited = Effect.timeoutFail(answer, {
+        duration: Duration.millis(timeoutMs),
+        onTimeout: () => new TransportError({ endpoint, reason: `no answer within ${Duration.format(Duration.millis(timeoutMs))}` })
+      })
       // Effect's default tracer keeps spans nobody reads: the HTTP client makes none then (docs/benchmarks.md).
       return traced ? limited : Effect.withTracerEnabled(limited, false)
     }))
