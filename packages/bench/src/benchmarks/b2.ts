@@ -8,7 +8,7 @@ import type { ChildProcess } from "node:child_process"
 import { CLIENTS, type ClientName } from "../clients/types.js"
 import type { Row, Target } from "../report.js"
 import { runEntry } from "../runner.js"
-import { pendingThenToken } from "../server/loopbackServer.js"
+import { pendingThenToken, type RunningServer } from "../server/loopbackServer.js"
 import { summarize, type Summary } from "../stats.js"
 import type { FlowsReport, PendingReport } from "../workers/worker.js"
 import { bench, type Context, endpointsOf, round, withServer } from "./common.js"
@@ -47,40 +47,55 @@ const oneRun = (ctx: Context, client: ClientName, n: number, timeoutMs: number):
     }
   })
 
+/** The server of the memory job: every flow waits `interval` s between polls (20 s: the snapshot falls between two polls). */
+export const pendingServer = (interval: number) => ({ interval, expiresIn: 600, script: pendingThenToken(10), record: false }) as const
+
 /**
- * Memory per pending flow: n flows waiting between polls (interval 20 s), measured once the
- * server has seen every flow's first poll: live heap after full GCs, minus the same process
- * with the client loaded and no flow.
+ * n flows of `client` left waiting between polls against `server`, measured once the server has seen
+ * every flow's first poll: live heap after full GCs, minus the same process with the client loaded
+ * and no flow. Bounded: the child is killed after `timeoutMs`.
  */
+export const measurePending = async (
+  server: RunningServer,
+  client: ClientName,
+  n: number,
+  options: { readonly env: Readonly<Record<string, string>>; readonly timeoutMs: number }
+): Promise<PendingReport> => {
+  let child: ChildProcess | undefined
+  let watcher: NodeJS.Timeout | undefined
+  try {
+    return await runEntry<PendingReport>(`flows-${client}`, { kind: "pending", endpoints: endpointsOf(server), n }, {
+      env: options.env,
+      nodeArgs: ["--expose-gc"],
+      timeoutMs: options.timeoutMs,
+      onSpawn: (c) => (child = c),
+      onMessage: (m) => {
+        if (m.type !== "started") return
+        // bounded by runEntry's timeout: the child is killed and this watcher cleared
+        watcher = setInterval(() => {
+          if (server.counters.tokenRequests < n) return
+          clearInterval(watcher)
+          child?.kill("SIGUSR2")
+        }, 250)
+      }
+    })
+  } finally {
+    clearInterval(watcher)
+  }
+}
+
+/** Memory per pending flow, as a figure or why there is none. */
 const memoryRun = (ctx: Context, client: ClientName, n: number): Promise<PendingReport | string> =>
   // quick mode (the harness check in `pnpm test`) only needs the figure to exist: a short interval
-  withServer(ctx, { interval: ctx.quick ? 2 : 20, expiresIn: 600, script: pendingThenToken(10), record: false }, async (server) => {
-    let child: ChildProcess | undefined
-    let watcher: NodeJS.Timeout | undefined
+  withServer(ctx, pendingServer(ctx.quick ? 2 : 20), async (server) => {
     try {
-      const report = await runEntry<PendingReport>(`flows-${client}`, { kind: "pending", endpoints: endpointsOf(server), n }, {
-        env: ctx.env,
-        nodeArgs: ["--expose-gc"],
-        timeoutMs: 150_000,
-        onSpawn: (c) => (child = c),
-        onMessage: (m) => {
-          if (m.type !== "started") return
-          // bounded by runEntry's timeout: the child is killed and this watcher cleared
-          watcher = setInterval(() => {
-            if (server.counters.tokenRequests < n) return
-            clearInterval(watcher)
-            child?.kill("SIGUSR2")
-          }, 250)
-        }
-      })
+      const report = await measurePending(server, client, n, { env: ctx.env, timeoutMs: 150_000 })
       ctx.log(`  B2 memory ${client} n=${n}: ${(report.perFlowBytes / 1024).toFixed(1)} KiB per pending flow (${report.rssMB} MB RSS)`)
       return report
     } catch (error) {
       const message = error instanceof Error ? error.message.split("\n")[0]! : String(error)
       ctx.log(`  B2 memory ${client} n=${n}: ${message}`)
       return message
-    } finally {
-      clearInterval(watcher)
     }
   })
 

@@ -153,6 +153,8 @@ const liveHeap = (): number => {
 
 const runPending = (client: DeviceFlowClient, n: number): Promise<PendingReport> => {
   const emptyHeapBytes = liveHeap()
+  // profiling aid (src/profile.ts --heap): the same process with no flow, to subtract
+  if (process.env.BENCH_HEAP_SNAPSHOT_EMPTY_FILE) v8.writeHeapSnapshot(process.env.BENCH_HEAP_SNAPSHOT_EMPTY_FILE)
   return new Promise((resolve) => {
     process.once("SIGUSR2", () => {
       const pendingHeapBytes = liveHeap()
