@@ -6,12 +6,12 @@
  */
 import type { ChildProcess } from "node:child_process"
 import { CLIENTS, type ClientName } from "../clients/types.js"
-import type { Row, Target } from "../report.js"
+import { compared, type Row, type Target } from "../report.js"
 import { runEntry } from "../runner.js"
 import { pendingThenToken, type RunningServer } from "../server/loopbackServer.js"
 import { summarize, type Summary } from "../stats.js"
 import type { FlowsReport, PendingReport } from "../workers/worker.js"
-import { bench, type Context, endpointsOf, round, withServer } from "./common.js"
+import { bench, type Context, endpointsOf, withServer } from "./common.js"
 
 export const PENDING_POLLS = 2
 
@@ -152,42 +152,40 @@ export const b2 = (ctx: Context) =>
     })
     const med = (n: number, client: ClientName, f: (r: FlowsReport) => number) => figure(n, client, f)?.median
     const targets: Array<Target> = []
+    const worst = (n: number, client: ClientName) => {
+      const f = failures(n, client)
+      return typeof f === "string" ? undefined : f.max
+    }
     // the issue's targets: against openid-client, at each N
     for (const { n } of plan) {
-      const devFail = failures(n, "devflow")
-      targets.push({
-        name: `0 failures at N=${n}`,
-        met: typeof devFail === "string" ? null : devFail.max === 0,
-        detail: typeof devFail === "string" ? "no run" : `devflow failed ${devFail.max} of ${n} (worst run)`
-      })
-      for (const [what, f, unit] of [["CPU", (r: FlowsReport) => r.cpuTotalMs / 1000, "s"], ["peak RSS", (r: FlowsReport) => r.maxRssMB, "MB"]] as const) {
-        const mine = med(n, "devflow", f)
-        const theirs = med(n, "openid-client", f)
-        targets.push({
-          name: `N=${n}: devflow ${what} ≤ ½ openid-client's`,
-          met: mine === undefined || theirs === undefined ? null : mine <= theirs / 2,
-          detail: mine === undefined || theirs === undefined
-            ? "no run"
-            : `devflow ${round(mine)} ${unit} vs openid-client ${round(theirs)} ${unit}: ratio ${round(mine / theirs, 2)} (target ≤ 0.5)`
-        })
-      }
+      targets.push(
+        compared(`N=${n}: 0 failures (worst run)`, "flows", worst(n, "devflow"), { label: "openid-client", value: worst(n, "openid-client") }, (d) => d === 0),
+        ...(([["CPU", (r: FlowsReport) => r.cpuTotalMs / 1000, "s"], ["peak RSS", (r: FlowsReport) => r.maxRssMB, "MB"]] as const).map((
+          [what, f, unit]
+        ) =>
+          compared(
+            `N=${n}: devflow ${what} ≤ ½ openid-client's`,
+            unit,
+            med(n, "devflow", f),
+            { label: "openid-client", value: med(n, "openid-client", f) },
+            (d, peer) => peer !== undefined && d <= peer / 2
+          )
+        ))
+      )
     }
     const big = plan[plan.length - 1]!.n
-    const devRss = med(big, "devflow", (r) => r.maxRssMB)
-    targets.push({
-      name: `≤ 150 MB peak RSS for devflow at N=${big}`,
-      met: devRss === undefined ? null : devRss <= 150,
-      detail: devRss === undefined ? "no run" : `${devRss} MB`
-    })
-    const mine = perFlow("devflow")
-    const theirs = perFlow("openid-client")
-    targets.push({
-      name: `≤ 8 KiB live heap per pending flow (N=${memoryN})`,
-      met: mine === undefined ? null : mine <= 8,
-      detail: mine === undefined
-        ? `no figure: ${String(memory.devflow)}`
-        : `devflow ${round(mine, 1)} KiB${theirs === undefined ? "" : `, openid-client ${round(theirs, 1)} KiB: ratio ${round(mine / theirs, 2)}`}`
-    })
+    const rss = (c: ClientName) => med(big, c, (r) => r.maxRssMB)
+    targets.push(
+      compared(`≤ 150 MB peak RSS for devflow at N=${big}`, "MB", rss("devflow"), { label: "openid-client", value: rss("openid-client") }, (d) => d <= 150),
+      compared(
+        `≤ 8 KiB live heap per pending flow (N=${memoryN})`,
+        "KiB",
+        perFlow("devflow"),
+        { label: "openid-client", value: perFlow("openid-client") },
+        (d) => d <= 8,
+        typeof memory.devflow === "string" ? memory.devflow : ""
+      )
+    )
     const errors = runs.filter((r) => r.error !== undefined || (r.report && r.report.failed > 0)).map((r) =>
       `${r.client} N=${r.n}: ${r.error ?? JSON.stringify(r.report!.errors)}`
     )
