@@ -1,18 +1,23 @@
 /**
- * Where a client's time goes in B2: runs N flows (default 1,000) of one
- * client against the loopback server under `node --cpu-prof`, then sums the
- * profile's self time by package (the bundle keeps esbuild's `// path`
- * module markers, so each sample's line maps to the package it came from).
+ * Where a client's time or memory goes in B2.
  *
- *   pnpm --filter @devflow/bench profile [client] [n]
+ *   pnpm --filter @devflow/bench profile [client] [n]           CPU: n flows (default 1,000) under
+ *     `node --cpu-prof`; the profile's self time summed by package (the bundle keeps esbuild's
+ *     `// path` module markers, so each sample's line maps to the package it came from).
+ *   pnpm --filter @devflow/bench profile [client] [n] --heap    memory: n flows (default 10,000)
+ *     waiting between polls (B2's memory job, interval 20 s); heap snapshots of the empty and the
+ *     pending process, then the live heap per flow and what it is made of, per flow, by
+ *     constructor / closure name.
  *
- * The profile is kept in bench-results/profiles/ for Chrome DevTools.
+ * The profile or the two snapshots are kept in bench-results/profiles/ for Chrome DevTools.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { measurePending, pendingServer } from "./benchmarks/b2.js"
 import { endpointsOf } from "./benchmarks/common.js"
 import { buildWorkers, entryFile, repoRoot } from "./build.js"
-import type { ClientName } from "./clients/types.js"
+import { CLIENTS, type ClientName } from "./clients/types.js"
+import { diffPerUnit, readSnapshot, renderDiff } from "./heapSnapshot.js"
 import { runEntry } from "./runner.js"
 import { pendingThenToken, startServer } from "./server/loopbackServer.js"
 import { makeCertificate } from "./tls.js"
@@ -77,13 +82,18 @@ export const selfTimeByPackage = (profileFile: string, bundle: string): Array<[s
   return [...totals].sort((a, b) => b[1] - a[1])
 }
 
-const main = async () => {
-  const client = (process.argv[2] ?? "devflow") as ClientName
-  const n = Number(process.argv[3] ?? 1_000)
-  await buildWorkers()
+const args = process.argv.slice(2)
+const heap = args.includes("--heap")
+const [clientArg = "devflow", nArg] = args.filter((a) => !a.startsWith("--"))
+if (!CLIENTS.includes(clientArg as ClientName) || (nArg !== undefined && !(Number(nArg) > 0))) {
+  console.error(`usage: profile [${CLIENTS.join("|")}] [n] [--heap]`)
+  process.exit(2)
+}
+const client = clientArg as ClientName
+const dir = path.join(repoRoot, "bench-results/profiles")
+
+const cpu = async (n: number) => {
   const cert = makeCertificate()
-  const dir = path.join(repoRoot, "bench-results/profiles")
-  fs.mkdirSync(dir, { recursive: true })
   const before = new Set(fs.readdirSync(dir))
   const server = await startServer({ interval: 1, expiresIn: 600, script: pendingThenToken(2), record: false, tls: cert })
   try {
@@ -106,4 +116,33 @@ const main = async () => {
   for (const [label, ms] of totals.slice(0, 25)) console.log(`${(ms / 1000).toFixed(2).padStart(7)} s ${((100 * ms) / all).toFixed(1).padStart(5)} %  ${label}`)
 }
 
-await main()
+const memory = async (n: number) => {
+  const cert = makeCertificate()
+  const emptyFile = path.join(dir, `${client}-${n}-empty.heapsnapshot`)
+  const pendingFile = path.join(dir, `${client}-${n}-pending.heapsnapshot`)
+  for (const f of [emptyFile, pendingFile]) fs.rmSync(f, { force: true })
+  const server = await startServer({ ...pendingServer(20), tls: cert })
+  try {
+    const report = await measurePending(server, client, n, {
+      env: { NODE_EXTRA_CA_CERTS: cert.certFile, BENCH_HEAP_SNAPSHOT_EMPTY_FILE: emptyFile, BENCH_HEAP_SNAPSHOT_FILE: pendingFile },
+      // 10,000 first polls plus two snapshots of a few hundred MB
+      timeoutMs: 300_000
+    })
+    console.log(JSON.stringify(report))
+    console.log(
+      `${client}, ${n} flows waiting between polls: live heap ${(report.perFlowBytes / 1024).toFixed(2)} KiB per flow (${
+        (report.emptyHeapBytes / 1_048_576).toFixed(1)
+      } MB empty, ${(report.pendingHeapBytes / 1_048_576).toFixed(1)} MB pending, ${report.rssMB} MB RSS)`
+    )
+  } finally {
+    await server.close()
+    fs.rmSync(cert.dir, { recursive: true, force: true })
+  }
+  console.log(`snapshots: ${emptyFile}, ${pendingFile}; (pending − empty) ÷ ${n}:`)
+  for (const line of renderDiff(diffPerUnit(readSnapshot(emptyFile), readSnapshot(pendingFile), n), 25)) console.log(line)
+}
+
+fs.mkdirSync(dir, { recursive: true })
+await buildWorkers()
+if (heap) await memory(Number(nArg ?? 10_000))
+else await cpu(Number(nArg ?? 1_000))

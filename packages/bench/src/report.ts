@@ -15,12 +15,41 @@ export interface Row {
   readonly digits?: number | undefined
 }
 
+/** A measured figure with its unit. */
+export interface Figure {
+  readonly value: number
+  readonly unit: string
+}
+
 export interface Target {
   readonly name: string
   /** null: not measured in this run */
   readonly met: boolean | null
   readonly detail: string
+  /** devflow's figure the target judges */
+  readonly devflow?: Figure | undefined
+  /** the figure it is compared with: a peer's (or the floor's), measured in the same run */
+  readonly versus?: { readonly label: Column; readonly figure: Figure } | undefined
 }
+
+/**
+ * A target judged on devflow's figure, shown beside the peer figure it is compared with
+ * (`met` receives both; the peer's may be missing when the peer could not run).
+ */
+export const compared = (
+  name: string,
+  unit: string,
+  devflow: number | undefined,
+  versus: { readonly label: Column; readonly value: number | undefined },
+  met: (devflow: number, peer: number | undefined) => boolean,
+  detail = ""
+): Target => ({
+  name,
+  met: devflow === undefined || Number.isNaN(devflow) ? null : met(devflow, versus.value),
+  detail: devflow === undefined || Number.isNaN(devflow) ? `devflow not measured${detail ? `; ${detail}` : ""}` : detail,
+  devflow: devflow === undefined || Number.isNaN(devflow) ? undefined : { value: devflow, unit },
+  versus: versus.value === undefined || Number.isNaN(versus.value) ? undefined : { label: versus.label, figure: { value: versus.value, unit } }
+})
 
 export interface BenchResult {
   readonly id: "B1" | "B2" | "B3" | "B4" | "B5" | "B6"
@@ -83,6 +112,35 @@ const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<
   return [line(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)].join("\n")
 }
 
+const figure = (f: Figure): string => `${Number.isInteger(f.value) ? f.value : fmt(f.value)} ${f.unit}`
+
+const targetRatio = (t: Target): string =>
+  t.devflow === undefined || t.versus === undefined || t.versus.figure.value === 0
+    ? ""
+    : `${(t.devflow.value / t.versus.figure.value).toFixed(2)}×`
+
+const verdict = (t: Target): string => (t.met === null ? "NOT MEASURED" : t.met ? "MET" : "NOT MET")
+
+/**
+ * Every benchmark's targets in one table: devflow's figure, the peer figure it is compared
+ * with, their ratio, met or not, and the machine's load around that benchmark.
+ */
+export const renderTargets = (benchmarks: ReadonlyArray<BenchResult>): string => {
+  const rows = benchmarks.flatMap((b) =>
+    b.targets.map((t) => [
+      b.id,
+      t.name,
+      t.devflow === undefined ? "–" : figure(t.devflow),
+      t.versus === undefined ? "–" : `${t.versus.label} ${figure(t.versus.figure)}`,
+      targetRatio(t) || "–",
+      verdict(t),
+      `${b.loadBefore} → ${b.loadAfter}`
+    ])
+  )
+  if (rows.length === 0) return ""
+  return ["### Targets", "", table(["", "target", "devflow", "compared with", "ratio", "met", "load"], rows), ""].join("\n")
+}
+
 /** One benchmark as a Markdown table (also readable on a terminal). */
 export const renderBench = (b: BenchResult): string => {
   const used = COLUMNS.filter((c) => b.rows.some((r) => r.values[c] !== undefined))
@@ -98,7 +156,12 @@ export const renderBench = (b: BenchResult): string => {
     }
   } else if (rows.length > 0) parts.push(table(header, rows), "")
   for (const t of b.targets) {
-    parts.push(`- target ${t.met === null ? "NOT MEASURED" : t.met ? "MET" : "NOT MET"}: ${t.name} — ${t.detail}`)
+    const figures = [
+      t.devflow === undefined ? "" : `devflow ${figure(t.devflow)}`,
+      t.versus === undefined ? "" : `${t.versus.label} ${figure(t.versus.figure)}`,
+      targetRatio(t)
+    ].filter((x) => x !== "").join(", ")
+    parts.push(`- target ${verdict(t)}: ${t.name} — ${[figures, t.detail].filter((x) => x !== "").join("; ")}`)
   }
   for (const n of b.notes) parts.push(`- ${n}`)
   parts.push(`- wall ${(b.wallMs / 1000).toFixed(1)} s, load ${b.loadBefore} → ${b.loadAfter}`)
@@ -114,5 +177,6 @@ export const renderResults = (r: Results): string =>
     } at start. Total wall time ${(r.wallMs / 1000).toFixed(0)} s.`,
     "Figures: median of the runs, (min–max) when more than one. Ratios: devflow's median ÷ the other's (below 1: devflow is lower).",
     "",
+    renderTargets(r.benchmarks),
     ...r.benchmarks.flatMap((b) => [renderBench(b), ""])
   ].join("\n")

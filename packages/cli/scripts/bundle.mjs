@@ -7,11 +7,18 @@
 //   - the full CLI (main) and its static imports: no undici, no oidc-provider
 //     (loaded on first request / by `devflow demo` only).
 //
+// Two builds. The demo's authorization server (@devflow/dev-server, i.e. oidc-provider) is built
+// on its own into dist/chunks/dev-server.mjs with esbuild's `keepNames`: oidc-provider relies on
+// function and class names. The rest is built without it: `keepNames` wraps every function and
+// class in a `__name(…)` call (Object.defineProperty) that every start-up pays for. The CLI's
+// `import("@devflow/dev-server")` becomes `import("./dev-server.mjs")`, relative to the chunk that
+// holds it, which the check below keeps under dist/chunks/.
+//
 // The keychain binding (@napi-rs/keyring, a native module) is not bundled: cache-file imports it by a
 // name esbuild leaves alone, and Node resolves it at run time from packages/cli/node_modules (a
 // dependency of this package), so an outdir must lie under packages/cli.
 //
-//   node scripts/bundle.mjs [--outdir DIR]
+//   node scripts/bundle.mjs [--outdir DIR] [--sizes]
 import * as esbuild from "esbuild"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -21,29 +28,52 @@ import { parseArgs } from "node:util"
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, "..")
 
+const DEMO_SERVER = "@devflow/dev-server"
+// beside the chunks that import it: the import path stays as written, relative to its importer
+const DEMO_FILE = "dev-server.mjs"
+
+// Bundled CommonJS (undici, ini, yaml; oidc-provider's dependencies) calls require() for Node built-ins.
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  minify: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  conditions: ["@devflow/source"],
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  metafile: true,
+  logLevel: "warning"
+}
+
+/** The demo server stays out of the CLI's build: its import points at the separately built file. */
+const demoApart = {
+  name: "demo-server-apart",
+  setup(build) {
+    build.onResolve({ filter: /^@devflow\/dev-server$/ }, () => ({ path: `./${DEMO_FILE}`, external: true }))
+  }
+}
+
 /** Bundle into `outdir` (default: packages/cli/dist); returns the output files and their sizes. */
 export const bundle = async (outdir = path.join(root, "dist")) => {
   // Chunk names carry content hashes: clear the old ones so dist holds exactly one build.
   fs.rmSync(path.join(outdir, "chunks"), { recursive: true, force: true })
   fs.rmSync(path.join(outdir, "devflow.mjs"), { force: true })
   const result = await esbuild.build({
-    absWorkingDir: root,
+    ...common,
     entryPoints: { devflow: "src/bin.ts" },
-    bundle: true,
     splitting: true,
-    minify: true,
-    keepNames: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    conditions: ["@devflow/source"],
     outdir,
     chunkNames: "chunks/[name]-[hash]",
     outExtension: { ".js": ".mjs" },
-    // Bundled CommonJS (undici, ini, yaml) calls require() for Node built-ins.
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    metafile: true,
-    logLevel: "warning"
+    plugins: [demoApart]
+  })
+  const demo = await esbuild.build({
+    ...common,
+    entryPoints: [DEMO_SERVER],
+    // oidc-provider needs its function and class names (see above)
+    keepNames: true,
+    outfile: path.join(outdir, "chunks", DEMO_FILE)
   })
   const outputs = result.metafile.outputs
   const rel = (file) => path.relative(root, path.resolve(root, file))
@@ -66,8 +96,15 @@ export const bundle = async (outdir = path.join(root, "dist")) => {
   }
   forbid("dist/devflow.mjs (the token fast path)", closure(entry), ["node_modules/effect/", "@effect/", "undici", "oidc-provider"])
   forbid("the full CLI's start-up", closure(main), ["undici", "oidc-provider", "@effect/opentelemetry"])
+  forbid("the CLI's build (the demo server has its own)", Object.keys(outputs), ["oidc-provider", "dev-server/src"])
+  const chunksDir = path.resolve(outdir, "chunks")
+  const importers = Object.keys(outputs).filter((f) => outputs[f].imports.some((i) => i.external && i.path === `./${DEMO_FILE}`))
+  if (importers.length === 0) throw new Error(`no chunk imports ./${DEMO_FILE}: \`devflow demo\` would not find its server`)
+  for (const f of importers) {
+    if (path.dirname(path.resolve(root, f)) !== chunksDir) throw new Error(`${rel(f)} imports ./${DEMO_FILE} but is not in ${rel(chunksDir)}`)
+  }
   fs.chmodSync(path.resolve(root, entry), 0o755)
-  return Object.fromEntries(Object.entries(outputs).map(([file, out]) => [rel(file), out.bytes]))
+  return Object.fromEntries(Object.entries({ ...outputs, ...demo.metafile.outputs }).map(([file, out]) => [rel(file), out.bytes]))
 }
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

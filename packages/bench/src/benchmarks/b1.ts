@@ -9,7 +9,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { entryFile, repoRoot } from "../build.js"
-import type { Row, Target } from "../report.js"
+import { compared, type Row, type Target } from "../report.js"
 import { runEntry } from "../runner.js"
 import { pendingThenToken } from "../server/loopbackServer.js"
 import { summarize } from "../stats.js"
@@ -159,12 +159,11 @@ export const b1 = (ctx: Context) =>
             values: Object.fromEntries(plan.map(([name]) => [name, String((samples.get(name) ?? []).filter((s) => !s.ok).length)]))
           }
         ]
-        const dev = figure("devflow", (s) => (s.ok ? s.wallMs : undefined))
-        const floor = figure("node -e 0", (s) => s.wallMs)
-        const ratio = dev && floor ? dev.median / floor.median : undefined
+        const dev = figure("devflow", (s) => (s.ok ? s.wallMs : undefined))?.median
+        const floor = { label: "node -e 0", value: figure("node -e 0", (s) => s.wallMs)?.median } as const
         const targets: Array<Target> = [
-          { name: "devflow ≤ 2× the floor", met: ratio === undefined ? null : ratio <= 2, detail: ratio === undefined ? "devflow not measured" : `${round(ratio, 2)}×` },
-          { name: "goal: devflow ≤ 1.5× the floor", met: ratio === undefined ? null : ratio <= 1.5, detail: ratio === undefined ? "devflow not measured" : `${round(ratio, 2)}×` }
+          compared("devflow ≤ 2× the floor (wall per process)", "ms", dev, floor, (d, f) => f !== undefined && d <= 2 * f),
+          compared("goal: devflow ≤ 1.5× the floor (wall per process)", "ms", dev, floor, (d, f) => f !== undefined && d <= 1.5 * f)
         ]
         return {
           rows,

@@ -6,12 +6,12 @@
  */
 import type { ChildProcess } from "node:child_process"
 import { CLIENTS, type ClientName } from "../clients/types.js"
-import type { Row, Target } from "../report.js"
+import { compared, type Row, type Target } from "../report.js"
 import { runEntry } from "../runner.js"
-import { pendingThenToken } from "../server/loopbackServer.js"
+import { pendingThenToken, type RunningServer } from "../server/loopbackServer.js"
 import { summarize, type Summary } from "../stats.js"
 import type { FlowsReport, PendingReport } from "../workers/worker.js"
-import { bench, type Context, endpointsOf, round, withServer } from "./common.js"
+import { bench, type Context, endpointsOf, withServer } from "./common.js"
 
 export const PENDING_POLLS = 2
 
@@ -47,40 +47,55 @@ const oneRun = (ctx: Context, client: ClientName, n: number, timeoutMs: number):
     }
   })
 
+/** The server of the memory job: every flow waits `interval` s between polls (20 s: the snapshot falls between two polls). */
+export const pendingServer = (interval: number) => ({ interval, expiresIn: 600, script: pendingThenToken(10), record: false }) as const
+
 /**
- * Memory per pending flow: n flows waiting between polls (interval 20 s), measured once the
- * server has seen every flow's first poll: live heap after full GCs, minus the same process
- * with the client loaded and no flow.
+ * n flows of `client` left waiting between polls against `server`, measured once the server has seen
+ * every flow's first poll: live heap after full GCs, minus the same process with the client loaded
+ * and no flow. Bounded: the child is killed after `timeoutMs`.
  */
+export const measurePending = async (
+  server: RunningServer,
+  client: ClientName,
+  n: number,
+  options: { readonly env: Readonly<Record<string, string>>; readonly timeoutMs: number }
+): Promise<PendingReport> => {
+  let child: ChildProcess | undefined
+  let watcher: NodeJS.Timeout | undefined
+  try {
+    return await runEntry<PendingReport>(`flows-${client}`, { kind: "pending", endpoints: endpointsOf(server), n }, {
+      env: options.env,
+      nodeArgs: ["--expose-gc"],
+      timeoutMs: options.timeoutMs,
+      onSpawn: (c) => (child = c),
+      onMessage: (m) => {
+        if (m.type !== "started") return
+        // bounded by runEntry's timeout: the child is killed and this watcher cleared
+        watcher = setInterval(() => {
+          if (server.counters.tokenRequests < n) return
+          clearInterval(watcher)
+          child?.kill("SIGUSR2")
+        }, 250)
+      }
+    })
+  } finally {
+    clearInterval(watcher)
+  }
+}
+
+/** Memory per pending flow, as a figure or why there is none. */
 const memoryRun = (ctx: Context, client: ClientName, n: number): Promise<PendingReport | string> =>
   // quick mode (the harness check in `pnpm test`) only needs the figure to exist: a short interval
-  withServer(ctx, { interval: ctx.quick ? 2 : 20, expiresIn: 600, script: pendingThenToken(10), record: false }, async (server) => {
-    let child: ChildProcess | undefined
-    let watcher: NodeJS.Timeout | undefined
+  withServer(ctx, pendingServer(ctx.quick ? 2 : 20), async (server) => {
     try {
-      const report = await runEntry<PendingReport>(`flows-${client}`, { kind: "pending", endpoints: endpointsOf(server), n }, {
-        env: ctx.env,
-        nodeArgs: ["--expose-gc"],
-        timeoutMs: 150_000,
-        onSpawn: (c) => (child = c),
-        onMessage: (m) => {
-          if (m.type !== "started") return
-          // bounded by runEntry's timeout: the child is killed and this watcher cleared
-          watcher = setInterval(() => {
-            if (server.counters.tokenRequests < n) return
-            clearInterval(watcher)
-            child?.kill("SIGUSR2")
-          }, 250)
-        }
-      })
+      const report = await measurePending(server, client, n, { env: ctx.env, timeoutMs: 150_000 })
       ctx.log(`  B2 memory ${client} n=${n}: ${(report.perFlowBytes / 1024).toFixed(1)} KiB per pending flow (${report.rssMB} MB RSS)`)
       return report
     } catch (error) {
       const message = error instanceof Error ? error.message.split("\n")[0]! : String(error)
       ctx.log(`  B2 memory ${client} n=${n}: ${message}`)
       return message
-    } finally {
-      clearInterval(watcher)
     }
   })
 
@@ -137,42 +152,40 @@ export const b2 = (ctx: Context) =>
     })
     const med = (n: number, client: ClientName, f: (r: FlowsReport) => number) => figure(n, client, f)?.median
     const targets: Array<Target> = []
+    const worst = (n: number, client: ClientName) => {
+      const f = failures(n, client)
+      return typeof f === "string" ? undefined : f.max
+    }
     // the issue's targets: against openid-client, at each N
     for (const { n } of plan) {
-      const devFail = failures(n, "devflow")
-      targets.push({
-        name: `0 failures at N=${n}`,
-        met: typeof devFail === "string" ? null : devFail.max === 0,
-        detail: typeof devFail === "string" ? "no run" : `devflow failed ${devFail.max} of ${n} (worst run)`
-      })
-      for (const [what, f, unit] of [["CPU", (r: FlowsReport) => r.cpuTotalMs / 1000, "s"], ["peak RSS", (r: FlowsReport) => r.maxRssMB, "MB"]] as const) {
-        const mine = med(n, "devflow", f)
-        const theirs = med(n, "openid-client", f)
-        targets.push({
-          name: `N=${n}: devflow ${what} ≤ ½ openid-client's`,
-          met: mine === undefined || theirs === undefined ? null : mine <= theirs / 2,
-          detail: mine === undefined || theirs === undefined
-            ? "no run"
-            : `devflow ${round(mine)} ${unit} vs openid-client ${round(theirs)} ${unit}: ratio ${round(mine / theirs, 2)} (target ≤ 0.5)`
-        })
-      }
+      targets.push(
+        compared(`N=${n}: 0 failures (worst run)`, "flows", worst(n, "devflow"), { label: "openid-client", value: worst(n, "openid-client") }, (d) => d === 0),
+        ...(([["CPU", (r: FlowsReport) => r.cpuTotalMs / 1000, "s"], ["peak RSS", (r: FlowsReport) => r.maxRssMB, "MB"]] as const).map((
+          [what, f, unit]
+        ) =>
+          compared(
+            `N=${n}: devflow ${what} ≤ ½ openid-client's`,
+            unit,
+            med(n, "devflow", f),
+            { label: "openid-client", value: med(n, "openid-client", f) },
+            (d, peer) => peer !== undefined && d <= peer / 2
+          )
+        ))
+      )
     }
     const big = plan[plan.length - 1]!.n
-    const devRss = med(big, "devflow", (r) => r.maxRssMB)
-    targets.push({
-      name: `≤ 150 MB peak RSS for devflow at N=${big}`,
-      met: devRss === undefined ? null : devRss <= 150,
-      detail: devRss === undefined ? "no run" : `${devRss} MB`
-    })
-    const mine = perFlow("devflow")
-    const theirs = perFlow("openid-client")
-    targets.push({
-      name: `≤ 8 KiB live heap per pending flow (N=${memoryN})`,
-      met: mine === undefined ? null : mine <= 8,
-      detail: mine === undefined
-        ? `no figure: ${String(memory.devflow)}`
-        : `devflow ${round(mine, 1)} KiB${theirs === undefined ? "" : `, openid-client ${round(theirs, 1)} KiB: ratio ${round(mine / theirs, 2)}`}`
-    })
+    const rss = (c: ClientName) => med(big, c, (r) => r.maxRssMB)
+    targets.push(
+      compared(`≤ 150 MB peak RSS for devflow at N=${big}`, "MB", rss("devflow"), { label: "openid-client", value: rss("openid-client") }, (d) => d <= 150),
+      compared(
+        `≤ 8 KiB live heap per pending flow (N=${memoryN})`,
+        "KiB",
+        perFlow("devflow"),
+        { label: "openid-client", value: perFlow("openid-client") },
+        (d) => d <= 8,
+        typeof memory.devflow === "string" ? memory.devflow : ""
+      )
+    )
     const errors = runs.filter((r) => r.error !== undefined || (r.report && r.report.failed > 0)).map((r) =>
       `${r.client} N=${r.n}: ${r.error ?? JSON.stringify(r.report!.errors)}`
     )

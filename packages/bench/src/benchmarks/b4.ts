@@ -3,7 +3,7 @@
  * resources), median time per `acquireTokenSilent` cache hit, in process,
  * devflow vs msal-node (openid-client keeps no token cache).
  */
-import type { Row, Target } from "../report.js"
+import { compared, type Row, type Target } from "../report.js"
 import { runEntry } from "../runner.js"
 import { summarize } from "../stats.js"
 import type { Timing } from "../workers/silentCommon.js"
@@ -51,12 +51,8 @@ export const b4 = (ctx: Context) =>
       { metric: "file cache: write (lock, encode, fsync, rename)", unit: "ms", values: { devflow: summarize(devflow.map((d) => d.file.writeMs))! } }
     ]
     const targets: Array<Target> = [
-      { name: "≤ 20 µs median", met: dev === undefined ? null : dev.median <= 20, detail: `${round(dev?.median ?? NaN)} µs` },
-      {
-        name: "≥ 10× faster than msal-node",
-        met: dev === undefined || peer === undefined ? null : peer.median / dev.median >= 10,
-        detail: `msal-node ${round(peer?.median ?? NaN)} µs = ${round((peer?.median ?? NaN) / (dev?.median ?? NaN), 0)}× devflow`
-      }
+      compared("≤ 20 µs median per silent hit", "µs", dev?.median, { label: "msal-node", value: peer?.median }, (d) => d <= 20),
+      compared("≥ 10× faster than msal-node", "µs", dev?.median, { label: "msal-node", value: peer?.median }, (d, p) => p !== undefined && p / d >= 10)
     ]
     return {
       rows,

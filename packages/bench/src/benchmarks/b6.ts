@@ -4,7 +4,7 @@
  * Peers are recorded as they are, never worked around.
  */
 import { CLIENTS, type ClientName } from "../clients/types.js"
-import type { Row } from "../report.js"
+import { compared, type Row, type Target } from "../report.js"
 import { runEntry } from "../runner.js"
 import type { FlowRecord, Step } from "../server/loopbackServer.js"
 import type { OneReport } from "../workers/worker.js"
@@ -203,10 +203,31 @@ export const b6 = (ctx: Context) =>
       )
     }))
     const legacy = CLIENTS.filter((c) => behaviours.some((b) => b.client === c && b.nonRfcGrantType))
+    const cancelTarget = (scenario: "cancel_sleeping" | "cancel_in_flight", name: string): Target => {
+      const of = (client: ClientName) => behaviours.find((b) => b.scenario === scenario && b.client === client)
+      const mine = of("devflow")
+      const target = compared(name, "ms", mine?.cancelToStopMs, { label: "openid-client", value: of("openid-client")?.cancelToStopMs }, (d) =>
+        d <= 10 && mine?.pollsAfterCancel === 0 && (scenario === "cancel_sleeping" || mine.inFlightClosedAfterMs !== undefined))
+      if (mine === undefined) return { ...target, detail: ctx.quick ? "not run in quick mode" : "not run" }
+      // a flow that did not stop is a miss, not a missing figure
+      if (!mine.stopped) return { ...target, met: false, detail: `devflow did not stop within ${stopWithinS} s of the cancel` }
+      return {
+        ...target,
+        detail: `${mine.pollsAfterCancel ?? 0} poll(s) after the cancel${
+          scenario === "cancel_in_flight"
+            ? mine.inFlightClosedAfterMs === undefined ? "; the in-flight request was NOT aborted" : `; in-flight request aborted ${mine.inFlightClosedAfterMs} ms after the cancel`
+            : ""
+        }`
+      }
+    }
+    const targets: Array<Target> = [
+      cancelTarget("cancel_sleeping", "cancel while sleeping: stopped ≤ 10 ms after, no poll after"),
+      cancelTarget("cancel_in_flight", "cancel mid-request: stopped ≤ 10 ms after, the request aborted")
+    ]
     return {
       rows,
       layout: "list" as const,
-      targets: [],
+      targets,
       notes: [
         "Gaps are measured by the server: from the end of the device authorization answer to the first poll, then from the end of each answer (or the dropped connection) to the next request.",
         ...(legacy.length > 0

@@ -33,8 +33,6 @@ export interface DeviceFlowClient {
   readonly name: ClientName
   /** run one device flow to its end; never rejects */
   readonly flow: (options?: FlowOptions) => Promise<FlowResult>
-  /** run `n` flows at once, telling `onDone` as each ends; by default `n` calls of `flow` */
-  readonly flows?: ((n: number, onDone: (result: FlowResult) => void) => Promise<ReadonlyArray<FlowResult>>) | undefined
   readonly close: () => Promise<void>
 }
 
