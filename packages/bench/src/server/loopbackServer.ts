@@ -124,6 +124,9 @@ const readBody = (req: http.IncomingMessage, limit = 64 * 1024): Promise<string>
     req.on("error", reject)
   })
 
+// What to stamp when an answer's bytes are about to be written (the end of the answer, for the timing records).
+const onWrite = new WeakMap<http.ServerResponse, () => void>()
+
 const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
   const text = JSON.stringify(body)
   res.writeHead(status, {
@@ -132,6 +135,7 @@ const json = (res: http.ServerResponse, status: number, body: unknown, headers: 
     "cache-control": "no-store",
     ...headers
   })
+  onWrite.get(res)?.()
   res.end(text)
 }
 
@@ -171,6 +175,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     if (record !== undefined) records.set(deviceCode, record)
     const userCode = createHash("sha256").update(deviceCode).digest("hex").slice(0, 8).toUpperCase()
     const verification = `${issuer()}/device`
+    if (record !== undefined) onWrite.set(res, () => (record.issuedFinishedAt = stamp()))
     json(res, 200, {
       device_code: deviceCode,
       user_code: `${userCode.slice(0, 4)}-${userCode.slice(4)}`,
@@ -180,7 +185,6 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       ...(config.interval === null ? {} : { interval: config.interval }),
       message: `Open ${verification} and enter ${userCode}`
     })
-    if (record !== undefined) record.issuedFinishedAt = stamp()
     void req
   }
 
@@ -219,10 +223,12 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
         if (poll.finishedAt === undefined) poll.closedAt = stamp()
       })
     }
+    // The end of the answer is stamped right before its bytes are written: no client can
+    // have read them earlier, so a poll measured early from this stamp really was early.
+    // (Stamped after the write, a server preempted between the write and the stamp makes
+    // a client that waited its full interval look early; on "finish", later still.)
+    if (poll !== undefined) onWrite.set(res, () => (poll.finishedAt = stamp()))
     answer(req, res, flow, deviceCode, step)
-    // Stamped when the answer is handed to the socket, not on "finish": a busy
-    // event loop runs that callback late, after the client may have the answer.
-    if (poll !== undefined && step.kind !== "drop" && step.kind !== "hang") poll.finishedAt = stamp()
   }
 
   const answer = (req: http.IncomingMessage, res: http.ServerResponse, flow: Flow, deviceCode: string, step: Step) => {
