@@ -258,7 +258,9 @@ export const layerDispatcher = (options?: Partial<HttpOptions.HttpOptions>): Lay
 export const layerWithoutDispatcher = (
   options?: Partial<HttpOptions.HttpOptions>
 ): Layer.Layer<HttpClient.HttpClient, never, NodeHttpClient.Dispatcher> =>
-  HttpClient.layerMergedContext(make(options))
+  // Not `HttpClient.layerMergedContext`: the client needs nothing from the context per request, and a
+  // derived client would lose the mark that tells core this one enforces RequestLimits.
+  Layer.effect(HttpClient.HttpClient, make(options))
 
 /** @internal */
 export const layer = (options?: Partial<HttpOptions.HttpOptions>): Layer.Layer<HttpClient.HttpClient> =>
