@@ -52,6 +52,25 @@ const elapsed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 
 const cap = 1024
 
+/**
+ * A request to a server that never answers, sent with `options` and the `limits` core sets around it:
+ * asserts that it ends after 300 ms with the timeout error, and that its socket is closed.
+ */
+const timesOutAfter300ms = (options: Partial<HttpOptions.HttpOptions>, limits?: RequestLimits.RequestLimits) =>
+  Effect.gen(function*() {
+    const origin = yield* neverAnswering
+    const client = yield* makeClient(options)
+    const request = Effect.flip(client.get(origin.url))
+    const [millis, error] = yield* elapsed(limits === undefined ? request : withinLimits(limits)(request))
+    assert(error._tag === "RequestError")
+    assert.strictEqual(error.reason, "Transport")
+    assert.strictEqual(error.description, "request timed out after 300ms waiting for the response")
+    assert.isTrue(Cause.isTimeoutException(error.cause))
+    assert.isAtLeast(millis, 250)
+    assert.isBelow(millis, 1500)
+    yield* origin.closed.await("2 seconds", "closing the timed-out request's socket")
+  })
+
 /** Runs `effect` with the limits core sets around each request. */
 const withinLimits = (limits: RequestLimits.RequestLimits) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.locally(effect, RequestLimits.current, limits)
@@ -293,18 +312,7 @@ describe("NodeOAuthHttp", () => {
 
   describe("timeouts and cancellation", () => {
     it.scopedLive("fails a request that gets no response within requestTimeout, and closes its socket", () =>
-      Effect.gen(function*() {
-        const origin = yield* neverAnswering
-        const client = yield* makeClient({ requestTimeout: "300 millis" })
-        const [millis, error] = yield* elapsed(Effect.flip(client.get(origin.url)))
-        assert(error._tag === "RequestError")
-        assert.strictEqual(error.reason, "Transport")
-        assert.strictEqual(error.description, "request timed out after 300ms waiting for the response")
-        assert.isTrue(Cause.isTimeoutException(error.cause))
-        assert.isAtLeast(millis, 250)
-        assert.isBelow(millis, 1500)
-        yield* origin.closed.await("2 seconds", "closing the timed-out request's socket")
-      }))
+      timesOutAfter300ms({ requestTimeout: "300 millis" }))
 
     it.scopedLive("counts the body against requestTimeout", () =>
       Effect.gen(function*() {
@@ -370,32 +378,10 @@ describe("NodeOAuthHttp", () => {
       }))
 
     it.scopedLive("RequestLimits.current.timeoutMs shorter than requestTimeout: the request ends at timeoutMs", () =>
-      Effect.gen(function*() {
-        const origin = yield* neverAnswering
-        const client = yield* makeClient({ requestTimeout: "5 seconds" })
-        const [millis, error] = yield* elapsed(Effect.flip(client.get(origin.url)).pipe(
-          withinLimits({ timeoutMs: 300, maxBodyBytes: cap })
-        ))
-        assert(error._tag === "RequestError")
-        assert.strictEqual(error.reason, "Transport")
-        assert.strictEqual(error.description, "request timed out after 300ms waiting for the response")
-        assert.isTrue(Cause.isTimeoutException(error.cause))
-        assert.isAtLeast(millis, 250)
-        assert.isBelow(millis, 1500)
-        yield* origin.closed.await("2 seconds", "closing the timed-out request's socket")
-      }))
+      timesOutAfter300ms({ requestTimeout: "5 seconds" }, { timeoutMs: 300, maxBodyBytes: cap }))
 
     it.scopedLive("requestTimeout shorter than RequestLimits.current.timeoutMs: the request ends at requestTimeout", () =>
-      Effect.gen(function*() {
-        const origin = yield* neverAnswering
-        const client = yield* makeClient({ requestTimeout: "300 millis" })
-        const [millis, error] = yield* elapsed(Effect.flip(client.get(origin.url)).pipe(
-          withinLimits({ timeoutMs: 5_000, maxBodyBytes: cap })
-        ))
-        assert.strictEqual(error.description, "request timed out after 300ms waiting for the response")
-        assert.isAtLeast(millis, 250)
-        assert.isBelow(millis, 1500)
-      }))
+      timesOutAfter300ms({ requestTimeout: "300 millis" }, { timeoutMs: 5_000, maxBodyBytes: cap }))
 
     it.scopedLive("the smaller byte limit wins, whichever of the two it is, by Content-Length and while reading", () =>
       Effect.gen(function*() {
