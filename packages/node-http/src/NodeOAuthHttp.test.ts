@@ -153,6 +153,17 @@ describe("NodeOAuthHttp", () => {
         assert.strictEqual(yield* response.text, "application/x-www-form-urlencoded|client_id=cli&scope=a+b")
       }))
 
+    it.scopedLive("sends a streamed request body", () =>
+      Effect.gen(function*() {
+        const origin = yield* httpServer(async (req, res) => res.end(`${req.headers["transfer-encoding"]}|${await readBody(req)}`))
+        const client = yield* makeClient()
+        const response = yield* HttpClientRequest.post(`${origin.url}/stream`).pipe(
+          HttpClientRequest.bodyStream(Stream.make("device_code=", "x&client_id=cli").pipe(Stream.encodeText)),
+          client.execute
+        )
+        assert.strictEqual(yield* response.text, "chunked|device_code=x&client_id=cli")
+      }))
+
     it.scopedLive("returns a 302 to another host as it is, without following it", () =>
       Effect.gen(function*() {
         let followed = 0

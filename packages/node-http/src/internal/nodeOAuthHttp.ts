@@ -91,8 +91,8 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
     this.resume(Effect.succeed(new BufferedResponse(this.request, this.status, this.headers!, this.setCookie, body)))
   }
 
-  private refuse(failure: BodyFailure, reason: Error): void {
-    if (this.settle(reason)) this.respond(failure)
+  private refuse(failure: BodyFailure): void {
+    if (this.settle(new Error(failure.description))) this.respond(failure)
   }
 
   private failRequest(cause: unknown, description: string | undefined): void {
@@ -137,13 +137,13 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
     if (this.request.method === "HEAD" || statusCode === 204 || statusCode === 304) return
     const length = declaredLength(this.headers)
     // Refused from the Content-Length alone: the connection is aborted rather than drained.
-    if (length !== undefined && length > this.maxBytes) this.refuse(tooLarge(this.maxBytes, length), tooLargeAbort)
+    if (length !== undefined && length > this.maxBytes) this.refuse(tooLarge(this.maxBytes, length))
   }
 
   onResponseData(_controller: Undici.Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.settled) return
     this.received += chunk.byteLength
-    if (this.received > this.maxBytes) return this.refuse(tooLarge(this.maxBytes), tooLargeAbort)
+    if (this.received > this.maxBytes) return this.refuse(tooLarge(this.maxBytes))
     this.chunks.push(chunk)
   }
 
@@ -167,8 +167,6 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
     else this.respond({ description, cause: error })
   }
 }
-
-const tooLargeAbort = new Error("response body over the size limit")
 
 type DispatchBody = Exclude<Undici.Dispatcher.DispatchOptions["body"], undefined>
 
@@ -229,7 +227,7 @@ export const fromDispatcher = (
   // and a response owns no connection once it is returned.
   const client = HttpClient.make((request, url, _signal, fiber) => {
     const limits = fiber.getFiberRef(RequestLimits.current)
-    const timeoutMs = limits === undefined ? optionTimeoutMs : Math.min(optionTimeoutMs, limits.timeoutMs)
+    const timeoutMs = limits === undefined ? optionTimeoutMs : Math.max(0, Math.min(optionTimeoutMs, limits.timeoutMs))
     const maxBytes = limits === undefined
       ? resolved.maxResponseBytes
       : Math.min(resolved.maxResponseBytes, limits.maxBodyBytes)
