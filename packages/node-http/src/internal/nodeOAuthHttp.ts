@@ -209,7 +209,7 @@ export const fromDispatcher = (
         undici.dispatch({
           ...extra,
           origin: url.origin,
-          path: url.pathname + url.search,
+          path: url.pathname + url.search, // a fragment is never sent (RFC 9110 §4.2.4)
           method: request.method,
           headers,
           body,
