@@ -456,6 +456,26 @@ describe("NodeOAuthHttp", () => {
         assert.strictEqual(origin.closed.length, 2)
         yield* origin.closed[1]!.await("2 seconds", "closing the interrupted body's socket")
       }))
+    it.scopedLive("a request interrupted while it waits for a free connection is never sent", () =>
+      Effect.gen(function*() {
+        const paths: Array<string | undefined> = []
+        const origin = yield* httpServer((req, res) => {
+          paths.push(req.url)
+          setTimeout(() => res.end("{}"), 200)
+        })
+        const client = yield* makeClient({ maxConnectionsPerOrigin: 1 })
+        const first = yield* Effect.fork(Effect.flatMap(client.get(`${origin.url}/first`), (r) => r.text))
+        yield* Effect.sleep("50 millis")
+        const queued = yield* Effect.fork(client.get(`${origin.url}/queued`))
+        yield* Effect.sleep("20 millis")
+        const [millis, exit] = yield* elapsed(Fiber.interrupt(queued))
+        assert.isTrue(Exit.isInterrupted(exit))
+        assert.isBelow(millis, 10)
+        assert.strictEqual(yield* Fiber.join(first), "{}")
+        // the connection is free again, and the next request goes through it
+        assert.strictEqual(yield* Effect.flatMap(client.get(`${origin.url}/next`), (r) => r.text), "{}")
+        assert.deepStrictEqual(paths, ["/first", "/next"])
+      }))
   })
 
   describe("the response", () => {
