@@ -12,6 +12,7 @@
  *
  * @since 0.1.0
  */
+import * as RequestLimits from "@devflow/core/RequestLimits"
 import * as HttpOptions from "@devflow/node-http/HttpOptions"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
@@ -52,9 +53,13 @@ export const layerLazy: Layer.Layer<HttpClient.HttpClient, UsageError> = Layer.s
         Effect.map((context) => Context.get(context, HttpClient.HttpClient))
       )
     )
-    return HttpClient.makeWith<HttpClientError.HttpClientError, never, HttpClientError.HttpClientError, never>(
-      (request) => Effect.flatMap(real, (client) => Effect.flatMap(request, (r) => client.execute(r))),
-      Effect.succeed
-    ) as HttpClient.HttpClient
+    // Every request goes to node-http's client, which enforces devflow's RequestLimits itself: say so,
+    // or core would add a timer and a stream read of its own around each one.
+    return RequestLimits.enforcing(
+      HttpClient.makeWith<HttpClientError.HttpClientError, never, HttpClientError.HttpClientError, never>(
+        (request) => Effect.flatMap(real, (client) => Effect.flatMap(request, (r) => client.execute(r))),
+        Effect.succeed
+      ) as HttpClient.HttpClient
+    )
   })
 )

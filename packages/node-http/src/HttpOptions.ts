@@ -30,8 +30,11 @@ export interface ProxyOptions {
  *
  * - `connectTimeout`: TCP connect plus TLS handshake, per connection (also to a proxy).
  * - `requestTimeout`: the whole exchange, from sending the request until the
- *   response body is read. `Duration.infinity` turns it off.
- * - `maxResponseBytes`: the largest response body that is read; larger bodies fail.
+ *   response body is read, on one timer. `Duration.infinity` turns it off.
+ *   When devflow sets a shorter deadline for a request (core's
+ *   `RequestLimits.current`), that one applies.
+ * - `maxResponseBytes`: the largest response body that is read; larger bodies
+ *   fail. When devflow sets a smaller limit for a request, that one applies.
  * - `userAgent`: sent on every request that does not set its own.
  * - `proxy`: see {@link ProxyOptions}.
  * - `ca`: extra trusted certificates (PEM), added to Node's bundled roots and

@@ -1,3 +1,4 @@
+import * as RequestLimits from "@devflow/core/RequestLimits"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
@@ -11,7 +12,9 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import type * as Http from "node:http"
+import * as Util from "node:util"
 import {
   certificate,
   closedPort,
@@ -20,6 +23,7 @@ import {
   makeSignal,
   neverAnswering,
   proxyServer,
+  type Signal,
   silentTcpServer
 } from "../test/fixtures/servers.js"
 import * as HttpOptions from "./HttpOptions.js"
@@ -47,6 +51,56 @@ const elapsed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.map(Effect.timed(effect), ([duration, a]) => [Duration.toMillis(duration), a] as const)
 
 const cap = 1024
+
+/**
+ * A request to a server that never answers, sent with `options` and the `limits` core sets around it:
+ * asserts that it ends after 300 ms with the timeout error, and that its socket is closed.
+ */
+const timesOutAfter300ms = (options: Partial<HttpOptions.HttpOptions>, limits?: RequestLimits.RequestLimits) =>
+  Effect.gen(function*() {
+    const origin = yield* neverAnswering
+    const client = yield* makeClient(options)
+    const request = Effect.flip(client.get(origin.url))
+    const [millis, error] = yield* elapsed(limits === undefined ? request : withinLimits(limits)(request))
+    assert(error._tag === "RequestError")
+    assert.strictEqual(error.reason, "Transport")
+    assert.strictEqual(error.description, "request timed out after 300ms waiting for the response")
+    assert.isTrue(Cause.isTimeoutException(error.cause))
+    assert.isAtLeast(millis, 250)
+    assert.isBelow(millis, 1500)
+    yield* origin.closed.await("2 seconds", "closing the timed-out request's socket")
+  })
+
+/** Runs `effect` with the limits core sets around each request. */
+const withinLimits = (limits: RequestLimits.RequestLimits) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.locally(effect, RequestLimits.current, limits)
+
+/**
+ * An origin that sends its headers after `headersAfter` ms, then one body byte every 50 ms until the socket
+ * closes; `closed[i]` fires when the i-th request's socket closes.
+ */
+const trickling = (headersAfter: number) =>
+  Effect.suspend(() => {
+    const closed: Array<Signal> = []
+    return Effect.map(
+      httpServer((req, res) => {
+        const socketClosed = makeSignal()
+        closed.push(socketClosed)
+        let tick: ReturnType<typeof setInterval> | undefined
+        const start = setTimeout(() => {
+          res.writeHead(200, { "content-type": "application/json" })
+          res.write("{")
+          tick = setInterval(() => res.write(" "), 50)
+        }, headersAfter)
+        req.socket.on("close", () => {
+          clearTimeout(start)
+          clearInterval(tick)
+          socketClosed.fire()
+        })
+      }),
+      (origin) => ({ ...origin, closed })
+    )
+  })
 
 describe("NodeOAuthHttp", () => {
   describe("requests", () => {
@@ -97,6 +151,17 @@ describe("NodeOAuthHttp", () => {
           client.execute
         )
         assert.strictEqual(yield* response.text, "application/x-www-form-urlencoded|client_id=cli&scope=a+b")
+      }))
+
+    it.scopedLive("sends a streamed request body", () =>
+      Effect.gen(function*() {
+        const origin = yield* httpServer(async (req, res) => res.end(`${req.headers["transfer-encoding"]}|${await readBody(req)}`))
+        const client = yield* makeClient()
+        const response = yield* HttpClientRequest.post(`${origin.url}/stream`).pipe(
+          HttpClientRequest.bodyStream(Stream.make("device_code=", "x&client_id=cli").pipe(Stream.encodeText)),
+          client.execute
+        )
+        assert.strictEqual(yield* response.text, "chunked|device_code=x&client_id=cli")
       }))
 
     it.scopedLive("returns a 302 to another host as it is, without following it", () =>
@@ -258,18 +323,7 @@ describe("NodeOAuthHttp", () => {
 
   describe("timeouts and cancellation", () => {
     it.scopedLive("fails a request that gets no response within requestTimeout, and closes its socket", () =>
-      Effect.gen(function*() {
-        const origin = yield* neverAnswering
-        const client = yield* makeClient({ requestTimeout: "300 millis" })
-        const [millis, error] = yield* elapsed(Effect.flip(client.get(origin.url)))
-        assert(error._tag === "RequestError")
-        assert.strictEqual(error.reason, "Transport")
-        assert.strictEqual(error.description, "request timed out after 300ms waiting for the response")
-        assert.isTrue(Cause.isTimeoutException(error.cause))
-        assert.isAtLeast(millis, 250)
-        assert.isBelow(millis, 1500)
-        yield* origin.closed.await("2 seconds", "closing the timed-out request's socket")
-      }))
+      timesOutAfter300ms({ requestTimeout: "300 millis" }))
 
     it.scopedLive("counts the body against requestTimeout", () =>
       Effect.gen(function*() {
@@ -324,6 +378,181 @@ describe("NodeOAuthHttp", () => {
         assert.strictEqual(yield* response.text, "ok")
         yield* Scope.close(scope, Exit.void)
         yield* closed.await("2 seconds", "closing the kept-alive connection")
+      }))
+  })
+
+  describe("limits: the smaller of HttpOptions and RequestLimits.current (issue 11)", () => {
+    it.scopedLive("marks itself as enforcing RequestLimits, so core adds no timer or stream of its own", () =>
+      Effect.gen(function*() {
+        const client = yield* makeClient()
+        assert.isTrue(RequestLimits.isEnforcedBy(client))
+      }))
+
+    it.scopedLive("RequestLimits.current.timeoutMs shorter than requestTimeout: the request ends at timeoutMs", () =>
+      timesOutAfter300ms({ requestTimeout: "5 seconds" }, { timeoutMs: 300, maxBodyBytes: cap }))
+
+    it.scopedLive("requestTimeout shorter than RequestLimits.current.timeoutMs: the request ends at requestTimeout", () =>
+      timesOutAfter300ms({ requestTimeout: "300 millis" }, { timeoutMs: 5_000, maxBodyBytes: cap }))
+
+    it.scopedLive("the smaller byte limit wins, whichever of the two it is, by Content-Length and while reading", () =>
+      Effect.gen(function*() {
+        const origin = yield* httpServer((req, res) => {
+          const body = Buffer.alloc(600, 0x20)
+          if (req.url === "/chunked") {
+            res.write(body.subarray(0, 300))
+            res.end(body.subarray(300))
+          } else {
+            res.end(body)
+          }
+        })
+        const limits = [
+          { options: { maxResponseBytes: 1_000 }, current: { timeoutMs: 5_000, maxBodyBytes: 500 } },
+          { options: { maxResponseBytes: 500 }, current: { timeoutMs: 5_000, maxBodyBytes: 1_000 } }
+        ]
+        for (const { current, options } of limits) {
+          const client = yield* makeClient(options)
+          const sized = yield* client.get(`${origin.url}/sized`).pipe(withinLimits(current))
+          const refused = yield* Effect.flip(sized.text)
+          assert.strictEqual(refused.description, "response body exceeded 500 bytes (Content-Length: 600)")
+          assert.isTrue(Cause.isExceededCapacityException(refused.cause))
+          const chunked = yield* client.get(`${origin.url}/chunked`).pipe(withinLimits(current))
+          const cut = yield* Effect.flip(chunked.arrayBuffer)
+          assert.strictEqual(cut.description, "response body exceeded 500 bytes")
+        }
+        // the same 600 bytes within both limits
+        const roomy = yield* makeClient({ maxResponseBytes: 1_000 })
+        const whole = yield* roomy.get(`${origin.url}/chunked`).pipe(withinLimits({ timeoutMs: 5_000, maxBodyBytes: 600 }))
+        assert.strictEqual((yield* whole.arrayBuffer).byteLength, 600)
+      }))
+
+    it.scopedLive("one timer covers headers and body: a body trickling past the deadline fails at the deadline", () =>
+      Effect.gen(function*() {
+        const origin = yield* trickling(300)
+        const client = yield* makeClient({ requestTimeout: "700 millis" })
+        // headers at 300 ms: a fresh timer for the body would end it at 1000 ms, not 700 ms
+        const [millis, error] = yield* elapsed(Effect.flatMap(client.get(origin.url), (r) => Effect.flip(r.json)))
+        assert.strictEqual(error._tag, "ResponseError")
+        assert.strictEqual(error.description, "request timed out after 700ms while reading the response body")
+        assert.isTrue(Cause.isTimeoutException(error.cause))
+        assert.isAtLeast(millis, 650)
+        assert.isBelow(millis, 950)
+        yield* origin.closed[0]!.await("2 seconds", "closing the late body's socket")
+      }))
+
+    it.scopedLive("interrupting a request mid-body stops it at once and closes its socket", () =>
+      Effect.gen(function*() {
+        const origin = yield* trickling(0)
+        const client = yield* makeClient({ requestTimeout: Duration.infinity })
+        const midBody = Effect.gen(function*() {
+          const fiber = yield* Effect.fork(client.get(origin.url))
+          yield* Effect.sleep("300 millis") // headers and a few body bytes have arrived
+          return yield* elapsed(Fiber.interrupt(fiber))
+        })
+        // the first abort loads and compiles undici's abort path (~10 ms once per process); B6 is about the steady state
+        yield* midBody
+        const [millis, exit] = yield* midBody
+        assert.isTrue(Exit.isInterrupted(exit))
+        assert.isBelow(millis, 10) // B6: a stop within 10 ms, the request aborted
+        assert.strictEqual(origin.closed.length, 2)
+        yield* origin.closed[1]!.await("2 seconds", "closing the interrupted body's socket")
+      }))
+    it.scopedLive("a request interrupted while it waits for a free connection is never sent", () =>
+      Effect.gen(function*() {
+        const paths: Array<string | undefined> = []
+        const origin = yield* httpServer((req, res) => {
+          paths.push(req.url)
+          setTimeout(() => res.end("{}"), 200)
+        })
+        const client = yield* makeClient({ maxConnectionsPerOrigin: 1 })
+        const first = yield* Effect.fork(Effect.flatMap(client.get(`${origin.url}/first`), (r) => r.text))
+        yield* Effect.sleep("50 millis")
+        const queued = yield* Effect.fork(client.get(`${origin.url}/queued`))
+        yield* Effect.sleep("20 millis")
+        const [millis, exit] = yield* elapsed(Fiber.interrupt(queued))
+        assert.isTrue(Exit.isInterrupted(exit))
+        assert.isBelow(millis, 10)
+        assert.strictEqual(yield* Fiber.join(first), "{}")
+        // the connection is free again, and the next request goes through it
+        assert.strictEqual(yield* Effect.flatMap(client.get(`${origin.url}/next`), (r) => r.text), "{}")
+        assert.deepStrictEqual(paths, ["/first", "/next"])
+      }))
+  })
+
+  describe("the response", () => {
+    it.scopedLive("a body-less answer (204, HEAD) is an empty body, whatever its Content-Length", () =>
+      Effect.gen(function*() {
+        const origin = yield* httpServer((req, res) => {
+          if (req.method === "HEAD") res.writeHead(200, { "content-length": String(cap * 10) })
+          else res.writeHead(204)
+          res.end()
+        })
+        const client = yield* makeClient({ maxResponseBytes: cap })
+        const noContent = yield* client.get(origin.url)
+        assert.strictEqual(noContent.status, 204)
+        assert.strictEqual(yield* noContent.text, "")
+        assert.isNull(yield* noContent.json)
+        const head = yield* client.head(origin.url)
+        assert.strictEqual(head.headers["content-length"], String(cap * 10))
+        assert.strictEqual((yield* head.arrayBuffer).byteLength, 0)
+        assert.strictEqual(Chunk.size(yield* Stream.runCollect(head.stream)), 0)
+      }))
+
+    it.scopedLive("headers, cookies, url-encoded and form bodies come from the answer as read", () =>
+      Effect.gen(function*() {
+        const origin = yield* httpServer((_req, res) => {
+          res.setHeader("set-cookie", ["a=1; Path=/", "b=2; Path=/"])
+          res.setHeader("x-Mixed-Case", "yes")
+          res.setHeader("content-type", "application/x-www-form-urlencoded")
+          res.end("error=authorization_pending&interval=5")
+        })
+        const client = yield* makeClient()
+        const response = yield* client.get(origin.url)
+        assert.strictEqual(response.headers["x-mixed-case"], "yes")
+        assert.deepStrictEqual(Object.keys(response.cookies.cookies).sort(), ["a", "b"])
+        assert.deepStrictEqual(yield* response.urlParamsBody, [["error", "authorization_pending"], ["interval", "5"]])
+        const form = yield* response.formData
+        assert.strictEqual(form.get("interval"), "5")
+      }))
+
+    it.scopedLive("never shows its body when inspected or logged: answers carry tokens", () =>
+      Effect.gen(function*() {
+        const secret = "ACCESS-TOKEN-CANARY-7f3a"
+        const origin = yield* httpServer((_req, res) => {
+          res.setHeader("content-type", "application/json")
+          res.end(JSON.stringify({ access_token: secret, token_type: "Bearer" }))
+        })
+        const client = yield* makeClient()
+        const response = yield* client.get(origin.url)
+        assert.deepStrictEqual(yield* response.json, { access_token: secret, token_type: "Bearer" })
+        for (const shown of [JSON.stringify(response.toJSON()), Util.inspect(response, { depth: 10 })]) {
+          assert.notInclude(shown, secret)
+          assert.include(shown, "200")
+        }
+      }))
+
+    it.scopedLive("with a tracer installed, each request is a client span with its method, URL and status", () =>
+      Effect.gen(function*() {
+        const origin = yield* httpServer((_req, res) => res.end("{}"))
+        const client = yield* makeClient()
+        const spans: Array<Tracer.Span> = []
+        const base = yield* Effect.tracer
+        const recording = Tracer.make({
+          span: (...args) => {
+            const span = base.span(...args)
+            spans.push(span)
+            return span
+          },
+          context: base.context
+        })
+        const response = yield* client.post(`${origin.url}/token`).pipe(Effect.withTracer(recording))
+        assert.strictEqual(response.status, 200)
+        const span = spans.find((s) => s.kind === "client")
+        assert(span !== undefined, "a client span")
+        assert.strictEqual(span.name, "http.client POST")
+        assert.strictEqual(span.attributes.get("http.request.method"), "POST")
+        assert.strictEqual(span.attributes.get("url.full"), `${origin.url}/token`)
+        assert.strictEqual(span.attributes.get("http.response.status_code"), 200)
+        assert.strictEqual(span.status._tag, "Ended")
       }))
   })
 

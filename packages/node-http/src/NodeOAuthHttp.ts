@@ -1,29 +1,43 @@
 /**
- * The real `HttpClient` for devflow, on undici (through
+ * The real `HttpClient` for devflow, on undici (the dispatcher of
  * `@effect/platform-node`'s `NodeHttpClient`). Core only needs the abstract
  * `HttpClient.HttpClient`; this module provides it with the guarantees an
  * OAuth client wants:
  *
  * - a `User-Agent` on every request (unless the request sets one);
- * - a connect timeout (at the dispatcher) and a whole-request timeout;
- * - a cap on the response body, enforced while reading, never buffering past it;
+ * - a connect timeout (at the dispatcher) and one deadline for the whole
+ *   request — connect, headers and body — the shorter of `requestTimeout` and
+ *   the `timeoutMs` devflow sets for the request (`RequestLimits.current`);
+ * - a cap on the response body, the smaller of `maxResponseBytes` and
+ *   `RequestLimits.current`'s `maxBodyBytes`: refused from its Content-Length
+ *   alone, or as soon as the bytes read pass it, never buffering past it;
+ * - the client reads the whole body, up to the limit, before returning the
+ *   response: a returned response holds no connection, and reading its body
+ *   (`text`, `json`, `arrayBuffer`, `stream`…) costs no I/O;
  * - redirects are never followed: a 3xx response is returned as it is;
- * - interrupting the request aborts its connection;
+ * - interrupting the request aborts it and closes its connection at once;
  * - proxies from the environment or from options; extra trusted certificates.
+ *
+ * The client is marked with `RequestLimits.enforcing`, so devflow sets no
+ * timer and reads no stream of its own around it.
  *
  * How failures surface (all as `HttpClientError`):
  *
  * - connection refused, DNS, TLS, connect timeout: `RequestError`, reason
  *   `"Transport"`, the undici message as `description`;
- * - no response within `requestTimeout`: `RequestError`, reason `"Transport"`,
- *   description `request timed out after … waiting for the response`, `cause` a
- *   `Cause.TimeoutException`;
- * - the body not read by the deadline: `ResponseError`, reason `"Decode"`,
- *   description `request timed out after … while reading the response body`,
- *   `cause` a `Cause.TimeoutException`;
- * - body over `maxResponseBytes` (by its Content-Length, or while streaming):
- *   `ResponseError`, reason `"Decode"`, description
- *   `response body exceeded N bytes`, `cause` a `Cause.ExceededCapacityException`.
+ * - no response headers by the deadline: `RequestError`, reason
+ *   `"Transport"`, description `request timed out after … waiting for the
+ *   response`, `cause` a `Cause.TimeoutException`;
+ * - headers in time but not the whole body: the response is returned at the
+ *   deadline and reading its body fails with a `ResponseError`, reason
+ *   `"Decode"`, description `request timed out after … while reading the
+ *   response body`, `cause` a `Cause.TimeoutException`;
+ * - body over the cap (by its Content-Length, or while reading): the response
+ *   is returned and reading its body fails with a `ResponseError`, reason
+ *   `"Decode"`, description `response body exceeded N bytes`, `cause` a
+ *   `Cause.ExceededCapacityException`;
+ * - the connection failing mid-body: reading the body fails with a
+ *   `ResponseError`, reason `"Decode"`, the undici message as `description`.
  *
  * @since 0.1.0
  */
