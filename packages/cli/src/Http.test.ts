@@ -1,5 +1,6 @@
 import * as RequestLimits from "@devflow/core/RequestLimits"
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
@@ -22,10 +23,8 @@ describe("Http.layerLazy", () => {
       const { port } = server.address() as Net.AddressInfo
       const client = Context.get(yield* Layer.build(HttpLayer.layerLazy), HttpClient.HttpClient)
       assert.isTrue(RequestLimits.isEnforcedBy(client))
-      const response = yield* Effect.locally(
-        client.get(`http://127.0.0.1:${port}/`),
-        RequestLimits.current,
-        { timeoutMs: 5_000, maxBodyBytes: 500 }
+      const response = yield* client.execute(
+        RequestLimits.set(HttpClientRequest.get(`http://127.0.0.1:${port}/`), { timeoutMs: 5_000, maxBodyBytes: 500 })
       )
       const error = yield* Effect.flip(response.text)
       assert.strictEqual(error.description, "response body exceeded 500 bytes (Content-Length: 600)")

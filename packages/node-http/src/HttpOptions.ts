@@ -32,7 +32,7 @@ export interface ProxyOptions {
  * - `requestTimeout`: the whole exchange, from sending the request until the
  *   response body is read, on one timer. `Duration.infinity` turns it off.
  *   When devflow sets a shorter deadline for a request (core's
- *   `RequestLimits.current`), that one applies.
+ *   the request's `RequestLimits`), that one applies.
  * - `maxResponseBytes`: the largest response body that is read; larger bodies
  *   fail. When devflow sets a smaller limit for a request, that one applies.
  * - `userAgent`: sent on every request that does not set its own.

@@ -60,8 +60,7 @@ const timesOutAfter300ms = (options: Partial<HttpOptions.HttpOptions>, limits?: 
   Effect.gen(function*() {
     const origin = yield* neverAnswering
     const client = yield* makeClient(options)
-    const request = Effect.flip(client.get(origin.url))
-    const [millis, error] = yield* elapsed(limits === undefined ? request : withinLimits(limits)(request))
+    const [millis, error] = yield* elapsed(Effect.flip(limits === undefined ? client.get(origin.url) : getWithin(client, origin.url, limits)))
     assert(error._tag === "RequestError")
     assert.strictEqual(error.reason, "Transport")
     assert.strictEqual(error.description, "request timed out after 300ms waiting for the response")
@@ -71,9 +70,9 @@ const timesOutAfter300ms = (options: Partial<HttpOptions.HttpOptions>, limits?: 
     yield* origin.closed.await("2 seconds", "closing the timed-out request's socket")
   })
 
-/** Runs `effect` with the limits core sets around each request. */
-const withinLimits = (limits: RequestLimits.RequestLimits) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.locally(effect, RequestLimits.current, limits)
+/** A GET carrying the limits core attaches to each request it sends. */
+const getWithin = (client: HttpClient.HttpClient, url: string, limits: RequestLimits.RequestLimits) =>
+  client.execute(RequestLimits.set(HttpClientRequest.get(url), limits))
 
 /**
  * An origin that sends its headers after `headersAfter` ms, then one body byte every 50 ms until the socket
@@ -381,17 +380,17 @@ describe("NodeOAuthHttp", () => {
       }))
   })
 
-  describe("limits: the smaller of HttpOptions and RequestLimits.current (issue 11)", () => {
+  describe("limits: the smaller of HttpOptions and RequestLimits attached to the request (issue 11)", () => {
     it.scopedLive("marks itself as enforcing RequestLimits, so core adds no timer or stream of its own", () =>
       Effect.gen(function*() {
         const client = yield* makeClient()
         assert.isTrue(RequestLimits.isEnforcedBy(client))
       }))
 
-    it.scopedLive("RequestLimits.current.timeoutMs shorter than requestTimeout: the request ends at timeoutMs", () =>
+    it.scopedLive("RequestLimits attached to the request.timeoutMs shorter than requestTimeout: the request ends at timeoutMs", () =>
       timesOutAfter300ms({ requestTimeout: "5 seconds" }, { timeoutMs: 300, maxBodyBytes: cap }))
 
-    it.scopedLive("requestTimeout shorter than RequestLimits.current.timeoutMs: the request ends at requestTimeout", () =>
+    it.scopedLive("requestTimeout shorter than RequestLimits attached to the request.timeoutMs: the request ends at requestTimeout", () =>
       timesOutAfter300ms({ requestTimeout: "300 millis" }, { timeoutMs: 5_000, maxBodyBytes: cap }))
 
     it.scopedLive("the smaller byte limit wins, whichever of the two it is, by Content-Length and while reading", () =>
@@ -411,17 +410,17 @@ describe("NodeOAuthHttp", () => {
         ]
         for (const { current, options } of limits) {
           const client = yield* makeClient(options)
-          const sized = yield* client.get(`${origin.url}/sized`).pipe(withinLimits(current))
+          const sized = yield* getWithin(client, `${origin.url}/sized`, current)
           const refused = yield* Effect.flip(sized.text)
           assert.strictEqual(refused.description, "response body exceeded 500 bytes (Content-Length: 600)")
           assert.isTrue(Cause.isExceededCapacityException(refused.cause))
-          const chunked = yield* client.get(`${origin.url}/chunked`).pipe(withinLimits(current))
+          const chunked = yield* getWithin(client, `${origin.url}/chunked`, current)
           const cut = yield* Effect.flip(chunked.arrayBuffer)
           assert.strictEqual(cut.description, "response body exceeded 500 bytes")
         }
         // the same 600 bytes within both limits
         const roomy = yield* makeClient({ maxResponseBytes: 1_000 })
-        const whole = yield* roomy.get(`${origin.url}/chunked`).pipe(withinLimits({ timeoutMs: 5_000, maxBodyBytes: 600 }))
+        const whole = yield* getWithin(roomy, `${origin.url}/chunked`, { timeoutMs: 5_000, maxBodyBytes: 600 })
         assert.strictEqual((yield* whole.arrayBuffer).byteLength, 600)
       }))
 

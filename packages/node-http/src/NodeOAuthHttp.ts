@@ -7,9 +7,9 @@
  * - a `User-Agent` on every request (unless the request sets one);
  * - a connect timeout (at the dispatcher) and one deadline for the whole
  *   request — connect, headers and body — the shorter of `requestTimeout` and
- *   the `timeoutMs` devflow sets for the request (`RequestLimits.current`);
+ *   the `timeoutMs` devflow attaches to the request (`RequestLimits.get`);
  * - a cap on the response body, the smaller of `maxResponseBytes` and
- *   `RequestLimits.current`'s `maxBodyBytes`: refused from its Content-Length
+ *   the `maxBodyBytes` attached to it: refused from its Content-Length
  *   alone, or as soon as the bytes read pass it, never buffering past it;
  * - the client reads the whole body, up to the limit, before returning the
  *   response: a returned response holds no connection, and reading its body

@@ -3,6 +3,7 @@ import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as UrlParams from "@effect/platform/UrlParams"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeStream from "@effect/platform-node/NodeStream"
@@ -12,11 +13,15 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
+import type * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import type * as HttpOptions from "../HttpOptions.js"
 import { type BodyFailure, BufferedResponse } from "./bufferedResponse.js"
 import * as dispatcher from "./dispatcher.js"
 import * as httpOptions from "./httpOptions.js"
+
+// Effect's own tracer: its spans are kept by nobody, so a request makes none while it is in place.
+const defaultTracer = Effect.runSync(Effect.tracer)
 
 /** @internal */
 export const describeCause = (cause: unknown): string | undefined => {
@@ -223,10 +228,9 @@ export const fromDispatcher = (
       return exchange.interrupt
     })
 
-  // The abort signal is not needed: interruption reaches the request through the async's canceler,
-  // and a response owns no connection once it is returned.
-  const client = HttpClient.make((request, url, _signal, fiber) => {
-    const limits = fiber.getFiberRef(RequestLimits.current)
+  const execute = (request: HttpClientRequest.HttpClientRequest, url: URL, fiber: Fiber.RuntimeFiber<unknown, unknown>) => {
+    // the limits devflow attached to this request, if any: the tighter of them and ours apply
+    const limits = RequestLimits.get(request)
     const timeoutMs = limits === undefined ? optionTimeoutMs : Math.max(0, Math.min(optionTimeoutMs, limits.timeoutMs))
     const maxBytes = limits === undefined
       ? resolved.maxResponseBytes
@@ -238,7 +242,27 @@ export const fromDispatcher = (
       ? Effect.flatMap(NodeStream.toReadable(request.body.stream), (readable) =>
         send(request, url, readable, maxBytes, timeoutMs, extra))
       : send(request, url, requestBody(request.body), maxBytes, timeoutMs, extra)
-  })
+  }
+  // With a tracer of the application's: platform's client, which makes a span per request.
+  const traced = HttpClient.make((request, url, _signal, fiber) => execute(request, url, fiber))
+  // Without one, none of its wrapping — an AbortController, a FinalizationRegistry entry and a
+  // response wrapper per request, and a span nobody reads. The abort signal is not needed:
+  // interruption reaches the request through the async's canceler, and a response owns no
+  // connection once it is returned.
+  const client = HttpClient.makeWith(
+    (effect) =>
+      Effect.flatMap(effect, (request) =>
+        Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
+          if (fiber.currentTracer !== defaultTracer && fiber.getFiberRef(FiberRef.currentTracerEnabled)) {
+            return traced.execute(request)
+          }
+          const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+          return url._tag === "Left"
+            ? Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: url.left }))
+            : execute(request, url.right, fiber)
+        })),
+    Effect.succeed as HttpClient.HttpClient.Preprocess<never, never>
+  )
   return RequestLimits.enforcing(client)
 }
 
