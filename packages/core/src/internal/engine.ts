@@ -420,13 +420,14 @@ export const requestCode = (
       return Effect.matchEffect(postForm(endpoint, params, auth, config.wire, flow.timeoutMs), {
         onFailure: (error) => (error._tag === "TransportError" ? again(error, Effect.fail(error)) : Effect.fail(error)),
         onSuccess: (answer) => {
+          // the first poll's interval counts from the end of the answer, not from after its checks
+          const at = instant(clock)
           const code = DeviceAuthorization.process(config, scopes, issuedAt, endpoint, answer)
           if (answer._tag !== "Success" && retryable(answer)) {
             // DeviceAuthorization.process fails on every answer but a success
             return again(answer, Effect.flatMap(code, () => Effect.dieMessage("a code from an error answer")))
           }
           return Effect.flatMap(code, (code) => {
-            const at = instant(clock)
             const state = start(config, code, tokenParams, sentAt, at)
             return isFailed(state) ? Effect.fail(state.error) : Effect.succeed([state, code, at] as const)
           })
