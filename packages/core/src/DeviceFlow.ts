@@ -383,7 +383,7 @@ const continued = (next: Extract<Engine.Next, { readonly _tag: "Continue" }>): D
   const { state, report, at } = next
   const fields = {
     attempt: state.attempt,
-    nextPollAt: DateTime.unsafeMake(Time.toWall(state.nextPollAt, at)),
+    nextPollAt: DateTime.unsafeMake(Time.toWall(state.nextPollAt, at, "up")),
     session: Engine.toSession(state, at)
   }
   switch (report._tag) {

@@ -280,7 +280,7 @@ export const deadlineError = (
 ) =>
   new DeviceCodeExpired({
     reason: "deadline",
-    expiredAt: toWall(decision.timing.deadline, at),
+    expiredAt: toWall(decision.timing.deadline, at, "down"),
     endpoint,
     ...(decision.retryAfterMs === undefined ? {} : { retryAfterMs: decision.retryAfterMs })
   })
@@ -461,9 +461,9 @@ export const toSession = (state: Polling, at: Instant): DeviceSession =>
     verificationUri: state.verificationUri,
     ...(state.verificationUriComplete === undefined ? {} : { verificationUriComplete: state.verificationUriComplete }),
     issuedAt: state.issuedAt,
-    expiresOn: toWall(state.timing.deadline, at),
+    expiresOn: toWall(state.timing.deadline, at, "down"),
     intervalMs: state.timing.intervalMs,
-    nextPollAt: toWall(state.nextPollAt, at),
+    nextPollAt: toWall(state.nextPollAt, at, "up"),
     scopes: state.scopes,
     tokenParams: state.tokenParams
   }, true)

@@ -16,8 +16,17 @@ export interface Instant {
   readonly wall: number
 }
 
-/** @internal */
-export const monotonicMillis = (clock: Clock.Clock): number => Number(clock.unsafeCurrentTimeNanos() / 1_000_000n)
+/**
+ * Monotonic milliseconds with their fraction: truncated to whole ms, an
+ * answer read at 1000.9 ms would schedule the next poll from 1000 ms, up to
+ * 1 ms early (docs/benchmarks.md, B3).
+ * @internal
+ */
+export const monotonicMillis = (clock: Clock.Clock): number => {
+  // Effect counts from the epoch: whole ms and the fraction apart, each exact in a double
+  const nanos = clock.unsafeCurrentTimeNanos()
+  return Number(nanos / 1_000_000n) + Number(nanos % 1_000_000n) / 1_000_000
+}
 
 /** @internal */
 export const monoNow: Effect.Effect<number> = Clock.clockWith((clock) => Effect.sync(() => monotonicMillis(clock)))
@@ -28,10 +37,12 @@ export const now: Effect.Effect<Instant> = Clock.clockWith((clock) =>
 )
 
 /**
- * A monotonic instant as the wall clock reads it now.
+ * A monotonic instant as the wall clock reads it now, in whole ms: rounded
+ * up for an instant not to act before (a next poll), down for a deadline.
  * @internal
  */
-export const toWall = (mono: number, at: Instant): number => mono - at.mono + at.wall
+export const toWall = (mono: number, at: Instant, rounding: "up" | "down"): number =>
+  (rounding === "up" ? Math.ceil : Math.floor)(mono - at.mono + at.wall)
 
 /**
  * A wall-clock instant (stored by another process) as a monotonic one, converted once.
