@@ -76,7 +76,9 @@ export const set = (request: HttpClientRequest.HttpClientRequest, limits: Reques
 
 /**
  * The limits attached to a request, if any. A request derived from it
- * (`HttpClientRequest.setHeader`…) is a new value and carries none.
+ * (`HttpClientRequest.setHeader`…) is a new value and carries none — and
+ * `HttpClient.make` hands its function such a copy when it adds trace
+ * headers: read them from the request `execute` was given (`HttpClient.makeWith`).
  *
  * @since 0.1.0
  * @category getters

@@ -552,6 +552,14 @@ describe("NodeOAuthHttp", () => {
         assert.strictEqual(span.attributes.get("url.full"), `${origin.url}/token`)
         assert.strictEqual(span.attributes.get("http.response.status_code"), 200)
         assert.strictEqual(span.status._tag, "Ended")
+        // traced, the request still keeps the limits devflow attached (platform's client copies it)
+        const small = yield* Effect.flip(
+          Effect.flatMap(
+            getWithin(client, `${origin.url}/token`, { timeoutMs: 5_000, maxBodyBytes: 1 }).pipe(Effect.withTracer(recording)),
+            (r) => r.text
+          )
+        )
+        assert.strictEqual(small.description, "response body exceeded 1 bytes (Content-Length: 2)")
       }))
   })
 

@@ -1,3 +1,4 @@
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
@@ -7,12 +8,14 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { failure } from "../../test/virtual.js"
 import type { InvalidResponse } from "../DeviceFlowError.js"
+import * as RequestLimits from "../RequestLimits.js"
 import * as TestKit from "../TestKit.js"
 import { type Answer, asErrorBody, classify, MAX_BODY_BYTES, parseObject, postForm } from "./oauthHttp.js"
 import { parseRetryAfter } from "./retryAfter.js"
@@ -504,4 +507,51 @@ describe("postForm: the request and its answer through the fake server", () => {
       const { requests } = yield* post(TestKit.text("", "text/plain", { status: 307, headers: { location: ENDPOINT } }))
       assert.strictEqual(requests.length, 1)
     }))
+})
+
+describe("one deadline and one body limit per request (RequestLimits)", () => {
+  // A client that records what it was handed and never answers. (Built with makeWith: platform's
+  // HttpClient.make hands its function a copy of the request carrying trace headers.)
+  const silent = (seen: Array<RequestLimits.RequestLimits | undefined>) =>
+    HttpClient.makeWith(
+      (effect) => Effect.flatMap(effect, (request) => Effect.zipRight(Effect.sync(() => seen.push(RequestLimits.get(request))), Effect.never)),
+      Effect.succeed as HttpClient.HttpClient.Preprocess<never, never>
+    )
+
+  it.effect("a client that enforces them finds them on the request, and devflow sets no timer of its own", () =>
+    Effect.gen(function*() {
+      const seen: Array<RequestLimits.RequestLimits | undefined> = []
+      const fiber = yield* Effect.fork(
+        postForm(ENDPOINT, { grant_type: "g" }, { clientId: "c", clientSecret: undefined, method: "none" }, "oauth", 5_000).pipe(
+          Effect.provideService(HttpClient.HttpClient, RequestLimits.enforcing(silent(seen)))
+        )
+      )
+      yield* TestClock.adjust("1 hour")
+      assert.deepStrictEqual(seen, [{ timeoutMs: 5_000, maxBodyBytes: MAX_BODY_BYTES }])
+      // still waiting: the deadline is the client's to keep
+      assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)))
+      yield* Fiber.interrupt(fiber)
+    }))
+
+  it.effect("any other client gets the deadline enforced around it", () =>
+    Effect.gen(function*() {
+      const seen: Array<RequestLimits.RequestLimits | undefined> = []
+      const fiber = yield* Effect.fork(
+        postForm(ENDPOINT, { grant_type: "g" }, { clientId: "c", clientSecret: undefined, method: "none" }, "oauth", 5_000).pipe(
+          Effect.provideService(HttpClient.HttpClient, silent(seen))
+        )
+      )
+      yield* TestClock.adjust("5 seconds")
+      const error = failure(yield* Fiber.await(fiber))
+      assert.strictEqual(error._tag, "TransportError")
+      assert.include(error.message, "no answer within 5s")
+      // nothing attached: the client is not asked to enforce what it does not
+      assert.deepStrictEqual(seen, [undefined])
+    }))
+
+  it("a client derived from an enforcing one carries no mark", () => {
+    const client = RequestLimits.enforcing(silent([]))
+    assert.isTrue(RequestLimits.isEnforcedBy(client))
+    assert.isFalse(RequestLimits.isEnforcedBy(HttpClient.mapRequest(client, (r) => r)))
+  })
 })

@@ -23,6 +23,9 @@ import * as httpOptions from "./httpOptions.js"
 // Effect's own tracer: its spans are kept by nobody, so a request makes none while it is in place.
 const defaultTracer = Effect.runSync(Effect.tracer)
 
+// The limits of a request sent through platform's (span-making) client, which copies the request.
+const tracedLimits = FiberRef.unsafeMake<RequestLimits.RequestLimits | undefined>(undefined)
+
 /** @internal */
 export const describeCause = (cause: unknown): string | undefined => {
   if (!(cause instanceof Error)) return undefined
@@ -230,7 +233,7 @@ export const fromDispatcher = (
 
   const execute = (request: HttpClientRequest.HttpClientRequest, url: URL, fiber: Fiber.RuntimeFiber<unknown, unknown>) => {
     // the limits devflow attached to this request, if any: the tighter of them and ours apply
-    const limits = RequestLimits.get(request)
+    const limits = RequestLimits.get(request) ?? fiber.getFiberRef(tracedLimits)
     const timeoutMs = limits === undefined ? optionTimeoutMs : Math.max(0, Math.min(optionTimeoutMs, limits.timeoutMs))
     const maxBytes = limits === undefined
       ? resolved.maxResponseBytes
@@ -254,7 +257,8 @@ export const fromDispatcher = (
       Effect.flatMap(effect, (request) =>
         Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
           if (fiber.currentTracer !== defaultTracer && fiber.getFiberRef(FiberRef.currentTracerEnabled)) {
-            return traced.execute(request)
+            // platform's client hands `execute` a copy of the request (with trace headers): the limits go alongside
+            return Effect.locally(traced.execute(request), tracedLimits, RequestLimits.get(request))
           }
           const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
           return url._tag === "Left"
