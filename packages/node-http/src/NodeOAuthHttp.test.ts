@@ -380,17 +380,17 @@ describe("NodeOAuthHttp", () => {
       }))
   })
 
-  describe("limits: the smaller of HttpOptions and RequestLimits attached to the request (issue 11)", () => {
+  describe("limits: the tighter of HttpOptions and the RequestLimits attached to the request (issue 11)", () => {
     it.scopedLive("marks itself as enforcing RequestLimits, so core adds no timer or stream of its own", () =>
       Effect.gen(function*() {
         const client = yield* makeClient()
         assert.isTrue(RequestLimits.isEnforcedBy(client))
       }))
 
-    it.scopedLive("RequestLimits attached to the request.timeoutMs shorter than requestTimeout: the request ends at timeoutMs", () =>
+    it.scopedLive("the timeoutMs attached to the request shorter than requestTimeout: the request ends at timeoutMs", () =>
       timesOutAfter300ms({ requestTimeout: "5 seconds" }, { timeoutMs: 300, maxBodyBytes: cap }))
 
-    it.scopedLive("requestTimeout shorter than RequestLimits attached to the request.timeoutMs: the request ends at requestTimeout", () =>
+    it.scopedLive("requestTimeout shorter than the timeoutMs attached to the request: the request ends at requestTimeout", () =>
       timesOutAfter300ms({ requestTimeout: "300 millis" }, { timeoutMs: 5_000, maxBodyBytes: cap }))
 
     it.scopedLive("the smaller byte limit wins, whichever of the two it is, by Content-Length and while reading", () =>
