@@ -119,5 +119,17 @@ describe("HttpOptions", () => {
       assert.isTrue(Tls.rootCertificates.every((root) => ca.includes(root)))
       assert.strictEqual(ca.at(-1), pem)
     })
+
+    it("builds the trusted store once: one TLS context shared by direct, proxy and tunnelled connections", () => {
+      const options = dispatcher.agentOptions(httpOptions.resolve({ ca: [Tls.rootCertificates[0]!] }))
+      const connect = options.connect as { readonly secureContext?: Tls.SecureContext; readonly ca?: unknown }
+      assert.isDefined(connect.secureContext)
+      assert.isUndefined(connect.ca)
+      assert.strictEqual((options.proxyTls as typeof connect).secureContext, connect.secureContext)
+      assert.strictEqual((options.requestTls as typeof connect).secureContext, connect.secureContext)
+      // a store that does not parse never fails here: the connection reports it, typed, as before
+      const broken = dispatcher.agentOptions(httpOptions.resolve({ ca: ["-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"] }))
+      assert.isDefined(broken.connect)
+    })
   })
 })

@@ -26,13 +26,24 @@ export const trustedCertificates = (ca: ReadonlyArray<string>): Array<string> =>
   return [...Tls.rootCertificates, ...extra, ...ca]
 }
 
+// One TLS context for every connection: given as `ca`, Node parses the whole store (Node's roots,
+// NODE_EXTRA_CA_CERTS and the given ones) again for each connection, milliseconds each. A store
+// that does not parse stays `ca`, so that each connection fails with TLS's own typed error as before.
+const trustOptions = (certificates: Array<string>): { readonly secureContext: Tls.SecureContext } | { readonly ca: Array<string> } => {
+  try {
+    return { secureContext: Tls.createSecureContext({ ca: certificates }) }
+  } catch {
+    return { ca: certificates }
+  }
+}
+
 /** @internal */
 export const agentOptions = (resolved: httpOptions.Resolved): Undici.EnvHttpProxyAgent.Options => {
   // undici treats a connect timeout of 0 as "none".
   const timeout = resolved.connectTimeoutMillis ?? 0
   const tls: Undici.buildConnector.BuildOptions = resolved.ca === undefined
     ? { timeout }
-    : { timeout, ca: trustedCertificates(resolved.ca) }
+    : { timeout, ...trustOptions(trustedCertificates(resolved.ca)) }
   const { httpProxy, httpsProxy, noProxy } = resolved.proxy
   return {
     // a keep-alive pool per origin with a cap, one request per connection at a time (no
