@@ -129,6 +129,18 @@ export const start = async (): Promise<SecretService> => {
           (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`the keychain failed: ${stderr}`)))
         )
       )
+    // The bus name is claimed before the login keyring exists and is unlocked: a write in between
+    // targets a collection that needs a prompt, which nobody answers (seen under load). Wait until
+    // a probe item can be written and removed.
+    for (;;) {
+      try {
+        await withBinding(`const e = new k.AsyncEntry("devflow-test-probe", "probe"); await e.setPassword("probe"); await e.deleteCredential()`)
+        break
+      } catch (error) {
+        if (Date.now() > deadline) throw error
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    }
     const list = `const c = await k.findCredentialsAsync("devflow");`
     const items = async () =>
       JSON.parse(await withBinding(`${list} process.stdout.write(JSON.stringify(c.map((x) => ({ account: x.account, secret: x.password }))))`))
