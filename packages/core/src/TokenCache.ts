@@ -625,9 +625,9 @@ const tracedCache = (impl: TokenCacheImpl): Pick<TokenCache, "read" | "modify"> 
   const attributes = { "devflow.cache.location": impl.location }
   return {
     // a cache hit is the silent path's whole cost (B4): untraced, nothing is added to it
-    read: telemetry.traced("devflow.cache.read", attributes, undefined, false)(impl.read),
+    read: telemetry.traced("devflow.cache.read", attributes)(impl.read),
     modify: <A>(f: (content: CacheContent) => readonly [A, CacheContent]) =>
-      telemetry.traced("devflow.cache.write", attributes, undefined, false)(impl.modify(f))
+      telemetry.traced("devflow.cache.write", attributes)(impl.modify(f))
   }
 }
 

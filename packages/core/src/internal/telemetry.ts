@@ -77,15 +77,13 @@ export const traced = (
   // a function, so that a flow that is not traced builds nothing on its hot path
   attributes: Attributes | (() => Attributes),
   outcome: (exit: Exit.Exit<unknown, unknown>) => Attributes = (exit) =>
-    Exit.isSuccess(exit) ? { "devflow.outcome": "ok" } : failureOutcome(exit),
-  /** `self` sends HTTP requests, whose client makes a span each: switch those off too when untraced */
-  requests = true
+    Exit.isSuccess(exit) ? { "devflow.outcome": "ok" } : failureOutcome(exit)
 ) =>
 <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  // No span with Effect's default tracer; the HTTP requests inside make none either (oauthHttp's `send`).
   Effect.tracerWith((tracer) =>
     tracer === defaultTracer
-      // no span here, and none from the HTTP client inside (it makes one per request)
-      ? (requests ? Effect.withTracerEnabled(self, false) : self)
+      ? self
       : Effect.withSpan(
         Effect.onExit(self, (exit) => Effect.annotateCurrentSpan(defined(outcome(exit)))),
         name,
@@ -110,6 +108,3 @@ export const failureOutcome = (exit: Exit.Exit<unknown, unknown>): Attributes =>
  */
 export const tracedBy = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
   fiber.currentTracer !== defaultTracer
-
-/** @internal */
-export const isTraced: Effect.Effect<boolean> = Effect.map(Effect.tracer, (tracer) => tracer !== defaultTracer)

@@ -29,9 +29,6 @@ export const monotonicMillis = (clock: Clock.Clock): number => {
 }
 
 /** @internal */
-export const monoNow: Effect.Effect<number> = Clock.clockWith((clock) => Effect.sync(() => monotonicMillis(clock)))
-
-/** @internal */
 export const now: Effect.Effect<Instant> = Clock.clockWith((clock) =>
   Effect.sync(() => ({ mono: monotonicMillis(clock), wall: clock.unsafeCurrentTimeMillis() }))
 )
