@@ -145,6 +145,8 @@ describe("FileTokenCache torture", () => {
           await victim.exited
           live.delete(id)
           kills++
+          // back at once: were every other writer finished, nobody would be left to break the dead lock
+          if (!done(id)) await spawn(id)
           if (held?.pid === victim.pid) {
             killedHoldingLock++
             // how long until another process has broken the dead holder's lock and taken it
@@ -156,7 +158,6 @@ describe("FileTokenCache torture", () => {
             }
             recoveries.push(Date.now() - killedAt)
           }
-          if (!done(id)) await spawn(id)
         } else {
           await sleep(2)
         }
