@@ -18,7 +18,7 @@ interface Fake {
   readonly aborted: Array<number>
   mode: "pending" | "hang" | "phishing" | "phishing-link"
   /** called once a pending answer has been handed to the kernel */
-  onPending?: () => void
+  onPending?: (() => void) | undefined
   /** resolves when no client connection is open any more: every request a client sent has been seen */
   readonly idle: () => Promise<void>
   readonly close: () => Promise<void>

