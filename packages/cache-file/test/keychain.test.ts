@@ -50,7 +50,14 @@ const fileText = (cache: TokenCache.TokenCache) => fs.readFileSync(cache.locatio
 describe.skipIf(!enabled)("FileTokenCache with the OS keychain (GNOME Keyring over D-Bus)", () => {
   tokenCacheContract(
     "FileTokenCache, secretStore keychain",
-    Layer.unwrapScoped(Effect.map(tempDir, (dir) => FileTokenCache.layer({ directory: path.join(dir, "devflow"), secretStore: "keychain" })))
+    Layer.unwrapScoped(Effect.map(tempDir, (dir) =>
+      FileTokenCache.layer({
+        directory: path.join(dir, "devflow"),
+        secretStore: "keychain",
+        // The contract queues 40 saves of one process on the lock at once, each a D-Bus round trip to the keyring:
+        // the default 10 s bounds how long one user's command waits, not a queue that deep on a busy machine.
+        lockTimeout: "2 minutes"
+      })))
   )
 
   it.scoped("a sign-in leaves references in the file and the refresh token and client secret in the keychain", () =>

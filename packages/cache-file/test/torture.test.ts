@@ -16,6 +16,7 @@
  */
 import * as Account from "@devflow/core/Account"
 import * as TokenCache from "@devflow/core/TokenCache"
+import { late } from "@devflow/dev-server/wallClock"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
@@ -24,6 +25,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as FileTokenCache from "../src/FileTokenCache.js"
+import { STALE_LOCK_AFTER_MS } from "./fixtures/limits.js"
 import { spawnWorker, type Worker, workerBundle } from "./fixtures/processes.js"
 
 const FULL = process.env.TORTURE === "full"
@@ -150,7 +152,7 @@ describe("FileTokenCache torture", () => {
           if (held?.pid === victim.pid) {
             killedHoldingLock++
             // how long until another process has broken the dead holder's lock and taken it
-            const until = Date.now() + 15_000
+            const until = killedAt + STALE_LOCK_AFTER_MS
             while (Date.now() < until) {
               const now = lockHolder(lock)
               if (now === undefined || now.nonce !== held.nonce) break
@@ -195,8 +197,9 @@ describe("FileTokenCache torture", () => {
       assert.strictEqual(kills, KILLS)
       // nothing but the cache file and (dead writers') temp files, which the next opener sweeps
       assert.deepStrictEqual(leftovers.filter((n) => !n.startsWith("tokens.json.lock")), [])
-      // a dead holder's lock never stalls the others for long: its pid is checked at once
-      for (const ms of recoveries) assert.isBelow(ms, 5_000)
+      // a dead holder's lock is broken by its pid, checked at once, not by its age (the figure above
+      // includes the replacement writer's start-up; how fast is for the bench, not an assertion here)
+      for (const ms of recoveries) assert.isBelow(ms, STALE_LOCK_AFTER_MS)
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }
@@ -229,7 +232,8 @@ describe("FileTokenCache torture", () => {
         `[cache-file] torture: a lock held by an uncheckable holder (another host) was broken after ${waited} ms (staleLockAfter ${staleAfterMs} ms)`
       )
       assert.isAtLeast(waited, staleAfterMs - 50)
-      assert.isBelow(waited, staleAfterMs + 2_000)
+      assert.isBelow(waited, late(staleAfterMs)) // not the 30 s lockTimeout
+
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }

@@ -237,13 +237,17 @@ const rows: ReadonlyArray<Row> = [
   }
 ]
 
-// start-up of the bundle (loading Effect, @effect/cli, then undici), on a loaded machine
+// start-up of the bundle (loading Effect, @effect/cli, then undici): at least this, however fast the machine
 const STARTUP_S = 0.2
+// the allowed lateness from the first request to the exit; the start-up before it is not counted, since
+// on a busy machine loading the bundle alone can take seconds (wallClock's rule: bound what the row is about)
 const SLACK_S = 8
 
 interface Result {
   readonly run: Run
   readonly otherHits: number
+  /** from the first request the fault server saw to the process's exit (the whole run when none was seen) */
+  readonly protocolMs: number
 }
 
 let results: Promise<ReadonlyArray<Result | undefined>>
@@ -255,7 +259,9 @@ const runRow = async (row: Row): Promise<Result> => {
   try {
     const issuer = server?.origin ?? "http://127.0.0.2:9"
     const run = await devflow(["login", "--issuer", issuer, "--client-id", "devflow-faults", "--no-qr", "--json", "--cache-dir", dir])
-    return { run, otherHits: other.hits.length }
+    const exitedAt = Date.now()
+    const first = server?.hits[0]?.at
+    return { run, otherHits: other.hits.length, protocolMs: first === undefined ? run.ms : exitedAt - first }
   } finally {
     await server?.close()
     await other.close()
@@ -295,10 +301,10 @@ afterAll(async () => {
     } catch {
       // not JSON
     }
-    return `| ${i + 1} | ${row.fault} | ${row.where} | ${outcome} | ${(r.run.ms / 1000).toFixed(2)} s | ${row.seconds}–${row.seconds + SLACK_S} s |`
+    return `| ${i + 1} | ${row.fault} | ${row.where} | ${outcome} | ${(r.run.ms / 1000).toFixed(2)} s / ${(r.protocolMs / 1000).toFixed(2)} s | ${row.seconds}–${row.seconds + SLACK_S} s |`
   })
   console.info(
-    `[faults] CLI: ${rows.length} faults through \`devflow login --json\`\n| # | fault | where | outcome | time (process) | expected |\n|---|---|---|---|---|---|\n${lines.join("\n")}`
+    `[faults] CLI: ${rows.length} faults through \`devflow login --json\`\n| # | fault | where | outcome | time (process / from its first request) | expected |\n|---|---|---|---|---|---|\n${lines.join("\n")}`
   )
 })
 
@@ -306,11 +312,11 @@ describe("CLI fault matrix: devflow login against hostile servers", () => {
   rows.forEach((row, i) => {
     const test = runs[i] ? it : it.skip
     test(`${i + 1}. ${row.fault} (${row.where}) → exit ${row.exit} in ${row.seconds} s`, { timeout: 240_000 }, async () => {
-      const { otherHits, run } = (await results)[i]!
+      const { otherHits, protocolMs, run } = (await results)[i]!
       expect(run.signal, run.stderr).toBeNull()
       expect(run.code, run.stderr).toBe(row.exit)
       expect(run.ms, run.stderr).toBeGreaterThanOrEqual((row.seconds + STARTUP_S) * 1000 - 100)
-      expect(run.ms, run.stderr).toBeLessThanOrEqual((row.seconds + SLACK_S) * 1000)
+      expect(protocolMs, run.stderr).toBeLessThanOrEqual((row.seconds + SLACK_S) * 1000)
       expect(run.stderr + run.stdout).not.toMatch(STACK)
       expect(otherHits).toBe(0)
       const events = run.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)

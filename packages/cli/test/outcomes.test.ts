@@ -58,7 +58,8 @@ describe.concurrent("one exit code per outcome", () => {
       const run = await devflow(generic(short.issuer))
       expect(run.code).toBe(4)
       expect(run.stderr).toMatch(/devflow: Sign-in was not completed in time|expired/)
-      expect(run.stderr).toMatch(/hint: Run `devflow login` again/)
+      // the client's own deadline or the server's expired_token, whichever comes first (a busy machine decides): both are exit 4
+      expect(run.stderr).toMatch(/hint: (Run `devflow login` again|The server no longer accepts this code)/)
     } finally {
       await short.close()
     }
