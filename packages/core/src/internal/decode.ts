@@ -2,6 +2,8 @@ import * as Effect from "effect/Effect"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { InvalidResponse } from "../DeviceFlowError.js"
+import { sanitize } from "../ServerText.js"
+import { clip } from "./text.js"
 
 /**
  * A count of seconds as OAuth servers send it: a JSON number, or a numeric
@@ -65,8 +67,5 @@ export const decodeWire = <A, I>(
     )
 }
 
-// Schema's messages quote the actual value; keep them short.
-const describe = (message: string): string => {
-  const oneLine = message.replace(/\s+/g, " ")
-  return oneLine.length > 200 ? `${oneLine.slice(0, 197)}...` : oneLine
-}
+// Schema's messages quote the actual value; keep them short and free of controls.
+const describe = (message: string): string => clip(sanitize(message.replace(/\s+/g, " ")), 200)
