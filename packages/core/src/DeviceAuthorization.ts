@@ -12,11 +12,10 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type { ClientConfig } from "./ClientConfig.js"
 import { type InvalidResponse, type OAuthError, TransportError } from "./DeviceFlowError.js"
-import { decodeWire, SecretString, Seconds } from "./internal/decode.js"
+import { decodeWire, FreeText, SecretString, Seconds, Uri, UserCode } from "./internal/decode.js"
 import { type Answer, postForm } from "./internal/oauthHttp.js"
 import { normaliseDeviceAuthorization } from "./internal/wire.js"
 import { toOAuthError } from "./internal/errors.js"
-import * as ServerText from "./ServerText.js"
 
 /**
  * RFC 8628 §3.5: "If no value is provided, clients MUST use 5 as the default."
@@ -29,7 +28,7 @@ export const DEFAULT_INTERVAL_SECONDS = 5
 /**
  * The RFC 8628 §3.2 response, after provider renamings are undone. Unknown
  * fields are ignored; `device_code` is decoded straight into `Redacted`; what
- * reaches the user crosses `ServerText` (codes and URIs with control
+ * reaches the user crosses ServerText (codes and URIs with control
  * characters refused, URIs as their `href`, the message cleaned).
  *
  * @since 0.1.0
@@ -37,13 +36,13 @@ export const DEFAULT_INTERVAL_SECONDS = 5
  */
 export const DeviceAuthorizationResponse = Schema.Struct({
   device_code: SecretString,
-  user_code: ServerText.UserCode,
-  verification_uri: ServerText.Uri,
-  verification_uri_complete: Schema.optional(ServerText.Uri),
+  user_code: UserCode,
+  verification_uri: Uri,
+  verification_uri_complete: Schema.optional(Uri),
   expires_in: Seconds,
   interval: Schema.optionalWith(Seconds, { default: () => DEFAULT_INTERVAL_SECONDS }),
   /** Entra's ready-made instruction text */
-  message: Schema.optional(ServerText.FreeText)
+  message: Schema.optional(FreeText)
 })
 
 /**

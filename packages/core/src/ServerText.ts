@@ -9,12 +9,10 @@
  *
  * Core decodes every such field through this module, so library users get
  * clean strings; the CLI passes what it writes through `sanitize` once more.
+ * Pure: no Effect, no Node APIs (the CLI's fast path imports it).
  *
  * @since 0.1.0
  */
-import * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
-
 // C0, DEL and C1: every code point a terminal may interpret rather than draw.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
@@ -43,44 +41,16 @@ export const isPrintable = (text: string): boolean => !CONTROL.test(text)
 export const sanitize = (text: string): string =>
   text.replace(ESCAPE_SEQUENCES, "").replace(CONTROL_RUNS, " ").trim()
 
-const controlsMessage = "must not contain control characters"
-
 /**
- * A value a person types or compares, such as the RFC 8628 §3.2 `user_code`:
- * non-empty, and refused when it holds a control character. The value is
- * never quoted in the error.
+ * `new URL(s).href` when `s` is an absolute http(s) URL, else `undefined`:
+ * the form an address is checked, shown, opened and QR-encoded in, the one a
+ * browser will load. Refuse controls first (`isPrintable`): the URL parser
+ * drops some of them silently.
  *
  * @since 0.1.0
- * @category schemas
+ * @category utils
  */
-export const UserCode = Schema.String.pipe(
-  Schema.filter((s) => s.trim().length > 0, { message: () => "must be a non-empty string" }),
-  Schema.filter(isPrintable, { message: () => controlsMessage })
-)
-
-/**
- * An absolute http(s) URL a person is sent to (RFC 8628 §3.2
- * `verification_uri`, `verification_uri_complete`), decoded to
- * `new URL(x).href`: the string that is checked (RFC 8628 §5.4), shown,
- * opened and QR-encoded is the one a browser will load. Control characters
- * are refused before parsing, since the URL parser drops some of them silently.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const Uri: Schema.Schema<string> = Schema.transformOrFail(Schema.String, Schema.String, {
-  strict: true,
-  decode: (s, _, ast) => {
-    if (!isPrintable(s)) return ParseResult.fail(new ParseResult.Type(ast, s, controlsMessage))
-    const href = hrefOf(s)
-    return href === undefined
-      ? ParseResult.fail(new ParseResult.Type(ast, s, "must be an absolute http(s) URL"))
-      : ParseResult.succeed(href)
-  },
-  encode: ParseResult.succeed
-})
-
-const hrefOf = (s: string): string | undefined => {
+export const httpHref = (s: string): string | undefined => {
   try {
     const url = new URL(s)
     return url.protocol === "https:" || url.protocol === "http:" ? url.href : undefined
@@ -97,17 +67,4 @@ const hrefOf = (s: string): string | undefined => {
  * @since 0.1.0
  * @category utils
  */
-export const uriOrUndefined = (s: string): string | undefined => (isPrintable(s) ? hrefOf(s) : undefined)
-
-/**
- * Free text for people (a server's `message`, a display name): decoded to its
- * `sanitize`d form.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const FreeText: Schema.Schema<string> = Schema.transform(Schema.String, Schema.String, {
-  strict: true,
-  decode: sanitize,
-  encode: (s) => s
-})
+export const uriOrUndefined = (s: string): string | undefined => (isPrintable(s) ? httpHref(s) : undefined)

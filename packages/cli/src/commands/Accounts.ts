@@ -176,7 +176,7 @@ export const logout = Command.make(
               client_id: r.clientId,
               outcome: r.outcome,
               ...(r.host === undefined ? {} : { host: r.host }),
-              ...(r.reason === undefined ? {} : { reason: r.reason })
+              ...(r.reason === undefined ? {} : { reason: ServerText.sanitize(r.reason) })
             }))
           }))
         }))
@@ -185,7 +185,7 @@ export const logout = Command.make(
       if (targets.length === 0) stderr.line("Not signed in: nothing to sign out of.")
       targets.forEach((account, i) => {
         stderr.line(`Signed out of ${stderr.bold(ServerText.sanitize(account.label))} (${ServerText.sanitize(account.authority)}).`)
-        for (const revoked of revocations[i]!) stderr.line(`  ${SignOut.describe(revoked)}`)
+        for (const revoked of revocations[i]!) stderr.line(`  ${ServerText.sanitize(SignOut.describe(revoked))}`)
       })
     })
   })
