@@ -18,28 +18,27 @@ afterAll(async () => {
 })
 
 /**
- * Stand-ins for xdg-open and xclip that record what they were given. Each
- * record appears whole (written aside, then renamed): the test polls for it.
+ * Stand-ins for xdg-open and xclip that record what they were given. Each record is written
+ * to a temporary name and renamed: a shell's `>` creates the file before anything is written
+ * to it, and a reader that polls for the name alone could read it empty. xdg-open then exits
+ * with `openerExit`.
  */
 const fakeTools = (dir: string, openerExit = 0) => {
   fs.mkdirSync(dir)
   fs.writeFileSync(
     path.join(dir, "xdg-open"),
-    `#!/bin/sh\nprintf '%s' "$1" > "$FAKE_OUT/opened.tmp" && mv "$FAKE_OUT/opened.tmp" "$FAKE_OUT/opened"\nexit ${openerExit}\n`,
+    `#!/bin/sh\nprintf '%s' "$1" > "$FAKE_OUT/.opened" && mv "$FAKE_OUT/.opened" "$FAKE_OUT/opened"\nexit ${openerExit}\n`,
     { mode: 0o755 }
   )
   fs.writeFileSync(
     path.join(dir, "xclip"),
-    `#!/bin/sh\necho "$@" > "$FAKE_OUT/xclip-args.tmp" && mv "$FAKE_OUT/xclip-args.tmp" "$FAKE_OUT/xclip-args"\n` +
-      `cat > "$FAKE_OUT/clipboard.tmp" && mv "$FAKE_OUT/clipboard.tmp" "$FAKE_OUT/clipboard"\n`,
+    `#!/bin/sh\necho "$@" > "$FAKE_OUT/xclip-args"\ncat > "$FAKE_OUT/.clipboard" && mv "$FAKE_OUT/.clipboard" "$FAKE_OUT/clipboard"\n`,
     { mode: 0o755 }
   )
 }
 
-const waitForFile = async (file: string) => {
-  for (let i = 0; i < 50 && !fs.existsSync(file); i++) await new Promise((r) => setTimeout(r, 100))
-  return fs.readFileSync(file, "utf8")
-}
+/** The file's content once it exists, or the run's end with its output if that comes first. */
+const waitForFile = (run: Devflow, file: string) => run.until(() => (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined))
 
 const login = (cacheDir: string, env: Readonly<Record<string, string | undefined>>) =>
   new Devflow(
@@ -55,8 +54,8 @@ describe.skipIf(process.platform !== "linux").concurrent("--open and --copy", ()
     fs.mkdirSync(out)
     const run = login(path.join(work, "cache1"), { PATH: `${bin}${path.delimiter}${process.env.PATH}`, FAKE_OUT: out })
     const issued = await run.event("code_issued")
-    expect(await waitForFile(path.join(out, "opened"))).toBe(issued.verification_uri_complete)
-    expect(await waitForFile(path.join(out, "clipboard"))).toBe(issued.user_code)
+    expect(await waitForFile(run, path.join(out, "opened"))).toBe(issued.verification_uri_complete)
+    expect(await waitForFile(run, path.join(out, "clipboard"))).toBe(issued.user_code)
     expect(fs.readFileSync(path.join(out, "xclip-args"), "utf8").trim()).toBe("-selection clipboard")
     await server.approve(issued.user_code)
     const done = await run.exit

@@ -19,8 +19,13 @@ afterAll(async () => {
 
 const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`
 
-/** Sign in on a pseudo-terminal, approving after `waitMs` so that the spinner turns a few times. */
-const onTerminal = (env: Readonly<Record<string, string>>, waitMs: number) =>
+/** the spinner's line, each time it is drawn */
+const SPINNER = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Waiting for approval/g
+/** Approve once the spinner has been drawn `frames` times: what the test needs to see, however slow the machine. */
+const afterSpinner = (frames: number) => (output: string) => (output.match(SPINNER)?.length ?? 0) >= frames
+
+/** Sign in on a pseudo-terminal, approving as soon as `ready` holds for what the terminal shows. */
+const onTerminal = (env: Readonly<Record<string, string>>, ready: (output: string) => boolean) =>
   new Promise<{ code: number | null; output: string }>((resolve, reject) => {
     const cache = tempDir()
     caches.push(cache)
@@ -51,9 +56,9 @@ const onTerminal = (env: Readonly<Record<string, string>>, waitMs: number) =>
       output += d
       // eslint-disable-next-line no-control-regex
       const code = /enter the code (?:\x1b\[[0-9;]*m)*([A-Z]{4}-[A-Z]{4})/.exec(output)?.[1]
-      if (code !== undefined && !approving) {
+      if (code !== undefined && !approving && ready(output)) {
         approving = true
-        setTimeout(() => void server.approve(code, { accountId: "tty-user" }).catch(reject), waitMs)
+        server.approve(code, { accountId: "tty-user" }).catch(reject)
       }
     })
     child.on("close", (code) => {
@@ -64,7 +69,7 @@ const onTerminal = (env: Readonly<Record<string, string>>, waitMs: number) =>
 
 describe.skipIf(!hasScript).concurrent("on a terminal (pseudo-terminal via script(1))", () => {
   it("draws the QR code, a spinner with a live countdown, colour; clears the line when done", async () => {
-    const { code, output } = await onTerminal({}, 1500)
+    const { code, output } = await onTerminal({}, afterSpinner(3))
     expect(code, output).toBe(0)
     // the QR code: rows of blocks and spaces (a row need not hold ten blocks in a row: it depends on the code)
     expect(output).toMatch(/[▀▄█][ ▀▄█]{20,}/)
@@ -75,7 +80,7 @@ describe.skipIf(!hasScript).concurrent("on a terminal (pseudo-terminal via scrip
   })
 
   it("NO_COLOR: no colour, the spinner still turns", async () => {
-    const { code, output } = await onTerminal({ NO_COLOR: "1" }, 400)
+    const { code, output } = await onTerminal({ NO_COLOR: "1" }, afterSpinner(2))
     expect(code, output).toBe(0)
     // eslint-disable-next-line no-control-regex
     expect(output).not.toMatch(/\x1b\[[0-9;]*m/)
@@ -83,7 +88,7 @@ describe.skipIf(!hasScript).concurrent("on a terminal (pseudo-terminal via scrip
   })
 
   it("the QR code in fixed black-on-white colours; times for people in local time", async () => {
-    const { code, output } = await onTerminal({ TZ: "Asia/Tokyo" }, 400)
+    const { code, output } = await onTerminal({ TZ: "Asia/Tokyo" }, afterSpinner(1))
     expect(code, output).toBe(0)
     // the 256-colour cube's black on white, which themes do not remap: the same code on light and dark themes
     // eslint-disable-next-line no-control-regex
@@ -100,8 +105,8 @@ describe.skipIf(!hasScript).concurrent("on a terminal (pseudo-terminal via scrip
       return lines.slice(start, start + 4).map((l) => l.slice(2))
     }
     const [light, dark] = await Promise.all([
-      onTerminal({ NO_COLOR: "1", COLORFGBG: "0;15" }, 400),
-      onTerminal({ NO_COLOR: "1", COLORFGBG: "15;0" }, 400)
+      onTerminal({ NO_COLOR: "1", COLORFGBG: "0;15" }, afterSpinner(1)),
+      onTerminal({ NO_COLOR: "1", COLORFGBG: "15;0" }, afterSpinner(1))
     ])
     // the quiet zone (4 modules = 2 rows) is background: blank on a light terminal, blocks (light text) on a dark one
     expect(qrOf(light.output).slice(0, 2)).toEqual([expect.stringMatching(/^ {29,}$/), expect.stringMatching(/^ {29,}$/)])

@@ -13,6 +13,8 @@ import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
+import { HEADROOM_MS, until } from "@devflow/dev-server/wallClock"
+import * as DiagnosticsChannel from "node:diagnostics_channel"
 import type * as Http from "node:http"
 import * as Util from "node:util"
 import {
@@ -47,6 +49,22 @@ const readBody = (req: Http.IncomingMessage): Promise<string> =>
     req.on("error", reject)
   })
 
+/** what a busy machine may add to a step (see @devflow/dev-server/wallClock) */
+const HEADROOM = Duration.millis(HEADROOM_MS)
+
+/** How many requests undici has created since this was called (its diagnostics channel), for the test's scope. */
+const undiciRequestsCreated = Effect.gen(function*() {
+  let count = 0
+  const onCreate = () => {
+    count++
+  }
+  yield* Effect.acquireRelease(
+    Effect.sync(() => DiagnosticsChannel.subscribe("undici:request:create", onCreate)),
+    () => Effect.sync(() => DiagnosticsChannel.unsubscribe("undici:request:create", onCreate))
+  )
+  return () => count
+})
+
 const elapsed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.map(Effect.timed(effect), ([duration, a]) => [Duration.toMillis(duration), a] as const)
 
@@ -65,9 +83,9 @@ const timesOutAfter300ms = (options: Partial<HttpOptions.HttpOptions>, limits?: 
     assert.strictEqual(error.reason, "Transport")
     assert.strictEqual(error.description, "request timed out after 300ms waiting for the response")
     assert.isTrue(Cause.isTimeoutException(error.cause))
-    assert.isAtLeast(millis, 250)
-    assert.isBelow(millis, 1500)
-    yield* origin.closed.await("2 seconds", "closing the timed-out request's socket")
+    assert.isAtLeast(millis, 250) // the description names which timer fired: no upper bound needed
+    // On a busy machine the deadline can pass before the request reaches a connection: then it is never sent.
+    if (origin.seen.fired()) yield* origin.closed.await(HEADROOM, "closing the timed-out request's socket")
   })
 
 /** A GET carrying the limits core attaches to each request it sends. */
@@ -76,11 +94,12 @@ const getWithin = (client: HttpClient.HttpClient, url: string, limits: RequestLi
 
 /**
  * An origin that sends its headers after `headersAfter` ms, then one body byte every 50 ms until the socket
- * closes; `closed[i]` fires when the i-th request's socket closes.
+ * closes; `midBody` fires once body bytes have been sent, `closed[i]` when the i-th request's socket closes.
  */
 const trickling = (headersAfter: number) =>
   Effect.suspend(() => {
     const closed: Array<Signal> = []
+    const midBody = makeSignal()
     return Effect.map(
       httpServer((req, res) => {
         const socketClosed = makeSignal()
@@ -89,7 +108,10 @@ const trickling = (headersAfter: number) =>
         const start = setTimeout(() => {
           res.writeHead(200, { "content-type": "application/json" })
           res.write("{")
-          tick = setInterval(() => res.write(" "), 50)
+          tick = setInterval(() => {
+            res.write(" ")
+            midBody.fire()
+          }, 50)
         }, headersAfter)
         req.socket.on("close", () => {
           clearTimeout(start)
@@ -97,7 +119,7 @@ const trickling = (headersAfter: number) =>
           socketClosed.fire()
         })
       }),
-      (origin) => ({ ...origin, closed })
+      (origin) => ({ ...origin, closed, midBody })
     )
   })
 
@@ -245,16 +267,15 @@ describe("NodeOAuthHttp", () => {
           res.writeHead(200, { "content-length": String(cap * 10) })
           res.write(Buffer.alloc(16)) // and never the rest
         })
-        const client = yield* makeClient({ maxResponseBytes: cap, requestTimeout: "5 seconds" })
+        const client = yield* makeClient({ maxResponseBytes: cap, requestTimeout: Duration.infinity })
         const response = yield* client.get(origin.url)
-        const [millis, error] = yield* elapsed(Effect.flip(response.text))
+        const error = yield* Effect.flip(response.text)
         assert(error._tag === "ResponseError")
         assert.strictEqual(error.reason, "Decode")
         assert.strictEqual(error.description, `response body exceeded ${cap} bytes (Content-Length: ${cap * 10})`)
         assert.isTrue(Cause.isExceededCapacityException(error.cause))
-        assert.isBelow(millis, 1000)
-        // the connection is aborted rather than drained
-        yield* closed.await("2 seconds", "closing the refused response's connection")
+        // the connection is aborted rather than drained (the body never ends, so reaching here is "fast")
+        yield* closed.await(HEADROOM, "closing the refused response's connection")
       }))
 
     it.scopedLive("fails a chunked body as soon as it grows past the cap", () =>
@@ -265,14 +286,14 @@ describe("NodeOAuthHttp", () => {
           res.writeHead(200, { "content-type": "application/json" })
           for (let i = 0; i < 4; i++) res.write(Buffer.alloc(cap / 2, 0x20)) // 2 × the cap, never ended
         })
-        const client = yield* makeClient({ maxResponseBytes: cap, requestTimeout: "5 seconds" })
+        const client = yield* makeClient({ maxResponseBytes: cap, requestTimeout: Duration.infinity })
         const response = yield* client.get(origin.url)
         assert.isUndefined(response.headers["content-length"])
-        const [millis, error] = yield* elapsed(Effect.flip(response.json))
+        // the body never ends: failing at all means failing at the cap, not at the 5 s timeout
+        const error = yield* Effect.flip(response.json)
         assert.strictEqual(error.reason, "Decode")
         assert.strictEqual(error.description, `response body exceeded ${cap} bytes`)
-        assert.isBelow(millis, 1000)
-        yield* closed.await("2 seconds", "closing the oversized response's connection")
+        yield* closed.await(HEADROOM, "closing the oversized response's connection")
       }))
 
     it.scopedLive("applies the cap to the response stream too", () =>
@@ -334,23 +355,22 @@ describe("NodeOAuthHttp", () => {
         })
         const client = yield* makeClient({ requestTimeout: "300 millis" })
         const response = yield* client.get(origin.url)
-        const [millis, error] = yield* elapsed(Effect.flip(response.json))
+        const error = yield* Effect.flip(response.json)
         assert.strictEqual(error._tag, "ResponseError")
         assert.strictEqual(error.description, "request timed out after 300ms while reading the response body")
         assert.isTrue(Cause.isTimeoutException(error.cause))
-        assert.isBelow(millis, 1500)
-        yield* closed.await("2 seconds", "closing the stalled body's socket")
+        yield* closed.await(HEADROOM, "closing the stalled body's socket")
       }))
 
     it.scopedLive("enforces connectTimeout at the dispatcher (a TLS handshake that never completes)", () =>
       Effect.gen(function*() {
         const silent = yield* silentTcpServer
         const client = yield* makeClient({ connectTimeout: "200 millis", requestTimeout: "5 seconds" })
-        const [millis, error] = yield* elapsed(Effect.flip(client.get(`https://${silent.url}/`)))
+        const error = yield* Effect.flip(client.get(`https://${silent.url}/`))
         assert(error._tag === "RequestError")
         assert.strictEqual(error.reason, "Transport")
+        // the connect timer, not the 5 s request timeout
         assert.match(error.description ?? "", /Connect Timeout Error.*timeout: 200ms/)
-        assert.isBelow(millis, 3000) // undici checks connect timeouts on a ~0.5 s tick
       }))
 
     it.scopedLive("interrupting a request closes its socket", () =>
@@ -426,50 +446,51 @@ describe("NodeOAuthHttp", () => {
 
     it.scopedLive("one timer covers headers and body: a body trickling past the deadline fails at the deadline", () =>
       Effect.gen(function*() {
-        const origin = yield* trickling(300)
-        const client = yield* makeClient({ requestTimeout: "700 millis" })
-        // headers at 300 ms: a fresh timer for the body would end it at 1000 ms, not 700 ms
+        // headers at 2 s of a 4 s deadline: a fresh timer for the body could not end it before 6 s
+        const origin = yield* trickling(2_000)
+        const client = yield* makeClient({ requestTimeout: "4 seconds" })
         const [millis, error] = yield* elapsed(Effect.flatMap(client.get(origin.url), (r) => Effect.flip(r.json)))
         assert.strictEqual(error._tag, "ResponseError")
-        assert.strictEqual(error.description, "request timed out after 700ms while reading the response body")
+        assert.strictEqual(error.description, "request timed out after 4s while reading the response body")
         assert.isTrue(Cause.isTimeoutException(error.cause))
-        assert.isAtLeast(millis, 650)
-        assert.isBelow(millis, 950)
-        yield* origin.closed[0]!.await("2 seconds", "closing the late body's socket")
+        assert.isAtLeast(millis, 3_950)
+        assert.isBelow(millis, 6_000)
+        yield* origin.closed[0]!.await(HEADROOM, "closing the late body's socket")
       }))
 
-    it.scopedLive("interrupting a request mid-body stops it at once and closes its socket", () =>
+    // How fast a stop is (B6: within 10 ms) is measured by `pnpm bench`; these say that it does not wait.
+    it.scopedLive("interrupting a request mid-body stops it without waiting for the body, and closes its socket", () =>
       Effect.gen(function*() {
         const origin = yield* trickling(0)
         const client = yield* makeClient({ requestTimeout: Duration.infinity })
-        const midBody = Effect.gen(function*() {
-          const fiber = yield* Effect.fork(client.get(origin.url))
-          yield* Effect.sleep("300 millis") // headers and a few body bytes have arrived
-          return yield* elapsed(Fiber.interrupt(fiber))
-        })
-        // the first abort loads and compiles undici's abort path (~10 ms once per process); B6 is about the steady state
-        yield* midBody
-        const [millis, exit] = yield* midBody
+        const fiber = yield* Effect.fork(Effect.flatMap(client.get(origin.url), (r) => r.text))
+        yield* origin.midBody.await(HEADROOM, "the body being sent")
+        // the body never ends and nothing times out: the interruption alone ends the request
+        const exit = yield* Fiber.interrupt(fiber)
         assert.isTrue(Exit.isInterrupted(exit))
-        assert.isBelow(millis, 10) // B6: a stop within 10 ms, the request aborted
-        assert.strictEqual(origin.closed.length, 2)
-        yield* origin.closed[1]!.await("2 seconds", "closing the interrupted body's socket")
+        assert.strictEqual(origin.closed.length, 1)
+        yield* origin.closed[0]!.await(HEADROOM, "closing the interrupted body's socket")
       }))
     it.scopedLive("a request interrupted while it waits for a free connection is never sent", () =>
       Effect.gen(function*() {
         const paths: Array<string | undefined> = []
+        let release = () => {}
+        const released = new Promise<void>((resolve) => release = resolve)
         const origin = yield* httpServer((req, res) => {
           paths.push(req.url)
-          setTimeout(() => res.end("{}"), 200)
+          if (req.url === "/first") void released.then(() => res.end("{}"))
+          else res.end("{}")
         })
+        const created = yield* undiciRequestsCreated
         const client = yield* makeClient({ maxConnectionsPerOrigin: 1 })
         const first = yield* Effect.fork(Effect.flatMap(client.get(`${origin.url}/first`), (r) => r.text))
-        yield* Effect.sleep("50 millis")
+        yield* Effect.promise(() => until(() => paths.length === 1, "the first request holding the only connection"))
         const queued = yield* Effect.fork(client.get(`${origin.url}/queued`))
-        yield* Effect.sleep("20 millis")
-        const [millis, exit] = yield* elapsed(Fiber.interrupt(queued))
+        yield* Effect.promise(() => until(() => created() === 2, "the second request queued in undici"))
+        // the only connection is still held: interrupting cannot have waited for it
+        const exit = yield* Fiber.interrupt(queued)
         assert.isTrue(Exit.isInterrupted(exit))
-        assert.isBelow(millis, 10)
+        release()
         assert.strictEqual(yield* Fiber.join(first), "{}")
         // the connection is free again, and the next request goes through it
         assert.strictEqual(yield* Effect.flatMap(client.get(`${origin.url}/next`), (r) => r.text), "{}")

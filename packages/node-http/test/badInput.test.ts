@@ -5,6 +5,7 @@
  * within a bounded time.
  */
 import { ClientConfig, DeviceFlow, DeviceFlowError, ServerMetadata } from "@devflow/core"
+import { HEADROOM_MS, until } from "@devflow/dev-server/wallClock"
 import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
@@ -100,21 +101,22 @@ const undiciRequests = Effect.gen(function*() {
   return { to: (host: string) => origins.filter((o) => new URL(o).host === host) }
 })
 
+// "At once" and "not retried" are shown by what reached the wire (the server's hits, undici's requests), and a
+// hang by the test's timeout; how long each takes is for `pnpm bench`. Lower bounds on time are protocol rules.
 describe.concurrent("bad input through the real HTTP client", () => {
   it.scopedLive("a wrong issuer: metadata naming another server → InvalidResponse on issuer, nothing else asked", () =>
     Effect.gen(function*() {
       const server = yield* serve({ [WELL_KNOWN]: (_req, res) => send(res, 200, metadata("https://idp.example")) })
-      const [millis, error] = yield* failsWith("InvalidResponse", ServerMetadata.discover(server.url))
+      const [, error] = yield* failsWith("InvalidResponse", ServerMetadata.discover(server.url))
       assert.strictEqual(error.field, "issuer")
       assert.include(error.message, "https://idp.example")
       assert.deepStrictEqual(server.hits, [`GET ${WELL_KNOWN}`])
-      assert.isBelow(millis, 1_000)
     }).pipe(Effect.provide(ClientLive)))
 
   it.scopedLive("an http URL to a non-loopback host → InvalidConfiguration before any request", () =>
     Effect.gen(function*() {
       const undici = yield* undiciRequests
-      const [millis, issuer] = yield* failsWith("InvalidConfiguration", ServerMetadata.discover("http://auth.example.com"))
+      const [, issuer] = yield* failsWith("InvalidConfiguration", ServerMetadata.discover("http://auth.example.com"))
       assert.strictEqual(issuer.field, "issuer")
       assert.include(issuer.reason, "must use https")
       const [, endpoint] = yield* failsWith(
@@ -129,7 +131,6 @@ describe.concurrent("bad input through the real HTTP client", () => {
       )
       assert.strictEqual(endpoint.field, "endpoints.deviceAuthorization")
       assert.deepStrictEqual(undici.to("auth.example.com"), [])
-      assert.isBelow(millis, 100)
     }).pipe(Effect.provide(ClientLive)))
 
   it.scopedLive("metadata pointing the token endpoint at http on a remote host → InvalidResponse, that host never contacted", () =>
@@ -138,37 +139,37 @@ describe.concurrent("bad input through the real HTTP client", () => {
       const server = yield* serve({
         [WELL_KNOWN]: (_req, res, origin) => send(res, 200, metadata(origin, { token_endpoint: "http://evil.example/token" }))
       })
-      const [millis, error] = yield* failsWith("InvalidResponse", ServerMetadata.discover(server.url))
+      const [, error] = yield* failsWith("InvalidResponse", ServerMetadata.discover(server.url))
       assert.strictEqual(error.field, "token_endpoint")
       assert.include(error.reason, "https")
       assert.deepStrictEqual(undici.to("evil.example"), [])
-      assert.isBelow(millis, 1_000)
     }).pipe(Effect.provide(ClientLive)))
 
   it.scopedLive("an unreachable server (connection refused) → TransportError at once for discovery", () =>
     Effect.gen(function*() {
+      const undici = yield* undiciRequests
       const port = yield* closedPort
-      const [millis, error] = yield* failsWith("TransportError", ServerMetadata.discover(`http://127.0.0.1:${port}`))
+      const [, error] = yield* failsWith("TransportError", ServerMetadata.discover(`http://127.0.0.1:${port}`))
       assert.include(error.message, "ECONNREFUSED")
       assert.include(error.message, `127.0.0.1:${port}`)
-      assert.isBelow(millis, 1_000)
+      assert.strictEqual(undici.to(`127.0.0.1:${port}`).length, 1) // not retried
     }).pipe(Effect.provide(ClientLive)))
 
   it.scopedLive("an unreachable server → TransportError for the flow after its three tries (1 s, 2 s apart)", () =>
     Effect.gen(function*() {
+      const undici = yield* undiciRequests
       const port = yield* closedPort
       const [millis, error] = yield* failsWith("TransportError", acquire(`http://127.0.0.1:${port}`))
       assert.include(error.message, "ECONNREFUSED")
+      assert.strictEqual(undici.to(`127.0.0.1:${port}`).length, 3)
       assert.isAtLeast(millis, 2_900)
-      assert.isBelow(millis, 4_500)
     }).pipe(Effect.provide(ClientLive)))
 
   it.scopedLive("TLS failure (self-signed certificate) → TransportError naming the certificate problem", () =>
     Effect.gen(function*() {
       const server = yield* serve({ [WELL_KNOWN]: (_req, res, origin) => send(res, 200, metadata(origin)) }, httpsServer)
-      const [millis, error] = yield* failsWith("TransportError", ServerMetadata.discover(server.url))
+      const [, error] = yield* failsWith("TransportError", ServerMetadata.discover(server.url))
       assert.match(error.message, /self[- ]signed certificate/i)
-      assert.isBelow(millis, 1_000)
       // the TLS handshake failed, so no request was ever made
       assert.deepStrictEqual(server.hits, [])
       // trusting the certificate (the `ca` option) makes the same server work
@@ -183,9 +184,8 @@ describe.concurrent("bad input through the real HTTP client", () => {
       const server = yield* serve({
         [WELL_KNOWN]: (_req, res) => send(res, 200, "<!DOCTYPE html><html><body>Sign in</body></html>", "text/html")
       })
-      const [millis, error] = yield* failsWith("InvalidResponse", ServerMetadata.discover(server.url))
+      const [, error] = yield* failsWith("InvalidResponse", ServerMetadata.discover(server.url))
       assert.include(error.message, "HTML")
-      assert.isBelow(millis, 1_000)
     }).pipe(Effect.provide(ClientLive)))
 
   it.scopedLive("an HTML error page (HTTP 403, a firewall) from the device endpoint → InvalidResponse, not retried", () =>
@@ -193,11 +193,10 @@ describe.concurrent("bad input through the real HTTP client", () => {
       const server = yield* serve({
         "/device/auth": (_req, res) => send(res, 403, "<html><h1>403 Forbidden</h1><p>Request blocked.</p></html>", "text/html")
       })
-      const [millis, error] = yield* failsWith("InvalidResponse", acquire(server.url))
+      const [, error] = yield* failsWith("InvalidResponse", acquire(server.url))
       assert.strictEqual(error.status, 403)
       assert.include(error.reason, "HTML")
       assert.deepStrictEqual(server.hits, ["POST /device/auth"])
-      assert.isBelow(millis, 1_000)
     }).pipe(Effect.provide(ClientLive)))
 
   it.scopedLive("an HTML page (HTTP 200) from the token endpoint while polling → InvalidResponse ends the flow", () =>
@@ -206,10 +205,9 @@ describe.concurrent("bad input through the real HTTP client", () => {
         "/device/auth": (_req, res, origin) => send(res, 200, deviceCode(origin)),
         "/token": (_req, res) => send(res, 200, "<!doctype html><title>Maintenance</title>", "text/html")
       })
-      const [millis, error] = yield* failsWith("InvalidResponse", acquire(server.url))
+      const [, error] = yield* failsWith("InvalidResponse", acquire(server.url))
       assert.strictEqual(error.endpoint, `${server.url}/token`)
       assert.deepStrictEqual(server.hits, ["POST /device/auth", "POST /token"])
-      assert.isBelow(millis, 2_500)
     }).pipe(Effect.provide(ClientLive)))
 
   it.scopedLive("an HTML 503 page from the device endpoint → TransportError with the status, after three tries", () =>
@@ -217,10 +215,9 @@ describe.concurrent("bad input through the real HTTP client", () => {
       const server = yield* serve({
         "/device/auth": (_req, res) => send(res, 503, "<html><h1>503 Service Unavailable</h1></html>", "text/html")
       })
-      const [millis, error] = yield* failsWith("TransportError", acquire(server.url))
+      const [, error] = yield* failsWith("TransportError", acquire(server.url))
       assert.strictEqual(error.status, 503)
       assert.strictEqual(server.hits.length, 3)
-      assert.isBelow(millis, 4_500)
     }).pipe(Effect.provide(ClientLive)))
 
   it.scopedLive("truncated JSON → InvalidResponse (device endpoint, token endpoint, metadata)", () =>
@@ -230,11 +227,10 @@ describe.concurrent("bad input through the real HTTP client", () => {
         [WELL_KNOWN]: (_req, res, origin) => send(res, 200, JSON.stringify(metadata(origin)).slice(0, 40)),
         "/device/auth": (_req, res) => send(res, 200, truncated)
       })
-      const [millis, device] = yield* failsWith("InvalidResponse", acquire(server.url))
+      const [, device] = yield* failsWith("InvalidResponse", acquire(server.url))
       assert.include(device.message, "not valid JSON")
       // the device code in the partial body never reaches the message
       assert.notInclude(device.message, "DEVICE-CODE-CANARY")
-      assert.isBelow(millis, 1_000)
       const [, discovery] = yield* failsWith("InvalidResponse", ServerMetadata.discover(server.url))
       assert.include(discovery.message, "not valid JSON")
 
@@ -256,9 +252,8 @@ describe.concurrent("bad input through the real HTTP client", () => {
           setTimeout(() => res.socket?.destroy(), 20)
         }
       })
-      const [millis, error] = yield* failsWith("TransportError", ServerMetadata.discover(server.url))
+      const [, error] = yield* failsWith("TransportError", ServerMetadata.discover(server.url))
       assert.include(error.message, "while reading the answer")
-      assert.isBelow(millis, 1_000)
     }).pipe(Effect.provide(ClientLive)))
 
   it.scopedLive("a redirect to another host → InvalidResponse, and the other host receives nothing", () =>
@@ -277,10 +272,10 @@ describe.concurrent("bad input through the real HTTP client", () => {
         [WELL_KNOWN]: redirect(302, WELL_KNOWN),
         "/device/auth": redirect(307, "/device/auth")
       })
-      const [m1, discovery] = yield* failsWith("InvalidResponse", ServerMetadata.discover(server.url))
+      const [, discovery] = yield* failsWith("InvalidResponse", ServerMetadata.discover(server.url))
       assert.strictEqual(discovery.status, 302)
       assert.include(discovery.reason, `${elsewhere}${WELL_KNOWN}`)
-      const [m2, device] = yield* failsWith("InvalidResponse", acquire(server.url))
+      const [, device] = yield* failsWith("InvalidResponse", acquire(server.url))
       assert.strictEqual(device.status, 307)
       assert.include(device.reason, `${elsewhere}/device/auth`)
 
@@ -289,12 +284,9 @@ describe.concurrent("bad input through the real HTTP client", () => {
         "/device/auth": (_req, res, origin) => send(res, 200, deviceCode(origin)),
         "/token": redirect(308, "/token")
       })
-      const [m3, token] = yield* failsWith("InvalidResponse", acquire(polling.url))
+      const [, token] = yield* failsWith("InvalidResponse", acquire(polling.url))
       assert.strictEqual(token.status, 308)
       assert.deepStrictEqual(other.hits, [])
-      assert.isBelow(m1, 1_000)
-      assert.isBelow(m2, 1_000)
-      assert.isBelow(m3, 2_500)
     }).pipe(Effect.provide(ClientLive)))
 
   it.scopedLive("a server that never answers → TransportError at the client's request timeout; the connection is closed", () =>
@@ -308,8 +300,8 @@ describe.concurrent("bad input through the real HTTP client", () => {
       )
       assert.include(error.message, "timed out")
       assert.isAtLeast(millis, 950)
-      assert.isBelow(millis, 1_500)
-      yield* server.closed.await("500 millis", "closing the abandoned connection")
+      // On a busy machine the deadline can pass before the request reaches a connection: then it is never sent.
+      if (server.seen.fired()) yield* server.closed.await(Duration.millis(HEADROOM_MS), "closing the abandoned connection")
     }))
 
   it.scopedLive("a token endpoint that never answers → each poll bounded by the flow's requestTimeout, then TransportError", () =>
@@ -340,10 +332,9 @@ describe.concurrent("bad input through the real HTTP client", () => {
       assert.deepStrictEqual(server.hits, ["POST /device/auth", "POST /token", "POST /token"])
       // poll at 1 s, timeout at 1.5 s, backoff 1 s, poll at 2.5 s, timeout at 3 s
       assert.isAtLeast(millis, 2_900)
-      assert.isBelow(millis, 4_000)
       // every abandoned poll's connection was closed by the client
       assert.strictEqual(sockets.length, 2)
-      for (let i = 0; i < 50 && !sockets.every((s) => s.closed); i++) yield* Effect.sleep("10 millis")
+      yield* Effect.promise(() => until(() => sockets.every((s) => s.closed), "the abandoned polls' sockets closing"))
       assert.deepStrictEqual(sockets.map((s) => s.closed), [true, true])
     }).pipe(Effect.provide(ClientLive)))
 })
