@@ -1,11 +1,14 @@
 /**
  * `--open` and `--copy`: hand the verification URI to the desktop's browser
  * and the user code to its clipboard, where there is a desktop. Both are
- * conveniences: when no tool is found, or it fails, nothing is said and
- * nothing breaks (the instructions are on the screen anyway).
+ * conveniences: nothing breaks when they fail (the instructions are on the
+ * screen anyway), but `--open` says what happened, since the user waits for
+ * a page. Only an address that passed the RFC 8628 §5.4 check is handed
+ * over, and never through a shell.
  *
  * @since 0.1.0
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -54,31 +57,119 @@ const launch = (file: string, args: ReadonlyArray<string>, input?: string): bool
   }
 }
 
-const opener = (): { readonly command: string; readonly args: (url: string) => ReadonlyArray<string> } | undefined => {
-  switch (process.platform) {
-    case "darwin":
-      return { command: "open", args: (url) => [url] }
-    case "win32":
-      // `start` is a cmd built-in; its first quoted argument is the window title
-      return { command: "cmd", args: (url) => ["/c", "start", "\"\"", url.replace(/&/g, "^&")] }
-    default:
-      return { command: "xdg-open", args: (url) => [url] }
-  }
+/**
+ * A program and its argument vector.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Command {
+  readonly file: string
+  readonly args: ReadonlyArray<string>
 }
 
 /**
- * Open `url` in the default browser (xdg-open, open, start). `true` when a
- * program was started.
+ * The program that opens `href` in the default browser. The address is one
+ * argument of an argument vector: no shell ever parses it (on Windows,
+ * `cmd /c start` would let `|`, `<`, `>`, `^` and `%` in a server's address
+ * run commands).
  *
  * @since 0.1.0
  * @category utils
  */
-export const openUrl = (url: string): Effect.Effect<boolean> =>
-  Effect.sync(() => {
-    const tool = opener()
-    const file = tool === undefined ? undefined : which(tool.command)
-    return file === undefined ? false : launch(file, tool!.args(url))
-  })
+export const opener = (href: string, platform: NodeJS.Platform, env: NodeJS.ProcessEnv): Command => {
+  switch (platform) {
+    case "darwin":
+      return { file: "open", args: [href] }
+    case "win32":
+      // Node quotes only arguments with spaces or quotes, which an href never has: rundll32 sees it verbatim.
+      return { file: `${env.SystemRoot ?? "C:\\Windows"}\\System32\\rundll32.exe`, args: ["url.dll,FileProtocolHandler", href] }
+    default:
+      return { file: "xdg-open", args: [href] }
+  }
+}
+
+/**
+ * How long `--open` waits for the opener to exit before it stops waiting.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const OPEN_WAIT: Duration.Duration = Duration.seconds(5)
+
+/**
+ * What became of `--open`: only an opener that exited 0 counts as opened.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type OpenOutcome =
+  | { readonly _tag: "Opened"; readonly program: string }
+  | { readonly _tag: "NotFound"; readonly program: string }
+  | { readonly _tag: "Failed"; readonly program: string; readonly detail: string }
+  | { readonly _tag: "Unconfirmed"; readonly program: string }
+
+/**
+ * Open `href` (an address that passed the RFC 8628 §5.4 check) in the default
+ * browser: xdg-open, open, or rundll32's URL handler, started without a
+ * shell. Waits up to {@link OPEN_WAIT} for the program's exit status.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const openUrl = (
+  href: string,
+  system: { readonly platform: NodeJS.Platform; readonly env: NodeJS.ProcessEnv } = process
+): Effect.Effect<OpenOutcome> => {
+  const command = opener(href, system.platform, system.env)
+  const program = command.file.split(/[\\/]/).at(-1)!
+  const file = path.isAbsolute(command.file) || path.win32.isAbsolute(command.file) ? command.file : which(command.file, system.env)
+  if (file === undefined) return Effect.succeed({ _tag: "NotFound", program })
+  return Effect.async<OpenOutcome>((resume) => {
+    let settled = false
+    const settle = (outcome: OpenOutcome) => {
+      if (settled) return
+      settled = true
+      resume(Effect.succeed(outcome))
+    }
+    try {
+      // detached: the browser it may start outlives devflow, and Ctrl-C here does not reach it
+      const child = spawn(file, command.args, { detached: true, stdio: "ignore", windowsHide: true, env: system.env })
+      child.on("error", (error: NodeJS.ErrnoException) =>
+        settle(error.code === "ENOENT" ? { _tag: "NotFound", program } : { _tag: "Failed", program, detail: error.message }))
+      child.on("exit", (code, signal) =>
+        settle(
+          code === 0
+            ? { _tag: "Opened", program }
+            : { _tag: "Failed", program, detail: code === null ? `was stopped by ${signal}` : `exited with ${code}` }
+        ))
+      child.unref()
+    } catch (error) {
+      settle({ _tag: "Failed", program, detail: error instanceof Error ? error.message : String(error) })
+    }
+  }).pipe(
+    Effect.timeoutTo({ duration: OPEN_WAIT, onSuccess: (outcome) => outcome, onTimeout: () => ({ _tag: "Unconfirmed", program }) })
+  )
+}
+
+/**
+ * `--open`'s outcome as one line: opened, or what failed and to open `href` by hand.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const describeOpen = (outcome: OpenOutcome, href: string): string => {
+  switch (outcome._tag) {
+    case "Opened":
+      return "Opened the verification page in your browser."
+    case "NotFound":
+      return `Could not open a browser (${outcome.program} not found): open ${href} by hand.`
+    case "Failed":
+      return `Could not open a browser (${outcome.program} ${outcome.detail}): open ${href} by hand.`
+    case "Unconfirmed":
+      return `${outcome.program} has not finished after ${Duration.format(OPEN_WAIT)}: if no page appeared, open ${href} by hand.`
+  }
+}
 
 const clipboardTools = (): ReadonlyArray<{ readonly command: string; readonly args: ReadonlyArray<string> }> => {
   switch (process.platform) {

@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import type * as DeviceFlow from "@devflow/core/DeviceFlow"
+import * as ServerText from "@devflow/core/ServerText"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 
@@ -34,17 +35,6 @@ export interface Stream {
  */
 export const colorAllowed = (stream: NodeJS.WriteStream): boolean =>
   stream.isTTY === true && (process.env.NO_COLOR ?? "") === ""
-
-// eslint-disable-next-line no-control-regex
-const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g
-
-/**
- * Text without terminal escape sequences.
- *
- * @since 0.1.0
- * @category utils
- */
-export const stripAnsi = (text: string): string => text.replace(ANSI, "")
 
 const make = (stream: NodeJS.WriteStream): Stream => {
   const color = colorAllowed(stream)
@@ -76,7 +66,9 @@ export const stderr = (): Stream => make(process.stderr)
 
 /**
  * A flow event as a JSON Lines record. Never contains a secret: the device
- * code and the tokens are left out.
+ * code and the tokens are left out. Server text is sanitised: JSON escapes
+ * C0 controls, but a reader that prints the value would pass them on (and
+ * C1 controls are not escaped at all).
  *
  * @since 0.1.0
  * @category utils
@@ -86,9 +78,9 @@ export const jsonEvent = (event: DeviceFlow.DeviceFlowEvent) => {
     case "CodeIssued":
       return {
         event: "code_issued",
-        user_code: event.code.userCode,
-        verification_uri: event.code.verificationUri,
-        verification_uri_complete: event.code.verificationUriComplete,
+        user_code: ServerText.sanitize(event.code.userCode),
+        verification_uri: ServerText.sanitize(event.code.verificationUri),
+        verification_uri_complete: event.code.verificationUriComplete === undefined ? undefined : ServerText.sanitize(event.code.verificationUriComplete),
         expires_on: event.code.expiresOn.toJSON(),
         interval_seconds: Duration.toSeconds(event.code.interval)
       }
@@ -101,7 +93,7 @@ export const jsonEvent = (event: DeviceFlow.DeviceFlowEvent) => {
         next_poll_at: event.nextPollAt.toJSON()
       }
     case "Retrying":
-      return { event: "retrying", attempt: event.attempt, reason: event.reason, status: event.status, next_poll_at: event.nextPollAt.toJSON() }
+      return { event: "retrying", attempt: event.attempt, reason: ServerText.sanitize(event.reason), status: event.status, next_poll_at: event.nextPollAt.toJSON() }
     case "Succeeded":
       return { event: "succeeded", scopes: event.result.scopes, expires_on: Option.getOrUndefined(Option.map(event.result.expiresOn, (d) => d.toJSON())) }
   }

@@ -7,6 +7,7 @@
  */
 import type * as Account from "@devflow/core/Account"
 import type * as DeviceFlowError from "@devflow/core/DeviceFlowError"
+import * as ServerText from "@devflow/core/ServerText"
 import type * as Silent from "@devflow/core/Silent"
 import type * as TokenCache from "@devflow/core/TokenCache"
 import type * as TokenResponse from "@devflow/core/TokenResponse"
@@ -263,26 +264,26 @@ export const report = (error: CliError, options: ReportOptions): Effect.Effect<E
   Effect.sync(() => {
     const failure = describe(error)
     const stderr = Output.stderr()
-    stderr.line(`devflow: ${stderr.red(oneLine(failure.message))}`)
-    if (failure.hint !== undefined) stderr.line(`  hint: ${failure.hint}`)
+    // messages quote server text (error descriptions, names): the second wall after core's decoding
+    const message = ServerText.sanitize(failure.message)
+    const hint = failure.hint === undefined ? undefined : ServerText.sanitize(failure.hint)
+    stderr.line(`devflow: ${stderr.red(message)}`)
+    if (hint !== undefined) stderr.line(`  hint: ${hint}`)
     if (options.verbose) {
-      stderr.line(`  details: ${details(error)}`)
-      for (const cause of causeChain(error)) stderr.line(`  caused by: ${oneLine(cause)}`)
+      stderr.line(`  details: ${ServerText.sanitize(details(error))}`)
+      for (const cause of causeChain(error)) stderr.line(`  caused by: ${ServerText.sanitize(cause)}`)
     }
     if (options.json) {
       Output.stdout().line(JSON.stringify({
         event: "error",
         error: failure.tag,
         exit_code: failure.code,
-        message: oneLine(failure.message),
-        hint: failure.hint ?? null
+        message,
+        hint: hint ?? null
       }))
     }
     return failure.code
   })
-
-// eslint-disable-next-line no-control-regex
-const oneLine = (text: string): string => text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim()
 
 /**
  * What a successful sign-in yields, without any token; field names as in
@@ -315,15 +316,18 @@ export const summary = (result: TokenResponse.AuthenticationResult) => {
  * @category utils
  */
 export const accountJson = (account: Account.Account) => ({
-  id: account.id,
-  username: account.username ?? null,
-  name: account.name ?? null,
-  authority: account.authority,
+  id: ServerText.sanitize(account.id),
+  username: text(account.username),
+  name: text(account.name),
+  authority: ServerText.sanitize(account.authority),
   kind: account.kind,
-  tenant_id: account.tenantId ?? null
+  tenant_id: text(account.tenantId)
 })
 
 const stringClaim = (claims: Readonly<Record<string, unknown>>, name: string): string | undefined => {
   const value = claims[name]
-  return typeof value === "string" && value !== "" ? value : undefined
+  const text = typeof value === "string" ? ServerText.sanitize(value) : ""
+  return text === "" ? undefined : text
 }
+
+const text = (value: string | undefined): string | null => (value === undefined ? null : ServerText.sanitize(value))

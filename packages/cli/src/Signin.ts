@@ -8,8 +8,8 @@
  * @since 0.1.0
  */
 import type * as DeviceFlowError from "@devflow/core/DeviceFlowError"
-import * as Providers from "@devflow/core/Providers"
 import type * as PublicClient from "@devflow/core/PublicClient"
+import * as ServerText from "@devflow/core/ServerText"
 import type * as Silent from "@devflow/core/Silent"
 import type * as TokenCache from "@devflow/core/TokenCache"
 import * as DateTime from "effect/DateTime"
@@ -22,6 +22,7 @@ import * as Profile from "./Profile.js"
 import type { LocalError } from "./Render.js"
 import * as Target from "./Target.js"
 import * as TerminalPrompt from "./TerminalPrompt.js"
+import * as VerificationLink from "./VerificationLink.js"
 
 /**
  * @since 0.1.0
@@ -49,52 +50,38 @@ export const signIn = (
     const stdout = Output.stdout()
     const stderr = Output.stderr()
     const terminal = TerminalPrompt.stderr()
-    const checked = new Map<string, ReadonlyArray<Providers.VerificationCheck>>()
     // RFC 8628 §5.4: a verification page on a host the authority does not vouch for may be phishing —
     // the page shown (verification_uri) and the one the QR code and the link carry (verification_uri_complete)
-    const checks = (code: { readonly verificationUri: string; readonly verificationUriComplete?: string | undefined }) => {
-      const key = `${code.verificationUri}\n${code.verificationUriComplete ?? ""}`
-      let verdicts = checked.get(key)
-      if (verdicts === undefined) {
-        const on = Target.verificationTarget(target)
-        verdicts = [
-          Providers.checkVerificationUri(on, code.verificationUri),
-          Providers.checkVerificationUriComplete(on, code.verificationUri, code.verificationUriComplete)
-        ]
-        checked.set(key, verdicts)
-      }
-      return verdicts
+    const vet = (code: Parameters<TerminalPrompt.PromptOptions["vet"]>[0]) =>
+      VerificationLink.vet(Target.verificationTarget(target), code)
+    const prompt = yield* TerminalPrompt.make(terminal, { qr: !options.prompt.noQr, vet })
+    // a line among the spinner's redraws: clear the spinner's line first
+    const note = (line: string) => {
+      if (terminal.isTTY) terminal.write("\r\x1b[2K")
+      stderr.line(stderr.dim(`  ${line}`))
     }
-    const warningFor = (code: Parameters<typeof checks>[0]): string | undefined => {
-      const reasons = [...new Set(checks(code).filter((v) => !v.trusted).map((v) => v.reason))]
-      return reasons.length === 0 ? undefined : reasons.join("; ")
-    }
-    const prompt = yield* TerminalPrompt.make(terminal, {
-      qr: !options.prompt.noQr,
-      warning: warningFor
-    })
     const result = yield* client.acquireTokenWithDeviceCode({ scopes }, {
       onCode: () => Effect.void,
       onEvent: (event) =>
         Effect.gen(function*() {
+          const vetted = event._tag === "CodeIssued" ? vet(event.code) : undefined
           if (options.json) {
             const record = Output.jsonEvent(event)
-            const warning = event._tag === "CodeIssued" ? warningFor(event.code) : undefined
-            const extra = warning === undefined ? {} : { warning }
+            const extra = vetted?.warning === undefined ? {} : { warning: ServerText.sanitize(vetted.warning) }
             stdout.line(JSON.stringify({ ...record, ...extra }))
           }
           yield* prompt(event)
-          if (event._tag !== "CodeIssued") return
+          if (event._tag !== "CodeIssued" || vetted === undefined) return
           if (options.prompt.open) {
-            // a link the §5.4 check does not vouch for is not opened: the page to type the code into is
-            const complete = checks(event.code)[1]!.trusted ? event.code.verificationUriComplete : undefined
-            const url = complete ?? event.code.verificationUri
-            if (yield* Desktop.openUrl(url)) stderr.line(stderr.dim("  Opened the verification page in your browser."))
+            // RFC 8628 §5.4: only the address that passed the check is opened
+            note(
+              vetted.link === undefined
+                ? "Not opened: the verification page did not pass the check above; open it by hand only if you trust it."
+                : Desktop.describeOpen(yield* Desktop.openUrl(vetted.link), ServerText.sanitize(vetted.link))
+            )
           }
           if (options.prompt.copy) {
-            if (yield* Desktop.copyText(event.code.userCode, terminal)) {
-              stderr.line(stderr.dim("  The code is on the clipboard."))
-            }
+            if (yield* Desktop.copyText(ServerText.sanitize(event.code.userCode), terminal)) note("The code is on the clipboard.")
           }
         })
     })
@@ -119,7 +106,7 @@ export const signIn = (
       onSome: (d) => `; the access token is valid until ${Output.localTime(DateTime.toEpochMillis(d))}`
     })
     stderr.line(
-      `${stderr.green("Signed in")} as ${stderr.bold(result.account.label)} (profile ${JSON.stringify(target.profileName)})${until}.`
+      `${stderr.green("Signed in")} as ${stderr.bold(ServerText.sanitize(result.account.label))} (profile ${JSON.stringify(target.profileName)})${until}.`
     )
     return result
   }).pipe(Effect.scoped)

@@ -8,8 +8,10 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
-import JsQR from "jsqr"
+import { scanQr } from "../test/qr.js"
+import * as ServerText from "@devflow/core/ServerText"
 import * as TerminalPrompt from "./TerminalPrompt.js"
+import type * as VerificationLink from "./VerificationLink.js"
 
 const recording = (isTTY: boolean) => {
   const written: Array<string> = []
@@ -39,6 +41,9 @@ const code: DeviceAuthorization.DeviceCode = {
 const issued = DeviceFlow.DeviceFlowEvent.CodeIssued({ code, session: {} as DeviceSession.DeviceSession })
 const succeeded = DeviceFlow.DeviceFlowEvent.Succeeded({ result: {} as TokenResponse.AuthenticationResult })
 
+/** every address passed the RFC 8628 §5.4 check */
+const trusted = (): VerificationLink.Vetted => ({ link: code.verificationUriComplete, complete: true, warning: undefined })
+
 const count = (text: string, part: string) => text.split(part).length - 1
 
 describe("TerminalPrompt: a code nobody approves", () => {
@@ -46,7 +51,7 @@ describe("TerminalPrompt: a code nobody approves", () => {
     it.scoped(`says to press Ctrl-C and run again after the first minute of waiting, once (${isTTY ? "TTY" : "plain lines"})`, () =>
       Effect.gen(function*() {
         const { terminal, text } = recording(isTTY)
-        const prompt = yield* TerminalPrompt.make(terminal, { qr: false })
+        const prompt = yield* TerminalPrompt.make(terminal, { qr: false, vet: trusted })
         yield* prompt(issued)
         yield* TestClock.adjust(Duration.millis(59_999))
         assert.strictEqual(count(text(), "press Ctrl-C"), 0)
@@ -61,7 +66,7 @@ describe("TerminalPrompt: a code nobody approves", () => {
   it.scoped("says nothing of the kind once signed in", () =>
     Effect.gen(function*() {
       const { terminal, text } = recording(false)
-      const prompt = yield* TerminalPrompt.make(terminal, { qr: false })
+      const prompt = yield* TerminalPrompt.make(terminal, { qr: false, vet: trusted })
       yield* prompt(issued)
       yield* TestClock.adjust(Duration.seconds(30))
       yield* prompt(succeeded)
@@ -69,28 +74,6 @@ describe("TerminalPrompt: a code nobody approves", () => {
       assert.notInclude(text(), "press Ctrl-C")
     }))
 })
-
-/** The QR code as a terminal shows it: each cell two modules tall, the glyph in the foreground colour. */
-const paintOnScreen = (lines: ReadonlyArray<string>, fg: number, bg: number) => {
-  const scale = 4
-  // eslint-disable-next-line no-control-regex
-  const rows = lines.map((l) => [...l.replace(/\x1b\[[0-9;]*m/g, "")])
-  const width = rows[0]!.length * scale
-  const height = rows.length * 2 * scale
-  const pixels = new Uint8ClampedArray(width * height * 4)
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const cell = rows[Math.floor(y / (2 * scale))]![Math.floor(x / scale)]!
-      const top = Math.floor(y / scale) % 2 === 0
-      const lit = cell === "█" || (top ? cell === "▀" : cell === "▄")
-      const v = lit ? fg : bg
-      pixels.set([v, v, v, 255], (y * width + x) * 4)
-    }
-  }
-  // like a phone's reader that does not try the inverted image
-  // jsqr is CommonJS: under NodeNext its default import is module.exports, which holds the function as `default`
-  return JsQR.default(pixels, width, height, { inversionAttempts: "dontInvert" })?.data
-}
 
 const BLACK = 0
 const WHITE = 255
@@ -113,16 +96,16 @@ describe("TerminalPrompt.qrCode: scannable on light and dark terminals", () => {
     // eslint-disable-next-line no-control-regex
     for (const line of lines) assert.match(line, /^\x1b\[38;5;16;48;5;231m[ █▀▄]+\x1b\[39;49m$/)
     // the escape codes fix the colours: black glyphs on white
-    assert.strictEqual(paintOnScreen(lines, BLACK, WHITE), url)
+    assert.strictEqual(scanQr(lines, BLACK, WHITE), url)
   })
 
   it("without colour: drawn for the terminal's background, never inverted", () => {
     // a light theme: dark text on white
-    assert.strictEqual(paintOnScreen(TerminalPrompt.qrCode(url, "light"), BLACK, WHITE), url)
+    assert.strictEqual(scanQr(TerminalPrompt.qrCode(url, "light"), BLACK, WHITE), url)
     // a dark theme: light text on black
-    assert.strictEqual(paintOnScreen(TerminalPrompt.qrCode(url, "dark"), WHITE, BLACK), url)
+    assert.strictEqual(scanQr(TerminalPrompt.qrCode(url, "dark"), WHITE, BLACK), url)
     // the negative control: the dark theme's drawing on a light theme is inverted, and does not scan
-    assert.isUndefined(paintOnScreen(TerminalPrompt.qrCode(url, "dark"), BLACK, WHITE))
+    assert.isUndefined(scanQr(TerminalPrompt.qrCode(url, "dark"), BLACK, WHITE))
   })
 
   it("COLORFGBG tells the background", () => {
@@ -131,5 +114,49 @@ describe("TerminalPrompt.qrCode: scannable on light and dark terminals", () => {
     assert.strictEqual(TerminalPrompt.backgroundOf("12;default;7"), "light")
     assert.isUndefined(TerminalPrompt.backgroundOf(undefined))
     assert.isUndefined(TerminalPrompt.backgroundOf("default"))
+  })
+})
+
+describe("TerminalPrompt.instructions: only a vetted address is QR-encoded (RFC 8628 §5.4), and nothing reaches the terminal raw", () => {
+  const plain = recording(false).terminal
+  const qrOf = (text: string) => {
+    const lines = text.split("\n")
+    const start = lines.findIndex((l) => l.includes("Or scan this")) + 2
+    const rows = lines.slice(start).filter((l) => /^ {2}[ ▀▄█]+$/.test(l)).map((l) => l.slice(2))
+    return scanQr(rows, WHITE, BLACK)
+  }
+
+  it("the QR code carries verification_uri_complete when it passed the check", () => {
+    assert.strictEqual(qrOf(TerminalPrompt.instructions(plain, code, { qr: true, vet: trusted })), code.verificationUriComplete)
+  })
+
+  it("only verification_uri when the complete link failed it", () => {
+    const vet = (): VerificationLink.Vetted => ({ link: code.verificationUri, complete: false, warning: "the link and QR code go elsewhere" })
+    const text = TerminalPrompt.instructions(plain, code, { qr: true, vet })
+    assert.strictEqual(qrOf(text), code.verificationUri)
+    assert.include(text, "then enter the code")
+    assert.include(text, "Warning: the link and QR code go elsewhere")
+  })
+
+  it("no QR code and no link at all when the page itself failed it", () => {
+    const vet = (): VerificationLink.Vetted => ({ link: undefined, complete: false, warning: "evil.example is not the authority's host" })
+    for (const qr of [true, false]) {
+      const text = TerminalPrompt.instructions(plain, code, { qr, vet })
+      assert.notInclude(text, "Or scan this")
+      assert.notInclude(text, "(or open")
+      assert.include(text, "Warning: evil.example is not the authority's host")
+    }
+  })
+
+  it("a code and address that did not come through core's decoder are still written without their controls", () => {
+    const hostile = {
+      ...code,
+      userCode: "WDJB-MJHT\x1b]52;c;ZXZpbA==\x07",
+      verificationUri: "\x1b[2K\r  To sign in, open https://evil.example/device"
+    }
+    const vet = (): VerificationLink.Vetted => ({ link: undefined, complete: false, warning: "\x1b]8;;https://evil.example/\x07check\x1b]8;;\x07" })
+    const text = TerminalPrompt.instructions(plain, hostile, { qr: true, vet })
+    assert.isTrue(text.split("\n").every(ServerText.isPrintable), JSON.stringify(text))
+    assert.include(text, "and enter the code WDJB-MJHT")
   })
 })

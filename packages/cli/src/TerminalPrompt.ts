@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import type { DeviceAuthorization, DeviceFlow } from "@devflow/core"
+import * as ServerText from "@devflow/core/ServerText"
 import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -16,6 +17,7 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { encode } from "uqr"
 import * as Output from "./Output.js"
+import type * as VerificationLink from "./VerificationLink.js"
 
 /**
  * Where and how to draw.
@@ -104,8 +106,8 @@ export const stderr = (): Terminal => ({
  */
 export interface PromptOptions {
   readonly qr: boolean
-  /** shown above the instructions, e.g. an RFC 8628 §5.4 phishing warning */
-  readonly warning?: ((code: DeviceAuthorization.DeviceCode) => string | undefined) | undefined
+  /** the RFC 8628 §5.4 verdict on a code's addresses: what may be QR-encoded, what to warn about */
+  readonly vet: (code: DeviceAuthorization.DeviceCode) => VerificationLink.Vetted
 }
 
 const bold = (t: Terminal, s: string) => (t.color ? `\x1b[1m${s}\x1b[22m` : s)
@@ -119,16 +121,19 @@ const yellow = (t: Terminal, s: string) => (t.color ? `\x1b[33m${s}\x1b[39m` : s
  */
 export const instructions = (t: Terminal, code: DeviceAuthorization.DeviceCode, options: PromptOptions): string => {
   const lines: Array<string> = [""]
-  const warning = options.warning?.(code)
-  if (warning !== undefined) lines.push(yellow(t, `  Warning: ${warning}`), "")
-  lines.push(`  To sign in, open ${bold(t, code.verificationUri)}`)
-  lines.push(`  and enter the code ${bold(t, code.userCode)}`)
-  const target = code.verificationUriComplete ?? code.verificationUri
-  if (options.qr) {
-    lines.push("", `  Or scan this with your phone (${code.verificationUriComplete === undefined ? "then enter the code" : "the code is filled in"}):`, "")
-    for (const row of qrCode(target, t.color ? "colors" : t.background === "light" ? "light" : "dark")) lines.push(`  ${row}`)
-  } else if (code.verificationUriComplete !== undefined) {
-    lines.push(`  (or open ${code.verificationUriComplete})`)
+  const { complete, link, warning } = options.vet(code)
+  // core has vetted these at decode time; this is the second wall before a terminal acts on them
+  if (warning !== undefined) lines.push(yellow(t, `  Warning: ${ServerText.sanitize(warning)}`), "")
+  lines.push(`  To sign in, open ${bold(t, ServerText.sanitize(code.verificationUri))}`)
+  lines.push(`  and enter the code ${bold(t, ServerText.sanitize(code.userCode))}`)
+  if (link === undefined) {
+    // RFC 8628 §5.4: an address that failed the check is shown with the warning, never encoded
+    if (options.qr) lines.push("", "  (No QR code: the address did not pass the check above.)")
+  } else if (options.qr) {
+    lines.push("", `  Or scan this with your phone (${complete ? "the code is filled in" : "then enter the code"}):`, "")
+    for (const row of qrCode(ServerText.sanitize(link), t.color ? "colors" : t.background === "light" ? "light" : "dark")) lines.push(`  ${row}`)
+  } else if (complete) {
+    lines.push(`  (or open ${ServerText.sanitize(link)})`)
   }
   lines.push("", `  The code expires at ${Output.localTime(DateTime.toEpochMillis(code.expiresOn))}.`, "")
   return lines.join("\n") + "\n"
@@ -233,8 +238,8 @@ export const make = (
             : say(`The server asked to slow down: polling every ${Duration.format(event.interval)}.`)
         case "Retrying":
           return terminal.isTTY
-            ? Ref.set(status, `No answer (${event.reason}), retrying`)
-            : say(`No answer (${event.reason}); retrying at ${Output.localTime(DateTime.toEpochMillis(event.nextPollAt))}.`)
+            ? Ref.set(status, `No answer (${ServerText.sanitize(event.reason)}), retrying`)
+            : say(`No answer (${ServerText.sanitize(event.reason)}); retrying at ${Output.localTime(DateTime.toEpochMillis(event.nextPollAt))}.`)
         case "Succeeded":
           return done
       }

@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import * as ServerText from "@devflow/core/ServerText"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
@@ -73,13 +74,14 @@ const missingValue = (args: ReadonlyArray<string>): string | undefined => {
   return undefined
 }
 
-// eslint-disable-next-line no-control-regex
-const oneLine = (text: string): string => Output.stripAnsi(text).replace(/[\s\u0000-\u001f]+/g, " ").trim()
+// Lines of styled help without their escape codes, indentation kept.
+const plain = (text: string): string => text.split("\n").map((line) => /^ */.exec(line)![0] + ServerText.sanitize(line)).join("\n")
 
 const stderrLogger = Logger.make(({ logLevel, message }) => {
   const text = (Array.isArray(message) ? message : [message]).map((m) => (typeof m === "string" ? m : format(m))).join(" ")
   // The message only: a log's cause would bring a stack trace (and is not needed to act on a warning).
-  process.stderr.write(`devflow: ${logLevel.label.toLowerCase()}: ${oneLine(text)}\n`)
+  // a log may quote server text: one clean line (ServerText)
+  process.stderr.write(`devflow: ${logLevel.label.toLowerCase()}: ${ServerText.sanitize(text)}\n`)
 })
 
 /**
@@ -132,7 +134,7 @@ export const main = (argv: ReadonlyArray<string>): void => {
         log: (...parts: ReadonlyArray<unknown>) =>
           Effect.sync(() => {
             const text = format(...parts)
-            process.stdout.write(`${stdoutColor ? text : Output.stripAnsi(text)}\n`)
+            process.stdout.write(`${stdoutColor ? text : plain(text)}\n`)
           }),
         error: (...parts: ReadonlyArray<unknown>) => Effect.sync(() => void usage.push(format(...parts)))
       })
@@ -143,8 +145,9 @@ export const main = (argv: ReadonlyArray<string>): void => {
       Effect.sync(() => {
         if (error._tag === "CliExit") return error.code
         const text = ValidationError.isValidationError(error)
-          ? oneLine(usage.join(" ") || oneLine(HelpDoc.toAnsiText(error.error)))
-          : oneLine(String(error))
+          // @effect/cli styles its usage errors: one clean line (ServerText)
+          ? ServerText.sanitize(usage.join(" ") || HelpDoc.toAnsiText(error.error))
+          : ServerText.sanitize(String(error))
         const hint = `run 'devflow${command === undefined ? "" : ` ${command}`} --help' for usage`
         process.stderr.write(`devflow: ${text} (${hint})\n`)
         if (json) {
@@ -158,7 +161,7 @@ export const main = (argv: ReadonlyArray<string>): void => {
     Effect.catchAllDefect((defect) =>
       Effect.sync(() => {
         const message = defect instanceof Error ? defect.message : String(defect)
-        process.stderr.write(`devflow: internal error: ${oneLine(message)}\n`)
+        process.stderr.write(`devflow: internal error: ${ServerText.sanitize(message)}\n`)
         process.stderr.write(
           verbose ? `${Cause.pretty(Cause.die(defect))}\n` : "  hint: this is a bug in devflow; --verbose shows where it happened\n"
         )
@@ -186,7 +189,7 @@ export const main = (argv: ReadonlyArray<string>): void => {
         process.stderr.write("devflow: interrupted\n")
         return onExit(ExitCode.Interrupted)
       }
-      process.stderr.write(`devflow: internal error: ${oneLine(Cause.pretty(result.cause).split("\n")[0] ?? "")}\n`)
+      process.stderr.write(`devflow: internal error: ${ServerText.sanitize(Cause.pretty(result.cause).split("\n")[0] ?? "")}\n`)
       onExit(ExitCode.Internal)
     }
   })

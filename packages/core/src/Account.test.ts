@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Equal from "effect/Equal"
 import * as Account from "./Account.js"
+import { isPrintable } from "./ServerText.js"
 
 const AUTHORITY = "https://login.devflow.test/tenant/oauth2/v2.0/token"
 
@@ -30,6 +31,18 @@ describe("Account from id_token claims (OpenID Connect Core §2)", () => {
     assert.strictEqual(Account.fromClaims(AUTHORITY, { ...base, upn: "u@x", email: "e@x" })!.username, "u@x")
     assert.strictEqual(Account.fromClaims(AUTHORITY, { ...base, email: "e@x" })!.username, "e@x")
     assert.isUndefined(Account.fromClaims(AUTHORITY, { ...base, preferred_username: "  " })!.username)
+  })
+
+  it("display names from the claims have their controls removed, so they cannot rewrite the line they are shown on", () => {
+    const a = Account.fromClaims(AUTHORITY, {
+      iss: "https://i.test",
+      sub: "s",
+      name: "\x1b[2K\rSigned in as admin",
+      preferred_username: "ada\u009b2K@contoso.test"
+    })!
+    assert.strictEqual(a.name, "Signed in as admin")
+    assert.strictEqual(a.username, "ada 2K@contoso.test")
+    assert.isTrue(isPrintable(a.label))
   })
 
   it("without iss or sub there is no account", () => {

@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { sanitize } from "./ServerText.js"
 
 /**
  * How the account's identity was established.
@@ -67,6 +68,13 @@ const stringClaim = (claims: Readonly<Record<string, unknown>>, name: string): s
   return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined
 }
 
+// Claims given by a caller have not crossed the id_token decoder: names shown to people cross ServerText here too.
+const displayClaim = (claims: Readonly<Record<string, unknown>>, name: string): string | undefined => {
+  const value = stringClaim(claims, name)
+  const clean = value === undefined ? undefined : sanitize(value)
+  return clean === "" ? undefined : clean
+}
+
 const optional = <K extends string>(key: K, value: string | undefined): { readonly [P in K]?: string } =>
   (value === undefined ? {} : { [key]: value }) as { readonly [P in K]?: string }
 
@@ -95,9 +103,9 @@ export const fromClaims = (authority: string, claims: Readonly<Record<string, un
     ...optional("tenantId", stringClaim(claims, "tid")),
     ...optional(
       "username",
-      stringClaim(claims, "preferred_username") ?? stringClaim(claims, "upn") ?? stringClaim(claims, "email")
+      displayClaim(claims, "preferred_username") ?? displayClaim(claims, "upn") ?? displayClaim(claims, "email")
     ),
-    ...optional("name", stringClaim(claims, "name"))
+    ...optional("name", displayClaim(claims, "name"))
   })
 }
 

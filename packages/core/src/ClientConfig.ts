@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { InvalidConfiguration } from "./DeviceFlowError.js"
 import * as ScopeForm from "./ScopeForm.js"
+import { isPrintable } from "./ServerText.js"
 
 /**
  * How the client authenticates at the server (RFC 6749 §2.3.1). Public
@@ -104,7 +105,7 @@ export const make = (input: ClientConfigInput): Effect.Effect<ClientConfig, Inva
     if (input.clientId !== undefined && typeof input.clientId !== "string") return yield* invalid("clientId", "must be a string")
     const clientId = input.clientId?.trim() ?? ""
     if (clientId === "") return yield* invalid("clientId", "must not be empty")
-    if (hasControl(clientId)) return yield* invalid("clientId", "must not contain control characters")
+    if (!isPrintable(clientId)) return yield* invalid("clientId", "must not contain control characters")
     const deviceAuthorization = yield* validateEndpoint("endpoints.deviceAuthorization", input.endpoints?.deviceAuthorization)
     const token = yield* validateEndpoint("endpoints.token", input.endpoints?.token)
     const revocation = input.endpoints?.revocation === undefined
@@ -152,9 +153,6 @@ const invalid = (field: string, reason: string) => Effect.fail(new InvalidConfig
 
 const clientAuthMethods: ReadonlyArray<ClientAuthMethod> = ["none", "client_secret_post", "client_secret_basic"]
 
-// eslint-disable-next-line no-control-regex
-const controlChars = /[\u0000-\u001f\u007f]/
-const hasControl = (s: string): boolean => controlChars.test(s)
 
 /**
  * Hosts where plain http cannot be intercepted on the way.
@@ -253,7 +251,7 @@ const validateParams = (
     }
     const out: Record<string, string> = {}
     for (const [key, value] of Object.entries(params ?? {})) {
-      if (key === "" || hasControl(key)) return yield* invalid(field, `has an invalid parameter name ${JSON.stringify(key)}`)
+      if (key === "" || !isPrintable(key)) return yield* invalid(field, `has an invalid parameter name ${JSON.stringify(key)}`)
       if (reservedParams.has(key)) return yield* invalid(`${field}.${key}`, "is set by devflow and cannot be overridden")
       if (typeof value !== "string") return yield* invalid(`${field}.${key}`, "must be a string")
       out[key] = value

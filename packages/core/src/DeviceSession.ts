@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { InvalidConfiguration } from "./DeviceFlowError.js"
+import { Uri, UserCode } from "./internal/decode.js"
 
 /**
  * A pending device flow as data: the code, its deadline, the current interval and the next poll instant, so that another process can resume polling it.
@@ -24,9 +25,10 @@ export class DeviceSession extends Schema.Class<DeviceSession>("@devflow/core/De
   clientId: Schema.String,
   tokenEndpoint: Schema.String,
   deviceCode: Schema.Redacted(Schema.NonEmptyString),
-  userCode: Schema.String,
-  verificationUri: Schema.String,
-  verificationUriComplete: Schema.optional(Schema.String),
+  // a saved session comes back from a file or a shared store: what is shown to the user crosses ServerText again
+  userCode: UserCode,
+  verificationUri: Uri,
+  verificationUriComplete: Schema.optional(Uri),
   /** epoch ms the device authorization request was sent */
   issuedAt: Schema.Number,
   /** epoch ms after which no poll is sent */

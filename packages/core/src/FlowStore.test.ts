@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
@@ -26,12 +27,22 @@ describe("FlowStore.layerMemory", () => {
       assert.strictEqual((yield* Effect.flip(store.get(flow.id)))._tag, "FlowNotFound")
     }))
 
+  it("a stored update is server text too: read back, a user code or address with a control is refused, a reason cleaned", () => {
+    const stored = { _tag: "Pending", id: "x", step: "Retrying", userCode: "U", verificationUri: "https://v/", expiresOn: 2, attempt: 1, intervalMs: 5_000, nextPollAt: 1 }
+    const decode = Schema.decodeUnknownEither(FlowStore.FlowUpdate)
+    for (const field of ["userCode", "verificationUri", "verificationUriComplete"]) {
+      assert.isTrue(Either.isLeft(decode({ ...stored, [field]: "https://v/\x1b[2K\rSigned in" })), field)
+    }
+    const read = Either.getOrThrow(decode({ ...stored, reason: "timeout\x1b[2K\rSigned in as admin" }))
+    assert.strictEqual(read._tag === "Pending" ? read.reason : undefined, "timeout Signed in as admin")
+  })
+
   it("flow updates survive a JSON round trip, tokens and typed errors included", () => {
     const update = new FlowStore.Pending({
       id: "x",
       step: "SlowedDown",
       userCode: "U",
-      verificationUri: "https://v",
+      verificationUri: "https://v/",
       expiresOn: 2,
       attempt: 1,
       intervalMs: 10_000,

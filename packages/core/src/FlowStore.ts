@@ -30,6 +30,7 @@ import type { DeviceFlowEvent, FlowOptions } from "./DeviceFlow.js"
 import { DeviceFlowError } from "./DeviceFlowError.js"
 import * as internal from "./internal/flowStore.js"
 import type { AuthenticationResult } from "./TokenResponse.js"
+import { FreeText, Uri, UserCode } from "./internal/decode.js"
 
 // ---------------------------------------------------------------------------
 // model
@@ -95,9 +96,10 @@ const PendingFields = {
   id: Schema.String,
   /** which engine event this is: the code was issued, or a poll's answer */
   step: Schema.Literal("CodeIssued", "Pending", "SlowedDown", "Retrying"),
-  userCode: Schema.String,
-  verificationUri: Schema.String,
-  verificationUriComplete: Schema.optional(Schema.String),
+  // updates come back from a shared store and reach watchers' users: they cross ServerText again
+  userCode: UserCode,
+  verificationUri: Uri,
+  verificationUriComplete: Schema.optional(Uri),
   expiresOn: Schema.Number,
   /** polls so far */
   attempt: Schema.Number,
@@ -106,7 +108,7 @@ const PendingFields = {
   /** epoch ms of the next poll */
   nextPollAt: Schema.Number,
   /** why the last poll is retried (Retrying only) */
-  reason: Schema.optional(Schema.String)
+  reason: Schema.optional(FreeText)
 }
 
 /**

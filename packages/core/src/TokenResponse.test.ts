@@ -251,6 +251,25 @@ describe("TokenResponse.process: the id_token", () => {
       }))
   }
 
+  it.effect("its display claims (name, preferred_username, upn, email) have their controls removed", () =>
+    Effect.gen(function*() {
+      const hostile = "\x1b[2K\rSigned in as admin"
+      const token = TestKit.idToken({
+        iss: TestKit.ISSUER,
+        sub: "user-123",
+        aud: TestKit.CLIENT_ID,
+        name: hostile,
+        preferred_username: `ada${hostile}`,
+        upn: `\u009b2Kupn`,
+        email: "e\x1b]8;;https://evil.example/\x07@x"
+      })
+      const claims = Option.getOrThrow(succeeded(yield* processBody(answer({ id_token: token }))).idTokenClaims)
+      assert.strictEqual(claims.name, "Signed in as admin")
+      assert.strictEqual(claims.preferred_username, "ada Signed in as admin")
+      assert.strictEqual(claims.upn, "2Kupn")
+      assert.strictEqual(claims.email, "e@x")
+    }))
+
   it.effect("a JWE is refused as encrypted, a missing claim by its name", () =>
     Effect.gen(function*() {
       const jwe = invalidResponse(yield* processBody(answer({ id_token: "a.b.c.d.e" })))

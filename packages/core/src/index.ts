@@ -65,6 +65,12 @@ export * as Authority from "./Authority.js"
  */
 export * as ServerMetadata from "./ServerMetadata.js"
 /**
+ * The one boundary for server text that reaches a person: codes and URIs refused with controls, free text cleaned.
+ *
+ * @since 0.1.0
+ */
+export * as ServerText from "./ServerText.js"
+/**
  * Who signed in, from the id_token's claims.
  *
  * @since 0.1.0

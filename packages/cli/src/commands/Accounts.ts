@@ -7,6 +7,7 @@
  */
 import * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
 import type * as Account from "@devflow/core/Account"
+import * as ServerText from "@devflow/core/ServerText"
 import type * as TokenCache from "@devflow/core/TokenCache"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
@@ -94,7 +95,8 @@ export const accounts = Command.make(
       const now = Date.now()
       for (const entry of listed) {
         const a = entry.account
-        const who = a.name !== undefined && a.name !== a.username ? `${a.label} (${a.name})` : a.label
+        // names come from id_tokens, and the cache may predate core's cleaning: the second wall (ServerText)
+        const who = ServerText.sanitize(a.name !== undefined && a.name !== a.username ? `${a.label} (${a.name})` : a.label)
         const token = entry.accessTokens === 0
           ? "no access token"
           : entry.accessTokenExpiresOn === undefined
@@ -104,8 +106,8 @@ export const accounts = Command.make(
           : `access token expired ${Output.localTime(entry.accessTokenExpiresOn, now)}`
         const profiles = entry.profiles.length === 0 ? "" : `  [profile ${entry.profiles.join(", ")}]`
         stdout.line(`${stdout.bold(who)}${profiles}`)
-        stdout.line(`  id:        ${a.id}`)
-        stdout.line(`  authority: ${a.authority}`)
+        stdout.line(`  id:        ${ServerText.sanitize(a.id)}`)
+        stdout.line(`  authority: ${ServerText.sanitize(a.authority)}`)
         stdout.line(`  client:    ${entry.clients.join(", ")}`)
         stdout.line(`  tokens:    ${token}; ${entry.refreshToken ? "refresh token" : "no refresh token"}`)
       }
@@ -174,7 +176,7 @@ export const logout = Command.make(
               client_id: r.clientId,
               outcome: r.outcome,
               ...(r.host === undefined ? {} : { host: r.host }),
-              ...(r.reason === undefined ? {} : { reason: r.reason })
+              ...(r.reason === undefined ? {} : { reason: ServerText.sanitize(r.reason) })
             }))
           }))
         }))
@@ -182,8 +184,8 @@ export const logout = Command.make(
       const stderr = Output.stderr()
       if (targets.length === 0) stderr.line("Not signed in: nothing to sign out of.")
       targets.forEach((account, i) => {
-        stderr.line(`Signed out of ${stderr.bold(account.label)} (${account.authority}).`)
-        for (const revoked of revocations[i]!) stderr.line(`  ${SignOut.describe(revoked)}`)
+        stderr.line(`Signed out of ${stderr.bold(ServerText.sanitize(account.label))} (${ServerText.sanitize(account.authority)}).`)
+        for (const revoked of revocations[i]!) stderr.line(`  ${ServerText.sanitize(SignOut.describe(revoked))}`)
       })
     })
   })

@@ -20,6 +20,7 @@ import * as Output from "../Output.js"
 import * as Render from "../Render.js"
 import * as Root from "../Root.js"
 import * as TerminalPrompt from "../TerminalPrompt.js"
+import * as VerificationLink from "../VerificationLink.js"
 
 /**
  * The port `--serve` listens on unless told otherwise: fixed, so that the
@@ -119,7 +120,10 @@ export const demo = Command.make(
         endpoints: { deviceAuthorization: server.deviceAuthorizationEndpoint, token: server.tokenEndpoint },
         scopes: ["openid", "profile", "email", "offline_access"]
       })
-      const prompt = yield* TerminalPrompt.make(TerminalPrompt.stderr(), { qr: !options.noQr })
+      const prompt = yield* TerminalPrompt.make(TerminalPrompt.stderr(), {
+        qr: !options.noQr,
+        vet: (code) => VerificationLink.vet(config, code)
+      })
       const result = yield* DeviceFlow.events(config).pipe(
         Stream.tap((event) =>
           Effect.gen(function*() {

@@ -10,6 +10,7 @@
  */
 import type * as Account from "@devflow/core/Account"
 import * as PublicClient from "@devflow/core/PublicClient"
+import * as ServerText from "@devflow/core/ServerText"
 import type * as DeviceFlowError from "@devflow/core/DeviceFlowError"
 import * as Silent from "@devflow/core/Silent"
 import * as TokenCache from "@devflow/core/TokenCache"
@@ -143,7 +144,7 @@ export const token = Command.make(
               : undefined
           })
           if (entry === undefined || (entry.expiresOn !== undefined && entry.expiresOn <= Date.now())) return yield* failed
-          stderr.line(`devflow: warning: ${failed.message}; using the cached access token${
+          stderr.line(`devflow: warning: ${ServerText.sanitize(failed.message)}; using the cached access token${
             entry.expiresOn === undefined ? "" : `, valid until ${Output.localTime(entry.expiresOn)}`
           }.`)
           return {
@@ -159,7 +160,7 @@ export const token = Command.make(
         Effect.catchTag("InteractionRequired", (required): Effect.Effect<TokenFormat.TokenView, Render.CliError> =>
           options.login
             ? Effect.zipRight(
-              Effect.sync(() => stderr.line(`${stderr.bold("Sign-in needed")}: ${required.message}.`)),
+              Effect.sync(() => stderr.line(`${stderr.bold("Sign-in needed")}: ${ServerText.sanitize(required.message)}.`)),
               Effect.map(Signin.signIn(client, target, wanted, { prompt: options, json: context.json }), view)
             )
             : Effect.fail(required))

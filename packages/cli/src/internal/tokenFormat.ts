@@ -4,6 +4,7 @@
  * both print exactly the same thing.
  * @internal
  */
+import * as ServerText from "@devflow/core/ServerText"
 
 /** @internal */
 export const FORMATS = ["raw", "json", "header", "k8s"] as const
@@ -52,11 +53,12 @@ export const render = (format: Format, view: TokenView): string => {
         token_type: view.tokenType,
         expires_on: view.expiresOn === undefined ? null : new Date(view.expiresOn).toISOString(),
         scopes: view.scopes,
+        // names come from id_tokens, and the cache may predate core's cleaning: the second wall (ServerText)
         account: {
-          id: view.account.id,
-          username: view.account.username ?? null,
-          name: view.account.name ?? null,
-          authority: view.account.authority
+          id: ServerText.sanitize(view.account.id),
+          username: view.account.username === undefined ? null : ServerText.sanitize(view.account.username),
+          name: view.account.name === undefined ? null : ServerText.sanitize(view.account.name),
+          authority: ServerText.sanitize(view.account.authority)
         },
         source: view.source
       }) + "\n"

@@ -2,6 +2,8 @@ import * as Effect from "effect/Effect"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { InvalidResponse } from "../DeviceFlowError.js"
+import { httpHref, isPrintable, sanitize } from "../ServerText.js"
+import { clip } from "./text.js"
 
 /**
  * A count of seconds as OAuth servers send it: a JSON number, or a numeric
@@ -29,6 +31,52 @@ export const MAX_SECONDS = 315_360_000
 export const SecretString = Schema.Redacted(
   Schema.String.pipe(Schema.filter((s) => s.trim().length > 0, { message: () => "must be a non-empty string" }))
 )
+
+const controlsMessage = "must not contain control characters"
+
+// Server text crosses ServerText at decode time: these schemas are how core's decoders call it.
+
+/**
+ * A value a person types or compares, such as the RFC 8628 §3.2 `user_code`:
+ * non-empty, and refused when it holds a control character. The value is
+ * never quoted in the error.
+ * @internal
+ */
+export const UserCode = Schema.String.pipe(
+  Schema.filter((s) => s.trim().length > 0, { message: () => "must be a non-empty string" }),
+  Schema.filter(isPrintable, { message: () => controlsMessage })
+)
+
+/**
+ * An absolute http(s) URL a person is sent to (RFC 8628 §3.2
+ * `verification_uri`, `verification_uri_complete`), decoded to
+ * `new URL(x).href`: the string that is checked (RFC 8628 §5.4), shown,
+ * opened and QR-encoded is the one a browser will load. Control characters
+ * are refused before parsing, since the URL parser drops some of them silently.
+ * @internal
+ */
+export const Uri: Schema.Schema<string> = Schema.transformOrFail(Schema.String, Schema.String, {
+  strict: true,
+  decode: (s, _, ast) => {
+    if (!isPrintable(s)) return ParseResult.fail(new ParseResult.Type(ast, s, controlsMessage))
+    const href = httpHref(s)
+    return href === undefined
+      ? ParseResult.fail(new ParseResult.Type(ast, s, "must be an absolute http(s) URL"))
+      : ParseResult.succeed(href)
+  },
+  encode: ParseResult.succeed
+})
+
+/**
+ * Free text for people (a server's `message`, a display name): decoded to its
+ * `sanitize`d form.
+ * @internal
+ */
+export const FreeText: Schema.Schema<string> = Schema.transform(Schema.String, Schema.String, {
+  strict: true,
+  decode: sanitize,
+  encode: (s) => s
+})
 
 /** @internal */
 export const NonEmpty = Schema.String.pipe(
@@ -65,8 +113,5 @@ export const decodeWire = <A, I>(
     )
 }
 
-// Schema's messages quote the actual value; keep them short.
-const describe = (message: string): string => {
-  const oneLine = message.replace(/\s+/g, " ")
-  return oneLine.length > 200 ? `${oneLine.slice(0, 197)}...` : oneLine
-}
+// Schema's messages quote the actual value; keep them short and free of controls.
+const describe = (message: string): string => clip(sanitize(message.replace(/\s+/g, " ")), 200)

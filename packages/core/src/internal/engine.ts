@@ -23,7 +23,8 @@ import { oauthFields, scrub } from "./errors.js"
 import { PROTOCOL_CODES } from "./oauthCodes.js"
 import { type Answer, postForm } from "./oauthHttp.js"
 import * as Telemetry from "./telemetry.js"
-import { clip, oneLine } from "./text.js"
+import { sanitize } from "../ServerText.js"
+import { clip } from "./text.js"
 import { fromWall, type Instant, monotonicMillis, toWall } from "./time.js"
 
 /**
@@ -194,7 +195,7 @@ export const transition = (
 ): Next => {
   const endpoint = state.tokenEndpoint
   // Server text in events is cleaned as in error messages: one line, clipped, secrets blanked.
-  const said = (text: string) => clip(oneLine(scrub(text, [Redacted.value(state.deviceCode), ...secrets])), 300)
+  const said = (text: string) => clip(sanitize(scrub(text, [Redacted.value(state.deviceCode), ...secrets])), 300)
   const wait = (outcome: PollSchedule.Outcome, report: Report, giveUp: () => DeviceFlowError): Next => {
     const decision = PollSchedule.next(state.timing, outcome, at.mono, policy)
     switch (decision._tag) {

@@ -1,4 +1,5 @@
 import * as Schema from "effect/Schema"
+import { clip, headline } from "./text.js"
 
 /**
  * Why a token cannot be had without the user.
@@ -17,11 +18,6 @@ export const InteractionRequiredReason = Schema.Literal(
 
 /** @internal */
 export type InteractionRequiredReason = typeof InteractionRequiredReason.Type
-
-const firstLine = (text: string): string => {
-  const line = text.split(/\r?\n/, 1)[0]!.trim()
-  return line.length > 300 ? `${line.slice(0, 297)}...` : line
-}
 
 /**
  * No token can be had silently: the user must sign in (again). The MSAL
@@ -55,8 +51,8 @@ export class InteractionRequired extends Schema.TaggedError<InteractionRequired>
     const scopes = this.scopes.length === 0 ? "" : ` for ${this.scopes.join(" ")}`
     const server = this.error === undefined
       ? ""
-      : ` (${firstLine(this.error).slice(0, 100)}${this.status === undefined ? "" : `, HTTP ${this.status}`}${
-        this.errorDescription ? `: ${firstLine(this.errorDescription)}` : ""
+      : ` (${clip(headline(this.error), 100)}${this.status === undefined ? "" : `, HTTP ${this.status}`}${
+        this.errorDescription ? `: ${headline(this.errorDescription)}` : ""
       })`
     switch (this.reason) {
       case "no_account":

@@ -1,5 +1,9 @@
 import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
+import { sanitize } from "../ServerText.js"
+
+/** The claims that name a person on screen ("Signed in as …", account lists). */
+const DISPLAY_CLAIMS = ["name", "preferred_username", "upn", "email"] as const
 
 /**
  * Read the claims of a JWS compact serialization without verifying the
@@ -27,5 +31,11 @@ export const readClaims = (jwt: string): Either.Either<Readonly<Record<string, u
   // OpenID Connect Core §2: iss and sub are REQUIRED
   if (typeof iss !== "string" || iss === "") return Either.left("has no \"iss\" claim")
   if (typeof sub !== "string" || sub === "") return Either.left("has no \"sub\" claim")
-  return Either.right(claims as Record<string, unknown>)
+  // Display claims cross ServerText here, so every reader of the claims gets them clean.
+  const clean: Record<string, unknown> = { ...(claims as Record<string, unknown>) }
+  for (const name of DISPLAY_CLAIMS) {
+    const value = clean[name]
+    if (typeof value === "string") clean[name] = sanitize(value)
+  }
+  return Either.right(clean)
 }

@@ -378,6 +378,28 @@ describe("asErrorBody: RFC 6749 §5.2 error bodies", () => {
     }
     assert.strictEqual(asErrorBody({ error: "slow_down", interval: "7" })?.interval, 7)
   })
+
+  it("error_description reaches callers without controls: escape sequences removed, line breaks made spaces", () => {
+    const body = asErrorBody({
+      error: "access_denied",
+      error_description: "AADSTS70000: declined.\x1b[2K\rSigned in as admin\r\nTrace ID: 0f1e\x1b]52;c;ZXZpbA==\x07"
+    })
+    assert.strictEqual(body?.error_description, "AADSTS70000: declined. Signed in as admin Trace ID: 0f1e")
+  })
+
+  it("error_uri is carried as its href, and dropped when it holds a control or is no http(s) URL", () => {
+    assert.strictEqual(asErrorBody({ error: "x", error_uri: "HTTPS://IdP.example/errors?c=1" })?.error_uri, "https://idp.example/errors?c=1")
+    for (const error_uri of ["https://idp.example/\x1b[2Kerrors", "https://idp.example/err\nors", "javascript:alert(1)", "see the docs"]) {
+      const body = asErrorBody({ error: "x", error_uri })
+      assert.strictEqual(body?.error, "x")
+      assert.isUndefined(body?.error_uri, JSON.stringify(error_uri))
+    }
+  })
+
+  it("the error code, ids and suberror lose their controls too", () => {
+    const body = asErrorBody({ error: "invalid_grant\u009b2K", trace_id: "t\x1b[1m1", correlation_id: "c\u007f1", suberror: "basic\x1b]8;;https://e/\x07action" })
+    assert.deepStrictEqual(body, { error: "invalid_grant 2K", trace_id: "t1", correlation_id: "c 1", suberror: "basicaction" })
+  })
 })
 
 describe("parseRetryAfter (RFC 9110 §10.2.3)", () => {

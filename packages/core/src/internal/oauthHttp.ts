@@ -17,6 +17,7 @@ import * as Stream from "effect/Stream"
 import type { WireFormat } from "../ClientConfig.js"
 import { InvalidResponse, TransportError } from "../DeviceFlowError.js"
 import * as RequestLimits from "../RequestLimits.js"
+import { sanitize, uriOrUndefined } from "../ServerText.js"
 import { parseRetryAfter } from "./retryAfter.js"
 import * as Telemetry from "./telemetry.js"
 import { encodeRequest, normaliseAnswer } from "./wire.js"
@@ -379,10 +380,6 @@ export const parseObject = (text: string, contentType: string): Either.Either<Re
   return Either.left(`is neither JSON nor form-encoded (${contentType || "no content type"})`)
 }
 
-// Server text ends up in one-line messages and logs: no line breaks or control characters.
-// eslint-disable-next-line no-control-regex
-const oneLine = (text: string): string => text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim()
-
 /**
  * RFC 6749 §5.2: an object with a string `error` is an error answer, whatever
  * the HTTP status. Optional fields of the wrong type are dropped rather than
@@ -391,20 +388,22 @@ const oneLine = (text: string): string => text.replace(/[\u0000-\u001f\u007f]+/g
  */
 export const asErrorBody = (body: Readonly<Record<string, unknown>>): OAuthErrorBody | undefined => {
   const error = body.error
-  if (typeof error !== "string" || oneLine(error) === "") return undefined
-  const out: { -readonly [K in keyof OAuthErrorBody]: OAuthErrorBody[K] } = { error: oneLine(error) }
-  // The description may span lines (Entra adds trace lines); messages keep its first.
-  if (typeof body.error_description === "string") out.error_description = body.error_description.trim()
-  if (typeof body.error_uri === "string") out.error_uri = oneLine(body.error_uri)
+  if (typeof error !== "string" || sanitize(error) === "") return undefined
+  // Server text reaches people and logs: every string crosses ServerText here, at decode time.
+  const out: { -readonly [K in keyof OAuthErrorBody]: OAuthErrorBody[K] } = { error: sanitize(error) }
+  // RFC 6749 §5.2 allows no control characters in error_description; Entra's trace lines become one line.
+  if (typeof body.error_description === "string") out.error_description = sanitize(body.error_description)
+  const errorUri = typeof body.error_uri === "string" ? uriOrUndefined(body.error_uri) : undefined
+  if (errorUri !== undefined) out.error_uri = errorUri
   if (Array.isArray(body.error_codes)) {
     out.error_codes = body.error_codes
       .filter((n): n is number | string => typeof n === "number" || (typeof n === "string" && n.trim() !== ""))
       .map(Number)
       .filter((n) => Number.isFinite(n))
   }
-  if (typeof body.trace_id === "string") out.trace_id = oneLine(body.trace_id)
-  if (typeof body.correlation_id === "string") out.correlation_id = oneLine(body.correlation_id)
-  if (typeof body.suberror === "string" && body.suberror.trim() !== "") out.suberror = oneLine(body.suberror)
+  if (typeof body.trace_id === "string") out.trace_id = sanitize(body.trace_id)
+  if (typeof body.correlation_id === "string") out.correlation_id = sanitize(body.correlation_id)
+  if (typeof body.suberror === "string" && body.suberror.trim() !== "") out.suberror = sanitize(body.suberror)
   if (typeof body.claims === "string" && body.claims.trim() !== "") out.claims = body.claims
   const interval = typeof body.interval === "string" ? Number(body.interval) : body.interval
   if (typeof interval === "number" && Number.isFinite(interval) && interval > 0) out.interval = interval

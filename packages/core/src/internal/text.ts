@@ -1,13 +1,12 @@
-/**
- * Server text in one-line messages, events and logs: whatever a server sends
- * cannot forge log lines or flood a terminal.
- * @internal
- */
-// eslint-disable-next-line no-control-regex
-export const oneLine = (text: string): string => text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim()
+import { sanitize } from "../ServerText.js"
 
 /** @internal */
 export const clip = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 3)}...` : text)
 
-/** @internal */
-export const firstLine = (text: string): string => clip(oneLine(text.trim().split(/\r?\n/, 1)[0]!), 300)
+/**
+ * The first line of a server's text, cleaned (ServerText) and clipped, for
+ * one-line messages: Entra descriptions carry "Trace ID … Timestamp …" on
+ * later lines when an error is built from a raw body.
+ * @internal
+ */
+export const headline = (text: string): string => clip(sanitize(text.trim().split(/\r?\n/, 1)[0]!), 300)
