@@ -152,10 +152,12 @@ export const make = (settings: Settings): Effect.Effect<RedisConnection, never, 
       subscriber.unsubscribe(channel).catch(() => {})
     }
 
+    const prefix = settings.prefix ?? "devflow"
     return {
       location,
-      prefix: settings.prefix ?? "devflow",
-      keyring: settings.keyring,
+      prefix,
+      // sealed values are bound to this prefix: copied under another app's prefix, they do not open
+      keyring: settings.keyring.forPrefix(prefix),
       client,
       run,
       script: runScript,
