@@ -1,15 +1,18 @@
 import * as FlowStore from "@devflow/core/FlowStore"
 import * as TestKit from "@devflow/core/TestKit"
 import { afterAll, assert, describe, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { flowStoreContract, planScript } from "../../core/test/flowStoreContract.js"
 import { Redis } from "ioredis"
-import { connectionLayer, dumpAll, withConnection } from "../test/helpers.js"
+import { connect, connectionLayer, dumpAll, withConnection } from "../test/helpers.js"
+import { RedisConnection } from "./RedisConnection.js"
 import { hasRedis, startRedis } from "../test/redisServer.js"
 import * as RedisFlowStore from "./RedisFlowStore.js"
 
@@ -120,6 +123,60 @@ describe.runIf(server !== undefined)("RedisFlowStore", () => {
       assert.isTrue(yield* b.cancel(waiting.id))
       assert.deepStrictEqual((yield* Stream.runCollect(a.watch(waiting.id))).pipe((c) => [...c].map((u) => u._tag)), ["Cancelled"])
       assert.deepStrictEqual(yield* a.pending, [])
+    }).pipe(Effect.scoped))
+
+  const codeOf = (flow: FlowStore.StartedFlow) => flow.userCode.replace("USER-", "DC-") + "-canary"
+
+  it.live("a cancel from another instance: no poll is sent after cancel returns, even when the owner hears of it late", () =>
+    Effect.gen(function*() {
+      const config = yield* TestKit.config()
+      const prefix = freshPrefix()
+      const http = yield* Layer.build(TestKit.layer(planScript()))
+      const server = Context.get(http, TestKit.FakeServer)
+      // renewals (every third of the lease) come later than the next poll (1 s)
+      const options = { lease: "6 seconds", resyncEvery: "1 second" } as const
+      // the owner never hears the cancel channel (a late or lost message)
+      const deaf = yield* connect(url, { prefix })
+      const a = yield* RedisFlowStore.make(config, options).pipe(
+        Effect.provideService(RedisConnection, {
+          ...deaf,
+          subscribe: (channel, listener) => channel.endsWith(":flows:cancelled") ? Effect.void : deaf.subscribe(channel, listener)
+        }),
+        Effect.provide(http)
+      )
+      const b = yield* RedisFlowStore.make(config, options).pipe(Effect.provideService(RedisConnection, yield* connect(url, { prefix })), Effect.provide(http))
+      const cancelled = yield* a.start({ extraParams: { plan: "never" } })
+      const control = yield* a.start({ extraParams: { plan: "never" } })
+      const pollsOf = (flow: FlowStore.StartedFlow, after: number) =>
+        Effect.map(server.polls, (all) => all.filter((p) => p.params.device_code === codeOf(flow) && p.sentAt > after).length)
+      // the owner has stored its first poll's answer: its next poll is one interval away
+      yield* a.watch(cancelled.id).pipe(Stream.filter((u) => u._tag === "Pending" && u.step === "Pending"), Stream.runHead)
+      assert.isTrue(yield* b.cancel(cancelled.id))
+      const returnedAt = yield* Clock.currentTimeMillis
+      // the owner keeps polling its other flow: two of its polls span more than one interval
+      yield* pollsOf(control, returnedAt).pipe(Effect.repeat({ until: (n) => n >= 2, schedule: Schedule.spaced("20 millis") }))
+      assert.strictEqual(yield* pollsOf(cancelled, returnedAt - 1), 0)
+    }).pipe(Effect.scoped), { timeout: 20_000 })
+
+  it.live("flow expiry is a relative TTL: an instance whose clock is an hour behind creates flows that live", () =>
+    Effect.gen(function*() {
+      const { a, prefix } = yield* twoInstances
+      const live = yield* Effect.clock
+      const behind: Clock.Clock = {
+        [Clock.ClockTypeId]: Clock.ClockTypeId,
+        unsafeCurrentTimeMillis: () => live.unsafeCurrentTimeMillis() - 3_600_000,
+        unsafeCurrentTimeNanos: () => live.unsafeCurrentTimeNanos() - 3_600_000_000_000n,
+        currentTimeMillis: Effect.sync(() => live.unsafeCurrentTimeMillis() - 3_600_000),
+        currentTimeNanos: Effect.sync(() => live.unsafeCurrentTimeNanos() - 3_600_000_000_000n),
+        sleep: (duration) => live.sleep(duration)
+      }
+      const flow = yield* Effect.withClock(a.start({ extraParams: { plan: "never" } }), behind)
+      const redis = new Redis(url)
+      yield* Effect.addFinalizer(() => Effect.sync(() => redis.disconnect()))
+      const ttl = yield* Effect.promise(() => redis.pttl(`${prefix}:flow:{${flow.id}}`))
+      // the code's 120 s plus the default 10 minutes of retention
+      assert.approximately(ttl, 720_000, 5_000)
+      assert.strictEqual((yield* a.get(flow.id))._tag, "Pending")
     }).pipe(Effect.scoped))
 
   it.live("at rest: no device code and no token in clear in Redis", () =>

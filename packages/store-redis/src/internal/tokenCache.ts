@@ -9,6 +9,7 @@ import * as Option from "effect/Option"
 import * as crypto from "node:crypto"
 import type { RedisConnection, RedisUnavailable } from "../RedisConnection.js"
 import { script } from "./connection.js"
+import { RELEASE } from "./lease.js"
 
 /** @internal */
 export interface Settings {
@@ -45,12 +46,6 @@ const RENEW = script(
   `if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call("PEXPIRE", KEYS[1], ARGV[2])
 return 1`
-)
-
-const UNLOCK = script(
-  "tokenCache.unlock",
-  `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
-return 0`
 )
 
 interface Held {
@@ -166,7 +161,7 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
               Effect.ensuring(Fiber.interrupt(keeper))
             )
           }),
-        (fence) => Effect.ignore(connection.script(UNLOCK, [lockKey], [fence]))
+        (fence) => Effect.ignore(connection.script(RELEASE, [lockKey], [fence]))
       )
     }
 
