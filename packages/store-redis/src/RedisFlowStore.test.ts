@@ -179,6 +179,73 @@ describe.runIf(server !== undefined)("RedisFlowStore", () => {
       assert.strictEqual((yield* a.get(flow.id))._tag, "Pending")
     }).pipe(Effect.scoped))
 
+  it.live("a takeover whose ACQUIRE reply was lost and retried keeps its lease (the retry is recognised, not refused)", () =>
+    Effect.gen(function*() {
+      const config = yield* TestKit.config()
+      const prefix = freshPrefix()
+      const http = yield* Layer.build(TestKit.layer(planScript()))
+      const server = Context.get(http, TestKit.FakeServer)
+      const options = { lease: "4 seconds", scanEvery: "200 millis", resyncEvery: "1 second" } as const
+      const scopeA = yield* Scope.make()
+      const a = yield* RedisFlowStore.make(config, options).pipe(
+        Effect.provideService(RedisConnection, yield* connect(url, { prefix }).pipe(Scope.extend(scopeA))),
+        Effect.provide(http),
+        Scope.extend(scopeA)
+      )
+      const flow = yield* a.start({ extraParams: { plan: "never" } })
+      yield* a.watch(flow.id).pipe(Stream.filter((u) => u._tag === "Pending" && u.step === "Pending"), Stream.runHead)
+      // B's first ACQUIRE runs in Redis, but its reply is lost: the command is sent again, as a retry does
+      const inner = yield* connect(url, { prefix })
+      let lost = false
+      const b = yield* RedisFlowStore.make(config, options).pipe(
+        Effect.provideService(RedisConnection, {
+          ...inner,
+          script: (script, keys, args) =>
+            script.name === "flow.acquire" && !lost
+              ? Effect.zipRight(Effect.sync(() => (lost = true)), Effect.zipRight(inner.script(script, keys, args), inner.script(script, keys, args)))
+              : inner.script(script, keys, args)
+        }),
+        Effect.provide(http)
+      )
+      yield* Scope.close(scopeA, Exit.void)
+      const stoppedAt = yield* Clock.currentTimeMillis
+      yield* Effect.map(server.polls, (all) => all.some((p) => p.params.device_code === codeOf(flow) && p.sentAt > stoppedAt)).pipe(
+        Effect.repeat({ until: (polled) => polled, schedule: Schedule.spaced("20 millis") })
+      )
+      const redis = new Redis(url)
+      yield* Effect.addFinalizer(() => Effect.sync(() => redis.disconnect()))
+      // fence 1 was A's; B's one takeover is fence 2 (a refused retry would have waited out a lease and taken 3)
+      assert.strictEqual(yield* Effect.promise(() => redis.hget(`${prefix}:flow:{${flow.id}}`, "fence")), "2")
+      assert.isTrue(lost)
+      assert.strictEqual((yield* b.get(flow.id))._tag, "Pending")
+    }).pipe(Effect.scoped), { timeout: 20_000 })
+
+  it.live("a watch whose subscription fails once is retried like any other command", () =>
+    Effect.gen(function*() {
+      const { a, prefix, http } = yield* twoInstances
+      const config = yield* TestKit.config()
+      let refused = 0
+      const clients = () => {
+        const client = new Redis(url)
+        const subscriber = new Redis(url)
+        const subscribe = subscriber.subscribe.bind(subscriber)
+        // the first subscription to a flow's channel meets a connection being re-established
+        subscriber.subscribe = ((channel: string) =>
+          channel.includes(":flow:{") && refused++ === 0
+            ? Promise.reject(new Error("Connection is closed."))
+            : subscribe(channel)) as typeof subscriber.subscribe
+        return { client, subscriber }
+      }
+      const b = yield* RedisFlowStore.make(config, { lease: "2 seconds", resyncEvery: "1 second" }).pipe(
+        Effect.provideService(RedisConnection, yield* connect(url, { prefix, connect: clients })),
+        Effect.provide(http)
+      )
+      const flow = yield* a.start({ extraParams: { plan: "approve" } })
+      const updates = yield* Stream.runCollect(b.watch(flow.id)).pipe(Effect.timeout("10 seconds"))
+      assert.strictEqual([...updates].at(-1)?._tag, "Succeeded")
+      assert.strictEqual(refused, 2)
+    }).pipe(Effect.scoped))
+
   it.live("at rest: no device code and no token in clear in Redis", () =>
     Effect.gen(function*() {
       const { a, b } = yield* twoInstances

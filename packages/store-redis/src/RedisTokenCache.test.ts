@@ -13,8 +13,9 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import { Redis } from "ioredis"
 import { accountFor, signIn, tokenCacheContract } from "../../core/test/tokenCacheContract.js"
-import { connectionLayer, dumpAll, KEY_1, KEY_2, keyring, withConnection } from "../test/helpers.js"
+import { connect, connectionLayer, dumpAll, KEY_1, KEY_2, keyring, withConnection } from "../test/helpers.js"
 import { hasRedis, startRedis } from "../test/redisServer.js"
+import { RedisConnection } from "./RedisConnection.js"
 import * as RedisTokenCache from "./RedisTokenCache.js"
 
 const server = hasRedis ? await startRedis() : undefined
@@ -119,6 +120,25 @@ describe.runIf(server !== undefined)("RedisTokenCache", () => {
       yield* Effect.promise(() => redis.del(lock!))
       const later = yield* run(silent(true))
       assert.strictEqual(Redacted.value(later.accessToken), TestKitCache.accessToken(2))
+    }).pipe(Effect.scoped))
+
+  it.live("a refresh lock whose LOCK reply was lost and retried is held at once (the retry is recognised, not refused)", () =>
+    Effect.gen(function*() {
+      const namespace = `lost-reply-${process.pid}`
+      const inner = yield* connect(url)
+      let lost = false
+      const cache = yield* RedisTokenCache.make({ namespace, lockLease: "5 seconds", refreshLockTimeout: "2 seconds" }).pipe(
+        Effect.provideService(RedisConnection, {
+          ...inner,
+          script: (script, keys, args) =>
+            script.name === "tokenCache.lock" && !lost
+              ? Effect.zipRight(Effect.sync(() => (lost = true)), Effect.zipRight(inner.script(script, keys, args), inner.script(script, keys, args)))
+              : inner.script(script, keys, args)
+        })
+      )
+      yield* cache.withRefreshLock("frank", cache.save(signIn(accountFor("frank"))))
+      assert.isTrue(lost)
+      assert.strictEqual((yield* cache.getAccounts(AUTHORITY)).length, 1)
     }).pipe(Effect.scoped))
 
   it.live("at rest nothing is in clear; the key expires with the refresh token's lifetime", () =>

@@ -21,7 +21,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { RedisConnection, RedisUnavailable } from "../RedisConnection.js"
 import { script } from "./connection.js"
-import { monotonicNow, RELEASE } from "./lease.js"
+import { attemptId, monotonicNow, RELEASE } from "./lease.js"
 
 /** @internal */
 export interface Settings {
@@ -78,15 +78,23 @@ redis.call("PUBLISH", ARGV[5], seq .. "|" .. ARGV[3])
 return {seq, holder or "", ttl}`
 )
 
+// ARGV[2] names this takeover attempt: the same attempt sent again (its reply was lost and
+// the command retried) gets the lease it already took, instead of being told it is taken.
 const ACQUIRE = script(
   "flow.acquire",
   `local st = redis.call("HGET", KEYS[1], "status")
 if not st then return {0} end
 if st ~= "pending" then return {-2} end
 local ttl = redis.call("PTTL", KEYS[2])
-if ttl > 0 then return {-1, ttl} end
+if ttl > 0 then
+  if redis.call("HGET", KEYS[1], "acquiredBy") == ARGV[2] then
+    return {tonumber(redis.call("GET", KEYS[2])), redis.call("HGET", KEYS[1], "session")}
+  end
+  return {-1, ttl}
+end
 local f = redis.call("HINCRBY", KEYS[1], "fence", 1)
 redis.call("SET", KEYS[2], f, "PX", ARGV[1])
+redis.call("HSET", KEYS[1], "acquiredBy", ARGV[2])
 return {f, redis.call("HGET", KEYS[1], "session")}`
 )
 
@@ -402,7 +410,9 @@ export const make = (
       Effect.gen(function*() {
         const t0 = yield* Clock.currentTimeMillis
         const mono0 = yield* monotonicNow
-        const answer = (yield* connection.script(ACQUIRE, [flowKey(id), leaseKey(id)], [leaseMs])) as Array<number | string>
+        const answer = (yield* connection.script(ACQUIRE, [flowKey(id), leaseKey(id)], [leaseMs, attemptId()])) as Array<
+          number | string
+        >
         const head = Number(answer[0])
         if (head === 0 || head === -2) return yield* unindex(id)
         if (head === -1) return yield* indexHint(id, t0 + Number(answer[1]))

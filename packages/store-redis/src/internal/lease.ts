@@ -1,6 +1,7 @@
 /** @internal */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as crypto from "node:crypto"
 import { script } from "./connection.js"
 
 /**
@@ -22,3 +23,12 @@ return 0`
  * @internal
  */
 export const monotonicNow: Effect.Effect<number> = Effect.map(Clock.currentTimeNanos, (nanos) => Number(nanos / 1_000_000n))
+
+/**
+ * A random name for one attempt to take a lease. A script that takes one is
+ * not idempotent: when its reply is lost and the command is sent again, the
+ * retry must recognise the lease its first run took rather than be refused
+ * by it (and wait a whole lease for its own lock).
+ * @internal
+ */
+export const attemptId = (): string => crypto.randomBytes(12).toString("base64url")
