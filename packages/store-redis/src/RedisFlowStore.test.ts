@@ -11,7 +11,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { flowStoreContract, planScript } from "../../core/test/flowStoreContract.js"
 import { Redis } from "ioredis"
-import { connect, connectionLayer, dumpAll, withConnection } from "../test/helpers.js"
+import { connect, connectionLayer, dumpAll, withConnection, withLostReply } from "../test/helpers.js"
 import { RedisConnection } from "./RedisConnection.js"
 import { hasRedis, startRedis } from "../test/redisServer.js"
 import * as RedisFlowStore from "./RedisFlowStore.js"
@@ -195,16 +195,9 @@ describe.runIf(server !== undefined)("RedisFlowStore", () => {
       const flow = yield* a.start({ extraParams: { plan: "never" } })
       yield* a.watch(flow.id).pipe(Stream.filter((u) => u._tag === "Pending" && u.step === "Pending"), Stream.runHead)
       // B's first ACQUIRE runs in Redis, but its reply is lost: the command is sent again, as a retry does
-      const inner = yield* connect(url, { prefix })
-      let lost = false
+      const flaky = withLostReply(yield* connect(url, { prefix }), "flow.acquire")
       const b = yield* RedisFlowStore.make(config, options).pipe(
-        Effect.provideService(RedisConnection, {
-          ...inner,
-          script: (script, keys, args) =>
-            script.name === "flow.acquire" && !lost
-              ? Effect.zipRight(Effect.sync(() => (lost = true)), Effect.zipRight(inner.script(script, keys, args), inner.script(script, keys, args)))
-              : inner.script(script, keys, args)
-        }),
+        Effect.provideService(RedisConnection, flaky.connection),
         Effect.provide(http)
       )
       yield* Scope.close(scopeA, Exit.void)
@@ -216,7 +209,7 @@ describe.runIf(server !== undefined)("RedisFlowStore", () => {
       yield* Effect.addFinalizer(() => Effect.sync(() => redis.disconnect()))
       // fence 1 was A's; B's one takeover is fence 2 (a refused retry would have waited out a lease and taken 3)
       assert.strictEqual(yield* Effect.promise(() => redis.hget(`${prefix}:flow:{${flow.id}}`, "fence")), "2")
-      assert.isTrue(lost)
+      assert.isTrue(flaky.lost())
       assert.strictEqual((yield* b.get(flow.id))._tag, "Pending")
     }).pipe(Effect.scoped), { timeout: 20_000 })
 

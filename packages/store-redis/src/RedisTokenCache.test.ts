@@ -13,7 +13,7 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import { Redis } from "ioredis"
 import { accountFor, signIn, tokenCacheContract } from "../../core/test/tokenCacheContract.js"
-import { connect, connectionLayer, dumpAll, KEY_1, KEY_2, keyring, withConnection } from "../test/helpers.js"
+import { connect, connectionLayer, dumpAll, KEY_1, KEY_2, keyring, withConnection, withLostReply } from "../test/helpers.js"
 import { hasRedis, startRedis } from "../test/redisServer.js"
 import { RedisConnection } from "./RedisConnection.js"
 import * as RedisTokenCache from "./RedisTokenCache.js"
@@ -125,19 +125,12 @@ describe.runIf(server !== undefined)("RedisTokenCache", () => {
   it.live("a refresh lock whose LOCK reply was lost and retried is held at once (the retry is recognised, not refused)", () =>
     Effect.gen(function*() {
       const namespace = `lost-reply-${process.pid}`
-      const inner = yield* connect(url)
-      let lost = false
+      const flaky = withLostReply(yield* connect(url), "tokenCache.lock")
       const cache = yield* RedisTokenCache.make({ namespace, lockLease: "5 seconds", refreshLockTimeout: "2 seconds" }).pipe(
-        Effect.provideService(RedisConnection, {
-          ...inner,
-          script: (script, keys, args) =>
-            script.name === "tokenCache.lock" && !lost
-              ? Effect.zipRight(Effect.sync(() => (lost = true)), Effect.zipRight(inner.script(script, keys, args), inner.script(script, keys, args)))
-              : inner.script(script, keys, args)
-        })
+        Effect.provideService(RedisConnection, flaky.connection)
       )
       yield* cache.withRefreshLock("frank", cache.save(signIn(accountFor("frank"))))
-      assert.isTrue(lost)
+      assert.isTrue(flaky.lost())
       assert.strictEqual((yield* cache.getAccounts(AUTHORITY)).length, 1)
     }).pipe(Effect.scoped))
 
