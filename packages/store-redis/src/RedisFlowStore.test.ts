@@ -11,7 +11,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { flowStoreContract, planScript } from "../../core/test/flowStoreContract.js"
 import { Redis } from "ioredis"
-import { connect, connectionLayer, dumpAll, withConnection, withLostReply } from "../test/helpers.js"
+import { connect, connectionLayer, dumpAll, KEY_1, KEY_2, keyring, withConnection, withLostReply } from "../test/helpers.js"
 import { RedisConnection } from "./RedisConnection.js"
 import { hasRedis, startRedis } from "../test/redisServer.js"
 import * as RedisFlowStore from "./RedisFlowStore.js"
@@ -238,6 +238,61 @@ describe.runIf(server !== undefined)("RedisFlowStore", () => {
       assert.strictEqual([...updates].at(-1)?._tag, "Succeeded")
       assert.strictEqual(refused, 2)
     }).pipe(Effect.scoped))
+
+  it.live("a rolling key rotation (the new key second everywhere, then first) fails no pending flow", () =>
+    Effect.gen(function*() {
+      const config = yield* TestKit.config()
+      const prefix = freshPrefix()
+      const http = yield* Layer.build(TestKit.layer(planScript()))
+      const options = { lease: "1 second", scanEvery: "100 millis", resyncEvery: "1 second" } as const
+      const instance = (...keys: ReadonlyArray<readonly [string, string]>) =>
+        Effect.gen(function*() {
+          const scope = yield* Scope.make()
+          const connection = yield* connect(url, { prefix, keyring: keyring(...keys) }).pipe(Scope.extend(scope))
+          const store = yield* RedisFlowStore.make(config, options).pipe(
+            Effect.provideService(RedisConnection, connection),
+            Effect.provide(http),
+            Scope.extend(scope)
+          )
+          return { store, stop: Scope.close(scope, Exit.void) }
+        })
+      const redis = new Redis(url)
+      yield* Effect.addFinalizer(() => Effect.sync(() => redis.disconnect()))
+      const field = (id: string, name: string) => Effect.promise(() => redis.hget(`${prefix}:flow:{${id}}`, name))
+      // the flow's lease taken `fence` times, and its session last sealed with key `keyId`
+      const reached = (id: string, fence: number, keyId: string) =>
+        Effect.all([field(id, "fence"), field(id, "session")]).pipe(
+          Effect.repeat({
+            until: ([f, session]) => Number(f) >= fence && session?.split(".")[1] === keyId,
+            schedule: Schedule.spaced("20 millis")
+          }),
+          Effect.timeout("20 seconds")
+        )
+      const old = yield* instance(["k1", KEY_1])
+      const flow = yield* old.store.start({ extraParams: { plan: "never" } })
+      // step 1: every instance gets the new key second (an instance restarted with it takes the flow over)
+      const step1 = yield* instance(["k1", KEY_1], ["k2", KEY_2])
+      yield* old.stop
+      yield* reached(flow.id, 2, "k1")
+      // step 2: instances switch to the new key one by one; one switched takes the flow over and seals with k2 ...
+      const switched = yield* instance(["k2", KEY_2], ["k1", KEY_1])
+      yield* step1.stop
+      yield* reached(flow.id, 3, "k2")
+      // ... and one not yet switched takes it back: it opens k2, and seals with k1 again
+      const notYet = yield* instance(["k1", KEY_1], ["k2", KEY_2])
+      yield* switched.stop
+      yield* reached(flow.id, 4, "k1")
+      assert.strictEqual((yield* notYet.store.get(flow.id))._tag, "Pending")
+      yield* notYet.stop
+      // skipping step 1: an instance that never got the new key cannot resume what a switched one sealed
+      const early = yield* instance(["k2", KEY_2], ["k1", KEY_1])
+      const stale = yield* instance(["k1", KEY_1])
+      const stranded = yield* early.store.start({ extraParams: { plan: "never" } })
+      yield* early.stop
+      const final = yield* FlowStore.awaitResult(stale.store, stranded.id).pipe(Effect.timeout("20 seconds"))
+      assert.strictEqual(final._tag, "Failed")
+      yield* stale.stop
+    }).pipe(Effect.scoped), { timeout: 60_000 })
 
   it.live("at rest: no device code and no token in clear in Redis", () =>
     Effect.gen(function*() {
