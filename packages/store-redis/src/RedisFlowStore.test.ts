@@ -213,6 +213,22 @@ describe.runIf(server !== undefined)("RedisFlowStore", () => {
       assert.strictEqual((yield* b.get(flow.id))._tag, "Pending")
     }).pipe(Effect.scoped), { timeout: 20_000 })
 
+  it.live("a cancel whose reply was lost and retried still reports that it cancelled the flow", () =>
+    Effect.gen(function*() {
+      const { a, prefix, http } = yield* twoInstances
+      const config = yield* TestKit.config()
+      const flaky = withLostReply(yield* connect(url, { prefix }), "flow.finish")
+      const b = yield* RedisFlowStore.make(config, { lease: "2 seconds", resyncEvery: "1 second" }).pipe(
+        Effect.provideService(RedisConnection, flaky.connection),
+        Effect.provide(http)
+      )
+      const flow = yield* a.start({ extraParams: { plan: "never" } })
+      assert.isTrue(yield* b.cancel(flow.id))
+      assert.isTrue(flaky.lost())
+      assert.strictEqual((yield* a.get(flow.id))._tag, "Cancelled")
+      assert.isFalse(yield* b.cancel(flow.id))
+    }).pipe(Effect.scoped))
+
   it.live("a watch whose subscription fails once is retried like any other command", () =>
     Effect.gen(function*() {
       const { a, prefix, http } = yield* twoInstances

@@ -61,16 +61,20 @@ return seq`
 // The first final update wins. Tokens (force = 1) are stored even by a holder whose
 // lease lapsed while their request was in flight: they are the truth, and the code is spent.
 // Returns the lease's holder and remaining time as it ended, for a cancel to wait on.
+// ARGV[7] names the attempt: the same attempt sent again (its reply was lost) is told -3, "it was you".
 const FINISH = script(
   "flow.finish",
   `local st = redis.call("HGET", KEYS[1], "status")
 if not st then return {0} end
-if st ~= "pending" then return {-2} end
+if st ~= "pending" then
+  if redis.call("HGET", KEYS[1], "finishedBy") == ARGV[7] then return {-3} end
+  return {-2}
+end
 local holder = redis.call("GET", KEYS[2])
 if ARGV[6] ~= "1" and holder ~= ARGV[1] then return {-1} end
 local ttl = redis.call("PTTL", KEYS[2])
 local seq = redis.call("HINCRBY", KEYS[1], "seq", 1)
-redis.call("HSET", KEYS[1], "status", ARGV[2], "update", ARGV[3])
+redis.call("HSET", KEYS[1], "status", ARGV[2], "update", ARGV[3], "finishedBy", ARGV[7])
 redis.call("HDEL", KEYS[1], "session")
 redis.call("DEL", KEYS[2])
 redis.call("PEXPIRE", KEYS[1], ARGV[4])
@@ -222,7 +226,15 @@ export const make = (
       connection.script(
         FINISH,
         [flowKey(id), leaseKey(id)],
-        [fence, update._tag === "Succeeded" ? "succeeded" : "failed", serialise(update), retentionMs, channel(id), force ? "1" : "0"]
+        [
+          fence,
+          update._tag === "Succeeded" ? "succeeded" : "failed",
+          serialise(update),
+          retentionMs,
+          channel(id),
+          force ? "1" : "0",
+          attemptId()
+        ]
       ).pipe(
         Effect.retry(persistently),
         // -1: another instance holds the lease now and will find the outcome itself; keep the flow indexed
@@ -488,14 +500,16 @@ export const make = (
         const answer = (yield* connection.script(
           FINISH,
           [flowKey(id), leaseKey(id)],
-          ["", "cancelled", update, retentionMs, channel(id), "1"]
+          ["", "cancelled", update, retentionMs, channel(id), "1", attemptId()]
         ).pipe(Effect.mapError(unavailable))) as ReadonlyArray<unknown>
         const head = Number(answer[0])
         if (head === 0) return yield* new FlowStore.FlowNotFound({ id })
         if (head === -2) return false
         yield* unindex(id)
-        const holder = String(answer[1] ?? "")
-        const remaining = Number(answer[2] ?? 0)
+        // -3: this cancel's first run ended the flow and its reply was lost: who held the lease is not
+        // known any more, so wait as for a holder that never answers (a whole lease at most)
+        const holder = head === -3 ? "?" : String(answer[1] ?? "")
+        const remaining = head === -3 ? leaseMs : Number(answer[2] ?? 0)
         const message = `${id}|${holder}`
         const local = owned.get(id)
         const heldHere = local !== undefined && (yield* Ref.get(local.lease.fence)) === holder
