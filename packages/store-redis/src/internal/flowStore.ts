@@ -198,8 +198,18 @@ export const make = (
         return { seq: Number(seq), update: yield* deserialise(id, update) }
       })
 
+    // The pending index is read by every instance, so it counts time as Redis does: this instance's
+    // wall clock plus its measured offset from Redis' (an instance an hour ahead would otherwise
+    // hide its flows from takeover for an hour after a crash).
+    let redisOffset = 0
+    const measureOffset = Effect.gen(function*() {
+      const before = yield* Clock.currentTimeMillis
+      const [seconds, micros] = yield* connection.run("time", (c) => c.time())
+      const after = yield* Clock.currentTimeMillis
+      redisOffset = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - Math.round((before + after) / 2)
+    })
     const indexHint = (id: string, at: number) =>
-      connection.run("index flow", (c) => c.zadd(indexKey, at, id)).pipe(Effect.ignore)
+      connection.run("index flow", (c) => c.zadd(indexKey, at === 0 ? 0 : at + redisOffset, id)).pipe(Effect.ignore)
     const unindex = (id: string) => connection.run("unindex flow", (c) => c.zrem(indexKey, id)).pipe(Effect.ignore)
 
     const spentCode = (error: DeviceFlowError) =>
@@ -461,7 +471,8 @@ export const make = (
     const SCAN_BATCH = 500
     // returns whether the batch was full (more may be due: scan again at once)
     const scan = Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
+      yield* Effect.ignore(measureOffset)
+      const now = (yield* Clock.currentTimeMillis) + redisOffset
       const due = yield* connection.run("scan flows", (c) => c.zrangebyscore(indexKey, "-inf", now, "LIMIT", 0, SCAN_BATCH))
       // instances scanning together start at different places instead of racing for the same flows
       const mine = due.filter((id) => !owned.has(id))
@@ -471,6 +482,8 @@ export const make = (
       return due.length === SCAN_BATCH
     })
 
+    // before the first flow is indexed (a Redis away now is measured again at every scan)
+    yield* Effect.ignore(measureOffset)
     yield* scan.pipe(
       Effect.catchAll((error) => Effect.as(Effect.logWarning("flow takeover scan failed", error.message), false)),
       Effect.flatMap((more) => more ? Effect.void : Effect.sleep(settings.scanEvery)),
