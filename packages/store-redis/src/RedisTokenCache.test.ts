@@ -10,7 +10,6 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
-import * as Schedule from "effect/Schedule"
 import { Redis } from "ioredis"
 import { accountFor, signIn, tokenCacheContract } from "../../core/test/tokenCacheContract.js"
 import { connect, connectionLayer, dumpAll, KEY_1, KEY_2, keyring, withConnection, withLostReply } from "../test/helpers.js"
@@ -106,11 +105,9 @@ describe.runIf(server !== undefined)("RedisTokenCache", () => {
       yield* Deferred.await(inFlight)
       const [lock] = yield* Effect.promise(() => redis.keys(`devflow:{devflow:tokens:${namespace}}:lock:*`))
       assert.isDefined(lock)
-      // the lease lapses (a pause longer than it) and another instance takes the lock
-      yield* Effect.promise(() => redis.pexpire(lock!, 1))
-      yield* Effect.promise(() => redis.set(lock!, "999999", "PX", 60_000, "NX")).pipe(
-        Effect.repeat({ until: (ok) => ok === "OK", schedule: Schedule.spaced("5 millis") })
-      )
+      // the lease lapses (a pause longer than it) and another instance takes the lock: in one
+      // command, so that the holder's renewal cannot slip in between
+      yield* Effect.promise(() => redis.set(lock!, "999999", "PX", 60_000))
       yield* Deferred.succeed(answer, undefined)
       const result = yield* Fiber.join(refreshing)
       assert.strictEqual(Redacted.value(result.accessToken), TestKitCache.accessToken(1))
