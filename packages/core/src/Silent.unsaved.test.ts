@@ -20,7 +20,9 @@ import * as TokenCache from "./TokenCache.js"
  */
 const refusingCache = (
   refusing: (write: number) => boolean,
-  onRefused: (content: TokenCache.CacheContent) => TokenCache.CacheContent = (c) => c
+  onRefused: (content: TokenCache.CacheContent) => TokenCache.CacheContent = (c) => c,
+  /** applied to the real content right before write `n` runs (another writer just got in first) */
+  before?: { readonly write: number; readonly change: (content: TokenCache.CacheContent) => TokenCache.CacheContent }
 ) =>
   Layer.effect(
     TokenCache.TokenCache,
@@ -34,7 +36,8 @@ const refusingCache = (
         modify: (f) =>
           Effect.suspend(() => {
             const write = writes++
-            if (!refusing(write)) return inner.modify(f)
+            const first = before?.write === write ? inner.update(before.change) : Effect.void
+            if (!refusing(write)) return Effect.zipRight(first, inner.modify(f))
             return Effect.zipRight(
               inner.update(onRefused),
               Effect.fail(new TokenCache.CacheUnavailable({ location: "refusing", reason: "keychain", detail: "refused" }))
@@ -43,6 +46,16 @@ const refusingCache = (
       })
     })
   )
+
+/** Another sign-in of the same account, with its own refresh token. */
+const newerSignIn = (content: TokenCache.CacheContent) =>
+  TokenCache.withTokens(content, {
+    authority: TestKitCache.AUTHORITY,
+    clientId: TestKit.CLIENT_ID,
+    account: TestKitCache.account,
+    refreshToken: Redacted.make("newer-sign-in-rt"),
+    now: 0
+  })
 
 const withServer = (server: TestKitCache.RefreshServer, cache: Layer.Layer<TokenCache.TokenCache>) =>
   Effect.provide(Layer.merge(cache, TestKit.layer(server.script)))
@@ -107,20 +120,22 @@ describe("Silent: a rotated refresh token survives a refused save", () => {
 
   it.effect("the merge never replaces a refresh token stored meanwhile by another sign-in", () => {
     const server = TestKitCache.refreshServer({ rotate: true })
-    const other = (content: TokenCache.CacheContent) =>
-      TokenCache.withTokens(content, {
-        authority: TestKitCache.AUTHORITY,
-        clientId: TestKit.CLIENT_ID,
-        account: TestKitCache.account,
-        refreshToken: Redacted.make("newer-sign-in-rt"),
-        now: 0
-      })
     return Effect.gen(function*() {
       yield* TestKitCache.seed({ withoutAccessToken: true })
       const result = yield* silent()
       assert.strictEqual(Redacted.value(result.accessToken), TestKitCache.accessToken(1))
       assert.strictEqual(yield* storedRefreshToken, "newer-sign-in-rt")
-    }).pipe(withServer(server, refusingCache((write) => write === 1, other)))
+    }).pipe(withServer(server, refusingCache((write) => write === 1, newerSignIn)))
+  })
+
+  it.effect("a sign-in stored while the refresh was in flight is not overwritten by the refresh's answer", () => {
+    const server = TestKitCache.refreshServer({ rotate: true })
+    return Effect.gen(function*() {
+      yield* TestKitCache.seed({ withoutAccessToken: true })
+      const result = yield* silent()
+      assert.strictEqual(Redacted.value(result.accessToken), TestKitCache.accessToken(1))
+      assert.strictEqual(yield* storedRefreshToken, "newer-sign-in-rt")
+    }).pipe(withServer(server, refusingCache(() => false, undefined, { write: 1, change: newerSignIn })))
   })
 
   it.effect("the merge does not bring back an account signed out meanwhile", () => {

@@ -251,13 +251,10 @@ const refreshUnderLock = (
     const input = answered.refreshToken === undefined && sent !== refreshToken.secret ? { ...answered, refreshToken: sent } : answered
     const token = toTokenResult(nextAccount, result, "refresh")
     // Once the server answered, the refresh token sent may be dead (rotation): a refused save must not drop its successor.
-    const base = Redacted.value(refreshToken.secret)
-    return yield* cache.save(input).pipe(
+    const what = { input, base: Redacted.value(refreshToken.secret) }
+    return yield* Unsaved.store(cache, what).pipe(
       Effect.as(cached(token)),
-      Effect.tap(() => Effect.sync(() => Unsaved.settled(cache, base))),
-      Effect.catchAll((error) =>
-        Effect.succeed<Refreshed>({ token, unsaved: { what: { input, base }, error } })
-      )
+      Effect.catchAll((error) => Effect.succeed<Refreshed>({ token, unsaved: { what, error } }))
     )
   })
 

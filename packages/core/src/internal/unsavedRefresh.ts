@@ -47,33 +47,38 @@ const remember = (cache: TokenCache, base: string, rotated: Redacted.Redacted<st
 }
 
 /**
- * Store what the refresh returned, outside the lock: a compare-and-set on
- * the refresh token's value. The rotated token replaces the cached one only
- * while the cache still holds the one this refresh read (or none: a caller
- * that sent that dead one after us was refused and removed it); a token a
- * newer sign-in stored is kept, and an account signed out meanwhile stays
- * out. When even this write fails, the rotated token is kept in memory for
- * this process's next refresh, and a warning says so.
+ * Store what a refresh returned: a compare-and-set on the refresh token's
+ * value. The rotated token replaces the cached one only while the cache still
+ * holds the one this refresh read (or none: a caller that sent that dead one
+ * after us was refused and removed it); a token a newer sign-in stored
+ * meanwhile is kept, and an account signed out meanwhile stays out.
  * @internal
  */
-export const merge = (cache: TokenCache, unsaved: Unsaved, refused: TokenCacheError): Effect.Effect<void> => {
+export const store = (cache: TokenCache, unsaved: Unsaved): Effect.Effect<void, TokenCacheError> => {
   const { input, base } = unsaved
   return cache.modify((content) => {
-    if (Content.findAccount(content, input.authority, input.account.id) === undefined) return [false, content] as const
+    if (Content.findAccount(content, input.authority, input.account.id) === undefined) return [undefined, content] as const
     const stored = Content.findRefreshToken(content, input.authority, input.clientId, input.account.id)
-    if (stored !== undefined && Redacted.value(stored.secret) !== base) return [false, content] as const
-    return [true, Content.save(content, input)] as const
-  }).pipe(
-    Effect.tap(() => Effect.sync(() => settled(cache, base))),
-    Effect.catchAll((error) =>
-      Effect.gen(function*() {
-        if (input.refreshToken !== undefined && Redacted.value(input.refreshToken) !== base) remember(cache, base, input.refreshToken)
-        yield* Effect.logWarning(
-          `The token cache ${cache.location} refused the tokens of a refresh (${refused.message}; then ${error.message}). ` +
-            `The new tokens were returned; the rotated refresh token is kept in this process's memory only, ` +
-            `and a later process will need a new sign-in if the cache stays unwritable`
-        )
-      })
-    )
-  )
+    if (stored !== undefined && Redacted.value(stored.secret) !== base) return [undefined, content] as const
+    return [undefined, Content.save(content, input)] as const
+  }).pipe(Effect.tap(() => Effect.sync(() => settled(cache, base))))
 }
+
+/**
+ * {@link store}, again, after the refresh lock was released (a write fenced
+ * by a lock that lapsed is refused while it is held). When even this write
+ * fails, the rotated token is kept in memory for this cache's next refresh,
+ * and a warning says so.
+ * @internal
+ */
+export const merge = (cache: TokenCache, unsaved: Unsaved, refused: TokenCacheError): Effect.Effect<void> =>
+  Effect.catchAll(store(cache, unsaved), (error) =>
+    Effect.gen(function*() {
+      const { base, input } = unsaved
+      if (input.refreshToken !== undefined && Redacted.value(input.refreshToken) !== base) remember(cache, base, input.refreshToken)
+      yield* Effect.logWarning(
+        `The token cache ${cache.location} refused the tokens of a refresh (${refused.message}; then ${error.message}). ` +
+          `The new tokens were returned; the rotated refresh token is kept in this process's memory only, ` +
+          `and a later process will need a new sign-in if the cache stays unwritable`
+      )
+    }))
