@@ -171,16 +171,24 @@ export const make = (
             options.storeClientSecret !== false
           ? { tokenEndpoint: config.endpoints.token, secret: config.clientSecret, authMethod: config.clientAuthMethod }
           : undefined
-        yield* cache.save({ ...internal.saveInput(authority, clientId, account, result, now), client: secret })
-        if (options.storeClientSecret === false) {
-          // opting out also forgets a secret an earlier sign-in kept (a registration is not the user's secret)
-          yield* cache.update((content) => {
-            const kept = TokenCacheModule.findClient(content, config.endpoints.token, clientId)
-            return kept === undefined || kept.registration !== undefined
-              ? content
-              : TokenCacheModule.withoutClient(content, config.endpoints.token, clientId)
-          })
-        }
+        const store = Effect.gen(function*() {
+          yield* cache.save({ ...internal.saveInput(authority, clientId, account, result, now), client: secret })
+          if (options.storeClientSecret === false) {
+            // opting out also forgets a secret an earlier sign-in kept (a registration is not the user's secret)
+            yield* cache.update((content) => {
+              const kept = TokenCacheModule.findClient(content, config.endpoints.token, clientId)
+              return kept === undefined || kept.registration !== undefined
+                ? content
+                : TokenCacheModule.withoutClient(content, config.endpoints.token, clientId)
+            })
+          }
+        })
+        // the device code is spent once redeemed: a refused save must not throw the sign-in away
+        yield* Effect.catchAll(store, (error) =>
+          Effect.logWarning(
+            `The token cache ${cache.location} refused the new sign-in's tokens (${error.message}): ` +
+              `they were returned, but later calls will need a new sign-in`
+          ))
         return internal.toTokenResult(account, result, "device_code")
       }).pipe(Effect.provideService(HttpClient.HttpClient, http))
 

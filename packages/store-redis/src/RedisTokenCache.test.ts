@@ -1,12 +1,20 @@
-import type * as TokenCache from "@devflow/core/TokenCache"
+import * as Silent from "@devflow/core/Silent"
+import * as TestKit from "@devflow/core/TestKit"
+import * as TestKitCache from "@devflow/core/TestKitCache"
+import * as TokenCache from "@devflow/core/TokenCache"
+import * as HttpClient from "@effect/platform/HttpClient"
 import { afterAll, assert, describe, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import { Redis } from "ioredis"
 import { accountFor, signIn, tokenCacheContract } from "../../core/test/tokenCacheContract.js"
-import { connectionLayer, dumpAll, KEY_1, KEY_2, keyring, withConnection } from "../test/helpers.js"
+import { connect, connectionLayer, dumpAll, KEY_1, KEY_2, keyring, withConnection, withLostReply } from "../test/helpers.js"
 import { hasRedis, startRedis } from "../test/redisServer.js"
+import { RedisConnection } from "./RedisConnection.js"
 import * as RedisTokenCache from "./RedisTokenCache.js"
 
 const server = hasRedis ? await startRedis() : undefined
@@ -71,6 +79,58 @@ describe.runIf(server !== undefined)("RedisTokenCache", () => {
       assert.deepStrictEqual(yield* cache.getAccounts(AUTHORITY), [])
     }).pipe(Effect.scoped))
 
+  it.live("the refresh lock lapses mid-refresh and another instance takes it: the caller gets the tokens, the rotated refresh token is merged", () =>
+    Effect.gen(function*() {
+      const namespace = `lapse-${process.pid}`
+      const cache = yield* RedisTokenCache.make({ namespace, lockLease: "300 millis" }).pipe(withConnection(url))
+      const redis = new Redis(url)
+      yield* Effect.addFinalizer(() => Effect.sync(() => redis.disconnect()))
+      const server = TestKitCache.refreshServer({ rotate: true })
+      const inFlight = yield* Deferred.make<void>()
+      const answer = yield* Deferred.make<void>()
+      // the token endpoint answers only once the test let the lease lapse
+      const http = Layer.effect(
+        HttpClient.HttpClient,
+        Effect.map(HttpClient.HttpClient, (client) =>
+          HttpClient.mapRequestEffect(client, (request) =>
+            Effect.zipRight(Deferred.succeed(inFlight, undefined), Effect.as(Deferred.await(answer), request))))
+      ).pipe(Layer.provideMerge(TestKit.layer(server.script)))
+      const run = <A, E>(effect: Effect.Effect<A, E, TokenCache.TokenCache | HttpClient.HttpClient | TestKit.FakeServer>) =>
+        effect.pipe(Effect.provideService(TokenCache.TokenCache, cache), Effect.provide(http))
+      const silent = (forceRefresh: boolean) =>
+        Effect.flatMap(TestKit.config(), (config) =>
+          Silent.acquireSilent({ config, account: TestKitCache.account, scopes: ["api.read"], forceRefresh }))
+      yield* run(TestKitCache.seed({ withoutAccessToken: true }))
+      const refreshing = yield* Effect.fork(run(silent(false)))
+      yield* Deferred.await(inFlight)
+      const [lock] = yield* Effect.promise(() => redis.keys(`devflow:{devflow:tokens:${namespace}}:lock:*`))
+      assert.isDefined(lock)
+      // the lease lapses (a pause longer than it) and another instance takes the lock: in one
+      // command, so that the holder's renewal cannot slip in between
+      yield* Effect.promise(() => redis.set(lock!, "999999", "PX", 60_000))
+      yield* Deferred.succeed(answer, undefined)
+      const result = yield* Fiber.join(refreshing)
+      assert.strictEqual(Redacted.value(result.accessToken), TestKitCache.accessToken(1))
+      const stored = TokenCache.findRefreshToken(yield* cache.read, TestKitCache.AUTHORITY, TestKit.CLIENT_ID, TestKitCache.account.id)
+      assert.strictEqual(Redacted.value(stored!.secret), TestKitCache.refreshToken(1))
+      // the other instance lets go: the next refresh sends the rotated token, which the server accepts
+      yield* Effect.promise(() => redis.del(lock!))
+      const later = yield* run(silent(true))
+      assert.strictEqual(Redacted.value(later.accessToken), TestKitCache.accessToken(2))
+    }).pipe(Effect.scoped))
+
+  it.live("a refresh lock whose LOCK reply was lost and retried is held at once (the retry is recognised, not refused)", () =>
+    Effect.gen(function*() {
+      const namespace = `lost-reply-${process.pid}`
+      const flaky = withLostReply(yield* connect(url), "tokenCache.lock")
+      const cache = yield* RedisTokenCache.make({ namespace, lockLease: "5 seconds", refreshLockTimeout: "2 seconds" }).pipe(
+        Effect.provideService(RedisConnection, flaky.connection)
+      )
+      yield* cache.withRefreshLock("frank", cache.save(signIn(accountFor("frank"))))
+      assert.isTrue(flaky.lost())
+      assert.strictEqual((yield* cache.getAccounts(AUTHORITY)).length, 1)
+    }).pipe(Effect.scoped))
+
   it.live("at rest nothing is in clear; the key expires with the refresh token's lifetime", () =>
     Effect.gen(function*() {
       const namespace = `at-rest-${process.pid}`
@@ -99,7 +159,7 @@ describe.runIf(server !== undefined)("RedisTokenCache", () => {
       assert.strictEqual((yield* rotated.getAccounts(AUTHORITY)).length, 1)
       yield* rotated.save(signIn(accountFor("erin")))
       const dump = yield* Effect.promise(() => dumpAll(url))
-      assert.include(dump, "v1.k2.")
+      assert.include(dump, "v2.k2.")
       const onlyNew = yield* withKeys(["k2", KEY_2])
       assert.strictEqual((yield* onlyNew.getAccounts(AUTHORITY)).length, 2)
       const stranger = yield* withKeys(["k3", KEY_1])

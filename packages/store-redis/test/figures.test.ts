@@ -14,8 +14,7 @@
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Redis } from "ioredis"
 import { KEY_1, redisInfo } from "./helpers.js"
-import { call, type Instance, startInstance, stopInstance } from "./instances.js"
-import { CLIENT_ID } from "./pollLogServer.js"
+import { call, type Instance, serviceEnv, startInstance, stopInstance } from "./instances.js"
 import { hasRedis, type RedisServer, startRedis } from "./redisServer.js"
 
 const FLOWS = Number(process.env.DEVFLOW_SCALE_PENDING ?? 1500)
@@ -37,14 +36,7 @@ describe.runIf(hasRedis && process.env.DEVFLOW_SCALE_FIGURES === "1")("scaling f
     const auth = await startInstance("auth", { INTERVAL_SECONDS: "5", EXPIRE_SECONDS: "900" }, "./pollLogServerMain.ts")
     processes.push(auth)
     const polls = async () => (await call(`${auth.url}/__counters`))!.body.polls as number
-    const env = {
-      REDIS_URL: redis.url,
-      DEVFLOW_REDIS_KEYS: `k1:${KEY_1}`,
-      CLIENT_ID,
-      DEVICE_AUTHORIZATION_ENDPOINT: `${auth.url}/device`,
-      TOKEN_ENDPOINT: `${auth.url}/token`,
-      LEASE_MS: String(LEASE_MS)
-    }
+    const env = serviceEnv(redis.url, auth.url, `k1:${KEY_1}`, { LEASE_MS: String(LEASE_MS) })
     const instances = await Promise.all(["A", "B", "C"].map((name) => startInstance(name, env)))
     processes.push(...instances)
     const empty = await info()

@@ -69,3 +69,23 @@ export const redisInfo = async (url: string, prefix = "devflow") => {
     redis.disconnect()
   }
 }
+
+/**
+ * `connection`, except that the first run of the script named `name` has its
+ * reply lost: Redis runs it, then the command is sent again, as a retry after
+ * a timeout does. `lost()` says whether that happened.
+ */
+export const withLostReply = (connection: RedisConnection.RedisConnection, name: string) => {
+  let lost = false
+  const wrapped: RedisConnection.RedisConnection = {
+    ...connection,
+    script: (script, keys, args) =>
+      script.name === name && !lost
+        ? Effect.zipRight(
+          Effect.sync(() => (lost = true)),
+          Effect.zipRight(connection.script(script, keys, args), connection.script(script, keys, args))
+        )
+        : connection.script(script, keys, args)
+  }
+  return { connection: wrapped, lost: () => lost }
+}

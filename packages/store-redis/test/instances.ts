@@ -5,6 +5,7 @@
 import { bundleForTest } from "@devflow/dev-server/testBundle"
 import * as child from "node:child_process"
 import * as readline from "node:readline"
+import { CLIENT_ID } from "./pollLogServer.js"
 
 const bundles = new Map<string, Promise<string>>()
 
@@ -58,6 +59,21 @@ export const startInstance = async (
   })
   return { name, url: /^\d+$/.test(where) ? `http://127.0.0.1:${where}` : where, process: proc, stderr: () => err, logs, exited }
 }
+
+/** The example service's environment: this Redis, the poll-logging server at `auth`, these keys, and `extra`. */
+export const serviceEnv = (
+  redisUrl: string,
+  auth: string,
+  keys: string,
+  extra: Record<string, string> = {}
+): Record<string, string> => ({
+  REDIS_URL: redisUrl,
+  DEVFLOW_REDIS_KEYS: keys,
+  CLIENT_ID,
+  DEVICE_AUTHORIZATION_ENDPOINT: `${auth}/device`,
+  TOKEN_ENDPOINT: `${auth}/token`,
+  ...extra
+})
 
 export const stopInstance = async (instance: Instance, signal: NodeJS.Signals = "SIGTERM") => {
   if (instance.process.exitCode === null && instance.process.signalCode === null) {

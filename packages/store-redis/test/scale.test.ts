@@ -11,8 +11,8 @@
  */
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { dumpAll, KEY_1, redisInfo as info } from "./helpers.js"
-import { call, type Instance, startInstance, stopInstance } from "./instances.js"
-import { CLIENT_ID, type CodeRecord, type Violation } from "./pollLogServer.js"
+import { call, type Instance, serviceEnv, startInstance, stopInstance } from "./instances.js"
+import type { CodeRecord, Violation } from "./pollLogServer.js"
 import { hasRedis, type RedisServer, startRedis } from "./redisServer.js"
 
 interface ServerLog {
@@ -68,16 +68,11 @@ describe.runIf(hasRedis)(`${FLOWS} flows on 3 instances sharing one Redis`, () =
     const authProcess = await startInstance("auth", { INTERVAL_SECONDS: "1", EXPIRE_SECONDS: "3" }, "./pollLogServerMain.ts")
     helpers.push(authProcess)
     const auth = { origin: authProcess.url }
-    const env = {
-      REDIS_URL: redis.url,
-      DEVFLOW_REDIS_KEYS: `k1:${KEY_1}`,
-      CLIENT_ID,
-      DEVICE_AUTHORIZATION_ENDPOINT: `${auth.origin}/device`,
-      TOKEN_ENDPOINT: `${auth.origin}/token`,
+    const env = serviceEnv(redis.url, auth.origin, `k1:${KEY_1}`, {
       SCOPES: "openid offline_access api",
       LEASE_MS: String(LEASE_MS),
       REQUEST_TIMEOUT_MS: "5000"
-    }
+    })
     instances.push(...await Promise.all(["A", "B", "C"].map((name) => startInstance(name, env))))
     const [, victim] = instances
     const alive = () => instances.filter((i) => i.process.exitCode === null && i.process.signalCode === null)

@@ -6,6 +6,7 @@ import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import { errorCode, insecure, io, ioError, processAlive, sleepLive } from "./io.js"
+import type * as Keychain from "./keychain.js"
 import * as Lock from "./lock.js"
 import * as SecretStore from "./secretStore.js"
 
@@ -18,6 +19,8 @@ export interface Settings {
   readonly staleLockAfter: Duration.Duration
   readonly secretStore: SecretStore.Mode
   readonly keychainTimeout: Duration.Duration
+  /** the OS keychain unless given (tests give a failing one) */
+  readonly keychain?: Keychain.Keychain | undefined
   readonly onWarning: (warning: TokenCache.CacheCorrupt) => Effect.Effect<void>
 }
 
@@ -128,7 +131,12 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
     const file = path.join(directory, settings.fileName)
     yield* prepareDirectory(directory, settings.fileName)
     yield* removeLeftovers(directory, settings.fileName)
-    const secrets = SecretStore.make({ mode: settings.secretStore, file, timeout: settings.keychainTimeout })
+    const secrets = SecretStore.make({
+      mode: settings.secretStore,
+      file,
+      timeout: settings.keychainTimeout,
+      keychain: settings.keychain
+    })
     yield* secrets.check
 
     let snapshot: Snapshot = snapshotOf(MISSING, TokenCache.empty, EMPTY)

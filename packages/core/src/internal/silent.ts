@@ -15,6 +15,7 @@ import * as Content from "./cacheContent.js"
 import { InteractionRequired } from "./interaction.js"
 import { readClaims } from "./jwt.js"
 import { refresh } from "./refresh.js"
+import * as Unsaved from "./unsavedRefresh.js"
 
 /**
  * A token, where it came from, and whose it is.
@@ -164,18 +165,31 @@ export const acquireSilentWith = <R>(
         if (!params.forceRefresh && usable(seen, now, params.skewMillis)) {
           return Effect.succeed(fromCache(content, params, account, seen!))
         }
-        return provide(cache.withRefreshLock(
-          Content.credentialKey(authority, clientId, account.id),
-          refreshUnderLock(cache, params, seen)
-        ))
+        return provide(
+          Effect.flatMap(
+            cache.withRefreshLock(Content.credentialKey(authority, clientId, account.id), refreshUnderLock(cache, params, seen)),
+            // a refused save is merged once the lock is released: its fence no longer applies there
+            (refreshed) =>
+              refreshed.unsaved === undefined
+                ? Effect.succeed(refreshed.token)
+                : Effect.as(Unsaved.merge(cache, refreshed.unsaved.what, refreshed.unsaved.error), refreshed.token)
+          )
+        )
       }))
   })
+
+interface Refreshed {
+  readonly token: TokenResult
+  readonly unsaved?: { readonly what: Unsaved.Unsaved; readonly error: TokenCacheError } | undefined
+}
+
+const cached = (token: TokenResult): Refreshed => ({ token })
 
 const refreshUnderLock = (
   cache: TokenCache,
   params: SilentParams,
   seen: Content.AccessTokenEntry | undefined
-): Effect.Effect<TokenResult, SilentError, HttpClient.HttpClient> =>
+): Effect.Effect<Refreshed, SilentError, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const { authority, config, scopes } = params
     const clientId = config.clientId
@@ -187,7 +201,7 @@ const refreshUnderLock = (
     const current = Content.findAccessToken(content, authority, clientId, account.id, scopes, config.scopeForm)
     const refreshedMeanwhile = !sameEntry(current, seen)
     if (usable(current, now, params.skewMillis) && (!params.forceRefresh || refreshedMeanwhile)) {
-      return fromCache(content, params, account, current!)
+      return cached(fromCache(content, params, account, current!))
     }
     const refreshToken = Content.findRefreshToken(content, authority, clientId, account.id)
     if (refreshToken === undefined) {
@@ -198,12 +212,16 @@ const refreshUnderLock = (
     const refreshConfig = stored === undefined
       ? config
       : { ...config, clientSecret: stored.secret, clientAuthMethod: stored.authMethod }
-    const result = yield* refresh(refreshConfig, refreshToken.secret, scopes, params.timeout, account.id).pipe(
+    const sent = Unsaved.refreshTokenToSend(cache, refreshToken.secret)
+    const result = yield* refresh(refreshConfig, sent, scopes, params.timeout, account.id).pipe(
       Effect.tapError((error) =>
         // RFC 6749 §5.2 invalid_grant: this refresh token is dead; forget it so that
         // later calls fail at once instead of asking the server again.
         error._tag === "InteractionRequired" && error.reason === "invalid_grant"
-          ? cache.update((c) => Content.removeRefreshToken(c, refreshToken, (e) => Redacted.value(e.secret)))
+          ? Effect.zipRight(
+            Effect.sync(() => Unsaved.settled(cache, Redacted.value(refreshToken.secret))),
+            cache.update((c) => Content.removeRefreshToken(c, refreshToken, (e) => Redacted.value(e.secret)))
+          )
           : Effect.void
       ),
       // A kept client registration the server no longer knows (expired early, deleted): forget it, so
@@ -228,8 +246,16 @@ const refreshUnderLock = (
     )
     const nextAccount = yield* accountAfterRefresh(account, result, config.endpoints.token)
     const savedAt = yield* Clock.currentTimeMillis
-    yield* cache.save(saveInput(authority, clientId, nextAccount, result, savedAt))
-    return toTokenResult(nextAccount, result, "refresh")
+    const answered = saveInput(authority, clientId, nextAccount, result, savedAt)
+    // a successor sent from memory and not rotated again (RFC 6749 §6 allows either) is the one to store
+    const input = answered.refreshToken === undefined && sent !== refreshToken.secret ? { ...answered, refreshToken: sent } : answered
+    const token = toTokenResult(nextAccount, result, "refresh")
+    // Once the server answered, the refresh token sent may be dead (rotation): a refused save must not drop its successor.
+    const what = { input, base: Redacted.value(refreshToken.secret) }
+    return yield* Unsaved.store(cache, what).pipe(
+      Effect.as(cached(token)),
+      Effect.catchAll((error) => Effect.succeed<Refreshed>({ token, unsaved: { what, error } }))
+    )
   })
 
 /**

@@ -87,12 +87,10 @@ export const make = (settings: Settings): Effect.Effect<RedisConnection, never, 
     )
     const timeout = Duration.millis(settings.commandTimeout)
 
-    const run = <A>(operation: string, f: (client: Redis | Cluster) => Promise<A>) =>
+    // Every command, subscriptions included: a time limit per try, bounded tries with backoff.
+    const bounded = <A>(operation: string, call: () => Promise<A>) =>
       Effect.tryPromise({
-        try: () => {
-          stats.commands++
-          return f(client)
-        },
+        try: call,
         catch: (error) => new RedisUnavailable({ location, operation, detail: reason(error) })
       }).pipe(
         Effect.timeoutFail({
@@ -101,6 +99,12 @@ export const make = (settings: Settings): Effect.Effect<RedisConnection, never, 
         }),
         Effect.retry(retry)
       )
+
+    const run = <A>(operation: string, f: (client: Redis | Cluster) => Promise<A>) =>
+      bounded(operation, () => {
+        stats.commands++
+        return f(client)
+      })
 
     const runScript = (s: Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>) =>
       run(s.name, async (c) => {
@@ -129,13 +133,8 @@ export const make = (settings: Settings): Effect.Effect<RedisConnection, never, 
           return first
             ? Effect.tapError(
               Effect.asVoid(
-                Effect.tryPromise({
-                  try: () => subscriber.subscribe(channel),
-                  catch: (error) => new RedisUnavailable({ location, operation: "subscribe", detail: reason(error) })
-                }).pipe(Effect.timeoutFail({
-                  duration: timeout,
-                  onTimeout: () => new RedisUnavailable({ location, operation: "subscribe", detail: "no answer" })
-                }))
+                // SUBSCRIBE is idempotent: retried like every other command
+                bounded("subscribe", () => subscriber.subscribe(channel))
               ),
               () => Effect.sync(() => release(channel, listener))
             )
@@ -152,10 +151,12 @@ export const make = (settings: Settings): Effect.Effect<RedisConnection, never, 
       subscriber.unsubscribe(channel).catch(() => {})
     }
 
+    const prefix = settings.prefix ?? "devflow"
     return {
       location,
-      prefix: settings.prefix ?? "devflow",
-      keyring: settings.keyring,
+      prefix,
+      // sealed values are bound to this prefix: copied under another app's prefix, they do not open
+      keyring: settings.keyring.forPrefix(prefix),
       client,
       run,
       script: runScript,

@@ -21,6 +21,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { RedisConnection, RedisUnavailable } from "../RedisConnection.js"
 import { script } from "./connection.js"
+import { attemptId, monotonicNow, RELEASE } from "./lease.js"
 
 /** @internal */
 export interface Settings {
@@ -40,7 +41,7 @@ export interface Settings {
 const CREATE = script(
   "flow.create",
   `redis.call("HSET", KEYS[1], "status", "pending", "seq", 1, "fence", 1, "session", ARGV[1], "update", ARGV[2], "userCode", ARGV[3], "expiresOn", ARGV[4])
-redis.call("PEXPIREAT", KEYS[1], ARGV[6])
+redis.call("PEXPIRE", KEYS[1], ARGV[6])
 redis.call("SET", KEYS[2], 1, "PX", ARGV[5])
 return 1`
 )
@@ -59,30 +60,45 @@ return seq`
 
 // The first final update wins. Tokens (force = 1) are stored even by a holder whose
 // lease lapsed while their request was in flight: they are the truth, and the code is spent.
+// Returns the lease's holder and remaining time as it ended, for a cancel to wait on.
+// ARGV[7] names the attempt: the same attempt sent again (its reply was lost) is told -3, "it was you".
 const FINISH = script(
   "flow.finish",
   `local st = redis.call("HGET", KEYS[1], "status")
-if not st then return 0 end
-if st ~= "pending" then return -2 end
-if ARGV[6] ~= "1" and redis.call("GET", KEYS[2]) ~= ARGV[1] then return -1 end
+if not st then return {0} end
+if st ~= "pending" then
+  if redis.call("HGET", KEYS[1], "finishedBy") == ARGV[7] then return {-3} end
+  return {-2}
+end
+local holder = redis.call("GET", KEYS[2])
+if ARGV[6] ~= "1" and holder ~= ARGV[1] then return {-1} end
+local ttl = redis.call("PTTL", KEYS[2])
 local seq = redis.call("HINCRBY", KEYS[1], "seq", 1)
-redis.call("HSET", KEYS[1], "status", ARGV[2], "update", ARGV[3])
+redis.call("HSET", KEYS[1], "status", ARGV[2], "update", ARGV[3], "finishedBy", ARGV[7])
 redis.call("HDEL", KEYS[1], "session")
 redis.call("DEL", KEYS[2])
 redis.call("PEXPIRE", KEYS[1], ARGV[4])
 redis.call("PUBLISH", ARGV[5], seq .. "|" .. ARGV[3])
-return seq`
+return {seq, holder or "", ttl}`
 )
 
+// ARGV[2] names this takeover attempt: the same attempt sent again (its reply was lost and
+// the command retried) gets the lease it already took, instead of being told it is taken.
 const ACQUIRE = script(
   "flow.acquire",
   `local st = redis.call("HGET", KEYS[1], "status")
 if not st then return {0} end
 if st ~= "pending" then return {-2} end
 local ttl = redis.call("PTTL", KEYS[2])
-if ttl > 0 then return {-1, ttl} end
+if ttl > 0 then
+  if redis.call("HGET", KEYS[1], "acquiredBy") == ARGV[2] then
+    return {tonumber(redis.call("GET", KEYS[2])), redis.call("HGET", KEYS[1], "session")}
+  end
+  return {-1, ttl}
+end
 local f = redis.call("HINCRBY", KEYS[1], "fence", 1)
 redis.call("SET", KEYS[2], f, "PX", ARGV[1])
+redis.call("HSET", KEYS[1], "acquiredBy", ARGV[2])
 return {f, redis.call("HGET", KEYS[1], "session")}`
 )
 
@@ -94,18 +110,36 @@ redis.call("PEXPIRE", KEYS[2], ARGV[2])
 return 1`
 )
 
-const RELEASE = script(
-  "flow.release",
-  `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
-return 0`
-)
-
 // ---------------------------------------------------------------------------
 
 const encodeUpdate = Schema.encodeSync(FlowStore.FlowUpdate)
 const decodeUpdate = Schema.decodeUnknownEither(Schema.parseJson(FlowStore.FlowUpdate))
 
 type Outcome = "done" | "lost" | "ended"
+
+interface Lease {
+  readonly fence: Ref.Ref<string>
+  /** monotonic ms until which the lease is surely still this instance's */
+  readonly validUntil: Ref.Ref<number>
+  /** wall-clock ms of the next poll (the session's, which other instances read) */
+  readonly nextPollAt: Ref.Ref<number>
+  readonly leased: Deferred.Deferred<void>
+  /** the gate refused a poll: the lease may have lapsed */
+  readonly lost: Deferred.Deferred<void>
+}
+
+const makeLease = (fence: string, validUntil: number, nextPollAt: number, leased: boolean) =>
+  Effect.gen(function*() {
+    const lease: Lease = {
+      fence: yield* Ref.make(fence),
+      validUntil: yield* Ref.make(validUntil),
+      nextPollAt: yield* Ref.make(nextPollAt),
+      leased: yield* Deferred.make<void>(),
+      lost: yield* Deferred.make<void>()
+    }
+    if (leased) yield* Deferred.succeed(lease.leased, undefined)
+    return lease
+  })
 
 /** @internal */
 export const make = (
@@ -122,11 +156,14 @@ export const make = (
     const channel = flowKey
     const indexKey = `${p}:flows:pending`
     const cancelChannel = `${p}:flows:cancelled`
+    // the holder of a cancelled flow's lease says here that it stopped polling
+    const stoppedChannel = `${p}:flows:cancel-stopped`
     const leaseMs = Duration.toMillis(settings.lease)
     // a holder stops polling this long before its lease can expire in Redis
     const margin = Math.max(250, Math.floor(leaseMs / 4))
     const retentionMs = Duration.toMillis(settings.retention)
-    const owned = new Map<string, Fiber.RuntimeFiber<void>>()
+    const owned = new Map<string, { readonly fiber: Fiber.RuntimeFiber<void>; readonly lease: Lease }>()
+    const stopWaiters = new Map<string, Deferred.Deferred<void>>()
 
     const unavailable = (error: RedisUnavailable) =>
       new FlowStore.FlowStoreUnavailable({ store: connection.location, reason: "connection", detail: error.message })
@@ -161,8 +198,18 @@ export const make = (
         return { seq: Number(seq), update: yield* deserialise(id, update) }
       })
 
+    // The pending index is read by every instance, so it counts time as Redis does: this instance's
+    // wall clock plus its measured offset from Redis' (an instance an hour ahead would otherwise
+    // hide its flows from takeover for an hour after a crash).
+    let redisOffset = 0
+    const measureOffset = Effect.gen(function*() {
+      const before = yield* Clock.currentTimeMillis
+      const [seconds, micros] = yield* connection.run("time", (c) => c.time())
+      const after = yield* Clock.currentTimeMillis
+      redisOffset = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - Math.round((before + after) / 2)
+    })
     const indexHint = (id: string, at: number) =>
-      connection.run("index flow", (c) => c.zadd(indexKey, at, id)).pipe(Effect.ignore)
+      connection.run("index flow", (c) => c.zadd(indexKey, at === 0 ? 0 : at + redisOffset, id)).pipe(Effect.ignore)
     const unindex = (id: string) => connection.run("unindex flow", (c) => c.zrem(indexKey, id)).pipe(Effect.ignore)
 
     const spentCode = (error: DeviceFlowError) =>
@@ -189,11 +236,19 @@ export const make = (
       connection.script(
         FINISH,
         [flowKey(id), leaseKey(id)],
-        [fence, update._tag === "Succeeded" ? "succeeded" : "failed", serialise(update), retentionMs, channel(id), force ? "1" : "0"]
+        [
+          fence,
+          update._tag === "Succeeded" ? "succeeded" : "failed",
+          serialise(update),
+          retentionMs,
+          channel(id),
+          force ? "1" : "0",
+          attemptId()
+        ]
       ).pipe(
         Effect.retry(persistently),
         // -1: another instance holds the lease now and will find the outcome itself; keep the flow indexed
-        Effect.flatMap((answer) => answer === -1 ? Effect.void : unindex(id)),
+        Effect.flatMap((answer) => Number((answer as ReadonlyArray<unknown>)[0]) === -1 ? Effect.void : unindex(id)),
         Effect.catchAll((error) => Effect.logError(`flow ${id}: final update not stored`, error.message))
       )
 
@@ -206,12 +261,7 @@ export const make = (
     const drive = (
       id: string,
       events: Stream.Stream<DeviceFlow.DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient>,
-      lease: {
-        readonly fence: Ref.Ref<string>
-        readonly validUntil: Ref.Ref<number>
-        readonly nextPollAt: Ref.Ref<number>
-        readonly leased: Deferred.Deferred<void>
-      },
+      lease: Lease,
       onIssued: (event: DeviceFlow.DeviceFlowEvent) => Effect.Effect<boolean>,
       takenOver: boolean
     ): Effect.Effect<Outcome, never, HttpClient.HttpClient> => {
@@ -227,7 +277,7 @@ export const make = (
           }
           const update = FlowStore.fromEvent(id, event) as FlowStore.Pending
           yield* Ref.set(lease.nextPollAt, update.nextPollAt)
-          const t0 = yield* Clock.currentTimeMillis
+          const t0 = yield* monotonicNow
           const answer = yield* connection.script(PERSIST, [flowKey(id), leaseKey(id)], [
             fence,
             leaseMs,
@@ -268,14 +318,15 @@ export const make = (
         const every = Duration.millis(Math.floor(leaseMs / 3))
         for (;;) {
           yield* Effect.sleep(every)
-          const t0 = yield* Clock.currentTimeMillis
+          const t0 = yield* monotonicNow
+          const wall = yield* Clock.currentTimeMillis
           const answer = yield* connection.script(RENEW, [flowKey(id), leaseKey(id)], [yield* Ref.get(lease.fence), leaseMs])
             .pipe(Effect.timeout(every), Effect.either)
           if (Either.isRight(answer)) {
             if (answer.right === -1) return "lost" as const
             if (answer.right === -2) return "ended" as const
             yield* Ref.set(lease.validUntil, t0 + leaseMs - margin)
-            yield* indexHint(id, t0 + leaseMs)
+            yield* indexHint(id, wall + leaseMs)
           }
         }
       })
@@ -283,19 +334,19 @@ export const make = (
       const guard = Effect.gen(function*() {
         yield* Deferred.await(lease.leased)
         for (;;) {
-          const now = yield* Clock.currentTimeMillis
+          const now = yield* monotonicNow
           const validUntil = yield* Ref.get(lease.validUntil)
           if (now < validUntil) {
             yield* Effect.sleep(Duration.millis(validUntil - now))
             continue
           }
           // the lease may have lapsed: stop now unless a poll is in flight (its answer is still ours to store)
-          if (now < (yield* Ref.get(lease.nextPollAt))) return "lost" as const
+          if ((yield* Clock.currentTimeMillis) < (yield* Ref.get(lease.nextPollAt))) return "lost" as const
           yield* Effect.sleep("50 millis")
         }
       })
 
-      return Effect.raceAll([poller, renewer, guard]).pipe(
+      return Effect.raceAll([poller, renewer, guard, Effect.as(Deferred.await(lease.lost), "lost" as const)]).pipe(
         Effect.tap((outcome) =>
           outcome === "done"
             ? Effect.void
@@ -309,15 +360,31 @@ export const make = (
       )
     }
 
-    const own = (id: string, run: Effect.Effect<Outcome, never, HttpClient.HttpClient>) =>
+    /**
+     * The flow's client: the last check before a poll leaves. A lease that may
+     * have lapsed (a pause longer than it: GC, SIGSTOP, a VM frozen) sends
+     * nothing, whatever timers fire first when the process runs again; the
+     * flow stops as "lost" and whoever took it over polls it.
+     */
+    const gated = (lease: Lease) =>
+      HttpClient.mapRequestEffect(client, (request) =>
+        Effect.gen(function*() {
+          // the device authorization request comes before the lease exists
+          if (!(yield* Deferred.isDone(lease.leased))) return request
+          if ((yield* monotonicNow) < (yield* Ref.get(lease.validUntil))) return request
+          yield* Deferred.succeed(lease.lost, undefined)
+          return yield* Effect.never
+        }))
+
+    const own = (id: string, lease: Lease, run: Effect.Effect<Outcome, never, HttpClient.HttpClient>) =>
       Effect.gen(function*() {
         const fiber = yield* run.pipe(
-          Effect.ensuring(Effect.sync(() => owned.delete(id))),
+          Effect.ensuring(Effect.sync(() => owned.get(id)?.lease === lease && owned.delete(id))),
           Effect.asVoid,
-          Effect.provideService(HttpClient.HttpClient, client),
+          Effect.provideService(HttpClient.HttpClient, gated(lease)),
           Effect.forkIn(scope)
         )
-        owned.set(id, fiber)
+        owned.set(id, { fiber, lease })
         return fiber
       })
 
@@ -325,31 +392,28 @@ export const make = (
       Effect.gen(function*() {
         const id = yield* FlowStore.makeId
         const issued = yield* Deferred.make<FlowStore.StartedFlow, DeviceFlowError | FlowStore.FlowStoreUnavailable>()
-        const lease = {
-          fence: yield* Ref.make("1"),
-          validUntil: yield* Ref.make(0),
-          nextPollAt: yield* Ref.make(0),
-          leased: yield* Deferred.make<void>()
-        }
+        const lease = yield* makeLease("1", 0, 0, false)
         const onIssued = (event: DeviceFlow.DeviceFlowEvent) =>
           Effect.gen(function*() {
             if (event._tag !== "CodeIssued") return false
             const update = FlowStore.fromEvent(id, event)
-            const t0 = yield* Clock.currentTimeMillis
+            const t0 = yield* monotonicNow
+            const wall = yield* Clock.currentTimeMillis
             const created = yield* connection.script(CREATE, [flowKey(id), leaseKey(id)], [
               connection.keyring.seal(`flow:${id}:session`, DeviceSession.toJson(event.session)),
               serialise(update),
               event.session.userCode,
               event.session.expiresOn,
               leaseMs,
-              // the record outlives the code by the retention, then Redis forgets it
-              event.session.expiresOn + retentionMs
+              // the record outlives the code by the retention, then Redis forgets it: a TTL relative to
+              // this instance's own reading of the code's expiry, so a clock hours off does not matter
+              Math.max(1, event.session.expiresOn - wall) + retentionMs
             ]).pipe(Effect.either)
             if (Either.isLeft(created)) {
               yield* Deferred.fail(issued, unavailable(created.left))
               return false
             }
-            yield* indexHint(id, t0 + leaseMs)
+            yield* indexHint(id, wall + leaseMs)
             yield* Ref.set(lease.validUntil, t0 + leaseMs - margin)
             yield* Ref.set(lease.nextPollAt, event.session.nextPollAt)
             yield* Deferred.succeed(lease.leased, undefined)
@@ -359,7 +423,7 @@ export const make = (
         const events = DeviceFlow.events(config, request, settings.flow).pipe(
           Stream.tapError((error) => Deferred.fail(issued, error))
         )
-        yield* own(id, drive(id, events, lease, onIssued, false))
+        yield* own(id, lease, drive(id, events, lease, onIssued, false))
         return yield* Deferred.await(issued)
       })
 
@@ -367,7 +431,10 @@ export const make = (
     const takeOver = (id: string) =>
       Effect.gen(function*() {
         const t0 = yield* Clock.currentTimeMillis
-        const answer = (yield* connection.script(ACQUIRE, [flowKey(id), leaseKey(id)], [leaseMs])) as Array<number | string>
+        const mono0 = yield* monotonicNow
+        const answer = (yield* connection.script(ACQUIRE, [flowKey(id), leaseKey(id)], [leaseMs, attemptId()])) as Array<
+          number | string
+        >
         const head = Number(answer[0])
         if (head === 0 || head === -2) return yield* unindex(id)
         if (head === -1) return yield* indexHint(id, t0 + Number(answer[1]))
@@ -391,21 +458,21 @@ export const make = (
           ? new DeviceSession.DeviceSession({ ...stored, intervalMs: stored.intervalMs + 5_000 }, true)
           : stored
         yield* indexHint(id, t0 + leaseMs)
-        const lease = {
-          fence: yield* Ref.make(fence),
-          validUntil: yield* Ref.make(t0 + leaseMs - margin),
+        const lease = yield* makeLease(
+          fence,
+          mono0 + leaseMs - margin,
           // RFC 8628 §3.5: the first poll after a takeover waits a full interval (the old holder may just have polled)
-          nextPollAt: yield* Ref.make(Math.max(session.nextPollAt, (yield* Clock.currentTimeMillis) + session.intervalMs)),
-          leased: yield* Deferred.make<void>()
-        }
-        yield* Deferred.succeed(lease.leased, undefined)
-        yield* own(id, drive(id, DeviceFlow.resumeEvents(config, session, settings.flow), lease, () => Effect.succeed(true), true))
+          Math.max(session.nextPollAt, (yield* Clock.currentTimeMillis) + session.intervalMs),
+          true
+        )
+        yield* own(id, lease, drive(id, DeviceFlow.resumeEvents(config, session, settings.flow), lease, () => Effect.succeed(true), true))
       })
 
     const SCAN_BATCH = 500
     // returns whether the batch was full (more may be due: scan again at once)
     const scan = Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
+      yield* Effect.ignore(measureOffset)
+      const now = (yield* Clock.currentTimeMillis) + redisOffset
       const due = yield* connection.run("scan flows", (c) => c.zrangebyscore(indexKey, "-inf", now, "LIMIT", 0, SCAN_BATCH))
       // instances scanning together start at different places instead of racing for the same flows
       const mine = due.filter((id) => !owned.has(id))
@@ -415,6 +482,8 @@ export const make = (
       return due.length === SCAN_BATCH
     })
 
+    // before the first flow is indexed (a Redis away now is measured again at every scan)
+    yield* Effect.ignore(measureOffset)
     yield* scan.pipe(
       Effect.catchAll((error) => Effect.as(Effect.logWarning("flow takeover scan failed", error.message), false)),
       Effect.flatMap((more) => more ? Effect.void : Effect.sleep(settings.scanEvery)),
@@ -422,26 +491,55 @@ export const make = (
       Effect.forkIn(scope)
     )
 
-    // Cancellations from any instance stop this instance's poller at once.
-    yield* connection.subscribe(cancelChannel, (id) => {
-      const fiber = owned.get(id)
-      if (fiber !== undefined) Effect.runFork(Fiber.interrupt(fiber))
+    // Cancellations from any instance stop this instance's poller at once; the lease's holder then says so.
+    yield* connection.subscribe(cancelChannel, (message) => {
+      const [id, holder] = message.split("|") as [string, string | undefined]
+      const mine = owned.get(id)
+      if (mine === undefined) return
+      Effect.runFork(Effect.gen(function*() {
+        yield* Fiber.interrupt(mine.fiber)
+        if (holder === undefined || holder !== (yield* Ref.get(mine.lease.fence))) return
+        yield* connection.run("cancel stopped", (c) => c.publish(stoppedChannel, message)).pipe(Effect.ignore)
+      }))
     }).pipe(Effect.catchAll((error) => Effect.logWarning("cancel channel not subscribed", error.message)))
+    yield* connection.subscribe(stoppedChannel, (message) => {
+      const waiter = stopWaiters.get(message)
+      if (waiter !== undefined) Effect.runFork(Deferred.succeed(waiter, undefined))
+    }).pipe(Effect.catchAll((error) => Effect.logWarning("cancel acknowledgements not subscribed", error.message)))
 
     const cancel = (id: string) =>
       Effect.gen(function*() {
         const update = serialise(new FlowStore.Cancelled({ id }))
-        const answer = yield* connection.script(
+        const answer = (yield* connection.script(
           FINISH,
           [flowKey(id), leaseKey(id)],
-          ["", "cancelled", update, retentionMs, channel(id), "1"]
-        ).pipe(Effect.mapError(unavailable))
-        if (answer === 0) return yield* new FlowStore.FlowNotFound({ id })
-        if (answer === -2) return false
+          ["", "cancelled", update, retentionMs, channel(id), "1", attemptId()]
+        ).pipe(Effect.mapError(unavailable))) as ReadonlyArray<unknown>
+        const head = Number(answer[0])
+        if (head === 0) return yield* new FlowStore.FlowNotFound({ id })
+        if (head === -2) return false
         yield* unindex(id)
-        yield* connection.run("publish cancel", (c) => c.publish(cancelChannel, id)).pipe(Effect.ignore)
+        // -3: this cancel's first run ended the flow and its reply was lost: who held the lease is not
+        // known any more, so wait as for a holder that never answers (a whole lease at most)
+        const holder = head === -3 ? "?" : String(answer[1] ?? "")
+        const remaining = head === -3 ? leaseMs : Number(answer[2] ?? 0)
+        const message = `${id}|${holder}`
         const local = owned.get(id)
-        if (local !== undefined) yield* Fiber.interrupt(local)
+        const heldHere = local !== undefined && (yield* Ref.get(local.lease.fence)) === holder
+        if (local !== undefined) yield* Fiber.interrupt(local.fiber)
+        // No poll after cancel returns: wait until the lease's holder says it stopped, at most until
+        // its lease would have run out (the holder's own deadline comes before that, see `drive`).
+        const wait = !heldHere && holder !== "" && remaining > 0
+        const stopped = yield* Deferred.make<void>()
+        if (wait) stopWaiters.set(message, stopped)
+        yield* connection.run("publish cancel", (c) => c.publish(cancelChannel, message)).pipe(Effect.ignore)
+        if (wait) {
+          yield* Deferred.await(stopped).pipe(
+            Effect.timeout(Duration.millis(remaining)),
+            Effect.ignore,
+            Effect.ensuring(Effect.sync(() => stopWaiters.delete(message)))
+          )
+        }
         return true
       })
 

@@ -9,6 +9,7 @@ import * as Option from "effect/Option"
 import * as crypto from "node:crypto"
 import type { RedisConnection, RedisUnavailable } from "../RedisConnection.js"
 import { script } from "./connection.js"
+import { attemptId, monotonicNow, RELEASE } from "./lease.js"
 
 /** @internal */
 export interface Settings {
@@ -32,12 +33,18 @@ redis.call("PEXPIRE", KEYS[1], ARGV[3])
 return nv`
 )
 
+// The lock holds "<fence>|<attempt>": the same attempt sent again (its reply was lost and the
+// command retried) gets the lock it already took, instead of waiting for it to expire.
 const LOCK = script(
   "tokenCache.lock",
-  `if redis.call("EXISTS", KEYS[1]) == 1 then return 0 end
-local f = redis.call("INCR", KEYS[2])
-redis.call("SET", KEYS[1], f, "PX", ARGV[1])
-return f`
+  `local held = redis.call("GET", KEYS[1])
+if held then
+  if string.sub(held, -(#ARGV[2] + 1)) == "|" .. ARGV[2] then return held end
+  return 0
+end
+local v = redis.call("INCR", KEYS[2]) .. "|" .. ARGV[2]
+redis.call("SET", KEYS[1], v, "PX", ARGV[1])
+return v`
 )
 
 const RENEW = script(
@@ -45,12 +52,6 @@ const RENEW = script(
   `if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call("PEXPIRE", KEYS[1], ARGV[2])
 return 1`
-)
-
-const UNLOCK = script(
-  "tokenCache.unlock",
-  `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
-return 0`
 )
 
 interface Held {
@@ -133,11 +134,12 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
 
     const acquireLock = (lockKey: string) =>
       Effect.gen(function*() {
-        const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(settings.refreshLockTimeout)
+        const deadline = (yield* monotonicNow) + Duration.toMillis(settings.refreshLockTimeout)
+        const attempt = attemptId()
         for (let wait = 10;; wait = Math.min(wait * 2, 100)) {
-          const fence = yield* connection.script(LOCK, [lockKey, fenceKey], [lockMs]).pipe(Effect.mapError(unavailable))
-          if (typeof fence === "number" && fence > 0) return String(fence)
-          if ((yield* Clock.currentTimeMillis) + wait > deadline) {
+          const fence = yield* connection.script(LOCK, [lockKey, fenceKey], [lockMs, attempt]).pipe(Effect.mapError(unavailable))
+          if (typeof fence === "string") return fence
+          if ((yield* monotonicNow) + wait > deadline) {
             return yield* new TokenCache.CacheUnavailable({
               location,
               reason: "lock_timeout",
@@ -166,7 +168,7 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
               Effect.ensuring(Fiber.interrupt(keeper))
             )
           }),
-        (fence) => Effect.ignore(connection.script(UNLOCK, [lockKey], [fence]))
+        (fence) => Effect.ignore(connection.script(RELEASE, [lockKey], [fence]))
       )
     }
 

@@ -1,0 +1,77 @@
+/**
+ * Issue 20 item 5: the keychain refuses the write after a refresh (locked,
+ * timed out): the new tokens still reach the caller, and the rotated refresh
+ * token is not lost to the dead one.
+ */
+import * as Silent from "@devflow/core/Silent"
+import * as TestKit from "@devflow/core/TestKit"
+import * as TestKitCache from "@devflow/core/TestKitCache"
+import * as TokenCache from "@devflow/core/TokenCache"
+import { assert, describe, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as FileCache from "../src/internal/fileCache.js"
+import * as Keychain from "../src/internal/keychain.js"
+import { logged } from "./fixtures/logged.js"
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "devflow-refused-keychain-test-"))),
+  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+/** A keychain in memory that refuses every write once `refusing` is set. */
+const memoryKeychain = () => {
+  const items = new Map<string, string>()
+  const state = { refusing: false }
+  const keychain: Keychain.Keychain = {
+    get: (name) => Effect.sync(() => items.get(name)),
+    set: (name, secret) =>
+      state.refusing
+        ? Effect.fail(new Keychain.KeychainFailure({ operation: "set", detail: "the collection is locked" }))
+        : Effect.sync(() => void items.set(name, secret)),
+    remove: (name) => Effect.sync(() => items.delete(name)),
+    names: Effect.sync(() => [...items.keys()])
+  }
+  return { keychain, items, state }
+}
+
+const open = (directory: string, keychain: Keychain.Keychain) =>
+  FileCache.make({
+    directory,
+    fileName: "tokens.json",
+    lockTimeout: Duration.seconds(10),
+    refreshLockTimeout: Duration.seconds(10),
+    staleLockAfter: Duration.seconds(10),
+    secretStore: "keychain",
+    keychainTimeout: Duration.seconds(5),
+    keychain,
+    onWarning: () => Effect.void
+  })
+
+describe("FileTokenCache (secretStore keychain) whose keychain refuses the save after a refresh", () => {
+  it.scoped("the caller gets the new tokens, and a warning says the rotated refresh token is kept in memory only", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const { keychain, items, state } = memoryKeychain()
+      const server = TestKitCache.refreshServer({ rotate: true })
+      const cache = yield* open(dir, keychain)
+      const silent = (forceRefresh: boolean) =>
+        Effect.flatMap(TestKit.config(), (config) =>
+          Silent.acquireSilent({ config, account: TestKitCache.account, scopes: ["api.read"], forceRefresh }))
+      return yield* Effect.gen(function*() {
+        yield* TestKitCache.seed({ withoutAccessToken: true })
+        assert.deepStrictEqual([...items.values()], [TestKitCache.refreshToken(0)])
+        state.refusing = true
+        const { result, warnings } = yield* logged(silent(false))
+        assert.strictEqual(Redacted.value(result.accessToken), TestKitCache.accessToken(1))
+        assert.strictEqual(warnings.length, 1)
+        assert.include(warnings[0], "refused the tokens of a refresh")
+        assert.include(warnings[0], "kept in this process's memory")
+        assert.notInclude(fs.readFileSync(cache.location, "utf8"), TestKitCache.refreshToken(1))
+      }).pipe(Effect.provideService(TokenCache.TokenCache, cache), Effect.provide(TestKit.layer(server.script)))
+    }))
+})
