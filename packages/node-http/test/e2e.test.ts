@@ -26,6 +26,7 @@ import * as DiagnosticsChannel from "node:diagnostics_channel"
 import { existsSync } from "node:fs"
 import type * as Http from "node:http"
 import type * as Net from "node:net"
+import { HEADROOM_MS, until } from "@devflow/dev-server/wallClock"
 import type * as HttpOptions from "../src/HttpOptions.js"
 import * as NodeOAuthHttp from "../src/NodeOAuthHttp.js"
 
@@ -176,6 +177,8 @@ const typed = <E>(error: E, tag: string) => {
   return e
 }
 
+const HEADROOM = Duration.millis(HEADROOM_MS)
+
 const count = (kind: string) => process.getActiveResourcesInfo().filter((r) => r === kind).length
 
 // ---------------------------------------------------------------------------
@@ -217,22 +220,20 @@ const interruptMidFlow = (when: "in-flight" | "sleeping") =>
           Fiber.interrupt(fiber).pipe(Effect.flatMap((exit) => Deferred.succeed(done, [Date.now() - start, exit] as const)))
         )
       })
-      const [millis, exit] = yield* Deferred.await(done).pipe(Effect.timeout("5 seconds"))
-      assert.isBelow(millis, 200)
+      // how fast the stop is, is B6's figure in `pnpm bench`; here the unanswered poll is the witness
+      const [, exit] = yield* Deferred.await(done).pipe(Effect.timeout(HEADROOM))
       interrupted = exit
       // the poll was never answered: the aborted request closed its connection
       const poll = log.polls()[1]!
       assert.isFalse(poll.answered(), "the server answered before the interruption reached the request (a timing race)")
-      for (let i = 0; i < 50 && !poll.socket.closed; i++) yield* Effect.sleep("10 millis")
-      assert.isTrue(poll.socket.closed, "the in-flight poll's connection was not closed by the interruption")
+      yield* Effect.promise(() => until(() => poll.socket.closed, "the interruption closing the in-flight poll's connection"))
     } else {
       yield* Deferred.await(pending)
       yield* Effect.sleep("300 millis")
       // the connection is idle in undici's keep-alive pool
       assert.isAtLeast(log.openClientSockets(), 1)
-      const [millis, exit] = yield* elapsed(Fiber.interrupt(fiber))
-      assert.isBelow(millis, 200)
-      interrupted = exit
+      // the next poll is an interval away: no request is what shows the wait was cut short (checked below)
+      interrupted = yield* Fiber.interrupt(fiber)
     }
     assert.isTrue(Exit.isInterrupted(interrupted), String(interrupted))
 
@@ -249,11 +250,12 @@ const interruptMidFlow = (when: "in-flight" | "sleeping") =>
 
     // releasing the client closes its connections at once, and the server sees them close
     yield* Scope.close(clientScope, Exit.void)
-    yield* log.awaitClientSocketsClosed("500 millis")
+    yield* log.awaitClientSocketsClosed(HEADROOM)
     yield* Effect.promise(() => server.close())
-    for (let i = 0; i < 100 && (count("TCPSocketWrap") > sockets0 || count("TCPServerWrap") > servers0); i++) {
-      yield* Effect.sleep("10 millis")
-    }
+    yield* Effect.promise(() =>
+      until(() => count("TCPSocketWrap") <= sockets0 && count("TCPServerWrap") <= servers0, "every socket of the test closing")
+    ).pipe(Effect.ignore) // the assertions below name what is left
+
     assert.isAtMost(count("TCPSocketWrap"), sockets0, JSON.stringify(process.getActiveResourcesInfo()))
     assert.isAtMost(count("TCPServerWrap"), servers0, JSON.stringify(process.getActiveResourcesInfo()))
   })
@@ -273,7 +275,7 @@ describe.concurrent("e2e: the device flow against oidc-provider, through discove
       const server = yield* devServer()
       const log = yield* watch(server)
       const config = yield* configFor(server)
-      const [millis, events] = yield* elapsed(collect(
+      const events = yield* (collect(
         DeviceFlow.events(config).pipe(
           // the user approves once the code is issued and the client is already polling
           Stream.tap((event) =>
@@ -318,7 +320,7 @@ describe.concurrent("e2e: the device flow against oidc-provider, through discove
       const polls = log.polls()
       assert.strictEqual(polls.length, 2)
       assert.isAtLeast(polls[1]!.at - polls[0]!.at, 1_000)
-      assert.isBelow(millis, 6_000)
+      assert.isBelow(polls[1]!.at - polls[0]!.at, 5_000) // the server's 1 s interval, not the 5 s default
     }).pipe(Effect.provide(ClientLive)))
 
   it.scopedLive("an issuer with a path (/realms/demo) is discovered and signs in", () =>
@@ -342,7 +344,7 @@ describe.concurrent("e2e: the device flow against oidc-provider, through discove
       const server = yield* devServer()
       const log = yield* watch(server)
       const config = yield* configFor(server)
-      const [millis, error] = yield* elapsed(Effect.flip(collect(
+      const error = yield* (Effect.flip(collect(
         DeviceFlow.events(config).pipe(
           Stream.tap((event) =>
             event._tag === "Pending" && event.attempt === 1
@@ -357,7 +359,6 @@ describe.concurrent("e2e: the device flow against oidc-provider, through discove
       assert.strictEqual(denied.status, 400)
       assert.strictEqual(denied.endpoint, server.tokenEndpoint)
       assert.strictEqual(log.polls().length, 2)
-      assert.isBelow(millis, 6_000)
     }).pipe(Effect.provide(ClientLive)))
 
   it.scopedLive("expiry: a 2 s code that nobody approves → DeviceCodeExpired, with no poll after the deadline", () =>
@@ -376,10 +377,11 @@ describe.concurrent("e2e: the device flow against oidc-provider, through discove
       assert(expired._tag === "DeviceCodeExpired")
       // the server (expired_token) or the client's own deadline, whichever comes first
       assert.include(["expired_token", "deadline"], expired.reason)
-      for (const poll of log.polls()) assert.isBelow(poll.at, expiresOn + 100)
+      // A poll sent after the deadline would come a whole interval (1 s) after it; one sent just before it may
+      // reach the server a little late on a busy machine.
+      for (const poll of log.polls()) assert.isBelow(poll.at, expiresOn + 900)
       assert.isAtLeast(log.polls().length, 1)
       assert.isAtLeast(millis, 1_000)
-      assert.isBelow(millis, 4_000)
     }).pipe(Effect.provide(ClientLive)))
 
   it.scopedLive("polling faster than allowed: the server answers slow_down, the client adds 5 s and succeeds", () =>
@@ -485,7 +487,7 @@ describe.concurrent("e2e: the device flow against oidc-provider, through discove
       const server = yield* devServer()
       const config = yield* configFor(server)
       const browser = yield* Deferred.make<void>()
-      const [millis, result] = yield* elapsed(DeviceFlow.acquireToken(config, {}, {
+      const result = yield* (DeviceFlow.acquireToken(config, {}, {
         onCode: (code) =>
           // the person opens the link while the client keeps polling
           Effect.promise(() => approveInBrowser(code.verificationUriComplete ?? code.verificationUri, "Grace Hopper")).pipe(
@@ -499,6 +501,5 @@ describe.concurrent("e2e: the device flow against oidc-provider, through discove
       assert.strictEqual(claims.sub, "Grace Hopper")
       assert.strictEqual(claims.iss, server.issuer)
       assert.isTrue(Option.isSome(result.refreshToken))
-      assert.isBelow(millis, 20_000)
     }).pipe(Effect.provide(ClientLive)), 30_000)
 })
