@@ -39,6 +39,34 @@ describe("no request at or after issue time + expires_in (RFC 8628 §3.2)", () =
     }).pipe(Effect.provide(TestKit.layer(TestKit.sequence([TestKit.pending()])))))
 })
 
+describe("slow_down never shortens the interval (RFC 8628 §3.5)", () => {
+  for (const interval of ["1e306", "1e400", "\"Infinity\""]) {
+    it.effect(`a slow_down interval of ${interval} s means no poll before the deadline, not the 5 s default`, () =>
+      Effect.gen(function*() {
+        const error = failure(yield* acquire())
+        assert.isTrue(error._tag === "DeviceCodeExpired" && error.reason === "deadline", String(error))
+        assert.deepStrictEqual((yield* polls).map((p) => p.sentAt / 1000), [1])
+      }).pipe(Effect.provide(TestKit.layer(TestKit.sequence(
+        [TestKit.text(`{"error":"slow_down","interval":${interval}}`, "application/json", { status: 400 }), TestKit.pending()],
+        TestKit.deviceCode({ interval: 1, expires_in: 60 })
+      )))))
+  }
+
+  it.effect("a slow_down interval that is not a positive number still adds 5 s to every later poll: 6, 11, 16 s apart", () =>
+    Effect.gen(function*() {
+      assert.isTrue(Exit.isSuccess(yield* acquire()))
+      assert.deepStrictEqual(gapsSeconds((yield* polls).map((p) => p.sentAt)), [6, 11, 16])
+    }).pipe(Effect.provide(TestKit.layer(TestKit.sequence(
+      [
+        TestKit.oauthError("slow_down", { fields: { interval: 0 } }),
+        TestKit.oauthError("slow_down", { fields: { interval: -30 } }),
+        TestKit.oauthError("slow_down", { fields: { interval: "NaN" } }),
+        TestKit.tokens()
+      ],
+      TestKit.deviceCode({ interval: 1 })
+    )))))
+})
+
 describe("an OAuth error code that arrives with HTTP 5xx is still that code", () => {
   it.effect("slow_down with HTTP 500 raises the interval for this and every later poll", () =>
     Effect.gen(function*() {

@@ -407,6 +407,7 @@ export const asErrorBody = (body: Readonly<Record<string, unknown>>): OAuthError
   if (typeof body.suberror === "string" && body.suberror.trim() !== "") out.suberror = oneLine(body.suberror)
   if (typeof body.claims === "string" && body.claims.trim() !== "") out.claims = body.claims
   const interval = typeof body.interval === "string" ? Number(body.interval) : body.interval
-  if (typeof interval === "number" && Number.isFinite(interval) && interval > 0) out.interval = interval
+  // An interval too large for a double (1e400) is still the server asking to wait: PollSchedule caps it, never drops it.
+  if (typeof interval === "number" && interval > 0) out.interval = interval
   return out
 }
