@@ -52,6 +52,8 @@ interface Row {
   /** expected seconds to the outcome, without the CLI's start-up */
   readonly seconds: number
   readonly slow?: boolean
+  /** the token endpoint's poll instants, in seconds after the device endpoint answered, as the fault server recorded them */
+  readonly polls?: ReadonlyArray<number>
 }
 
 const rows: ReadonlyArray<Row> = [
@@ -199,6 +201,15 @@ const rows: ReadonlyArray<Row> = [
     seconds: 1
   },
   {
+    // RFC 8628 §3.5: the interval only grows; 1e306 s is Infinity ms, which once became the 5 s default
+    fault: "slow_down with interval 1e306",
+    where: "token endpoint",
+    script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code(), [TOKEN]: () => json({ error: "slow_down", interval: 1e306 }, { status: 400 }) }),
+    exit: 4,
+    seconds: 1,
+    polls: [1]
+  },
+  {
     fault: "access_denied",
     where: "token endpoint",
     script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code(), [TOKEN]: () => json({ error: "access_denied" }, { status: 400 }) }),
@@ -244,6 +255,8 @@ const SLACK_S = 8
 interface Result {
   readonly run: Run
   readonly otherHits: number
+  /** the token endpoint's hits, in s after the device endpoint's */
+  readonly polls: ReadonlyArray<number>
 }
 
 let results: Promise<ReadonlyArray<Result | undefined>>
@@ -255,7 +268,9 @@ const runRow = async (row: Row): Promise<Result> => {
   try {
     const issuer = server?.origin ?? "http://127.0.0.2:9"
     const run = await devflow(["login", "--issuer", issuer, "--client-id", "devflow-faults", "--no-qr", "--json", "--cache-dir", dir])
-    return { run, otherHits: other.hits.length }
+    const device = server?.hits.find((h) => h.path === DEVICE)?.at ?? 0
+    const polls = (server?.hits ?? []).filter((h) => h.path === TOKEN).map((h) => (h.at - device) / 1000)
+    return { run, otherHits: other.hits.length, polls }
   } finally {
     await server?.close()
     await other.close()
@@ -306,13 +321,18 @@ describe("CLI fault matrix: devflow login against hostile servers", () => {
   rows.forEach((row, i) => {
     const test = runs[i] ? it : it.skip
     test(`${i + 1}. ${row.fault} (${row.where}) → exit ${row.exit} in ${row.seconds} s`, { timeout: 240_000 }, async () => {
-      const { otherHits, run } = (await results)[i]!
+      const { otherHits, polls, run } = (await results)[i]!
       expect(run.signal, run.stderr).toBeNull()
       expect(run.code, run.stderr).toBe(row.exit)
       expect(run.ms, run.stderr).toBeGreaterThanOrEqual((row.seconds + STARTUP_S) * 1000 - 100)
       expect(run.ms, run.stderr).toBeLessThanOrEqual((row.seconds + SLACK_S) * 1000)
       expect(run.stderr + run.stdout).not.toMatch(STACK)
       expect(otherHits).toBe(0)
+      if (row.polls !== undefined) {
+        expect(polls.length, `polls at ${polls.join(", ")} s`).toBe(row.polls.length)
+        // never early; a second late only on a loaded machine
+        polls.forEach((at, k) => expect(at).toBeGreaterThanOrEqual(row.polls![k]! - 0.05))
+      }
       const events = run.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
       if (row.exit === 0) {
         expect(events.at(-1)).toMatchObject({ event: "result" })
