@@ -91,6 +91,26 @@ describe("DeviceFlow timing (RFC 8628 §3.4–3.5)", () => {
       assert.deepStrictEqual(gaps(run), [5, 10, 10])
     }))
 
+  it.effect("a 429 whose body names a non-protocol error is rate limiting: slow_down, not a final OAuthError", () =>
+    Effect.gen(function*() {
+      const run = yield* runScript(
+        TestKit.sequence([
+          TestKit.oauthError("rate_limit_exceeded", { status: 429, fields: { error_description: "Too many requests" } }),
+          TestKit.pending(),
+          TestKit.tokens()
+        ])
+      )
+      assert.isTrue(Exit.isSuccess(run.exit), String(run.exit))
+      assert.deepStrictEqual(gaps(run), [5, 10, 10])
+    }))
+
+  it.effect("a 429 naming a protocol error keeps that error's meaning", () =>
+    Effect.gen(function*() {
+      const run = yield* runScript(TestKit.sequence([TestKit.oauthError("invalid_grant", { status: 429 }), TestKit.tokens()]))
+      assert.strictEqual(failure(run.exit)._tag, "OAuthError")
+      assert.strictEqual(run.polls.length, 1)
+    }))
+
   it.effect("429 with Retry-After waits at least that long", () =>
     Effect.gen(function*() {
       const run = yield* runScript(TestKit.scenarios.retryAfter(429, 42))

@@ -330,6 +330,9 @@ describe("Silent: InteractionRequired and other failures", () => {
       assert.strictEqual(client._tag, "OAuthError")
       const busy = yield* refusal(TestKit.text("busy", "text/plain", { status: 503 }))
       assert.strictEqual(busy._tag, "TransportError")
+      // a rate limiter's own word with HTTP 429 is "try again later", as a bare 429 is
+      const limited = yield* refusal(TestKit.oauthError("rate_limit_exceeded", { status: 429 }))
+      assert.isTrue(limited._tag === "TransportError" && limited.status === 429, String(limited))
       const junk = yield* refusal(TestKit.json({ token_type: "Bearer" }))
       assert.strictEqual(junk._tag, "InvalidResponse")
     }))

@@ -20,7 +20,7 @@ import { DeviceSession } from "../DeviceSession.js"
 import * as PollSchedule from "../PollSchedule.js"
 import * as TokenResponse from "../TokenResponse.js"
 import { oauthFields, scrub } from "./errors.js"
-import { PROTOCOL_CODES } from "./oauthCodes.js"
+import { isUnavailable } from "./oauthCodes.js"
 import { type Answer, postForm } from "./oauthHttp.js"
 import * as Telemetry from "./telemetry.js"
 import { clip, oneLine } from "./text.js"
@@ -122,9 +122,10 @@ export const isFailed = (
 /**
  * The one decision on what is retryable: no answer, HTTP 429 or 5xx without
  * an OAuth error, the OAuth words for a server in trouble (RFC 6749 §4.1.2.1
- * server_error, temporarily_unavailable), and a gateway's own word with a 5xx.
- * A code the protocol defines keeps its meaning whatever the status: an
- * access_denied with HTTP 500 is still a denial.
+ * server_error, temporarily_unavailable), and a gateway's or rate limiter's
+ * own word with a 429 or 5xx (oauthCodes.isUnavailable). A code the protocol
+ * defines keeps its meaning whatever the status: an access_denied with HTTP
+ * 500 is still a denial.
  * @internal
  */
 export const retryable = (reply: Reply): boolean => {
@@ -134,7 +135,7 @@ export const retryable = (reply: Reply): boolean => {
       return true
     case "ErrorBody":
       return reply.body.error === "temporarily_unavailable" || reply.body.error === "server_error" ||
-        (reply.status >= 500 && !PROTOCOL_CODES.has(reply.body.error))
+        isUnavailable(reply.status, reply.body.error)
   }
 }
 
@@ -228,6 +229,10 @@ export const transition = (
           )
       }
       case "ErrorBody":
+        // a 429 is rate limiting whatever word comes with it: it asks the same as slow_down
+        if (reply.status === 429) {
+          return wait({ _tag: "RateLimited", retryAfterMs }, SLOWED_DOWN, () => new OAuthError(oauthFields(endpoint, reply.status, reply.body, [Redacted.value(state.deviceCode), ...secrets])))
+        }
         return wait(
           { _tag: "Failure", retryAfterMs },
           { _tag: "Retrying", reason: `the server answered ${said(reply.body.error)}`, status: reply.status },

@@ -8,6 +8,7 @@ import { type InvalidResponse, OAuthError, TransportError } from "../DeviceFlowE
 import * as TokenResponse from "../TokenResponse.js"
 import { oauthFields } from "./errors.js"
 import { InteractionRequired, type InteractionRequiredReason } from "./interaction.js"
+import { isUnavailable } from "./oauthCodes.js"
 import { type OAuthErrorBody, postForm } from "./oauthHttp.js"
 import { failureOutcome, hostOf, traced } from "./telemetry.js"
 
@@ -102,6 +103,9 @@ export const refresh = (
         const secrets = [Redacted.value(refreshToken)]
         if (config.clientSecret !== undefined) secrets.push(Redacted.value(config.clientSecret))
         const fields = oauthFields(endpoint, answer.status, answer.body, secrets)
+        if (isUnavailable(answer.status, answer.body.error)) {
+          return yield* new TransportError({ endpoint, status: answer.status, reason: `the server answered ${fields.error}: try again later` })
+        }
         // Google and GitHub Apps refuse a refresh without the client secret: say what is missing
         const reason = config.clientSecret === undefined && refusesClient(answer.body)
           ? "client_secret_missing"
