@@ -106,7 +106,8 @@ export const process = (
       expiresOn: decoded.expires_in === undefined
         ? Option.none()
         : Option.some(DateTime.addDuration(sentAt, Duration.seconds(decoded.expires_in))),
-      scopes: ScopeForm.granted(scopeForm, requestedScopes, decoded.scope),
+      // the token endpoint is on the authority's sign-in host: it says which cloud's Graph a short scope means
+      scopes: ScopeForm.granted(scopeForm, requestedScopes, decoded.scope, context.endpoint),
       refreshToken: Option.fromNullable(decoded.refresh_token),
       idToken: Option.fromNullable(decoded.id_token),
       idTokenClaims,
