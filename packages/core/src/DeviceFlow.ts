@@ -37,7 +37,6 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import type { ClientConfig } from "./ClientConfig.js"
 import { validateScopes } from "./ClientConfig.js"
@@ -282,15 +281,11 @@ const flowOf = (config: ClientConfig, options: FlowOptions): Effect.Effect<Engin
         config,
         policy,
         timeoutMs,
-        // a server may echo the client secret in its error text, as it may the device code
-        secrets: config.clientSecret === undefined ? NO_SECRETS : [Redacted.value(config.clientSecret)],
         clock: Context.get(fiber.currentDefaultServices, Clock.Clock),
         traced: Telemetry.tracedBy(fiber)
       })
     )
   })
-
-const NO_SECRETS: ReadonlyArray<string> = []
 
 interface Listener<R> {
   readonly onIssued: (event: Extract<DeviceFlowEvent, { _tag: "CodeIssued" }>) => Effect.Effect<void, never, R>

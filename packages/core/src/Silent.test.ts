@@ -349,6 +349,16 @@ describe("Silent: InteractionRequired and other failures", () => {
       assert.include(error.message, "<redacted>")
     }))
 
+  it.effect("a transport error echoing the refresh token, raw or form-encoded, is scrubbed from the error", () =>
+    Effect.gen(function*() {
+      const token = TestKitCache.refreshToken(0)
+      const error = yield* refusal(TestKit.transportFailure(`POST refresh_token=${encodeURIComponent(token)} (${token})`))
+      assert.strictEqual(error._tag, "TransportError")
+      assert.notInclude(JSON.stringify(error), token)
+      assert.notInclude(JSON.stringify(error), encodeURIComponent(token))
+      assert.include(error.message, "<redacted>")
+    }))
+
   it.effect("malformed scopes are refused before anything else", () => {
     const server = TestKitCache.refreshServer()
     return Effect.gen(function*() {

@@ -99,10 +99,7 @@ export const refresh = (
       case "Unavailable":
         return yield* new TransportError({ endpoint, status: answer.status, reason: "the server asked to try again later" })
       case "ErrorBody": {
-        // A server may echo the refresh token or the secret back in its text.
-        const secrets = [Redacted.value(refreshToken)]
-        if (config.clientSecret !== undefined) secrets.push(Redacted.value(config.clientSecret))
-        const fields = oauthFields(endpoint, answer.status, answer.body, secrets)
+        const fields = oauthFields(endpoint, answer.status, answer.body)
         if (isUnavailable(answer.status, answer.body.error)) {
           return yield* new TransportError({ endpoint, status: answer.status, reason: `the server answered ${fields.error}: try again later` })
         }
