@@ -243,7 +243,16 @@ export const validateScopes = (
 
 const reservedParams = new Set(["client_id", "client_secret", "grant_type", "device_code", "refresh_token"])
 
-const validateParams = (
+/**
+ * Extra request parameters as devflow accepts them, in the configuration
+ * and per request alike: string values, names without control characters,
+ * and none of the names devflow sets itself (`client_id`, `client_secret`,
+ * `grant_type`, `device_code`, `refresh_token`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const validateParams = (
   field: string,
   params: Readonly<Record<string, string>> | undefined
 ): Effect.Effect<Readonly<Record<string, string>>, InvalidConfiguration> =>

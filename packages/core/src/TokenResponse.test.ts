@@ -207,6 +207,30 @@ describe("TokenResponse.process: fields beyond RFC 6749 §5.1", () => {
       }
     }))
 
+  it.effect("nested values are searched too: a secret-like name hides its whole value, at any depth", () =>
+    Effect.gen(function*() {
+      const result = succeeded(yield* processBody(answer({
+        authed_user: { id: "U1", access_token: "NESTED-TOKEN-CANARY", expires_in: 60 },
+        tokens: { primary: "WHOLE-VALUE-CANARY" },
+        credentials: [{ api_key: "ARRAY-KEY-CANARY" }],
+        signing_key: { kty: "oct", k: "JWK-CANARY" },
+        deep: { a: { b: { c: { d: { client_secret: "DEEP-CANARY" } } } } },
+        settings: { theme: "dark", count: 3 }
+      })))
+      const extra = result.extra as Record<string, any>
+      for (const canary of ["NESTED-TOKEN-CANARY", "WHOLE-VALUE-CANARY", "ARRAY-KEY-CANARY", "JWK-CANARY", "DEEP-CANARY"]) {
+        assert.notInclude(JSON.stringify(result), canary)
+      }
+      assert.strictEqual(Redacted.value(extra.authed_user.access_token), "NESTED-TOKEN-CANARY")
+      assert.strictEqual(extra.authed_user.id, "U1")
+      assert.strictEqual(extra.authed_user.expires_in, 60)
+      assert.isTrue(Redacted.isRedacted(extra.tokens))
+      assert.isTrue(Redacted.isRedacted(extra.credentials))
+      assert.isTrue(Redacted.isRedacted(extra.signing_key))
+      assert.isTrue(Redacted.isRedacted(extra.deep.a.b.c.d.client_secret))
+      assert.deepStrictEqual(extra.settings, { theme: "dark", count: 3 })
+    }))
+
   it.effect("the RFC 6749 §5.1 fields are not repeated in extra", () =>
     Effect.gen(function*() {
       const result = succeeded(yield* processBody(answer({ vendor: "x" })))
