@@ -35,7 +35,7 @@ const tokenBody = (origin: string, fields: Readonly<Record<string, unknown>> = {
   token_type: "Bearer",
   expires_in: 3600,
   refresh_token: "rt-faults",
-  id_token: jwt({ iss: origin, sub: "fault-user" }),
+  id_token: jwt({ iss: origin, sub: "fault-user", aud: "devflow-faults" }),
   ...fields
 })
 const tokens = (fields: Readonly<Record<string, unknown>> = {}): Handler => ({ origin }) => json(tokenBody(origin, fields))

@@ -62,6 +62,13 @@ export interface ClientConfigInput {
   readonly scopeForm?: ScopeForm.ScopeForm | undefined
   /** The provider preset this configuration came from, for traces and messages (`Providers.resolve` sets it). */
   readonly preset?: string | undefined
+  /**
+   * The OpenID Provider's issuer identifier: an id_token must name it in
+   * `iss` before its claims name an account (OpenID Connect Core §3.1.3.7);
+   * `{tenantid}` stands for the token's `tid` (Entra). `Providers.resolve`
+   * sets it when the provider's issuer is known.
+   */
+  readonly issuer?: string | undefined
 }
 
 /**
@@ -88,6 +95,8 @@ export interface ClientConfig {
   readonly scopeForm?: ScopeForm.ScopeForm | undefined
   /** The provider preset this configuration came from, if any. */
   readonly preset?: string | undefined
+  /** The issuer an id_token must name (see {@link ClientConfigInput.issuer}); none: only its audience is checked. */
+  readonly issuer?: string | undefined
 }
 
 /**
@@ -134,6 +143,10 @@ export const make = (input: ClientConfigInput): Effect.Effect<ClientConfig, Inva
     }
     const scopeForm = input.scopeForm ?? "oauth"
     if (!ScopeForm.isScopeForm(scopeForm)) return yield* invalid("scopeForm", `must be one of ${ScopeForm.forms.join(", ")}`)
+    if (input.issuer !== undefined) {
+      if (typeof input.issuer !== "string" || hasControl(input.issuer)) return yield* invalid("issuer", "must be a URL")
+      yield* validateEndpoint("issuer", input.issuer.replace("{tenantid}", "tenant"))
+    }
     return {
       clientId,
       clientSecret: input.clientSecret,
@@ -144,7 +157,8 @@ export const make = (input: ClientConfigInput): Effect.Effect<ClientConfig, Inva
       tokenParams,
       wire,
       scopeForm,
-      ...(input.preset === undefined ? {} : { preset: String(input.preset).slice(0, 50) })
+      ...(input.preset === undefined ? {} : { preset: String(input.preset).slice(0, 50) }),
+      ...(input.issuer === undefined ? {} : { issuer: input.issuer })
     }
   })
 

@@ -106,7 +106,7 @@ const entraServer = (answered: string) => {
       expires_in: 3600,
       scope: answered,
       refresh_token: TestKitCache.refreshToken(n),
-      id_token: TestKit.idToken({ sub: "user-1", iss: "https://login.microsoftonline.com/tenant/v2.0" })
+      id_token: TestKit.idToken({ sub: "user-1", iss: "https://login.microsoftonline.com/tenant/v2.0", aud: TestKit.CLIENT_ID })
     })
   const script: TestKit.Script = {
     deviceAuthorization: () => TestKit.deviceCode(),

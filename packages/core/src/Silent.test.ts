@@ -214,7 +214,7 @@ describe("Silent: the refresh-token grant (RFC 6749 §6)", () => {
   it.effect("an id_token from the refresh naming another user is refused and nothing is stored", () => {
     const server = TestKitCache.refreshServer({
       onRefresh: () =>
-        TestKit.tokens({ id_token: TestKit.idToken({ iss: TestKit.ISSUER, sub: "someone-else" }), scope: "api.read" })
+        TestKit.tokens({ id_token: TestKit.idToken({ iss: TestKit.ISSUER, sub: "someone-else", aud: TestKit.CLIENT_ID }), scope: "api.read" })
     })
     return Effect.gen(function*() {
       yield* TestKitCache.seed({ expiresIn: 1 })

@@ -13,7 +13,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { InvalidResponse } from "./DeviceFlowError.js"
 import { decodeWire, NonEmpty, SecretString, Seconds } from "./internal/decode.js"
-import { readClaims } from "./internal/jwt.js"
+import { issuedFor, readClaims } from "./internal/jwt.js"
 import { normaliseTokenResponse } from "./internal/wire.js"
 import * as ScopeForm from "./ScopeForm.js"
 
@@ -100,7 +100,9 @@ export const process = (
   requestedScopes: ReadonlyArray<string>,
   sentAt: DateTime.Utc,
   /** how the server spells scopes; the result's `scopes` are in this form's canonical spelling */
-  scopeForm: ScopeForm.ScopeForm = "oauth"
+  scopeForm: ScopeForm.ScopeForm = "oauth",
+  /** who an id_token must be for, and from (`ClientConfig.issuer`): without it, no id_token check beyond its form */
+  client?: { readonly clientId: string; readonly issuer?: string | undefined } | undefined
 ): Effect.Effect<AuthenticationResult, InvalidResponse> =>
   Effect.gen(function*() {
     const normalised = normaliseTokenResponse(body)
@@ -111,6 +113,8 @@ export const process = (
       if (Either.isLeft(claims)) {
         return yield* new InvalidResponse({ ...context, field: "id_token", reason: claims.left })
       }
+      const refused = client === undefined ? undefined : issuedFor(claims.right, client)
+      if (refused !== undefined) return yield* new InvalidResponse({ ...context, field: "id_token", reason: refused })
       idTokenClaims = Option.some(claims.right)
     }
     const extra: Record<string, unknown> = {}

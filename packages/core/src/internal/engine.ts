@@ -347,7 +347,8 @@ const pollOnce = (flow: Flow, state: Polling): Effect.Effect<Next, never, HttpCl
         answer.body,
         state.scopes,
         DateTime.unsafeMake(sentAt),
-        config.scopeForm
+        config.scopeForm,
+        config
       )
       const done = Effect.match(tokens, {
         onFailure: failed,

@@ -95,7 +95,7 @@ export const refresh = (
     }, config.wire, Duration.toMillis(timeout))
     switch (answer._tag) {
       case "Success":
-        return yield* TokenResponse.process({ endpoint, status: answer.status }, answer.body, scopes, sentAt, config.scopeForm)
+        return yield* TokenResponse.process({ endpoint, status: answer.status }, answer.body, scopes, sentAt, config.scopeForm, config)
       case "Unavailable":
         return yield* new TransportError({ endpoint, status: answer.status, reason: "the server asked to try again later" })
       case "ErrorBody": {
