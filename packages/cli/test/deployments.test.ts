@@ -279,7 +279,7 @@ describe("logout and RFC 7009 revocation (issue 10.6)", () => {
   it("entra: signed out here, and it says plainly that Entra cannot revoke (no request)", async () => {
     const { origin, seen } = await entraDouble("User.Read openid profile email", 3600)
     const dir = tempDir()
-    ok(await devflow(["login", "--provider", "entra", "--authority", origin, "--tenant", TENANT, "--client-id", "c1", "--no-qr", "--cache-dir", dir]))
+    ok(await devflow(["login", "--provider", "entra", "--authority", origin, "--tenant", TENANT, "--client-id", ENTRA_CLIENT_ID, "--no-qr", "--cache-dir", dir]))
     const before = seen.length
     const logout = await devflow(["logout", "--cache-dir", dir])
     ok(logout)
