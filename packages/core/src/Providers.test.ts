@@ -895,6 +895,18 @@ describe("base-URL override keeps the provider's wire quirks", () => {
       assert.strictEqual(run.config?.issuer, `${origin}/{tenantid}/v2.0`)
     }))
 
+  it.effect("entra: the issuer an id_token must name is its tenant under the cloud's issuing host", () =>
+    Effect.gen(function*() {
+      const issuerAt = (authority: string) =>
+        Effect.map(Providers.resolve("entra", { clientId: ENTRA_CLIENT, authority: `${authority}/${ENTRA_TENANT}` }), (c) => c.issuer)
+      assert.strictEqual(yield* issuerAt("https://login.microsoftonline.com"), "https://login.microsoftonline.com/{tenantid}/v2.0")
+      // the public cloud's aliases issue as login.microsoftonline.com
+      assert.strictEqual(yield* issuerAt("https://login.microsoft.com"), "https://login.microsoftonline.com/{tenantid}/v2.0")
+      assert.strictEqual(yield* issuerAt("https://login.windows.net"), "https://login.microsoftonline.com/{tenantid}/v2.0")
+      assert.strictEqual(yield* issuerAt("https://login.microsoftonline.us"), "https://login.microsoftonline.us/{tenantid}/v2.0")
+      assert.isUndefined(yield* issuerAt("https://login.chinacloudapi.cn"))
+    }).pipe(Effect.provide(serverLayer(TestKit.sequence([TestKit.tokens()])))))
+
   it.effect("entra with the tenant in the authority URL", () =>
     Effect.gen(function*() {
       const run = yield* replay({ ...entra, input: { clientId: ENTRA_CLIENT, authority: `https://login.microsoftonline.com/${ENTRA_TENANT}/v2.0` } }, [

@@ -246,12 +246,18 @@ export const resolve = (
 
 // The issuer an id_token must name (OpenID Connect Core §3.1.3.7), where the preset's address says it:
 // an issuer preset's base is its issuer; Entra v2 names the user's own tenant under the sign-in host.
-const knownIssuer = (provider: Provider, base: string): string | undefined =>
-  provider.authority._tag === "Issuer"
-    ? base
-    : provider.id === "entra"
-    ? `${new URL(base).origin}/{tenantid}/v2.0`
-    : undefined
+const knownIssuer = (provider: Provider, base: string): string | undefined => {
+  if (provider.authority._tag === "Issuer") return base
+  if (provider.id !== "entra") return undefined
+  const url = new URL(base)
+  // The public cloud's aliases issue as login.microsoftonline.com; China's issuer host is not
+  // documented alike, so there only the audience is checked.
+  if (ENTRA_CHINA_HOSTS.has(url.hostname)) return undefined
+  const origin = ENTRA_PUBLIC_ALIASES.has(url.hostname) ? "https://login.microsoftonline.com" : url.origin
+  return `${origin}/{tenantid}/v2.0`
+}
+const ENTRA_PUBLIC_ALIASES: ReadonlySet<string> = new Set(["login.microsoft.com", "login.windows.net"])
+const ENTRA_CHINA_HOSTS: ReadonlySet<string> = new Set(["login.chinacloudapi.cn", "login.partner.microsoftonline.cn"])
 
 // A registration lives ~90 days; one this close to its end is not worth starting a sign-in with.
 const REGISTRATION_MARGIN_MS = 60 * 60 * 1000
