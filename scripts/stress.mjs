@@ -1,4 +1,4 @@
-/* global process, console */
+/* global process, console, setInterval, clearInterval */
 // `pnpm test:stress [--runs N] [--hogs H] [--stop-on-failure] [-- <vitest filters>]`: runs the test
 // suite N times (default 5) while H busy loops (default 2, one per core here) compete for the CPU,
 // as CI's shared machines do, and prints a table of failures per test. A flaky test shows up here
