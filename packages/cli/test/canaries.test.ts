@@ -42,13 +42,16 @@ const echoOf = (request: FaultRequest) => {
   return [params.get("device_code"), params.get("refresh_token"), params.get("client_secret")].filter((v) => v !== null).join(" ")
 }
 
+// the clients whose sign-in succeeds: an id_token names its audience (OpenID Connect Core §3.1.3.7)
+const AUDIENCE = ["ok", "refresh-refused"]
+
 const tokens = (origin: string, fields: Readonly<Record<string, unknown>> = {}) => ({
   access_token: C.accessToken,
   token_type: "Bearer",
   // below the CLI's five-minute skew: every `token` refreshes
   expires_in: 60,
   refresh_token: C.refreshToken,
-  id_token: jwt({ iss: origin, sub: "canary-user", aud: "ok", preferred_username: "canary@devflow.test" }, C.idTokenSignature),
+  id_token: jwt({ iss: origin, sub: "canary-user", aud: AUDIENCE, preferred_username: "canary@devflow.test" }, C.idTokenSignature),
   ...fields
 })
 
@@ -99,7 +102,7 @@ beforeAll(async () => {
       return scenario(request, params.get("grant_type") ?? "")
     }
   })
-  idToken = jwt({ iss: server.origin, sub: "canary-user", aud: "ok", preferred_username: "canary@devflow.test" }, C.idTokenSignature)
+  idToken = jwt({ iss: server.origin, sub: "canary-user", aud: AUDIENCE, preferred_username: "canary@devflow.test" }, C.idTokenSignature)
 })
 afterAll(() => server.close())
 

@@ -55,6 +55,8 @@ const ok = (run: { code: number | null; stderr: string; stdout: string }) => {
 
 const GRAPH_USER_READ = "https://graph.microsoft.com/User.Read"
 const TENANT = "contoso.onmicrosoft.com"
+const TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+const ENTRA_CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 
 const entraDouble = (answered: string, firstExpiresIn: number) => {
   let issued = 0
@@ -69,7 +71,8 @@ const entraDouble = (answered: string, firstExpiresIn: number) => {
       ext_expires_in: 3600,
       access_token: `at-entra-${n}`,
       refresh_token: `rt-entra-${n}`,
-      id_token: jwt({ iss: `https://login.microsoftonline.com/${TENANT}/v2.0`, sub: "entra-user", tid: "t", oid: "o" })
+      // Entra names the user's tenant under the sign-in host, here the double's
+      id_token: jwt({ iss: `${request.origin}/${TENANT_ID}/v2.0`, sub: "entra-user", tid: TENANT_ID, oid: "o", aud: ENTRA_CLIENT_ID })
     })
   }
   return double({
@@ -100,7 +103,7 @@ describe("Entra: scopes come back in another form (issue 10.1)", () => {
         "--tenant",
         TENANT,
         "--client-id",
-        "11111111-2222-3333-4444-555555555555",
+        ENTRA_CLIENT_ID,
         "--scope",
         GRAPH_USER_READ,
         "--scope",
@@ -276,7 +279,7 @@ describe("logout and RFC 7009 revocation (issue 10.6)", () => {
   it("entra: signed out here, and it says plainly that Entra cannot revoke (no request)", async () => {
     const { origin, seen } = await entraDouble("User.Read openid profile email", 3600)
     const dir = tempDir()
-    ok(await devflow(["login", "--provider", "entra", "--authority", origin, "--tenant", TENANT, "--client-id", "c1", "--no-qr", "--cache-dir", dir]))
+    ok(await devflow(["login", "--provider", "entra", "--authority", origin, "--tenant", TENANT, "--client-id", ENTRA_CLIENT_ID, "--no-qr", "--cache-dir", dir]))
     const before = seen.length
     const logout = await devflow(["logout", "--cache-dir", dir])
     ok(logout)

@@ -42,7 +42,7 @@ const tokenBody = (origin: string, fields: Readonly<Record<string, unknown>> = {
   token_type: "Bearer",
   expires_in: 3600,
   refresh_token: "rt-faults",
-  id_token: jwt({ iss: origin, sub: "fault-user" }),
+  id_token: jwt({ iss: origin, sub: "fault-user", aud: "devflow-faults" }),
   ...fields
 })
 const tokens = (fields: Readonly<Record<string, unknown>> = {}): Handler => ({ origin }) => json(tokenBody(origin, fields))
@@ -74,6 +74,8 @@ interface Row {
   readonly then?: ReadonlyArray<ReadonlyArray<string>>
   /** what else must hold */
   readonly check?: (result: Result) => void
+  /** the token endpoint's poll instants, in seconds after the device endpoint answered, as the fault server recorded them */
+  readonly polls?: ReadonlyArray<number>
 }
 
 const rows: ReadonlyArray<Row> = [
@@ -221,6 +223,15 @@ const rows: ReadonlyArray<Row> = [
     seconds: 1
   },
   {
+    // RFC 8628 §3.5: the interval only grows; 1e306 s is Infinity ms, which once became the 5 s default
+    fault: "slow_down with interval 1e306",
+    where: "token endpoint",
+    script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code(), [TOKEN]: () => json({ error: "slow_down", interval: 1e306 }, { status: 400 }) }),
+    exit: 4,
+    seconds: 1,
+    polls: [1]
+  },
+  {
     fault: "access_denied",
     where: "token endpoint",
     script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code(), [TOKEN]: () => json({ error: "access_denied" }, { status: 400 }) }),
@@ -293,7 +304,7 @@ const rows: ReadonlyArray<Row> = [
     script: () => ({
       [WELL_KNOWN]: metadata,
       [DEVICE]: code(),
-      [TOKEN]: ({ origin }) => json(tokenBody(origin, { id_token: jwt({ iss: origin, sub: "fault-user", name: `${redraw("Signed in as admin")}\u009b31m` }) }))
+      [TOKEN]: ({ origin }) => json(tokenBody(origin, { id_token: jwt({ iss: origin, sub: "fault-user", aud: "devflow-faults", name: `${redraw("Signed in as admin")}\u009b31m` }) }))
     }),
     exit: 0,
     seconds: 1,
@@ -388,6 +399,8 @@ interface Result {
   /** what the stand-in xdg-open was given, if it ran */
   readonly opened: string | undefined
   readonly then: ReadonlyArray<Run>
+  /** the token endpoint's hits, in s after the device endpoint's */
+  readonly polls: ReadonlyArray<number>
 }
 
 /** A stand-in xdg-open: records its argument (atomically: the test may read the file at any time), then exits with `code`. */
@@ -427,10 +440,12 @@ const runRow = async (row: Row): Promise<Result> => {
     const run = await devflow(["login", "--issuer", issuer, "--client-id", "devflow-faults", ...flags, "--json", "--cache-dir", dir], { env })
     const exitedAt = Date.now()
     const first = server?.hits[0]?.at
+    const device = server?.hits.find((h) => h.path === DEVICE)?.at ?? 0
+    const polls = (server?.hits ?? []).filter((h) => h.path === TOKEN).map((h) => (h.at - device) / 1000)
     const opened = row.opener === undefined ? undefined : await openedIn(tools)
     const then: Array<Run> = []
     for (const args of row.then ?? []) then.push(await devflow([...args, "--cache-dir", dir], { env }))
-    return { run, otherHits: other.hits.length, protocolMs: first === undefined ? run.ms : exitedAt - first, origin: issuer, opened, then }
+    return { run, otherHits: other.hits.length, protocolMs: first === undefined ? run.ms : exitedAt - first, origin: issuer, opened, then, polls }
   } finally {
     fs.rmSync(tools, { recursive: true, force: true })
     await server?.close()
@@ -484,7 +499,7 @@ describe("CLI fault matrix: devflow login against hostile servers", () => {
     const test = runs[i] ? it : it.skip
     test(`${i + 1}. ${row.fault} (${row.where}) → exit ${row.exit} in ${row.seconds} s`, { timeout: 240_000 }, async () => {
       const result = (await results)[i]!
-      const { otherHits, protocolMs, run } = result
+      const { otherHits, polls, protocolMs, run } = result
       expect(run.signal, run.stderr).toBeNull()
       for (const output of [run, ...result.then]) {
         // nor escaped inside a JSON line, where a reader of the value would print it
@@ -497,6 +512,11 @@ describe("CLI fault matrix: devflow login against hostile servers", () => {
       expect(protocolMs, run.stderr).toBeLessThanOrEqual((row.seconds + SLACK_S) * 1000)
       expect(run.stderr + run.stdout).not.toMatch(STACK)
       expect(otherHits).toBe(0)
+      if (row.polls !== undefined) {
+        expect(polls.length, `polls at ${polls.join(", ")} s`).toBe(row.polls.length)
+        // never early; a second late only on a loaded machine
+        polls.forEach((at, k) => expect(at).toBeGreaterThanOrEqual(row.polls![k]! - 0.05))
+      }
       const events = run.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
       if (row.exit === 0) {
         expect(events.at(-1)).toMatchObject({ event: "result" })

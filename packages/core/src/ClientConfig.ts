@@ -63,6 +63,13 @@ export interface ClientConfigInput {
   readonly scopeForm?: ScopeForm.ScopeForm | undefined
   /** The provider preset this configuration came from, for traces and messages (`Providers.resolve` sets it). */
   readonly preset?: string | undefined
+  /**
+   * The OpenID Provider's issuer identifier: an id_token must name it in
+   * `iss` before its claims name an account (OpenID Connect Core §3.1.3.7);
+   * `{tenantid}` stands for the token's `tid` (Entra). `Providers.resolve`
+   * sets it when the provider's issuer is known.
+   */
+  readonly issuer?: string | undefined
 }
 
 /**
@@ -89,6 +96,8 @@ export interface ClientConfig {
   readonly scopeForm?: ScopeForm.ScopeForm | undefined
   /** The provider preset this configuration came from, if any. */
   readonly preset?: string | undefined
+  /** The issuer an id_token must name (see {@link ClientConfigInput.issuer}); none: only its audience is checked. */
+  readonly issuer?: string | undefined
 }
 
 /**
@@ -135,6 +144,10 @@ export const make = (input: ClientConfigInput): Effect.Effect<ClientConfig, Inva
     }
     const scopeForm = input.scopeForm ?? "oauth"
     if (!ScopeForm.isScopeForm(scopeForm)) return yield* invalid("scopeForm", `must be one of ${ScopeForm.forms.join(", ")}`)
+    if (input.issuer !== undefined) {
+      if (typeof input.issuer !== "string" || !isPrintable(input.issuer)) return yield* invalid("issuer", "must be a URL")
+      yield* validateEndpoint("issuer", input.issuer.replace("{tenantid}", "tenant"))
+    }
     return {
       clientId,
       clientSecret: input.clientSecret,
@@ -145,7 +158,8 @@ export const make = (input: ClientConfigInput): Effect.Effect<ClientConfig, Inva
       tokenParams,
       wire,
       scopeForm,
-      ...(input.preset === undefined ? {} : { preset: String(input.preset).slice(0, 50) })
+      ...(input.preset === undefined ? {} : { preset: String(input.preset).slice(0, 50) }),
+      ...(input.issuer === undefined ? {} : { issuer: input.issuer })
     }
   })
 
@@ -241,7 +255,16 @@ export const validateScopes = (
 
 const reservedParams = new Set(["client_id", "client_secret", "grant_type", "device_code", "refresh_token"])
 
-const validateParams = (
+/**
+ * Extra request parameters as devflow accepts them, in the configuration
+ * and per request alike: string values, names without control characters,
+ * and none of the names devflow sets itself (`client_id`, `client_secret`,
+ * `grant_type`, `device_code`, `refresh_token`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const validateParams = (
   field: string,
   params: Readonly<Record<string, string>> | undefined
 ): Effect.Effect<Readonly<Record<string, string>>, InvalidConfiguration> =>

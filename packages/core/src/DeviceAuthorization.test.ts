@@ -3,7 +3,6 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { failure, runVirtual } from "../test/virtual.js"
 import * as DeviceAuthorization from "./DeviceAuthorization.js"
@@ -348,21 +347,20 @@ describe("DeviceAuthorization: other answers", () => {
       assert.strictEqual(error._tag, "OAuthError")
     }))
 
-  it.effect("an OAuth error echoing the client secret has it blanked out", () =>
+  it.effect("an OAuth error echoing the client secret (raw or form-encoded) has it blanked out when the answer is read", () =>
     Effect.gen(function*() {
-      const config = yield* TestKit.config({ clientSecret: Redacted.make("CLIENT-SECRET-CANARY") })
-      const error: Answer = {
-        _tag: "ErrorBody",
-        status: 401,
-        body: { error: "invalid_client", error_description: "bad secret CLIENT-SECRET-CANARY" },
-        retryAfter: Option.none()
-      }
-      const exit = yield* Effect.exit(DeviceAuthorization.process(config, SCOPES, ISSUED_AT, ENDPOINT, error))
-      const e = failure(exit)
+      const config = yield* TestKit.config({ clientSecret: Redacted.make("CLIENT/SECRET+CANARY") })
+      const e = failure(yield* Effect.exit(DeviceAuthorization.request(config, SCOPES)))
       assert.strictEqual(e._tag, "OAuthError")
-      assert.notInclude(e.message, "CLIENT-SECRET-CANARY")
-      assert.notInclude(JSON.stringify(e), "CLIENT-SECRET-CANARY")
-    }))
+      for (const spelling of ["CLIENT/SECRET+CANARY", "CLIENT%2FSECRET%2BCANARY"]) {
+        assert.notInclude(e.message, spelling)
+        assert.notInclude(JSON.stringify(e), spelling)
+      }
+    }).pipe(Effect.provide(TestKit.layer({
+      deviceAuthorization: () =>
+        TestKit.oauthError("invalid_client", { status: 401, fields: { error_description: "bad secret CLIENT/SECRET+CANARY (CLIENT%2FSECRET%2BCANARY)" } }),
+      token: () => TestKit.tokens()
+    }))))
 
   it.effect("a server that is unavailable (HTTP 503 without an OAuth body) is a TransportError with the status", () =>
     Effect.gen(function*() {

@@ -8,7 +8,7 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type { ClientConfig } from "./ClientConfig.js"
 import { type InvalidResponse, type OAuthError, TransportError } from "./DeviceFlowError.js"
@@ -153,7 +153,7 @@ export const process = (
     case "ErrorBody":
       // Entra's /devicecode can answer an error with HTTP 200: the body decides.
       return Effect.fail(
-        toOAuthError(endpoint, answer.status, answer.body, config.clientSecret ? [Redacted.value(config.clientSecret)] : [])
+        toOAuthError(endpoint, answer.status, answer.body)
       )
     case "Unavailable":
       return Effect.fail(

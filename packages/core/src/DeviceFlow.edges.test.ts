@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Encoding from "effect/Encoding"
 import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
@@ -37,6 +39,34 @@ describe("no request at or after issue time + expires_in (RFC 8628 §3.2)", () =
       assert.isAbove(sent.length, 0)
       assert.isTrue(sent.every((t) => t < 900_000), String(sent))
     }).pipe(Effect.provide(TestKit.layer(TestKit.sequence([TestKit.pending()])))))
+})
+
+describe("slow_down never shortens the interval (RFC 8628 §3.5)", () => {
+  for (const interval of ["1e306", "1e400", "\"Infinity\""]) {
+    it.effect(`a slow_down interval of ${interval} s means no poll before the deadline, not the 5 s default`, () =>
+      Effect.gen(function*() {
+        const error = failure(yield* acquire())
+        assert.isTrue(error._tag === "DeviceCodeExpired" && error.reason === "deadline", String(error))
+        assert.deepStrictEqual((yield* polls).map((p) => p.sentAt / 1000), [1])
+      }).pipe(Effect.provide(TestKit.layer(TestKit.sequence(
+        [TestKit.text(`{"error":"slow_down","interval":${interval}}`, "application/json", { status: 400 }), TestKit.pending()],
+        TestKit.deviceCode({ interval: 1, expires_in: 60 })
+      )))))
+  }
+
+  it.effect("a slow_down interval that is not a positive number still adds 5 s to every later poll: 6, 11, 16 s apart", () =>
+    Effect.gen(function*() {
+      assert.isTrue(Exit.isSuccess(yield* acquire()))
+      assert.deepStrictEqual(gapsSeconds((yield* polls).map((p) => p.sentAt)), [6, 11, 16])
+    }).pipe(Effect.provide(TestKit.layer(TestKit.sequence(
+      [
+        TestKit.oauthError("slow_down", { fields: { interval: 0 } }),
+        TestKit.oauthError("slow_down", { fields: { interval: -30 } }),
+        TestKit.oauthError("slow_down", { fields: { interval: "NaN" } }),
+        TestKit.tokens()
+      ],
+      TestKit.deviceCode({ interval: 1 })
+    )))))
 })
 
 describe("an OAuth error code that arrives with HTTP 5xx is still that code", () => {
@@ -148,6 +178,54 @@ describe("every Policy field and the request timeout are validated", () => {
         assert.strictEqual((yield* Effect.flatMap(TestKit.FakeServer, (s) => s.requests)).length, 0)
       }).pipe(Effect.provide(TestKit.layer(TestKit.sequence([TestKit.tokens()])))))
   }
+})
+
+// Secrets whose spellings differ: raw, form-encoded (application/x-www-form-urlencoded) and inside Basic.
+const DEVICE_CODE = "dc/S3CRET+code ==7f3a"
+const CLIENT_SECRET = "cs/S3CRET+secret ==51be"
+const formEncoded = (s: string) => encodeURIComponent(s).replace(/%20/g, "+")
+const basic = Encoding.encodeBase64(`${formEncoded(TestKit.CLIENT_ID)}:${formEncoded(CLIENT_SECRET)}`)
+const spellings = [DEVICE_CODE, formEncoded(DEVICE_CODE), encodeURIComponent(DEVICE_CODE), CLIENT_SECRET, formEncoded(CLIENT_SECRET), basic]
+const echo = `POST device_code=${formEncoded(DEVICE_CODE)} (${DEVICE_CODE}) client_secret=${formEncoded(CLIENT_SECRET)} (${CLIENT_SECRET}) Authorization: Basic ${basic}`
+
+describe("secrets are scrubbed where the error is built, in every spelling (raw, form-encoded, Basic)", () => {
+  const withSecretBasic = (replies: ReadonlyArray<TestKit.Reply>) =>
+    Effect.provide(TestKit.layer(TestKit.sequence(replies, TestKit.deviceCode({ device_code: DEVICE_CODE }))))
+  const run = Effect.gen(function*() {
+    const config = yield* TestKit.config({ clientSecret: Redacted.make(CLIENT_SECRET), clientAuthMethod: "client_secret_basic" })
+    const events: Array<DeviceFlow.DeviceFlowEvent> = []
+    const exit = yield* runVirtual(DeviceFlow.acquireToken(config, {}, {
+      onCode: () => {},
+      onEvent: (event) => Effect.sync(() => void events.push(event)),
+      policy: { maxConsecutiveFailures: 3 }
+    }))
+    return { error: failure(exit), exit, events }
+  })
+  const assertClean = (text: string, what: string) => {
+    for (const secret of spellings) assert.notInclude(text, secret, `${what} carries ${secret}`)
+  }
+
+  it.effect("a transport error: the Retrying events, the final error, its message and its cause", () =>
+    Effect.gen(function*() {
+      const { error, events, exit } = yield* run
+      assert.strictEqual(error._tag, "TransportError")
+      assertClean(error.message, "the message")
+      assertClean(JSON.stringify(error), "the error")
+      assertClean(Cause.pretty(exit._tag === "Failure" ? exit.cause : Cause.empty), "the cause")
+      const reasons = events.flatMap((e) => (e._tag === "Retrying" ? [e.reason] : []))
+      assert.strictEqual(reasons.length, 2)
+      for (const reason of reasons) assertClean(reason, "a Retrying event")
+      assert.include(error.message, "<redacted>")
+    }).pipe(withSecretBasic([TestKit.transportFailure(echo)])))
+
+  it.effect("a server error echoing them: the events and the final OAuthError", () =>
+    Effect.gen(function*() {
+      const { error, events } = yield* run
+      assert.strictEqual(error._tag, "OAuthError")
+      assertClean(JSON.stringify(error), "the error")
+      assertClean(error.message, "the message")
+      for (const e of events) if (e._tag === "Retrying") assertClean(e.reason, "a Retrying event")
+    }).pipe(withSecretBasic([TestKit.oauthError("server_error", { status: 503, fields: { error_description: echo, error_uri: `https://x.test/?${echo}` } })])))
 })
 
 describe("server text in Retrying events", () => {

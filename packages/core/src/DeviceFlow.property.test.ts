@@ -15,7 +15,7 @@ import * as TestKit from "./TestKit.js"
  */
 type Behaviour =
   | { readonly kind: "pending"; readonly status: 200 | 400 | 403 | 428 }
-  | { readonly kind: "slow_down"; readonly status: 200 | 400 | 403 | 429; readonly interval: number | undefined }
+  | { readonly kind: "slow_down"; readonly status: 200 | 400 | 403 | 429; readonly interval: number | string | undefined }
   | { readonly kind: "bare429"; readonly retryAfter: number | undefined }
   | { readonly kind: "unavailable"; readonly status: 500 | 502 | 503; readonly retryAfter: number | undefined }
   | { readonly kind: "transport" }
@@ -25,6 +25,14 @@ type Behaviour =
   | { readonly kind: "expired_token" }
   | { readonly kind: "invalid_grant" }
 
+// An interval as a server may send it: sensible, huge (1e306 s is Infinity ms), negative, zero, or a
+// string JSON cannot carry as a number ("Infinity", "NaN", "1e400").
+const serverInterval: fc.Arbitrary<number | string> = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: 1, max: 60 }) },
+  fc.constantFrom(1e306, Number.MAX_VALUE, 315_360_000, 0, -5, "Infinity", "-Infinity", "NaN", "1e400", "1e306"),
+  fc.double({ min: -1e308, max: 1e308, noNaN: true })
+)
+
 const behaviour: fc.Arbitrary<Behaviour> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant("pending" as const), status: fc.constantFrom(200, 400, 403, 428) as fc.Arbitrary<200 | 400 | 403 | 428> }) },
   {
@@ -32,7 +40,7 @@ const behaviour: fc.Arbitrary<Behaviour> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant("slow_down" as const),
       status: fc.constantFrom(200, 400, 403, 429) as fc.Arbitrary<200 | 400 | 403 | 429>,
-      interval: fc.option(fc.integer({ min: 1, max: 60 }), { nil: undefined })
+      interval: fc.option(serverInterval, { nil: undefined })
     })
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("bare429" as const), retryAfter: fc.option(fc.integer({ min: 0, max: 90 }), { nil: undefined }) }) },
@@ -56,7 +64,7 @@ const toReply = (b: Behaviour, delayMs: number): TestKit.Reply => {
     case "pending":
       return TestKit.pending({ status: b.status, delay })
     case "slow_down":
-      return TestKit.slowDown({ status: b.status, interval: b.interval, delay })
+      return TestKit.oauthError("slow_down", { status: b.status, delay, fields: b.interval === undefined ? {} : { interval: b.interval } })
     case "bare429":
       return TestKit.text("", "text/plain", { status: 429, delay, headers: retryAfterHeader(b.retryAfter) })
     case "unavailable":
@@ -82,7 +90,7 @@ const retryAfterHeader = (seconds: number | undefined): Record<string, string> =
 const REQUEST_TIMEOUT_MS = 20_000
 
 const server = {
-  interval: fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }),
+  interval: fc.option(fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 30 }) }, serverInterval), { nil: undefined }),
   expiresIn: fc.integer({ min: 5, max: 300 }),
   behaviours: fc.array(behaviour, { minLength: 1, maxLength: 30 }),
   delays: fc.array(fc.nat(8_000), { minLength: 1, maxLength: 30 })
@@ -90,7 +98,7 @@ const server = {
 
 /** Run a real DeviceFlow against an arbitrary server; return what the server saw. */
 const runAgainst = (input: {
-  readonly interval: number | undefined
+  readonly interval: number | string | undefined
   readonly expiresIn: number
   readonly behaviours: ReadonlyArray<Behaviour>
   readonly delays: ReadonlyArray<number>
@@ -108,18 +116,24 @@ const runAgainst = (input: {
   }).pipe(Effect.provide(TestKit.layer(script)))
 }
 
+// What the server asked to wait, in ms: however large, even Infinity; nothing when it is no positive number.
+const askedMs = (interval: number | string | undefined): number => {
+  const seconds = Number(interval)
+  return seconds > 0 ? seconds * 1000 : 0
+}
+
 /**
  * The interval the client must respect before poll `i`, derived from the
  * RFC alone: the advertised interval (5 s without one), +5 s (or the server's
  * larger interval) for each slow_down or 429 answered so far.
  */
-const requiredIntervals = (interval: number | undefined, behaviours: ReadonlyArray<Behaviour>, polls: number) => {
-  let current = Math.max(1_000, (interval ?? 5) * 1000)
+const requiredIntervals = (interval: number | string | undefined, behaviours: ReadonlyArray<Behaviour>, polls: number) => {
+  let current = Math.max(1_000, interval === undefined ? 5_000 : askedMs(interval))
   const out: Array<number> = []
   for (let i = 0; i < polls; i++) {
     out.push(current)
     const b = behaviours[Math.min(i, behaviours.length - 1)]!
-    if (b.kind === "slow_down") current = Math.max(current + 5_000, (b.interval ?? 0) * 1000)
+    if (b.kind === "slow_down") current = Math.max(current + 5_000, askedMs(b.interval))
     if (b.kind === "bare429") current += 5_000
   }
   return out
@@ -153,7 +167,7 @@ describe("DeviceFlow invariants over arbitrary server behaviour (RFC 8628 ยง3.4โ
         for (const poll of polls) assert.isBelow(poll.sentAt, device.sentAt + input.expiresIn * 1000)
 
         // bounded: at most expires_in / interval polls
-        assert.isAtMost(polls.length, Math.floor(input.expiresIn / Math.max(1, input.interval ?? 5)) + 1)
+        assert.isAtMost(polls.length, Math.floor(input.expiresIn * 1000 / Math.max(1_000, askedMs(input.interval ?? 5))) + 1)
 
         // the outcome is what the last answer said
         if (polls.length === 0) return

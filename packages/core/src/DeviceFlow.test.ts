@@ -11,6 +11,7 @@ import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { failure, runVirtual } from "../test/virtual.js"
+import type * as DeviceAuthorization from "./DeviceAuthorization.js"
 import * as DeviceFlow from "./DeviceFlow.js"
 import * as DeviceSession from "./DeviceSession.js"
 import * as TestKit from "./TestKit.js"
@@ -89,6 +90,26 @@ describe("DeviceFlow timing (RFC 8628 §3.4–3.5)", () => {
       )
       assert.isTrue(Exit.isSuccess(run.exit))
       assert.deepStrictEqual(gaps(run), [5, 10, 10])
+    }))
+
+  it.effect("a 429 whose body names a non-protocol error is rate limiting: slow_down, not a final OAuthError", () =>
+    Effect.gen(function*() {
+      const run = yield* runScript(
+        TestKit.sequence([
+          TestKit.oauthError("rate_limit_exceeded", { status: 429, fields: { error_description: "Too many requests" } }),
+          TestKit.pending(),
+          TestKit.tokens()
+        ])
+      )
+      assert.isTrue(Exit.isSuccess(run.exit), String(run.exit))
+      assert.deepStrictEqual(gaps(run), [5, 10, 10])
+    }))
+
+  it.effect("a 429 naming a protocol error keeps that error's meaning", () =>
+    Effect.gen(function*() {
+      const run = yield* runScript(TestKit.sequence([TestKit.oauthError("invalid_grant", { status: 429 }), TestKit.tokens()]))
+      assert.strictEqual(failure(run.exit)._tag, "OAuthError")
+      assert.strictEqual(run.polls.length, 1)
     }))
 
   it.effect("429 with Retry-After waits at least that long", () =>
@@ -405,6 +426,24 @@ describe("DeviceFlow results and events", () => {
       assert.notInclude(JSON.stringify(result), TestKit.secrets.accessToken)
       assert.notInclude(JSON.stringify(result), TestKit.secrets.refreshToken)
     }).pipe(Effect.provide(TestKit.layer(TestKit.scenarios.pendingThenSuccess(1)))))
+
+  const refused: ReadonlyArray<readonly [string, DeviceAuthorization.DeviceCodeRequest, string]> = [
+    ["a client_secret in extraTokenParams", { extraTokenParams: { client_secret: "x" } }, "extraTokenParams.client_secret"],
+    ["a device_code in extraTokenParams", { extraTokenParams: { device_code: "x" } }, "extraTokenParams.device_code"],
+    ["a grant_type in extraTokenParams", { extraTokenParams: { grant_type: "password" } }, "extraTokenParams.grant_type"],
+    ["a client_id in extraParams", { extraParams: { client_id: "other" } }, "extraParams.client_id"],
+    ["a control character in an extraParams name", { extraParams: { "a\r\nb": "x" } }, "extraParams"],
+    ["a value that is not a string", { extraTokenParams: { n: 1 as unknown as string } }, "extraTokenParams.n"]
+  ]
+  for (const [what, request, field] of refused) {
+    it.effect(`per-request parameters are checked as ClientConfig's are: ${what} is InvalidConfiguration(${field}), nothing sent`, () =>
+      Effect.gen(function*() {
+        const config = yield* TestKit.config()
+        const error = failure(yield* runVirtual(DeviceFlow.acquireToken(config, request, { onCode: () => {} })))
+        assert.isTrue(error._tag === "InvalidConfiguration" && error.field === field, String(error))
+        assert.strictEqual((yield* Effect.flatMap(TestKit.FakeServer, (s) => s.requests)).length, 0)
+      }).pipe(Effect.provide(TestKit.layer(TestKit.scenarios.pendingThenSuccess(0)))))
+  }
 
   it.effect("the token request is RFC 8628 §3.4: form-encoded, grant_type, device_code, client_id, extra params, Accept JSON", () =>
     Effect.gen(function*() {

@@ -37,10 +37,9 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import type { ClientConfig } from "./ClientConfig.js"
-import { validateScopes } from "./ClientConfig.js"
+import { validateParams, validateScopes } from "./ClientConfig.js"
 import type * as DeviceAuthorization from "./DeviceAuthorization.js"
 import { type DeviceFlowError, InvalidConfiguration } from "./DeviceFlowError.js"
 import type { DeviceSession } from "./DeviceSession.js"
@@ -140,8 +139,8 @@ export const events = (
   request: DeviceAuthorization.DeviceCodeRequest = {},
   options: FlowOptions = {}
 ): Stream.Stream<DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient> =>
-  Stream.unwrap(Effect.flatMap(validateRequest(config, request), (scopes) =>
-    Effect.map(flowOf(config, options), (flow) => stream(flow, startOf(config, request, scopes)))))
+  Stream.unwrap(Effect.flatMap(validateRequest(config, request), (start) =>
+    Effect.map(flowOf(config, options), (flow) => stream(flow, start))))
 
 /**
  * Run the flow to its end: call `onCode` when the user must act, poll in the
@@ -159,9 +158,9 @@ export const acquireToken = <R = never>(
   // Built lazily, and chained rather than zipped: what a flow waits inside stays alive
   // until it ends, and the whole tree of a caller's effect would (docs/benchmarks.md, B2 memory).
   Effect.suspend(() =>
-    Effect.flatMap(validateRequest(config, request), (scopes) =>
+    Effect.flatMap(validateRequest(config, request), (start) =>
       Effect.flatMap(flowOf(config, options), (flow) =>
-        drive(flow, startOf(config, request, scopes), {
+        drive(flow, start, {
           onIssued: (event) =>
             Effect.zipRight(
               Effect.suspend(() => {
@@ -244,19 +243,16 @@ interface Start {
   readonly tokenParams: Readonly<Record<string, string>>
 }
 
-const startOf = (
-  config: ClientConfig,
-  request: DeviceAuthorization.DeviceCodeRequest,
-  scopes: ReadonlyArray<string>
-): Start => ({
-  _tag: "Start",
-  scopes,
-  extraParams: request.extraParams,
-  tokenParams: request.extraTokenParams === undefined ? config.tokenParams : { ...config.tokenParams, ...request.extraTokenParams }
-})
-
-const validateRequest = (config: ClientConfig, request: DeviceAuthorization.DeviceCodeRequest) =>
-  request.scopes === undefined ? Effect.succeed(config.scopes) : validateScopes("scopes", request.scopes)
+// A request's scopes and extra parameters pass the checks the configuration's did (ClientConfig).
+const validateRequest = (config: ClientConfig, request: DeviceAuthorization.DeviceCodeRequest): Effect.Effect<Start, InvalidConfiguration> =>
+  Effect.gen(function*() {
+    const scopes = request.scopes === undefined ? config.scopes : yield* validateScopes("scopes", request.scopes)
+    const extraParams = request.extraParams === undefined ? undefined : yield* validateParams("extraParams", request.extraParams)
+    const tokenParams = request.extraTokenParams === undefined
+      ? config.tokenParams
+      : { ...config.tokenParams, ...(yield* validateParams("extraTokenParams", request.extraTokenParams)) }
+    return { _tag: "Start", scopes, extraParams, tokenParams }
+  })
 
 // Every tuning value is checked: a NaN, negative or missing one would make a poll loop without end.
 const flowOf = (config: ClientConfig, options: FlowOptions): Effect.Effect<Engine.Flow, InvalidConfiguration> =>
@@ -282,15 +278,11 @@ const flowOf = (config: ClientConfig, options: FlowOptions): Effect.Effect<Engin
         config,
         policy,
         timeoutMs,
-        // a server may echo the client secret in its error text, as it may the device code
-        secrets: config.clientSecret === undefined ? NO_SECRETS : [Redacted.value(config.clientSecret)],
         clock: Context.get(fiber.currentDefaultServices, Clock.Clock),
         traced: Telemetry.tracedBy(fiber)
       })
     )
   })
-
-const NO_SECRETS: ReadonlyArray<string> = []
 
 interface Listener<R> {
   readonly onIssued: (event: Extract<DeviceFlowEvent, { _tag: "CodeIssued" }>) => Effect.Effect<void, never, R>

@@ -37,6 +37,24 @@ describe("FlowStore.layerMemory", () => {
     assert.strictEqual(read._tag === "Pending" ? read.reason : undefined, "timeout Signed in as admin")
   })
 
+  it.scoped("the Failed update of a transport error keeps no device code, in any spelling", () =>
+    Effect.gen(function*() {
+      const deviceCode = "dc/FLOWSTORE+code ==3b7d"
+      const echo = `reset while sending device_code=${encodeURIComponent(deviceCode)} (${deviceCode})`
+      const config = yield* TestKit.config()
+      const store = yield* FlowStore.makeMemory(config, { policy: { maxConsecutiveFailures: 2 } }).pipe(
+        Effect.provide(TestKit.layer(TestKit.sequence([TestKit.transportFailure(echo)], TestKit.deviceCode({ device_code: deviceCode, interval: 1 }))))
+      )
+      const flow = yield* store.start({})
+      const done = yield* Effect.fork(FlowStore.awaitResult(store, flow.id))
+      yield* TestClock.adjust("10 seconds")
+      const update = yield* Fiber.join(done)
+      assert.strictEqual(update._tag, "Failed")
+      const stored = JSON.stringify(yield* Schema.encode(FlowStore.FlowUpdate)(update))
+      for (const spelling of [deviceCode, encodeURIComponent(deviceCode)]) assert.notInclude(stored, spelling)
+      assert.include(stored, "<redacted>")
+    }))
+
   it("flow updates survive a JSON round trip, tokens and typed errors included", () => {
     const update = new FlowStore.Pending({
       id: "x",

@@ -4,11 +4,18 @@ import * as PollSchedule from "./PollSchedule.js"
 
 type Outcome = PollSchedule.Outcome
 
+// What a server may send as an interval: sensible, huge (1e306 s is Infinity ms), not finite, negative, zero.
+const serverSeconds: fc.Arbitrary<number> = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: 1, max: 120 }) },
+  fc.constantFrom(1e306, Number.MAX_VALUE, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN, 0, -5),
+  fc.double({ min: -1e308, max: 1e308 })
+)
+
 const outcome: fc.Arbitrary<Outcome> = fc.oneof(
   fc.record({ _tag: fc.constant("Pending" as const), retryAfterMs: fc.option(fc.nat(120_000), { nil: undefined }) }),
   fc.record({
     _tag: fc.constant("SlowDown" as const),
-    serverIntervalSeconds: fc.option(fc.integer({ min: 1, max: 120 }), { nil: undefined }),
+    serverIntervalSeconds: fc.option(serverSeconds, { nil: undefined }),
     retryAfterMs: fc.option(fc.nat(120_000), { nil: undefined })
   }),
   fc.record({ _tag: fc.constant("RateLimited" as const), retryAfterMs: fc.option(fc.nat(120_000), { nil: undefined }) }),
@@ -59,7 +66,7 @@ const simulate = (input: {
 }
 
 const scheduleInput = {
-  intervalSeconds: fc.option(fc.integer({ min: 1, max: 60 }), { nil: undefined }),
+  intervalSeconds: fc.option(serverSeconds, { nil: undefined }),
   expiresInSeconds: fc.integer({ min: 1, max: 1_800 }),
   outcomes: fc.array(outcome, { minLength: 1, maxLength: 40 }),
   latencies: fc.array(fc.nat(10_000), { minLength: 1, maxLength: 40 })
@@ -91,6 +98,30 @@ describe("PollSchedule rules", () => {
     assert.strictEqual(server.timing.intervalMs, 30_000)
     const smallServer = PollSchedule.next(timing, { _tag: "SlowDown", serverIntervalSeconds: 2 }, 0)
     assert.strictEqual(smallServer.timing.intervalMs, 10_000)
+  })
+
+  it("slow_down with a huge or non-finite server interval never shortens the interval (RFC 8628 §3.5)", () => {
+    const timing = PollSchedule.initial({ intervalSeconds: 1, issuedAt: 0, expiresInSeconds: 600 })
+    for (const serverIntervalSeconds of [1e306, Number.MAX_VALUE, Number.POSITIVE_INFINITY]) {
+      const decision = PollSchedule.next(timing, { _tag: "SlowDown", serverIntervalSeconds }, 1_000)
+      assert.isAtLeast(decision.timing.intervalMs, 6_000, String(serverIntervalSeconds))
+      assert.strictEqual(decision._tag, "DeadlineReached", String(serverIntervalSeconds))
+    }
+    for (const serverIntervalSeconds of [Number.NaN, Number.NEGATIVE_INFINITY, -30, 0]) {
+      const decision = PollSchedule.next(timing, { _tag: "SlowDown", serverIntervalSeconds }, 1_000)
+      assert.deepStrictEqual(decision._tag === "PollAt" && [decision.at, decision.timing.intervalMs], [7_000, 6_000])
+    }
+  })
+
+  it("an advertised interval longer than the code's life leaves no poll; a nonsensical one is the 5 s default", () => {
+    for (const intervalSeconds of [1e306, Number.POSITIVE_INFINITY]) {
+      const timing = PollSchedule.initial({ intervalSeconds, issuedAt: 0, expiresInSeconds: 600 })
+      assert.strictEqual(PollSchedule.first(timing, 0)._tag, "DeadlineReached", String(intervalSeconds))
+    }
+    for (const intervalSeconds of [Number.NaN, Number.NEGATIVE_INFINITY, -1, 0]) {
+      const timing = PollSchedule.initial({ intervalSeconds, issuedAt: 0, expiresInSeconds: 600 })
+      assert.strictEqual(timing.intervalMs, PollSchedule.DEFAULT_INTERVAL_MS, String(intervalSeconds))
+    }
   })
 
   it("Retry-After delays the next poll but changes the interval only for 429", () => {
@@ -148,6 +179,19 @@ describe("PollSchedule invariants over arbitrary server behaviour", () => {
         assert.isAtLeast(step.intervalAfter - step.intervalBefore, PollSchedule.SLOW_DOWN_INCREMENT_MS)
       }
     }
+  }, { fastCheck: { numRuns: 500 } })
+
+  it.prop("the server's interval is honoured: no poll sooner than the interval it advertised or sent with slow_down", scheduleInput, (input) => {
+    const { codeAnsweredAt, steps } = simulate(input)
+    // RFC 8628 §3.5: the client waits "the number of seconds" the server asked for, however many that is
+    const asked = (seconds: number | undefined) => seconds !== undefined && seconds > 0 ? seconds * 1000 : 0
+    if (steps.length > 0) assert.isAtLeast(steps[0]!.sentAt - codeAnsweredAt, asked(input.intervalSeconds))
+    steps.forEach((step, i) => {
+      const next = steps[i + 1]
+      if (next !== undefined && step.outcome._tag === "SlowDown") {
+        assert.isAtLeast(next.sentAt - step.answeredAt, asked(step.outcome.serverIntervalSeconds))
+      }
+    })
   }, { fastCheck: { numRuns: 500 } })
 
   it.prop("no poll at or after issue time + expires_in", scheduleInput, (input) => {

@@ -10,6 +10,7 @@
  *
  * @since 0.1.0
  */
+import { MAX_SECONDS } from "./internal/decode.js"
 
 /**
  * RFC 8628 §3.5: "If no value is provided, clients MUST use 5 as the default."
@@ -35,6 +36,18 @@ export const SLOW_DOWN_INCREMENT_MS = 5_000
  * @category constants
  */
 export const MIN_INTERVAL_MS = 1_000
+
+/**
+ * The ceiling over a server-sent interval: ten years, the longest count of
+ * seconds devflow decodes (internal/decode.ts), so no code lives long enough
+ * to see it. The ceiling keeps the arithmetic finite: `1e306` seconds is
+ * `Infinity` ms, and an infinite interval must mean "not before the deadline",
+ * never "no interval".
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MAX_INTERVAL_MS = MAX_SECONDS * 1000
 
 /**
  * Defaults for {@link Policy}.
@@ -129,14 +142,19 @@ export const initial = (options: {
 })
 
 /**
- * An interval in ms with the {@link MIN_INTERVAL_MS} floor applied (a
- * non-finite one is the RFC default).
+ * An interval in whole ms between {@link MIN_INTERVAL_MS} and
+ * {@link MAX_INTERVAL_MS}. One that is not a positive number (NaN, zero,
+ * negative) says nothing, so it is the RFC default.
  *
  * @since 0.1.0
  * @category utils
  */
 export const clampInterval = (ms: number): number =>
-  Number.isFinite(ms) ? Math.max(MIN_INTERVAL_MS, ms) : DEFAULT_INTERVAL_MS
+  ms > 0 ? Math.ceil(Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, ms))) : DEFAULT_INTERVAL_MS
+
+// A slow_down's interval in ms, capped before it is compared: one that is not a positive number asks for nothing.
+const serverIntervalMs = (seconds: number | undefined): number =>
+  seconds !== undefined && seconds > 0 ? Math.ceil(Math.min(MAX_INTERVAL_MS, seconds * 1000)) : 0
 
 /**
  * When to send the first poll: one interval after the device authorization
@@ -166,10 +184,8 @@ export const next = (timing: Timing, outcome: Outcome, answeredAt: number, polic
       // RFC 8628 §3.5: slow_down adds 5 s to this and every later interval; a bare 429 means the same.
       // GitHub sends the new interval with slow_down: take it when it is larger.
       const increased = timing.intervalMs + SLOW_DOWN_INCREMENT_MS
-      const serverMs = outcome._tag === "SlowDown" && outcome.serverIntervalSeconds !== undefined
-        ? outcome.serverIntervalSeconds * 1000
-        : 0
-      const t = { ...timing, intervalMs: clampInterval(Math.max(increased, serverMs)), consecutiveFailures: 0 }
+      const serverMs = outcome._tag === "SlowDown" ? serverIntervalMs(outcome.serverIntervalSeconds) : 0
+      const t = { ...timing, intervalMs: Math.max(increased, serverMs), consecutiveFailures: 0 }
       return schedule(t, answeredAt, t.intervalMs, outcome.retryAfterMs)
     }
     case "Failure": {

@@ -30,6 +30,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Encoding from "effect/Encoding"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -77,7 +79,16 @@ interface Wire {
   readonly checkRequests: (device: TestKit.RecordedRequest, poll: TestKit.RecordedRequest) => void
 }
 
-const idToken = (iss: string, aud: string) => TestKit.idToken({ iss, sub: TestKit.secrets.idTokenSubject, aud, name: "Test User" })
+const idToken = (iss: string, aud: string, claims: Readonly<Record<string, unknown>> = {}) =>
+  TestKit.idToken({ iss, sub: TestKit.secrets.idTokenSubject, aud, name: "Test User", ...claims })
+const ENTRA_TID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+/** `reply`, a JSON token answer, with its id_token issued by `iss` (OpenID Connect Core §3.1.3.7: an id_token names its issuer) */
+const issuedBy = (reply: TestKit.Reply, iss: string): TestKit.Reply => {
+  if (reply._tag !== "Body") return reply
+  const body = JSON.parse(reply.body) as Record<string, unknown>
+  const claims = JSON.parse(new TextDecoder().decode(Encoding.decodeBase64Url(String(body.id_token).split(".")[1]!).pipe(Either.getOrThrow))) as Record<string, unknown>
+  return { ...reply, body: JSON.stringify({ ...body, id_token: TestKit.idToken({ ...claims, iss }) }) }
+}
 
 // ---------------------------------------------------------------------------
 // Microsoft Entra ID
@@ -126,7 +137,7 @@ const entra: Wire = {
     ext_expires_in: 3599,
     access_token: ACCESS_TOKEN,
     refresh_token: REFRESH_TOKEN,
-    id_token: idToken("https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0", ENTRA_CLIENT)
+    id_token: idToken(`https://login.microsoftonline.com/${ENTRA_TID}/v2.0`, ENTRA_CLIENT, { tid: ENTRA_TID })
   }),
   verificationUri: "https://microsoft.com/devicelogin",
   checkRequests: (device, poll) => {
@@ -712,7 +723,7 @@ describe("provider specifics", () => {
         { clientId: OKTA_CLIENT, issuer },
         {
           deviceAuthorization: () => okta.device(600),
-          token: () => okta.tokens,
+          token: () => issuedBy(okta.tokens, issuer),
           other: discoveryDocument(issuer, `${issuer}/v1/device/authorize`, `${issuer}/v1/token`)
         },
         { deviceAuthorization: `${issuer}/v1/device/authorize`, token: `${issuer}/v1/token` }
@@ -723,6 +734,8 @@ describe("provider specifics", () => {
         `${issuer}/v1/device/authorize`,
         `${issuer}/v1/token`
       ])
+      // the id_token must name the issuer discovery confirmed (OpenID Connect Core §3.1.3.7)
+      assert.strictEqual(run.config?.issuer, issuer)
     }))
 
   it.effect("okta: discovery metadata naming another issuer is refused before any device request", () =>
@@ -873,12 +886,26 @@ describe("base-URL override keeps the provider's wire quirks", () => {
             interval: 5,
             message: "use https://microsoft.com/deviceloginus"
           }),
-        token: ({ attempt }) => (attempt === 0 ? entra.pending : entra.tokens)
+        token: ({ attempt }) => (attempt === 0 ? entra.pending : issuedBy(entra.tokens, `${origin}/${ENTRA_TID}/v2.0`))
       }, endpoints)
       succeeded(run.exit)
       assert.deepStrictEqual(run.requests.map((r) => r.url), [endpoints.deviceAuthorization, endpoints.token, endpoints.token])
       assert.strictEqual(run.code?.message, "use https://microsoft.com/deviceloginus")
+      // Entra's issuer is the user's own tenant under the cloud's sign-in host
+      assert.strictEqual(run.config?.issuer, `${origin}/{tenantid}/v2.0`)
     }))
+
+  it.effect("entra: the issuer an id_token must name is its tenant under the cloud's issuing host", () =>
+    Effect.gen(function*() {
+      const issuerAt = (authority: string) =>
+        Effect.map(Providers.resolve("entra", { clientId: ENTRA_CLIENT, authority: `${authority}/${ENTRA_TENANT}` }), (c) => c.issuer)
+      assert.strictEqual(yield* issuerAt("https://login.microsoftonline.com"), "https://login.microsoftonline.com/{tenantid}/v2.0")
+      // the public cloud's aliases issue as login.microsoftonline.com
+      assert.strictEqual(yield* issuerAt("https://login.microsoft.com"), "https://login.microsoftonline.com/{tenantid}/v2.0")
+      assert.strictEqual(yield* issuerAt("https://login.windows.net"), "https://login.microsoftonline.com/{tenantid}/v2.0")
+      assert.strictEqual(yield* issuerAt("https://login.microsoftonline.us"), "https://login.microsoftonline.us/{tenantid}/v2.0")
+      assert.isUndefined(yield* issuerAt("https://login.chinacloudapi.cn"))
+    }).pipe(Effect.provide(serverLayer(TestKit.sequence([TestKit.tokens()])))))
 
   it.effect("entra with the tenant in the authority URL", () =>
     Effect.gen(function*() {
@@ -938,9 +965,10 @@ describe("base-URL override keeps the provider's wire quirks", () => {
       }
       const run = yield* runFlow("keycloak", { clientId: "devflow-cli", issuer }, {
         deviceAuthorization: () => keycloak.device(600),
-        token: () => keycloak.tokens
+        token: () => issuedBy(keycloak.tokens, issuer)
       }, endpoints)
       succeeded(run.exit)
+      assert.strictEqual(run.config?.issuer, issuer)
     }))
 
   it.effect("aws-sso at a loopback test double: registration, JSON and camelCase kept", () =>

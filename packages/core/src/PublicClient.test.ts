@@ -44,6 +44,20 @@ describe("PublicClient (the MSAL PublicClientApplication model)", () => {
     }).pipe(withServer(server.script))
   })
 
+  for (const [what, claims] of [
+    ["another issuer", { ...TestKitCache.claims, iss: "https://evil.example" }],
+    ["another client", { ...TestKitCache.claims, aud: "someone-else" }]
+  ] as const) {
+    it.effect(`an id_token from ${what} names no account: the sign-in fails with InvalidResponse(id_token), nothing is stored`, () =>
+      Effect.gen(function*() {
+        const config = yield* TestKit.config({ issuer: TestKit.ISSUER })
+        const app = yield* PublicClient.make({ config })
+        const error = failure(yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes }, { onCode: () => {} })))
+        assert.isTrue(error._tag === "InvalidResponse" && error.field === "id_token", String(error))
+        assert.deepStrictEqual(yield* app.getAccounts, [])
+      }).pipe(withServer(TestKit.sequence([TestKit.tokens({ id_token: TestKit.idToken(claims) })]))))
+  }
+
   it.effect("acquireTokenSilent refreshes once the token is near expiry, and on forceRefresh", () => {
     const server = TestKitCache.refreshServer({ expiresIn: 600 })
     return Effect.gen(function*() {

@@ -79,10 +79,7 @@ export const revoke = (
       case "Unavailable":
         // RFC 7009 §2.2.1: 503 means try again later; the caller decides whether to
         return yield* new TransportError({ endpoint, status: answer.status, reason: "the server asked to try again later" })
-      case "ErrorBody": {
-        const secrets = [Redacted.value(token)]
-        if (config.clientSecret !== undefined) secrets.push(Redacted.value(config.clientSecret))
-        return yield* new OAuthError(oauthFields(endpoint, answer.status, answer.body, secrets))
-      }
+      case "ErrorBody":
+        return yield* new OAuthError(oauthFields(endpoint, answer.status, answer.body))
     }
   })

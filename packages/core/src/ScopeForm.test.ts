@@ -26,6 +26,31 @@ describe("ScopeForm: spellings of the same scope", () => {
     assert.isTrue(ScopeForm.covers("entra", ["api://contoso-api/read"], ["api://contoso-api/Read"]))
   })
 
+  it("entra: only the authority's own cloud's Graph host is dropped; another cloud's Graph is another resource", () => {
+    const usGov = "https://login.microsoftonline.us/contoso.onmicrosoft.us"
+    const china = "https://login.chinacloudapi.cn/contoso.partner.onmschina.cn/oauth2/v2.0/token"
+    const publicCloud = "https://login.microsoftonline.com/contoso.onmicrosoft.com"
+    // the US Government sign-in host serves L4 (graph.microsoft.us) and DoD (dod-graph.microsoft.us): a DoD request is not L4's
+    assert.isFalse(ScopeForm.covers("entra", ["User.Read"], ["https://dod-graph.microsoft.us/User.Read"], usGov))
+    assert.isFalse(ScopeForm.covers("entra", ["https://graph.microsoft.us/User.Read"], ["https://dod-graph.microsoft.us/User.Read"], usGov))
+    assert.isTrue(ScopeForm.covers("entra", ["User.Read"], ["https://graph.microsoft.us/user.read"], usGov))
+    assert.isTrue(ScopeForm.covers("entra", ["https://dod-graph.microsoft.us/User.Read"], ["https://dod-graph.microsoft.us/User.Read"], usGov))
+    assert.deepStrictEqual(
+      ScopeForm.granted("entra", ["https://dod-graph.microsoft.us/User.Read"], undefined, usGov),
+      ["https://dod-graph.microsoft.us/User.Read"]
+    )
+    assert.isTrue(ScopeForm.covers("entra", ["User.Read"], ["https://microsoftgraph.chinacloudapi.cn/User.Read"], china))
+    assert.isFalse(ScopeForm.covers("entra", ["User.Read"], ["https://graph.microsoft.com/User.Read"], china))
+    // the public cloud (and any authority not known as another cloud's) strips only graph.microsoft.com
+    for (const authority of [publicCloud, undefined]) {
+      assert.isFalse(ScopeForm.covers("entra", ["User.Read"], ["https://graph.microsoft.us/User.Read"], authority))
+      assert.isTrue(ScopeForm.covers("entra", ["User.Read"], [`${GRAPH}/User.Read`], authority))
+      // Graph's application id is the same in every cloud: it names the authority's own Graph
+      assert.isTrue(ScopeForm.covers("entra", ["User.Read"], ["00000003-0000-0000-c000-000000000000/User.Read"], authority))
+    }
+    assert.isTrue(ScopeForm.covers("entra", ["User.Read"], ["00000003-0000-0000-c000-000000000000/User.Read"], usGov))
+  })
+
   it("oauth: RFC 6749 §3.3 scopes are case-sensitive and never rewritten", () => {
     assert.isFalse(ScopeForm.covers("oauth", ["API.Read"], ["api.read"]))
     assert.isFalse(ScopeForm.covers("oauth", ["User.Read"], [`${GRAPH}/User.Read`]))
@@ -81,7 +106,7 @@ const entraServer = (answered: string) => {
       expires_in: 3600,
       scope: answered,
       refresh_token: TestKitCache.refreshToken(n),
-      id_token: TestKit.idToken({ sub: "user-1", iss: "https://login.microsoftonline.com/tenant/v2.0" })
+      id_token: TestKit.idToken({ sub: "user-1", iss: "https://login.microsoftonline.com/tenant/v2.0", aud: TestKit.CLIENT_ID })
     })
   const script: TestKit.Script = {
     deviceAuthorization: () => TestKit.deviceCode(),

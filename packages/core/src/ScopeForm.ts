@@ -7,8 +7,8 @@
  * wrong form is never found in the cache again (every lookup refreshes):
  *
  * - `"entra"`: Microsoft Graph scopes may be asked and answered short
- *   (`User.Read`) or qualified (`https://graph.microsoft.com/User.Read`),
- *   whichever way; scope values are case-insensitive; a `{resource}/.default`
+ *   (`User.Read`) or qualified with the Graph host of the authority's cloud
+ *   (`https://graph.microsoft.com/User.Read`), whichever way; scope values are case-insensitive; a `{resource}/.default`
  *   request is answered with the resource's individual permissions.
  * - `"github"`: the token answer's `scope` is comma-separated (`repo,gist`).
  *
@@ -63,23 +63,57 @@ export const forProvider = (provider: string | undefined): ScopeForm =>
  */
 export const OIDC_SCOPES: ReadonlySet<string> = new Set(["openid", "profile", "email", "offline_access"])
 
-// Microsoft Graph's resource in each cloud, as a scope prefix; a short scope means Graph.
-// https://learn.microsoft.com/graph/deployments
-const GRAPH_PREFIX =
-  /^(?:https:\/\/(?:graph\.microsoft\.com|graph\.microsoft\.us|dod-graph\.microsoft\.us|microsoftgraph\.chinacloudapi\.cn)|00000003-0000-0000-c000-000000000000)\/+/i
+// Microsoft Graph's host in each cloud, by the cloud's sign-in host; the public cloud's for any other
+// (https://learn.microsoft.com/graph/deployments). US Government L4 and DoD share login.microsoftonline.us:
+// there the short form is L4's Graph, so a DoD Graph scope (dod-graph.microsoft.us) stays qualified.
+const GRAPH_BY_SIGN_IN_HOST: Readonly<Record<string, string>> = {
+  "login.microsoftonline.us": "graph.microsoft.us",
+  "login.chinacloudapi.cn": "microsoftgraph.chinacloudapi.cn",
+  "login.partner.microsoftonline.cn": "microsoftgraph.chinacloudapi.cn"
+}
+const PUBLIC_GRAPH = "graph.microsoft.com"
+// Graph's application id is the same in every cloud: it names the authority's own Graph.
+const GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+
+const graphHostOf = (authority: string | undefined): string => {
+  if (authority === undefined) return PUBLIC_GRAPH
+  let host: string
+  try {
+    host = new URL(authority).hostname.toLowerCase()
+  } catch {
+    return PUBLIC_GRAPH
+  }
+  return GRAPH_BY_SIGN_IN_HOST[host] ?? PUBLIC_GRAPH
+}
+
+// The scope without `prefix` and the slashes after it (case-insensitive), or undefined.
+const after = (scope: string, prefix: string): string | undefined => {
+  if (scope.length <= prefix.length || scope.slice(0, prefix.length).toLowerCase() !== prefix) return undefined
+  let i = prefix.length
+  if (scope[i] !== "/") return undefined
+  while (scope[i] === "/") i++
+  return scope.slice(i)
+}
+
+const stripGraph = (scope: string, graphHost: string): string =>
+  after(scope, `https://${graphHost}`) ?? after(scope, GRAPH_APP_ID) ?? scope
 
 /**
- * One scope in its canonical spelling: Entra's Graph prefix dropped.
+ * One scope in its canonical spelling: for Entra, the Graph prefix of the
+ * authority's own cloud dropped (`https://graph.microsoft.com/User.Read` is
+ * `User.Read` at the public cloud; at the US Government cloud that is
+ * `https://graph.microsoft.us/User.Read`). `authority` is the authority or
+ * any URL on its sign-in host (the token endpoint); without it, the public cloud.
  *
  * @since 0.1.0
  * @category utils
  */
-export const canonicalScope = (form: ScopeForm, scope: string): string =>
-  form === "entra" ? scope.replace(GRAPH_PREFIX, "") : scope
+export const canonicalScope = (form: ScopeForm, scope: string, authority?: string | undefined): string =>
+  form === "entra" ? stripGraph(scope, graphHostOf(authority)) : scope
 
-/** The value two scopes are compared by. */
-const key = (form: ScopeForm, scope: string): string =>
-  form === "entra" ? canonicalScope(form, scope).toLowerCase() : scope
+/** The value two canonical scopes are compared by. */
+const key = (form: ScopeForm, canonicalSpelling: string): string =>
+  form === "entra" ? canonicalSpelling.toLowerCase() : canonicalSpelling
 
 /**
  * Scopes in canonical spelling, sorted, without duplicates or empty strings.
@@ -87,18 +121,19 @@ const key = (form: ScopeForm, scope: string): string =>
  * @since 0.1.0
  * @category utils
  */
-export const normalise = (form: ScopeForm, scopes: Iterable<string>): ReadonlyArray<string> => {
-  const out = [...canonical(form, scopes)]
+export const normalise = (form: ScopeForm, scopes: Iterable<string>, authority?: string | undefined): ReadonlyArray<string> => {
+  const out = [...canonical(form, scopes, authority)]
   out.sort()
   return out
 }
 
 // Canonical spelling, in the given order, each scope once.
-const canonical = (form: ScopeForm, scopes: Iterable<string>): Array<string> => {
+const canonical = (form: ScopeForm, scopes: Iterable<string>, authority: string | undefined): Array<string> => {
+  const graphHost = form === "entra" ? graphHostOf(authority) : PUBLIC_GRAPH
   const seen = new Map<string, string>()
   for (const scope of scopes) {
     if (scope === "") continue
-    const spelled = canonicalScope(form, scope)
+    const spelled = form === "entra" ? stripGraph(scope, graphHost) : scope
     const k = key(form, spelled)
     if (!seen.has(k)) seen.set(k, spelled)
   }
@@ -128,18 +163,20 @@ export const split = (form: ScopeForm, scope: string): ReadonlyArray<string> =>
 export const granted = (
   form: ScopeForm,
   requested: ReadonlyArray<string>,
-  answered: string | undefined
+  answered: string | undefined,
+  authority?: string | undefined
 ): ReadonlyArray<string> => {
   const listed = answered === undefined ? [] : split(form, answered)
-  if (listed.length === 0) return canonical(form, requested)
+  if (listed.length === 0) return canonical(form, requested, authority)
   const defaults = form === "entra" ? requested.filter((s) => s.endsWith("/.default") || s === ".default") : []
-  return canonical(form, [...listed, ...defaults])
+  return canonical(form, [...listed, ...defaults], authority)
 }
 
 /**
  * Whether a token granted `grantedScopes` serves a request for `requested`:
  * every requested scope outside {@link OIDC_SCOPES} was granted, compared in
- * the provider's form (RFC 6749 §3.3: case-sensitive, except Entra's).
+ * the provider's form (RFC 6749 §3.3: case-sensitive, except Entra's) and,
+ * for Entra, the authority's cloud (see {@link canonicalScope}).
  *
  * @since 0.1.0
  * @category utils
@@ -147,7 +184,8 @@ export const granted = (
 export const covers = (
   form: ScopeForm,
   grantedScopes: ReadonlyArray<string>,
-  requested: ReadonlyArray<string>
+  requested: ReadonlyArray<string>,
+  authority?: string | undefined
 ): boolean => {
   if (form === "oauth") {
     for (const scope of requested) {
@@ -155,9 +193,11 @@ export const covers = (
     }
     return true
   }
-  const have = new Set(grantedScopes.map((s) => key(form, s)))
+  const graphHost = form === "entra" ? graphHostOf(authority) : PUBLIC_GRAPH
+  const canonicalKey = (scope: string) => key(form, form === "entra" ? stripGraph(scope, graphHost) : scope)
+  const have = new Set(grantedScopes.map(canonicalKey))
   for (const scope of requested) {
-    const k = key(form, scope)
+    const k = canonicalKey(scope)
     if (!OIDC_SCOPES.has(k) && !have.has(k)) return false
   }
   return true

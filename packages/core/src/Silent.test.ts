@@ -214,7 +214,7 @@ describe("Silent: the refresh-token grant (RFC 6749 §6)", () => {
   it.effect("an id_token from the refresh naming another user is refused and nothing is stored", () => {
     const server = TestKitCache.refreshServer({
       onRefresh: () =>
-        TestKit.tokens({ id_token: TestKit.idToken({ iss: TestKit.ISSUER, sub: "someone-else" }), scope: "api.read" })
+        TestKit.tokens({ id_token: TestKit.idToken({ iss: TestKit.ISSUER, sub: "someone-else", aud: TestKit.CLIENT_ID }), scope: "api.read" })
     })
     return Effect.gen(function*() {
       yield* TestKitCache.seed({ expiresIn: 1 })
@@ -330,6 +330,9 @@ describe("Silent: InteractionRequired and other failures", () => {
       assert.strictEqual(client._tag, "OAuthError")
       const busy = yield* refusal(TestKit.text("busy", "text/plain", { status: 503 }))
       assert.strictEqual(busy._tag, "TransportError")
+      // a rate limiter's own word with HTTP 429 is "try again later", as a bare 429 is
+      const limited = yield* refusal(TestKit.oauthError("rate_limit_exceeded", { status: 429 }))
+      assert.isTrue(limited._tag === "TransportError" && limited.status === 429, String(limited))
       const junk = yield* refusal(TestKit.json({ token_type: "Bearer" }))
       assert.strictEqual(junk._tag, "InvalidResponse")
     }))
@@ -343,6 +346,16 @@ describe("Silent: InteractionRequired and other failures", () => {
       )
       assert.notInclude(error.message, TestKitCache.refreshToken(0))
       assert.notInclude(JSON.stringify(error), TestKitCache.refreshToken(0))
+      assert.include(error.message, "<redacted>")
+    }))
+
+  it.effect("a transport error echoing the refresh token, raw or form-encoded, is scrubbed from the error", () =>
+    Effect.gen(function*() {
+      const token = TestKitCache.refreshToken(0)
+      const error = yield* refusal(TestKit.transportFailure(`POST refresh_token=${encodeURIComponent(token)} (${token})`))
+      assert.strictEqual(error._tag, "TransportError")
+      assert.notInclude(JSON.stringify(error), token)
+      assert.notInclude(JSON.stringify(error), encodeURIComponent(token))
       assert.include(error.message, "<redacted>")
     }))
 

@@ -105,6 +105,16 @@ describe("TokenCache scope matching", () => {
     assert.isFalse(TokenCache.covers(["API.Read"], ["api.read"]))
   })
 
+  it("entra: a token of the US Government cloud's Graph is never served for DoD Graph, behind the same sign-in host", () => {
+    const alice = accountFor("alice", "https://login.microsoftonline.us/contoso.onmicrosoft.us/v2.0")
+    const content = TokenCache.withTokens(TokenCache.empty, signIn(alice, { scopes: ["User.Read"] }))
+    const find = (scope: string) => TokenCache.findAccessToken(content, alice.authority, "client-a", alice.id, [scope], "entra")
+    assert.isDefined(find("https://graph.microsoft.us/User.Read"))
+    assert.isUndefined(find("https://dod-graph.microsoft.us/User.Read"))
+    assert.isUndefined(find("https://graph.microsoft.com/User.Read"))
+    assert.isFalse(TokenCache.covers(["User.Read"], ["https://dod-graph.microsoft.us/User.Read"], "entra", alice.authority))
+  })
+
   it("the longest-lived of several covering tokens is chosen", () => {
     const alice = accountFor("alice")
     let content = TokenCache.withTokens(TokenCache.empty, signIn(alice, { scopes: ["a"], label: "short", expiresOn: 1_000 }))

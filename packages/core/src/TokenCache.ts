@@ -410,7 +410,9 @@ export const OIDC_SCOPES: ReadonlySet<string> = internal.OIDC_SCOPES
 export const covers: (
   granted: ReadonlyArray<string>,
   requested: ReadonlyArray<string>,
-  form?: ScopeForm.ScopeForm
+  form?: ScopeForm.ScopeForm,
+  /** the authority: which cloud's Graph an Entra short scope means (see `ScopeForm.canonicalScope`) */
+  authority?: string | undefined
 ) => boolean = internal.covers
 
 /**

@@ -207,6 +207,30 @@ describe("TokenResponse.process: fields beyond RFC 6749 §5.1", () => {
       }
     }))
 
+  it.effect("nested values are searched too: a secret-like name hides its whole value, at any depth", () =>
+    Effect.gen(function*() {
+      const result = succeeded(yield* processBody(answer({
+        authed_user: { id: "U1", access_token: "NESTED-TOKEN-CANARY", expires_in: 60 },
+        tokens: { primary: "WHOLE-VALUE-CANARY" },
+        credentials: [{ api_key: "ARRAY-KEY-CANARY" }],
+        signing_key: { kty: "oct", k: "JWK-CANARY" },
+        deep: { a: { b: { c: { d: { client_secret: "DEEP-CANARY" } } } } },
+        settings: { theme: "dark", count: 3 }
+      })))
+      const extra = result.extra as Record<string, any>
+      for (const canary of ["NESTED-TOKEN-CANARY", "WHOLE-VALUE-CANARY", "ARRAY-KEY-CANARY", "JWK-CANARY", "DEEP-CANARY"]) {
+        assert.notInclude(JSON.stringify(result), canary)
+      }
+      assert.strictEqual(Redacted.value(extra.authed_user.access_token), "NESTED-TOKEN-CANARY")
+      assert.strictEqual(extra.authed_user.id, "U1")
+      assert.strictEqual(extra.authed_user.expires_in, 60)
+      assert.isTrue(Redacted.isRedacted(extra.tokens))
+      assert.isTrue(Redacted.isRedacted(extra.credentials))
+      assert.isTrue(Redacted.isRedacted(extra.signing_key))
+      assert.isTrue(Redacted.isRedacted(extra.deep.a.b.c.d.client_secret))
+      assert.deepStrictEqual(extra.settings, { theme: "dark", count: 3 })
+    }))
+
   it.effect("the RFC 6749 §5.1 fields are not repeated in extra", () =>
     Effect.gen(function*() {
       const result = succeeded(yield* processBody(answer({ vendor: "x" })))
@@ -280,6 +304,45 @@ describe("TokenResponse.process: the id_token", () => {
       assert.include(noSub.reason, "\"sub\"")
       const noIss = invalidResponse(yield* processBody(answer({ id_token: TestKit.idToken({ sub: "u" }) })))
       assert.include(noIss.reason, "\"iss\"")
+    }))
+})
+
+describe("TokenResponse.process: the id_token is the issuer's, for this client (OpenID Connect Core §3.1.3.7)", () => {
+  const ENTRA = "https://login.microsoftonline.com/{tenantid}/v2.0"
+  const TID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+  const check = (claims: Readonly<Record<string, unknown>>, issuer: string | null = TestKit.ISSUER) =>
+    Effect.exit(
+      TokenResponse.process(CONTEXT, answer({ id_token: TestKit.idToken(claims) }), REQUESTED, SENT_AT, "oauth", {
+        clientId: TestKit.CLIENT_ID,
+        issuer: issuer ?? undefined
+      })
+    )
+  const refused = [
+    ["aud names another client", { iss: TestKit.ISSUER, sub: "u", aud: "someone-else" }, undefined, "aud"],
+    ["aud is missing", { iss: TestKit.ISSUER, sub: "u" }, undefined, "aud"],
+    ["aud is a list without this client", { iss: TestKit.ISSUER, sub: "u", aud: ["a", "b"] }, undefined, "aud"],
+    ["iss is another issuer", { iss: "https://evil.example", sub: "u", aud: TestKit.CLIENT_ID }, undefined, "iss"],
+    ["iss differs only in case", { iss: TestKit.ISSUER.toUpperCase(), sub: "u", aud: TestKit.CLIENT_ID }, undefined, "iss"],
+    ["Entra: iss of another tenant than its tid", { iss: `https://login.microsoftonline.com/other/v2.0`, tid: TID, sub: "u", aud: TestKit.CLIENT_ID }, ENTRA, "iss"],
+    ["Entra: iss of another host", { iss: `https://evil.example/${TID}/v2.0`, tid: TID, sub: "u", aud: TestKit.CLIENT_ID }, ENTRA, "iss"],
+    ["Entra: no tid", { iss: `https://login.microsoftonline.com/${TID}/v2.0`, sub: "u", aud: TestKit.CLIENT_ID }, ENTRA, "iss"]
+  ] as const
+  for (const [what, claims, issuer, claim] of refused) {
+    it.effect(`refused when ${what}: InvalidResponse(id_token) naming "${claim}"`, () =>
+      Effect.gen(function*() {
+        const error = invalidResponse(yield* check(claims, issuer))
+        assert.strictEqual(error.field, "id_token")
+        assert.include(error.reason, `"${claim}"`)
+      }))
+  }
+
+  it.effect("accepted when iss is the issuer and aud names the client, alone or among others", () =>
+    Effect.gen(function*() {
+      succeeded(yield* check({ iss: TestKit.ISSUER, sub: "u", aud: TestKit.CLIENT_ID }))
+      succeeded(yield* check({ iss: TestKit.ISSUER, sub: "u", aud: ["api://other", TestKit.CLIENT_ID] }))
+      succeeded(yield* check({ iss: `https://login.microsoftonline.com/${TID}/v2.0`, tid: TID, sub: "u", aud: TestKit.CLIENT_ID }, ENTRA))
+      // without a known issuer (a server without discovery), only the audience is checked
+      succeeded(yield* check({ iss: "https://anywhere.example", sub: "u", aud: TestKit.CLIENT_ID }, null))
     }))
 })
 

@@ -13,7 +13,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { InvalidResponse } from "./DeviceFlowError.js"
 import { decodeWire, NonEmpty, SecretString, Seconds } from "./internal/decode.js"
-import { readClaims } from "./internal/jwt.js"
+import { issuedFor, readClaims } from "./internal/jwt.js"
 import { normaliseTokenResponse } from "./internal/wire.js"
 import * as ScopeForm from "./ScopeForm.js"
 
@@ -59,12 +59,30 @@ export interface AuthenticationResult {
   readonly idToken: Option.Option<Redacted.Redacted<string>>
   /** the id_token's claims, read without signature verification (received over TLS from the token endpoint) */
   readonly idTokenClaims: Option.Option<Readonly<Record<string, unknown>>>
-  /** fields the server sent beyond RFC 6749 §5.1; those named like secrets are `Redacted` */
+  /** fields the server sent beyond RFC 6749 §5.1; at any depth, a value named like a secret is `Redacted` whole (numbers excepted) */
   readonly extra: Readonly<Record<string, unknown>>
 }
 
 const known = new Set(["access_token", "token_type", "expires_in", "refresh_token", "scope", "id_token"])
-const secretLike = /token|secret|password|code/i
+const secretLike = /token|secret|password|code|key|credential|assertion|cookie/i
+// Deeper than this, a value is hidden whole rather than searched: its shape is the server's to choose.
+const MAX_EXTRA_DEPTH = 16
+
+// A server's own fields may nest a credential anywhere (Slack's authed_user.access_token): a name that
+// looks like one hides its whole value, except a number (a lifetime such as refresh_token_expires_in).
+const redactField = (name: string, value: unknown, depth: number): unknown =>
+  secretLike.test(name) && typeof value !== "number" && typeof value !== "boolean" && value !== null
+    ? Redacted.make(value)
+    : redactNested(value, depth)
+
+const redactNested = (value: unknown, depth: number): unknown => {
+  if (typeof value !== "object" || value === null) return value
+  if (depth >= MAX_EXTRA_DEPTH) return Redacted.make(value)
+  if (Array.isArray(value)) return value.map((item) => redactNested(item, depth + 1))
+  const out: Record<string, unknown> = {}
+  for (const [name, field] of Object.entries(value)) out[name] = redactField(name, field, depth + 1)
+  return out
+}
 const secretFields: ReadonlySet<string> = new Set(["access_token", "refresh_token", "id_token"])
 
 /**
@@ -82,7 +100,9 @@ export const process = (
   requestedScopes: ReadonlyArray<string>,
   sentAt: DateTime.Utc,
   /** how the server spells scopes; the result's `scopes` are in this form's canonical spelling */
-  scopeForm: ScopeForm.ScopeForm = "oauth"
+  scopeForm: ScopeForm.ScopeForm = "oauth",
+  /** who an id_token must be for, and from (`ClientConfig.issuer`): without it, no id_token check beyond its form */
+  client?: { readonly clientId: string; readonly issuer?: string | undefined } | undefined
 ): Effect.Effect<AuthenticationResult, InvalidResponse> =>
   Effect.gen(function*() {
     const normalised = normaliseTokenResponse(body)
@@ -93,12 +113,14 @@ export const process = (
       if (Either.isLeft(claims)) {
         return yield* new InvalidResponse({ ...context, field: "id_token", reason: claims.left })
       }
+      const refused = client === undefined ? undefined : issuedFor(claims.right, client)
+      if (refused !== undefined) return yield* new InvalidResponse({ ...context, field: "id_token", reason: refused })
       idTokenClaims = Option.some(claims.right)
     }
     const extra: Record<string, unknown> = {}
     for (const [key, value] of Object.entries(normalised)) {
       if (known.has(key)) continue
-      extra[key] = secretLike.test(key) && typeof value === "string" ? Redacted.make(value) : value
+      extra[key] = redactField(key, value, 0)
     }
     return {
       accessToken: decoded.access_token,
@@ -106,7 +128,8 @@ export const process = (
       expiresOn: decoded.expires_in === undefined
         ? Option.none()
         : Option.some(DateTime.addDuration(sentAt, Duration.seconds(decoded.expires_in))),
-      scopes: ScopeForm.granted(scopeForm, requestedScopes, decoded.scope),
+      // the token endpoint is on the authority's sign-in host: it says which cloud's Graph a short scope means
+      scopes: ScopeForm.granted(scopeForm, requestedScopes, decoded.scope, context.endpoint),
       refreshToken: Option.fromNullable(decoded.refresh_token),
       idToken: Option.fromNullable(decoded.id_token),
       idTokenClaims,

@@ -478,7 +478,7 @@ const fuzzOne = (config: ClientConfig.ClientConfig, s: Sample) =>
           break
         }
         case "ErrorBody": {
-          checkError(toOAuthError(ENDPOINT, a.status, a.body, [TestKit.secrets.deviceCode]), "toOAuthError")
+          checkError(toOAuthError(ENDPOINT, a.status, a.body), "toOAuthError")
           interactionReason(a.body)
           throughTheMachine(config, a, now)
           break

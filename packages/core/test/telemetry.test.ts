@@ -10,6 +10,7 @@ import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import { assert, describe, it } from "@effect/vitest"
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import * as Effect from "effect/Effect"
+import * as Encoding from "effect/Encoding"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -101,5 +102,32 @@ describe("spans through @effect/opentelemetry", () => {
       const poll = named(exported(exporter), "devflow.poll").at(-1)
       assert.deepInclude(poll!.attributes, { "devflow.outcome": "access_denied", "http.response.status_code": 400 })
     }).pipe(Effect.provide(Layer.mergeAll(TokenCache.layerMemory, TestKit.layer(TestKit.scenarios.denied()), tracing)))
+  })
+
+  it.effect("a transport error echoing the device code and the client secret, in any spelling, reaches no span", () => {
+    const exporter = new InMemorySpanExporter()
+    const tracing = NodeSdk.layer(() => ({ resource: { serviceName: "devflow-test" }, spanProcessor: new SimpleSpanProcessor(exporter) }))
+    const deviceCode = "dc/TELEMETRY+code ==9c1e"
+    const formEncoded = (v: string) => encodeURIComponent(v).replace(/%20/g, "+")
+    const basic = Encoding.encodeBase64(`${formEncoded(TestKit.CLIENT_ID)}:${formEncoded(CLIENT_SECRET)}`)
+    const spellings = [deviceCode, formEncoded(deviceCode), CLIENT_SECRET, basic]
+    const echo = `device_code=${formEncoded(deviceCode)} ${deviceCode} ${CLIENT_SECRET} Basic ${basic}`
+    const script = TestKit.sequence(
+      [TestKit.transportFailure(echo), TestKit.oauthError("server_error", { status: 500, fields: { error_description: echo } }), TestKit.transportFailure(echo)],
+      TestKit.deviceCode({ device_code: deviceCode })
+    )
+    return Effect.gen(function*() {
+      const config = yield* TestKit.config({ clientSecret: Redacted.make(CLIENT_SECRET), clientAuthMethod: "client_secret_basic" })
+      const app = yield* PublicClient.make({ config, flow: { policy: { maxConsecutiveFailures: 3 } } })
+      const exit = yield* runVirtual(app.acquireTokenWithDeviceCode({}, { onCode: () => {} }))
+      assert.isTrue(Exit.isFailure(exit))
+      const spans = exported(exporter)
+      assert.isAbove(named(spans, "devflow.poll").length, 2)
+      assert.isTrue(spans.some((s) => s.name.startsWith("http.client")))
+      for (const span of spans) {
+        const text = serialised(span)
+        for (const secret of spellings) assert.notInclude(text, secret, `${span.name} carries ${secret}`)
+      }
+    }).pipe(Effect.provide(Layer.mergeAll(TokenCache.layerMemory, TestKit.layer(script), tracing)))
   })
 })

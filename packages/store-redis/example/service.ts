@@ -7,12 +7,25 @@
  *   GET    /flows/:id?wait=S&since=T  the flow's state; with `wait`, long-poll up to S seconds for a
  *                                    final state or one whose nextPollAt is after T
  *   DELETE /flows/:id                cancel
- *   GET    /flows                    pending flows
  *   POST   /flows/:id/token          for a succeeded flow: a fresh access token for its account (the
  *                                    flow's tokens are filed in the shared cache the first time; then
  *                                    cache, else refresh, single-flight across instances)
  *                                    → { account, source, expiresOn } (never the token)
  *   GET    /stats                    Redis commands sent by this instance
+ *
+ * A flow's id (128 random bits) is its only handle, and it is given to the
+ * caller who started the flow and nobody else: no route lists flows, since a
+ * list would hand out other people's user codes (RFC 8628 §5.1 keeps them
+ * from being guessed: whoever enters one completes that sign-in with their
+ * own account) and the ids that read, cancel and use their flows.
+ *
+ * This is an example, not a deployment. A real service must add:
+ * - authentication of its callers, and bind each flow to the caller who
+ *   started it (store the caller with the id; check it on every route);
+ * - CSRF protection on any page or route through which a signed-in user
+ *   approves or cancels (a same-site cookie alone is not enough for a GET);
+ * - TLS in front of it, rate limits on `POST /flows`, and `/stats` for
+ *   operators only.
  *
  * Configuration (environment): PORT (0 = any; the chosen port is printed as
  * `listening <port>`), REDIS_URL, DEVFLOW_REDIS_KEYS (`id:base64key,...`,
@@ -187,7 +200,6 @@ const route = (method: string, url: URL, body: unknown): Effect.Effect<Reply, ne
       })
       return reply(201, flow)
     }
-    if (method === "GET" && url.pathname === "/flows") return reply(200, yield* store.pending)
     if (method === "GET" && url.pathname === "/stats") {
       const connection = yield* RedisConnection.RedisConnection
       return reply(200, { instance, ...connection.stats })

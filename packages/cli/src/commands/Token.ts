@@ -123,7 +123,7 @@ export const token = Command.make(
           client.acquireTokenSilent(scopes, account).pipe(
             // A server may grant fewer scopes than asked (RFC 6749 §3.3), and a refresh never more than the sign-in did (§6).
             Effect.filterOrFail(
-              (result) => TokenCache.covers(result.scopes, wanted, target.config.scopeForm),
+              (result) => TokenCache.covers(result.scopes, wanted, target.config.scopeForm, client.authority),
               () => new Silent.InteractionRequired({ reason: "consent_required", scopes: wanted, accountId: account.id })
             ),
             Effect.map(view),

@@ -205,7 +205,7 @@ const serve = (
   for (const entry of content.accessTokens as ReadonlyArray<unknown>) {
     if (!isAccessToken(entry)) continue
     if (entry.authority !== client.authority || entry.clientId !== client.clientId || entry.accountId !== account.id) continue
-    if (!ScopeForm.covers(form, entry.scopes, wanted)) continue
+    if (!ScopeForm.covers(form, entry.scopes, wanted, client.authority)) continue
     if (best === undefined || (entry.expiresOn ?? Infinity) > (best.expiresOn ?? Infinity)) best = entry
   }
   if (best === undefined) return undefined

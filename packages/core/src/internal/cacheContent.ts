@@ -127,8 +127,9 @@ export const apiScopes = (scopes: ReadonlyArray<string>): ReadonlyArray<string> 
 export const covers = (
   granted: ReadonlyArray<string>,
   requested: ReadonlyArray<string>,
-  form: ScopeForm.ScopeForm = "oauth"
-): boolean => ScopeForm.covers(form, granted, requested)
+  form: ScopeForm.ScopeForm = "oauth",
+  authority?: string | undefined
+): boolean => ScopeForm.covers(form, granted, requested, authority)
 
 // One index per content snapshot: contents are immutable, so it never goes stale.
 const indexes = new WeakMap<ReadonlyMap<string, AccessTokenEntry>, Map<string, Array<AccessTokenEntry>>>()
@@ -171,7 +172,7 @@ export const findAccessToken = (
 ): AccessTokenEntry | undefined => {
   let best: AccessTokenEntry | undefined
   for (const entry of accessTokensOf(content, authority, clientId, accountId)) {
-    if (!ScopeForm.covers(form, entry.scopes, scopes)) continue
+    if (!ScopeForm.covers(form, entry.scopes, scopes, authority)) continue
     if (best === undefined || (entry.expiresOn ?? Infinity) > (best.expiresOn ?? Infinity)) best = entry
   }
   return best

@@ -19,8 +19,8 @@ import {
 import { DeviceSession } from "../DeviceSession.js"
 import * as PollSchedule from "../PollSchedule.js"
 import * as TokenResponse from "../TokenResponse.js"
-import { oauthFields, scrub } from "./errors.js"
-import { PROTOCOL_CODES } from "./oauthCodes.js"
+import { oauthFields } from "./errors.js"
+import { isUnavailable } from "./oauthCodes.js"
 import { type Answer, postForm } from "./oauthHttp.js"
 import * as Telemetry from "./telemetry.js"
 import { sanitize } from "../ServerText.js"
@@ -48,15 +48,13 @@ import { fromWall, type Instant, monotonicMillis, toWall } from "./time.js"
  */
 
 /**
- * What does not change between polls. `secrets` are what the requests carry
- * besides the device code (the client secret): blanked out of the server's text.
+ * What does not change between polls.
  * @internal
  */
 export interface Flow {
   readonly config: ClientConfig
   readonly policy: PollSchedule.Policy
   readonly timeoutMs: number
-  readonly secrets: ReadonlyArray<string>
   readonly clock: Clock.Clock
   readonly traced: boolean
 }
@@ -123,9 +121,10 @@ export const isFailed = (
 /**
  * The one decision on what is retryable: no answer, HTTP 429 or 5xx without
  * an OAuth error, the OAuth words for a server in trouble (RFC 6749 §4.1.2.1
- * server_error, temporarily_unavailable), and a gateway's own word with a 5xx.
- * A code the protocol defines keeps its meaning whatever the status: an
- * access_denied with HTTP 500 is still a denial.
+ * server_error, temporarily_unavailable), and a gateway's or rate limiter's
+ * own word with a 429 or 5xx (oauthCodes.isUnavailable). A code the protocol
+ * defines keeps its meaning whatever the status: an access_denied with HTTP
+ * 500 is still a denial.
  * @internal
  */
 export const retryable = (reply: Reply): boolean => {
@@ -135,7 +134,7 @@ export const retryable = (reply: Reply): boolean => {
       return true
     case "ErrorBody":
       return reply.body.error === "temporarily_unavailable" || reply.body.error === "server_error" ||
-        (reply.status >= 500 && !PROTOCOL_CODES.has(reply.body.error))
+        isUnavailable(reply.status, reply.body.error)
   }
 }
 
@@ -189,13 +188,11 @@ export const transition = (
   state: Polling,
   reply: Reply,
   at: Instant,
-  policy: PollSchedule.Policy,
-  /** besides the device code, secrets the request carried, blanked out of the server's text */
-  secrets: ReadonlyArray<string> = []
+  policy: PollSchedule.Policy
 ): Next => {
   const endpoint = state.tokenEndpoint
-  // Server text in events is cleaned as in error messages: one line, clipped, secrets blanked.
-  const said = (text: string) => clip(sanitize(scrub(text, [Redacted.value(state.deviceCode), ...secrets])), 300)
+  // Server text in events is cleaned as in error messages: one line, clipped (secrets were blanked when it was read).
+  const said = (text: string) => clip(sanitize(text), 300)
   const wait = (outcome: PollSchedule.Outcome, report: Report, giveUp: () => DeviceFlowError): Next => {
     const decision = PollSchedule.next(state.timing, outcome, at.mono, policy)
     switch (decision._tag) {
@@ -229,17 +226,21 @@ export const transition = (
           )
       }
       case "ErrorBody":
+        // a 429 is rate limiting whatever word comes with it: it asks the same as slow_down
+        if (reply.status === 429) {
+          return wait({ _tag: "RateLimited", retryAfterMs }, SLOWED_DOWN, () => new OAuthError(oauthFields(endpoint, reply.status, reply.body)))
+        }
         return wait(
           { _tag: "Failure", retryAfterMs },
           { _tag: "Retrying", reason: `the server answered ${said(reply.body.error)}`, status: reply.status },
-          () => new OAuthError(oauthFields(endpoint, reply.status, reply.body, [Redacted.value(state.deviceCode), ...secrets]))
+          () => new OAuthError(oauthFields(endpoint, reply.status, reply.body))
         )
     }
   }
   // only an OAuth error body is left: what the protocol says it means
   const body = (reply as Extract<Reply, { readonly _tag: "ErrorBody" }>).body
   const status = (reply as Extract<Reply, { readonly _tag: "ErrorBody" }>).status
-  const fields = () => oauthFields(endpoint, status, body, [Redacted.value(state.deviceCode), ...secrets])
+  const fields = () => oauthFields(endpoint, status, body)
   switch (body.error) {
     // RFC 8628 §3.5 authorization_pending: keep polling at the interval
     case "authorization_pending":
@@ -334,7 +335,7 @@ const pollOnce = (flow: Flow, state: Polling): Effect.Effect<Next, never, HttpCl
   const params = { ...state.tokenParams, grant_type: DEVICE_CODE_GRANT, device_code: Redacted.value(state.deviceCode) }
   const auth = { clientId: config.clientId, clientSecret: config.clientSecret, method: config.clientAuthMethod }
   const answered = (reply: Reply): Effect.Effect<Next> => {
-    const next = transition(state, reply, instant(clock), flow.policy, flow.secrets)
+    const next = transition(state, reply, instant(clock), flow.policy)
     return flow.traced ? Effect.as(Effect.annotateCurrentSpan(Telemetry.defined(replyAttributes(reply))), next) : Effect.succeed(next)
   }
   return Effect.matchEffect(postForm(state.tokenEndpoint, params, auth, config.wire, flow.timeoutMs), {
@@ -347,7 +348,8 @@ const pollOnce = (flow: Flow, state: Polling): Effect.Effect<Next, never, HttpCl
         answer.body,
         state.scopes,
         DateTime.unsafeMake(sentAt),
-        config.scopeForm
+        config.scopeForm,
+        config
       )
       const done = Effect.match(tokens, {
         onFailure: failed,

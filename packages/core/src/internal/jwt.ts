@@ -39,3 +39,32 @@ export const readClaims = (jwt: string): Either.Either<Readonly<Record<string, u
   }
   return Either.right(clean)
 }
+
+/**
+ * Whose id_token it is, checked before its claims name an account: OpenID
+ * Connect Core §3.1.3.7 (2) the `iss` is the issuer, exactly, and (3) `aud`
+ * names this client. No signature or time checks: the token came straight
+ * from the token endpoint over TLS (§3.1.3.7 (6)). In `issuer`, `{tenantid}`
+ * stands for the token's own `tid` (Entra's multi-tenant issuer). Without a
+ * known issuer only the audience is checked. The reason, or undefined.
+ * @internal
+ */
+export const issuedFor = (
+  claims: Readonly<Record<string, unknown>>,
+  expected: { readonly clientId: string; readonly issuer?: string | undefined }
+): string | undefined => {
+  const aud = claims.aud
+  const audiences = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : []
+  // OpenID Connect Core §3.1.3.7 (3): "The ID Token MUST be rejected if the ID Token does not list the Client as a valid audience"
+  if (!audiences.includes(expected.clientId)) {
+    return aud === undefined ? "has no \"aud\" claim" : "is for another client: its \"aud\" claim does not name this client id"
+  }
+  if (expected.issuer === undefined) return undefined
+  const tid = claims.tid
+  const issuer = expected.issuer.includes("{tenantid}")
+    ? typeof tid === "string" && /^[\w.-]+$/.test(tid) ? expected.issuer.replace("{tenantid}", tid) : undefined
+    : expected.issuer
+  // OpenID Connect Core §3.1.3.7 (2): the issuer "MUST exactly match the value of the iss (issuer) Claim"
+  if (issuer === undefined || claims.iss !== issuer) return "is from another issuer: its \"iss\" claim is not the configured issuer"
+  return undefined
+}

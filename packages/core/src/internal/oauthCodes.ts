@@ -18,6 +18,16 @@ export const PROTOCOL_CODES: ReadonlySet<string> = new Set([
 ])
 
 /**
+ * An error answer whose status says "not now" (HTTP 429 or 5xx) and whose
+ * code does not say otherwise: a rate limiter's or gateway's own word
+ * (`rate_limit_exceeded`, `upstream_timeout`) means what a bare 429 or 5xx
+ * means. A code the protocol defines keeps its meaning whatever the status.
+ * @internal
+ */
+export const isUnavailable = (status: number, error: string): boolean =>
+  (status === 429 || status >= 500) && !PROTOCOL_CODES.has(error)
+
+/**
  * Every error code devflow knows: the protocol's, RFC 6749 §4.1.2.1's server
  * ones, OpenID Connect's interaction codes, RFC 7009's, and the providers' own.
  * @internal

@@ -372,11 +372,13 @@ describe("asErrorBody: RFC 6749 §5.2 error bodies", () => {
     assert.deepStrictEqual(asErrorBody({ error: "x", error_codes: [50059, "90133", "abc"] })?.error_codes, [50059, 90133])
   })
 
-  it("an interval that is not a positive finite number is dropped", () => {
-    for (const interval of [0, -5, "abc", Infinity, null, {}]) {
+  it("an interval that is not a positive number is dropped; a huge one is kept for PollSchedule to cap", () => {
+    for (const interval of [0, -5, "abc", -Infinity, Number.NaN, null, {}]) {
       assert.isUndefined(asErrorBody({ error: "slow_down", interval })?.interval, String(interval))
     }
     assert.strictEqual(asErrorBody({ error: "slow_down", interval: "7" })?.interval, 7)
+    // JSON.parse reads 1e400 as Infinity: still the server asking to wait longer than the code lives
+    assert.strictEqual(asErrorBody(JSON.parse(`{"error":"slow_down","interval":1e400}`))?.interval, Infinity)
   })
 
   it("error_description reaches callers without controls: escape sequences removed, line breaks made spaces", () => {

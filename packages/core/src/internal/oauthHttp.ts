@@ -10,7 +10,6 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Encoding from "effect/Encoding"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
@@ -19,6 +18,7 @@ import { InvalidResponse, TransportError } from "../DeviceFlowError.js"
 import * as RequestLimits from "../RequestLimits.js"
 import { sanitize, uriOrUndefined } from "../ServerText.js"
 import { parseRetryAfter } from "./retryAfter.js"
+import { basicCredentials, scrub, scrubFailure, spellingsOf } from "./secrets.js"
 import * as Telemetry from "./telemetry.js"
 import { encodeRequest, normaliseAnswer } from "./wire.js"
 
@@ -89,9 +89,7 @@ export const postForm = (
     // GitHub answers form-encoded without Accept: application/json
     const headers: Record<string, string> = { accept: "application/json" }
     if (auth.method === "client_secret_basic" && auth.clientSecret !== undefined) {
-      // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding
-      const credentials = `${formEncode(auth.clientId)}:${formEncode(Redacted.value(auth.clientSecret))}`
-      headers.authorization = `Basic ${Encoding.encodeBase64(credentials)}`
+      headers.authorization = `Basic ${basicCredentials(auth.clientId, Redacted.value(auth.clientSecret))}`
     } else {
       body.client_id = auth.clientId
       if (auth.method === "client_secret_post" && auth.clientSecret !== undefined) {
@@ -105,7 +103,10 @@ export const postForm = (
         ? HttpBody.urlParams(UrlParams.fromInput(encoded.body))
         : HttpBody.unsafeJson(encoded.body)
     })
-    return send(endpoint, request, timeoutMs, (response, enforced) => classify(endpoint, response, wire, enforced))
+    // Worked out only when an answer or a failure has text to clean: not on the polling hot path.
+    let spellings: ReadonlyArray<string> | undefined
+    const secrets = () => (spellings ??= spellingsOf(params, auth))
+    return send(endpoint, request, timeoutMs, (response, enforced) => classify(endpoint, response, wire, enforced, secrets), secrets)
   })
 
 /**
@@ -164,48 +165,60 @@ export const getJson = (
       return { _tag: "Found", body: yield* readObject(url, response, enforced) } as const
     }))
 
+const NO_SECRETS = (): ReadonlyArray<string> => []
+
 /**
  * Send one request and read its answer with `read`, within one deadline
  * and one body-size limit (RequestLimits). A client that enforces both
  * itself finds them on the request and nothing more is done: no timer, no
  * stream, no FiberRef. Any other client gets them enforced around it.
+ * A failure leaves here with `secrets` (internal/secrets.ts) blanked out.
  * @internal
  */
 export const send = <A>(
   endpoint: string,
   request: HttpClientRequest.HttpClientRequest,
   timeoutMs: number,
-  read: (response: HttpClientResponse.HttpClientResponse, enforced: boolean) => Effect.Effect<A, TransportError | InvalidResponse>
+  read: (response: HttpClientResponse.HttpClientResponse, enforced: boolean) => Effect.Effect<A, TransportError | InvalidResponse>,
+  secrets: () => ReadonlyArray<string> = NO_SECRETS
 ): Effect.Effect<A, TransportError | InvalidResponse, HttpClient.HttpClient> =>
   Effect.flatMap(HttpClient.HttpClient, (client) =>
     Effect.withFiberRuntime((fiber) => {
       const enforced = RequestLimits.isEnforcedBy(client)
-      const traced = Telemetry.tracedBy(fiber)
-      // devflow's own transport gets the limits on the request, and times, counts and traces itself
-      if (enforced) RequestLimits.set(request, { timeoutMs, maxBodyBytes: MAX_BODY_BYTES })
-      // The HTTP client's spans record every response header; a redirect's Location (refused,
-      // never followed) may carry what the request did, so it is redacted there like Authorization.
-      const sent = traced
-        ? Effect.locally(
-          client.execute(request),
-          Headers.currentRedactedNames,
-          [...fiber.getFiberRef(Headers.currentRedactedNames), "location"]
+      const exchange = (
+        request: HttpClientRequest.HttpClientRequest,
+        onResponse: (response: HttpClientResponse.HttpClientResponse) => void
+      ) => {
+        // devflow's own transport gets the limits on the request, and times, counts and traces itself
+        if (enforced) RequestLimits.set(request, { timeoutMs, maxBodyBytes: MAX_BODY_BYTES })
+        const answer = Effect.mapError(
+          Effect.flatMap(Effect.mapError(client.execute(request), (error) => toTransportError(endpoint, error)), (response) => {
+            onResponse(response)
+            return read(response, enforced)
+          }),
+          (error) => scrubFailure(error, secrets())
         )
-        : client.execute(request)
-      const answer = Effect.flatMap(
-        Effect.mapError(sent, (error) => toTransportError(endpoint, error)),
-        (response) => read(response, enforced)
-      )
-      if (enforced) return answer
-      const limited = Effect.timeoutFail(answer, {
-        duration: Duration.millis(timeoutMs),
-        onTimeout: () => new TransportError({ endpoint, reason: `no answer within ${Duration.format(Duration.millis(timeoutMs))}` })
-      })
+        if (enforced) return answer
+        return Effect.timeoutFail(answer, {
+          duration: Duration.millis(timeoutMs),
+          onTimeout: () => new TransportError({ endpoint, reason: `no answer within ${Duration.format(Duration.millis(timeoutMs))}` })
+        })
+      }
       // Effect's default tracer keeps spans nobody reads: the HTTP client makes none then (docs/benchmarks.md).
-      return traced ? limited : Effect.withTracerEnabled(limited, false)
+      if (!Telemetry.tracedBy(fiber)) {
+        const untraced = exchange(request, noop)
+        return enforced ? untraced : Effect.withTracerEnabled(untraced, false)
+      }
+      // Traced, the request's span is devflow's own, not the HTTP client's: that one records the
+      // transport's raw error (which may echo the request's secrets) and every response header.
+      return Telemetry.httpClientSpan(
+        request,
+        (traced, onResponse) => Effect.locally(exchange(traced, onResponse), HttpClient.currentTracerDisabledWhen, always)
+      )
     }))
 
-const formEncode = (s: string): string => encodeURIComponent(s).replace(/%20/g, "+")
+const noop = () => {}
+const always = () => true
 
 const toTransportError = (endpoint: string, error: HttpClientError.HttpClientError): TransportError =>
   new TransportError({
@@ -222,7 +235,9 @@ export const classify = (
   response: HttpClientResponse.HttpClientResponse,
   wire: WireFormat = "oauth",
   /** the client read the body within the limit already */
-  enforced = false
+  enforced = false,
+  /** what an OAuth error answer's text is cleaned of */
+  secrets: () => ReadonlyArray<string> = NO_SECRETS
 ): Effect.Effect<Answer, TransportError | InvalidResponse> => {
   const status = response.status
   const headers = response.headers
@@ -237,15 +252,15 @@ export const classify = (
   }
   return Effect.flatMap(Effect.either(readObject(endpoint, response, enforced)), (parsed) => {
     const retryAfterHeader = headers["retry-after"]
-    if (retryAfterHeader === undefined) return answerOf(endpoint, status, headers, wire, parsed, Option.none())
+    if (retryAfterHeader === undefined) return answerOf(endpoint, status, headers, wire, parsed, Option.none(), secrets)
     // A Retry-After date is the server's clock: measured against the answer's own Date
     // (RFC 9110 §6.6.1) when there is one, so that a local clock that is off or jumped
     // cannot turn "in 20 s" into a month's wait or none.
     const serverNow = Date.parse(headers.date ?? "")
     return Number.isNaN(serverNow)
       ? Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        answerOf(endpoint, status, headers, wire, parsed, parseRetryAfter(retryAfterHeader, now)))
-      : answerOf(endpoint, status, headers, wire, parsed, parseRetryAfter(retryAfterHeader, serverNow))
+        answerOf(endpoint, status, headers, wire, parsed, parseRetryAfter(retryAfterHeader, now), secrets))
+      : answerOf(endpoint, status, headers, wire, parsed, parseRetryAfter(retryAfterHeader, serverNow), secrets)
   })
 }
 
@@ -255,12 +270,13 @@ const answerOf = (
   headers: Headers.Headers,
   wire: WireFormat,
   parsed: Either.Either<Readonly<Record<string, unknown>>, TransportError | InvalidResponse>,
-  retryAfter: Option.Option<Duration.Duration>
+  retryAfter: Option.Option<Duration.Duration>,
+  secrets: () => ReadonlyArray<string>
 ): Effect.Effect<Answer, TransportError | InvalidResponse> => {
   if (Either.isRight(parsed)) {
     const body = normaliseAnswer(wire, parsed.right, status, (name) => headers[name])
     const errorBody = asErrorBody(body)
-    if (errorBody !== undefined) return Effect.succeed({ _tag: "ErrorBody", status, body: errorBody, retryAfter })
+    if (errorBody !== undefined) return Effect.succeed({ _tag: "ErrorBody", status, body: scrubBody(errorBody, secrets()), retryAfter })
     if (status >= 200 && status < 300) return Effect.succeed({ _tag: "Success", status, body })
   }
   // Gateways and rate limiters answer with HTML or nothing: the status is what counts.
@@ -268,6 +284,15 @@ const answerOf = (
   if (Either.isLeft(parsed)) return Effect.fail(parsed.left)
   return Effect.fail(new InvalidResponse({ endpoint, status, reason: "has an unexpected status and no OAuth error" }))
 }
+
+// A server may echo what it was sent in its error text: blanked out before anyone reads it.
+const scrubBody = (body: OAuthErrorBody, secrets: ReadonlyArray<string>): OAuthErrorBody =>
+  secrets.length === 0 ? body : {
+    ...body,
+    error: scrub(body.error, secrets),
+    ...(body.error_description === undefined ? {} : { error_description: scrub(body.error_description, secrets) }),
+    ...(body.error_uri === undefined ? {} : { error_uri: scrub(body.error_uri, secrets) })
+  }
 
 const originOf = (location: string): string => {
   try {
@@ -406,6 +431,7 @@ export const asErrorBody = (body: Readonly<Record<string, unknown>>): OAuthError
   if (typeof body.suberror === "string" && body.suberror.trim() !== "") out.suberror = sanitize(body.suberror)
   if (typeof body.claims === "string" && body.claims.trim() !== "") out.claims = body.claims
   const interval = typeof body.interval === "string" ? Number(body.interval) : body.interval
-  if (typeof interval === "number" && Number.isFinite(interval) && interval > 0) out.interval = interval
+  // An interval too large for a double (1e400) is still the server asking to wait: PollSchedule caps it, never drops it.
+  if (typeof interval === "number" && interval > 0) out.interval = interval
   return out
 }

@@ -198,18 +198,25 @@ export const resolve = (
     }
     const clientId = input.clientId.trim()
     const revocationPath = provider.revocation._tag === "Path" ? base + provider.revocation.path : undefined
-    const endpoints = provider.endpoints._tag === "Paths"
+    const { endpoints, issuer } = provider.endpoints._tag === "Paths"
       ? {
-        deviceAuthorization: base + provider.endpoints.deviceAuthorization,
-        token: base + provider.endpoints.token,
-        revocation: revocationPath
+        endpoints: {
+          deviceAuthorization: base + provider.endpoints.deviceAuthorization,
+          token: base + provider.endpoints.token,
+          revocation: revocationPath
+        },
+        issuer: knownIssuer(provider, base)
       }
       : yield* Effect.map(
         Effect.flatMap(ServerMetadata.Discovery, (discovery) => discovery.discover(base)),
         (metadata) => ({
-          deviceAuthorization: metadata.deviceAuthorizationEndpoint,
-          token: metadata.tokenEndpoint,
-          revocation: provider.revocation._tag === "Discovery" ? metadata.revocationEndpoint : revocationPath
+          endpoints: {
+            deviceAuthorization: metadata.deviceAuthorizationEndpoint,
+            token: metadata.tokenEndpoint,
+            revocation: provider.revocation._tag === "Discovery" ? metadata.revocationEndpoint : revocationPath
+          },
+          // the metadata's issuer, already checked to be the configured one
+          issuer: metadata.issuer
         })
       )
     const configInput: ClientConfig.ClientConfigInput = {
@@ -221,7 +228,8 @@ export const resolve = (
       tokenParams,
       wire: provider.wire,
       scopeForm: provider.scopeForm,
-      preset: provider.id
+      preset: provider.id,
+      ...(issuer === undefined ? {} : { issuer })
     }
     // Validate the configuration before a registration creates anything server-side.
     const config = yield* ClientConfig.make(configInput)
@@ -235,6 +243,21 @@ export const resolve = (
     )
     return yield* ClientConfig.make({ ...configInput, clientId: registered.clientId, clientSecret: registered.clientSecret })
   })
+
+// The issuer an id_token must name (OpenID Connect Core §3.1.3.7), where the preset's address says it:
+// an issuer preset's base is its issuer; Entra v2 names the user's own tenant under the sign-in host.
+const knownIssuer = (provider: Provider, base: string): string | undefined => {
+  if (provider.authority._tag === "Issuer") return base
+  if (provider.id !== "entra") return undefined
+  const url = new URL(base)
+  // The public cloud's aliases issue as login.microsoftonline.com; China's issuer host is not
+  // documented alike, so there only the audience is checked.
+  if (ENTRA_CHINA_HOSTS.has(url.hostname)) return undefined
+  const origin = ENTRA_PUBLIC_ALIASES.has(url.hostname) ? "https://login.microsoftonline.com" : url.origin
+  return `${origin}/{tenantid}/v2.0`
+}
+const ENTRA_PUBLIC_ALIASES: ReadonlySet<string> = new Set(["login.microsoft.com", "login.windows.net"])
+const ENTRA_CHINA_HOSTS: ReadonlySet<string> = new Set(["login.chinacloudapi.cn", "login.partner.microsoftonline.cn"])
 
 // A registration lives ~90 days; one this close to its end is not worth starting a sign-in with.
 const REGISTRATION_MARGIN_MS = 60 * 60 * 1000

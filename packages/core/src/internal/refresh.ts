@@ -8,6 +8,7 @@ import { type InvalidResponse, OAuthError, TransportError } from "../DeviceFlowE
 import * as TokenResponse from "../TokenResponse.js"
 import { oauthFields } from "./errors.js"
 import { InteractionRequired, type InteractionRequiredReason } from "./interaction.js"
+import { isUnavailable } from "./oauthCodes.js"
 import { type OAuthErrorBody, postForm } from "./oauthHttp.js"
 import { failureOutcome, hostOf, traced } from "./telemetry.js"
 
@@ -94,14 +95,14 @@ export const refresh = (
     }, config.wire, Duration.toMillis(timeout))
     switch (answer._tag) {
       case "Success":
-        return yield* TokenResponse.process({ endpoint, status: answer.status }, answer.body, scopes, sentAt, config.scopeForm)
+        return yield* TokenResponse.process({ endpoint, status: answer.status }, answer.body, scopes, sentAt, config.scopeForm, config)
       case "Unavailable":
         return yield* new TransportError({ endpoint, status: answer.status, reason: "the server asked to try again later" })
       case "ErrorBody": {
-        // A server may echo the refresh token or the secret back in its text.
-        const secrets = [Redacted.value(refreshToken)]
-        if (config.clientSecret !== undefined) secrets.push(Redacted.value(config.clientSecret))
-        const fields = oauthFields(endpoint, answer.status, answer.body, secrets)
+        const fields = oauthFields(endpoint, answer.status, answer.body)
+        if (isUnavailable(answer.status, answer.body.error)) {
+          return yield* new TransportError({ endpoint, status: answer.status, reason: `the server answered ${fields.error}: try again later` })
+        }
         // Google and GitHub Apps refuse a refresh without the client secret: say what is missing
         const reason = config.clientSecret === undefined && refusesClient(answer.body)
           ? "client_secret_missing"

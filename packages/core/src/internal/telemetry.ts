@@ -1,3 +1,7 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -108,3 +112,45 @@ export const failureOutcome = (exit: Exit.Exit<unknown, unknown>): Attributes =>
  */
 export const tracedBy = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
   fiber.currentTracer !== defaultTracer
+
+/**
+ * The span of one HTTP request, in OpenTelemetry's HTTP client conventions
+ * (`http.client POST`): method, server, URL and the answer's status, and on
+ * failure only the error's tag (never its text). The trace context goes
+ * out with the request unless the application turned propagation off.
+ * @internal
+ */
+export const httpClientSpan = <A, E, R>(
+  request: HttpClientRequest.HttpClientRequest,
+  exchange: (
+    request: HttpClientRequest.HttpClientRequest,
+    onResponse: (response: HttpClientResponse.HttpClientResponse) => void
+  ) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.withFiberRuntime((fiber) =>
+    Effect.useSpan(`http.client ${request.method}`, {
+      kind: "client",
+      captureStackTrace: false,
+      attributes: { "http.request.method": request.method, "server.address": originOf(request.url), "url.full": request.url }
+    }, (span) => {
+      const propagated = fiber.getFiberRef(HttpClient.currentTracerPropagation)
+        ? HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span))
+        : request
+      const onResponse = (response: HttpClientResponse.HttpClientResponse) => span.attribute("http.response.status_code", response.status)
+      return Effect.onExit(
+        Effect.withParentSpan(exchange(propagated, onResponse), span),
+        (exit) =>
+          Effect.sync(() => {
+            if (Exit.isFailure(exit)) for (const [key, value] of Object.entries(defined(failureOutcome(exit)))) span.attribute(key, value)
+          })
+      )
+    })
+  )
+
+const originOf = (url: string): string => {
+  try {
+    return new URL(url).origin
+  } catch {
+    return "(invalid URL)"
+  }
+}
