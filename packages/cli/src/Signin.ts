@@ -85,6 +85,8 @@ export const signIn = (
           }
         })
     })
+    // login exists to keep the sign-in: tokens the cache refused are a failure here, with the cache's reason
+    if (result.unsaved !== undefined) return yield* Effect.fail(result.unsaved)
     yield* Profile.save(target.directory, target.profileName, {
       inputs: target.inputs,
       client: {

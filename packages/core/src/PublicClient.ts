@@ -183,13 +183,10 @@ export const make = (
             })
           }
         })
-        // the device code is spent once redeemed: a refused save must not throw the sign-in away
-        yield* Effect.catchAll(store, (error) =>
-          Effect.logWarning(
-            `The token cache ${cache.location} refused the new sign-in's tokens (${error.message}): ` +
-              `they were returned, but later calls will need a new sign-in`
-          ))
-        return internal.toTokenResult(account, result, "device_code")
+        // the device code is spent once redeemed: a refused save must not throw the sign-in away, nor hide
+        const unsaved = yield* Effect.catchAll(Effect.as(store, undefined), (error) => Effect.succeed(error))
+        const tokens = internal.toTokenResult(account, result, "device_code")
+        return unsaved === undefined ? tokens : { ...tokens, unsaved }
       }).pipe(Effect.provideService(HttpClient.HttpClient, http))
 
     return {

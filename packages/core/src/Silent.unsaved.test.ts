@@ -145,7 +145,7 @@ describe("Silent: a rotated refresh token survives a refused save", () => {
 })
 
 describe("PublicClient: a device code sign-in whose save is refused", () => {
-  it.effect("still returns the tokens", () => {
+  it.effect("still returns the tokens, and says why the cache did not keep them", () => {
     const server = TestKitCache.refreshServer()
     return Effect.gen(function*() {
       const app = yield* Effect.flatMap(TestKit.config(), (config) => PublicClient.make({ config }))
@@ -156,6 +156,7 @@ describe("PublicClient: a device code sign-in whose save is refused", () => {
       else {
         assert.strictEqual(exit.value.source, "device_code")
         assert.strictEqual(Redacted.value(exit.value.accessToken), TestKitCache.accessToken(0))
+        assert.isDefined(exit.value.unsaved)
       }
     }).pipe(withServer(server, refusingCache(() => true)))
   })

@@ -30,6 +30,12 @@ export interface TokenResult {
   readonly idToken: Option.Option<Redacted.Redacted<string>>
   readonly idTokenClaims: Option.Option<Readonly<Record<string, unknown>>>
   readonly source: "cache" | "refresh" | "device_code"
+  /**
+   * Why the token cache did not keep these tokens, when it refused them. They are
+   * valid all the same (the device code or refresh token they came from is spent):
+   * use them, and expect the next silent call to need a new sign-in.
+   */
+  readonly unsaved?: TokenCacheError | undefined
 }
 
 /** @internal */
