@@ -247,9 +247,10 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
     const modify = <A>(
       f: (content: TokenCache.CacheContent) => readonly [A, TokenCache.CacheContent]
     ): Effect.Effect<A, TokenCache.TokenCacheError> =>
-      Lock.withLock(
+      Lock.withLockChecked(
         dataLock,
-        Effect.gen(function*() {
+        (held) =>
+          Effect.gen(function*() {
           const current = yield* loadLocked
           const [result, next] = f(current.content)
           if (next === current.content && !secrets.misplaced(current.stored, current.resolved)) return result
@@ -257,7 +258,8 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
           // are removed last: a crash in between leaves an unused item, never a reference without one.
           const plan = yield* secrets.persist(current.stored, current.resolved, next)
           if (next === current.content && !plan.changed) return result
-          yield* writeAtomic(file, TokenCache.toJson(plan.stored))
+          // the lock re-checked right before the rename: a process stalled past staleLockAfter lost it
+          yield* writeAtomic(file, TokenCache.toJson(plan.stored), held)
           snapshot = snapshotOf(yield* currentStamp, plan.stored, { content: next, unresolved: plan.unresolved })
           yield* secrets.cleanUp(plan)
           return result
@@ -313,7 +315,12 @@ export const syncDirectory = (directory: string): Effect.Effect<void> =>
  * it over the file, fsync the directory.
  * @internal
  */
-export const writeAtomic = (file: string, text: string): Effect.Effect<void, TokenCache.CacheUnavailable> =>
+export const writeAtomic = (
+  file: string,
+  text: string,
+  /** checked after the temp file is written and before it replaces `file` */
+  beforeRename: Effect.Effect<void, TokenCache.CacheUnavailable> = Effect.void
+): Effect.Effect<void, TokenCache.CacheUnavailable> =>
   Effect.gen(function*() {
     const temp = `${file}.${process.pid}-${crypto.randomBytes(6).toString("hex")}.tmp`
     const written = io(file, "write the cache file", async () => {
@@ -326,7 +333,7 @@ export const writeAtomic = (file: string, text: string): Effect.Effect<void, Tok
         await handle.close()
       }
     })
-    yield* Effect.zipRight(written, renameRetrying(temp, file)).pipe(
+    yield* Effect.zipRight(written, Effect.zipRight(beforeRename, renameRetrying(temp, file))).pipe(
       Effect.tapError(() => Effect.promise(() => fsp.unlink(temp).catch(() => undefined)))
     )
     yield* syncDirectory(path.dirname(file))

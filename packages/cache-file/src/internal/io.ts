@@ -2,6 +2,8 @@ import { CacheUnavailable } from "@devflow/core/TokenCache"
 import * as Clock from "effect/Clock"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as fsSync from "node:fs"
+import { performance } from "node:perf_hooks"
 
 /**
  * The wall clock, whatever clock the caller runs with: locks and files are
@@ -80,3 +82,31 @@ export const processAlive = (pid: number): boolean => {
  * @internal
  */
 export const processStarted: number = Math.round(Date.now() - process.uptime() * 1000)
+
+/**
+ * When process `pid` started, in clock ticks since boot (Linux's
+ * `/proc/<pid>/stat`, field 22), or undefined where that cannot be read. Unlike
+ * {@link processStarted} it does not move with the wall clock, so it tells a
+ * live holder from a new process that reused its pid even across a clock step.
+ * @internal
+ */
+export const processStartTicks = (pid: number): number | undefined => {
+  if (process.platform !== "linux" || !Number.isInteger(pid) || pid <= 0) return undefined
+  try {
+    const stat = fsSync.readFileSync(`/proc/${pid}/stat`, "utf8")
+    // the command name (field 2) may hold spaces and parentheses: count from the last ")"
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    const ticks = Number(fields[19])
+    return Number.isSafeInteger(ticks) ? ticks : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Milliseconds on a clock that only moves forward at the pace of real time
+ * (not the wall clock, which NTP, a user or a restored VM may step): for
+ * deadlines and waits.
+ * @internal
+ */
+export const monotonicNow = (): number => performance.now()

@@ -5,7 +5,7 @@ import * as Fiber from "effect/Fiber"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
-import { errorCode, io, liveClock, processAlive, processStarted, sleepLive } from "./io.js"
+import { errorCode, io, liveClock, monotonicNow, processAlive, processStarted, processStartTicks, sleepLive } from "./io.js"
 
 /**
  * What a lock file says about its holder.
@@ -16,6 +16,8 @@ export interface Holder {
   readonly host: string
   /** when the holder's process started, epoch ms */
   readonly started: number
+  /** when the holder's process started, in clock ticks since boot (Linux), immune to wall-clock steps */
+  readonly startTicks?: number | undefined
   /** unique per acquisition, so a holder only ever removes its own lock */
   readonly nonce: string
   readonly acquiredAt: number
@@ -38,6 +40,7 @@ export interface LockOptions {
 }
 
 const host = os.hostname()
+const ownStartTicks = processStartTicks(process.pid)
 
 // A lock file is written complete before it appears (see create), so one
 // that cannot be read was damaged; give a writer on a slow disk a moment anyway.
@@ -115,7 +118,20 @@ const create = (location: string, file: string, text: string): Effect.Effect<boo
   })
 
 /**
- * Why the lock in `seen` is abandoned, or undefined while its holder may still be at work.
+ * Whether `holder`, which took a lock on this machine, is the process now running under its pid:
+ * by the boot-relative start where both are known, else by the pid alone (and, for this process's
+ * own pid, by its wall-clock start: a container restarted reuses small pids).
+ */
+const holderAlive = (holder: Holder): boolean => {
+  const ticks = processStartTicks(holder.pid)
+  if (holder.startTicks !== undefined && ticks !== undefined) return ticks === holder.startTicks
+  if (holder.pid === process.pid) return Math.abs(holder.started - processStarted) <= 1_000
+  return processAlive(holder.pid)
+}
+
+/**
+ * Why the lock in `seen` is abandoned, or undefined while its holder may still be at work. Called
+ * only by a fiber that holds this process's own turn for the lock (see {@link withLock}).
  * @internal
  */
 export const staleness = (seen: Seen, staleAfter: Duration.Duration, now: number): string | undefined => {
@@ -125,12 +141,12 @@ export const staleness = (seen: Seen, staleAfter: Duration.Duration, now: number
     return age > UNREADABLE_GRACE_MS ? "its lock file is unreadable" : undefined
   }
   if (holder.host === host) {
-    if (holder.pid === process.pid) {
-      // Same pid, different start: an earlier process (a container restarted, say).
-      if (Math.abs(holder.started - processStarted) > 1_000) return `process ${holder.pid} that took it has exited`
-    } else if (!processAlive(holder.pid)) {
-      return `process ${holder.pid} that took it has exited`
-    }
+    if (!holderAlive(holder)) return `process ${holder.pid} that took it has exited`
+    // This process takes its locks one fiber at a time: a file naming it was left behind.
+    if (holder.pid === process.pid) return `this process left it behind`
+    // A live holder on this machine is never judged by its file's age: the wall clock that
+    // measures the age can step (NTP, a restored VM), and two processes would hold the lock at once.
+    return undefined
   }
   if (age > Duration.toMillis(staleAfter)) {
     return `its holder (process ${holder.pid} on ${holder.host}) has not touched it for ${Math.round(age / 1000)} s`
@@ -149,6 +165,7 @@ const newHolder = (): Holder => ({
   pid: process.pid,
   host,
   started: processStarted,
+  ...(ownStartTicks === undefined ? {} : { startTicks: ownStartTicks }),
   nonce: crypto.randomUUID(),
   acquiredAt: Date.now()
 })
@@ -193,9 +210,10 @@ const backoff = (attempt: number): number => Math.min(50, 2 ** Math.min(attempt 
 
 /**
  * Take the cross-process lock at `options.path`, waiting at most until
- * `deadline` (epoch ms). A lock whose holder is dead (same machine, pid gone)
- * is broken at once; one whose holder cannot be checked is broken once it
- * has not been touched for `staleAfter`.
+ * `deadline` (on {@link monotonicNow}'s clock). A lock whose holder is dead
+ * (same machine, pid gone or reused) is broken at once; one whose holder cannot
+ * be checked (another machine) is broken once it has not been touched for
+ * `staleAfter`; one whose holder lives on this machine never is.
  * @internal
  */
 export const acquire = (options: LockOptions, deadline: number): Effect.Effect<Holder, CacheUnavailable> =>
@@ -206,16 +224,18 @@ export const acquire = (options: LockOptions, deadline: number): Effect.Effect<H
     for (let attempt = 0;; attempt++) {
       if (yield* create(options.location, options.path, text)) return holder
       const seen = yield* inspect(options.location, options.path)
-      const now = Date.now()
+      // file times are wall-clock times: the age of a lock is measured on that clock, every wait on the monotonic one
+      const wallNow = Date.now()
+      const now = monotonicNow()
       if (seen !== undefined) {
         last = seen
-        if (staleness(seen, options.staleAfter, now) !== undefined && (yield* breakStale(options, seen))) continue
+        if (staleness(seen, options.staleAfter, wallNow) !== undefined && (yield* breakStale(options, seen))) continue
       }
       if (now >= deadline) {
         return yield* new CacheUnavailable({
           location: options.location,
           reason: "lock_timeout",
-          detail: `${describeHolder(last, now)} holds its lock ${options.path}; gave up after ${
+          detail: `${describeHolder(last, wallNow)} holds its lock ${options.path}; gave up after ${
             Duration.format(options.timeout)
           }`
         })
@@ -262,17 +282,37 @@ const localFor = (file: string): Effect.Semaphore => {
 }
 
 /**
- * Run `effect` holding the lock: exclusive among the fibers of this process
- * and among processes. Waiting (for both) is bounded by `options.timeout`.
+ * Fails unless the lock file still names `holder`: another process broke it
+ * while this one was stalled for longer than `staleAfter` (a VM paused, a
+ * process stopped), and whatever this one was about to write is not its to write.
  * @internal
  */
-export const withLock = <A, E, R>(
+export const stillHeld = (options: LockOptions, holder: Holder): Effect.Effect<void, CacheUnavailable> =>
+  Effect.flatMap(inspect(options.location, options.path), (seen) =>
+    seen?.holder?.nonce === holder.nonce ? Effect.void : Effect.fail(
+      new CacheUnavailable({
+        location: options.location,
+        reason: "lock_timeout",
+        detail: `its lock ${options.path} was taken over while this process was stalled (${
+          describeHolder(seen, Date.now())
+        } holds it now); the change was not written`
+      })
+    ))
+
+/**
+ * Run `body` holding the lock: exclusive among the fibers of this process
+ * and among processes. Waiting (for both) is bounded by `options.timeout`.
+ * `body` is given a check that the lock is still this process's, for the
+ * moment before a write becomes visible.
+ * @internal
+ */
+export const withLockChecked = <A, E, R>(
   options: LockOptions,
-  effect: Effect.Effect<A, E, R>
+  body: (held: Effect.Effect<void, CacheUnavailable>) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | CacheUnavailable, R> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
-      const deadline = Date.now() + Duration.toMillis(options.timeout)
+      const deadline = monotonicNow() + Duration.toMillis(options.timeout)
       const semaphore = localFor(options.path)
       yield* restore(semaphore.take(1)).pipe(
         Effect.timeoutFail({
@@ -292,9 +332,18 @@ export const withLock = <A, E, R>(
         // Uninterruptible but for its sleeps: a lock file created is always handed on to be released.
         const holder = yield* acquire(options, deadline)
         const beat = yield* Effect.fork(Effect.interruptible(heartbeat(options)))
-        return yield* restore(effect).pipe(
+        return yield* restore(body(stillHeld(options, holder))).pipe(
           Effect.ensuring(Effect.zipRight(Fiber.interrupt(beat), release(options, holder)))
         )
       }).pipe(Effect.ensuring(semaphore.release(1)))
     })
   )
+
+/**
+ * Run `effect` holding the lock (see {@link withLockChecked}).
+ * @internal
+ */
+export const withLock = <A, E, R>(
+  options: LockOptions,
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | CacheUnavailable, R> => withLockChecked(options, () => effect)
