@@ -60,6 +60,22 @@ describe.skipIf(!enabled)("FileTokenCache with the OS keychain (GNOME Keyring ov
       })))
   )
 
+  it.scoped("a cache reached through a symbolic link is the cache of its real path: signing out by either way removes the refresh token", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const real = path.join(dir, "real")
+      fs.mkdirSync(real, { mode: 0o700 })
+      const link = path.join(dir, "home-cache")
+      fs.symlinkSync(real, link) // ~/.cache → /data/cache, say
+      const account = accountFor("symlinked")
+      const viaLink = yield* FileTokenCache.make({ directory: link, secretStore: "keychain" })
+      yield* viaLink.save(signIn(account, { label: "symlinked" }))
+      assert.include((yield* items()).map((i) => i.secret), "SECRET-rt-symlinked-canary")
+      const viaReal = yield* FileTokenCache.make({ directory: real, secretStore: "keychain" })
+      assert.isTrue(yield* viaReal.removeAccount(account.authority, account.id))
+      assert.notInclude((yield* items()).map((i) => i.secret), "SECRET-rt-symlinked-canary")
+    }))
+
   it.scoped("a sign-in leaves references in the file and the refresh token and client secret in the keychain", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir

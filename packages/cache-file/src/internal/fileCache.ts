@@ -134,6 +134,9 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
     const secrets = SecretStore.make({
       mode: settings.secretStore,
       file,
+      // the directory may be reached through a symbolic link (~/.cache → /data/cache): its items are
+      // named after the real path, so that every way to the same file finds (and removes) them
+      realFile: path.join(yield* io(file, "resolve the cache directory", () => fsp.realpath(directory)), settings.fileName),
       timeout: settings.keychainTimeout,
       keychain: settings.keychain
     })

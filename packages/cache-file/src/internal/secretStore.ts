@@ -112,17 +112,26 @@ export interface SecretStore {
  */
 export const make = (options: {
   readonly mode: Mode
-  /** the cache file, for messages and to name its items */
+  /** the cache file, for messages */
   readonly file: string
+  /** the cache file with every symbolic link of its path resolved, to name its items */
+  readonly realFile?: string | undefined
   readonly timeout: Duration.Duration
   readonly keychain?: Keychain.Keychain | undefined
 }): SecretStore => {
   const { file, mode } = options
   const keychain = options.keychain ?? Keychain.make(options.timeout)
-  // Items are named per cache file, so that two cache directories never share (or sweep) each other's.
-  const fileId = crypto.createHash("sha256").update(file).digest("hex").slice(0, 12)
+  // Items are named per cache file, so that two cache directories never share (or sweep) each other's:
+  // by its real path, so that two ways to one file are one cache. Items named before that by the path as
+  // given (a way through a symbolic link) are this cache's too, and removed when the file drops them.
+  const idOf = (p: string) => crypto.createHash("sha256").update(p).digest("hex").slice(0, 12)
+  const fileId = idOf(options.realFile ?? file)
+  const givenId = idOf(file)
   const nameFor = (slot: Slot) => `${KIND[slot.section]}/${fileId}/${crypto.createHash("sha256").update(slot.key).digest("hex").slice(0, 32)}`
-  const ours = (name: string) => name.split("/")[1] === fileId
+  const ours = (name: string) => {
+    const id = name.split("/")[1]
+    return id === fileId || id === givenId
+  }
 
   // After one failure the keychain is not asked again by this cache: every call could wait for the timeout.
   let unreachable: Keychain.KeychainFailure | undefined
