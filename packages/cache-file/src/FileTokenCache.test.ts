@@ -15,6 +15,7 @@ import * as path from "node:path"
 import { accountFor, signIn, tokenCacheContract } from "../../core/test/tokenCacheContract.js"
 import { deadPid } from "../test/fixtures/processes.js"
 import * as FileTokenCache from "./FileTokenCache.js"
+import * as FileCache from "./internal/fileCache.js"
 import { processStarted } from "./internal/io.js"
 
 /** A fresh directory under the system's temp dir, removed afterwards. */
@@ -186,6 +187,36 @@ describe("FileTokenCache: damaged and foreign files", () => {
       yield* caches[0]!.save(signIn(accountFor("alice")))
       assert.strictEqual((yield* caches[1]!.read).accounts.size, 1)
       assert.strictEqual((yield* Ref.get(warnings)).length, 1)
+    }))
+
+  it.scoped("a corrupt copy moved aside (it may hold refresh tokens in clear) goes with a sign-out, and after a week", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = path.join(dir, "tokens.json")
+      const corrupt = () => fs.readdirSync(dir).filter((n) => n.startsWith("tokens.json.corrupt-"))
+      // signing out of one account
+      fs.writeFileSync(file, "{\"refreshTokens\":[{\"secret\":\"SECRET-rt-bob", { mode: 0o600 })
+      const cache = yield* open(dir)
+      yield* cache.save(signIn(accountFor("alice")))
+      assert.strictEqual(corrupt().length, 1)
+      assert.isTrue(yield* cache.removeAccount(accountFor("alice").authority, accountFor("alice").id))
+      assert.deepStrictEqual(corrupt(), [])
+      // signing out of every account
+      fs.writeFileSync(file, "not json", { mode: 0o600 })
+      yield* cache.read
+      assert.strictEqual(corrupt().length, 1)
+      yield* cache.clear
+      assert.deepStrictEqual(corrupt(), [])
+      // a week after it was moved aside, the next opener removes it; a younger one is kept
+      fs.writeFileSync(file, "not json", { mode: 0o600 })
+      yield* (yield* open(dir)).read
+      const [young] = corrupt()
+      const old = path.join(dir, "tokens.json.corrupt-2026-01-01T00-00-00-000Z-1")
+      fs.writeFileSync(old, "not json", { mode: 0o600 })
+      const weekAgo = new Date(Date.now() - FileCache.QUARANTINE_KEPT_MS - 60_000)
+      fs.utimesSync(old, weekAgo, weekAgo)
+      yield* open(dir)
+      assert.deepStrictEqual(corrupt(), [young])
     }))
 
   it.scoped("a file that parses but does not decode is corrupt too; a write goes through", () =>

@@ -131,6 +131,7 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
     const file = path.join(directory, settings.fileName)
     yield* prepareDirectory(directory, settings.fileName)
     yield* removeLeftovers(directory, settings.fileName)
+    yield* removeQuarantined(directory, settings.fileName, QUARANTINE_KEPT_MS)
     const secrets = SecretStore.make({
       mode: settings.secretStore,
       file,
@@ -231,6 +232,8 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
         const time = new Date().toISOString().replace(/[:.]/g, "-")
         const movedTo = `${file}.corrupt-${time}-${process.pid}`
         yield* io(file, "move the unreadable cache file aside", () => fsp.rename(file, movedTo))
+        // its time is the quarantine's, from which it is kept a week
+        yield* Effect.promise(() => fsp.utimes(movedTo, new Date(), new Date()).catch(() => undefined))
         yield* syncDirectory(directory)
         snapshot = snapshotOf(MISSING, TokenCache.empty, EMPTY)
         const warning = new TokenCache.CacheCorrupt({ location: file, reason: corrupt.error.reason, movedTo })
@@ -291,7 +294,35 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
         staleAfter: settings.staleLockAfter
       }, effect)
 
-    return TokenCache.make({ location: file, read, modify, withRefreshLock })
+    // A quarantined copy may hold refresh tokens in clear: signing out, of one account or all, takes it too.
+    const cache = TokenCache.make({ location: file, read, modify, withRefreshLock })
+    return {
+      ...cache,
+      removeAccount: (authority, accountId) =>
+        Effect.tap(cache.removeAccount(authority, accountId), (removed) => (removed ? removeQuarantined(directory, settings.fileName, 0) : Effect.void)),
+      clear: Effect.zipRight(cache.clear, removeQuarantined(directory, settings.fileName, 0))
+    }
+  })
+
+/**
+ * How long a corrupt cache file moved aside is kept for a look (it may hold
+ * refresh tokens in clear): a week, or until a sign-out.
+ * @internal
+ */
+export const QUARANTINE_KEPT_MS = 7 * 24 * 3_600_000
+
+/** Remove the corrupt copies (`<file>.corrupt-*`) moved aside at least `olderThanMs` ago. */
+const removeQuarantined = (directory: string, fileName: string, olderThanMs: number): Effect.Effect<void> =>
+  Effect.promise(async () => {
+    const names = await fsp.readdir(directory).catch(() => [] as Array<string>)
+    const now = Date.now()
+    for (const name of names) {
+      if (!name.startsWith(`${fileName}.corrupt-`)) continue
+      const full = path.join(directory, name)
+      const stat = await fsp.lstat(full).catch(() => undefined)
+      if (stat === undefined || !stat.isFile()) continue
+      if (now - stat.mtimeMs >= olderThanMs) await fsp.unlink(full).catch(() => undefined)
+    }
   })
 
 /**
