@@ -11,11 +11,14 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import * as TestClock from "effect/TestClock"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as FileCache from "../src/internal/fileCache.js"
 import * as Keychain from "../src/internal/keychain.js"
+import * as SecretStore from "../src/internal/secretStore.js"
+import { accountFor, signIn } from "../../core/test/tokenCacheContract.js"
 import { logged } from "./fixtures/logged.js"
 
 const tempDir = Effect.acquireRelease(
@@ -39,14 +42,14 @@ const memoryKeychain = () => {
   return { keychain, items, state }
 }
 
-const open = (directory: string, keychain: Keychain.Keychain) =>
+const open = (directory: string, keychain: Keychain.Keychain, secretStore: "keychain" | "auto" = "keychain") =>
   FileCache.make({
     directory,
     fileName: "tokens.json",
     lockTimeout: Duration.seconds(10),
     refreshLockTimeout: Duration.seconds(10),
     staleLockAfter: Duration.seconds(10),
-    secretStore: "keychain",
+    secretStore,
     keychainTimeout: Duration.seconds(5),
     keychain,
     onWarning: () => Effect.void
@@ -73,5 +76,29 @@ describe("FileTokenCache (secretStore keychain) whose keychain refuses the save 
         assert.include(warnings[0], "kept in this process's memory")
         assert.notInclude(fs.readFileSync(cache.location, "utf8"), TestKitCache.refreshToken(1))
       }).pipe(Effect.provideService(TokenCache.TokenCache, cache), Effect.provide(TestKit.layer(server.script)))
+    }))
+})
+
+describe("FileTokenCache (secretStore auto) after a keychain failure", () => {
+  it.scoped("keeps to the file for a while, then asks the keychain again and moves the secrets there", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const { keychain, items, state } = memoryKeychain()
+      const cache = yield* open(dir, keychain, "auto")
+      const inFile = () => fs.readFileSync(cache.location, "utf8")
+      state.refusing = true
+      const { warnings } = yield* logged(cache.save(signIn(accountFor("alice"), { label: "alice" })))
+      assert.include(warnings.join("\n"), "is kept in clear")
+      assert.include(inFile(), "SECRET-rt-alice-canary")
+      // the keychain is back, but this cache does not ask it again at once (each call could wait its timeout)
+      state.refusing = false
+      yield* cache.save(signIn(accountFor("bob"), { label: "bob" }))
+      assert.include(inFile(), "SECRET-rt-bob-canary")
+      assert.strictEqual(items.size, 0)
+      // a while later it does: every refresh token moves to the keychain, none is left in the file
+      yield* TestClock.adjust(SecretStore.KEYCHAIN_RETRY_AFTER)
+      yield* cache.save(signIn(accountFor("carol"), { label: "carol" }))
+      for (const who of ["alice", "bob", "carol"]) assert.notInclude(inFile(), `SECRET-rt-${who}-canary`)
+      assert.sameMembers([...items.values()], ["SECRET-rt-alice-canary", "SECRET-rt-bob-canary", "SECRET-rt-carol-canary"])
     }))
 })

@@ -1,5 +1,6 @@
 import * as TokenCache from "@devflow/core/TokenCache"
-import type * as Duration from "effect/Duration"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as crypto from "node:crypto"
@@ -108,6 +109,13 @@ export interface SecretStore {
 }
 
 /**
+ * How long a cache that found the keychain unreachable keeps to the file
+ * (`auto`) or fails at once (`keychain`) before it asks the keychain again.
+ * @internal
+ */
+export const KEYCHAIN_RETRY_AFTER: Duration.Duration = Duration.minutes(5)
+
+/**
  * @internal
  */
 export const make = (options: {
@@ -133,8 +141,11 @@ export const make = (options: {
     return id === fileId || id === givenId
   }
 
-  // After one failure the keychain is not asked again by this cache: every call could wait for the timeout.
+  // After a failure the keychain is not asked again for a while (every call could wait for the timeout),
+  // but only for a while: a keychain locked at one moment is usually unlocked later, and a long-lived
+  // process must not keep refresh tokens in the file for the rest of its life.
   let unreachable: Keychain.KeychainFailure | undefined
+  let askAgainAt = 0
   const warned = new Set<string>()
   const warnOnce = (id: string, text: string) =>
     warned.has(id) ? Effect.void : Effect.zipRight(Effect.sync(() => warned.add(id)), Effect.logWarning(text))
@@ -146,14 +157,22 @@ export const make = (options: {
       detail: `${failure.message}. Use the file instead with --secret-store file (DEVFLOW_SECRET_STORE=file)`
     })
 
-  /** A keychain call; its failure marks the keychain unreachable, and fails only in `keychain` mode. */
+  /**
+   * A keychain call; its failure marks the keychain unreachable for {@link KEYCHAIN_RETRY_AFTER}, and
+   * fails only in `keychain` mode.
+   */
   const attempt = <A>(call: Effect.Effect<A, Keychain.KeychainFailure>) =>
-    unreachable !== undefined
-      ? (mode === "keychain" ? Effect.fail(unavailable(unreachable)) : Effect.succeed(undefined))
-      : Effect.catchAll(Effect.map(call, (value) => ({ value })), (failure) => {
-        unreachable = failure
-        return mode === "keychain" ? Effect.fail(unavailable(failure)) : Effect.succeed(undefined)
-      })
+    Effect.flatMap(Clock.currentTimeNanos, (nanos) => {
+      const now = Number(nanos / 1_000_000n)
+      if (unreachable !== undefined && now >= askAgainAt) unreachable = undefined
+      return unreachable !== undefined
+        ? (mode === "keychain" ? Effect.fail(unavailable(unreachable)) : Effect.succeed(undefined))
+        : Effect.catchAll(Effect.map(call, (value) => ({ value })), (failure) => {
+          unreachable = failure
+          askAgainAt = now + Duration.toMillis(KEYCHAIN_RETRY_AFTER)
+          return mode === "keychain" ? Effect.fail(unavailable(failure)) : Effect.succeed(undefined)
+        })
+    })
 
   const resolve = (stored: TokenCache.CacheContent): Effect.Effect<Resolved, TokenCache.CacheUnavailable> =>
     Effect.gen(function*() {
