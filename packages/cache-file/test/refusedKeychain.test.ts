@@ -3,6 +3,7 @@
  * timed out): the new tokens still reach the caller, and the rotated refresh
  * token is not lost to the dead one.
  */
+import * as PublicClient from "@devflow/core/PublicClient"
 import * as Silent from "@devflow/core/Silent"
 import * as TestKit from "@devflow/core/TestKit"
 import * as TestKitCache from "@devflow/core/TestKitCache"
@@ -10,6 +11,7 @@ import * as TokenCache from "@devflow/core/TokenCache"
 import { assert, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as fs from "node:fs"
@@ -100,5 +102,55 @@ describe("FileTokenCache (secretStore auto) after a keychain failure", () => {
       yield* cache.save(signIn(accountFor("carol"), { label: "carol" }))
       for (const who of ["alice", "bob", "carol"]) assert.notInclude(inFile(), `SECRET-rt-${who}-canary`)
       assert.sameMembers([...items.values()], ["SECRET-rt-alice-canary", "SECRET-rt-bob-canary", "SECRET-rt-carol-canary"])
+    }))
+})
+
+describe("a device-code sign-in into a cache whose keychain refuses items (a locked keyring)", () => {
+  const signInWith = (cache: TokenCache.TokenCache) =>
+    Effect.gen(function*() {
+      const client = yield* PublicClient.make({ config: yield* TestKit.config() })
+      const fiber = yield* Effect.fork(Effect.exit(client.acquireTokenWithDeviceCode({ scopes: ["openid", "api.read"] }, { onCode: () => {} })))
+      yield* TestClock.adjust("1 minute") // the polling interval, in virtual time
+      const exit = yield* Fiber.join(fiber)
+      const requests = yield* Effect.flatMap(TestKit.FakeServer, (server) => server.requests)
+      return { exit, requests }
+    }).pipe(
+      Effect.provideService(TokenCache.TokenCache, cache),
+      Effect.provide(TestKit.layer(TestKit.scenarios.pendingThenSuccess(0)))
+    )
+
+  it.scoped("secretStore keychain: fails before a code is asked for, so nobody approves for nothing", () =>
+    Effect.gen(function*() {
+      const { keychain, state } = memoryKeychain()
+      const cache = yield* open(yield* tempDir, keychain, "keychain")
+      state.refusing = true
+      const { exit, requests } = yield* signInWith(cache)
+      assert.isTrue(exit._tag === "Failure")
+      const error = yield* Effect.flip(exit)
+      assert.strictEqual(error._tag, "CacheUnavailable")
+      assert.strictEqual(error._tag === "CacheUnavailable" && error.reason, "keychain")
+      assert.deepStrictEqual(requests, [])
+    }))
+
+  it.scoped("secretStore auto: says before the flow that the refresh token will be kept in the file, then signs in", () =>
+    Effect.gen(function*() {
+      const { keychain, items, state } = memoryKeychain()
+      const cache = yield* open(yield* tempDir, keychain, "auto")
+      state.refusing = true
+      const { result: { exit, requests }, warnings } = yield* logged(signInWith(cache))
+      assert.isTrue(exit._tag === "Success")
+      assert.strictEqual(warnings.length, 1)
+      assert.include(warnings[0], "the new sign-in's refresh token is kept in clear")
+      assert.strictEqual(requests[0]?.endpoint, "deviceAuthorization")
+      assert.strictEqual(items.size, 0)
+    }))
+
+  it.scoped("a keychain that accepts items: the probe leaves none behind", () =>
+    Effect.gen(function*() {
+      const { keychain, items } = memoryKeychain()
+      const cache = yield* open(yield* tempDir, keychain, "keychain")
+      const { exit } = yield* signInWith(cache)
+      assert.isTrue(exit._tag === "Success")
+      assert.isTrue([...items.keys()].every((name) => !name.startsWith("probe/")))
     }))
 })

@@ -164,6 +164,8 @@ export const make = (
         if (identity !== undefined && identity.id.trim() === "") {
           return yield* new InvalidConfiguration({ field: "identity.id", reason: "must not be empty" })
         }
+        // before a code is asked for: nobody should approve on their phone for tokens the cache would refuse
+        yield* cache.checkWritable
         const result = yield* DeviceFlow.acquireToken(config, request, { ...options.flow, ...flowOptions })
         const account = Account.fromResult(authority, clientId, Option.getOrUndefined(result.idTokenClaims), identity)
         const now = yield* Clock.currentTimeMillis

@@ -580,6 +580,13 @@ export interface TokenCache {
   readonly removeAccount: (authority: string, accountId: string) => Effect.Effect<boolean, TokenCacheError>
   /** forget everything */
   readonly clear: Effect.Effect<void, TokenCacheError>
+  /**
+   * Fails when a sign-in's tokens could not be stored now (a file cache's
+   * keychain that refuses items). A device-code sign-in checks it before it
+   * asks for a code, so that nobody approves on their phone for tokens the
+   * cache would then refuse. Succeeds for caches without such a condition.
+   */
+  readonly checkWritable: Effect.Effect<void, TokenCacheError>
 }
 
 /**
@@ -596,7 +603,9 @@ export const TokenCache: Context.Tag<TokenCache, TokenCache> = Context.GenericTa
  * @since 0.1.0
  * @category models
  */
-export type TokenCacheImpl = Pick<TokenCache, "location" | "read" | "modify" | "withRefreshLock">
+export type TokenCacheImpl =
+  & Pick<TokenCache, "location" | "read" | "modify" | "withRefreshLock">
+  & Partial<Pick<TokenCache, "checkWritable">>
 
 /**
  * A {@link TokenCache} from its primitives.
@@ -618,7 +627,8 @@ export const make = (impl: TokenCacheImpl): TokenCache => {
         const next = internal.removeAccount(content, authority, accountId)
         return [next !== content, next] as const
       }),
-  clear: traced.modify((content) => [undefined, internal.size(content) === 0 ? content : internal.empty] as const)
+  clear: traced.modify((content) => [undefined, internal.size(content) === 0 ? content : internal.empty] as const),
+    checkWritable: impl.checkWritable ?? Effect.void
   }
 }
 

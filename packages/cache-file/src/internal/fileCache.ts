@@ -295,7 +295,7 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
       }, effect)
 
     // A quarantined copy may hold refresh tokens in clear: signing out, of one account or all, takes it too.
-    const cache = TokenCache.make({ location: file, read, modify, withRefreshLock })
+    const cache = TokenCache.make({ location: file, read, modify, withRefreshLock, checkWritable: secrets.checkWritable })
     return {
       ...cache,
       removeAccount: (authority, accountId) =>

@@ -106,6 +106,11 @@ export interface SecretStore {
   readonly cleanUp: (plan: Plan) => Effect.Effect<void>
   /** Make sure the keychain answers (`keychain` mode, when the cache is opened). */
   readonly check: Effect.Effect<void, TokenCache.CacheUnavailable>
+  /**
+   * Make sure the keychain accepts an item now, before a sign-in: `keychain` mode fails,
+   * `auto` turns to the file (for a while, with its warning).
+   */
+  readonly checkWritable: Effect.Effect<void, TokenCache.CacheUnavailable>
 }
 
 /**
@@ -172,6 +177,27 @@ export const make = (options: {
           askAgainAt = now + Duration.toMillis(KEYCHAIN_RETRY_AFTER)
           return mode === "keychain" ? Effect.fail(unavailable(failure)) : Effect.succeed(undefined)
         })
+    })
+
+  const warnPlaintext = (what: string) =>
+    warnOnce(
+      "plaintext",
+      `The OS keychain is not available (${unreachable?.message}): ${what} is kept in clear in ${file} ` +
+        `(0600), where anything running as you, and any copy or backup of the file, can read it. ` +
+        `Make a keychain available (macOS Keychain, Windows Credential Manager, a Secret Service such as ` +
+        `GNOME Keyring or KWallet) and devflow moves it there, or set --secret-store file ` +
+        `(DEVFLOW_SECRET_STORE=file) to keep secrets in the file on purpose`
+    )
+
+  // A locked keychain may answer reads and refuse writes: only writing an item (and removing it) tells.
+  const checkWritable: Effect.Effect<void, TokenCache.CacheUnavailable> = mode === "file"
+    ? Effect.void
+    : Effect.gen(function*() {
+      const probe = `probe/${fileId}/${crypto.randomBytes(16).toString("hex")}`
+      const written = yield* attempt(keychain.set(probe, "devflow checks that it can keep a secret here"))
+      if (written === undefined) return yield* warnPlaintext("the new sign-in's refresh token")
+      // a probe left behind is this cache's item that the file does not name: the next clean-up removes it
+      yield* Effect.ignore(keychain.remove(probe))
     })
 
   const resolve = (stored: TokenCache.CacheContent): Effect.Effect<Resolved, TokenCache.CacheUnavailable> =>
@@ -255,14 +281,7 @@ export const make = (options: {
           if (placed !== undefined) {
             entry = { ...slot.entry, secret: Redacted.make(`${REF_PREFIX}${name}`) }
           } else if (mode === "auto" && (before === undefined || refOf(before) !== undefined)) {
-            yield* warnOnce(
-              "plaintext",
-              `The OS keychain is not available (${unreachable?.message}): ${who(slot)} is kept in clear in ${file} ` +
-                `(0600), where anything running as you, and any copy or backup of the file, can read it. ` +
-                `Make a keychain available (macOS Keychain, Windows Credential Manager, a Secret Service such as ` +
-                `GNOME Keyring or KWallet) and devflow moves it there, or set --secret-store file ` +
-                `(DEVFLOW_SECRET_STORE=file) to keep secrets in the file on purpose`
-            )
+            yield* warnPlaintext(who(slot))
           }
         }
         if (before === undefined || shown(before) !== shown(entry)) changed = true
@@ -308,5 +327,5 @@ export const make = (options: {
     ? Effect.mapError(keychain.get("probe"), unavailable).pipe(Effect.asVoid)
     : Effect.void
 
-  return { mode, resolve, misplaced, persist, cleanUp, check }
+  return { mode, resolve, misplaced, persist, cleanUp, check, checkWritable }
 }
