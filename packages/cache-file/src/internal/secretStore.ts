@@ -190,14 +190,15 @@ export const make = (options: {
     )
 
   // A locked keychain may answer reads and refuse writes: only writing an item (and removing it) tells.
+  // In `auto` a refusal only marks the keychain unreachable, so that the save goes to the file at once;
+  // the save warns if a secret is then kept in clear (a sign-in without a refresh token keeps none).
   const checkWritable: Effect.Effect<void, TokenCache.CacheUnavailable> = mode === "file"
     ? Effect.void
     : Effect.gen(function*() {
       const probe = `probe/${fileId}/${crypto.randomBytes(16).toString("hex")}`
       const written = yield* attempt(keychain.set(probe, "devflow checks that it can keep a secret here"))
-      if (written === undefined) return yield* warnPlaintext("the new sign-in's refresh token")
       // a probe left behind is this cache's item that the file does not name: the next clean-up removes it
-      yield* Effect.ignore(keychain.remove(probe))
+      if (written !== undefined) yield* Effect.ignore(keychain.remove(probe))
     })
 
   const resolve = (stored: TokenCache.CacheContent): Effect.Effect<Resolved, TokenCache.CacheUnavailable> =>
