@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import * as HttpSettings from "@devflow/node-http/HttpSettings"
 import * as Providers from "@devflow/core/Providers"
 import * as FlagTable from "./internal/flagTable.js"
 
@@ -260,10 +261,7 @@ export const command = (name: FlagTable.CommandName, style: Style): string => {
 }
 
 const ENVIRONMENT: ReadonlyArray<readonly [string, string]> = [
-  ["DEVFLOW_HTTP_CONNECT_TIMEOUT", "Connect + TLS timeout, e.g. \"5 seconds\" or milliseconds (default 10 s)."],
-  ["DEVFLOW_HTTP_REQUEST_TIMEOUT", "Timeout of one whole request (default 30 s)."],
-  ["DEVFLOW_HTTP_MAX_RESPONSE_BYTES", "Largest response body read (default 1 MiB)."],
-  ["DEVFLOW_HTTP_USER_AGENT", "The User-Agent sent."],
+  ...HttpSettings.settings.map((setting) => [setting.env, setting.help] as const),
   ["HTTPS_PROXY, NO_PROXY", "The proxy to use, and the hosts to reach without it (also HTTP_PROXY)."],
   ["NODE_EXTRA_CA_CERTS", "A PEM file of extra trusted CA certificates (a TLS-inspecting proxy)."],
   ["NO_COLOR", "No colour in the output."]

@@ -47,6 +47,7 @@ import * as Engine from "./internal/engine.js"
 import * as Telemetry from "./internal/telemetry.js"
 import * as Time from "./internal/time.js"
 import * as PollSchedule from "./PollSchedule.js"
+import * as RequestLimits from "./RequestLimits.js"
 import type * as TokenResponse from "./TokenResponse.js"
 
 /**
@@ -122,8 +123,6 @@ export interface AcquireOptions<R = never> extends FlowOptions {
   /** Called with every event, `CodeIssued` included (after `onCode`): progress UIs, JSON output. */
   readonly onEvent?: ((event: DeviceFlowEvent) => Effect.Effect<void, never, R>) | undefined
 }
-
-const DEFAULT_REQUEST_TIMEOUT = Duration.seconds(30)
 
 /**
  * The whole flow as a stream of {@link DeviceFlowEvent}s: first `CodeIssued`,
@@ -268,7 +267,7 @@ const flowOf = (config: ClientConfig, options: FlowOptions): Effect.Effect<Engin
       return invalid("policy.maxConsecutiveFailures", "must be a whole number, 1 or more")
     }
     const timeout = Option.filter(
-      Duration.decodeUnknown(options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT),
+      Duration.decodeUnknown(options.requestTimeout ?? Duration.millis(RequestLimits.DEFAULT_TIMEOUT_MS)),
       (d) => Duration.isFinite(d) && Duration.toMillis(d) > 0
     )
     if (Option.isNone(timeout)) return invalid("requestTimeout", "must be a finite, positive duration")

@@ -58,6 +58,16 @@ export interface RequestLimits {
  */
 export const MAX_BODY_BYTES = 1_048_576
 
+/**
+ * How long one request to the authorization server may take, from sending it
+ * to the last byte of the answer, when nobody says otherwise: a device-code
+ * poll, a refresh, discovery. Past it the request counts as a transport failure.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_TIMEOUT_MS = 30_000
+
 const attached = globalValue(
   Symbol.for("@devflow/core/RequestLimits/attached"),
   () => new WeakMap<HttpClientRequest.HttpClientRequest, RequestLimits>()

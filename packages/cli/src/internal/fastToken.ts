@@ -16,7 +16,10 @@
  * compares both paths' answers.
  * @internal
  */
+import * as CacheQuery from "@devflow/core/CacheQuery"
 import * as ScopeForm from "@devflow/core/ScopeForm"
+import * as Setting from "@devflow/core/Setting"
+import * as HttpSettings from "@devflow/node-http/HttpSettings"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { defaultCacheDirectory } from "./paths.js"
@@ -24,10 +27,6 @@ import * as FlagTable from "./flagTable.js"
 import * as ProfileFile from "./profileFile.js"
 import * as TokenFormat from "./tokenFormat.js"
 
-// Silent.DEFAULT_EXPIRY_SKEW
-const EXPIRY_SKEW_MS = 5 * 60 * 1000
-// RFC 6749 §3.3 scope-token, as core's Silent checks it
-const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/
 
 // The flags `devflow token` takes, from the one table (flagTable.ts); the fast path declines any it does not `read` or `ignore`.
 const TOKEN_FLAGS = FlagTable.keysOf("token").map((key) => ({ key, spec: FlagTable.FLAGS[key] as FlagTable.FlagSpec }))
@@ -65,15 +64,9 @@ const parse = (args: ReadonlyArray<string>): Parsed | undefined => {
   return parsed
 }
 
-// effect's Config.boolean
+// as the full CLI reads a yes/no variable (core's Setting, through Flags.ts)
 const envBoolean = (v: string | undefined): boolean | undefined | "invalid" =>
-  v === undefined
-    ? undefined
-    : ["true", "yes", "on", "1"].includes(v)
-    ? true
-    : ["false", "no", "off", "0"].includes(v)
-    ? false
-    : "invalid"
+  v === undefined ? undefined : Setting.boolean(v) ?? "invalid"
 
 const ownerOnly = (stat: fs.Stats, uid: number | undefined): boolean =>
   process.platform === "win32" || ((uid === undefined || stat.uid === uid) && (stat.mode & 0o077) === 0)
@@ -135,8 +128,9 @@ const serve = (
     const v = parsed.values[key] ?? (name === undefined ? undefined : env[name])
     return v === undefined || v.trim() === "" ? undefined : v
   }
-  // A malformed boolean in the environment is a usage error for the full CLI to report.
+  // A malformed boolean or HTTP setting in the environment is a usage error for the full CLI to report.
   if (BOOLEAN_ENV.some((name) => envBoolean(env[name]) === "invalid")) return undefined
+  if (HttpSettings.firstProblem(env) !== undefined) return undefined
   const jsonEnv = envBoolean(env.DEVFLOW_JSON)
   const json = parsed.json || jsonEnv === true
   const formatText = value("format") ?? (json ? "json" : "raw")
@@ -153,7 +147,7 @@ const serve = (
   if (!ProfileFile.PROFILE_NAME.test(profileName)) return undefined
   const envScopes = env[ENV.scope!]?.split(" ").filter((s) => s !== "") ?? []
   const scopes = parsed.scopes.length > 0 ? parsed.scopes : envScopes
-  if (!scopes.every((s) => SCOPE_TOKEN.test(s))) return undefined
+  if (!scopes.every(ScopeForm.isScopeToken)) return undefined
   const inputs = ProfileFile.inputsFrom({
     provider: value("provider"),
     clientId: value("clientId"),
@@ -200,20 +194,18 @@ const serve = (
   if (matches.length !== 1) return undefined
   const account = matches[0]!
 
-  // Core's findAccessToken: among the tokens covering the scopes, the one living longest.
-  let best: AccessTokenRecord | undefined
-  for (const entry of content.accessTokens as ReadonlyArray<unknown>) {
-    if (!isAccessToken(entry)) continue
-    if (entry.authority !== client.authority || entry.clientId !== client.clientId || entry.accountId !== account.id) continue
-    if (!ScopeForm.covers(form, entry.scopes, wanted, client.authority)) continue
-    if (best === undefined || (entry.expiresOn ?? Infinity) > (best.expiresOn ?? Infinity)) best = entry
+  // Core's own rule (CacheQuery): the token that answers, and whether it may be handed out now;
+  // one about to expire, or stored "later" than the clock now reads, is for the full CLI to refresh.
+  const best = CacheQuery.best((content.accessTokens as ReadonlyArray<unknown>).filter(isAccessToken), {
+    authority: client.authority,
+    clientId: client.clientId,
+    accountId: account.id,
+    scopes: wanted,
+    form
+  })
+  if (best === undefined || !CacheQuery.usable(best, Date.now(), CacheQuery.DEFAULT_EXPIRY_SKEW_MS)) {
+    return undefined
   }
-  if (best === undefined) return undefined
-  // As core's Silent: a token that is about to expire, or that was stored "later" than
-  // the clock now reads (the clock went back: its real age is unknown), is for the full CLI to refresh.
-  const now = Date.now()
-  if (best.expiresOn !== undefined && best.expiresOn - now <= EXPIRY_SKEW_MS) return undefined
-  if (typeof best.cachedAt !== "number" || !(now >= best.cachedAt - EXPIRY_SKEW_MS)) return undefined
 
   write(TokenFormat.render(formatText, {
     accessToken: best.secret,

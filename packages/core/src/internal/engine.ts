@@ -305,7 +305,6 @@ const waitThen = <A, E, R>(clock: Clock.Clock, at: number, then: (now: number) =
     : Effect.flatMap(clock.sleep(Duration.millis(at - now)), () => waitThen(clock, at, then))
 }
 
-const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 /**
  * Wait for the state's next poll, send it (RFC 8628 §3.4) and say what
@@ -332,7 +331,7 @@ export const step = (flow: Flow, state: Polling): Effect.Effect<Next, never, Htt
 const pollOnce = (flow: Flow, state: Polling): Effect.Effect<Next, never, HttpClient.HttpClient> => {
   const { config, clock } = flow
   const sentAt = clock.unsafeCurrentTimeMillis()
-  const params = { ...state.tokenParams, grant_type: DEVICE_CODE_GRANT, device_code: Redacted.value(state.deviceCode) }
+  const params = { ...state.tokenParams, grant_type: DeviceAuthorization.GRANT_TYPE, device_code: Redacted.value(state.deviceCode) }
   const auth = { clientId: config.clientId, clientSecret: config.clientSecret, method: config.clientAuthMethod }
   const answered = (reply: Reply): Effect.Effect<Next> => {
     const next = transition(state, reply, instant(clock), flow.policy)
