@@ -67,6 +67,7 @@ export interface Flow {
  * @internal
  */
 export interface Polling {
+  readonly _tag: "Polling"
   readonly clientId: string
   readonly tokenEndpoint: string
   readonly deviceCode: Redacted.Redacted<string>
@@ -83,6 +84,26 @@ export interface Polling {
 }
 
 /**
+ * A flow before its code is requested: what the request asks for, checked.
+ * @internal
+ */
+export interface Start {
+  readonly _tag: "Start"
+  readonly scopes: ReadonlyArray<string>
+  readonly extraParams: Readonly<Record<string, string>> | undefined
+  readonly tokenParams: Readonly<Record<string, string>>
+}
+
+/**
+ * A flow that cannot go on: a saved session that is unusable, a code that expired before its first poll.
+ * @internal
+ */
+export interface Failed {
+  readonly _tag: "Failed"
+  readonly error: DeviceFlowError
+}
+
+/**
  * What happens after a poll.
  * @internal
  */
@@ -90,7 +111,7 @@ export type Next =
   /** poll again at `state.nextPollAt`; `report` says why, `at` is when the answer ended */
   | { readonly _tag: "Continue"; readonly state: Polling; readonly report: Report; readonly at: Instant }
   | { readonly _tag: "Done"; readonly result: TokenResponse.AuthenticationResult }
-  | { readonly _tag: "Failed"; readonly error: DeviceFlowError }
+  | Failed
 
 /**
  * Why the flow polls again.
@@ -111,12 +132,10 @@ export type Reply = Exclude<Answer, { readonly _tag: "Success" }> | TransportErr
 const PENDING: Report = { _tag: "Pending" }
 const SLOWED_DOWN: Report = { _tag: "SlowedDown" }
 
-const failed = (error: DeviceFlowError): Next => ({ _tag: "Failed", error })
+const failed = (error: DeviceFlowError): Failed => ({ _tag: "Failed", error })
 
 /** @internal */
-export const isFailed = (
-  state: Polling | { readonly _tag: "Failed"; readonly error: DeviceFlowError }
-): state is { readonly _tag: "Failed"; readonly error: DeviceFlowError } => "_tag" in state
+export const isFailed = (state: Polling | Failed): state is Failed => state._tag === "Failed"
 
 /**
  * The one decision on what is retryable: no answer, HTTP 429 or 5xx without
@@ -127,16 +146,14 @@ export const isFailed = (
  * 500 is still a denial.
  * @internal
  */
-export const retryable = (reply: Reply): boolean => {
-  switch (reply._tag) {
-    case "TransportError":
-    case "Unavailable":
-      return true
-    case "ErrorBody":
-      return reply.body.error === "temporarily_unavailable" || reply.body.error === "server_error" ||
-        isUnavailable(reply.status, reply.body.error)
-  }
-}
+export const retryable = (reply: Reply): boolean =>
+  reply._tag !== "ErrorBody" || retryableError(reply)
+
+const retryableError = (reply: ErrorBody): boolean =>
+  reply.body.error === "temporarily_unavailable" || reply.body.error === "server_error" ||
+  isUnavailable(reply.status, reply.body.error)
+
+type ErrorBody = Extract<Reply, { readonly _tag: "ErrorBody" }>
 
 const retryAfterOf = (reply: Reply): number | undefined =>
   reply._tag === "TransportError" ? reply.retryAfterMs : reply.retryAfter._tag === "Some" ? Duration.toMillis(reply.retryAfter.value) : undefined
@@ -153,7 +170,7 @@ export const start = (
   /** monotonic ms: when the device authorization request was sent */
   sentAt: number,
   answeredAt: Instant
-): Polling | { readonly _tag: "Failed"; readonly error: DeviceFlowError } => {
+): Polling | Failed => {
   const issuedAt = DateTime.toEpochMillis(code.issuedAt)
   // RFC 8628 §3.2 expires_in counts from the request, on the monotonic clock
   const timing: PollSchedule.Timing = {
@@ -162,8 +179,9 @@ export const start = (
     consecutiveFailures: 0
   }
   const decision = PollSchedule.first(timing, answeredAt.mono)
-  if (decision._tag !== "PollAt") return { _tag: "Failed", error: deadlineError(config.endpoints.token, decision, answeredAt) }
+  if (decision._tag !== "PollAt") return failed(deadlineError(config.endpoints.token, decision, answeredAt))
   return {
+    _tag: "Polling",
     clientId: config.clientId,
     tokenEndpoint: config.endpoints.token,
     deviceCode: code.deviceCode,
@@ -210,7 +228,8 @@ export const transition = (
     }
   }
   const retryAfterMs = retryAfterOf(reply)
-  if (retryable(reply)) {
+  const protocol = reply._tag === "ErrorBody" && !retryableError(reply) ? reply : undefined
+  if (protocol === undefined) {
     switch (reply._tag) {
       case "TransportError":
         return wait({ _tag: "Failure", retryAfterMs }, { _tag: "Retrying", reason: said(reply.reason), status: undefined }, () => reply)
@@ -237,9 +256,8 @@ export const transition = (
         )
     }
   }
-  // only an OAuth error body is left: what the protocol says it means
-  const body = (reply as Extract<Reply, { readonly _tag: "ErrorBody" }>).body
-  const status = (reply as Extract<Reply, { readonly _tag: "ErrorBody" }>).status
+  // an OAuth error the protocol gives a meaning to
+  const { body, status } = protocol
   const fields = () => oauthFields(endpoint, status, body)
   switch (body.error) {
     // RFC 8628 §3.5 authorization_pending: keep polling at the interval
@@ -326,6 +344,64 @@ export const step = (flow: Flow, state: Polling): Effect.Effect<Next, never, Htt
         "devflow.interval_ms": state.timing.intervalMs
       }), () => ({}))(poll)
       : poll
+  })
+
+/** @internal */
+export type Continue = Extract<Next, { readonly _tag: "Continue" }>
+
+/** @internal */
+export type Done = Extract<Next, { readonly _tag: "Done" }>
+
+/**
+ * Who follows a running flow: told of the code once it is issued, then of
+ * every poll that did not fail the flow. Events are built from these only
+ * when someone listens (internal/deviceFlow.ts).
+ * @internal
+ */
+export interface Listener<R> {
+  readonly issued: (state: Polling, code: DeviceAuthorization.DeviceCode, at: Instant) => Effect.Effect<void, never, R>
+  readonly polled: ((next: Continue | Done) => Effect.Effect<void, never, R>) | undefined
+}
+
+/**
+ * The one loop that drives a flow to its result, whichever way it was
+ * entered (`acquireToken`, `resume`, the event streams, the flow stores):
+ * request the code when starting, then one {@link step} after another.
+ * Bounded: every step sends at most one poll, and the schedule ends the flow
+ * at the code's deadline or after the failure budget.
+ * @internal
+ */
+export const run = <R>(
+  flow: Flow,
+  from: Start | Polling,
+  listener: Listener<R> | undefined
+): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> => {
+  const polled = listener?.polled
+  if (from._tag === "Polling") return loop(flow, from, polled)
+  return Effect.flatMap(requestCode(flow, from.scopes, from.extraParams, from.tokenParams), ([state, code, at]) =>
+    listener === undefined
+      ? loop(flow, state, polled)
+      : Effect.zipRight(listener.issued(state, code, at), Effect.suspend(() => loop(flow, state, polled))))
+}
+
+// Between polls a flow holds this frame, the step's and its timer's. A step measures its wait
+// when it is built: after a listener ran, never before (suspend).
+const loop = <R>(
+  flow: Flow,
+  state: Polling,
+  polled: Listener<R>["polled"]
+): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> =>
+  Effect.flatMap(step(flow, state), (next) => {
+    switch (next._tag) {
+      case "Continue":
+        return polled === undefined
+          ? loop(flow, next.state, polled)
+          : Effect.zipRight(polled(next), Effect.suspend(() => loop(flow, next.state, polled)))
+      case "Done":
+        return polled === undefined ? Effect.succeed(next.result) : Effect.as(polled(next), next.result)
+      case "Failed":
+        return Effect.fail(next.error)
+    }
   })
 
 const pollOnce = (flow: Flow, state: Polling): Effect.Effect<Next, never, HttpClient.HttpClient> => {
@@ -479,10 +555,10 @@ export const toSession = (state: Polling, at: Instant): DeviceSession =>
 export const fromSession = (
   session: DeviceSession,
   at: Instant
-): Polling | { readonly _tag: "Failed"; readonly error: DeviceFlowError } => {
+): Polling | Failed => {
   for (const field of ["issuedAt", "expiresOn", "intervalMs", "nextPollAt"] as const) {
     if (!Number.isFinite(session[field])) {
-      return { _tag: "Failed", error: new InvalidConfiguration({ field: `session.${field}`, reason: "is not a finite number" }) }
+      return failed(new InvalidConfiguration({ field: `session.${field}`, reason: "is not a finite number" }))
     }
   }
   const intervalMs = PollSchedule.clampInterval(session.intervalMs)
@@ -490,8 +566,9 @@ export const fromSession = (
   // The previous process may have polled just before it stopped, and its
   // answer is lost with it: a full interval from now can never be early.
   const nextPollAt = Math.max(fromWall(session.nextPollAt, at), at.mono + intervalMs)
-  if (nextPollAt >= timing.deadline) return { _tag: "Failed", error: deadlineError(session.tokenEndpoint, { timing }, at) }
+  if (nextPollAt >= timing.deadline) return failed(deadlineError(session.tokenEndpoint, { timing }, at))
   return {
+    _tag: "Polling",
     clientId: session.clientId,
     tokenEndpoint: session.tokenEndpoint,
     deviceCode: session.deviceCode,
