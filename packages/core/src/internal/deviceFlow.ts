@@ -17,6 +17,7 @@ import * as PollSchedule from "../PollSchedule.js"
 import * as RequestLimits from "../RequestLimits.js"
 import type * as TokenResponse from "../TokenResponse.js"
 import * as Engine from "./engine.js"
+import * as EngineTracing from "./engineTracing.js"
 import * as Telemetry from "./telemetry.js"
 import * as Time from "./time.js"
 
@@ -145,7 +146,8 @@ const flowOf = (config: ClientConfig, options: FlowOptions): Effect.Effect<Engin
         policy,
         timeoutMs,
         clock: Context.get(fiber.currentDefaultServices, Clock.Clock),
-        traced: Telemetry.tracedBy(fiber)
+        // tracing is a decorator chosen here, once: an untraced flow builds no span on its hot path
+        ops: Telemetry.tracedBy(fiber) ? EngineTracing.ops : Engine.plain
       })
     )
   })

@@ -3,7 +3,6 @@ import type * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
 import type { ClientConfig } from "../ClientConfig.js"
 import * as DeviceAuthorization from "../DeviceAuthorization.js"
@@ -22,7 +21,6 @@ import * as TokenResponse from "../TokenResponse.js"
 import { oauthFields } from "./errors.js"
 import { isUnavailable } from "./oauthCodes.js"
 import { type Answer, postForm } from "./oauthHttp.js"
-import * as Telemetry from "./telemetry.js"
 import { sanitize } from "../ServerText.js"
 import { clip } from "./text.js"
 import { fromWall, type Instant, monotonicMillis, toWall } from "./time.js"
@@ -56,7 +54,24 @@ export interface Flow {
   readonly policy: PollSchedule.Policy
   readonly timeoutMs: number
   readonly clock: Clock.Clock
-  readonly traced: boolean
+  /** how a poll and a code request run: {@link plain}, or traced (internal/engineTracing.ts) */
+  readonly ops: Ops
+}
+
+/**
+ * The two effects of a flow that talk to the server. A decorator (tracing)
+ * wraps them whole, so the grant itself has no tracing branches.
+ * @internal
+ */
+export interface Ops {
+  /** send one poll now and decide what happens next */
+  readonly poll: (flow: Flow, state: Polling) => Effect.Effect<Next, never, HttpClient.HttpClient>
+  readonly requestCode: (
+    flow: Flow,
+    scopes: ReadonlyArray<string>,
+    extraParams: Readonly<Record<string, string>> | undefined,
+    tokenParams: Readonly<Record<string, string>>
+  ) => Effect.Effect<readonly [Polling, DeviceAuthorization.DeviceCode, Instant], DeviceFlowError, HttpClient.HttpClient>
 }
 
 /**
@@ -101,6 +116,8 @@ export interface Start {
 export interface Failed {
   readonly _tag: "Failed"
   readonly error: DeviceFlowError
+  /** the answer that decided it, when an answer did */
+  readonly reply?: Reply | undefined
 }
 
 /**
@@ -109,7 +126,14 @@ export interface Failed {
  */
 export type Next =
   /** poll again at `state.nextPollAt`; `report` says why, `at` is when the answer ended */
-  | { readonly _tag: "Continue"; readonly state: Polling; readonly report: Report; readonly at: Instant }
+  | {
+    readonly _tag: "Continue"
+    readonly state: Polling
+    readonly report: Report
+    readonly at: Instant
+    /** the answer that decided it, for a decorator (tracing) to describe */
+    readonly reply: Reply
+  }
   | { readonly _tag: "Done"; readonly result: TokenResponse.AuthenticationResult }
   | Failed
 
@@ -132,7 +156,8 @@ export type Reply = Exclude<Answer, { readonly _tag: "Success" }> | TransportErr
 const PENDING: Report = { _tag: "Pending" }
 const SLOWED_DOWN: Report = { _tag: "SlowedDown" }
 
-const failed = (error: DeviceFlowError): Failed => ({ _tag: "Failed", error })
+const failed = (error: DeviceFlowError, reply?: Reply): Failed =>
+  reply === undefined ? { _tag: "Failed", error } : { _tag: "Failed", error, reply }
 
 /** @internal */
 export const isFailed = (state: Polling | Failed): state is Failed => state._tag === "Failed"
@@ -155,7 +180,8 @@ const retryableError = (reply: ErrorBody): boolean =>
 
 type ErrorBody = Extract<Reply, { readonly _tag: "ErrorBody" }>
 
-const retryAfterOf = (reply: Reply): number | undefined =>
+/** @internal */
+export const retryAfterOf = (reply: Reply): number | undefined =>
   reply._tag === "TransportError" ? reply.retryAfterMs : reply.retryAfter._tag === "Some" ? Duration.toMillis(reply.retryAfter.value) : undefined
 
 /**
@@ -219,12 +245,13 @@ export const transition = (
           _tag: "Continue",
           state: { ...state, attempt: state.attempt + 1, timing: decision.timing, nextPollAt: decision.at },
           report,
-          at
+          at,
+          reply
         }
       case "DeadlineReached":
-        return failed(deadlineError(endpoint, decision, at))
+        return failed(deadlineError(endpoint, decision, at), reply)
       case "TooManyFailures":
-        return failed(giveUp())
+        return failed(giveUp(), reply)
     }
   }
   const retryAfterMs = retryAfterOf(reply)
@@ -274,7 +301,7 @@ export const transition = (
     // authorization_declined is Entra's name for access_denied (Microsoft identity platform docs)
     case "access_denied":
     case "authorization_declined":
-      return failed(new AccessDenied(fields()))
+      return failed(new AccessDenied(fields()), reply)
     case "expired_token": {
       const description = fields().errorDescription
       return failed(
@@ -284,11 +311,12 @@ export const transition = (
           endpoint,
           status,
           ...(description === undefined ? {} : { errorDescription: description })
-        })
+        }),
+        reply
       )
     }
     default:
-      return failed(new OAuthError(fields()))
+      return failed(new OAuthError(fields()), reply)
   }
 }
 
@@ -336,14 +364,7 @@ export const step = (flow: Flow, state: Polling): Effect.Effect<Next, never, Htt
     if (now >= state.timing.deadline) {
       return Effect.succeed(failed(deadlineError(state.tokenEndpoint, state, instant(flow.clock))))
     }
-    const poll = pollOnce(flow, state)
-    return flow.traced
-      ? Telemetry.traced("devflow.poll", () => ({
-        ...spanAttributes(flow.config, state.tokenEndpoint),
-        "devflow.attempt": state.attempt + 1,
-        "devflow.interval_ms": state.timing.intervalMs
-      }), () => ({}))(poll)
-      : poll
+    return flow.ops.poll(flow, state)
   })
 
 /** @internal */
@@ -378,7 +399,7 @@ export const run = <R>(
 ): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> => {
   const polled = listener?.polled
   if (from._tag === "Polling") return loop(flow, from, polled)
-  return Effect.flatMap(requestCode(flow, from.scopes, from.extraParams, from.tokenParams), ([state, code, at]) =>
+  return Effect.flatMap(flow.ops.requestCode(flow, from.scopes, from.extraParams, from.tokenParams), ([state, code, at]) =>
     listener === undefined
       ? loop(flow, state, polled)
       : Effect.zipRight(listener.issued(state, code, at), Effect.suspend(() => loop(flow, state, polled))))
@@ -409,10 +430,7 @@ const pollOnce = (flow: Flow, state: Polling): Effect.Effect<Next, never, HttpCl
   const sentAt = clock.unsafeCurrentTimeMillis()
   const params = { ...state.tokenParams, grant_type: DeviceAuthorization.GRANT_TYPE, device_code: Redacted.value(state.deviceCode) }
   const auth = { clientId: config.clientId, clientSecret: config.clientSecret, method: config.clientAuthMethod }
-  const answered = (reply: Reply): Effect.Effect<Next> => {
-    const next = transition(state, reply, instant(clock), flow.policy)
-    return flow.traced ? Effect.as(Effect.annotateCurrentSpan(Telemetry.defined(replyAttributes(reply))), next) : Effect.succeed(next)
-  }
+  const answered = (reply: Reply): Effect.Effect<Next> => Effect.succeed(transition(state, reply, instant(clock), flow.policy))
   return Effect.matchEffect(postForm(state.tokenEndpoint, params, auth, config.wire, flow.timeoutMs), {
     onFailure: (error: TransportError | InvalidResponse) =>
       error._tag === "TransportError" ? answered(error) : Effect.succeed(failed(error)),
@@ -426,41 +444,13 @@ const pollOnce = (flow: Flow, state: Polling): Effect.Effect<Next, never, HttpCl
         config.scopeForm,
         config
       )
-      const done = Effect.match(tokens, {
-        onFailure: failed,
+      return Effect.match(tokens, {
+        onFailure: (error): Next => failed(error),
         onSuccess: (result): Next => ({ _tag: "Done", result })
       })
-      return flow.traced ? Effect.zipLeft(done, Effect.annotateCurrentSpan("devflow.outcome", "tokens")) : done
     }
   })
 }
-
-const replyAttributes = (reply: Reply): Telemetry.Attributes => {
-  switch (reply._tag) {
-    case "ErrorBody":
-      return {
-        "devflow.outcome": Telemetry.oauthCode(reply.body.error),
-        "http.response.status_code": reply.status,
-        "devflow.retry_after_ms": retryAfterOf(reply)
-      }
-    case "Unavailable":
-      return {
-        "devflow.outcome": "unavailable",
-        "http.response.status_code": reply.status,
-        "devflow.retry_reason": `HTTP ${reply.status}`,
-        "devflow.retry_after_ms": retryAfterOf(reply)
-      }
-    case "TransportError":
-      return { "devflow.outcome": "no_answer", "devflow.retry_reason": reply.reason.slice(0, 200) }
-  }
-}
-
-/** @internal */
-export const spanAttributes = (config: ClientConfig, endpoint: string): Telemetry.Attributes => ({
-  "devflow.endpoint.host": Telemetry.hostOf(endpoint),
-  "devflow.client_id": config.clientId,
-  "devflow.provider": config.preset
-})
 
 // The longest Retry-After the device authorization request waits for before trying again.
 const MAX_CODE_RETRY_AFTER_MS = 60_000
@@ -512,15 +502,14 @@ export const requestCode = (
         }
       })
     })
-  const requested = attempt(0)
-  return flow.traced
-    ? Telemetry.traced(
-      "devflow.device_authorization",
-      spanAttributes(config, endpoint),
-      (exit) => (Exit.isSuccess(exit) ? { "devflow.outcome": "code_issued" } : Telemetry.failureOutcome(exit))
-    )(requested)
-    : requested
+  return attempt(0)
 }
+
+/**
+ * The flow's server calls as they are, untraced.
+ * @internal
+ */
+export const plain: Ops = { poll: pollOnce, requestCode }
 
 /**
  * The state as a saved session: monotonic instants become wall-clock ones
