@@ -115,6 +115,7 @@ export const EnforcedBy: unique symbol = Symbol.for("@devflow/core/RequestLimits
  * @since 0.1.0
  * @category constructors
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any client, whatever its error and context types (With is invariant in them)
 export const enforcing = <C extends HttpClient.HttpClient.With<any, any>>(client: C): C =>
   Object.assign(Object.create(Object.getPrototypeOf(client)), client, { [EnforcedBy]: true })
 
@@ -124,5 +125,6 @@ export const enforcing = <C extends HttpClient.HttpClient.With<any, any>>(client
  * @since 0.1.0
  * @category guards
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any client, whatever its error and context types (With is invariant in them)
 export const isEnforcedBy = (client: HttpClient.HttpClient.With<any, any>): boolean =>
   (client as { readonly [EnforcedBy]?: unknown })[EnforcedBy] === true

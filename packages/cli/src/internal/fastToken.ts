@@ -89,11 +89,13 @@ interface AccessTokenRecord {
   readonly cachedAt?: number
 }
 
-const isAccount = (u: any): u is AccountRecord =>
-  typeof u === "object" && u !== null && typeof u.id === "string" && typeof u.authority === "string"
+const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === "object" && u !== null
 
-const isAccessToken = (u: any): u is AccessTokenRecord =>
-  typeof u === "object" && u !== null && typeof u.authority === "string" && typeof u.clientId === "string" &&
+const isAccount = (u: unknown): u is AccountRecord =>
+  isRecord(u) && typeof u.id === "string" && typeof u.authority === "string"
+
+const isAccessToken = (u: unknown): u is AccessTokenRecord =>
+  isRecord(u) && typeof u.authority === "string" && typeof u.clientId === "string" &&
   typeof u.accountId === "string" && Array.isArray(u.scopes) && u.scopes.every((s: unknown) => typeof s === "string") &&
   typeof u.secret === "string" && u.secret !== "" && typeof u.tokenType === "string" &&
   (u.expiresOn === undefined || (typeof u.expiresOn === "number" && Number.isFinite(u.expiresOn)))
