@@ -105,6 +105,23 @@ export interface FlowOptions {
 }
 
 /**
+ * Options of {@link resume} and {@link resumeEvents}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResumeOptions extends FlowOptions {
+  /**
+   * The process that saved the session may have sent a poll whose answer was
+   * never recorded (it stopped, or lost its lease, in between): the interval
+   * is then raised by 5 s as if that answer were a `slow_down` (RFC 8628
+   * §3.5), which is never too fast whatever it was. The first poll is a full
+   * interval after resuming in any case.
+   */
+  readonly unobservedPoll?: boolean | undefined
+}
+
+/**
  * Options of {@link acquireToken}.
  *
  * @since 0.1.0
@@ -157,7 +174,7 @@ export const acquireToken: <R = never>(
 export const resumeEvents: (
   config: ClientConfig,
   session: DeviceSession,
-  options?: FlowOptions
+  options?: ResumeOptions
 ) => Stream.Stream<DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient> = internal.resumeEvents
 
 /**
@@ -169,7 +186,7 @@ export const resumeEvents: (
 export const resume: (
   config: ClientConfig,
   session: DeviceSession,
-  options?: FlowOptions
+  options?: ResumeOptions
 ) => Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient> = internal.resume
 
 /**

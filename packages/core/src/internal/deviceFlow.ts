@@ -10,7 +10,7 @@ import * as Stream from "effect/Stream"
 import type { ClientConfig } from "../ClientConfig.js"
 import { validateParams, validateScopes } from "../ClientConfig.js"
 import type * as DeviceAuthorization from "../DeviceAuthorization.js"
-import type { AcquireOptions, DeviceFlowEvent as Event, FlowOptions } from "../DeviceFlow.js"
+import type { AcquireOptions, DeviceFlowEvent as Event, FlowOptions, ResumeOptions } from "../DeviceFlow.js"
 import { type DeviceFlowError, InvalidConfiguration } from "../DeviceFlowError.js"
 import type { DeviceSession } from "../DeviceSession.js"
 import * as PollSchedule from "../PollSchedule.js"
@@ -65,7 +65,7 @@ export const acquireToken = <R = never>(
 export const resumeEvents = (
   config: ClientConfig,
   session: DeviceSession,
-  options: FlowOptions = {}
+  options: ResumeOptions = {}
 ): Stream.Stream<Event, DeviceFlowError, HttpClient.HttpClient> =>
   Stream.unwrap(Effect.map(resumeState(config, session, options), ([flow, state]) => stream(flow, state)))
 
@@ -73,7 +73,7 @@ export const resumeEvents = (
 export const resume = (
   config: ClientConfig,
   session: DeviceSession,
-  options: FlowOptions = {}
+  options: ResumeOptions = {}
 ): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient> =>
   Effect.suspend(() =>
     Effect.flatMap(resumeState(config, session, options), ([flow, state]) => Engine.run(flow, state, undefined))
@@ -92,7 +92,7 @@ export const result = <E, R>(
     )
   )
 
-const resumeState = (config: ClientConfig, session: DeviceSession, options: FlowOptions) =>
+const resumeState = (config: ClientConfig, session: DeviceSession, options: ResumeOptions) =>
   Effect.gen(function*() {
     if (session.clientId !== config.clientId) {
       return yield* new InvalidConfiguration({ field: "session.clientId", reason: "belongs to another client" })
@@ -102,7 +102,7 @@ const resumeState = (config: ClientConfig, session: DeviceSession, options: Flow
     }
     const flow = yield* flowOf(config, options)
     // the stored wall-clock deadline becomes a monotonic one here, once
-    const state = Engine.fromSession(session, yield* Time.now)
+    const state = Engine.fromSession(session, yield* Time.now, options.unobservedPoll === true)
     if (Engine.isFailed(state)) return yield* Effect.fail(state.error)
     return [flow, state] as const
   })

@@ -543,14 +543,18 @@ export const toSession = (state: Polling, at: Instant): DeviceSession =>
  */
 export const fromSession = (
   session: DeviceSession,
-  at: Instant
+  at: Instant,
+  unobservedPoll = false
 ): Polling | Failed => {
   for (const field of ["issuedAt", "expiresOn", "intervalMs", "nextPollAt"] as const) {
     if (!Number.isFinite(session[field])) {
       return failed(new InvalidConfiguration({ field: `session.${field}`, reason: "is not a finite number" }))
     }
   }
-  const intervalMs = PollSchedule.clampInterval(session.intervalMs)
+  // RFC 8628 §3.5: an answer nobody saw may have been a slow_down; assume it was
+  const intervalMs = PollSchedule.clampInterval(
+    unobservedPoll ? session.intervalMs + PollSchedule.SLOW_DOWN_INCREMENT_MS : session.intervalMs
+  )
   const timing: PollSchedule.Timing = { intervalMs, deadline: fromWall(session.expiresOn, at), consecutiveFailures: 0 }
   // The previous process may have polled just before it stopped, and its
   // answer is lost with it: a full interval from now can never be early.
