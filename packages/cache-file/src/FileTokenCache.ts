@@ -96,6 +96,12 @@ export interface Options {
   readonly secretStore?: SecretStore | undefined
   /** longest wait for one keychain call (a locked keychain may wait for a password); default 20 s */
   readonly keychainTimeout?: Duration.DurationInput | undefined
+  /**
+   * How your users choose the file store, for the warning that tells them
+   * they can (default `secretStore: "file"`; the devflow CLI names its flag
+   * and variable).
+   */
+  readonly fileStoreSetting?: string | undefined
   /** told once about every unreadable file moved aside, besides the warning log */
   readonly onWarning?: ((warning: TokenCache.CacheCorrupt) => Effect.Effect<void>) | undefined
 }
@@ -150,7 +156,11 @@ export const make = (
 ): Effect.Effect<TokenCache.TokenCache, TokenCache.CacheUnavailable | InvalidConfiguration> =>
   Effect.suspend(() =>
     Effect.flatMap(validate(options), (settings) =>
-      internal.make({ ...settings, onWarning: options.onWarning ?? (() => Effect.void) }))
+      internal.make({
+        ...settings,
+        onWarning: options.onWarning ?? (() => Effect.void),
+        fileStoreSetting: options.fileStoreSetting ?? "secretStore: \"file\""
+      }))
   )
 
 /**

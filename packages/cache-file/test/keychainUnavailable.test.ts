@@ -34,13 +34,25 @@ describe("FileTokenCache without a keychain", () => {
       assert.include(fs.readFileSync(first.result.location, "utf8"), "SECRET-rt-ada-rotated-canary")
       assert.strictEqual(first.warnings.length, 1)
       assert.include(first.warnings[0], "kept in clear")
-      assert.include(first.warnings[0], "--secret-store file (DEVFLOW_SECRET_STORE=file)")
+      // in the library's own words: no CLI flag reaches a library user
+      assert.include(first.warnings[0], `set secretStore: "file" to keep secrets in the file on purpose`)
+      assert.notInclude(first.warnings[0], "--secret-store")
       // a later process rotating the same token does not repeat it
       const later = yield* logged(Effect.gen(function*() {
         const cache = yield* FileTokenCache.make({ directory: dir })
         yield* cache.save(signIn(accountFor("ada"), { label: "ada-rotated-again" }))
       }))
       assert.deepStrictEqual(later.warnings, [])
+    }))
+
+  it.scoped("the warning names the file store as the caller's users choose it (fileStoreSetting: the CLI's flag)", () =>
+    Effect.gen(function*() {
+      const { warnings } = yield* logged(Effect.gen(function*() {
+        const cache = yield* FileTokenCache.make({ directory: yield* tempDir, fileStoreSetting: "--secret-store file" })
+        yield* cache.save(signIn(accountFor("cy"), { label: "cy" }))
+      }))
+      assert.strictEqual(warnings.length, 1)
+      assert.include(warnings[0], "or set --secret-store file to keep secrets in the file on purpose")
     }))
 
   it.scoped("file keeps them in the file without a word, and never asks the keychain", () =>
@@ -56,13 +68,13 @@ describe("FileTokenCache without a keychain", () => {
       assert.deepStrictEqual(warnings, [])
     }))
 
-  it.scoped("keychain fails with a typed error that names the way out", () =>
+  it.scoped("keychain fails with a typed error, reason keychain; the way out is the caller's to name (the CLI's hint does)", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(FileTokenCache.make({ directory: yield* tempDir, secretStore: "keychain" }))
       assert.strictEqual(error._tag, "CacheUnavailable")
       assert.strictEqual(error._tag === "CacheUnavailable" && error.reason, "keychain")
       assert.include(error.message, "OS keychain")
-      assert.include(error.message, "--secret-store file")
+      assert.notInclude(error.message, "--secret-store")
     }))
 
   it.scoped("a secret kept in an unreachable keychain is 'sign in again' here, and its reference survives other writes", () =>

@@ -205,8 +205,8 @@ export const describe = (error: CliError): Failure => {
       return failure(
         ExitCode.Internal,
         error._tag === "CacheUnavailable" && error.reason === "keychain"
-          ? "Unlock or start the OS keychain (a Secret Service such as GNOME Keyring on Linux), or keep the secrets in the token cache file with --secret-store file (DEVFLOW_SECRET_STORE=file)."
-          : "Use --cache-dir (DEVFLOW_CACHE_DIR) to choose another cache directory."
+          ? `Unlock or start the OS keychain (a Secret Service such as GNOME Keyring on Linux), or keep the secrets in the token cache file with ${FlagTable.FILE_STORE_SETTING}.`
+          : `Use ${FlagTable.label("cacheDir")} to choose another cache directory.`
       )
     case "UsageError":
       return { tag: error._tag, code: ExitCode.Usage, message: error.message, hint: error.hint }

@@ -22,6 +22,8 @@ export interface Settings {
   /** the OS keychain unless given (tests give a failing one) */
   readonly keychain?: Keychain.Keychain | undefined
   readonly onWarning: (warning: TokenCache.CacheCorrupt) => Effect.Effect<void>
+  /** how the caller's users choose the file store, for warnings */
+  readonly fileStoreSetting?: string | undefined
 }
 
 const DIRECTORY_MODE = 0o700
@@ -139,7 +141,8 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
       // named after the real path, so that every way to the same file finds (and removes) them
       realFile: path.join(yield* io(file, "resolve the cache directory", () => fsp.realpath(directory)), settings.fileName),
       timeout: settings.keychainTimeout,
-      keychain: settings.keychain
+      keychain: settings.keychain,
+      fileStoreSetting: settings.fileStoreSetting
     })
     yield* secrets.check
 

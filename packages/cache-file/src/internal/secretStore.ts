@@ -131,6 +131,8 @@ export const make = (options: {
   readonly realFile?: string | undefined
   readonly timeout: Duration.Duration
   readonly keychain?: Keychain.Keychain | undefined
+  /** how the caller's users choose the file store (a library option, a CLI flag), for the warning */
+  readonly fileStoreSetting?: string | undefined
 }): SecretStore => {
   const { file, mode } = options
   const keychain = options.keychain ?? Keychain.make(options.timeout)
@@ -159,7 +161,8 @@ export const make = (options: {
     new TokenCache.CacheUnavailable({
       location: file,
       reason: "keychain",
-      detail: `${failure.message}. Use the file instead with --secret-store file (DEVFLOW_SECRET_STORE=file)`
+      // what to do instead is the caller's to say, in its own names (the CLI's hint names its flag)
+      detail: failure.message
     })
 
   /**
@@ -185,8 +188,8 @@ export const make = (options: {
       `The OS keychain is not available (${unreachable?.message}): ${what} is kept in clear in ${file} ` +
         `(0600), where anything running as you, and any copy or backup of the file, can read it. ` +
         `Make a keychain available (macOS Keychain, Windows Credential Manager, a Secret Service such as ` +
-        `GNOME Keyring or KWallet) and devflow moves it there, or set --secret-store file ` +
-        `(DEVFLOW_SECRET_STORE=file) to keep secrets in the file on purpose`
+        `GNOME Keyring or KWallet) and devflow moves it there, or set ${options.fileStoreSetting ?? "secretStore: \"file\""} ` +
+        `to keep secrets in the file on purpose`
     )
 
   // A locked keychain may answer reads and refuse writes: only writing an item (and removing it) tells.

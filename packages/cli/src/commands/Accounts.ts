@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as FlagTable from "../internal/flagTable.js"
 import * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
 import type * as Account from "@devflow/core/Account"
 import * as ServerText from "@devflow/core/ServerText"
@@ -69,7 +70,11 @@ export const accounts = Command.make(
     const directory = Target.directoryOf(options.cacheDir)
     return Effect.gen(function*() {
       yield* Target.checkDirectory(options.cacheDir)
-      const cache = yield* FileTokenCache.make({ directory, secretStore: Option.getOrUndefined(options.secretStore) })
+      const cache = yield* FileTokenCache.make({
+        directory,
+        secretStore: Option.getOrUndefined(options.secretStore),
+        fileStoreSetting: FlagTable.FILE_STORE_SETTING
+      })
       const content = yield* cache.read
       const listed = list(content, yield* Profile.load(directory))
       const stdout = Output.stdout()
@@ -135,7 +140,11 @@ export const logout = Command.make(
       if (options.all && Option.isSome(options.account)) {
         return yield* new Render.UsageError({ message: "Give an account or --all, not both" })
       }
-      const cache = yield* FileTokenCache.make({ directory, secretStore: Option.getOrUndefined(options.secretStore) })
+      const cache = yield* FileTokenCache.make({
+        directory,
+        secretStore: Option.getOrUndefined(options.secretStore),
+        fileStoreSetting: FlagTable.FILE_STORE_SETTING
+      })
       const content = yield* cache.read
       const all = [...content.accounts.values()]
       let targets: ReadonlyArray<Account.Account>

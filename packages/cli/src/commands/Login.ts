@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as FlagTable from "../internal/flagTable.js"
 import * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
 import * as PublicClient from "@devflow/core/PublicClient"
 import type * as Silent from "@devflow/core/Silent"
@@ -36,7 +37,11 @@ import * as Target from "../Target.js"
 export const services = (directory: string, secretStore: Option.Option<FileTokenCache.SecretStore>) =>
   Layer.mergeAll(
     ServerMetadata.layer().pipe(Layer.provideMerge(Http.layerLazy)),
-    FileTokenCache.layer({ directory, secretStore: Option.getOrUndefined(secretStore) })
+    FileTokenCache.layer({
+      directory,
+      secretStore: Option.getOrUndefined(secretStore),
+      fileStoreSetting: FlagTable.FILE_STORE_SETTING
+    })
   )
 
 /**

@@ -373,3 +373,10 @@ export const label = (key: Key): string => {
  * @internal
  */
 export const takesValue = (spec: FlagSpec): boolean => spec.kind !== "boolean"
+
+/**
+ * `--secret-store file (DEVFLOW_SECRET_STORE=file)`: how messages tell a person to keep secrets
+ * in the cache file; the cache library is given it for its warning (it names no flags itself).
+ * @internal
+ */
+export const FILE_STORE_SETTING = `--${FLAGS.secretStore.name} file (${FLAGS.secretStore.env}=file)`
