@@ -43,7 +43,10 @@ const simulate = (input: {
   readonly latencies: ReadonlyArray<number>
   readonly policy?: PollSchedule.Policy
 }) => {
-  const timing = PollSchedule.initial({ intervalSeconds: input.intervalSeconds, issuedAt: 0, expiresInSeconds: input.expiresInSeconds })
+  const timing = PollSchedule.initial({
+    intervalMs: input.intervalSeconds === undefined ? undefined : input.intervalSeconds * 1000,
+    deadline: input.expiresInSeconds * 1000
+  })
   const codeAnsweredAt = input.latencies[0] ?? 0
   let decision = PollSchedule.first(timing, codeAnsweredAt)
   const steps: Array<Step> = []
@@ -74,24 +77,24 @@ const scheduleInput = {
 
 describe("PollSchedule rules", () => {
   it("defaults to 5 s without an interval (RFC 8628 §3.5)", () => {
-    const timing = PollSchedule.initial({ intervalSeconds: undefined, issuedAt: 0, expiresInSeconds: 600 })
+    const timing = PollSchedule.initial({ intervalMs: undefined, deadline: 600_000 })
     assert.strictEqual(timing.intervalMs, 5_000)
     assert.deepStrictEqual(PollSchedule.first(timing, 300), { _tag: "PollAt", at: 5_300, timing })
   })
 
   it("never polls faster than 1 s, whatever the server asks", () => {
-    const timing = PollSchedule.initial({ intervalSeconds: 0.01, issuedAt: 0, expiresInSeconds: 600 })
+    const timing = PollSchedule.initial({ intervalMs: 10, deadline: 600_000 })
     assert.strictEqual(timing.intervalMs, 1_000)
   })
 
   it("measures the interval from the end of the answer", () => {
-    const timing = PollSchedule.initial({ intervalSeconds: 5, issuedAt: 0, expiresInSeconds: 600 })
+    const timing = PollSchedule.initial({ intervalMs: 5_000, deadline: 600_000 })
     const decision = PollSchedule.next(timing, { _tag: "Pending" }, 12_345)
     assert.deepStrictEqual(decision, { _tag: "PollAt", at: 17_345, timing })
   })
 
   it("slow_down adds 5 s, or takes the server's interval when that is larger", () => {
-    const timing = PollSchedule.initial({ intervalSeconds: 5, issuedAt: 0, expiresInSeconds: 600 })
+    const timing = PollSchedule.initial({ intervalMs: 5_000, deadline: 600_000 })
     const plus5 = PollSchedule.next(timing, { _tag: "SlowDown" }, 0)
     assert.strictEqual(plus5.timing.intervalMs, 10_000)
     const server = PollSchedule.next(timing, { _tag: "SlowDown", serverIntervalSeconds: 30 }, 0)
@@ -101,7 +104,7 @@ describe("PollSchedule rules", () => {
   })
 
   it("slow_down with a huge or non-finite server interval never shortens the interval (RFC 8628 §3.5)", () => {
-    const timing = PollSchedule.initial({ intervalSeconds: 1, issuedAt: 0, expiresInSeconds: 600 })
+    const timing = PollSchedule.initial({ intervalMs: 1_000, deadline: 600_000 })
     for (const serverIntervalSeconds of [1e306, Number.MAX_VALUE, Number.POSITIVE_INFINITY]) {
       const decision = PollSchedule.next(timing, { _tag: "SlowDown", serverIntervalSeconds }, 1_000)
       assert.isAtLeast(decision.timing.intervalMs, 6_000, String(serverIntervalSeconds))
@@ -115,17 +118,17 @@ describe("PollSchedule rules", () => {
 
   it("an advertised interval longer than the code's life leaves no poll; a nonsensical one is the 5 s default", () => {
     for (const intervalSeconds of [1e306, Number.POSITIVE_INFINITY]) {
-      const timing = PollSchedule.initial({ intervalSeconds, issuedAt: 0, expiresInSeconds: 600 })
+      const timing = PollSchedule.initial({ intervalMs: intervalSeconds * 1000, deadline: 600_000 })
       assert.strictEqual(PollSchedule.first(timing, 0)._tag, "DeadlineReached", String(intervalSeconds))
     }
     for (const intervalSeconds of [Number.NaN, Number.NEGATIVE_INFINITY, -1, 0]) {
-      const timing = PollSchedule.initial({ intervalSeconds, issuedAt: 0, expiresInSeconds: 600 })
+      const timing = PollSchedule.initial({ intervalMs: intervalSeconds * 1000, deadline: 600_000 })
       assert.strictEqual(timing.intervalMs, PollSchedule.DEFAULT_INTERVAL_MS, String(intervalSeconds))
     }
   })
 
   it("Retry-After delays the next poll but changes the interval only for 429", () => {
-    const timing = PollSchedule.initial({ intervalSeconds: 5, issuedAt: 0, expiresInSeconds: 600 })
+    const timing = PollSchedule.initial({ intervalMs: 5_000, deadline: 600_000 })
     const unavailable = PollSchedule.next(timing, { _tag: "Failure", retryAfterMs: 40_000 }, 1_000)
     assert.deepStrictEqual(unavailable._tag === "PollAt" && [unavailable.at, unavailable.timing.intervalMs], [41_000, 5_000])
     const limited = PollSchedule.next(timing, { _tag: "RateLimited", retryAfterMs: 40_000 }, 1_000)
@@ -133,7 +136,7 @@ describe("PollSchedule rules", () => {
   })
 
   it("backs off exponentially after failures, capped, and gives up after the budget", () => {
-    let timing = PollSchedule.initial({ intervalSeconds: 5, issuedAt: 0, expiresInSeconds: 3_600 })
+    let timing = PollSchedule.initial({ intervalMs: 5_000, deadline: 3_600_000 })
     const delays: Array<number> = []
     let decision: PollSchedule.Decision = { _tag: "PollAt", at: 0, timing }
     for (let i = 0; i < 10 && decision._tag === "PollAt"; i++) {
@@ -146,7 +149,7 @@ describe("PollSchedule rules", () => {
   })
 
   it("refuses a poll at or after the deadline", () => {
-    const timing = PollSchedule.initial({ intervalSeconds: 5, issuedAt: 0, expiresInSeconds: 10 })
+    const timing = PollSchedule.initial({ intervalMs: 5_000, deadline: 10_000 })
     assert.strictEqual(PollSchedule.next(timing, { _tag: "Pending" }, 4_999)._tag, "PollAt")
     assert.strictEqual(PollSchedule.next(timing, { _tag: "Pending" }, 5_000)._tag, "DeadlineReached")
   })

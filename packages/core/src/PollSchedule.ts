@@ -126,18 +126,18 @@ export type Decision =
   | { readonly _tag: "TooManyFailures"; readonly timing: Timing }
 
 /**
- * The timing right after the device authorization response.
+ * The timing of a flow that has not polled yet: after the device
+ * authorization answer, or when a saved session resumes. The interval is
+ * clamped ({@link clampInterval}; none given is the RFC 8628 §3.5 default);
+ * both are milliseconds, the deadline an instant on the clock the caller
+ * schedules with.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const initial = (options: {
-  readonly intervalSeconds: number | undefined
-  readonly issuedAt: number
-  readonly expiresInSeconds: number
-}): Timing => ({
-  intervalMs: clampInterval((options.intervalSeconds ?? DEFAULT_INTERVAL_MS / 1000) * 1000),
-  deadline: options.issuedAt + options.expiresInSeconds * 1000,
+export const initial = (options: { readonly intervalMs: number | undefined; readonly deadline: number }): Timing => ({
+  intervalMs: options.intervalMs === undefined ? DEFAULT_INTERVAL_MS : clampInterval(options.intervalMs),
+  deadline: options.deadline,
   consecutiveFailures: 0
 })
 

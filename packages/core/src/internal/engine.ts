@@ -199,11 +199,10 @@ export const start = (
 ): Polling | Failed => {
   const issuedAt = DateTime.toEpochMillis(code.issuedAt)
   // RFC 8628 §3.2 expires_in counts from the request, on the monotonic clock
-  const timing: PollSchedule.Timing = {
-    intervalMs: PollSchedule.clampInterval(Duration.toMillis(code.interval)),
-    deadline: sentAt + (DateTime.toEpochMillis(code.expiresOn) - issuedAt),
-    consecutiveFailures: 0
-  }
+  const timing = PollSchedule.initial({
+    intervalMs: Duration.toMillis(code.interval),
+    deadline: sentAt + (DateTime.toEpochMillis(code.expiresOn) - issuedAt)
+  })
   const decision = PollSchedule.first(timing, answeredAt.mono)
   if (decision._tag !== "PollAt") return failed(deadlineError(config.endpoints.token, decision, answeredAt))
   return {
@@ -552,10 +551,11 @@ export const fromSession = (
     }
   }
   // RFC 8628 §3.5: an answer nobody saw may have been a slow_down; assume it was
-  const intervalMs = PollSchedule.clampInterval(
-    unobservedPoll ? session.intervalMs + PollSchedule.SLOW_DOWN_INCREMENT_MS : session.intervalMs
-  )
-  const timing: PollSchedule.Timing = { intervalMs, deadline: fromWall(session.expiresOn, at), consecutiveFailures: 0 }
+  const timing = PollSchedule.initial({
+    intervalMs: unobservedPoll ? session.intervalMs + PollSchedule.SLOW_DOWN_INCREMENT_MS : session.intervalMs,
+    deadline: fromWall(session.expiresOn, at)
+  })
+  const { intervalMs } = timing
   // The previous process may have polled just before it stopped, and its
   // answer is lost with it: a full interval from now can never be early.
   const nextPollAt = Math.max(fromWall(session.nextPollAt, at), at.mono + intervalMs)
