@@ -7,13 +7,12 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type { ClientConfig } from "./ClientConfig.js"
-import { type InvalidResponse, type OAuthError, TransportError } from "./DeviceFlowError.js"
+import { type InvalidResponse, type OAuthError, type TransportError } from "./DeviceFlowError.js"
 import { decodeWire, FreeText, SecretString, Seconds, Uri, UserCode } from "./internal/decode.js"
-import { type Answer, postForm } from "./internal/oauthHttp.js"
+import { type Answer, postForm, tryLater } from "./internal/oauthHttp.js"
 import { normaliseDeviceAuthorization } from "./internal/wire.js"
 import { toOAuthError } from "./internal/errors.js"
 import * as PollSchedule from "./PollSchedule.js"
@@ -158,17 +157,7 @@ export const process = (
         toOAuthError(endpoint, answer.status, answer.body)
       )
     case "Unavailable":
-      return Effect.fail(
-        new TransportError({
-          endpoint,
-          status: answer.status,
-          reason: "the server asked to try again later",
-          ...Option.match(answer.retryAfter, {
-            onNone: () => ({}),
-            onSome: (after) => ({ retryAfterMs: Duration.toMillis(after) })
-          })
-        })
-      )
+      return Effect.fail(tryLater(endpoint, answer.status, answer.retryAfter))
     case "Success":
       return decodeWire(DeviceAuthorizationResponse, secretFields, { endpoint, status: answer.status })(
         normaliseDeviceAuthorization(answer.body)

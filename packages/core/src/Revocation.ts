@@ -13,9 +13,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import type { ClientConfig } from "./ClientConfig.js"
-import { InvalidConfiguration, type InvalidResponse, OAuthError, TransportError } from "./DeviceFlowError.js"
+import { InvalidConfiguration, type InvalidResponse, OAuthError, type TransportError } from "./DeviceFlowError.js"
 import { oauthFields } from "./internal/errors.js"
-import { postForm } from "./internal/oauthHttp.js"
+import { postForm, tryLater } from "./internal/oauthHttp.js"
 
 /**
  * RFC 7009 §2.1 `token_type_hint`.
@@ -78,7 +78,7 @@ export const revoke = (
         return
       case "Unavailable":
         // RFC 7009 §2.2.1: 503 means try again later; the caller decides whether to
-        return yield* new TransportError({ endpoint, status: answer.status, reason: "the server asked to try again later" })
+        return yield* tryLater(endpoint, answer.status, answer.retryAfter)
       case "ErrorBody":
         return yield* new OAuthError(oauthFields(endpoint, answer.status, answer.body))
     }

@@ -67,6 +67,23 @@ export type Answer =
   | { readonly _tag: "Unavailable"; readonly status: number; readonly retryAfter: Option.Option<Duration.Duration> }
 
 /**
+ * The error of an answer that asks to be tried again later (HTTP 429 or 5xx
+ * without an OAuth error, RFC 9110 §15.6.4), with its Retry-After.
+ * @internal
+ */
+export const tryLater = (
+  endpoint: string,
+  status: number,
+  retryAfter: Option.Option<Duration.Duration> = Option.none()
+): TransportError =>
+  new TransportError({
+    endpoint,
+    status,
+    reason: "the server asked to try again later",
+    ...(Option.isSome(retryAfter) ? { retryAfterMs: Duration.toMillis(retryAfter.value) } : {})
+  })
+
+/**
  * POST the parameters of an OAuth request and classify the answer. The body
  * is `application/x-www-form-urlencoded` for the `"oauth"` wire format and
  * JSON for `"aws-sso-oidc"` (see internal/wire.ts).
@@ -151,7 +168,7 @@ export const getJson = (
         })
       }
       if (status === 429 || status >= 500) {
-        return yield* new TransportError({ endpoint: url, status, reason: "the server asked to try again later" })
+        return yield* tryLater(url, status)
       }
       if (status < 200 || status >= 300) {
         return yield* new InvalidResponse({ endpoint: url, status, reason: "is not a metadata document (unexpected status)" })

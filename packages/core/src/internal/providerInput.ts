@@ -6,14 +6,14 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Authority from "../Authority.js"
 import * as ClientConfig from "../ClientConfig.js"
-import { InvalidConfiguration, type InvalidResponse, type OAuthError, TransportError } from "../DeviceFlowError.js"
+import { InvalidConfiguration, type InvalidResponse, type OAuthError, type TransportError } from "../DeviceFlowError.js"
 import type { AwsRegisteredClient, InputField, Provider, ProviderId, ProviderInput } from "../Providers.js"
 import * as ServerMetadata from "../ServerMetadata.js"
 import { TokenCache } from "../TokenCache.js"
 import * as Content from "./cacheContent.js"
 import { decodeWire, NonEmpty, SecretString } from "./decode.js"
 import { toOAuthError } from "./errors.js"
-import { postJson } from "./oauthHttp.js"
+import { postJson, tryLater } from "./oauthHttp.js"
 import { presets } from "./presets.js"
 
 const invalid = (field: string, reason: string) => Effect.fail(new InvalidConfiguration({ field, reason }))
@@ -331,7 +331,7 @@ const register = (
       case "ErrorBody":
         return yield* toOAuthError(endpoint, answer.status, answer.body)
       case "Unavailable":
-        return yield* new TransportError({ endpoint, status: answer.status, reason: "the server asked to try again later" })
+        return yield* tryLater(endpoint, answer.status, answer.retryAfter)
       case "Success": {
         const body = yield* decodeWire(RegisterClientResponse, new Set(["clientSecret"]), {
           endpoint,

@@ -9,7 +9,7 @@ import * as TokenResponse from "../TokenResponse.js"
 import { oauthFields } from "./errors.js"
 import { InteractionRequired, type InteractionRequiredReason } from "./interaction.js"
 import { isUnavailable } from "./oauthCodes.js"
-import { type OAuthErrorBody, postForm } from "./oauthHttp.js"
+import { type OAuthErrorBody, postForm, tryLater } from "./oauthHttp.js"
 import { failureOutcome, hostOf, traced } from "./telemetry.js"
 
 // Entra codes that mean "the user must do something in a browser" (MFA,
@@ -97,7 +97,7 @@ export const refresh = (
       case "Success":
         return yield* TokenResponse.process({ endpoint, status: answer.status }, answer.body, scopes, sentAt, config.scopeForm, config)
       case "Unavailable":
-        return yield* new TransportError({ endpoint, status: answer.status, reason: "the server asked to try again later" })
+        return yield* tryLater(endpoint, answer.status, answer.retryAfter)
       case "ErrorBody": {
         const fields = oauthFields(endpoint, answer.status, answer.body)
         if (isUnavailable(answer.status, answer.body.error)) {
