@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * The `devflow` executable. Kept tiny on purpose: `devflow token` (and git's
- * `devflow git-credential get`) from a warm cache is answered by the fast path (plain Node, no Effect), and only when it
- * declines is the full CLI (`main.ts`, @effect/cli and Effect) loaded; the
- * HTTP stack and the demo server are loaded later still, on first use.
+ * `devflow git-credential get`) from a warm cache is answered by the fast path
+ * (plain Node, no Effect), and only when it declines is the full CLI
+ * (`main.ts`, @effect/cli and Effect) loaded; the HTTP stack and the demo
+ * server are loaded later still, on first use.
  *
  * @since 0.1.0
  */

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cachedSecrets, Devflow, devflow, STACK, tempDir } from "./helpers.js"
+import { cachedSecrets, Devflow, devflow, signIn, STACK, tempDir } from "./helpers.js"
 
 let server: DevServer
 let cache: string
@@ -22,13 +22,7 @@ beforeAll(async () => {
   server = await startDevServer({ pollIntervalSeconds: 1 })
   cache = tempDir()
   work = tempDir("devflow-exec-test-")
-  const login = new Devflow([
-    "login", "--issuer", server.issuer, "--client-id", "devflow-demo",
-    "--scope", "openid", "--scope", "offline_access", "--json", "--cache-dir", cache
-  ])
-  await server.approve(await login.userCode(), { accountId: "alice" })
-  const run = await login.exit
-  if (run.code !== 0) throw new Error(run.stderr)
+  await signIn(server, cache)
 })
 afterAll(async () => {
   await server.close()

@@ -144,3 +144,23 @@ export const STACK = /\n\s+at /
 
 // eslint-disable-next-line no-control-regex
 export const ESCAPE = /\x1b/
+
+/**
+ * `devflow login` against a dev server as `user` (generic issuer, openid and
+ * offline_access, so that the token works at userinfo and refreshes),
+ * approved over HTTP as soon as the code shows.
+ */
+export const signIn = async (
+  server: { readonly issuer: string; approve(userCode: string, opts: { readonly accountId: string }): Promise<void> },
+  cache: string,
+  user = "alice"
+): Promise<Run> => {
+  const login = new Devflow([
+    "login", "--issuer", server.issuer, "--client-id", "devflow-demo",
+    "--scope", "openid", "--scope", "offline_access", "--json", "--cache-dir", cache
+  ])
+  await server.approve(await login.userCode(), { accountId: user })
+  const run = await login.exit
+  if (run.code !== 0) throw new Error(`login failed: ${run.stderr}`)
+  return run
+}
