@@ -23,7 +23,7 @@ beforeAll(async () => {
   cache = tempDir()
   work = tempDir("devflow-exec-test-")
   await signIn(server, cache)
-})
+}, 60_000)
 afterAll(async () => {
   await server.close()
   fs.rmSync(cache, { recursive: true, force: true })

@@ -1,42 +1,11 @@
 import { type DevServer, type DevServerOptions, startDevServer } from "@devflow/dev-server"
 import { late, until } from "@devflow/dev-server/wallClock"
-import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
-import { cachedSecrets, cleanEnv, signIn, STACK, tempDir } from "./helpers.js"
+import { cachedSecrets, cleanEnv, Proc, signIn, STACK, tempDir } from "./helpers.js"
 import * as GitCredential from "../src/internal/gitCredential.js"
 import { type GitServer, makeRepository, startGitServer } from "./gitServer.js"
-
-/** A process whose stderr a test can wait on (git showing devflow's sign-in code). */
-class Proc {
-  readonly child: ChildProcess
-  stdout = ""
-  stderr = ""
-  readonly exit: Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>
-
-  constructor(command: string, args: ReadonlyArray<string>, options: { readonly cwd: string; readonly env: NodeJS.ProcessEnv; readonly input?: string }) {
-    this.child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["pipe", "pipe", "pipe"] })
-    // git may exit without reading its stdin
-    this.child.stdin!.on("error", () => {}).end(options.input ?? "")
-    this.child.stdout!.setEncoding("utf8").on("data", (d: string) => void (this.stdout += d))
-    this.child.stderr!.setEncoding("utf8").on("data", (d: string) => void (this.stderr += d))
-    this.exit = new Promise((resolve) =>
-      this.child.on("close", (code) => resolve({ code, stdout: this.stdout, stderr: this.stderr }))
-    )
-  }
-
-  /** The sign-in code devflow shows (on git's stderr, which git hands to its helper). */
-  async userCode(): Promise<string> {
-    let code: string | undefined
-    await until(() => {
-      code = /enter the code ([A-Z]{4}-[A-Z]{4})/.exec(this.stderr)?.[1]
-      return code !== undefined || this.child.exitCode !== null
-    }, "the sign-in code on stderr", 20_000)
-    if (code === undefined) throw new Error(`no code shown:\n${this.stderr}`)
-    return code
-  }
-}
 
 let work: string
 let home: string
@@ -110,7 +79,7 @@ describe("devflow git-credential with Debian's git over smart HTTP (git http-bac
 
   beforeAll(async () => {
     ;({ cache, gitServer, root, server } = await startAll("project.git", { pollIntervalSeconds: 1 }))
-  })
+  }, 60_000)
   afterAll(() => stopAll({ cache, gitServer, root, server }))
 
   it("git clone: the helper answers with the profile's access token as the password (username oauth2), which the server accepts", async () => {
@@ -210,7 +179,7 @@ describe("devflow git-credential when the access token expires between two git c
   beforeAll(async () => {
     // access tokens that live 2 s: expired by the second git command
     ;({ cache, gitServer, root, server } = await startAll("short.git", { pollIntervalSeconds: 1, accessTokenTtlSeconds: 2 }))
-  })
+  }, 60_000)
   afterAll(() => stopAll({ cache, gitServer, root, server }))
 
   it("clone, then (the token has expired) push: the helper refreshes silently, no sign-in", async () => {
