@@ -2,8 +2,8 @@ import { type DevServer, startDevServer } from "@devflow/dev-server"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cachedSecrets, Devflow, devflow, signIn, STACK, tempDir } from "./helpers.js"
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
+import { cachedSecrets, cleanEnv, Devflow, devflow, HAS_SCRIPT, onTerminal, shQuote, signIn, STACK, tempDir } from "./helpers.js"
 
 let server: DevServer
 let cache: string
@@ -157,6 +157,32 @@ console.log(JSON.stringify({ mode: (fs.statSync(file).mode & 0o777).toString(8),
     } finally {
       fs.rmSync(empty, { recursive: true, force: true })
     }
+  })
+
+  it.runIf(HAS_SCRIPT)("on a terminal without a token: the device sign-in runs first, then the command, with the new token", async () => {
+    const empty = tempDir()
+    try {
+      fs.copyFileSync(path.join(cache, "profiles.json"), path.join(empty, "profiles.json"))
+      const child = script("after-sign-in", `console.log("token:", process.env.DEVFLOW_ACCESS_TOKEN === undefined ? "none" : "set")`)
+      const run = onTerminal(
+        [process.execPath, inject("devflowBin"), "exec", "--no-qr", "--cache-dir", empty, "--", process.execPath, child].map(shQuote).join(" "),
+        { cwd: work, env: cleanEnv() }
+      )
+      await server.approve(await run.userCode(), { accountId: "alice" })
+      const done = await run.exit
+      expect(done.code, done.stdout).toBe(0)
+      expect(done.stdout).toMatch(/Signed in\S* as \S*http:\/\/127.0.0.1:\d+#alice[\s\S]*token: set/)
+      for (const secret of cachedSecrets(empty)) expect(done.stdout).not.toContain(secret)
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true })
+    }
+  })
+
+  it("--help: the usage and the variable", async () => {
+    const run = await devflow(["exec", "--help"])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(/\$ devflow exec \[--env <name>\] \[--header-file <path>\] \[options\]/)
+    expect(run.stdout).toMatch(/DEVFLOW_ACCESS_TOKEN/)
   })
 
   it("with no command: a usage error (exit 2)", async () => {

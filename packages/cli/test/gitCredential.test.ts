@@ -3,7 +3,7 @@ import { late, until } from "@devflow/dev-server/wallClock"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
-import { cachedSecrets, cleanEnv, Proc, signIn, STACK, tempDir } from "./helpers.js"
+import { cachedSecrets, cleanEnv, HAS_SCRIPT, onTerminal, Proc, shQuote, signIn, STACK, tempDir } from "./helpers.js"
 import * as GitCredential from "../src/internal/gitCredential.js"
 import { type GitServer, makeRepository, startGitServer } from "./gitServer.js"
 
@@ -123,6 +123,62 @@ describe("devflow git-credential with Debian's git over smart HTTP (git http-bac
     expect(other).toEqual({ code: 0, stdout: "", stderr: "" })
     const unknown = await credential("capability", "protocol=https\nhost=github.com\n\n", ["--cache-dir", cache])
     expect(unknown).toEqual({ code: 0, stdout: "", stderr: "" })
+  })
+
+  it("stdout is git's alone: a failure under DEVFLOW_JSON=true is reported on stderr only; a --username git could not read is refused", async () => {
+    const empty = tempDir()
+    try {
+      fs.copyFileSync(path.join(cache, "profiles.json"), path.join(empty, "profiles.json"))
+      const request = `protocol=http\nhost=${new URL(gitServer.url).host}\n\n`
+      const run = await credential("get", request, ["--cache-dir", empty], { DEVFLOW_JSON: "true" })
+      expect(run.code).toBe(7)
+      expect(run.stdout).toBe("")
+      expect(run.stderr).toMatch(/\n {2}hint: Run `devflow login`/)
+      const bad = await credential("get", request, ["--cache-dir", cache, "--username", "a\nb"])
+      expect(bad.code).toBe(2)
+      expect(bad.stdout).toBe("")
+      expect(bad.stderr).toMatch(/^devflow: --username cannot hold a line break or NUL\n/)
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true })
+    }
+  })
+
+  describe.runIf(HAS_SCRIPT)("git on a terminal (script(1)), nobody signed in yet", () => {
+    const fetchOnTerminal = (cache: string, extra: Readonly<Record<string, string | undefined>>) =>
+      onTerminal(["git", ...helperFor(gitServer, cache), "fetch", "--quiet"].map(shQuote).join(" "), {
+        cwd: path.join(work, "clone"),
+        env: cleanEnv({ HOME: home, GIT_CONFIG_GLOBAL: env.GIT_CONFIG_GLOBAL!, GIT_CONFIG_NOSYSTEM: "1", LC_ALL: "C", ...extra })
+      })
+    const profileOnly = () => {
+      const dir = tempDir()
+      fs.copyFileSync(path.join(cache, "profiles.json"), path.join(dir, "profiles.json"))
+      return dir
+    }
+
+    it("the helper starts the sign-in on git's terminal without --interactive, and the fetch goes on", async () => {
+      const own = profileOnly()
+      try {
+        const run = fetchOnTerminal(own, { GIT_TERMINAL_PROMPT: undefined })
+        await server.approve(await run.userCode(), { accountId: "alice" })
+        const done = await run.exit
+        expect(done.code, done.stdout).toBe(0)
+        expect(gitServer.seen.at(-1)).toEqual({ username: "oauth2", token: accessTokenOf(own)[0], accepted: true })
+      } finally {
+        fs.rmSync(own, { recursive: true, force: true })
+      }
+    })
+
+    it("GIT_TERMINAL_PROMPT=0: no sign-in even on a terminal; git fails with devflow's hint", async () => {
+      const own = profileOnly()
+      try {
+        const done = await fetchOnTerminal(own, { GIT_TERMINAL_PROMPT: "0" }).exit
+        expect(done.code).toBe(128)
+        expect(done.stdout).toMatch(/hint: Run `devflow login`/)
+        expect(done.stdout).not.toMatch(/enter the code/)
+      } finally {
+        fs.rmSync(own, { recursive: true, force: true })
+      }
+    })
   })
 
   it("store keeps nothing, and erase forgets nothing devflow did not hand out", async () => {

@@ -167,7 +167,7 @@ export const signIn = async (
   return run
 }
 
-/** A process with stdin given, whose stderr a test can wait on (git or a shell showing devflow's sign-in code). */
+/** A process with stdin given, whose output a test can wait on (git or a shell showing devflow's sign-in code). */
 export class Proc {
   readonly child: ChildProcess
   stdout = ""
@@ -185,14 +185,25 @@ export class Proc {
     )
   }
 
-  /** The sign-in code devflow shows (on git's stderr, which git hands to its helper). */
+  /** The sign-in code devflow shows (on stderr, which git hands to its helper; on stdout under script(1)). */
   async userCode(): Promise<string> {
     let code: string | undefined
     await until(() => {
-      code = /enter the code ([A-Z]{4}-[A-Z]{4})/.exec(this.stderr)?.[1]
+      // eslint-disable-next-line no-control-regex
+      code = /enter the code (?:\x1b\[[0-9;]*m)*([A-Z]{4}-[A-Z]{4})/.exec(this.stderr + this.stdout)?.[1]
       return code !== undefined || this.child.exitCode !== null
     }, "the sign-in code on stderr", 20_000)
-    if (code === undefined) throw new Error(`no code shown:\n${this.stderr}`)
+    if (code === undefined) throw new Error(`no code shown:\n${this.stderr}${this.stdout}`)
     return code
   }
 }
+
+/** util-linux `script`: runs a command line on a pseudo-terminal (stdin, stdout and stderr a TTY). */
+export const HAS_SCRIPT = fs.existsSync("/usr/bin/script")
+
+/** `command` (already quoted for sh) on a pseudo-terminal; everything it writes arrives on stdout. */
+export const onTerminal = (command: string, options: { readonly cwd: string; readonly env: NodeJS.ProcessEnv }): Proc =>
+  new Proc("script", ["-qfec", `stty cols 100 rows 40; ${command}`, "/dev/null"], options)
+
+/** One word for sh. */
+export const shQuote = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`

@@ -20,6 +20,7 @@ import * as Flags from "../Flags.js"
 import * as Help from "../Help.js"
 import * as Protocol from "../internal/gitCredential.js"
 import * as Output from "../Output.js"
+import * as Render from "../Render.js"
 import * as Root from "../Root.js"
 import * as Target from "../Target.js"
 import { services } from "./Login.js"
@@ -50,39 +51,43 @@ const forget = (password: string) =>
 export const gitCredential = Command.make(
   "git-credential",
   { ...Flags.of("git-credential"), operation: Args.text({ name: "operation" }) },
-  (options) =>
-    // stdout is git's: no JSON events on it, whatever DEVFLOW_JSON says
-    Root.handle<typeof options, never>((options) =>
-      Effect.gen(function*() {
-        const request = Protocol.parse(yield* Effect.promise(() => Protocol.input()))
-        const host = Option.getOrUndefined(options.host)
-        const refused = Protocol.refusal(request, host)
-        const stderr = Output.stderr()
-        switch (options.operation) {
-          case "get": {
-            if (refused !== undefined) {
-              // Not ours to answer: git asks its other helpers (or the user).
-              if (host === undefined) stderr.line(`devflow: git-credential: no token given: ${refused}.`)
-              return
-            }
-            const { provider, view } = yield* Token.acquire(options, { json: false, login: mayPrompt(options.interactive) })
-            const username = Option.getOrElse(options.username, () => Protocol.usernameFor(provider))
-            Output.stdout().write(Protocol.answer(username, view.accessToken, view.expiresOn))
+  // stdout is git's: no JSON events on it, whatever DEVFLOW_JSON says
+  Root.handle((options) =>
+    Effect.gen(function*() {
+      const request = Protocol.parse(yield* Effect.promise(() => Protocol.input()))
+      const host = Option.getOrUndefined(options.host)
+      const refused = Protocol.refusal(request, host)
+      const stderr = Output.stderr()
+      switch (options.operation) {
+        case "get": {
+          if (refused !== undefined) {
+            // Not ours to answer: git asks its other helpers (or the user).
+            if (host === undefined) stderr.line(`devflow: git-credential: no token given: ${refused}.`)
             return
           }
-          case "erase": {
-            const password = request.password
-            if (refused !== undefined || password === undefined || password === "") return
-            yield* forget(password).pipe(
-              Effect.provide(services(Target.directoryOf(options.cacheDir), options.secretStore)),
-              (body) => Effect.zipRight(Target.checkDirectory(options.cacheDir), body)
-            )
-            return
+          if (Option.isSome(options.username) && !Protocol.isValue(options.username.value)) {
+            return yield* new Render.UsageError({
+              message: "--username cannot hold a line break or NUL",
+              hint: "git's protocol is one attribute per line."
+            })
           }
-          // store: the tokens are in devflow's cache already; other operations: ignored, as the protocol asks
+          const { provider, view } = yield* Token.acquire(options, { json: false, login: mayPrompt(options.interactive) })
+          const username = Option.getOrElse(options.username, () => Protocol.usernameFor(provider))
+          Output.stdout().write(Protocol.answer(username, view.accessToken, view.expiresOn))
+          return
         }
-      })
-    )({ ...options, json: false })
+        case "erase": {
+          const password = request.password
+          if (refused !== undefined || password === undefined || password === "") return
+          yield* forget(password).pipe(
+            Effect.provide(services(Target.directoryOf(options.cacheDir), options.secretStore)),
+            (body) => Effect.zipRight(Target.checkDirectory(options.cacheDir), body)
+          )
+          return
+        }
+        // store: the tokens are in devflow's cache already; other operations: ignored, as the protocol asks
+      }
+    }), { json: false })
 ).pipe(
   Command.withDescription(Help.summaryOf("git-credential"))
 )

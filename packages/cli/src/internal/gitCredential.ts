@@ -62,13 +62,19 @@ export const parse = (text: string): Readonly<Record<string, string>> => {
 }
 
 /**
+ * Whether git can read `value` as one attribute's value: no line break, no NUL.
+ * @internal
+ */
+export const isValue = (value: string): boolean => !/[\n\0]/.test(value)
+
+/**
  * The answer to `get`. `password_expiry_utc` (git 2.41+) lets git drop the
  * token once it has expired instead of offering it to a server.
  * @internal
  */
 export const answer = (username: string, token: string, expiresOn: number | undefined): string => {
-  // git refuses a value with a newline or NUL; a token never has one, but a --username might
-  for (const value of [username, token]) if (/[\n\0]/.test(value)) throw new Error("a newline in a credential")
+  // git refuses a value with a newline or NUL; a token never has one, and --username is checked before
+  if (!isValue(username) || !isValue(token)) throw new Error("a line break in a credential")
   const expiry = expiresOn === undefined ? "" : `password_expiry_utc=${Math.floor(expiresOn / 1000)}\n`
   return `username=${username}\npassword=${token}\n${expiry}`
 }
