@@ -6,6 +6,9 @@
  *
  * @since 0.1.0
  */
+import * as Setting from "@devflow/core/Setting"
+import * as ConfigError from "effect/ConfigError"
+import * as Either from "effect/Either"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
@@ -51,6 +54,15 @@ const described = (spec: FlagTable.FlagSpec) =>
 const withEnv = <A>(spec: FlagTable.FlagSpec, config: (name: string) => Config.Config<A>) => (self: Options.Options<A>) =>
   spec.env === undefined ? self : Options.withFallbackConfig(self, config(spec.env))
 
+// A yes/no variable, read as every devflow path reads one (core's Setting; the fast path too).
+const booleanConfig = (name: string): Config.Config<boolean> =>
+  Config.mapOrFail(Config.string(name), (text) => {
+    const value = Setting.boolean(text)
+    return value === undefined
+      ? Either.left(ConfigError.InvalidData([], `Expected a boolean value but received ${text}`))
+      : Either.right(value)
+  })
+
 const refuse = (text: string) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(text)))
 
 /** A choice, refused with a message naming the flag, its variable and the value (@effect/cli's own names neither). */
@@ -72,7 +84,7 @@ const labelOf = (spec: FlagTable.FlagSpec) => spec.env === undefined ? `--${spec
 const build = (spec: FlagTable.FlagSpec): Options.Options<unknown> => {
   switch (spec.kind) {
     case "boolean":
-      return Options.boolean(spec.name).pipe(described(spec), withEnv(spec, Config.boolean))
+      return Options.boolean(spec.name).pipe(described(spec), withEnv(spec, booleanConfig))
     case "text": {
       const text = Options.text(spec.name).pipe(described(spec), withEnv(spec, Config.string))
       return typeof spec.default === "string" ? Options.withDefault(text, spec.default) : Options.optional(text)

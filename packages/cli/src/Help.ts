@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import * as HttpSettings from "@devflow/node-http/HttpSettings"
 import * as Providers from "@devflow/core/Providers"
 import * as FlagTable from "./internal/flagTable.js"
 
@@ -74,7 +75,7 @@ export const COMMANDS: Readonly<Record<FlagTable.CommandName, CommandHelp>> = {
     ]
   },
   exec: {
-    summary: "Run a command with an access token in its environment (DEVFLOW_ACCESS_TOKEN)",
+    summary: "Run a command with an access token in its environment",
     usage: ["[--env <name>] [--header-file <path>] [options] -- <command> [<arg>...]"],
     about: [
       "Gets a token as `devflow token` does (cached, else refreshed; a sign-in when stdin and stderr are a terminal, or with --login; else exit 7), then runs the command with the token in the variable --env names (default DEVFLOW_ACCESS_TOKEN), never on its command line. Exits with the command's exit code (128+n when a signal n ended it); SIGINT and SIGTERM are passed on to it."
@@ -86,7 +87,7 @@ export const COMMANDS: Readonly<Record<FlagTable.CommandName, CommandHelp>> = {
     ]
   },
   "git-credential": {
-    summary: "A git credential helper answering with the profile's access token",
+    summary: "Git credential helper: answers git with the access token",
     usage: ["[--profile <name>] [--username <name>] [--host <host>] [--interactive] get|store|erase"],
     about: [
       "Speaks git's credential protocol on stdin and stdout: `get` answers with the access token as the password (refreshed when due; a device sign-in, shown on stderr, when one is needed and stderr is a terminal or --interactive is given), `store` keeps nothing (the tokens are already in devflow's cache), `erase` forgets the access token git rejected and nothing else. Tokens go only to https URLs, or http on loopback. Configure it per host, so that each host gets its own profile's token."
@@ -287,10 +288,7 @@ export const command = (name: FlagTable.CommandName, style: Style): string => {
 }
 
 const ENVIRONMENT: ReadonlyArray<readonly [string, string]> = [
-  ["DEVFLOW_HTTP_CONNECT_TIMEOUT", "Connect + TLS timeout, e.g. \"5 seconds\" or milliseconds (default 10 s)."],
-  ["DEVFLOW_HTTP_REQUEST_TIMEOUT", "Timeout of one whole request (default 30 s)."],
-  ["DEVFLOW_HTTP_MAX_RESPONSE_BYTES", "Largest response body read (default 1 MiB)."],
-  ["DEVFLOW_HTTP_USER_AGENT", "The User-Agent sent."],
+  ...HttpSettings.settings.map((setting) => [setting.env, setting.help] as const),
   ["HTTPS_PROXY, NO_PROXY", "The proxy to use, and the hosts to reach without it (also HTTP_PROXY)."],
   ["NODE_EXTRA_CA_CERTS", "A PEM file of extra trusted CA certificates (a TLS-inspecting proxy)."],
   ["NO_COLOR", "No colour in the output."]

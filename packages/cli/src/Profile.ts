@@ -71,22 +71,6 @@ export const save = (directory: string, name: string, profile: Profile): Effect.
     }))
 
 /**
- * Update the profile `name` with `f`, if it exists.
- *
- * @since 0.1.0
- * @category utils
- */
-export const update = (
-  directory: string,
-  name: string,
-  f: (profile: Profile) => Profile
-): Effect.Effect<void, LocalError> =>
-  Effect.flatMap(load(directory), (file) => {
-    const current = Object.hasOwn(file.profiles, name) ? file.profiles[name] : undefined
-    return current === undefined ? Effect.void : save(directory, name, f(current))
-  })
-
-/**
  * @since 0.1.0
  * @category utils
  */

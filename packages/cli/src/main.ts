@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import * as Setting from "@devflow/core/Setting"
 import * as ServerText from "@devflow/core/ServerText"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as ValidationError from "@effect/cli/ValidationError"
@@ -102,8 +103,11 @@ const StderrLogger = Layer.mergeAll(
  */
 export const main = (argv: ReadonlyArray<string>): void => {
   const args = argv.slice(2)
-  const verbose = args.includes("--verbose") || /^(true|yes|on|1)$/.test(process.env.DEVFLOW_VERBOSE ?? "")
-  const json = args.includes("--json") || /^(true|yes|on|1)$/.test(process.env.DEVFLOW_JSON ?? "")
+  // before the flags are parsed (a usage error is reported in the form they ask for): the table's names, core's reader
+  const given = (spec: FlagTable.FlagSpec) =>
+    args.includes(`--${spec.name}`) || Setting.boolean(process.env[spec.env ?? ""] ?? "") === true
+  const verbose = given(FlagTable.FLAGS.verbose)
+  const json = given(FlagTable.FLAGS.json)
   const command = args.find((a) => COMMANDS.has(a))
   // @effect/cli prints its usage errors with Console.error: collect them, to say them in one line.
   const usage: Array<string> = []

@@ -126,6 +126,12 @@ describe("devflow token's fast path", () => {
       ["--json against --format", ["--json", "--format", "raw", "--cache-dir", dir]],
       ["an unknown format", ["--format", "yaml", "--cache-dir", dir]],
       ["a malformed boolean in the environment", ["--cache-dir", dir], { DEVFLOW_NO_QR: "maybe" }],
+      // the full CLI refuses each of these before it reads the cache (HttpSettings, core's Setting)
+      ["a malformed HTTP timeout in the environment", ["--cache-dir", dir], { DEVFLOW_HTTP_REQUEST_TIMEOUT: "soon" }],
+      ["a zero HTTP timeout in the environment", ["--cache-dir", dir], { DEVFLOW_HTTP_CONNECT_TIMEOUT: "0" }],
+      ["a malformed HTTP size in the environment", ["--cache-dir", dir], { DEVFLOW_HTTP_MAX_RESPONSE_BYTES: "1e6" }],
+      ["a malformed connection cap in the environment", ["--cache-dir", dir], { DEVFLOW_HTTP_MAX_CONNECTIONS: "-1" }],
+      ["an empty User-Agent in the environment", ["--cache-dir", dir], { DEVFLOW_HTTP_USER_AGENT: " " }],
       ["another server", ["--issuer", "https://other.example.com", "--client-id", clientId, "--cache-dir", dir]],
       ["server flags without a provider", ["--client-id", clientId, "--cache-dir", dir]],
       ["an account not in the cache", ["--account", "bob", "--cache-dir", dir]],
@@ -203,7 +209,16 @@ describe("devflow token's fast path", () => {
     )
     const expiries = [undefined, now + hour, now + 6 * 60_000, now + 4 * 60_000]
     const grants: ReadonlyArray<ReadonlyArray<string>> = [["api"], ["api", "read"], ["read"]]
-    const requests: ReadonlyArray<ReadonlyArray<string>> = [[], ["api"], ["read"], ["openid", "api"], ["write"]]
+    // OpenID Connect scopes never decide whether a token fits (ScopeForm.OIDC_SCOPES): on both paths
+    const requests: ReadonlyArray<ReadonlyArray<string>> = [
+      [],
+      ["api"],
+      ["read"],
+      ["openid", "api"],
+      ["offline_access", "profile", "read"],
+      ["openid"],
+      ["write"]
+    ]
     let answered = 0
     for (const a of expiries) {
       for (const b of expiries) {

@@ -1,3 +1,4 @@
+import * as HttpSettings from "@devflow/node-http/HttpSettings"
 import * as http from "node:http"
 import type { AddressInfo, Socket } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -51,6 +52,21 @@ describe("the CLI honours @devflow/node-http's environment settings", () => {
     expect(run.code).toBe(2)
     expect(run.stderr).toMatch(/^devflow: The HTTP settings in the environment cannot be used: DEVFLOW_HTTP_CONNECT_TIMEOUT: .*"soon"/m)
     expect(run.stderr).not.toMatch(STACK)
+  })
+
+  it("every DEVFLOW_HTTP_* variable of node-http's table is checked: a malformed one is refused, named, on every command", async () => {
+    const malformed: Record<HttpSettings.HttpSetting["kind"], string> = { duration: "0", positiveInteger: "1.5", text: " " }
+    for (const setting of HttpSettings.settings) {
+      const run = await devflow(["login", "--issuer", silentUrl, "--client-id", "x", "--cache-dir", tempDir()], {
+        env: { [setting.env]: malformed[setting.kind] }
+      })
+      expect(run.code, `${setting.env}: ${run.stderr}`).toBe(2)
+      expect(run.stderr).toContain(`cannot be used: ${setting.env}: `)
+    }
+    // devflow token declines its fast path for the same setting (test/fastPath.test.ts), so the full CLI says it
+    const token = await devflow(["token", "--cache-dir", tempDir()], { env: { DEVFLOW_HTTP_MAX_CONNECTIONS: "many" } })
+    expect(token.code, token.stderr).toBe(2)
+    expect(token.stderr).toContain("DEVFLOW_HTTP_MAX_CONNECTIONS")
   })
 
   it("HTTP_PROXY: requests go through the proxy", async () => {

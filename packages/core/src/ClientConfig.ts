@@ -224,9 +224,6 @@ export const originOf = (url: URL): string => (url.origin === "null" ? `${url.pr
  */
 export const withoutCredentials = (text: string): string => text.replace(/\/\/[^/?#\s]*@/, "//<credentials>@")
 
-// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-const scopeToken = /^[\x21\x23-\x5b\x5d-\x7e]+$/
-
 /**
  * Scopes as RFC 6749 §3.3 allows them: no spaces, quotes, backslashes or
  * control characters, no duplicates (the first occurrence wins).
@@ -242,12 +239,7 @@ export const validateScopes = (
     if (!Array.isArray(scopes)) return yield* invalid(field, "must be a list of scopes")
     const out: Array<string> = []
     for (const scope of scopes) {
-      if (typeof scope !== "string" || !scopeToken.test(scope)) {
-        return yield* invalid(
-          field,
-          `contains an invalid scope ${JSON.stringify(scope)}: a scope has no spaces, quotes, backslashes or control characters`
-        )
-      }
+      if (!ScopeForm.isScopeToken(scope)) return yield* invalid(field, ScopeForm.notAScopeToken(scope))
       if (!out.includes(scope)) out.push(scope)
     }
     return out

@@ -6,6 +6,7 @@ import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
 import { failure, runVirtual } from "../test/virtual.js"
 import * as DeviceAuthorization from "./DeviceAuthorization.js"
+import * as PollSchedule from "./PollSchedule.js"
 import type { InvalidResponse } from "./DeviceFlowError.js"
 import type { Answer } from "./internal/oauthHttp.js"
 import * as TestKit from "./TestKit.js"
@@ -127,8 +128,8 @@ describe("DeviceAuthorization.process: what real servers send is tolerated", () 
   it.effect("a missing interval means 5 s (RFC 8628 §3.5: clients MUST use 5 as the default)", () =>
     Effect.gen(function*() {
       const code = succeeded(yield* processBody(answer({ interval: undefined })))
-      assert.strictEqual(Duration.toSeconds(code.interval), DeviceAuthorization.DEFAULT_INTERVAL_SECONDS)
-      assert.strictEqual(DeviceAuthorization.DEFAULT_INTERVAL_SECONDS, 5)
+      assert.strictEqual(Duration.toMillis(code.interval), PollSchedule.DEFAULT_INTERVAL_MS)
+      assert.strictEqual(PollSchedule.DEFAULT_INTERVAL_MS, 5_000)
     }))
 
   it.effect("a missing verification_uri_complete is undefined (it is OPTIONAL)", () =>

@@ -16,14 +16,16 @@ import { decodeWire, FreeText, SecretString, Seconds, Uri, UserCode } from "./in
 import { type Answer, postForm } from "./internal/oauthHttp.js"
 import { normaliseDeviceAuthorization } from "./internal/wire.js"
 import { toOAuthError } from "./internal/errors.js"
+import * as PollSchedule from "./PollSchedule.js"
 
 /**
- * RFC 8628 §3.5: "If no value is provided, clients MUST use 5 as the default."
+ * The `grant_type` of a device access token request (RFC 8628 §3.4), and
+ * what a server lists in `grant_types_supported` when it has the grant.
  *
  * @since 0.1.0
  * @category constants
  */
-export const DEFAULT_INTERVAL_SECONDS = 5
+export const GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 
 /**
  * The RFC 8628 §3.2 response, after provider renamings are undone. Unknown
@@ -40,7 +42,7 @@ export const DeviceAuthorizationResponse = Schema.Struct({
   verification_uri: Uri,
   verification_uri_complete: Schema.optional(Uri),
   expires_in: Seconds,
-  interval: Schema.optionalWith(Seconds, { default: () => DEFAULT_INTERVAL_SECONDS }),
+  interval: Schema.optionalWith(Seconds, { default: () => PollSchedule.DEFAULT_INTERVAL_MS / 1000 }),
   /** Entra's ready-made instruction text */
   message: Schema.optional(FreeText)
 })

@@ -528,6 +528,23 @@ describe("DeviceSession: resuming in another process", () => {
       assert.isTrue(polls[0]!.sentAt >= resumedAt + 10_000)
     }).pipe(Effect.provide(TestKit.layer(TestKit.scenarios.pendingThenSuccess(1)))))
 
+  it.effect("unobservedPoll: a holder that may have polled unseen — the interval is raised 5 s, as after a slow_down, and kept", () =>
+    Effect.gen(function*() {
+      const config = yield* TestKit.config()
+      const code = yield* Effect.flatMap(
+        runVirtual(DeviceFlow.events(config).pipe(Stream.take(1), Stream.runHead)),
+        (exit) => (Exit.isSuccess(exit) && Option.isSome(exit.value) && exit.value.value._tag === "CodeIssued" ? Effect.succeed(exit.value.value.session) : Effect.dieMessage("no code"))
+      )
+      const resumedAt = yield* TestClock.currentTimeMillis
+      const exit = yield* runVirtual(DeviceFlow.resume(config, code, { unobservedPoll: true }))
+      assert.isTrue(Exit.isSuccess(exit), String(exit))
+      const polls = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.polls)
+      // the code's interval is 5 s: resumed as 10 s, the first poll a full (raised) interval later, the next 10 s on
+      assert.isTrue(polls.length >= 2)
+      assert.isTrue(polls[0]!.sentAt >= resumedAt + 10_000, `first poll after ${polls[0]!.sentAt - resumedAt} ms`)
+      assert.isTrue(polls[1]!.sentAt - polls[0]!.sentAt >= 10_000)
+    }).pipe(Effect.provide(TestKit.layer(TestKit.scenarios.pendingThenSuccess(2)))))
+
   it.effect("a saved session is server text too: a user code or address with a control is refused on reading it back", () =>
     Effect.gen(function*() {
       const saved = {

@@ -30,23 +30,17 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
-import * as Data from "effect/Data"
-import * as DateTime from "effect/DateTime"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
+import type * as Data from "effect/Data"
+import type * as DateTime from "effect/DateTime"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
 import type { ClientConfig } from "./ClientConfig.js"
-import { validateParams, validateScopes } from "./ClientConfig.js"
 import type * as DeviceAuthorization from "./DeviceAuthorization.js"
-import { type DeviceFlowError, InvalidConfiguration } from "./DeviceFlowError.js"
+import type { DeviceFlowError } from "./DeviceFlowError.js"
 import type { DeviceSession } from "./DeviceSession.js"
-import * as Engine from "./internal/engine.js"
-import * as Telemetry from "./internal/telemetry.js"
-import * as Time from "./internal/time.js"
-import * as PollSchedule from "./PollSchedule.js"
+import * as internal from "./internal/deviceFlow.js"
+import type * as PollSchedule from "./PollSchedule.js"
 import type * as TokenResponse from "./TokenResponse.js"
 
 /**
@@ -95,7 +89,7 @@ export type DeviceFlowEvent = Data.TaggedEnum<{
  * @since 0.1.0
  * @category constructors
  */
-export const DeviceFlowEvent = Data.taggedEnum<DeviceFlowEvent>()
+export const DeviceFlowEvent: Data.TaggedEnum.Constructor<DeviceFlowEvent> = internal.DeviceFlowEvent
 
 /**
  * Tuning for a flow. The defaults suit every provider devflow knows.
@@ -111,6 +105,23 @@ export interface FlowOptions {
 }
 
 /**
+ * Options of {@link resume} and {@link resumeEvents}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResumeOptions extends FlowOptions {
+  /**
+   * The process that saved the session may have sent a poll whose answer was
+   * never recorded (it stopped, or lost its lease, in between): the interval
+   * is then raised by 5 s as if that answer were a `slow_down` (RFC 8628
+   * §3.5), which is never too fast whatever it was. The first poll is a full
+   * interval after resuming in any case.
+   */
+  readonly unobservedPoll?: boolean | undefined
+}
+
+/**
  * Options of {@link acquireToken}.
  *
  * @since 0.1.0
@@ -123,8 +134,6 @@ export interface AcquireOptions<R = never> extends FlowOptions {
   readonly onEvent?: ((event: DeviceFlowEvent) => Effect.Effect<void, never, R>) | undefined
 }
 
-const DEFAULT_REQUEST_TIMEOUT = Duration.seconds(30)
-
 /**
  * The whole flow as a stream of {@link DeviceFlowEvent}s: first `CodeIssued`,
  * then one event per poll, last `Succeeded`. Interrupting the stream's
@@ -134,13 +143,11 @@ const DEFAULT_REQUEST_TIMEOUT = Duration.seconds(30)
  * @since 0.1.0
  * @category flows
  */
-export const events = (
+export const events: (
   config: ClientConfig,
-  request: DeviceAuthorization.DeviceCodeRequest = {},
-  options: FlowOptions = {}
-): Stream.Stream<DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient> =>
-  Stream.unwrap(Effect.flatMap(validateRequest(config, request), (start) =>
-    Effect.map(flowOf(config, options), (flow) => stream(flow, start))))
+  request?: DeviceAuthorization.DeviceCodeRequest,
+  options?: FlowOptions
+) => Stream.Stream<DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient> = internal.events
 
 /**
  * Run the flow to its end: call `onCode` when the user must act, poll in the
@@ -150,28 +157,11 @@ export const events = (
  * @since 0.1.0
  * @category flows
  */
-export const acquireToken = <R = never>(
+export const acquireToken: <R = never>(
   config: ClientConfig,
   request: DeviceAuthorization.DeviceCodeRequest,
   options: AcquireOptions<R>
-): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> =>
-  // Built lazily, and chained rather than zipped: what a flow waits inside stays alive
-  // until it ends, and the whole tree of a caller's effect would (docs/benchmarks.md, B2 memory).
-  Effect.suspend(() =>
-    Effect.flatMap(validateRequest(config, request), (start) =>
-      Effect.flatMap(flowOf(config, options), (flow) =>
-        drive(flow, start, {
-          onIssued: (event) =>
-            Effect.zipRight(
-              Effect.suspend(() => {
-                const out = options.onCode(event.code)
-                return Effect.isEffect(out) ? out : Effect.void
-              }),
-              options.onEvent === undefined ? Effect.void : options.onEvent(event)
-            ),
-          onEvent: options.onEvent
-        })))
-  )
+) => Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> = internal.acquireToken
 
 /**
  * Continue polling a saved session (from another process, or after a
@@ -181,27 +171,11 @@ export const acquireToken = <R = never>(
  * @since 0.1.0
  * @category flows
  */
-export const resumeEvents = (
+export const resumeEvents: (
   config: ClientConfig,
   session: DeviceSession,
-  options: FlowOptions = {}
-): Stream.Stream<DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient> =>
-  Stream.unwrap(Effect.map(resumeState(config, session, options), ([flow, state]) => stream(flow, state)))
-
-const resumeState = (config: ClientConfig, session: DeviceSession, options: FlowOptions) =>
-  Effect.gen(function*() {
-    if (session.clientId !== config.clientId) {
-      return yield* new InvalidConfiguration({ field: "session.clientId", reason: "belongs to another client" })
-    }
-    if (session.tokenEndpoint !== config.endpoints.token) {
-      return yield* new InvalidConfiguration({ field: "session.tokenEndpoint", reason: "belongs to another server" })
-    }
-    const flow = yield* flowOf(config, options)
-    // the stored wall-clock deadline becomes a monotonic one here, once
-    const state = Engine.fromSession(session, yield* Time.now)
-    if (Engine.isFailed(state)) return yield* Effect.fail(state.error)
-    return [flow, state] as const
-  })
+  options?: ResumeOptions
+) => Stream.Stream<DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient> = internal.resumeEvents
 
 /**
  * {@link resumeEvents}, run to its result.
@@ -209,12 +183,11 @@ const resumeState = (config: ClientConfig, session: DeviceSession, options: Flow
  * @since 0.1.0
  * @category flows
  */
-export const resume = (
+export const resume: (
   config: ClientConfig,
   session: DeviceSession,
-  options: FlowOptions = {}
-): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient> =>
-  Effect.suspend(() => Effect.flatMap(resumeState(config, session, options), ([flow, state]) => drive(flow, state, undefined)))
+  options?: ResumeOptions
+) => Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient> = internal.resume
 
 /**
  * Run an event stream to its `Succeeded` result.
@@ -222,173 +195,6 @@ export const resume = (
  * @since 0.1.0
  * @category utils
  */
-export const result = <E, R>(
+export const result: <E, R>(
   stream: Stream.Stream<DeviceFlowEvent, E, R>
-): Effect.Effect<TokenResponse.AuthenticationResult, E, R> =>
-  Stream.runLast(stream).pipe(
-    Effect.flatMap((last) =>
-      Option.isSome(last) && last.value._tag === "Succeeded"
-        ? Effect.succeed(last.value.result)
-        // events() only ends after Succeeded: anything else is a bug, not a user error
-        : Effect.dieMessage("device flow ended without a result")
-    )
-  )
-
-// ---------------------------------------------------------------------------
-
-interface Start {
-  readonly _tag: "Start"
-  readonly scopes: ReadonlyArray<string>
-  readonly extraParams: Readonly<Record<string, string>> | undefined
-  readonly tokenParams: Readonly<Record<string, string>>
-}
-
-// A request's scopes and extra parameters pass the checks the configuration's did (ClientConfig).
-const validateRequest = (config: ClientConfig, request: DeviceAuthorization.DeviceCodeRequest): Effect.Effect<Start, InvalidConfiguration> =>
-  Effect.gen(function*() {
-    const scopes = request.scopes === undefined ? config.scopes : yield* validateScopes("scopes", request.scopes)
-    const extraParams = request.extraParams === undefined ? undefined : yield* validateParams("extraParams", request.extraParams)
-    const tokenParams = request.extraTokenParams === undefined
-      ? config.tokenParams
-      : { ...config.tokenParams, ...(yield* validateParams("extraTokenParams", request.extraTokenParams)) }
-    return { _tag: "Start", scopes, extraParams, tokenParams }
-  })
-
-// Every tuning value is checked: a NaN, negative or missing one would make a poll loop without end.
-const flowOf = (config: ClientConfig, options: FlowOptions): Effect.Effect<Engine.Flow, InvalidConfiguration> =>
-  Effect.suspend(() => {
-    const policy: PollSchedule.Policy = options.policy === undefined
-      ? PollSchedule.defaultPolicy
-      : { ...PollSchedule.defaultPolicy, ...options.policy }
-    const invalid = (field: string, reason: string) => Effect.fail(new InvalidConfiguration({ field, reason }))
-    if (typeof policy.maxBackoffMs !== "number" || !Number.isFinite(policy.maxBackoffMs) || policy.maxBackoffMs < 0) {
-      return invalid("policy.maxBackoffMs", "must be a finite number of milliseconds, 0 or more")
-    }
-    if (!Number.isSafeInteger(policy.maxConsecutiveFailures) || policy.maxConsecutiveFailures < 1) {
-      return invalid("policy.maxConsecutiveFailures", "must be a whole number, 1 or more")
-    }
-    const timeout = Option.filter(
-      Duration.decodeUnknown(options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT),
-      (d) => Duration.isFinite(d) && Duration.toMillis(d) > 0
-    )
-    if (Option.isNone(timeout)) return invalid("requestTimeout", "must be a finite, positive duration")
-    const timeoutMs = Duration.toMillis(timeout.value)
-    return Effect.withFiberRuntime((fiber) =>
-      Effect.succeed<Engine.Flow>({
-        config,
-        policy,
-        timeoutMs,
-        clock: Context.get(fiber.currentDefaultServices, Clock.Clock),
-        traced: Telemetry.tracedBy(fiber)
-      })
-    )
-  })
-
-interface Listener<R> {
-  readonly onIssued: (event: Extract<DeviceFlowEvent, { _tag: "CodeIssued" }>) => Effect.Effect<void, never, R>
-  readonly onEvent: ((event: DeviceFlowEvent) => Effect.Effect<void, never, R>) | undefined
-}
-
-/**
- * The flow run to its result: a loop of engine steps, without a Stream.
- * Public events (and the DeviceSession each carries) are built only when
- * someone listens. Bounded: every step sends at most one poll, and the
- * schedule ends the flow at the code's deadline or after the failure budget.
- */
-const drive = <R>(
-  flow: Engine.Flow,
-  start: Start | Engine.Polling,
-  listener: Listener<R> | undefined
-): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> => {
-  const onEvent = listener?.onEvent
-  if (!isStart(start)) return loop(flow, start, onEvent)
-  return Effect.flatMap(Engine.requestCode(flow, start.scopes, start.extraParams, start.tokenParams), ([state, code, at]) =>
-    listener === undefined
-      ? loop(flow, state, onEvent)
-      : Effect.zipRight(listener.onIssued(issued(state, code, at)), Effect.suspend(() => loop(flow, state, onEvent))))
-}
-
-// One engine step after another; between polls a flow holds this frame, the step's and its timer's.
-// A step measures its wait when it is built: after a listener ran, never before (suspend).
-const loop = <R>(
-  flow: Engine.Flow,
-  state: Engine.Polling,
-  onEvent: ((event: DeviceFlowEvent) => Effect.Effect<void, never, R>) | undefined
-): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> =>
-  Effect.flatMap(Engine.step(flow, state), (next) => {
-    switch (next._tag) {
-      case "Continue":
-        return onEvent === undefined
-          ? loop(flow, next.state, onEvent)
-          : Effect.zipRight(onEvent(continued(next)), Effect.suspend(() => loop(flow, next.state, onEvent)))
-      case "Done":
-        return onEvent === undefined
-          ? Effect.succeed(next.result)
-          : Effect.as(onEvent(DeviceFlowEvent.Succeeded({ result: next.result })), next.result)
-      case "Failed":
-        return Effect.fail(next.error)
-    }
-  })
-
-const isStart = (start: Start | Engine.Polling): start is Start => "_tag" in start
-
-// The flow as a stream of events: the same engine steps as drive, each turned into its public event.
-const stream = (
-  flow: Engine.Flow,
-  start: Start | Engine.Polling
-): Stream.Stream<DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient> => {
-  type Step = Start | Engine.Polling | undefined
-  return Stream.unfoldEffect<Step, DeviceFlowEvent, DeviceFlowError, HttpClient.HttpClient>(
-    start,
-    (step) => step === undefined ? Effect.succeedNone : unfold(step)
-  )
-  function unfold(
-    step: Start | Engine.Polling
-  ): Effect.Effect<Option.Option<readonly [DeviceFlowEvent, Step]>, DeviceFlowError, HttpClient.HttpClient> {
-      if (isStart(step)) {
-        return Effect.map(
-          Engine.requestCode(flow, step.scopes, step.extraParams, step.tokenParams),
-          ([state, code, at]) => Option.some([issued(state, code, at), state] as const)
-        )
-      }
-      return Effect.flatMap(Engine.step(flow, step), (next): Effect.Effect<Option.Option<readonly [DeviceFlowEvent, Step]>, DeviceFlowError> => {
-        switch (next._tag) {
-          case "Continue":
-            return Effect.succeed(Option.some([continued(next), next.state] as const))
-          case "Done":
-            return Effect.succeed(Option.some([DeviceFlowEvent.Succeeded({ result: next.result }), undefined] as const))
-          case "Failed":
-            return Effect.fail(next.error)
-        }
-      })
-  }
-}
-
-const issued = (state: Engine.Polling, code: DeviceAuthorization.DeviceCode, at: Time.Instant) =>
-  DeviceFlowEvent.CodeIssued({ code, session: Engine.toSession(state, at) }) as Extract<
-    DeviceFlowEvent,
-    { _tag: "CodeIssued" }
-  >
-
-// Events show the next poll as the wall clock reads it now.
-const continued = (next: Extract<Engine.Next, { readonly _tag: "Continue" }>): DeviceFlowEvent => {
-  const { state, report, at } = next
-  const fields = {
-    attempt: state.attempt,
-    nextPollAt: DateTime.unsafeMake(Time.toWall(state.nextPollAt, at, "up")),
-    session: Engine.toSession(state, at)
-  }
-  switch (report._tag) {
-    case "Pending":
-      return DeviceFlowEvent.Pending({ ...fields, interval: Duration.millis(state.timing.intervalMs) })
-    case "SlowedDown":
-      return DeviceFlowEvent.SlowedDown({ ...fields, interval: Duration.millis(state.timing.intervalMs) })
-    case "Retrying":
-      return DeviceFlowEvent.Retrying({
-        ...fields,
-        reason: report.reason,
-        status: report.status,
-        consecutiveFailures: state.timing.consecutiveFailures
-      })
-  }
-}
+) => Effect.Effect<TokenResponse.AuthenticationResult, E, R> = internal.result

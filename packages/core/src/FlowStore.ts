@@ -20,7 +20,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Predicate from "effect/Predicate"
+
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -232,15 +232,6 @@ export class FlowStoreUnavailable extends Schema.TaggedError<FlowStoreUnavailabl
  * @category errors
  */
 export type FlowStoreError = FlowNotFound | FlowStoreUnavailable
-
-/**
- * Whether a value is one of the flow store's errors.
- *
- * @since 0.1.0
- * @category refinements
- */
-export const isFlowStoreError = (u: unknown): u is FlowStoreError =>
-  Predicate.isTagged(u, "FlowNotFound") || Predicate.isTagged(u, "FlowStoreUnavailable")
 
 // ---------------------------------------------------------------------------
 // port

@@ -58,6 +58,16 @@ export interface RequestLimits {
  */
 export const MAX_BODY_BYTES = 1_048_576
 
+/**
+ * How long one request to the authorization server may take, from sending it
+ * to the last byte of the answer, when nobody says otherwise: a device-code
+ * poll, a refresh, discovery. Past it the request counts as a transport failure.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_TIMEOUT_MS = 30_000
+
 const attached = globalValue(
   Symbol.for("@devflow/core/RequestLimits/attached"),
   () => new WeakMap<HttpClientRequest.HttpClientRequest, RequestLimits>()
@@ -105,6 +115,7 @@ export const EnforcedBy: unique symbol = Symbol.for("@devflow/core/RequestLimits
  * @since 0.1.0
  * @category constructors
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any client, whatever its error and context types (With is invariant in them)
 export const enforcing = <C extends HttpClient.HttpClient.With<any, any>>(client: C): C =>
   Object.assign(Object.create(Object.getPrototypeOf(client)), client, { [EnforcedBy]: true })
 
@@ -114,5 +125,6 @@ export const enforcing = <C extends HttpClient.HttpClient.With<any, any>>(client
  * @since 0.1.0
  * @category guards
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any client, whatever its error and context types (With is invariant in them)
 export const isEnforcedBy = (client: HttpClient.HttpClient.With<any, any>): boolean =>
   (client as { readonly [EnforcedBy]?: unknown })[EnforcedBy] === true

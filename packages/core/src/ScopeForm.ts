@@ -28,6 +28,28 @@
  */
 export type ScopeForm = "oauth" | "entra" | "github"
 
+// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/
+
+/**
+ * Whether a value is one scope as RFC 6749 §3.3 allows it: no spaces, quotes,
+ * backslashes or control characters. Every check of requested scopes (the
+ * client's configuration, a silent call, the CLI's fast path) asks this.
+ *
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isScopeToken = (u: unknown): u is string => typeof u === "string" && SCOPE_TOKEN.test(u)
+
+/**
+ * Why a scope that is not a {@link isScopeToken} is refused, for an `InvalidConfiguration`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const notAScopeToken = (scope: unknown): string =>
+  `contains an invalid scope ${JSON.stringify(scope)}: a scope has no spaces, quotes, backslashes or control characters`
+
 /**
  * Every ScopeForm.
  *

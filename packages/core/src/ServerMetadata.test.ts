@@ -5,11 +5,12 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
 import * as ClientConfig from "./ClientConfig.js"
+import * as DeviceAuthorization from "./DeviceAuthorization.js"
 import * as ServerMetadata from "./ServerMetadata.js"
 import * as TestKit from "./TestKit.js"
 
 const ISSUER = TestKit.ISSUER
-const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+const DEVICE_CODE_GRANT = DeviceAuthorization.GRANT_TYPE
 
 /** A metadata document for `issuer` with its endpoints under it. */
 const metadata = (issuer: string, fields: Readonly<Record<string, unknown>> = {}) => ({

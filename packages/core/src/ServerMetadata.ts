@@ -14,6 +14,7 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Authority from "./Authority.js"
 import { validateEndpoint } from "./ClientConfig.js"
+import { GRANT_TYPE } from "./DeviceAuthorization.js"
 import { type InvalidConfiguration, InvalidResponse, type TransportError } from "./DeviceFlowError.js"
 import { decodeWire, NonEmpty } from "./internal/decode.js"
 import { getJson } from "./internal/oauthHttp.js"
@@ -54,7 +55,6 @@ export interface ServerMetadata {
   readonly source: string
 }
 
-const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 /**
  * The well-known locations for `issuer`, in the order they are tried: OpenID
@@ -110,7 +110,7 @@ export const discover = (
           endpoint: location,
           status: 200,
           field: "device_authorization_endpoint",
-          reason: grants !== undefined && !grants.includes(DEVICE_CODE_GRANT)
+          reason: grants !== undefined && !grants.includes(GRANT_TYPE)
             ? "is missing and the device code grant is not in grant_types_supported: this server does not offer the device flow"
             : "is missing: this server does not advertise the device flow (RFC 8628 §4)"
         })

@@ -18,7 +18,9 @@ import * as Effect from "effect/Effect"
 import type { Account } from "./Account.js"
 import type { ClientConfig } from "./ClientConfig.js"
 import * as interaction from "./internal/interaction.js"
+import * as CacheQuery from "./CacheQuery.js"
 import * as internal from "./internal/silent.js"
+import * as RequestLimits from "./RequestLimits.js"
 import { TokenCache } from "./TokenCache.js"
 
 /**
@@ -28,7 +30,7 @@ import { TokenCache } from "./TokenCache.js"
  * @since 0.1.0
  * @category constants
  */
-export const DEFAULT_EXPIRY_SKEW: Duration.Duration = Duration.minutes(5)
+export const DEFAULT_EXPIRY_SKEW: Duration.Duration = Duration.millis(CacheQuery.DEFAULT_EXPIRY_SKEW_MS)
 
 /**
  * How long a refresh request may take before it counts as a transport failure.
@@ -36,7 +38,7 @@ export const DEFAULT_EXPIRY_SKEW: Duration.Duration = Duration.minutes(5)
  * @since 0.1.0
  * @category constants
  */
-export const DEFAULT_REQUEST_TIMEOUT: Duration.Duration = Duration.seconds(30)
+export const DEFAULT_REQUEST_TIMEOUT: Duration.Duration = Duration.millis(RequestLimits.DEFAULT_TIMEOUT_MS)
 
 /**
  * Why a token cannot be had without the user:

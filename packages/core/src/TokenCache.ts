@@ -257,6 +257,8 @@ export class CacheVersionUnsupported extends Schema.TaggedError<CacheVersionUnsu
  * - `io`: the file system refused (no space, read-only, I/O error, ...)
  * - `keychain`: the OS keychain holding the cache's secrets is not reachable
  *   or refused (a cache configured to require it)
+ * - `connection`: the server holding a shared cache (Redis) cannot be reached,
+ *   or was lost while a write held its lock
  *
  * @since 0.1.0
  * @category errors
@@ -265,7 +267,7 @@ export class CacheUnavailable extends Schema.TaggedError<CacheUnavailable>("@dev
   "CacheUnavailable",
   {
     location: Schema.String,
-    reason: Schema.Literal("lock_timeout", "insecure", "io", "keychain"),
+    reason: Schema.Literal("lock_timeout", "insecure", "io", "keychain", "connection"),
     detail: Schema.String,
     cause: Schema.optional(Schema.Defect)
   }
@@ -280,6 +282,8 @@ export class CacheUnavailable extends Schema.TaggedError<CacheUnavailable>("@dev
         return `The token cache ${this.location} cannot be used: ${this.detail}`
       case "keychain":
         return `The token cache ${this.location} keeps its secrets in the OS keychain, which cannot be used: ${this.detail}`
+      case "connection":
+        return `The token cache ${this.location} cannot be reached: ${this.detail}`
     }
   }
 }

@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import { InvalidConfiguration } from "@devflow/core/DeviceFlowError"
-import * as Config from "effect/Config"
+
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -152,16 +152,6 @@ const bound = (table: ReadonlyMap<string, Buffer>, currentKeyId: string, prefix:
  * @category utils
  */
 export const generateKey = (): string => crypto.randomBytes(32).toString("base64")
-
-/**
- * The keyring from configuration: `KEYS` (e.g. the environment variable
- * `DEVFLOW_REDIS_KEYS` under a `devflow.redis` nested provider) holds
- * `id:base64key` pairs separated by commas, current key first.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const fromConfig: Config.Config<Redacted.Redacted<string>> = Config.redacted("KEYS")
 
 /**
  * Parse `id:base64key,id:base64key` text (current key first) into a keyring.

@@ -25,6 +25,7 @@
  */
 import type { ClientConfig } from "@devflow/core/ClientConfig"
 import * as FlowStore from "@devflow/core/FlowStore"
+import * as RequestLimits from "@devflow/core/RequestLimits"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -72,7 +73,7 @@ export const make = (
       scanEvery: Duration.decode(options.scanEvery ?? Duration.times(lease, 0.5)),
       resyncEvery: Duration.decode(options.resyncEvery ?? "5 seconds"),
       retention: Duration.decode(options.retention ?? "10 minutes"),
-      takeoverGrace: Duration.decode(options.takeoverGrace ?? options.requestTimeout ?? "30 seconds"),
+      takeoverGrace: Duration.decode(options.takeoverGrace ?? options.requestTimeout ?? Duration.millis(RequestLimits.DEFAULT_TIMEOUT_MS)),
       flow: { requestTimeout: options.requestTimeout, policy: options.policy }
     })
   })

@@ -16,18 +16,16 @@
  * compares both paths' answers.
  * @internal
  */
+import * as CacheQuery from "@devflow/core/CacheQuery"
 import * as ScopeForm from "@devflow/core/ScopeForm"
+import * as Setting from "@devflow/core/Setting"
+import * as HttpSettings from "@devflow/node-http/HttpSettings"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { defaultCacheDirectory } from "./paths.js"
 import * as FlagTable from "./flagTable.js"
 import * as ProfileFile from "./profileFile.js"
 import * as TokenFormat from "./tokenFormat.js"
-
-// Silent.DEFAULT_EXPIRY_SKEW
-const EXPIRY_SKEW_MS = 5 * 60 * 1000
-// RFC 6749 §3.3 scope-token, as core's Silent checks it
-const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/
 
 /** The commands answered here: `token`, and `git-credential get` (internal/gitCredential.ts). */
 type FastCommand = "token" | "git-credential"
@@ -75,15 +73,9 @@ export const parse = (args: ReadonlyArray<string>, command: FastCommand = "token
   return parsed
 }
 
-// effect's Config.boolean
+// as the full CLI reads a yes/no variable (core's Setting, through Flags.ts)
 const envBoolean = (v: string | undefined): boolean | undefined | "invalid" =>
-  v === undefined
-    ? undefined
-    : ["true", "yes", "on", "1"].includes(v)
-    ? true
-    : ["false", "no", "off", "0"].includes(v)
-    ? false
-    : "invalid"
+  v === undefined ? undefined : Setting.boolean(v) ?? "invalid"
 
 const ownerOnly = (stat: fs.Stats, uid: number | undefined): boolean =>
   process.platform === "win32" || ((uid === undefined || stat.uid === uid) && (stat.mode & 0o077) === 0)
@@ -106,11 +98,13 @@ interface AccessTokenRecord {
   readonly cachedAt?: number
 }
 
-const isAccount = (u: any): u is AccountRecord =>
-  typeof u === "object" && u !== null && typeof u.id === "string" && typeof u.authority === "string"
+const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === "object" && u !== null
 
-const isAccessToken = (u: any): u is AccessTokenRecord =>
-  typeof u === "object" && u !== null && typeof u.authority === "string" && typeof u.clientId === "string" &&
+const isAccount = (u: unknown): u is AccountRecord =>
+  isRecord(u) && typeof u.id === "string" && typeof u.authority === "string"
+
+const isAccessToken = (u: unknown): u is AccessTokenRecord =>
+  isRecord(u) && typeof u.authority === "string" && typeof u.clientId === "string" &&
   typeof u.accountId === "string" && Array.isArray(u.scopes) && u.scopes.every((s: unknown) => typeof s === "string") &&
   typeof u.secret === "string" && u.secret !== "" && typeof u.tokenType === "string" &&
   (u.expiresOn === undefined || (typeof u.expiresOn === "number" && Number.isFinite(u.expiresOn)))
@@ -181,8 +175,9 @@ const lookup = (
 ): { readonly view: TokenFormat.TokenView; readonly provider: string | undefined } | undefined => {
   if (env.DEVFLOW_FAST_PATH === "0") return undefined
   const value = valueOf(parsed, env)
-  // A malformed boolean in the environment is a usage error for the full CLI to report.
+  // A malformed boolean or HTTP setting in the environment is a usage error for the full CLI to report.
   if (BOOLEAN_ENV.some((name) => envBoolean(env[name]) === "invalid")) return undefined
+  if (HttpSettings.firstProblem(env) !== undefined) return undefined
 
   // Access tokens stay in the file whichever store keeps the long-lived secrets (docs/caching.md),
   // so the store changes nothing here; an unknown one is for the full CLI to refuse.
@@ -193,7 +188,7 @@ const lookup = (
   if (!ProfileFile.PROFILE_NAME.test(profileName)) return undefined
   const envScopes = env[ENV.scope!]?.split(" ").filter((s) => s !== "") ?? []
   const scopes = parsed.scopes.length > 0 ? parsed.scopes : envScopes
-  if (!scopes.every((s) => SCOPE_TOKEN.test(s))) return undefined
+  if (!scopes.every(ScopeForm.isScopeToken)) return undefined
   const inputs = ProfileFile.inputsFrom({
     provider: value("provider"),
     clientId: value("clientId"),
@@ -240,20 +235,18 @@ const lookup = (
   if (matches.length !== 1) return undefined
   const account = matches[0]!
 
-  // Core's findAccessToken: among the tokens covering the scopes, the one living longest.
-  let best: AccessTokenRecord | undefined
-  for (const entry of content.accessTokens as ReadonlyArray<unknown>) {
-    if (!isAccessToken(entry)) continue
-    if (entry.authority !== client.authority || entry.clientId !== client.clientId || entry.accountId !== account.id) continue
-    if (!ScopeForm.covers(form, entry.scopes, wanted, client.authority)) continue
-    if (best === undefined || (entry.expiresOn ?? Infinity) > (best.expiresOn ?? Infinity)) best = entry
+  // Core's own rule (CacheQuery): the token that answers, and whether it may be handed out now;
+  // one about to expire, or stored "later" than the clock now reads, is for the full CLI to refresh.
+  const best = CacheQuery.best((content.accessTokens as ReadonlyArray<unknown>).filter(isAccessToken), {
+    authority: client.authority,
+    clientId: client.clientId,
+    accountId: account.id,
+    scopes: wanted,
+    form
+  })
+  if (best === undefined || !CacheQuery.usable(best, Date.now(), CacheQuery.DEFAULT_EXPIRY_SKEW_MS)) {
+    return undefined
   }
-  if (best === undefined) return undefined
-  // As core's Silent: a token that is about to expire, or that was stored "later" than
-  // the clock now reads (the clock went back: its real age is unknown), is for the full CLI to refresh.
-  const now = Date.now()
-  if (best.expiresOn !== undefined && best.expiresOn - now <= EXPIRY_SKEW_MS) return undefined
-  if (typeof best.cachedAt !== "number" || !(now >= best.cachedAt - EXPIRY_SKEW_MS)) return undefined
 
   const view: TokenFormat.TokenView = {
     accessToken: best.secret,

@@ -1,5 +1,6 @@
 import * as Redacted from "effect/Redacted"
 import type { Account } from "../Account.js"
+import * as CacheQuery from "../CacheQuery.js"
 import * as ScopeForm from "../ScopeForm.js"
 
 /**
@@ -169,14 +170,8 @@ export const findAccessToken = (
   accountId: string,
   scopes: ReadonlyArray<string>,
   form: ScopeForm.ScopeForm = "oauth"
-): AccessTokenEntry | undefined => {
-  let best: AccessTokenEntry | undefined
-  for (const entry of accessTokensOf(content, authority, clientId, accountId)) {
-    if (!ScopeForm.covers(form, entry.scopes, scopes, authority)) continue
-    if (best === undefined || (entry.expiresOn ?? Infinity) > (best.expiresOn ?? Infinity)) best = entry
-  }
-  return best
-}
+): AccessTokenEntry | undefined =>
+  CacheQuery.best(accessTokensOf(content, authority, clientId, accountId), { authority, clientId, accountId, scopes, form })
 
 /** @internal */
 export const findAccount = (content: CacheContent, authority: string, accountId: string): Account | undefined =>

@@ -3,7 +3,6 @@ import type * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
 import type { ClientConfig } from "../ClientConfig.js"
 import * as DeviceAuthorization from "../DeviceAuthorization.js"
@@ -22,7 +21,6 @@ import * as TokenResponse from "../TokenResponse.js"
 import { oauthFields } from "./errors.js"
 import { isUnavailable } from "./oauthCodes.js"
 import { type Answer, postForm } from "./oauthHttp.js"
-import * as Telemetry from "./telemetry.js"
 import { sanitize } from "../ServerText.js"
 import { clip } from "./text.js"
 import { fromWall, type Instant, monotonicMillis, toWall } from "./time.js"
@@ -56,7 +54,24 @@ export interface Flow {
   readonly policy: PollSchedule.Policy
   readonly timeoutMs: number
   readonly clock: Clock.Clock
-  readonly traced: boolean
+  /** how a poll and a code request run: {@link plain}, or traced (internal/engineTracing.ts) */
+  readonly ops: Ops
+}
+
+/**
+ * The two effects of a flow that talk to the server. A decorator (tracing)
+ * wraps them whole, so the grant itself has no tracing branches.
+ * @internal
+ */
+export interface Ops {
+  /** send one poll now and decide what happens next */
+  readonly poll: (flow: Flow, state: Polling) => Effect.Effect<Next, never, HttpClient.HttpClient>
+  readonly requestCode: (
+    flow: Flow,
+    scopes: ReadonlyArray<string>,
+    extraParams: Readonly<Record<string, string>> | undefined,
+    tokenParams: Readonly<Record<string, string>>
+  ) => Effect.Effect<readonly [Polling, DeviceAuthorization.DeviceCode, Instant], DeviceFlowError, HttpClient.HttpClient>
 }
 
 /**
@@ -67,6 +82,7 @@ export interface Flow {
  * @internal
  */
 export interface Polling {
+  readonly _tag: "Polling"
   readonly clientId: string
   readonly tokenEndpoint: string
   readonly deviceCode: Redacted.Redacted<string>
@@ -83,14 +99,43 @@ export interface Polling {
 }
 
 /**
+ * A flow before its code is requested: what the request asks for, checked.
+ * @internal
+ */
+export interface Start {
+  readonly _tag: "Start"
+  readonly scopes: ReadonlyArray<string>
+  readonly extraParams: Readonly<Record<string, string>> | undefined
+  readonly tokenParams: Readonly<Record<string, string>>
+}
+
+/**
+ * A flow that cannot go on: a saved session that is unusable, a code that expired before its first poll.
+ * @internal
+ */
+export interface Failed {
+  readonly _tag: "Failed"
+  readonly error: DeviceFlowError
+  /** the answer that decided it, when an answer did */
+  readonly reply?: Reply | undefined
+}
+
+/**
  * What happens after a poll.
  * @internal
  */
 export type Next =
   /** poll again at `state.nextPollAt`; `report` says why, `at` is when the answer ended */
-  | { readonly _tag: "Continue"; readonly state: Polling; readonly report: Report; readonly at: Instant }
+  | {
+    readonly _tag: "Continue"
+    readonly state: Polling
+    readonly report: Report
+    readonly at: Instant
+    /** the answer that decided it, for a decorator (tracing) to describe */
+    readonly reply: Reply
+  }
   | { readonly _tag: "Done"; readonly result: TokenResponse.AuthenticationResult }
-  | { readonly _tag: "Failed"; readonly error: DeviceFlowError }
+  | Failed
 
 /**
  * Why the flow polls again.
@@ -111,12 +156,11 @@ export type Reply = Exclude<Answer, { readonly _tag: "Success" }> | TransportErr
 const PENDING: Report = { _tag: "Pending" }
 const SLOWED_DOWN: Report = { _tag: "SlowedDown" }
 
-const failed = (error: DeviceFlowError): Next => ({ _tag: "Failed", error })
+const failed = (error: DeviceFlowError, reply?: Reply): Failed =>
+  reply === undefined ? { _tag: "Failed", error } : { _tag: "Failed", error, reply }
 
 /** @internal */
-export const isFailed = (
-  state: Polling | { readonly _tag: "Failed"; readonly error: DeviceFlowError }
-): state is { readonly _tag: "Failed"; readonly error: DeviceFlowError } => "_tag" in state
+export const isFailed = (state: Polling | Failed): state is Failed => state._tag === "Failed"
 
 /**
  * The one decision on what is retryable: no answer, HTTP 429 or 5xx without
@@ -127,18 +171,17 @@ export const isFailed = (
  * 500 is still a denial.
  * @internal
  */
-export const retryable = (reply: Reply): boolean => {
-  switch (reply._tag) {
-    case "TransportError":
-    case "Unavailable":
-      return true
-    case "ErrorBody":
-      return reply.body.error === "temporarily_unavailable" || reply.body.error === "server_error" ||
-        isUnavailable(reply.status, reply.body.error)
-  }
-}
+export const retryable = (reply: Reply): boolean =>
+  reply._tag !== "ErrorBody" || retryableError(reply)
 
-const retryAfterOf = (reply: Reply): number | undefined =>
+const retryableError = (reply: ErrorBody): boolean =>
+  reply.body.error === "temporarily_unavailable" || reply.body.error === "server_error" ||
+  isUnavailable(reply.status, reply.body.error)
+
+type ErrorBody = Extract<Reply, { readonly _tag: "ErrorBody" }>
+
+/** @internal */
+export const retryAfterOf = (reply: Reply): number | undefined =>
   reply._tag === "TransportError" ? reply.retryAfterMs : reply.retryAfter._tag === "Some" ? Duration.toMillis(reply.retryAfter.value) : undefined
 
 /**
@@ -153,7 +196,7 @@ export const start = (
   /** monotonic ms: when the device authorization request was sent */
   sentAt: number,
   answeredAt: Instant
-): Polling | { readonly _tag: "Failed"; readonly error: DeviceFlowError } => {
+): Polling | Failed => {
   const issuedAt = DateTime.toEpochMillis(code.issuedAt)
   // RFC 8628 §3.2 expires_in counts from the request, on the monotonic clock
   const timing: PollSchedule.Timing = {
@@ -162,8 +205,9 @@ export const start = (
     consecutiveFailures: 0
   }
   const decision = PollSchedule.first(timing, answeredAt.mono)
-  if (decision._tag !== "PollAt") return { _tag: "Failed", error: deadlineError(config.endpoints.token, decision, answeredAt) }
+  if (decision._tag !== "PollAt") return failed(deadlineError(config.endpoints.token, decision, answeredAt))
   return {
+    _tag: "Polling",
     clientId: config.clientId,
     tokenEndpoint: config.endpoints.token,
     deviceCode: code.deviceCode,
@@ -201,16 +245,18 @@ export const transition = (
           _tag: "Continue",
           state: { ...state, attempt: state.attempt + 1, timing: decision.timing, nextPollAt: decision.at },
           report,
-          at
+          at,
+          reply
         }
       case "DeadlineReached":
-        return failed(deadlineError(endpoint, decision, at))
+        return failed(deadlineError(endpoint, decision, at), reply)
       case "TooManyFailures":
-        return failed(giveUp())
+        return failed(giveUp(), reply)
     }
   }
   const retryAfterMs = retryAfterOf(reply)
-  if (retryable(reply)) {
+  const protocol = reply._tag === "ErrorBody" && !retryableError(reply) ? reply : undefined
+  if (protocol === undefined) {
     switch (reply._tag) {
       case "TransportError":
         return wait({ _tag: "Failure", retryAfterMs }, { _tag: "Retrying", reason: said(reply.reason), status: undefined }, () => reply)
@@ -237,9 +283,8 @@ export const transition = (
         )
     }
   }
-  // only an OAuth error body is left: what the protocol says it means
-  const body = (reply as Extract<Reply, { readonly _tag: "ErrorBody" }>).body
-  const status = (reply as Extract<Reply, { readonly _tag: "ErrorBody" }>).status
+  // an OAuth error the protocol gives a meaning to
+  const { body, status } = protocol
   const fields = () => oauthFields(endpoint, status, body)
   switch (body.error) {
     // RFC 8628 §3.5 authorization_pending: keep polling at the interval
@@ -256,7 +301,7 @@ export const transition = (
     // authorization_declined is Entra's name for access_denied (Microsoft identity platform docs)
     case "access_denied":
     case "authorization_declined":
-      return failed(new AccessDenied(fields()))
+      return failed(new AccessDenied(fields()), reply)
     case "expired_token": {
       const description = fields().errorDescription
       return failed(
@@ -266,11 +311,12 @@ export const transition = (
           endpoint,
           status,
           ...(description === undefined ? {} : { errorDescription: description })
-        })
+        }),
+        reply
       )
     }
     default:
-      return failed(new OAuthError(fields()))
+      return failed(new OAuthError(fields()), reply)
   }
 }
 
@@ -305,7 +351,6 @@ const waitThen = <A, E, R>(clock: Clock.Clock, at: number, then: (now: number) =
     : Effect.flatMap(clock.sleep(Duration.millis(at - now)), () => waitThen(clock, at, then))
 }
 
-const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 /**
  * Wait for the state's next poll, send it (RFC 8628 §3.4) and say what
@@ -319,25 +364,73 @@ export const step = (flow: Flow, state: Polling): Effect.Effect<Next, never, Htt
     if (now >= state.timing.deadline) {
       return Effect.succeed(failed(deadlineError(state.tokenEndpoint, state, instant(flow.clock))))
     }
-    const poll = pollOnce(flow, state)
-    return flow.traced
-      ? Telemetry.traced("devflow.poll", () => ({
-        ...spanAttributes(flow.config, state.tokenEndpoint),
-        "devflow.attempt": state.attempt + 1,
-        "devflow.interval_ms": state.timing.intervalMs
-      }), () => ({}))(poll)
-      : poll
+    return flow.ops.poll(flow, state)
+  })
+
+/** @internal */
+export type Continue = Extract<Next, { readonly _tag: "Continue" }>
+
+/** @internal */
+export type Done = Extract<Next, { readonly _tag: "Done" }>
+
+/**
+ * Who follows a running flow: told of the code once it is issued, then of
+ * every poll that did not fail the flow. Events are built from these only
+ * when someone listens (internal/deviceFlow.ts).
+ * @internal
+ */
+export interface Listener<R> {
+  readonly issued: (state: Polling, code: DeviceAuthorization.DeviceCode, at: Instant) => Effect.Effect<void, never, R>
+  readonly polled: ((next: Continue | Done) => Effect.Effect<void, never, R>) | undefined
+}
+
+/**
+ * The one loop that drives a flow to its result, whichever way it was
+ * entered (`acquireToken`, `resume`, the event streams, the flow stores):
+ * request the code when starting, then one {@link step} after another.
+ * Bounded: every step sends at most one poll, and the schedule ends the flow
+ * at the code's deadline or after the failure budget.
+ * @internal
+ */
+export const run = <R>(
+  flow: Flow,
+  from: Start | Polling,
+  listener: Listener<R> | undefined
+): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> => {
+  const polled = listener?.polled
+  if (from._tag === "Polling") return loop(flow, from, polled)
+  return Effect.flatMap(flow.ops.requestCode(flow, from.scopes, from.extraParams, from.tokenParams), ([state, code, at]) =>
+    listener === undefined
+      ? loop(flow, state, polled)
+      : Effect.zipRight(listener.issued(state, code, at), Effect.suspend(() => loop(flow, state, polled))))
+}
+
+// Between polls a flow holds this frame, the step's and its timer's. A step measures its wait
+// when it is built: after a listener ran, never before (suspend).
+const loop = <R>(
+  flow: Flow,
+  state: Polling,
+  polled: Listener<R>["polled"]
+): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> =>
+  Effect.flatMap(step(flow, state), (next) => {
+    switch (next._tag) {
+      case "Continue":
+        return polled === undefined
+          ? loop(flow, next.state, polled)
+          : Effect.zipRight(polled(next), Effect.suspend(() => loop(flow, next.state, polled)))
+      case "Done":
+        return polled === undefined ? Effect.succeed(next.result) : Effect.as(polled(next), next.result)
+      case "Failed":
+        return Effect.fail(next.error)
+    }
   })
 
 const pollOnce = (flow: Flow, state: Polling): Effect.Effect<Next, never, HttpClient.HttpClient> => {
   const { config, clock } = flow
   const sentAt = clock.unsafeCurrentTimeMillis()
-  const params = { ...state.tokenParams, grant_type: DEVICE_CODE_GRANT, device_code: Redacted.value(state.deviceCode) }
+  const params = { ...state.tokenParams, grant_type: DeviceAuthorization.GRANT_TYPE, device_code: Redacted.value(state.deviceCode) }
   const auth = { clientId: config.clientId, clientSecret: config.clientSecret, method: config.clientAuthMethod }
-  const answered = (reply: Reply): Effect.Effect<Next> => {
-    const next = transition(state, reply, instant(clock), flow.policy)
-    return flow.traced ? Effect.as(Effect.annotateCurrentSpan(Telemetry.defined(replyAttributes(reply))), next) : Effect.succeed(next)
-  }
+  const answered = (reply: Reply): Effect.Effect<Next> => Effect.succeed(transition(state, reply, instant(clock), flow.policy))
   return Effect.matchEffect(postForm(state.tokenEndpoint, params, auth, config.wire, flow.timeoutMs), {
     onFailure: (error: TransportError | InvalidResponse) =>
       error._tag === "TransportError" ? answered(error) : Effect.succeed(failed(error)),
@@ -351,41 +444,13 @@ const pollOnce = (flow: Flow, state: Polling): Effect.Effect<Next, never, HttpCl
         config.scopeForm,
         config
       )
-      const done = Effect.match(tokens, {
-        onFailure: failed,
+      return Effect.match(tokens, {
+        onFailure: (error): Next => failed(error),
         onSuccess: (result): Next => ({ _tag: "Done", result })
       })
-      return flow.traced ? Effect.zipLeft(done, Effect.annotateCurrentSpan("devflow.outcome", "tokens")) : done
     }
   })
 }
-
-const replyAttributes = (reply: Reply): Telemetry.Attributes => {
-  switch (reply._tag) {
-    case "ErrorBody":
-      return {
-        "devflow.outcome": Telemetry.oauthCode(reply.body.error),
-        "http.response.status_code": reply.status,
-        "devflow.retry_after_ms": retryAfterOf(reply)
-      }
-    case "Unavailable":
-      return {
-        "devflow.outcome": "unavailable",
-        "http.response.status_code": reply.status,
-        "devflow.retry_reason": `HTTP ${reply.status}`,
-        "devflow.retry_after_ms": retryAfterOf(reply)
-      }
-    case "TransportError":
-      return { "devflow.outcome": "no_answer", "devflow.retry_reason": reply.reason.slice(0, 200) }
-  }
-}
-
-/** @internal */
-export const spanAttributes = (config: ClientConfig, endpoint: string): Telemetry.Attributes => ({
-  "devflow.endpoint.host": Telemetry.hostOf(endpoint),
-  "devflow.client_id": config.clientId,
-  "devflow.provider": config.preset
-})
 
 // The longest Retry-After the device authorization request waits for before trying again.
 const MAX_CODE_RETRY_AFTER_MS = 60_000
@@ -437,15 +502,14 @@ export const requestCode = (
         }
       })
     })
-  const requested = attempt(0)
-  return flow.traced
-    ? Telemetry.traced(
-      "devflow.device_authorization",
-      spanAttributes(config, endpoint),
-      (exit) => (Exit.isSuccess(exit) ? { "devflow.outcome": "code_issued" } : Telemetry.failureOutcome(exit))
-    )(requested)
-    : requested
+  return attempt(0)
 }
+
+/**
+ * The flow's server calls as they are, untraced.
+ * @internal
+ */
+export const plain: Ops = { poll: pollOnce, requestCode }
 
 /**
  * The state as a saved session: monotonic instants become wall-clock ones
@@ -479,20 +543,25 @@ export const toSession = (state: Polling, at: Instant): DeviceSession =>
  */
 export const fromSession = (
   session: DeviceSession,
-  at: Instant
-): Polling | { readonly _tag: "Failed"; readonly error: DeviceFlowError } => {
+  at: Instant,
+  unobservedPoll = false
+): Polling | Failed => {
   for (const field of ["issuedAt", "expiresOn", "intervalMs", "nextPollAt"] as const) {
     if (!Number.isFinite(session[field])) {
-      return { _tag: "Failed", error: new InvalidConfiguration({ field: `session.${field}`, reason: "is not a finite number" }) }
+      return failed(new InvalidConfiguration({ field: `session.${field}`, reason: "is not a finite number" }))
     }
   }
-  const intervalMs = PollSchedule.clampInterval(session.intervalMs)
+  // RFC 8628 §3.5: an answer nobody saw may have been a slow_down; assume it was
+  const intervalMs = PollSchedule.clampInterval(
+    unobservedPoll ? session.intervalMs + PollSchedule.SLOW_DOWN_INCREMENT_MS : session.intervalMs
+  )
   const timing: PollSchedule.Timing = { intervalMs, deadline: fromWall(session.expiresOn, at), consecutiveFailures: 0 }
   // The previous process may have polled just before it stopped, and its
   // answer is lost with it: a full interval from now can never be early.
   const nextPollAt = Math.max(fromWall(session.nextPollAt, at), at.mono + intervalMs)
-  if (nextPollAt >= timing.deadline) return { _tag: "Failed", error: deadlineError(session.tokenEndpoint, { timing }, at) }
+  if (nextPollAt >= timing.deadline) return failed(deadlineError(session.tokenEndpoint, { timing }, at))
   return {
+    _tag: "Polling",
     clientId: session.clientId,
     tokenEndpoint: session.tokenEndpoint,
     deviceCode: session.deviceCode,

@@ -17,7 +17,8 @@ import { failure } from "../../test/virtual.js"
 import type { InvalidResponse } from "../DeviceFlowError.js"
 import * as RequestLimits from "../RequestLimits.js"
 import * as TestKit from "../TestKit.js"
-import { type Answer, asErrorBody, classify, MAX_BODY_BYTES, parseObject, postForm } from "./oauthHttp.js"
+import { type Answer, asErrorBody, classify, parseObject, postForm } from "./oauthHttp.js"
+import { MAX_BODY_BYTES } from "../RequestLimits.js"
 import { parseRetryAfter } from "./retryAfter.js"
 
 const ENDPOINT = TestKit.TOKEN_ENDPOINT

@@ -22,11 +22,7 @@ import { basicCredentials, scrub, scrubFailure, spellingsOf } from "./secrets.js
 import * as Telemetry from "./telemetry.js"
 import { encodeRequest, normaliseAnswer } from "./wire.js"
 
-/** @internal */
-export const MAX_BODY_BYTES = RequestLimits.MAX_BODY_BYTES
-
-/** @internal */
-export const DEFAULT_TIMEOUT_MS = 30_000
+const { DEFAULT_TIMEOUT_MS, MAX_BODY_BYTES } = RequestLimits
 
 /**
  * How a client authenticates at the token endpoint (RFC 6749 §2.3.1).

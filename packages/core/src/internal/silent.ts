@@ -7,6 +7,8 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Account from "../Account.js"
+import * as CacheQuery from "../CacheQuery.js"
+import * as ScopeForm from "../ScopeForm.js"
 import type { ClientConfig } from "../ClientConfig.js"
 import { InvalidConfiguration, InvalidResponse, type OAuthError, type TransportError } from "../DeviceFlowError.js"
 import type { TokenCache, TokenCacheError } from "../TokenCache.js"
@@ -58,9 +60,6 @@ export type SilentError =
   | InvalidConfiguration
   | TokenCacheError
 
-// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-const scopeToken = /^[\x21\x23-\x5b\x5d-\x7e]+$/
-
 /**
  * The requested scopes, checked without allocating an effect: this runs on
  * every silent call.
@@ -68,12 +67,7 @@ const scopeToken = /^[\x21\x23-\x5b\x5d-\x7e]+$/
  */
 export const checkScopes = (scopes: ReadonlyArray<string>): InvalidConfiguration | undefined => {
   for (const scope of scopes) {
-    if (!scopeToken.test(scope)) {
-      return new InvalidConfiguration({
-        field: "scopes",
-        reason: `contains an invalid scope ${JSON.stringify(scope)}: a scope has no spaces, quotes, backslashes or control characters`
-      })
-    }
+    if (!ScopeForm.isScopeToken(scope)) return new InvalidConfiguration({ field: "scopes", reason: ScopeForm.notAScopeToken(scope) })
   }
   return undefined
 }
@@ -92,18 +86,11 @@ const claimsOf = (entry: Content.CredentialEntry | undefined): Option.Option<Rea
 }
 
 /**
- * A cached token is used while it lives longer than the skew — and only while
- * the wall clock reads no earlier than when it was stored (less the skew): a
- * clock that went back since then cannot tell how old the token really is,
- * and a refresh is better than a token past its real expiry. A clock that
- * went forward makes the token look expired: that too ends in a refresh,
- * never a failure. (Cache stamps are wall-clock times, the only time other
- * processes can read; docs/caching.md.)
+ * {@link CacheQuery.usable}, the rule the CLI's fast path applies too.
  * @internal
  */
-export const usable = (entry: Content.AccessTokenEntry | undefined, now: number, skewMillis: number): boolean =>
-  entry !== undefined && now >= entry.cachedAt - skewMillis &&
-  (entry.expiresOn === undefined || entry.expiresOn - now > skewMillis)
+export const usable: (entry: Content.AccessTokenEntry | undefined, now: number, skewMillis: number) => boolean =
+  CacheQuery.usable
 
 const sameEntry = (a: Content.AccessTokenEntry | undefined, b: Content.AccessTokenEntry | undefined): boolean =>
   a === b ||

@@ -76,14 +76,14 @@ export const failureAttributes = (error: unknown): Attributes => {
  * `attributes` and those `outcome` derives from the exit.
  * @internal
  */
-export const traced = (
+export const traced = <Out = unknown, Err = unknown>(
   name: string,
   // a function, so that a flow that is not traced builds nothing on its hot path
   attributes: Attributes | (() => Attributes),
-  outcome: (exit: Exit.Exit<unknown, unknown>) => Attributes = (exit) =>
+  outcome: (exit: Exit.Exit<Out, Err>) => Attributes = (exit) =>
     Exit.isSuccess(exit) ? { "devflow.outcome": "ok" } : failureOutcome(exit)
 ) =>
-<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+<A extends Out, E extends Err, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   // No span with Effect's default tracer; the HTTP requests inside make none either (oauthHttp's `send`).
   Effect.tracerWith((tracer) =>
     tracer === defaultTracer

@@ -1,10 +1,12 @@
+import * as RequestLimits from "@devflow/core/RequestLimits"
+import * as Setting from "@devflow/core/Setting"
 import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
-import * as Option from "effect/Option"
 import type * as HttpOptions from "../HttpOptions.js"
+import * as HttpSettings from "../HttpSettings.js"
 
 /** @internal */
 export const version = "0.1.0"
@@ -13,10 +15,10 @@ export const version = "0.1.0"
 export const defaultUserAgent = `devflow/${version} (+https://github.com/devflow)`
 
 /** @internal */
-export const defaults: HttpOptions.HttpOptions = {
+export const defaults: HttpOptions.HttpOptions & { readonly maxConnectionsPerOrigin: number } = {
   connectTimeout: Duration.seconds(10),
-  requestTimeout: Duration.seconds(30),
-  maxResponseBytes: 1_048_576,
+  requestTimeout: Duration.millis(RequestLimits.DEFAULT_TIMEOUT_MS),
+  maxResponseBytes: RequestLimits.MAX_BODY_BYTES,
   userAgent: defaultUserAgent,
   proxy: {},
   ca: undefined,
@@ -62,7 +64,7 @@ export const resolve = (options?: Partial<HttpOptions.HttpOptions>): Resolved =>
       `HttpOptions.maxResponseBytes must be a positive integer, got ${merged.maxResponseBytes}`
     )
   }
-  const maxConnectionsPerOrigin = merged.maxConnectionsPerOrigin ?? 128
+  const maxConnectionsPerOrigin = merged.maxConnectionsPerOrigin ?? defaults.maxConnectionsPerOrigin
   if (!Number.isSafeInteger(maxConnectionsPerOrigin) || maxConnectionsPerOrigin <= 0) {
     throw new Cause.IllegalArgumentException(
       `HttpOptions.maxConnectionsPerOrigin must be a positive integer, got ${maxConnectionsPerOrigin}`
@@ -82,35 +84,29 @@ export const resolve = (options?: Partial<HttpOptions.HttpOptions>): Resolved =>
   }
 }
 
-// "10 seconds" / "500 millis" (Effect's duration syntax) or a bare number of milliseconds.
-const positiveDuration = (name: string): Config.Config<Duration.Duration> =>
-  Config.mapOrFail(Config.string(name), (text) => {
-    const trimmed = text.trim()
-    const duration = /^\d+$/.test(trimmed) ? Option.some(Duration.millis(Number(trimmed))) : Duration.decodeUnknown(trimmed)
-    return Option.isSome(duration) && Duration.isFinite(duration.value) && Duration.toMillis(duration.value) > 0
-      ? Either.right(duration.value)
-      : Either.left(ConfigError.InvalidData(
-        [],
-        `Expected a positive duration such as "10 seconds" or a number of milliseconds, got ${JSON.stringify(text)}`
-      ))
+// One variable of the table, parsed by the rule every path applies (HttpSettings.problem, core's Setting).
+const fromSetting = (setting: HttpSettings.HttpSetting): Config.Config<Duration.Duration | number | string> =>
+  Config.mapOrFail(Config.string(setting.env), (text) => {
+    const problem = HttpSettings.problem(setting, text)
+    if (problem !== undefined) return Either.left(ConfigError.InvalidData([], problem))
+    return Either.right(
+      setting.kind === "duration"
+        ? Duration.millis(Setting.durationMillis(text)!)
+        : setting.kind === "positiveInteger"
+        ? Setting.positiveInteger(text)!
+        : text
+    )
   })
 
 /** @internal */
-export const fromEnv: Config.Config<HttpOptions.HttpOptions> = Config.all({
-  connectTimeout: positiveDuration("CONNECT_TIMEOUT").pipe(Config.withDefault(defaults.connectTimeout)),
-  requestTimeout: positiveDuration("REQUEST_TIMEOUT").pipe(Config.withDefault(defaults.requestTimeout)),
-  maxResponseBytes: Config.integer("MAX_RESPONSE_BYTES").pipe(
-    Config.validate({ message: "Expected a positive integer", validation: (n) => n > 0 }),
-    Config.withDefault(defaults.maxResponseBytes)
-  ),
-  userAgent: Config.nonEmptyString("USER_AGENT").pipe(Config.withDefault(defaults.userAgent)),
-  maxConnectionsPerOrigin: Config.integer("MAX_CONNECTIONS").pipe(
-    Config.validate({ message: "Expected a positive integer", validation: (n) => n > 0 }),
-    Config.withDefault(128)
-  )
-}).pipe(
-  Config.nested("HTTP"),
-  Config.nested("DEVFLOW"),
+export const fromEnv: Config.Config<HttpOptions.HttpOptions> = Config.all(
+  Object.fromEntries(
+    HttpSettings.settings.map((setting) => [
+      setting.option,
+      fromSetting(setting).pipe(Config.withDefault(defaults[setting.option]))
+    ])
+  ) as { readonly [K in HttpSettings.HttpSetting["option"]]: Config.Config<HttpOptions.HttpOptions[K]> }
+).pipe(
   // Proxy variables are read by undici's EnvHttpProxyAgent itself; extra roots by Node (NODE_EXTRA_CA_CERTS).
   Config.map((options): HttpOptions.HttpOptions => ({ ...options, proxy: {}, ca: undefined }))
 )
