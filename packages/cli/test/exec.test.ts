@@ -95,6 +95,10 @@ console.log(JSON.stringify({ mode: (fs.statSync(file).mode & 0o777).toString(8),
     expect(run.stderr).toMatch(/--header-file .*mine\.h already exists/)
     expect(fs.readFileSync(header, "utf8")).toBe("keep me\n")
     expect(fs.existsSync(marker)).toBe(false)
+    // said first, before any sign-in is looked for
+    const signedOut = await devflow(["exec", "--header-file", header, "--cache-dir", work, "--", process.execPath, child])
+    expect(signedOut.code).toBe(2)
+    expect(signedOut.stderr).toMatch(/--header-file .*mine\.h already exists/)
   })
 
   it("passes the command's exit code through; a death by signal n is 128+n; a command not found is 127", async () => {

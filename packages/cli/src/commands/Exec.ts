@@ -24,6 +24,12 @@ import * as Token from "./Token.js"
 // POSIX names of environment variables (portable shells accept no others)
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
+const headerFileExists = (path: string) =>
+  new Render.UsageError({
+    message: `--header-file ${path} already exists`,
+    hint: "Name a file that does not exist: devflow creates it (0600) and removes it when the command ends."
+  })
+
 /** `--header-file`: a new file only this user can read, removed when the program ends. */
 const headerFile = (path: string, view: TokenFormat.TokenView) =>
   Effect.acquireRelease(
@@ -32,10 +38,7 @@ const headerFile = (path: string, view: TokenFormat.TokenView) =>
       try: () => fs.writeFileSync(path, TokenFormat.render("header", view), { flag: "wx", mode: 0o600 }),
       catch: (cause) =>
         (cause as NodeJS.ErrnoException).code === "EEXIST"
-          ? new Render.UsageError({
-            message: `--header-file ${path} already exists`,
-            hint: "Name a file that does not exist: devflow creates it (0600) and removes it when the command ends."
-          })
+          ? headerFileExists(path)
           : new Render.LocalError({ message: `Could not write --header-file ${path}`, cause })
     }),
     () => Effect.sync(() => fs.rmSync(path, { force: true }))
@@ -72,6 +75,10 @@ export const exec = Command.make(
               message: `--env ${JSON.stringify(options.env.slice(0, 60))} is not a variable name`,
               hint: "Use letters, digits and _, not starting with a digit (e.g. GITHUB_TOKEN)."
             })
+          }
+          // said before any sign-in or request (the exclusive create below is what guarantees it)
+          if (Option.isSome(options.headerFile) && fs.existsSync(options.headerFile.value)) {
+            return yield* headerFileExists(options.headerFile.value)
           }
           // A person at a terminal can sign in; a script or CI job gets exit 7 instead of a prompt nobody sees.
           const login = options.login || (process.stdin.isTTY === true && process.stderr.isTTY === true)
