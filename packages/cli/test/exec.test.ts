@@ -3,6 +3,7 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
+import * as FastExec from "../src/internal/fastExec.js"
 import { cachedSecrets, cleanEnv, Devflow, devflow, HAS_SCRIPT, onTerminal, shQuote, signIn, STACK, tempDir } from "./helpers.js"
 
 let server: DevServer
@@ -54,6 +55,21 @@ console.log(JSON.stringify({ status: res.status, sub: (await res.json()).sub, sh
       expect(run.stderr).not.toContain(secret)
     }
     expect(run.stderr).toBe("")
+  })
+
+  it("with a valid cached token (and no --header-file) the fast path runs the command, without loading Effect: same status, same variable", async () => {
+    // in this process: the lean module alone runs it
+    const status = await FastExec.run(["--cache-dir", cache, "--", process.execPath, "-e", "process.exit(process.env.DEVFLOW_ACCESS_TOKEN ? 5 : 1)"], cleanEnv())
+    expect(status).toBe(5)
+    expect(FastExec.run(["--header-file", path.join(work, "h"), "--cache-dir", cache, "--", "true"], cleanEnv())).toBeUndefined()
+    expect(FastExec.run(["--cache-dir", cache, "--", "true"], cleanEnv({ DEVFLOW_FAST_PATH: "0" }))).toBeUndefined()
+    const child = script("status", `console.log(process.env.DEVFLOW_ACCESS_TOKEN.length > 0); process.exit(9)`)
+    const [fast, full] = await Promise.all([
+      devflow(["exec", "--cache-dir", cache, "--", process.execPath, child]),
+      devflow(["exec", "--cache-dir", cache, "--", process.execPath, child], { env: { DEVFLOW_FAST_PATH: "0" } })
+    ])
+    expect(fast).toMatchObject({ code: 9, stdout: "true\n", stderr: "" })
+    expect(full).toMatchObject({ code: 9, stdout: "true\n", stderr: "" })
   })
 
   it("--env NAME names the variable; a name that is no variable name is a usage error (exit 2) and nothing runs", async () => {

@@ -4,6 +4,9 @@
  * never on its command line and never on devflow's own output; exit as the
  * program does.
  *
+ * With a valid cached token and no --header-file, `internal/fastExec.ts` runs
+ * the program without loading this (or Effect).
+ *
  * @since 0.1.0
  */
 import * as Args from "@effect/cli/Args"
@@ -20,9 +23,6 @@ import * as Output from "../Output.js"
 import * as Render from "../Render.js"
 import * as Root from "../Root.js"
 import * as Token from "./Token.js"
-
-// POSIX names of environment variables (portable shells accept no others)
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 const headerFileExists = (path: string) =>
   new Render.UsageError({
@@ -70,7 +70,7 @@ export const exec = Command.make(
               hint: "Give it after `--`: devflow exec -- curl -H @auth.h https://…"
             })
           }
-          if (!ENV_NAME.test(options.env)) {
+          if (!ChildProcess.isVariableName(options.env)) {
             return yield* new Render.UsageError({
               message: `--env ${JSON.stringify(options.env.slice(0, 60))} is not a variable name`,
               hint: "Use letters, digits and _, not starting with a digit (e.g. GITHUB_TOKEN)."
@@ -87,7 +87,7 @@ export const exec = Command.make(
           const ended = yield* run(command, args, { ...process.env, [options.env]: view.accessToken })
           if (ended._tag === "NotStarted") {
             const stderr = Output.stderr()
-            stderr.line(`devflow: ${stderr.red(`could not run ${JSON.stringify(command)}: ${ended.error.code ?? ended.error.message}`)}`)
+            stderr.line(`devflow: ${stderr.red(ChildProcess.notStarted(command, ended.error))}`)
           }
           status = ChildProcess.exitCodeOf(ended)
         }).pipe(Effect.scoped)

@@ -16,6 +16,20 @@ export type Ended =
   | { readonly _tag: "Signalled"; readonly signal: NodeJS.Signals }
   | { readonly _tag: "NotStarted"; readonly error: NodeJS.ErrnoException }
 
+/**
+ * Whether `name` can name an environment variable: the POSIX portable names
+ * (what every shell accepts).
+ * @internal
+ */
+export const isVariableName = (name: string): boolean => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)
+
+/**
+ * What devflow says when the program could not be started.
+ * @internal
+ */
+export const notStarted = (command: string, error: NodeJS.ErrnoException): string =>
+  `could not run ${JSON.stringify(command)}: ${error.code ?? error.message}`
+
 /** The signals devflow takes over while the program runs. */
 const SIGNALS: ReadonlyArray<NodeJS.Signals> = ["SIGINT", "SIGTERM", "SIGHUP"]
 

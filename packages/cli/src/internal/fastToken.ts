@@ -27,8 +27,8 @@ import * as FlagTable from "./flagTable.js"
 import * as ProfileFile from "./profileFile.js"
 import * as TokenFormat from "./tokenFormat.js"
 
-/** The commands answered here: `token`, and `git-credential get` (internal/gitCredential.ts). */
-type FastCommand = "token" | "git-credential"
+/** The commands answered here: `token`, `git-credential get` (internal/gitCredential.ts) and `exec` (internal/fastExec.ts). */
+type FastCommand = "token" | "git-credential" | "exec"
 
 // The flags a command takes, from the one table (flagTable.ts); the fast path declines any it does not `read` or `ignore`.
 const flagsOf = (command: FastCommand) => FlagTable.keysOf(command).map((key) => ({ key, spec: FlagTable.FLAGS[key] as FlagTable.FlagSpec }))

@@ -281,7 +281,8 @@ export const FLAGS = {
     default: "DEVFLOW_ACCESS_TOKEN",
     help: "The environment variable the command receives the access token in.",
     commands: ["exec"],
-    group: "other"
+    group: "other",
+    fast: "read"
   },
   headerFile: {
     name: "header-file",
