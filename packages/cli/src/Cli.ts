@@ -6,6 +6,8 @@
 import * as Command from "@effect/cli/Command"
 import { accounts, logout } from "./commands/Accounts.js"
 import { demo } from "./commands/Demo.js"
+import { exec } from "./commands/Exec.js"
+import { gitCredential } from "./commands/GitCredential.js"
 import { login } from "./commands/Login.js"
 import { providers } from "./commands/Providers.js"
 import { token } from "./commands/Token.js"
@@ -19,7 +21,7 @@ export const VERSION = "0.1.0"
 
 const command = root.pipe(
   Command.withDescription("OAuth 2.0 device code sign-in (RFC 8628) from any terminal"),
-  Command.withSubcommands([login, token, accounts, logout, providers, demo])
+  Command.withSubcommands([login, token, exec, gitCredential, accounts, logout, providers, demo])
 )
 
 /**

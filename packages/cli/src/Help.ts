@@ -74,6 +74,33 @@ export const COMMANDS: Readonly<Record<FlagTable.CommandName, CommandHelp>> = {
       { title: "Sign in when needed, then print the token", command: "token --login" }
     ]
   },
+  exec: {
+    summary: "Run a command with an access token in its environment",
+    usage: ["[--env <name>] [--header-file <path>] [options] -- <command> [<arg>...]"],
+    about: [
+      "Gets a token as `devflow token` does (cached, else refreshed; a sign-in when stdin and stderr are a terminal, or with --login; else exit 7), then runs the command with the token in the variable --env names (default DEVFLOW_ACCESS_TOKEN), never on its command line. Exits with the command's exit code (128+n when a signal n ended it); SIGINT and SIGTERM are passed on to it."
+    ],
+    args: [{ name: "<command> [<arg>...]", help: "The command to run, after `--`; run directly, not through a shell." }],
+    examples: [
+      { title: "curl with an Authorization header from a 0600 file", command: "exec --header-file ./auth.h -- curl -H @./auth.h https://api.example.com/me" },
+      { title: "A script that reads the token from its environment", command: "exec -- ./deploy.sh" }
+    ]
+  },
+  "git-credential": {
+    summary: "Git credential helper: answers git with the access token",
+    usage: ["[--profile <name>] [--username <name>] [--host <host>] [--interactive] get|store|erase"],
+    about: [
+      "Speaks git's credential protocol on stdin and stdout: `get` answers with the access token as the password (refreshed when due; a device sign-in, shown on stderr, when one is needed and stderr is a terminal or --interactive is given), `store` keeps nothing (the tokens are already in devflow's cache), `erase` forgets the access token git rejected and nothing else. Tokens go only to https URLs, or http on loopback. Configure it per host, so that each host gets its own profile's token."
+    ],
+    args: [{ name: "get|store|erase", help: "The operation; git adds it. Others are ignored, as git's protocol asks." }],
+    examples: [
+      { title: "Sign in once, under a profile for the host", command: "login --provider github --client-id <client-id> --scope repo --profile github" },
+      {
+        title: "What git runs (the request on stdin) once configured with: git config --global credential.https://github.com.helper '!devflow git-credential --profile github'",
+        command: "git-credential --profile github get"
+      }
+    ]
+  },
   accounts: {
     summary: "List the signed-in accounts (never a token)",
     usage: ["[--cache-dir <dir>] [--json]"],

@@ -32,18 +32,24 @@ export interface Context {
 /**
  * Run a command's body with the merged `--json` / `--verbose`, reporting its
  * failure (one line, a hint, an `error` event under `--json`) and exiting
- * with the failure's code.
+ * with the failure's code. A command whose stdout belongs to another
+ * program's protocol (`git-credential`) passes `{ json: false }`: no event
+ * ever goes there, whatever `--json` or `DEVFLOW_JSON` say.
  *
  * @since 0.1.0
  * @category combinators
  */
 export const handle = <A extends { readonly json: boolean; readonly verbose: boolean }, R>(
-  body: (options: A, context: Context) => Effect.Effect<void, Render.CliError, R>
+  body: (options: A, context: Context) => Effect.Effect<void, Render.CliError, R>,
+  stdout: { readonly json: boolean } = { json: true }
 ) =>
 (options: A) =>
   Effect.gen(function*() {
     const parent = yield* root
-    const context: Context = { json: options.json || parent.json, verbose: options.verbose || parent.verbose }
+    const context: Context = {
+      json: stdout.json && (options.json || parent.json),
+      verbose: options.verbose || parent.verbose
+    }
     yield* body(options, context).pipe(
       Effect.catchAll((error) =>
         Effect.flatMap(

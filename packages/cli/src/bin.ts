@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 /**
- * The `devflow` executable. Kept tiny on purpose: `devflow token` from a warm
- * cache is answered by the fast path (plain Node, no Effect), and only when it
- * declines is the full CLI (`main.ts`, @effect/cli and Effect) loaded; the
- * HTTP stack and the demo server are loaded later still, on first use.
+ * The `devflow` executable. Kept tiny on purpose: `devflow token` (and `exec`,
+ * and git's `devflow git-credential get`) from a warm cache is answered by the
+ * fast path (plain Node, no Effect), and only when it declines is the full CLI
+ * (`main.ts`, @effect/cli and Effect) loaded; the HTTP stack and the demo
+ * server are loaded later still, on first use.
  *
  * @since 0.1.0
  */
+import * as FastExec from "./internal/fastExec.js"
 import * as FastToken from "./internal/fastToken.js"
+import * as GitCredential from "./internal/gitCredential.js"
 
 const args = process.argv.slice(2)
 
@@ -17,7 +20,23 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   throw error
 })
 
-if (args[0] !== "token" || FastToken.run(args.slice(1), process.env, (text) => process.stdout.write(text)) === undefined) {
+/** The answer from the cache, without loading the full CLI: `token`, `exec`, and git's `get` (run on every fetch and push). */
+const fast = async (): Promise<boolean> => {
+  if (args[0] === "token") return FastToken.run(args.slice(1), process.env, (text) => process.stdout.write(text)) !== undefined
+  if (args[0] === "exec") {
+    const ended = FastExec.run(args.slice(1), process.env)
+    if (ended === undefined) return false
+    process.exit(await ended)
+  }
+  if (args[0] === "git-credential" && args.at(-1) === "get") {
+    const answer = GitCredential.fast(args.slice(1), process.env, await GitCredential.input())
+    if (answer !== undefined) process.stdout.write(answer)
+    return answer !== undefined
+  }
+  return false
+}
+
+if (!(await fast())) {
   const { main } = await import("./main.js")
   main(process.argv)
 }

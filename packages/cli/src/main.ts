@@ -121,7 +121,9 @@ export const main = (argv: ReadonlyArray<string>): void => {
   const program = Effect.gen(function*() {
     // @effect/cli drops empty arguments without a word (`--scope ""` would mean no --scope at all,
     // `logout ""` the profile's account): refuse them.
-    const empty = args.indexOf("")
+    // (the arguments after `--` are `devflow exec`'s program's, empty ones included)
+    const end = args.indexOf("--")
+    const empty = (end === -1 ? args : args.slice(0, end)).indexOf("")
     if (empty !== -1) {
       const before = args[empty - 1]
       const what = before?.startsWith("-") ? `${before} was given an empty value` : `an empty argument${before === undefined ? "" : ` after '${before}'`}`

@@ -1,3 +1,4 @@
+import { until } from "@devflow/dev-server/wallClock"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -144,3 +145,65 @@ export const STACK = /\n\s+at /
 
 // eslint-disable-next-line no-control-regex
 export const ESCAPE = /\x1b/
+
+/**
+ * `devflow login` against a dev server as `user` (generic issuer, openid and
+ * offline_access, so that the token works at userinfo and refreshes),
+ * approved over HTTP as soon as the code shows.
+ */
+export const signIn = async (
+  server: { readonly issuer: string; approve(userCode: string, opts: { readonly accountId: string }): Promise<void> },
+  cache: string,
+  user = "alice",
+  extra: ReadonlyArray<string> = []
+): Promise<Run> => {
+  const login = new Devflow([
+    "login", "--issuer", server.issuer, "--client-id", "devflow-demo",
+    "--scope", "openid", "--scope", "offline_access", "--json", "--cache-dir", cache, ...extra
+  ])
+  await server.approve(await login.userCode(), { accountId: user })
+  const run = await login.exit
+  if (run.code !== 0) throw new Error(`login failed: ${run.stderr}`)
+  return run
+}
+
+/** A process with stdin given, whose output a test can wait on (git or a shell showing devflow's sign-in code). */
+export class Proc {
+  readonly child: ChildProcess
+  stdout = ""
+  stderr = ""
+  readonly exit: Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>
+
+  constructor(command: string, args: ReadonlyArray<string>, options: { readonly cwd: string; readonly env: NodeJS.ProcessEnv; readonly input?: string }) {
+    this.child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["pipe", "pipe", "pipe"] })
+    // git may exit without reading its stdin
+    this.child.stdin!.on("error", () => {}).end(options.input ?? "")
+    this.child.stdout!.setEncoding("utf8").on("data", (d: string) => void (this.stdout += d))
+    this.child.stderr!.setEncoding("utf8").on("data", (d: string) => void (this.stderr += d))
+    this.exit = new Promise((resolve) =>
+      this.child.on("close", (code) => resolve({ code, stdout: this.stdout, stderr: this.stderr }))
+    )
+  }
+
+  /** The sign-in code devflow shows (on stderr, which git hands to its helper; on stdout under script(1)). */
+  async userCode(): Promise<string> {
+    let code: string | undefined
+    await until(() => {
+      // eslint-disable-next-line no-control-regex
+      code = /enter the code (?:\x1b\[[0-9;]*m)*([A-Z]{4}-[A-Z]{4})/.exec(this.stderr + this.stdout)?.[1]
+      return code !== undefined || this.child.exitCode !== null
+    }, "the sign-in code on stderr", 20_000)
+    if (code === undefined) throw new Error(`no code shown:\n${this.stderr}${this.stdout}`)
+    return code
+  }
+}
+
+/** util-linux `script`: runs a command line on a pseudo-terminal (stdin, stdout and stderr a TTY). */
+export const HAS_SCRIPT = fs.existsSync("/usr/bin/script")
+
+/** `command` (already quoted for sh) on a pseudo-terminal; everything it writes arrives on stdout. */
+export const onTerminal = (command: string, options: { readonly cwd: string; readonly env: NodeJS.ProcessEnv }): Proc =>
+  new Proc("script", ["-qfec", `stty cols 100 rows 40; ${command}`, "/dev/null"], options)
+
+/** One word for sh. */
+export const shQuote = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`

@@ -8,7 +8,9 @@
  *
  * @since 0.1.0
  */
+import type * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
 import type * as Account from "@devflow/core/Account"
+import type * as Providers from "@devflow/core/Providers"
 import * as PublicClient from "@devflow/core/PublicClient"
 import * as ServerText from "@devflow/core/ServerText"
 import type * as DeviceFlowError from "@devflow/core/DeviceFlowError"
@@ -102,76 +104,119 @@ const selectAccount = (
   })
 
 /**
+ * What getting a token needs: the server and profile flags, the prompt flags
+ * (for a sign-in) and the cache flags. `token`, `exec` and `git-credential`
+ * all take them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AcquireOptions extends Target.Common, Flags.Server, Flags.Prompt {
+  readonly account: Option.Option<string>
+  readonly noStoreSecret: boolean
+  readonly secretStore: Option.Option<FileTokenCache.SecretStore>
+}
+
+/**
+ * A token and the provider that issued it (git-credential's username follows the provider's convention).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Acquired {
+  readonly view: TokenFormat.TokenView
+  readonly provider: Providers.ProviderId
+}
+
+/**
+ * An access token without the user (cache, else refresh), or with a device
+ * sign-in on stderr when `login` says one may be started; `InteractionRequired`
+ * (exit 7) otherwise.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const acquire = (
+  options: AcquireOptions,
+  mode: { readonly json: boolean; readonly login: boolean }
+): Effect.Effect<Acquired, Render.CliError> => {
+  const directory = Target.directoryOf(options.cacheDir)
+  return Effect.gen(function*() {
+    const target = yield* Target.make(options, options, "silent")
+    const client = yield* PublicClient.make({ config: target.config, storeClientSecret: !options.noStoreSecret })
+    const scopes = options.scope
+    const wanted = scopes.length > 0 ? scopes : target.config.scopes
+    const stderr = Output.stderr()
+    const silent = Effect.flatMap(
+      selectAccount(client, options.account, target.profile?.accountId, wanted),
+      (account: Account.Account) =>
+        client.acquireTokenSilent(scopes, account).pipe(
+          // A server may grant fewer scopes than asked (RFC 6749 §3.3), and a refresh never more than the sign-in did (§6).
+          Effect.filterOrFail(
+            (result) => TokenCache.covers(result.scopes, wanted, target.config.scopeForm, client.authority),
+            () => new Silent.InteractionRequired({ reason: "consent_required", scopes: wanted, accountId: account.id })
+          ),
+          Effect.map(view),
+          Effect.catchIf(isRefreshFailure, (error) => stillValid(account, error))
+        )
+    )
+    /** The refresh failed: a cached access token that is still valid (inside the early-refresh margin) will do, with a warning. */
+    const stillValid = (account: Account.Account, error: DeviceFlowError.DeviceFlowError) =>
+      Effect.gen(function*() {
+        const content = yield* (yield* TokenCache.TokenCache).read
+        const entry = TokenCache.findAccessToken(content, client.authority, target.config.clientId, account.id, wanted, target.config.scopeForm)
+        const failed = new Render.RefreshFailed({
+          account: account.label,
+          endpoint: target.config.endpoints.token,
+          error,
+          hint: target.secretMissing && error._tag === "OAuthError"
+            ? "This profile's client authenticates with a secret, and none was given or kept with the tokens: set DEVFLOW_CLIENT_SECRET (aws-sso: run `devflow login` again)."
+            : undefined
+        })
+        if (entry === undefined || (entry.expiresOn !== undefined && entry.expiresOn <= Date.now())) return yield* failed
+        stderr.line(`devflow: warning: ${ServerText.sanitize(failed.message)}; using the cached access token${
+          entry.expiresOn === undefined ? "" : `, valid until ${Output.localTime(entry.expiresOn)}`
+        }.`)
+        return {
+          accessToken: Redacted.value(entry.secret),
+          tokenType: entry.tokenType,
+          expiresOn: entry.expiresOn,
+          scopes: entry.scopes,
+          account: accountView(account),
+          source: "cache"
+        } satisfies TokenFormat.TokenView
+      })
+    const result = yield* silent.pipe(
+      Effect.catchTag("InteractionRequired", (required): Effect.Effect<TokenFormat.TokenView, Render.CliError> =>
+        mode.login
+          ? Effect.zipRight(
+            Effect.sync(() => stderr.line(`${stderr.bold("Sign-in needed")}: ${ServerText.sanitize(required.message)}.`)),
+            Effect.map(Signin.signIn(client, target, wanted, { prompt: options, json: mode.json }), view)
+          )
+          : Effect.fail(required))
+    )
+    return { view: result, provider: target.provider }
+  }).pipe(
+    Effect.provide(services(directory, options.secretStore)),
+    // before the cache layer tries to create the directory
+    (body) => Effect.zipRight(Target.checkDirectory(options.cacheDir), body)
+  )
+}
+
+/**
  * @since 0.1.0
  * @category commands
  */
 export const token = Command.make(
   "token",
   Flags.of("token"),
-  Root.handle((options, context) => {
-    const directory = Target.directoryOf(options.cacheDir)
-    return Effect.gen(function*() {
+  Root.handle((options, context) =>
+    Effect.gen(function*() {
       const format = yield* formatOf(options.format, context.json)
-      const target = yield* Target.make(options, options, "silent")
-      const client = yield* PublicClient.make({ config: target.config, storeClientSecret: !options.noStoreSecret })
-      const scopes = options.scope
-      const wanted = scopes.length > 0 ? scopes : target.config.scopes
-      const stderr = Output.stderr()
-      const silent = Effect.flatMap(
-        selectAccount(client, options.account, target.profile?.accountId, wanted),
-        (account: Account.Account) =>
-          client.acquireTokenSilent(scopes, account).pipe(
-            // A server may grant fewer scopes than asked (RFC 6749 §3.3), and a refresh never more than the sign-in did (§6).
-            Effect.filterOrFail(
-              (result) => TokenCache.covers(result.scopes, wanted, target.config.scopeForm, client.authority),
-              () => new Silent.InteractionRequired({ reason: "consent_required", scopes: wanted, accountId: account.id })
-            ),
-            Effect.map(view),
-            Effect.catchIf(isRefreshFailure, (error) => stillValid(account, error))
-          )
-      )
-      /** The refresh failed: a cached access token that is still valid (inside the early-refresh margin) will do, with a warning. */
-      const stillValid = (account: Account.Account, error: DeviceFlowError.DeviceFlowError) =>
-        Effect.gen(function*() {
-          const content = yield* (yield* TokenCache.TokenCache).read
-          const entry = TokenCache.findAccessToken(content, client.authority, target.config.clientId, account.id, wanted, target.config.scopeForm)
-          const failed = new Render.RefreshFailed({
-            account: account.label,
-            endpoint: target.config.endpoints.token,
-            error,
-            hint: target.secretMissing && error._tag === "OAuthError"
-              ? "This profile's client authenticates with a secret, and none was given or kept with the tokens: set DEVFLOW_CLIENT_SECRET (aws-sso: run `devflow login` again)."
-              : undefined
-          })
-          if (entry === undefined || (entry.expiresOn !== undefined && entry.expiresOn <= Date.now())) return yield* failed
-          stderr.line(`devflow: warning: ${ServerText.sanitize(failed.message)}; using the cached access token${
-            entry.expiresOn === undefined ? "" : `, valid until ${Output.localTime(entry.expiresOn)}`
-          }.`)
-          return {
-            accessToken: Redacted.value(entry.secret),
-            tokenType: entry.tokenType,
-            expiresOn: entry.expiresOn,
-            scopes: entry.scopes,
-            account: accountView(account),
-            source: "cache"
-          } satisfies TokenFormat.TokenView
-        })
-      const result = yield* silent.pipe(
-        Effect.catchTag("InteractionRequired", (required): Effect.Effect<TokenFormat.TokenView, Render.CliError> =>
-          options.login
-            ? Effect.zipRight(
-              Effect.sync(() => stderr.line(`${stderr.bold("Sign-in needed")}: ${ServerText.sanitize(required.message)}.`)),
-              Effect.map(Signin.signIn(client, target, wanted, { prompt: options, json: context.json }), view)
-            )
-            : Effect.fail(required))
-      )
-      Output.stdout().write(TokenFormat.render(format, result))
-    }).pipe(
-      Effect.provide(services(directory, options.secretStore)),
-      // before the cache layer tries to create the directory
-      (body) => Effect.zipRight(Target.checkDirectory(options.cacheDir), body)
-    )
-  })
+      const { view } = yield* acquire(options, { json: context.json, login: options.login })
+      Output.stdout().write(TokenFormat.render(format, view))
+    })
+  )
 ).pipe(
   Command.withDescription(Help.summaryOf("token"))
 )

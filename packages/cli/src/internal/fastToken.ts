@@ -27,22 +27,31 @@ import * as FlagTable from "./flagTable.js"
 import * as ProfileFile from "./profileFile.js"
 import * as TokenFormat from "./tokenFormat.js"
 
+/** The commands answered here: `token`, `git-credential get` (internal/gitCredential.ts) and `exec` (internal/fastExec.ts). */
+type FastCommand = "token" | "git-credential" | "exec"
 
-// The flags `devflow token` takes, from the one table (flagTable.ts); the fast path declines any it does not `read` or `ignore`.
-const TOKEN_FLAGS = FlagTable.keysOf("token").map((key) => ({ key, spec: FlagTable.FLAGS[key] as FlagTable.FlagSpec }))
-const BY_FLAG: ReadonlyMap<string, { readonly key: string; readonly spec: FlagTable.FlagSpec }> = new Map(
-  TOKEN_FLAGS.map((entry) => [`--${entry.spec.name}`, entry])
-)
+// The flags a command takes, from the one table (flagTable.ts); the fast path declines any it does not `read` or `ignore`.
+const flagsOf = (command: FastCommand) => FlagTable.keysOf(command).map((key) => ({ key, spec: FlagTable.FLAGS[key] as FlagTable.FlagSpec }))
+const TOKEN_FLAGS = flagsOf("token")
 const ENV: Readonly<Record<string, string | undefined>> = Object.fromEntries(TOKEN_FLAGS.map(({ key, spec }) => [key, spec.env]))
 const BOOLEAN_ENV = TOKEN_FLAGS.flatMap(({ spec }) => (spec.kind === "boolean" && spec.env !== undefined ? [spec.env] : []))
 
-interface Parsed {
+/**
+ * The flags given, by key.
+ * @internal
+ */
+export interface Parsed {
   readonly values: Record<string, string>
   readonly scopes: Array<string>
   json: boolean
 }
 
-const parse = (args: ReadonlyArray<string>): Parsed | undefined => {
+/**
+ * `command`'s flags, or `undefined` for anything the fast path leaves to the full CLI.
+ * @internal
+ */
+export const parse = (args: ReadonlyArray<string>, command: FastCommand = "token"): Parsed | undefined => {
+  const BY_FLAG = new Map(flagsOf(command).map((entry) => [`--${entry.spec.name}`, entry]))
   const parsed: Parsed = { values: {}, scopes: [], json: false }
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!
@@ -122,23 +131,53 @@ const serve = (
   env: Readonly<Record<string, string | undefined>>,
   write: (text: string) => void
 ): 0 | undefined => {
-  if (env.DEVFLOW_FAST_PATH === "0") return undefined
   const parsed = parse(args)
   if (parsed === undefined) return undefined
-  const value = (key: string): string | undefined => {
-    const name = ENV[key]
-    const v = parsed.values[key] ?? (name === undefined ? undefined : env[name])
-    return v === undefined || v.trim() === "" ? undefined : v
-  }
-  // A malformed boolean or HTTP setting in the environment is a usage error for the full CLI to report.
-  if (BOOLEAN_ENV.some((name) => envBoolean(env[name]) === "invalid")) return undefined
-  if (HttpSettings.firstProblem(env) !== undefined) return undefined
+  const value = valueOf(parsed, env)
   const jsonEnv = envBoolean(env.DEVFLOW_JSON)
   const json = parsed.json || jsonEnv === true
   const formatText = value("format") ?? (json ? "json" : "raw")
   if (!TokenFormat.isFormat(formatText)) return undefined
   // --json with another --format: for the full CLI to refuse
   if (json && formatText !== "json") return undefined
+  const found = find(parsed, env)
+  if (found === undefined) return undefined
+  write(TokenFormat.render(formatText, found.view))
+  return 0
+}
+
+/** A flag's value, else its variable's; blank counts as absent. */
+const valueOf = (parsed: Parsed, env: Readonly<Record<string, string | undefined>>) => (key: string): string | undefined => {
+  const name = ENV[key]
+  const v = parsed.values[key] ?? (name === undefined ? undefined : env[name])
+  return v === undefined || v.trim() === "" ? undefined : v
+}
+
+/**
+ * The cached token the flags ask for and the profile's provider, when the
+ * answer is plain (see the module's comment); never throws.
+ * @internal
+ */
+export const find = (
+  parsed: Parsed,
+  env: Readonly<Record<string, string | undefined>>
+): { readonly view: TokenFormat.TokenView; readonly provider: string | undefined } | undefined => {
+  try {
+    return lookup(parsed, env)
+  } catch {
+    return undefined
+  }
+}
+
+const lookup = (
+  parsed: Parsed,
+  env: Readonly<Record<string, string | undefined>>
+): { readonly view: TokenFormat.TokenView; readonly provider: string | undefined } | undefined => {
+  if (env.DEVFLOW_FAST_PATH === "0") return undefined
+  const value = valueOf(parsed, env)
+  // A malformed boolean or HTTP setting in the environment is a usage error for the full CLI to report.
+  if (BOOLEAN_ENV.some((name) => envBoolean(env[name]) === "invalid")) return undefined
+  if (HttpSettings.firstProblem(env) !== undefined) return undefined
 
   // Access tokens stay in the file whichever store keeps the long-lived secrets (docs/caching.md),
   // so the store changes nothing here; an unknown one is for the full CLI to refuse.
@@ -209,7 +248,7 @@ const serve = (
     return undefined
   }
 
-  write(TokenFormat.render(formatText, {
+  const view: TokenFormat.TokenView = {
     accessToken: best.secret,
     tokenType: best.tokenType,
     expiresOn: best.expiresOn,
@@ -221,6 +260,6 @@ const serve = (
       name: typeof account.name === "string" ? account.name : undefined
     },
     source: "cache"
-  }))
-  return 0
+  }
+  return { view, provider: found.profile.inputs.provider }
 }

@@ -15,7 +15,7 @@
 import * as TokenFormat from "./tokenFormat.js"
 
 /** @internal */
-export const COMMAND_NAMES = ["login", "token", "accounts", "logout", "providers", "demo"] as const
+export const COMMAND_NAMES = ["login", "token", "exec", "git-credential", "accounts", "logout", "providers", "demo"] as const
 
 /** @internal */
 export type CommandName = (typeof COMMAND_NAMES)[number]
@@ -58,9 +58,11 @@ export interface FlagSpec {
   readonly hidden?: boolean
 }
 
-const SIGN_IN = ["login", "token"] as const
+const SIGN_IN = ["login", "token", "exec", "git-credential"] as const
+/** the commands that get a token the way `token` does (commands/Token.ts `acquire`) */
+const TOKEN_USERS = ["token", "exec", "git-credential"] as const
 const ALL = ["devflow", ...COMMAND_NAMES] as const
-const CACHED = ["login", "token", "accounts", "logout"] as const
+const CACHED = ["login", "token", "exec", "git-credential", "accounts", "logout"] as const
 
 /** `@devflow/cache-file`'s `FileTokenCache.secretStores`, repeated here to keep this module free of Effect. */
 export const SECRET_STORES = ["auto", "keychain", "file"] as const
@@ -188,7 +190,7 @@ export const FLAGS = {
     env: "DEVFLOW_ACCOUNT",
     value: "<account>",
     help: "The account, by id or username (see `devflow accounts`). Default: the profile's.",
-    commands: ["token"],
+    commands: TOKEN_USERS,
     group: "other",
     fast: "read"
   },
@@ -196,8 +198,9 @@ export const FLAGS = {
     name: "login",
     kind: "boolean",
     env: "DEVFLOW_LOGIN",
-    help: "When the user must sign in (again), run the device flow instead of exiting with 7.",
-    commands: ["token"],
+    help:
+      "When the user must sign in (again), run the device flow instead of exiting with 7 (exec: the default when stdin and stderr are a terminal).",
+    commands: ["token", "exec"],
     group: "other",
     fast: "ignore"
   },
@@ -245,7 +248,7 @@ export const FLAGS = {
     value: "<name>",
     default: "default",
     help: "The name login remembers its settings under, and that token and logout use.",
-    commands: ["login", "token", "logout"],
+    commands: ["login", ...TOKEN_USERS, "logout"],
     group: "cache",
     fast: "read"
   },
@@ -270,6 +273,52 @@ export const FLAGS = {
     group: "cache",
     // access tokens stay in the file whichever store keeps the long-lived secrets
     fast: "read"
+  },
+  env: {
+    name: "env",
+    kind: "text",
+    value: "<name>",
+    default: "DEVFLOW_ACCESS_TOKEN",
+    help: "The environment variable the command receives the access token in.",
+    commands: ["exec"],
+    group: "other",
+    fast: "read"
+  },
+  headerFile: {
+    name: "header-file",
+    kind: "text",
+    value: "<path>",
+    help:
+      "Also write `Authorization: Bearer <token>` to this new file (0600) for `curl -H @<path>`; removed when the command ends.",
+    commands: ["exec"],
+    group: "other"
+  },
+  username: {
+    name: "username",
+    kind: "text",
+    value: "<name>",
+    help: "The username given to git with the token. Default: x-access-token for github, else oauth2.",
+    commands: ["git-credential"],
+    group: "other",
+    fast: "read"
+  },
+  host: {
+    name: "host",
+    kind: "text",
+    value: "<host>",
+    help: "Answer only for this host (host or host:port, as in the remote's URL); git asks others elsewhere.",
+    commands: ["git-credential"],
+    group: "other",
+    fast: "read"
+  },
+  interactive: {
+    name: "interactive",
+    kind: "boolean",
+    help:
+      "Start a device sign-in (its code on stderr) when one is needed even if stderr is not a terminal; default: only on a terminal, and never with GIT_TERMINAL_PROMPT=0.",
+    commands: ["git-credential"],
+    group: "other",
+    fast: "ignore"
   },
   all: {
     name: "all",
