@@ -12,7 +12,7 @@ import * as Schema from "effect/Schema"
 import type { ClientConfig } from "./ClientConfig.js"
 import { type InvalidResponse, type OAuthError, type TransportError } from "./DeviceFlowError.js"
 import { decodeWire, FreeText, SecretString, Seconds, Uri, UserCode } from "./internal/decode.js"
-import { type Answer, postForm, tryLater } from "./internal/oauthHttp.js"
+import { type Answer, clientAuthOf, postForm, tryLater } from "./internal/oauthHttp.js"
 import { normaliseDeviceAuthorization } from "./internal/wire.js"
 import { toOAuthError } from "./internal/errors.js"
 import * as PollSchedule from "./PollSchedule.js"
@@ -129,11 +129,7 @@ export const request = (
   Effect.gen(function*() {
     const endpoint = config.endpoints.deviceAuthorization
     const issuedAt = yield* DateTime.now
-    const answer = yield* postForm(endpoint, requestParams(config, scopes, extraParams), {
-      clientId: config.clientId,
-      clientSecret: config.clientSecret,
-      method: config.clientAuthMethod
-    }, config.wire)
+    const answer = yield* postForm(endpoint, requestParams(config, scopes, extraParams), clientAuthOf(config), config.wire)
     return yield* process(config, scopes, issuedAt, endpoint, answer)
   })
 

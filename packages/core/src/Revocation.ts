@@ -15,7 +15,7 @@ import * as Redacted from "effect/Redacted"
 import type { ClientConfig } from "./ClientConfig.js"
 import { InvalidConfiguration, type InvalidResponse, OAuthError, type TransportError } from "./DeviceFlowError.js"
 import { oauthFields } from "./internal/errors.js"
-import { postForm, tryLater } from "./internal/oauthHttp.js"
+import { clientAuthOf, postForm, tryLater } from "./internal/oauthHttp.js"
 
 /**
  * RFC 7009 §2.1 `token_type_hint`.
@@ -62,11 +62,7 @@ export const revoke = (
     }
     const timeout = Duration.decode(options.timeout ?? Duration.seconds(10))
     // RFC 7009 §2.1: token, token_type_hint, and the client's authentication as at the token endpoint
-    const answer = yield* postForm(endpoint, { token: Redacted.value(token), token_type_hint: options.hint ?? "refresh_token" }, {
-      clientId: config.clientId,
-      clientSecret: config.clientSecret,
-      method: config.clientAuthMethod
-    }, "oauth", Duration.toMillis(timeout)).pipe(
+    const answer = yield* postForm(endpoint, { token: Redacted.value(token), token_type_hint: options.hint ?? "refresh_token" }, clientAuthOf(config), "oauth", Duration.toMillis(timeout)).pipe(
       // RFC 7009 §2.2: "The content of the response body is ignored by the client"
       Effect.catchTag("InvalidResponse", (error) =>
         error.status !== undefined && error.status >= 200 && error.status < 300

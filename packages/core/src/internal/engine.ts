@@ -20,7 +20,7 @@ import * as PollSchedule from "../PollSchedule.js"
 import * as TokenResponse from "../TokenResponse.js"
 import { oauthFields } from "./errors.js"
 import { isUnavailable } from "./oauthCodes.js"
-import { type Answer, postForm } from "./oauthHttp.js"
+import { type Answer, clientAuthOf, postForm } from "./oauthHttp.js"
 import { sanitize } from "../ServerText.js"
 import { clip } from "./text.js"
 import { fromWall, type Instant, monotonicMillis, toWall } from "./time.js"
@@ -428,7 +428,7 @@ const pollOnce = (flow: Flow, state: Polling): Effect.Effect<Next, never, HttpCl
   const { config, clock } = flow
   const sentAt = clock.unsafeCurrentTimeMillis()
   const params = { ...state.tokenParams, grant_type: DeviceAuthorization.GRANT_TYPE, device_code: Redacted.value(state.deviceCode) }
-  const auth = { clientId: config.clientId, clientSecret: config.clientSecret, method: config.clientAuthMethod }
+  const auth = clientAuthOf(config)
   const answered = (reply: Reply): Effect.Effect<Next> => Effect.succeed(transition(state, reply, instant(clock), flow.policy))
   return Effect.matchEffect(postForm(state.tokenEndpoint, params, auth, config.wire, flow.timeoutMs), {
     onFailure: (error: TransportError | InvalidResponse) =>
@@ -469,7 +469,7 @@ export const requestCode = (
 ): Effect.Effect<readonly [Polling, DeviceAuthorization.DeviceCode, Instant], DeviceFlowError, HttpClient.HttpClient> => {
   const { config, clock } = flow
   const endpoint = config.endpoints.deviceAuthorization
-  const auth = { clientId: config.clientId, clientSecret: config.clientSecret, method: config.clientAuthMethod }
+  const auth = clientAuthOf(config)
   const params = DeviceAuthorization.requestParams(config, scopes, extraParams)
   const attempt = (
     n: number

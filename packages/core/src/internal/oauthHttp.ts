@@ -34,6 +34,15 @@ export interface ClientAuth {
   readonly method: "none" | "client_secret_post" | "client_secret_basic"
 }
 
+/**
+ * How `config`'s client authenticates: every request to the server's
+ * endpoints (code, poll, refresh, revocation) sends the same.
+ * @internal
+ */
+export const clientAuthOf = (
+  config: { readonly clientId: string; readonly clientSecret: Redacted.Redacted<string> | undefined; readonly clientAuthMethod: ClientAuth["method"] }
+): ClientAuth => ({ clientId: config.clientId, clientSecret: config.clientSecret, method: config.clientAuthMethod })
+
 /** @internal */
 export interface OAuthErrorBody {
   readonly error: string

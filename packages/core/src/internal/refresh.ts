@@ -9,7 +9,7 @@ import * as TokenResponse from "../TokenResponse.js"
 import { oauthFields } from "./errors.js"
 import { InteractionRequired, type InteractionRequiredReason } from "./interaction.js"
 import { isUnavailable } from "./oauthCodes.js"
-import { type OAuthErrorBody, postForm, tryLater } from "./oauthHttp.js"
+import { clientAuthOf, type OAuthErrorBody, postForm, tryLater } from "./oauthHttp.js"
 import { failureOutcome, hostOf, traced } from "./telemetry.js"
 
 // Entra codes that mean "the user must do something in a browser" (MFA,
@@ -88,11 +88,7 @@ export const refresh = (
       refresh_token: Redacted.value(refreshToken)
     }
     if (scopes.length > 0) params.scope = scopes.join(" ")
-    const answer = yield* postForm(endpoint, params, {
-      clientId: config.clientId,
-      clientSecret: config.clientSecret,
-      method: config.clientAuthMethod
-    }, config.wire, Duration.toMillis(timeout))
+    const answer = yield* postForm(endpoint, params, clientAuthOf(config), config.wire, Duration.toMillis(timeout))
     switch (answer._tag) {
       case "Success":
         return yield* TokenResponse.process({ endpoint, status: answer.status }, answer.body, scopes, sentAt, config.scopeForm, config)
