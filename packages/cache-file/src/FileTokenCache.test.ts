@@ -1,4 +1,5 @@
-import { PublicClient, TestKit, TestKitCache } from "@devflow/core"
+import { PublicClient } from "@devflow/core"
+import { TestKit, TestKitCache } from "@devflow/core/testing"
 import { late } from "@devflow/dev-server/wallClock"
 import * as TokenCache from "@devflow/core/TokenCache"
 import { assert, describe, it } from "@effect/vitest"

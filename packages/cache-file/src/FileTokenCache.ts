@@ -33,7 +33,8 @@
  *
  * @example
  * ```ts
- * import { PublicClient, TestKit } from "@devflow/core"
+ * import { PublicClient } from "@devflow/core"
+ * import { TestKit } from "@devflow/core/testing"
  * import { FileTokenCache } from "@devflow/cache-file"
  * import { Effect, Layer } from "effect"
  *

@@ -3,7 +3,7 @@
  * updating it concurrently, killed with SIGKILL in the middle of writes,
  * refreshing the same account at the same moment.
  */
-import { TestKitCache } from "@devflow/core"
+import { TestKitCache } from "@devflow/core/testing"
 import * as Account from "@devflow/core/Account"
 import * as TokenCache from "@devflow/core/TokenCache"
 import { assert, describe, it } from "@effect/vitest"

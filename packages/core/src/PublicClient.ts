@@ -5,7 +5,8 @@
  *
  * @example
  * ```ts
- * import { PublicClient, Silent, TokenCache, TestKit } from "@devflow/core"
+ * import { PublicClient, Silent, TokenCache } from "@devflow/core"
+ * import { TestKit } from "@devflow/core/testing"
  * import { Console, Effect, Layer } from "effect"
  *
  * const program = Effect.gen(function*() {

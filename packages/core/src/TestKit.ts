@@ -7,7 +7,8 @@
  *
  * @example
  * ```ts
- * import { DeviceFlow, TestKit } from "@devflow/core"
+ * import { DeviceFlow } from "@devflow/core"
+ * import { TestKit } from "@devflow/core/testing"
  * import { Effect } from "effect"
  *
  * const program = Effect.gen(function*() {

@@ -47,12 +47,6 @@ export * as PollSchedule from "./PollSchedule.js"
  */
 export * as TokenResponse from "./TokenResponse.js"
 /**
- * A scriptable fake authorization server for tests.
- *
- * @since 0.1.0
- */
-export * as TestKit from "./TestKit.js"
-/**
  * Authority and issuer URL rules, Entra tenants.
  *
  * @since 0.1.0
@@ -88,12 +82,6 @@ export * as PublicClient from "./PublicClient.js"
  * @since 0.1.0
  */
 export * as Silent from "./Silent.js"
-/**
- * Test helpers for caches: a refresh-token server and seeded accounts.
- *
- * @since 0.1.0
- */
-export * as TestKitCache from "./TestKitCache.js"
 /**
  * The token cache port and its in-memory layer.
  *
