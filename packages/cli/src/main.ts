@@ -21,6 +21,7 @@ import * as Option from "effect/Option"
 import { format } from "node:util"
 import * as Cli from "./Cli.js"
 import * as Help from "./Help.js"
+import * as DidYouMean from "./internal/didYouMean.js"
 import * as FlagTable from "./internal/flagTable.js"
 import * as Output from "./Output.js"
 import * as Telemetry from "./Telemetry.js"
@@ -113,6 +114,11 @@ export const main = (argv: ReadonlyArray<string>): void => {
     printHelp(help.command)
     return
   }
+  // one line, and -v too (@effect/cli knows only --version, and follows it with an empty line)
+  if (args.length === 1 && (args[0] === "-v" || args[0] === "--version")) {
+    process.stdout.write(`${Cli.VERSION}\n`)
+    return
+  }
 
   const program = Effect.gen(function*() {
     // @effect/cli drops empty arguments without a word (`--scope ""` would mean no --scope at all,
@@ -123,7 +129,7 @@ export const main = (argv: ReadonlyArray<string>): void => {
       const what = before?.startsWith("-") ? `${before} was given an empty value` : `an empty argument${before === undefined ? "" : ` after '${before}'`}`
       return yield* Effect.fail(ValidationError.invalidValue(HelpDoc.p(what)))
     }
-    const missing = missingValue(args)
+    const missing = missingValue(args) ?? DidYouMean.mistake(args)
     if (missing !== undefined) return yield* Effect.fail(ValidationError.invalidValue(HelpDoc.p(missing)))
     const base = yield* Effect.console
     const stdoutColor = Output.colorAllowed(process.stdout)
