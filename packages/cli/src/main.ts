@@ -20,6 +20,7 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import { format } from "node:util"
 import * as Cli from "./Cli.js"
+import * as Demo from "./commands/Demo.js"
 import * as Help from "./Help.js"
 import * as DidYouMean from "./internal/didYouMean.js"
 import * as FlagTable from "./internal/flagTable.js"
@@ -191,6 +192,8 @@ export const main = (argv: ReadonlyArray<string>): void => {
       const result = exit as unknown as Exit.Exit<number, never>
       if (Exit.isSuccess(result)) return onExit(result.value)
       if (Cause.isInterruptedOnly(result.cause)) {
+        // the documented way to stop the demo server, not a failure
+        if (Demo.stopsWithCtrlC(args)) return onExit(ExitCode.Success)
         // Ctrl-C: finalizers have run (spinner cleared, requests aborted, nothing written to the cache)
         process.stderr.write("devflow: interrupted\n")
         return onExit(ExitCode.Interrupted)

@@ -49,6 +49,12 @@ describe("devflow demo (the README's first command)", () => {
     try {
       const serving = await serve.event("serving")
       expect(serving.issuer).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      // the endpoints the README's library example uses, printed for people too
+      expect(serving).toMatchObject({
+        device_authorization_endpoint: `${serving.issuer}/device/auth`,
+        token_endpoint: `${serving.issuer}/token`
+      })
+      await serve.until((self) => (self.stderr.includes(`token endpoint ${serving.issuer}/token`) ? true : undefined))
       await serve.until((self) => (self.stderr.includes("forget the account") ? true : undefined))
       expect(serve.stderr).toContain("In a second terminal")
       expect(serve.stderr).toContain(serving.login)
@@ -72,6 +78,9 @@ describe("devflow demo (the README's first command)", () => {
     }
     const stopped = await serve.exit
     expect(stopped.stderr).toContain("Demo server stopped.")
+    // the Ctrl-C it asks for is its normal end
+    expect(stopped.code).toBe(0)
+    expect(stopped.stderr).not.toMatch(/interrupted/)
   }, 60_000)
 
   it("a usage error exits 2 with a one-line message and no stack trace", async () => {

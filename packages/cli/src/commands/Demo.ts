@@ -43,6 +43,16 @@ const invocation = (): { readonly devflow: string; readonly demo: string } => {
 }
 
 /**
+ * Whether `args` run the demo server until Ctrl-C (`demo --serve`), which it
+ * says is how to stop it: that interruption is the command's normal end.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const stopsWithCtrlC = (args: ReadonlyArray<string>): boolean =>
+  args.includes("demo") && args.some((a) => a === "--serve" || a === "--serve=true")
+
+/**
  * The `devflow login` line for a demo server at `issuer`. The scopes are
  * spelled out: the generic preset asks for none, and the demo server's
  * OpenID provider needs `openid` (`offline_access` brings the refresh token
@@ -100,9 +110,18 @@ export const demo = Command.make(
 
       if (options.serve) {
         if (context.json) {
-          stdout.line(JSON.stringify({ event: "serving", issuer: server.issuer, client_id: server.clientId, login }))
+          stdout.line(JSON.stringify({
+            event: "serving",
+            issuer: server.issuer,
+            client_id: server.clientId,
+            device_authorization_endpoint: server.deviceAuthorizationEndpoint,
+            token_endpoint: server.tokenEndpoint,
+            login
+          }))
         }
         stderr.line(`Demo authorization server (oidc-provider) running at ${stderr.bold(server.issuer)}; Ctrl-C stops it.`)
+        // what a program using @devflow/core needs (the README's library example)
+        stderr.line(`  client id ${server.clientId}, device authorization endpoint ${server.deviceAuthorizationEndpoint}, token endpoint ${server.tokenEndpoint}`)
         stderr.line("")
         stderr.line("In a second terminal, sign in against it (open the page it shows, sign in with any name, allow access):")
         stderr.line(`  ${stderr.bold(login)}`)
