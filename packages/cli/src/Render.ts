@@ -17,6 +17,7 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as FlagTable from "./internal/flagTable.js"
+import * as Invocation from "./internal/invocation.js"
 import * as Output from "./Output.js"
 
 /**
@@ -291,7 +292,8 @@ export const report = (error: CliError, options: ReportOptions): Effect.Effect<E
     const stderr = Output.stderr()
     // messages quote server text (error descriptions, names): the second wall after core's decoding
     const message = ServerText.sanitize(failure.message)
-    const hint = failure.hint === undefined ? undefined : ServerText.sanitize(failure.hint)
+    // the commands a hint suggests, as the person started devflow (`pnpm -s devflow login`, `node …/devflow.mjs login`)
+    const hint = failure.hint === undefined ? undefined : Invocation.respell(ServerText.sanitize(failure.hint))
     stderr.line(`devflow: ${stderr.red(message)}`)
     if (hint !== undefined) stderr.line(`  hint: ${hint}`)
     if (options.verbose) {

@@ -24,6 +24,7 @@ import * as Demo from "./commands/Demo.js"
 import * as Help from "./Help.js"
 import * as DidYouMean from "./internal/didYouMean.js"
 import * as FlagTable from "./internal/flagTable.js"
+import * as Invocation from "./internal/invocation.js"
 import * as Output from "./Output.js"
 import * as Telemetry from "./Telemetry.js"
 import { ExitCode } from "./Render.js"
@@ -155,7 +156,7 @@ export const main = (argv: ReadonlyArray<string>): void => {
           // @effect/cli styles its usage errors: one clean line (ServerText)
           ? ServerText.sanitize(usage.join(" ") || HelpDoc.toAnsiText(error.error))
           : ServerText.sanitize(String(error))
-        const hint = `run 'devflow${command === undefined ? "" : ` ${command}`} --help' for usage`
+        const hint = `run '${Invocation.current().devflow}${command === undefined ? "" : ` ${command}`} --help' for usage`
         process.stderr.write(`devflow: ${text} (${hint})\n`)
         if (json) {
           process.stdout.write(

@@ -3,7 +3,8 @@
  * that names the likely fix, and the short forms people try work.
  */
 import { describe, expect, it } from "vitest"
-import { devflow, STACK } from "./helpers.js"
+import * as Invocation from "../src/internal/invocation.js"
+import { asRun, devflow, STACK } from "./helpers.js"
 
 describe.concurrent("did you mean", () => {
   it("a mistyped command names the command: logni → login (exit 2)", async () => {
@@ -85,5 +86,23 @@ describe.concurrent("messages worded for a person", () => {
     expect(run.code).toBe(2)
     expect(run.stderr).toMatch(/^devflow: --interval must be a whole number from 1 to 600, got "0\.3"/)
     expect(run.stderr).not.toMatch(/is not a integer/)
+  })
+})
+
+describe.concurrent("hints name the command as it was run", () => {
+  it("the bundle run by path: node <path> login …", async () => {
+    const run = await devflow(["token", "--cache-dir", "/nonexistent/devflow-hint-test"])
+    expect(run.code).toBe(7)
+    expect(run.stderr).toContain(`hint: Run \`${asRun()} login --provider <id>`)
+    expect(run.stderr).toMatch(/^ {2}hint: Run `node \S*devflow\.mjs login/m)
+  })
+
+  it("as pnpm's script in a clone (pnpm -s devflow …), and as the installed binary (devflow …)", async () => {
+    const pnpm = await devflow(["token", "--cache-dir", "/nonexistent/devflow-hint-test"], { env: { npm_lifecycle_event: "devflow" } })
+    expect(pnpm.stderr).toContain("hint: Run `pnpm -s devflow login --provider <id>")
+    expect(Invocation.of({}, "/usr/local/bin/devflow", "/home/me").devflow).toBe("devflow")
+    expect(Invocation.of({}, "/home/me/devflow/packages/cli/dist/devflow.mjs", "/home/me/devflow").devflow)
+      .toBe("node packages/cli/dist/devflow.mjs")
+    expect(Invocation.of({ npm_lifecycle_event: "start" }, "/x/devflow.mjs", "/x")).toEqual({ devflow: "pnpm -s devflow", demo: "pnpm start" })
   })
 })

@@ -16,6 +16,7 @@ import * as Stream from "effect/Stream"
 import * as Flags from "../Flags.js"
 import * as Help from "../Help.js"
 import * as Http from "../Http.js"
+import * as Invocation from "../internal/invocation.js"
 import * as Output from "../Output.js"
 import * as Render from "../Render.js"
 import * as Root from "../Root.js"
@@ -30,17 +31,6 @@ import * as VerificationLink from "../VerificationLink.js"
  * @category constants
  */
 export const SERVE_PORT = 8628
-
-/**
- * How the person started devflow, for the commands we suggest: `pnpm start`
- * and `pnpm devflow` in a clone, else the `devflow` binary.
- */
-const invocation = (): { readonly devflow: string; readonly demo: string } => {
-  const script = process.env.npm_lifecycle_event
-  return script === "start" || script === "devflow"
-    ? { devflow: "pnpm -s devflow", demo: "pnpm start" }
-    : { devflow: "devflow", demo: "devflow demo" }
-}
 
 /**
  * Whether `args` run the demo server until Ctrl-C (`demo --serve`), which it
@@ -97,7 +87,7 @@ export const demo = Command.make(
     Effect.gen(function*() {
       const stdout = Output.stdout()
       const stderr = Output.stderr()
-      const run = invocation()
+      const run = Invocation.current()
       if (options.serve && options.autoApprove) {
         return yield* new Render.UsageError({
           message: "--auto-approve signs in here; --serve leaves the sign-in to `devflow login` in another terminal",
