@@ -165,7 +165,8 @@ describe("from a fresh clone, with the READMEs' commands, outside the workspace"
   afterAll(async () => {
     await server?.close()
     for (const dir of [clone, scratch, prefix]) if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
-  })
+    // the clone holds a whole pnpm install: removing it takes a while on a busy machine
+  }, 120_000)
 
   it("every public package packs, and the install has one effect and no private package", async () => {
     expect(Object.keys(tarballs).sort()).toEqual([...PUBLIC].sort())
