@@ -331,7 +331,7 @@ export const root = (version: string, style: Style): string => {
     ...table([
       ...global.map((s) => [flagName(s), flagText(s)] as const),
       ["-h, --help", "Show help; `devflow <command> --help` shows a command's."],
-      ["--version", "Show the version."],
+      ["-v, --version", "Show the version."],
       ["--completions <shell>", "Print a completion script: bash, fish, zsh or sh."]
     ], style)
   )
