@@ -18,6 +18,7 @@ import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
+import * as DidYouMean from "./internal/didYouMean.js"
 import * as FlagTable from "./internal/flagTable.js"
 import type * as TokenFormat from "./internal/tokenFormat.js"
 
@@ -65,6 +66,11 @@ const booleanConfig = (name: string): Config.Config<boolean> =>
 
 const refuse = (text: string) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(text)))
 
+const guessOf = (value: string, choices: ReadonlyArray<string>) => {
+  const guess = DidYouMean.closest(value, choices)
+  return guess === undefined ? "" : `; did you mean ${guess}?`
+}
+
 /** A choice, refused with a message naming the flag, its variable and the value (@effect/cli's own names neither). */
 const oneOf = (spec: FlagTable.FlagSpec, choices: ReadonlyArray<string>) =>
   Options.text(spec.name).pipe(
@@ -75,7 +81,7 @@ const oneOf = (spec: FlagTable.FlagSpec, choices: ReadonlyArray<string>) =>
     Options.mapEffect((given) =>
       Option.isNone(given) || choices.includes(given.value)
         ? Effect.succeed(given)
-        : refuse(`${labelOf(spec)} ${JSON.stringify(given.value.slice(0, 60))} is not one of: ${choices.join(", ")}`)
+        : refuse(`${labelOf(spec)} ${JSON.stringify(given.value.slice(0, 60))} is not one of: ${choices.join(", ")}${guessOf(given.value, choices)}`)
     )
   )
 
@@ -102,7 +108,17 @@ const build = (spec: FlagTable.FlagSpec): Options.Options<unknown> => {
         Number.isSafeInteger(n) && n >= min && n <= max
           ? Effect.succeed(n)
           : refuse(`${labelOf(spec)} must be a whole number from ${min} to ${max}, got ${n}`)
-      const integer = Options.integer(spec.name).pipe(described(spec), withEnv(spec, Config.integer))
+      // read as text: @effect/cli's own refusal ("'0.3' is not a integer") names neither the flag nor the range
+      const integer = Options.text(spec.name).pipe(
+        Options.withPseudoName("integer"),
+        described(spec),
+        withEnv(spec, Config.string),
+        Options.mapEffect((text) =>
+          /^-?\d+$/.test(text.trim())
+            ? Effect.succeed(Number(text.trim()))
+            : refuse(`${labelOf(spec)} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text.slice(0, 60))}`)
+        )
+      )
       return typeof spec.default === "number"
         ? integer.pipe(Options.withDefault(spec.default), Options.mapEffect(inRange))
         : integer.pipe(Options.optional, Options.mapEffect(Option.match({ onNone: () => Effect.succeedNone, onSome: (n) => Effect.asSome(inRange(n)) })))

@@ -38,6 +38,12 @@ export interface CommandHelp {
   readonly about: ReadonlyArray<string>
   readonly args?: ReadonlyArray<{ readonly name: string; readonly help: string }>
   readonly examples: ReadonlyArray<Example>
+  /**
+   * The command also takes this command's server and prompt flags (and means
+   * the same by them): its help names them in one line and points there,
+   * instead of describing them again.
+   */
+  readonly signInFlagsOf?: FlagTable.CommandName
 }
 
 /**
@@ -72,7 +78,8 @@ export const COMMANDS: Readonly<Record<FlagTable.CommandName, CommandHelp>> = {
       { title: "An Authorization header for curl", command: "token --format header" },
       { title: "As a kubectl exec credential plugin", command: "token --format k8s" },
       { title: "Sign in when needed, then print the token", command: "token --login" }
-    ]
+    ],
+    signInFlagsOf: "login"
   },
   exec: {
     summary: "Run a command with an access token in its environment",
@@ -118,9 +125,10 @@ export const COMMANDS: Readonly<Record<FlagTable.CommandName, CommandHelp>> = {
   },
   providers: {
     summary: "List the provider presets and the flags each one needs",
-    usage: ["[--json]"],
+    usage: ["[<id>] [--json]"],
     about: ["Each preset knows its provider's endpoints and quirks; `devflow login --provider <id>` picks one."],
-    examples: [{ title: "Entra's requirements, as JSON", command: "providers --json" }]
+    args: [{ name: "<id>", help: "Show this preset only (e.g. entra)." }],
+    examples: [{ title: "Entra's requirements, as JSON", command: "providers entra --json" }]
   },
   demo: {
     summary: "Try it: sign in against a local demo server (no account needed)",
@@ -245,6 +253,16 @@ const GROUPS: ReadonlyArray<readonly [FlagTable.FlagSpec["group"], string]> = [
   ["cache", "Cache and profile"]
 ]
 
+// The server and prompt flags `name` shares with `of`, described in `of`'s help only (`--scope` stays:
+// it means something of its own for each command)
+const signInFlags = (name: FlagTable.CommandName, of: FlagTable.CommandName): ReadonlyArray<FlagTable.Key> => {
+  const shared = new Set(FlagTable.keysOf(of))
+  return FlagTable.keysOf(name).filter((k) => {
+    const spec: FlagTable.FlagSpec = FlagTable.FLAGS[k]
+    return shared.has(k) && (spec.group === "server" || spec.group === "prompt") && spec.kind !== "scopes"
+  })
+}
+
 const flagName = (spec: FlagTable.FlagSpec): string => `--${spec.name}${spec.value === undefined ? "" : ` ${spec.value}`}`
 
 const section = (title: string, style: Style) => ["", style.bold(`${title}:`)]
@@ -275,13 +293,31 @@ export const command = (name: FlagTable.CommandName, style: Style): string => {
   }
   const everywhere = new Set(FlagTable.keysOf("devflow"))
   const keys = FlagTable.keysOf(name).filter((k) => !everywhere.has(k))
-  const specs: ReadonlyArray<FlagTable.FlagSpec> = keys.map((k) => FlagTable.FLAGS[k])
+  const inherited = help.signInFlagsOf === undefined ? [] : signInFlags(name, help.signInFlagsOf)
+  const specs: ReadonlyArray<FlagTable.FlagSpec> = keys.filter((k) => !inherited.includes(k)).map((k) => FlagTable.FLAGS[k])
   const left = leftOf([...specs.map(flagName), ...(help.args ?? []).map((a) => a.name)], 26)
-  for (const [group, title] of GROUPS) {
+  // a command that takes another's flags lists the groups holding its own flags first
+  const of = help.signInFlagsOf
+  const holdsOwn = (group: string) =>
+    of !== undefined && specs.some((s) => s.group === group && !(s.commands as ReadonlyArray<string>).includes(of))
+  const groups = [...GROUPS.filter(([g]) => holdsOwn(g)), ...GROUPS.filter(([g]) => !holdsOwn(g))]
+  for (const [group, title] of groups) {
     const inGroup = specs.filter((s) => s.group === group && s.hidden !== true)
     if (inGroup.length === 0) continue
     out.push(...section(title, style))
     out.push(...table(inGroup.map((s) => [flagName(s), flagText(s)] as const), style, 26, left))
+  }
+  if (help.signInFlagsOf !== undefined) {
+    const names = inherited.map((k): FlagTable.FlagSpec => FlagTable.FLAGS[k]).filter((s) => s.hidden !== true).map((s) => `--${s.name}`)
+    out.push(...section("Sign-in flags", style))
+    out.push(
+      ...wrap(
+        `Also accepted, meaning the same as for \`devflow ${help.signInFlagsOf}\` (see \`devflow ${help.signInFlagsOf} --help\`): ${
+          names.join(", ")
+        }.`,
+        width
+      ).map((line) => `  ${line}`)
+    )
   }
   out.push("", ...wrap("Every command also takes --json, --verbose and -h/--help (see `devflow --help`).", width).map(style.dim))
   return out.join("\n") + "\n"
@@ -320,7 +356,7 @@ export const root = (version: string, style: Style): string => {
     ...table([
       ...global.map((s) => [flagName(s), flagText(s)] as const),
       ["-h, --help", "Show help; `devflow <command> --help` shows a command's."],
-      ["--version", "Show the version."],
+      ["-v, --version", "Show the version."],
       ["--completions <shell>", "Print a completion script: bash, fish, zsh or sh."]
     ], style)
   )

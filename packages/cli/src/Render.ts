@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import type * as Account from "@devflow/core/Account"
+import * as ClientConfig from "@devflow/core/ClientConfig"
 import type * as DeviceFlowError from "@devflow/core/DeviceFlowError"
 import * as ServerText from "@devflow/core/ServerText"
 import type * as Silent from "@devflow/core/Silent"
@@ -16,6 +17,7 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as FlagTable from "./internal/flagTable.js"
+import * as Invocation from "./internal/invocation.js"
 import * as Output from "./Output.js"
 
 /**
@@ -147,6 +149,27 @@ export const flagOfField = (field: string): string | undefined => {
   return Object.hasOwn(FlagTable.FLAGS, key) ? FlagTable.label(key as FlagTable.Key) : undefined
 }
 
+// "(or issuer) is required…", "(or give the base address as authority)": the library names the other
+// inputs by field; a person types flags
+const flagsIn = (reason: string): string =>
+  reason
+    .replace(/^\(or ([\w ]+?)\)/, (whole, names: string) => {
+      const flags = names.split(" or ").map((name) => flagOfField(name)?.split(" ")[0])
+      return flags.every((f) => f !== undefined) ? `(or ${flags.join(" or ")})` : whole
+    })
+    .replace(/\(or give the base address as (\w+)\)/, (whole, name: string) => {
+      const flag = flagOfField(name)?.split(" ")[0]
+      return flag === undefined ? whole : `(or give the base address as ${flag})`
+    })
+
+// `127.0.0.1:8628` or `id.example.com/realms/x` given where an address belongs: the address it most likely is
+const schemeless = (reason: string): string | undefined => {
+  const given = /^is not an absolute URL: "([^"]*)"$/.exec(reason)?.[1]
+  if (given === undefined || given.includes("://") || !/^[\w.-]+(:\d+)?(\/\S*)?$/.test(given)) return undefined
+  const host = given.split(/[:/]/)[0]!
+  return `${ClientConfig.isLoopbackHost(host) ? "http" : "https"}://${given}`
+}
+
 /**
  * @since 0.1.0
  * @category utils
@@ -184,8 +207,11 @@ export const describe = (error: CliError): Failure => {
     case "InvalidConfiguration": {
       const flag = flagOfField(error.field.split(".")[0]!)
       // The flag, not the library's field name: "--issuer (DEVFLOW_ISSUER) must use https …"
-      const message = flag === undefined ? error.message : `${flag} ${error.reason}`
-      const hint = /must use https/.test(error.reason)
+      const message = flag === undefined ? error.message : `${flag} ${flagsIn(error.reason)}`
+      const withScheme = schemeless(error.reason)
+      const hint = withScheme !== undefined
+        ? `Did you mean ${withScheme}? An address needs its scheme: https://, or http:// for 127.0.0.1, localhost and [::1].`
+        : /must use https/.test(error.reason)
         ? "Use an https:// address; http:// is accepted only for 127.0.0.1, localhost and [::1]."
         : flag === undefined
         ? "See `devflow login --help`."
@@ -266,7 +292,8 @@ export const report = (error: CliError, options: ReportOptions): Effect.Effect<E
     const stderr = Output.stderr()
     // messages quote server text (error descriptions, names): the second wall after core's decoding
     const message = ServerText.sanitize(failure.message)
-    const hint = failure.hint === undefined ? undefined : ServerText.sanitize(failure.hint)
+    // the commands a hint suggests, as the person started devflow (`pnpm -s devflow login`, `node …/devflow.mjs login`)
+    const hint = failure.hint === undefined ? undefined : Invocation.respell(ServerText.sanitize(failure.hint))
     stderr.line(`devflow: ${stderr.red(message)}`)
     if (hint !== undefined) stderr.line(`  hint: ${hint}`)
     if (options.verbose) {

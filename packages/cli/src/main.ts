@@ -21,8 +21,11 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import { format } from "node:util"
 import * as Cli from "./Cli.js"
+import * as Demo from "./commands/Demo.js"
 import * as Help from "./Help.js"
+import * as DidYouMean from "./internal/didYouMean.js"
 import * as FlagTable from "./internal/flagTable.js"
+import * as Invocation from "./internal/invocation.js"
 import * as Output from "./Output.js"
 import * as Telemetry from "./Telemetry.js"
 import { ExitCode } from "./Render.js"
@@ -117,6 +120,11 @@ export const main = (argv: ReadonlyArray<string>): void => {
     printHelp(help.command)
     return
   }
+  // one line, and -v too (@effect/cli knows only --version, and follows it with an empty line)
+  if (args.length === 1 && (args[0] === "-v" || args[0] === "--version")) {
+    process.stdout.write(`${Cli.VERSION}\n`)
+    return
+  }
 
   const program = Effect.gen(function*() {
     // @effect/cli drops empty arguments without a word (`--scope ""` would mean no --scope at all,
@@ -129,7 +137,7 @@ export const main = (argv: ReadonlyArray<string>): void => {
       const what = before?.startsWith("-") ? `${before} was given an empty value` : `an empty argument${before === undefined ? "" : ` after '${before}'`}`
       return yield* Effect.fail(ValidationError.invalidValue(HelpDoc.p(what)))
     }
-    const missing = missingValue(args)
+    const missing = missingValue(args) ?? DidYouMean.mistake(args)
     if (missing !== undefined) return yield* Effect.fail(ValidationError.invalidValue(HelpDoc.p(missing)))
     const base = yield* Effect.console
     const stdoutColor = Output.colorAllowed(process.stdout)
@@ -154,7 +162,7 @@ export const main = (argv: ReadonlyArray<string>): void => {
           // @effect/cli styles its usage errors: one clean line (ServerText)
           ? ServerText.sanitize(usage.join(" ") || HelpDoc.toAnsiText(error.error))
           : ServerText.sanitize(String(error))
-        const hint = `run 'devflow${command === undefined ? "" : ` ${command}`} --help' for usage`
+        const hint = `run '${Invocation.current().devflow}${command === undefined ? "" : ` ${command}`} --help' for usage`
         process.stderr.write(`devflow: ${text} (${hint})\n`)
         if (json) {
           process.stdout.write(
@@ -191,6 +199,8 @@ export const main = (argv: ReadonlyArray<string>): void => {
       const result = exit as unknown as Exit.Exit<number, never>
       if (Exit.isSuccess(result)) return onExit(result.value)
       if (Cause.isInterruptedOnly(result.cause)) {
+        // the documented way to stop the demo server, not a failure
+        if (Demo.stopsWithCtrlC(args)) return onExit(ExitCode.Success)
         // Ctrl-C: finalizers have run (spinner cleared, requests aborted, nothing written to the cache)
         process.stderr.write("devflow: interrupted\n")
         return onExit(ExitCode.Interrupted)

@@ -1,7 +1,7 @@
 import { approveOverHttp } from "@devflow/dev-server"
 import * as fs from "node:fs"
 import { afterAll, describe, expect, it } from "vitest"
-import { Devflow, devflow, STACK, tempDir } from "./helpers.js"
+import { asRun, Devflow, devflow, STACK, tempDir } from "./helpers.js"
 
 const caches: Array<string> = []
 afterAll(() => {
@@ -34,10 +34,11 @@ describe("devflow demo (the README's first command)", () => {
     expect(run.code, run.stderr).toBe(0)
     const last = run.stderr.trimEnd().split("\n").slice(-6)
     expect(last[0]).toMatch(/^The demo keeps nothing/)
-    expect(last.join("\n")).toContain("devflow demo --serve")
-    expect(last.join("\n")).toContain("devflow login --issuer http://127.0.0.1:8628 --client-id devflow-demo --scope openid")
-    expect(last.join("\n")).toContain("devflow token")
-    expect(last.at(-1)).toMatch(/devflow login --help/)
+    // spelled as it was started: here, the bundle run by path
+    expect(last.join("\n")).toContain(`${asRun()} demo --serve`)
+    expect(last.join("\n")).toContain(`${asRun()} login --issuer http://127.0.0.1:8628 --client-id devflow-demo --scope openid`)
+    expect(last.join("\n")).toContain(`${asRun()} token`)
+    expect(last.at(-1)).toContain(`${asRun()} login --help`)
     // a person reads local time; it is not an ISO string
     expect(run.stderr).toMatch(/Signed in as demo-user; the access token is valid until \d\d:\d\d:\d\d /)
   }, 60_000)
@@ -49,12 +50,19 @@ describe("devflow demo (the README's first command)", () => {
     try {
       const serving = await serve.event("serving")
       expect(serving.issuer).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      // the endpoints the README's library example uses, printed for people too
+      expect(serving).toMatchObject({
+        device_authorization_endpoint: `${serving.issuer}/device/auth`,
+        token_endpoint: `${serving.issuer}/token`
+      })
+      await serve.until((self) => (self.stderr.includes(`token endpoint ${serving.issuer}/token`) ? true : undefined))
       await serve.until((self) => (self.stderr.includes("forget the account") ? true : undefined))
       expect(serve.stderr).toContain("In a second terminal")
       expect(serve.stderr).toContain(serving.login)
       // the exact line it printed, run as printed
-      const [word, ...args] = String(serving.login).split(" ")
-      expect(word).toBe("devflow")
+      const line = String(serving.login)
+      expect(line.startsWith(`${asRun()} login `), line).toBe(true)
+      const args = line.slice(asRun().length + 1).split(" ")
       const login = new Devflow([...args, "--no-qr", "--cache-dir", cache])
       const code = await login.userCode()
       await approveOverHttp(`${serving.issuer}/device`, code, { accountId: "grace" })
@@ -72,6 +80,9 @@ describe("devflow demo (the README's first command)", () => {
     }
     const stopped = await serve.exit
     expect(stopped.stderr).toContain("Demo server stopped.")
+    // the Ctrl-C it asks for is its normal end
+    expect(stopped.code).toBe(0)
+    expect(stopped.stderr).not.toMatch(/interrupted/)
   }, 60_000)
 
   it("a usage error exits 2 with a one-line message and no stack trace", async () => {

@@ -140,6 +140,18 @@ export const cachedSecrets = (dir: string): ReadonlyArray<string> => {
   return ["accessTokens", "refreshTokens", "idTokens"].flatMap((k) => (content[k] ?? []).map((e) => e.secret))
 }
 
+/**
+ * `devflow` as the hints of a process these helpers start spell it: the bundle run by path
+ * (`node packages/cli/dist/…/devflow.mjs`), so that the hint can be typed as it is.
+ */
+export const asRun = (cwd: string = process.cwd()): string => {
+  const relative = path.relative(cwd, inject("devflowBin"))
+  return `node ${relative.startsWith("..") || path.isAbsolute(relative) ? inject("devflowBin") : relative}`
+}
+
+/** `text` made a regular expression that matches it literally. */
+export const literally = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
 /** A stack trace line, as Node prints them. */
 export const STACK = /\n\s+at /
 

@@ -1,11 +1,15 @@
 /**
- * devflow as users meet it: packages from the registry, not a clone. Every
- * public package is packed with `pnpm pack` (workspace and catalog versions
- * rewritten), a scratch project outside the repository installs the tarballs
- * with plain `npm install` (no workspace links; Effect and its peers come from
- * the registry), and then
- * - the README's library example runs against the dev server (oidc-provider),
- * - the installed `devflow` binary runs `--help`, `login`, `token` and
+ * devflow as users meet it: from a fresh clone, with the commands the READMEs
+ * give, not the ones a developer of this repository would type. The
+ * repository's files are copied to a scratch clone with nothing built (no
+ * dist/, no bundle); the root README's "Install from a clone" block runs there
+ * verbatim (`pnpm install`, `pnpm pack:all`: each public package builds itself
+ * in its `prepack`); then, in a scratch app outside the repository, every
+ * README's install line runs verbatim with plain npm (no workspace links;
+ * Effect and its peers from the registry), and
+ * - every install line pins the Effect 3 peers (npm's `latest` for effect is 4.x),
+ * - the README's library example runs as pasted against the dev server (oidc-provider),
+ * - the globally installed `devflow` binary runs `--help`, `login`, `token` and
  *   `demo --auto-approve`,
  * - the app has one copy of `effect`, and nothing private was installed.
  *
@@ -24,37 +28,70 @@ import { cleanEnv, STACK } from "./helpers.js"
 const run = promisify(execFile)
 const repo = path.resolve(fileURLToPath(new URL("../../..", import.meta.url)))
 const PUBLIC = ["core", "node-http", "cache-file", "store-redis", "cli"] as const
+const LIBRARIES = PUBLIC.filter((p) => p !== "cli")
 
+const readme = (file: string) => fs.readFileSync(path.join(repo, file), "utf8")
+
+/** The commands of the first ```sh block after `heading` (comments and blank lines left out). */
+const shBlock = (text: string, heading: string): ReadonlyArray<string> => {
+  const block = new RegExp(`${heading}\\n[\\s\\S]*?\`\`\`sh\\n([\\s\\S]*?)\`\`\``).exec(text)?.[1]
+  if (block === undefined) throw new Error(`no sh block after ${heading}`)
+  return block.split("\n").map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("#"))
+}
+
+/** Every `npm install` line of every Markdown page a user reads (not the generated API reference). */
+const installLines = (): ReadonlyArray<{ readonly file: string; readonly line: string }> => {
+  const pages = ["README.md", ...PUBLIC.map((p) => `packages/${p}/README.md`)]
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(path.join(repo, dir), { withFileTypes: true })) {
+      const rel = path.join(dir, entry.name)
+      if (entry.isDirectory() && rel !== path.join("docs", "api")) walk(rel)
+      else if (entry.name.endsWith(".md")) pages.push(rel)
+    }
+  }
+  walk("docs")
+  return pages.flatMap((file) =>
+    [...readme(file).matchAll(/npm (?:install|i) [^\n`]*/g)].map((m) => ({ file, line: m[0] }))
+  )
+}
+
+const peersOf = (name: string): Record<string, string> =>
+  JSON.parse(readme(`packages/${name}/package.json`)).peerDependencies ?? {}
+
+let clone: string
 let scratch: string
-let packs: string
+let prefix: string
 let server: DevServer
 const tarballs: Record<string, { readonly file: string; readonly bytes: number }> = {}
 
-beforeAll(async () => {
-  packs = fs.mkdtempSync(path.join(os.tmpdir(), "devflow-packs-"))
-  scratch = fs.mkdtempSync(path.join(os.tmpdir(), "devflow-install-"))
-  // dist/ of the libraries (a no-op after `pnpm check`)
-  await run(path.join(repo, "node_modules/.bin/tsc"), ["-b", "tsconfig.json"], { cwd: repo })
-  for (const name of PUBLIC) {
-    // the cli's prepack bundles dist/devflow.mjs
-    await run("pnpm", ["pack", "--pack-destination", packs], { cwd: path.join(repo, "packages", name) })
-  }
-  for (const file of fs.readdirSync(packs)) {
-    const name = PUBLIC.find((p) => file === `devflow-${p}-0.1.0.tgz`)
-    if (name !== undefined) tarballs[name] = { file: path.join(packs, file), bytes: fs.statSync(path.join(packs, file)).size }
-  }
-  fs.writeFileSync(path.join(scratch, "package.json"), JSON.stringify({ name: "scratch-app", private: true, type: "module" }))
-  await run(
-    "npm",
-    ["install", "--no-audit", "--no-fund", "--loglevel=error", "--prefer-offline", ...PUBLIC.map((p) => tarballs[p]!.file)],
-    { cwd: scratch, timeout: 300_000, env: cleanEnv({ npm_config_workspaces: undefined }) }
-  )
-  server = await startDevServer({ pollIntervalSeconds: 1 })
-}, 420_000)
+describe("every install line", () => {
+  it("installs devflow packages from packed tarballs and pins each library's Effect peers to their ranges", () => {
+    const lines = installLines().filter(({ line }) => /devflow/.test(line))
+    expect(lines.length).toBeGreaterThanOrEqual(PUBLIC.length)
+    for (const { file, line } of lines) {
+      const words = line.split(/\s+/)
+      // the packages are not on the registry: a name there is somebody else's package, or nothing
+      expect(words.filter((w) => w.startsWith("@devflow/")), `${file}: ${line}`).toEqual([])
+      const libraries = LIBRARIES.filter((p) => line.includes(`/devflow-${p}-`))
+      const wanted = Object.assign({}, ...libraries.map(peersOf)) as Record<string, string>
+      for (const [peer, range] of Object.entries(wanted)) {
+        expect(words, `${file}: ${line} (npm would take ${peer}@latest, Effect 4)`).toContain(`${peer}@${range}`)
+      }
+      // an Effect package without a range resolves npm's latest: Effect 4
+      for (const w of words.filter((w) => /^(effect|@effect\/)/.test(w))) {
+        expect(Object.values(wanted), `${file}: ${w}`).toContain(w.slice(w.lastIndexOf("@") + 1))
+      }
+    }
+  })
 
-afterAll(async () => {
-  await server?.close()
-  for (const dir of [scratch, packs]) if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
+  it("of a package's README installs every devflow package its examples import", () => {
+    for (const name of PUBLIC) {
+      const text = readme(`packages/${name}/README.md`)
+      const line = shBlock(text, "## Install").join(" ")
+      const imported = new Set([...text.matchAll(/from "@devflow\/([\w-]+)"/g)].map((m) => m[1]!))
+      for (const dep of imported) expect(line, `packages/${name}/README.md imports @devflow/${dep}`).toContain(`/devflow-${dep}-`)
+    }
+  })
 })
 
 /** Run a process in the scratch project; approve the first user code it prints on stderr (unless it approves itself). */
@@ -81,9 +118,56 @@ const approving = (command: string, args: ReadonlyArray<string>, approve = true)
     })
   })
 
-const bin = () => path.join(scratch, "node_modules", ".bin", "devflow")
+/** `devflow` as `npm install -g` put it on the PATH */
+const bin = () => path.join(prefix, "bin", "devflow")
 
-describe("packed and installed with npm, outside the workspace", () => {
+describe("from a fresh clone, with the READMEs' commands, outside the workspace", () => {
+  beforeAll(async () => {
+    clone = fs.mkdtempSync(path.join(os.tmpdir(), "devflow-clone-"))
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), "devflow-install-"))
+    prefix = fs.mkdtempSync(path.join(os.tmpdir(), "devflow-global-"))
+    // what a clone has: the repository's files (committed or new, not ignored), so no dist/ and no bundle
+    const listed = (await run("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: repo, maxBuffer: 64 << 20 })).stdout
+    for (const file of listed.split("\0")) {
+      if (file === "" || !fs.existsSync(path.join(repo, file))) continue
+      fs.cpSync(path.join(repo, file), path.join(clone, file))
+    }
+    expect(fs.existsSync(path.join(clone, "packages/core/dist"))).toBe(false)
+    fs.writeFileSync(path.join(scratch, "package.json"), JSON.stringify({ name: "scratch-app", private: true, type: "module" }))
+    const fromClone = shBlock(readme("README.md"), "## Install from a clone")
+    const inClone = fromClone.filter((line) => !line.startsWith("npm "))
+    const inApp = [
+      ...fromClone.filter((line) => line.startsWith("npm ")),
+      ...LIBRARIES.flatMap((p) => shBlock(readme(`packages/${p}/README.md`), "## Install"))
+    ]
+    const script = ["set -e", `cd "${clone}"`, ...inClone, `cd "${scratch}"`, ...inApp].join("\n")
+    await run("sh", ["-c", script], {
+      timeout: 600_000,
+      maxBuffer: 64 << 20,
+      env: cleanEnv({
+        // `npm install -g` goes to a scratch prefix; quiet, and from npm's cache when it can
+        npm_config_prefix: prefix,
+        npm_config_audit: "false",
+        npm_config_fund: "false",
+        npm_config_loglevel: "error",
+        npm_config_prefer_offline: "true",
+        npm_config_workspaces: undefined
+      })
+    })
+    const packs = path.join(clone, "packs")
+    for (const file of fs.readdirSync(packs)) {
+      const name = PUBLIC.find((p) => file === `devflow-${p}-0.1.0.tgz`)
+      if (name !== undefined) tarballs[name] = { file: path.join(packs, file), bytes: fs.statSync(path.join(packs, file)).size }
+    }
+    server = await startDevServer({ pollIntervalSeconds: 1 })
+  }, 900_000)
+
+  afterAll(async () => {
+    await server?.close()
+    for (const dir of [clone, scratch, prefix]) if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
+    // the clone holds a whole pnpm install: removing it takes a while on a busy machine
+  }, 120_000)
+
   it("every public package packs, and the install has one effect and no private package", async () => {
     expect(Object.keys(tarballs).sort()).toEqual([...PUBLIC].sort())
     // what is published is the package, not the tests' build output (test bundles, workers)
@@ -92,7 +176,7 @@ describe("packed and installed with npm, outside the workspace", () => {
       expect(listing, name).not.toMatch(/test-workers|test-bundle|\.test\.(ts|js)/)
     }
     const installed = fs.readdirSync(path.join(scratch, "node_modules", "@devflow")).sort()
-    expect(installed).toEqual(["cache-file", "cli", "core", "node-http", "store-redis"])
+    expect(installed).toEqual(["cache-file", "core", "node-http", "store-redis"])
     const { stdout } = await run("npm", ["ls", "effect", "--all", "--json"], { cwd: scratch })
     const versions = new Set<string>()
     const walk = (deps: Record<string, { version?: string; dependencies?: Record<string, unknown> }> | undefined) => {
@@ -105,7 +189,7 @@ describe("packed and installed with npm, outside the workspace", () => {
     expect([...versions]).toHaveLength(1)
     expect([...versions][0]).toMatch(/^3\./)
     // every library loads from its installed dist/ (ESM, exports map, types next to it)
-    for (const name of ["core", "node-http", "cache-file", "store-redis"]) {
+    for (const name of LIBRARIES) {
       const loaded = await run(process.execPath, ["--input-type=module", "-e", `const m = await import("@devflow/${name}"); console.log(Object.keys(m).join(","))`], { cwd: scratch })
       expect(loaded.stdout.trim().length, name).toBeGreaterThan(0)
       const pkg = JSON.parse(fs.readFileSync(path.join(scratch, "node_modules/@devflow", name, "package.json"), "utf8"))
@@ -113,7 +197,7 @@ describe("packed and installed with npm, outside the workspace", () => {
     }
     // the CLI is one self-contained bundle: it installs nothing of its own but the OS keychain's native
     // binding, which no bundle can hold (optional: without it, secrets stay in the cache file)
-    const cli = JSON.parse(fs.readFileSync(path.join(scratch, "node_modules/@devflow/cli/package.json"), "utf8"))
+    const cli = JSON.parse(fs.readFileSync(path.join(prefix, "lib/node_modules/@devflow/cli/package.json"), "utf8"))
     expect(cli.dependencies ?? {}).toEqual({})
     expect(Object.keys(cli.optionalDependencies ?? {})).toEqual(["@napi-rs/keyring"])
     const count = (await run("npm", ["ls", "--all", "--parseable"], { cwd: scratch })).stdout.trim().split("\n").length - 1
@@ -123,23 +207,16 @@ describe("packed and installed with npm, outside the workspace", () => {
     )
   })
 
-  it("the README's library example runs against the dev server", async () => {
-    const readme = fs.readFileSync(path.join(repo, "README.md"), "utf8")
-    const example = /## Using the core\s+```ts\n([\s\S]*?)```/.exec(readme)?.[1]
+  it("the README's library example runs as pasted against the demo server's endpoints", async () => {
+    const example = /## Using the core[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme("README.md"))?.[1]
     expect(example).toBeDefined()
-    const code = example!
-      .replace("\"my-cli\"", JSON.stringify(server.clientId))
-      .replace("\"https://auth.example.com/oauth/device/code\"", JSON.stringify(server.deviceAuthorizationEndpoint))
-      .replace("\"https://auth.example.com/oauth/token\"", JSON.stringify(server.tokenEndpoint))
-    expect(code).not.toContain("auth.example.com")
-    fs.writeFileSync(
-      path.join(scratch, "example.mjs"),
-      `${code}\nEffect.runPromise(program).then(() => console.log("example: signed in"), (e) => { console.error(e); process.exit(1) })\n`
-    )
+    // the demo server `pnpm start --serve` starts listens on 8628; this one on a port of its own
+    expect(example).toContain("http://127.0.0.1:8628/")
+    fs.writeFileSync(path.join(scratch, "example.mjs"), example!.replaceAll("http://127.0.0.1:8628", server.issuer))
     const result = await approving(process.execPath, ["example.mjs"])
     expect(result.stderr).toMatch(/enter the code/)
     expect(result.code, result.stderr).toBe(0)
-    expect(result.stdout).toContain("example: signed in")
+    expect(result.stdout).toMatch(/^Signed in; granted scopes: .*openid/)
   })
 
   it("the installed devflow binary: --help, login, token, demo --auto-approve", async () => {

@@ -2,7 +2,7 @@ import { type DevServer, startDevServer } from "@devflow/dev-server"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cachedSecrets, Devflow, devflow, ESCAPE, STACK, tempDir, transcript } from "./helpers.js"
+import { asRun, cachedSecrets, Devflow, devflow, ESCAPE, STACK, tempDir, transcript } from "./helpers.js"
 
 let server: DevServer
 let cache: string
@@ -190,7 +190,7 @@ describe("devflow login → token → accounts → logout against the dev server
     expect(token.stdout).toBe("")
     const lines = token.stderr.trimEnd().split("\n")
     expect(lines[0]).toMatch(/^devflow: No cached sign-in/)
-    expect(lines[1]).toMatch(/hint: Run `devflow login`/)
+    expect(lines[1]).toContain(`hint: Run \`${asRun()} login\``)
     expect(lines.length).toBe(2)
     expect(token.stderr).not.toMatch(STACK)
   })

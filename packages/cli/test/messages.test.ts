@@ -7,7 +7,7 @@ import { json, startFaultServer } from "@devflow/dev-server/faults"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cachedSecrets, Devflow, devflow, type Run, STACK, tempDir } from "./helpers.js"
+import { asRun, cachedSecrets, Devflow, devflow, type Run, STACK, tempDir } from "./helpers.js"
 
 let server: DevServer
 const caches: Array<string> = []
@@ -97,7 +97,7 @@ describe("messages that name the fix", () => {
     const before = await devflow(["token", "--cache-dir", cache])
     expect(before.code, before.stderr).toBe(7)
     expect(before.stderr).toMatch(/^devflow: Not signed in/)
-    expect(before.stderr).toMatch(/hint: Run `devflow login/)
+    expect(before.stderr).toContain(`hint: Run \`${asRun()} login`)
     const json = await devflow(["token", "--json", "--cache-dir", cache])
     expect(JSON.parse(json.stdout)).toMatchObject({ event: "error", error: "InteractionRequired", exit_code: 7 })
 
@@ -105,7 +105,7 @@ describe("messages that name the fix", () => {
     expect((await devflow(["logout", "--cache-dir", cache])).code).toBe(0)
     const after = await devflow(["token", "--cache-dir", cache])
     expect(after.code, after.stderr).toBe(7)
-    expect(after.stderr).toMatch(/hint: Run `devflow login/)
+    expect(after.stderr).toContain(`hint: Run \`${asRun()} login`)
     noStack(after)
   }, 60_000)
 

@@ -3,7 +3,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Devflow, devflow, ESCAPE, type Run, STACK, tempDir } from "./helpers.js"
+import { asRun, Devflow, devflow, ESCAPE, literally, type Run, STACK, tempDir } from "./helpers.js"
 
 let server: DevServer
 let cache: string
@@ -59,7 +59,7 @@ describe.concurrent("one exit code per outcome", () => {
       expect(run.code).toBe(4)
       expect(run.stderr).toMatch(/devflow: Sign-in was not completed in time|expired/)
       // the client's own deadline or the server's expired_token, whichever comes first (a busy machine decides): both are exit 4
-      expect(run.stderr).toMatch(/hint: (Run `devflow login` again|The server no longer accepts this code)/)
+      expect(run.stderr).toMatch(new RegExp(`hint: (Run \`${literally(asRun())} login\` again|The server no longer accepts this code)`))
     } finally {
       await short.close()
     }

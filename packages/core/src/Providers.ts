@@ -121,7 +121,7 @@ export interface ProviderInput {
   readonly region?: string | undefined
   /** `aws-sso`: the AWS access portal URL, e.g. `https://d-1234567890.awsapps.com/start`. */
   readonly startUrl?: string | undefined
-  /** Scopes; the preset's defaults when omitted. */
+  /** Scopes; the preset's defaults when omitted, and for a discovery preset without any (generic), `ServerMetadata.inferredScopes` of the issuer. */
   readonly scopes?: ReadonlyArray<string> | undefined
 }
 

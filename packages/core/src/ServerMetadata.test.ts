@@ -67,6 +67,7 @@ describe("ServerMetadata.discover (RFC 8414, OpenID Connect Discovery)", () => {
         deviceAuthorizationEndpoint: `${ISSUER}/oauth2/device_authorization`,
         tokenEndpoint: `${ISSUER}/oauth2/token`,
         scopesSupported: ["openid", "profile", "offline_access"],
+        openIdProvider: true,
         tokenEndpointAuthMethodsSupported: ["none"],
         revocationEndpoint: undefined,
         source: `${ISSUER}/.well-known/openid-configuration`
@@ -339,6 +340,31 @@ describe("ServerMetadata.discover (RFC 8414, OpenID Connect Discovery)", () => {
       )
       assert(reset._tag === "TransportError")
       assert.include(reset.message, "ECONNRESET")
+    }))
+})
+
+describe("ServerMetadata.inferredScopes: what to ask for when no scope is given", () => {
+  it.effect("an OpenID Provider found by OpenID Connect Discovery: openid, and offline_access when listed", () =>
+    Effect.gen(function*() {
+      const found = yield* ServerMetadata.discover(ISSUER)
+      assert.isTrue(found.openIdProvider)
+      assert.deepStrictEqual(ServerMetadata.inferredScopes(found), ["openid", "offline_access"])
+    }).pipe(Effect.provide(serving({
+      [`${ISSUER}/.well-known/openid-configuration`]: TestKit.json(metadata(ISSUER))
+    }))))
+
+  it.effect("an RFC 8414 server that lists openid is an OpenID Provider; one that lists neither gets nothing", () =>
+    Effect.gen(function*() {
+      const rfc8414 = `https://idp.example/.well-known/oauth-authorization-server`
+      const listsOpenid = yield* ServerMetadata.discover("https://idp.example").pipe(Effect.provide(serving({
+        [rfc8414]: TestKit.json(metadata("https://idp.example", { scopes_supported: ["openid", "read"] }))
+      })))
+      assert.deepStrictEqual(ServerMetadata.inferredScopes(listsOpenid), ["openid"])
+      const plain = yield* ServerMetadata.discover("https://idp.example").pipe(Effect.provide(serving({
+        [rfc8414]: TestKit.json(metadata("https://idp.example", { scopes_supported: undefined }))
+      })))
+      assert.isFalse(plain.openIdProvider)
+      assert.deepStrictEqual(ServerMetadata.inferredScopes(plain), [])
     }))
 })
 

@@ -48,6 +48,8 @@ export interface ServerMetadata {
   readonly deviceAuthorizationEndpoint: string
   readonly tokenEndpoint: string
   readonly scopesSupported: ReadonlyArray<string> | undefined
+  /** an OpenID Provider: found by OpenID Connect Discovery, or listing `openid` in scopes_supported */
+  readonly openIdProvider: boolean
   readonly tokenEndpointAuthMethodsSupported: ReadonlyArray<string> | undefined
   /** RFC 8414 §2 revocation_endpoint (RFC 7009), when advertised and well-formed */
   readonly revocationEndpoint: string | undefined
@@ -125,6 +127,7 @@ export const discover = (
           Effect.mapError(invalidEndpoint("token_endpoint"))
         ),
         scopesSupported: doc.scopes_supported,
+        openIdProvider: location === wellKnownUrls(url)[0] || (doc.scopes_supported?.includes("openid") ?? false),
         tokenEndpointAuthMethodsSupported: doc.token_endpoint_auth_methods_supported,
         // only sign-out uses it: a malformed one costs the revocation, not the sign-in
         revocationEndpoint: doc.revocation_endpoint === undefined
@@ -139,6 +142,23 @@ export const discover = (
       reason: `no metadata found for ${expected} (tried ${tried.join(", ")})`
     })
   })
+
+/**
+ * The scopes to ask for when the caller names none: `openid` from an OpenID
+ * Provider, and `offline_access` when the server lists it. An OpenID Provider
+ * asked for no scope lets the person sign in and then answers `access_denied`
+ * (oidc-provider does), and without `offline_access` there is no refresh
+ * token for a later silent call.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const inferredScopes = (
+  metadata: Pick<ServerMetadata, "openIdProvider" | "scopesSupported">
+): ReadonlyArray<string> => [
+  ...(metadata.openIdProvider ? ["openid"] : []),
+  ...(metadata.scopesSupported?.includes("offline_access") === true ? ["offline_access"] : [])
+]
 
 /**
  * Discovery with a per-process cache: each issuer is fetched once, concurrent

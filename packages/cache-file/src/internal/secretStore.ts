@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as crypto from "node:crypto"
 import * as Keychain from "./keychain.js"
+import * as SecretPlacement from "../SecretPlacement.js"
 
 /**
  * Where the cache's long-lived secrets (refresh tokens, kept client
@@ -18,13 +19,8 @@ export type Mode = "auto" | "keychain" | "file"
 /** @internal */
 export const MODES: ReadonlyArray<Mode> = ["auto", "keychain", "file"]
 
-/**
- * In the file, a secret kept in the keychain is replaced by a reference to
- * its item. No server issues a token of this shape.
- * @internal
- */
-export const REF_PREFIX = "devflow-keychain:"
-const REF = /^devflow-keychain:((?:refresh-token|client-secret)\/[0-9a-f]{12}\/[0-9a-f]{32})$/
+const REF_PREFIX = SecretPlacement.REFERENCE_PREFIX
+const REF = SecretPlacement.REFERENCE
 
 type Section = "refreshTokens" | "clients"
 type Entry = TokenCache.CredentialEntry | TokenCache.ClientEntry

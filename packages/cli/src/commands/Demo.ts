@@ -16,6 +16,7 @@ import * as Stream from "effect/Stream"
 import * as Flags from "../Flags.js"
 import * as Help from "../Help.js"
 import * as Http from "../Http.js"
+import * as Invocation from "../internal/invocation.js"
 import * as Output from "../Output.js"
 import * as Render from "../Render.js"
 import * as Root from "../Root.js"
@@ -32,15 +33,14 @@ import * as VerificationLink from "../VerificationLink.js"
 export const SERVE_PORT = 8628
 
 /**
- * How the person started devflow, for the commands we suggest: `pnpm start`
- * and `pnpm devflow` in a clone, else the `devflow` binary.
+ * Whether `args` run the demo server until Ctrl-C (`demo --serve`), which it
+ * says is how to stop it: that interruption is the command's normal end.
+ *
+ * @since 0.1.0
+ * @category utils
  */
-const invocation = (): { readonly devflow: string; readonly demo: string } => {
-  const script = process.env.npm_lifecycle_event
-  return script === "start" || script === "devflow"
-    ? { devflow: "pnpm -s devflow", demo: "pnpm start" }
-    : { devflow: "devflow", demo: "devflow demo" }
-}
+export const stopsWithCtrlC = (args: ReadonlyArray<string>): boolean =>
+  args.includes("demo") && args.some((a) => a === "--serve" || a === "--serve=true")
 
 /**
  * The `devflow login` line for a demo server at `issuer`. The scopes are
@@ -87,7 +87,7 @@ export const demo = Command.make(
     Effect.gen(function*() {
       const stdout = Output.stdout()
       const stderr = Output.stderr()
-      const run = invocation()
+      const run = Invocation.current()
       if (options.serve && options.autoApprove) {
         return yield* new Render.UsageError({
           message: "--auto-approve signs in here; --serve leaves the sign-in to `devflow login` in another terminal",
@@ -100,9 +100,18 @@ export const demo = Command.make(
 
       if (options.serve) {
         if (context.json) {
-          stdout.line(JSON.stringify({ event: "serving", issuer: server.issuer, client_id: server.clientId, login }))
+          stdout.line(JSON.stringify({
+            event: "serving",
+            issuer: server.issuer,
+            client_id: server.clientId,
+            device_authorization_endpoint: server.deviceAuthorizationEndpoint,
+            token_endpoint: server.tokenEndpoint,
+            login
+          }))
         }
         stderr.line(`Demo authorization server (oidc-provider) running at ${stderr.bold(server.issuer)}; Ctrl-C stops it.`)
+        // what a program using @devflow/core needs (the README's library example)
+        stderr.line(`  client id ${server.clientId}, device authorization endpoint ${server.deviceAuthorizationEndpoint}, token endpoint ${server.tokenEndpoint}`)
         stderr.line("")
         stderr.line("In a second terminal, sign in against it (open the page it shows, sign in with any name, allow access):")
         stderr.line(`  ${stderr.bold(login)}`)

@@ -4,12 +4,16 @@
  * @since 0.1.0
  */
 import * as Providers from "@devflow/core/Providers"
+import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Flags from "../Flags.js"
 import * as Help from "../Help.js"
+import * as DidYouMean from "../internal/didYouMean.js"
 import * as FlagTable from "../internal/flagTable.js"
 import * as Output from "../Output.js"
+import { UsageError } from "../Render.js"
 import * as Root from "../Root.js"
 
 const FLAG = (field: Providers.InputField): string => `--${FlagTable.FLAGS[field === "scopes" ? "scope" : field].name}`
@@ -45,11 +49,27 @@ const wrap = (text: string, width: number, indent: string): ReadonlyArray<string
  */
 export const providers = Command.make(
   "providers",
-  Flags.of("providers"),
-  Root.handle((_options, context) =>
-    Effect.sync(() => {
+  {
+    ...Flags.of("providers"),
+    id: Args.text({ name: "id" }).pipe(Args.withDescription(Help.COMMANDS.providers.args?.[0]?.help ?? ""), Args.optional)
+  },
+  Root.handle((options, context) =>
+    Effect.gen(function*() {
       const stdout = Output.stdout()
-      for (const id of Providers.ids) {
+      const ids = yield* Option.match(options.id, {
+        onNone: () => Effect.succeed(Providers.ids),
+        onSome: (id) => {
+          if (Providers.isProviderId(id)) return Effect.succeed([id])
+          const guess = DidYouMean.closest(id, Providers.ids)
+          return Effect.fail(
+            new UsageError({
+              message: `Unknown provider ${JSON.stringify(id.slice(0, 60))}${guess === undefined ? "" : `: did you mean ${guess}?`}`,
+              hint: "`devflow providers` lists them."
+            })
+          )
+        }
+      })
+      for (const id of ids) {
         const p = Providers.presets[id]
         if (context.json) {
           stdout.line(JSON.stringify({
@@ -74,7 +94,7 @@ export const providers = Command.make(
         for (const line of wrap(p.describe, Math.min(process.stdout.columns ?? 100, 100), "  ")) stdout.line(line)
         stdout.line("")
       }
-      if (!context.json) {
+      if (!context.json && Option.isNone(options.id)) {
         stdout.line("Example: devflow login --provider entra --tenant contoso.onmicrosoft.com --client-id <app id>")
       }
     })

@@ -16,6 +16,7 @@
  * compares both paths' answers.
  * @internal
  */
+import * as SecretPlacement from "@devflow/cache-file/SecretPlacement"
 import * as CacheQuery from "@devflow/core/CacheQuery"
 import * as ScopeForm from "@devflow/core/ScopeForm"
 import * as Setting from "@devflow/core/Setting"
@@ -34,6 +35,8 @@ type FastCommand = "token" | "git-credential" | "exec"
 const flagsOf = (command: FastCommand) => FlagTable.keysOf(command).map((key) => ({ key, spec: FlagTable.FLAGS[key] as FlagTable.FlagSpec }))
 const TOKEN_FLAGS = flagsOf("token")
 const ENV: Readonly<Record<string, string | undefined>> = Object.fromEntries(TOKEN_FLAGS.map(({ key, spec }) => [key, spec.env]))
+const isSecretStore = (s: string): s is (typeof FlagTable.SECRET_STORES)[number] =>
+  (FlagTable.SECRET_STORES as ReadonlyArray<string>).includes(s)
 const BOOLEAN_ENV = TOKEN_FLAGS.flatMap(({ spec }) => (spec.kind === "boolean" && spec.env !== undefined ? [spec.env] : []))
 
 /**
@@ -179,10 +182,10 @@ const lookup = (
   if (BOOLEAN_ENV.some((name) => envBoolean(env[name]) === "invalid")) return undefined
   if (HttpSettings.firstProblem(env) !== undefined) return undefined
 
-  // Access tokens stay in the file whichever store keeps the long-lived secrets (docs/caching.md),
-  // so the store changes nothing here; an unknown one is for the full CLI to refuse.
-  const secretStore = value("secretStore")
-  if (secretStore !== undefined && !(FlagTable.SECRET_STORES as ReadonlyArray<string>).includes(secretStore)) return undefined
+  // Access tokens stay in the file whichever store keeps the long-lived secrets (docs/caching.md); an
+  // unknown store is for the full CLI to refuse.
+  const secretStore = value("secretStore") ?? "auto"
+  if (!isSecretStore(secretStore)) return undefined
 
   const profileName = value("profile") ?? ProfileFile.DEFAULT_PROFILE
   if (!ProfileFile.PROFILE_NAME.test(profileName)) return undefined
@@ -222,6 +225,12 @@ const lookup = (
   if (!fileStat.isFile() || !ownerOnly(fileStat, uid)) return undefined
   const content = JSON.parse(fs.readFileSync(file, "utf8"))
   if (content?.version !== 1 || !Array.isArray(content.accounts) || !Array.isArray(content.accessTokens)) return undefined
+  // Secrets not yet where the chosen store keeps them (`--secret-store` switched): the full CLI moves them,
+  // or says that the keychain it must use does not answer ("the keychain or nothing").
+  const secrets = [...(content.refreshTokens ?? []), ...(content.clients ?? [])].map((e: { secret?: unknown }) => e?.secret)
+  if (!secrets.every((s) => typeof s === "string") || !SecretPlacement.settled(secretStore, secrets as Array<string>)) {
+    return undefined
+  }
 
   const accounts = (content.accounts as ReadonlyArray<unknown>).filter(isAccount).filter((a) =>
     a.authority === client.authority

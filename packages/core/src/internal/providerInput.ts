@@ -186,7 +186,7 @@ export const resolve = (
     const provider = presets[id]
     // Everything is checked before the first request.
     yield* checkInputs(provider, input)
-    const scopes = yield* ClientConfig.validateScopes("scopes", input.scopes ?? provider.defaults.scopes)
+    const given = yield* ClientConfig.validateScopes("scopes", input.scopes ?? provider.defaults.scopes)
     const base = yield* resolveBase(provider, input)
     const deviceAuthorizationParams: Record<string, string> = {}
     const tokenParams: Record<string, string> = {}
@@ -198,18 +198,20 @@ export const resolve = (
     }
     const clientId = input.clientId.trim()
     const revocationPath = provider.revocation._tag === "Path" ? base + provider.revocation.path : undefined
-    const { endpoints, issuer } = provider.endpoints._tag === "Paths"
+    const { endpoints, issuer, metadata } = provider.endpoints._tag === "Paths"
       ? {
         endpoints: {
           deviceAuthorization: base + provider.endpoints.deviceAuthorization,
           token: base + provider.endpoints.token,
           revocation: revocationPath
         },
-        issuer: knownIssuer(provider, base)
+        issuer: knownIssuer(provider, base),
+        metadata: undefined
       }
       : yield* Effect.map(
         Effect.flatMap(ServerMetadata.Discovery, (discovery) => discovery.discover(base)),
         (metadata) => ({
+          metadata,
           endpoints: {
             deviceAuthorization: metadata.deviceAuthorizationEndpoint,
             token: metadata.tokenEndpoint,
@@ -219,6 +221,11 @@ export const resolve = (
           issuer: metadata.issuer
         })
       )
+    // No scope given and none in the preset: what the server's metadata says it needs (an OpenID Provider
+    // asked for nothing lets the person sign in, then denies)
+    const scopes = input.scopes === undefined && given.length === 0 && metadata !== undefined
+      ? ServerMetadata.inferredScopes(metadata)
+      : given
     const configInput: ClientConfig.ClientConfigInput = {
       clientId,
       clientSecret: input.clientSecret,
