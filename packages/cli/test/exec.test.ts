@@ -172,7 +172,7 @@ console.log(JSON.stringify({ mode: (fs.statSync(file).mode & 0o777).toString(8),
       const run = await devflow(["exec", "--cache-dir", empty, "--", process.execPath, child])
       expect(run.code).toBe(7)
       expect(run.stdout).toBe("")
-      expect(run.stderr).toMatch(/^devflow: .*\n {2}hint: Run `devflow login` \(or `devflow token --login`\) to sign in\.\n$/)
+      expect(run.stderr).toMatch(/^devflow: .*\n {2}hint: Run `[^`]*devflow(?:\.mjs)? login` \(or `[^`]*devflow(?:\.mjs)? token --login`\) to sign in\.\n$/)
       expect(fs.existsSync(marker)).toBe(false)
     } finally {
       fs.rmSync(empty, { recursive: true, force: true })

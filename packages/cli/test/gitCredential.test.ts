@@ -133,7 +133,7 @@ describe("devflow git-credential with Debian's git over smart HTTP (git http-bac
       const run = await credential("get", request, ["--cache-dir", empty], { DEVFLOW_JSON: "true" })
       expect(run.code).toBe(7)
       expect(run.stdout).toBe("")
-      expect(run.stderr).toMatch(/\n {2}hint: Run `devflow login`/)
+      expect(run.stderr).toMatch(/\n {2}hint: Run `[^`]*devflow(?:\.mjs)? login`/)
       const bad = await credential("get", request, ["--cache-dir", cache, "--username", "a\nb"])
       expect(bad.code).toBe(2)
       expect(bad.stdout).toBe("")
@@ -173,7 +173,7 @@ describe("devflow git-credential with Debian's git over smart HTTP (git http-bac
       try {
         const done = await fetchOnTerminal(own, { GIT_TERMINAL_PROMPT: "0" }).exit
         expect(done.code).toBe(128)
-        expect(done.stdout).toMatch(/hint: Run `devflow login`/)
+        expect(done.stdout).toMatch(/hint: Run `[^`]*devflow(?:\.mjs)? login`/)
         expect(done.stdout).not.toMatch(/enter the code/)
       } finally {
         fs.rmSync(own, { recursive: true, force: true })
@@ -210,7 +210,7 @@ describe("devflow git-credential with Debian's git over smart HTTP (git http-bac
 
     const offTerminal = await git([...helperFor(gitServer, cache), "fetch", "--quiet"], clone).exit
     expect(offTerminal.code).toBe(128)
-    expect(offTerminal.stderr).toMatch(/devflow: .*\n {2}hint: Run `devflow login` \(or `devflow token --login`\) to sign in\./)
+    expect(offTerminal.stderr).toMatch(/devflow: .*\n {2}hint: Run `[^`]*devflow(?:\.mjs)? login` \(or `[^`]*devflow(?:\.mjs)? token --login`\) to sign in\./)
     expect(offTerminal.stderr).not.toMatch(/enter the code/)
     expect(offTerminal.stderr).not.toMatch(STACK)
 

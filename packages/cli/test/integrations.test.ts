@@ -219,7 +219,7 @@ describe("docs/integrations.md, run as written", () => {
       const run = await job(false)
       expect(run.code).toBe(7)
       expect(run.stdout).toBe("")
-      expect(run.stderr).toMatch(/hint: Run `devflow login`/)
+      expect(run.stderr).toMatch(/hint: Run `[^`]*devflow(?:\.mjs)? login`/)
       expect(run.stderr).toMatch(/devflow: the job's sign-in has expired; run 'devflow login' and update the job's cache\n$/)
       expect(run.stderr).not.toMatch(/enter the code/)
     })
