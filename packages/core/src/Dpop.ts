@@ -11,9 +11,15 @@
  * @see https://www.rfc-editor.org/rfc/rfc9449.html
  * @since 0.1.0
  */
-import type * as Effect from "effect/Effect"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
+import type { OAuthError } from "./DeviceFlowError.js"
 import * as internal from "./internal/dpop.js"
+import * as client from "./internal/dpopClient.js"
 
 /**
  * @since 0.1.0
@@ -143,3 +149,94 @@ export const htu: (url: string) => string = internal.htu
  * @category refinements
  */
 export const isKeyPair: (u: unknown) => u is KeyPair = internal.isKeyPair
+
+/**
+ * The key a client signs its proofs with, and the nonces servers gave it
+ * (RFC 9449 §8: one per server, by origin).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface KeyHolder {
+  readonly key: Effect.Effect<KeyPair>
+  /** the latest nonce the server of `url` gave */
+  readonly nonce: (url: string) => string | undefined
+  /** remember a server's nonce (one that is not RFC 9449 §8.1 NQCHARs is ignored) */
+  readonly setNonce: (url: string, nonce: string) => void
+}
+
+/**
+ * The key DPoP requests use. By default one ES256 key for the process, made
+ * on first use: a sign-in and the refreshes after it in one process share it
+ * (RFC 9449 §5: the refresh token is bound to it). {@link layerKey} sets
+ * another, e.g. an Ed25519 key or one kept with the tokens.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class CurrentKey extends Context.Reference<CurrentKey>()("@devflow/core/Dpop/CurrentKey", {
+  defaultValue: (): KeyHolder => client.processHolder()
+}) {}
+
+/**
+ * A holder for `key`, with no nonces yet.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeHolder = (key: KeyPair): KeyHolder => client.makeHolder(Effect.succeed(key))
+
+/**
+ * Sign DPoP requests with `key`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerKey = (key: KeyPair): Layer.Layer<never> => Layer.succeed(CurrentKey, makeHolder(key))
+
+/**
+ * A proof for a resource request with {@link CurrentKey}: `ath` binds it to
+ * the access token, and the server's last nonce is included. Send it as the
+ * `DPoP` header next to `Authorization: DPoP <token>`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9449.html#section-7
+ * @since 0.1.0
+ * @category constructors
+ */
+export const proofFor = (input: {
+  readonly method: string
+  readonly url: string
+  readonly accessToken: Redacted.Redacted<string> | string
+}): Effect.Effect<string> => Effect.flatMap(CurrentKey, (holder) => client.proofFor(holder, input))
+
+/**
+ * An `HttpClient` whose requests present a DPoP-bound access token: each
+ * carries `Authorization: DPoP <token>` and a fresh proof with {@link CurrentKey};
+ * a resource server's `use_dpop_nonce` (HTTP 401, `DPoP-Nonce`) gets one
+ * retry with its nonce.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9449.html#section-7
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withAccessToken: {
+  (
+    accessToken: Redacted.Redacted<string>
+  ): <E, R>(self: HttpClient.HttpClient.With<E, R>) => Effect.Effect<HttpClient.HttpClient.With<E, R>>
+  <E, R>(
+    self: HttpClient.HttpClient.With<E, R>,
+    accessToken: Redacted.Redacted<string>
+  ): Effect.Effect<HttpClient.HttpClient.With<E, R>>
+} = dual(2, <E, R>(self: HttpClient.HttpClient.With<E, R>, accessToken: Redacted.Redacted<string>) =>
+  Effect.map(CurrentKey, (holder) => client.wrap(self, holder, accessToken)))
+
+/**
+ * Whether a token request failed because the server refused the DPoP proof
+ * (`invalid_dpop_proof`, RFC 9449 §5.2); its `errorDescription` is the server's hint.
+ *
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isProofRejected = (u: unknown): u is OAuthError =>
+  typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "OAuthError" &&
+  (u as { error?: unknown }).error === "invalid_dpop_proof"

@@ -33,6 +33,7 @@ import * as Ref from "effect/Ref"
 import * as ClientConfig from "./ClientConfig.js"
 import type { DeviceCode } from "./DeviceAuthorization.js"
 import type { InvalidConfiguration } from "./DeviceFlowError.js"
+import * as DpopCrypto from "./internal/dpop.js"
 import * as DpopVerify from "./internal/dpopVerify.js"
 
 /**
@@ -740,3 +741,20 @@ export const recordingPrompt: Effect.Effect<{
   onCode: (code) => Ref.update(ref, (all) => [...all, code]),
   shown: Ref.get(ref)
 }))
+
+/**
+ * Wait until no DPoP key generation or signing is in flight. Web Crypto is
+ * real asynchronous work that Effect's `Clock` does not see: a test that
+ * moves a `TestClock` while a proof is being signed would pass a request's
+ * timeout during it. Call this before each `TestClock.adjust` in DPoP tests.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const awaitWebCrypto: Effect.Effect<void> = Effect.suspend(function loop(): Effect.Effect<void> {
+  if (DpopCrypto.webCryptoInFlight() === 0) return Effect.void
+  return Effect.zipRight(
+    Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 0))),
+    Effect.zipRight(Effect.yieldNow(), Effect.suspend(loop))
+  )
+})

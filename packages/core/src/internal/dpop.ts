@@ -18,6 +18,26 @@ const encoder = new TextEncoder()
 
 const subtle = (): SubtleCrypto => globalThis.crypto.subtle
 
+// Web Crypto is real asynchronous work, outside Effect's Clock: a test that moves a
+// TestClock while a proof is being signed would see time pass during it. Counted so
+// that virtual-time drivers can wait for it (TestKit.awaitWebCrypto).
+let inFlight = 0
+let used = false
+
+/** @internal */
+export const webCryptoInFlight = (): number => inFlight
+
+/** @internal */
+export const webCryptoUsed = (): boolean => used
+
+/** @internal */
+export const webCrypto = <A>(f: () => Promise<A>): Effect.Effect<A> =>
+  Effect.promise(() => {
+    inFlight++
+    used = true
+    return f().finally(() => inFlight--)
+  })
+
 const keyAlgorithm = (alg: Dpop.Algorithm): EcKeyGenParams | Algorithm =>
   alg === "ES256" ? { name: "ECDSA", namedCurve: "P-256" } : { name: "Ed25519" }
 
@@ -62,7 +82,7 @@ export const thumbprint = (jwk: Dpop.PublicJwk): Effect.Effect<string> =>
 
 const sha256 = (text: string): Effect.Effect<string> =>
   Effect.map(
-    Effect.promise(() => subtle().digest("SHA-256", encoder.encode(text))),
+    webCrypto(() => subtle().digest("SHA-256", encoder.encode(text))),
     (digest) => Encoding.encodeBase64Url(new Uint8Array(digest))
   )
 
@@ -70,10 +90,10 @@ const sha256 = (text: string): Effect.Effect<string> =>
 export const generateKeyPair = (alg: Dpop.Algorithm = "ES256"): Effect.Effect<Dpop.KeyPair> =>
   Effect.gen(function*() {
     // non-extractable: the private key cannot be exported, only used to sign
-    const pair = (yield* Effect.promise(() =>
+    const pair = (yield* webCrypto(() =>
       subtle().generateKey(keyAlgorithm(alg), false, ["sign", "verify"])
     )) as CryptoKeyPair
-    const publicJwk = publicJwkOf(yield* Effect.promise(() => subtle().exportKey("jwk", pair.publicKey)))
+    const publicJwk = publicJwkOf(yield* webCrypto(() => subtle().exportKey("jwk", pair.publicKey)))
     const key = new KeyPairImpl(alg, publicJwk, yield* thumbprint(publicJwk))
     privateKeys.set(key, pair.privateKey)
     return key
@@ -121,7 +141,7 @@ export const proof = (key: Dpop.KeyPair, input: Dpop.ProofInput): Effect.Effect<
     if (input.nonce !== undefined) claims.nonce = input.nonce
     if (input.accessToken !== undefined) claims.ath = yield* accessTokenHash(input.accessToken)
     const signingInput = `${json(header)}.${json(claims)}`
-    const signature = yield* Effect.promise(() =>
+    const signature = yield* webCrypto(() =>
       subtle().sign(signAlgorithm(key.alg), privateKey, encoder.encode(signingInput))
     )
     // Web Crypto's ECDSA signature is already r || s, the JWS form (RFC 7518 §3.4)

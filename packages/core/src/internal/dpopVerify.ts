@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
 import type * as Dpop from "../Dpop.js"
-import { accessTokenHash, htu, thumbprint } from "./dpop.js"
+import { accessTokenHash, htu, thumbprint, webCrypto } from "./dpop.js"
 
 /** @internal */
 export interface Expected {
@@ -72,13 +72,13 @@ export const verify = (jwt: string, expected: Expected): Effect.Effect<Either.Ei
     if (typeof jwk !== "object" || jwk === null) return Either.left("has no jwk header")
     // RFC 9449 §4.3 (7): the jwk header does not contain a private key
     if ("d" in jwk) return Either.left("carries a private key in its jwk header")
-    const key = yield* Effect.promise(() =>
+    const key = yield* webCrypto(() =>
       globalThis.crypto.subtle.importKey("jwk", jwk as JsonWebKey, alg.key, true, ["verify"]).catch(() => undefined)
     )
     if (key === undefined) return Either.left("has a jwk header that is not a usable public key")
     const signature = Encoding.decodeBase64Url(parts[2]!)
     if (Either.isLeft(signature)) return Either.left("has a signature that is not base64url")
-    const valid = yield* Effect.promise(() =>
+    const valid = yield* webCrypto(() =>
       globalThis.crypto.subtle.verify(alg.verify, key, new Uint8Array(signature.right), encoder.encode(`${parts[0]}.${parts[1]}`))
     )
     // RFC 9449 §4.3 (6): the signature verifies with the public key in the jwk header

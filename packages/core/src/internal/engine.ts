@@ -21,6 +21,7 @@ import * as PollSchedule from "../PollSchedule.js"
 import * as TokenResponse from "../TokenResponse.js"
 import { oauthFields } from "./errors.js"
 import { isUnavailable } from "./oauthCodes.js"
+import { tokenRequest } from "./dpopGrant.js"
 import { type Answer, postForm } from "./oauthHttp.js"
 import * as Telemetry from "./telemetry.js"
 import { sanitize } from "../ServerText.js"
@@ -338,7 +339,7 @@ const pollOnce = (flow: Flow, state: Polling): Effect.Effect<Next, never, HttpCl
     const next = transition(state, reply, instant(clock), flow.policy)
     return flow.traced ? Effect.as(Effect.annotateCurrentSpan(Telemetry.defined(replyAttributes(reply))), next) : Effect.succeed(next)
   }
-  return Effect.matchEffect(postForm(state.tokenEndpoint, params, auth, config.wire, flow.timeoutMs), {
+  return Effect.matchEffect(tokenRequest(config.dpop, postForm(state.tokenEndpoint, params, auth, config.wire, flow.timeoutMs)), {
     onFailure: (error: TransportError | InvalidResponse) =>
       error._tag === "TransportError" ? answered(error) : Effect.succeed(failed(error)),
     onSuccess: (answer) => {

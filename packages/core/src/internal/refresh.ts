@@ -9,6 +9,7 @@ import * as TokenResponse from "../TokenResponse.js"
 import { oauthFields } from "./errors.js"
 import { InteractionRequired, type InteractionRequiredReason } from "./interaction.js"
 import { isUnavailable } from "./oauthCodes.js"
+import { tokenRequest } from "./dpopGrant.js"
 import { type OAuthErrorBody, postForm } from "./oauthHttp.js"
 import { failureOutcome, hostOf, traced } from "./telemetry.js"
 
@@ -88,11 +89,15 @@ export const refresh = (
       refresh_token: Redacted.value(refreshToken)
     }
     if (scopes.length > 0) params.scope = scopes.join(" ")
-    const answer = yield* postForm(endpoint, params, {
-      clientId: config.clientId,
-      clientSecret: config.clientSecret,
-      method: config.clientAuthMethod
-    }, config.wire, Duration.toMillis(timeout))
+    // RFC 9449 §5: a refresh of a DPoP-bound token is proved with the sign-in's key (Dpop.CurrentKey)
+    const answer = yield* tokenRequest(
+      config.dpop,
+      postForm(endpoint, params, {
+        clientId: config.clientId,
+        clientSecret: config.clientSecret,
+        method: config.clientAuthMethod
+      }, config.wire, Duration.toMillis(timeout))
+    )
     switch (answer._tag) {
       case "Success":
         return yield* TokenResponse.process({ endpoint, status: answer.status }, answer.body, scopes, sentAt, config.scopeForm, config)
