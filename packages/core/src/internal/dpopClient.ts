@@ -98,8 +98,7 @@ const asksForNonce = (
  * `client` with a fresh proof on every request, the server's nonces kept in
  * `holder` per origin, and one retry when the server asks for a nonce. With
  * an access token, requests also carry `Authorization: DPoP <token>` and
- * proofs its `ath` (RFC 9449 §7.1). The result carries no RequestLimits mark:
- * devflow enforces the limits around it itself.
+ * proofs its `ath` (RFC 9449 §7.1). It enforces RequestLimits when `client` does.
  * @internal
  */
 export const wrap = <E, R>(
@@ -116,7 +115,11 @@ export const wrap = <E, R>(
       const headers: Record<string, string> = { dpop: signed }
       // RFC 9449 §7.1: the DPoP authentication scheme
       if (accessToken !== undefined) headers.authorization = `DPoP ${Redacted.value(accessToken)}`
-      const response = yield* client.execute(HttpClientRequest.setHeaders(request, headers))
+      const sent = HttpClientRequest.setHeaders(request, headers)
+      // devflow's own transport finds the limits on the request: the signed copy carries them on
+      const limits = RequestLimits.get(request)
+      if (limits !== undefined) RequestLimits.set(sent, limits)
+      const response = yield* client.execute(sent)
       const nonce = response.headers["dpop-nonce"]
       if (nonce !== undefined) holder.setNonce(request.url, nonce)
       if (retried || nonce === undefined) return response
@@ -124,8 +127,9 @@ export const wrap = <E, R>(
       // RFC 9449 §8, §9: one new request with the server's nonce; a second refusal is the caller's
       return verdict.again ? yield* send(request, true) : verdict.response
     })
-  return HttpClient.makeWith(
+  const wrapped = HttpClient.makeWith(
     (request) => Effect.flatMap(request, (request) => send(request, false)),
     Effect.succeed
   ) as HttpClient.HttpClient.With<E, R>
+  return RequestLimits.isEnforcedBy(client) ? RequestLimits.enforcing(wrapped) : wrapped
 }
