@@ -32,7 +32,7 @@ const publicClient = (server: DevServer) =>
       scopes: SCOPES,
       dpop: "required"
     })
-    return yield* PublicClient.make({ config })
+    return { app: yield* PublicClient.make({ config }), algorithms: metadata.dpopSigningAlgValuesSupported }
   })
 
 /** GET /me (OIDC userinfo) with a DPoP-bound token and a proof of the current key. */
@@ -48,10 +48,13 @@ for (const requireNonce of [false, true]) {
     it.scopedLive("sign-in, userinfo and refresh with one key; the token without its proof and a refresh with another key are refused", () =>
       Effect.gen(function*() {
         const server = yield* devServer(requireNonce)
-        const key = yield* Dpop.generateKeyPair()
+        const { algorithms, app } = yield* publicClient(server)
+        // RFC 9449 §5.1: oidc-provider lists Ed25519, which devflow prefers
+        const alg = Dpop.chooseAlgorithm(algorithms)
+        assert.include(["EdDSA", "Ed25519"], alg)
+        const key = yield* Dpop.generateKeyPair(alg)
         const other = yield* Dpop.generateKeyPair()
         const withKey = Dpop.layerKey(key)
-        const app = yield* publicClient(server)
         // the server's mode, as a proof without a nonce meets it (RFC 9449 §8)
         const http = yield* HttpClient.HttpClient
         const probe = yield* http.execute(
