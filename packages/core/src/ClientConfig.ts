@@ -70,6 +70,12 @@ export interface ClientConfigInput {
    * sets it when the provider's issuer is known.
    */
   readonly issuer?: string | undefined
+  /**
+   * DPoP (RFC 9449): every token request carries a proof of `Dpop.CurrentKey`
+   * and the tokens are bound to that key. `"required"` also refuses a server
+   * that ignores DPoP and answers a Bearer token; `true` accepts one.
+   */
+  readonly dpop?: boolean | "required" | undefined
 }
 
 /**
@@ -98,6 +104,8 @@ export interface ClientConfig {
   readonly preset?: string | undefined
   /** The issuer an id_token must name (see {@link ClientConfigInput.issuer}); none: only its audience is checked. */
   readonly issuer?: string | undefined
+  /** DPoP on token requests (see {@link ClientConfigInput.dpop}); absent: off. */
+  readonly dpop?: true | "required" | undefined
 }
 
 /**
@@ -148,6 +156,9 @@ export const make = (input: ClientConfigInput): Effect.Effect<ClientConfig, Inva
       if (typeof input.issuer !== "string" || !isPrintable(input.issuer)) return yield* invalid("issuer", "must be a URL")
       yield* validateEndpoint("issuer", input.issuer.replace("{tenantid}", "tenant"))
     }
+    if (input.dpop !== undefined && input.dpop !== true && input.dpop !== false && input.dpop !== "required") {
+      return yield* invalid("dpop", "must be true, false or \"required\"")
+    }
     return {
       clientId,
       clientSecret: input.clientSecret,
@@ -159,7 +170,8 @@ export const make = (input: ClientConfigInput): Effect.Effect<ClientConfig, Inva
       wire,
       scopeForm,
       ...(input.preset === undefined ? {} : { preset: String(input.preset).slice(0, 50) }),
-      ...(input.issuer === undefined ? {} : { issuer: input.issuer })
+      ...(input.issuer === undefined ? {} : { issuer: input.issuer }),
+      ...(input.dpop === undefined || input.dpop === false ? {} : { dpop: input.dpop })
     }
   })
 

@@ -102,18 +102,20 @@ const runAgainst = (input: {
   readonly expiresIn: number
   readonly behaviours: ReadonlyArray<Behaviour>
   readonly delays: ReadonlyArray<number>
-}) => {
+}, dpop = false) => {
   const replies = input.behaviours.map((b, i) => toReply(b, input.delays[i % input.delays.length]!))
   const script = TestKit.sequence(replies, TestKit.deviceCode({ interval: input.interval, expires_in: input.expiresIn }))
   return Effect.gen(function*() {
-    const config = yield* TestKit.config()
+    const config = yield* TestKit.config({ dpop })
     const exit = yield* runVirtual(
       DeviceFlow.acquireToken(config, {}, { onCode: () => {}, requestTimeout: Duration.millis(REQUEST_TIMEOUT_MS) }),
       { limit: "2 hours" }
     )
     const requests = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.requests)
-    return { exit, device: requests[0]!, polls: requests.filter((r) => r.endpoint === "token") }
-  }).pipe(Effect.provide(TestKit.layer(script)))
+    // with DPoP, the server's nonce demands (answered at once, RFC 9449 §8) are not polls
+    const polls = requests.filter((r) => r.endpoint === "token" && !(r.dpop !== undefined && "refused" in r.dpop))
+    return { exit, device: requests[0]!, polls }
+  }).pipe(Effect.provide(TestKit.layer(script, dpop ? { dpop: { requireNonce: true } } : {})))
 }
 
 // What the server asked to wait, in ms: however large, even Infinity; nothing when it is no positive number.
@@ -145,41 +147,50 @@ const answerEnd = (r: TestKit.RecordedRequest) => r.endedAt ?? Number.POSITIVE_I
 // default run count is modest; DEVFLOW_PROPERTY_RUNS scales it up.
 const numRuns = Number(globalThis.process?.env?.DEVFLOW_PROPERTY_RUNS ?? 60)
 
+const invariants = (input: Parameters<typeof runAgainst>[0], dpop: boolean) =>
+  Effect.gen(function*() {
+    const { device, exit, polls } = yield* runAgainst(input, dpop)
+
+    // always terminates (runVirtual bounds it), with a result or a typed error, never a defect
+    if (Exit.isFailure(exit)) assert.isTrue(Option.isSome(Cause.failureOption(exit.cause)), Cause.pretty(exit.cause))
+
+    // never early: every poll waits the required interval after the previous answer ended
+    const required = requiredIntervals(input.interval, input.behaviours, polls.length)
+    polls.forEach((poll, i) => {
+      const previousEnd = i === 0 ? answerEnd(device) : answerEnd(polls[i - 1]!)
+      assert.isAtLeast(poll.sentAt - previousEnd, required[i]!, `poll ${i} was early`)
+    })
+
+    // no request at or after the deadline (code request time + expires_in)
+    for (const poll of polls) assert.isBelow(poll.sentAt, device.sentAt + input.expiresIn * 1000)
+
+    // bounded: at most expires_in / interval polls
+    assert.isAtMost(polls.length, Math.floor(input.expiresIn * 1000 / Math.max(1_000, askedMs(input.interval ?? 5))) + 1)
+
+    // the outcome is what the last answer said
+    if (polls.length === 0) return
+    const last = input.behaviours[Math.min(polls.length - 1, input.behaviours.length - 1)]!
+    if (Exit.isSuccess(exit)) {
+      assert.strictEqual(last.kind, "tokens")
+      return
+    }
+    const error = Option.getOrThrow(Cause.failureOption(exit.cause))
+    assert.include(expectedErrors[last.kind], error._tag, `last answer ${last.kind}`)
+  })
+
 describe("DeviceFlow invariants over arbitrary server behaviour (RFC 8628 §3.4–3.5)", () => {
   it.effect.prop(
     "terminates with a result or a typed error; never early; nothing after the deadline; bounded; the outcome is the last answer's",
     server,
-    (input) =>
-      Effect.gen(function*() {
-        const { device, exit, polls } = yield* runAgainst(input)
-
-        // always terminates (runVirtual bounds it), with a result or a typed error, never a defect
-        if (Exit.isFailure(exit)) assert.isTrue(Option.isSome(Cause.failureOption(exit.cause)), Cause.pretty(exit.cause))
-
-        // never early: every poll waits the required interval after the previous answer ended
-        const required = requiredIntervals(input.interval, input.behaviours, polls.length)
-        polls.forEach((poll, i) => {
-          const previousEnd = i === 0 ? answerEnd(device) : answerEnd(polls[i - 1]!)
-          assert.isAtLeast(poll.sentAt - previousEnd, required[i]!, `poll ${i} was early`)
-        })
-
-        // no request at or after the deadline (code request time + expires_in)
-        for (const poll of polls) assert.isBelow(poll.sentAt, device.sentAt + input.expiresIn * 1000)
-
-        // bounded: at most expires_in / interval polls
-        assert.isAtMost(polls.length, Math.floor(input.expiresIn * 1000 / Math.max(1_000, askedMs(input.interval ?? 5))) + 1)
-
-        // the outcome is what the last answer said
-        if (polls.length === 0) return
-        const last = input.behaviours[Math.min(polls.length - 1, input.behaviours.length - 1)]!
-        if (Exit.isSuccess(exit)) {
-          assert.strictEqual(last.kind, "tokens")
-          return
-        }
-        const error = Option.getOrThrow(Cause.failureOption(exit.cause))
-        assert.include(expectedErrors[last.kind], error._tag, `last answer ${last.kind}`)
-      }),
+    (input) => invariants(input, false),
     { timeout: 120_000, fastCheck: { numRuns } }
+  )
+
+  it.effect.prop(
+    "the same with DPoP on and a server demanding nonces (RFC 9449 §8)",
+    server,
+    (input) => invariants(input, true),
+    { timeout: 120_000, fastCheck: { numRuns: Math.ceil(numRuns / 2) } }
   )
 })
 

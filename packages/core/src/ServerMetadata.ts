@@ -34,7 +34,8 @@ export const ServerMetadataDocument = Schema.Struct({
   scopes_supported: Schema.optional(Schema.Array(Schema.String)),
   token_endpoint_auth_methods_supported: Schema.optional(Schema.Array(Schema.String)),
   revocation_endpoint: Schema.optional(Schema.String),
-  userinfo_endpoint: Schema.optional(Schema.String)
+  userinfo_endpoint: Schema.optional(Schema.String),
+  dpop_signing_alg_values_supported: Schema.optional(Schema.Array(Schema.String))
 })
 
 /**
@@ -53,6 +54,8 @@ export interface ServerMetadata {
   readonly tokenEndpointAuthMethodsSupported: ReadonlyArray<string> | undefined
   /** RFC 8414 §2 revocation_endpoint (RFC 7009), when advertised and well-formed */
   readonly revocationEndpoint: string | undefined
+  /** RFC 9449 §5.1 dpop_signing_alg_values_supported, when advertised (see `Dpop.chooseAlgorithm`) */
+  readonly dpopSigningAlgValuesSupported?: ReadonlyArray<string> | undefined
   /** where the document was found */
   readonly source: string
 }
@@ -133,6 +136,9 @@ export const discover = (
         revocationEndpoint: doc.revocation_endpoint === undefined
           ? undefined
           : yield* Effect.orElseSucceed(validateEndpoint("revocation_endpoint", doc.revocation_endpoint), () => undefined),
+        ...(doc.dpop_signing_alg_values_supported === undefined
+          ? {}
+          : { dpopSigningAlgValuesSupported: doc.dpop_signing_alg_values_supported }),
         source: location
       }
     }

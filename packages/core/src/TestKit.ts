@@ -27,12 +27,15 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import * as ClientConfig from "./ClientConfig.js"
 import type { DeviceCode } from "./DeviceAuthorization.js"
 import type { InvalidConfiguration } from "./DeviceFlowError.js"
+import * as DpopCrypto from "./internal/dpop.js"
+import * as DpopVerify from "./internal/dpopVerify.js"
 
 /**
  * The fake server's address.
@@ -421,6 +424,8 @@ export interface RecordedRequest {
   readonly outcome: "in-flight" | "answered" | "failed" | "interrupted"
   /** the HTTP status answered, if any */
   readonly status: number | undefined
+  /** with {@link LayerOptions.dpop}: the thumbprint of the valid proof's key, or why the proof was refused */
+  readonly dpop?: { readonly jkt: string } | { readonly refused: string } | undefined
 }
 
 /**
@@ -433,6 +438,8 @@ export class FakeServer extends Context.Tag("@devflow/core/TestKit/FakeServer")<
   readonly requests: Effect.Effect<ReadonlyArray<RecordedRequest>>
   /** token requests only */
   readonly polls: Effect.Effect<ReadonlyArray<RecordedRequest>>
+  /** with `requireNonce`: issue a new nonce, as a server does from time to time (RFC 9449 §8.2) */
+  readonly rotateDpopNonce: Effect.Effect<string>
 }>() {}
 
 /**
@@ -451,6 +458,29 @@ export interface LayerOptions {
     readonly deviceAuthorization?: string | undefined
     readonly token?: string | undefined
   } | undefined
+  /**
+   * Make the token endpoint a DPoP server (RFC 9449): every proof is checked
+   * and a bad one answered `invalid_dpop_proof`; tokens issued to a proof
+   * are `token_type: DPoP`; a refresh with another key than the sign-in's
+   * is `invalid_grant`. With `requireNonce`, a proof without the current
+   * nonce is answered `use_dpop_nonce` with a `DPoP-Nonce` header. These
+   * answers do not consume the script: scripts read the same with DPoP on.
+   * Without this option the fake server ignores DPoP, as Bearer-only servers do.
+   */
+  readonly dpop?: DpopOptions | undefined
+}
+
+/**
+ * How the fake token endpoint treats DPoP (see {@link LayerOptions.dpop}).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DpopOptions {
+  /** refuse token requests without a proof (default: Bearer tokens for them) */
+  readonly required?: boolean | undefined
+  /** demand the server's current nonce in every proof (RFC 9449 §8) */
+  readonly requireNonce?: boolean | undefined
 }
 
 /**
@@ -466,6 +496,7 @@ export const layer = (script: Script, options: LayerOptions = {}): Layer.Layer<H
     const log = yield* Ref.make<ReadonlyArray<RecordedRequest>>([])
     const counts = yield* Ref.make({ deviceAuthorization: 0, token: 0, unknown: 0 })
     const codeIssuedAt = yield* Ref.make<number | undefined>(undefined)
+    const dpop = yield* makeDpopServer(options.dpop)
 
     const update = (index: number, f: (r: RecordedRequest) => RecordedRequest) =>
       Ref.update(log, (all) => all.map((r, i) => (i === index ? f(r) : r)))
@@ -491,7 +522,17 @@ export const layer = (script: Script, options: LayerOptions = {}): Layer.Layer<H
           outcome: "in-flight",
           status: undefined
         } satisfies RecordedRequest]] as const)
-        const attempt = yield* Ref.modify(counts, (c) => [c[endpoint], { ...c, [endpoint]: c[endpoint] + 1 }] as const)
+        const verdict = endpoint === "token" && dpop !== undefined
+          ? yield* dpop.check(request.method, url.href, headers, params, sentAt)
+          : undefined
+        if (verdict !== undefined) {
+          yield* update(index, (r) => ({ ...r, dpop: verdict._tag === "Refused" ? { refused: verdict.reason } : { jkt: verdict.jkt } }))
+        }
+        // a refusal of the proof is the DPoP layer's answer, not the script's: the script's attempt is not used up
+        const refusal = verdict?._tag === "Refused" ? verdict.reply : undefined
+        const attempt = refusal !== undefined
+          ? 0
+          : yield* Ref.modify(counts, (c) => [c[endpoint], { ...c, [endpoint]: c[endpoint] + 1 }] as const)
         const context: RequestContext = {
           attempt,
           now: sentAt,
@@ -499,11 +540,14 @@ export const layer = (script: Script, options: LayerOptions = {}): Layer.Layer<H
           params,
           headers
         }
-        const reply = endpoint === "deviceAuthorization"
+        const scripted = refusal ?? (endpoint === "deviceAuthorization"
           ? script.deviceAuthorization(context)
           : endpoint === "token"
           ? script.token(context)
-          : script.other?.({ ...context, url, method: request.method }) ?? text("Not Found", "text/plain", { status: 404 })
+          : script.other?.({ ...context, url, method: request.method }) ?? text("Not Found", "text/plain", { status: 404 }))
+        const reply = verdict?._tag === "Accepted" && dpop !== undefined
+          ? yield* dpop.answer(scripted, verdict.jkt, params)
+          : scripted
         if (endpoint === "deviceAuthorization") yield* Ref.set(codeIssuedAt, sentAt)
         const ended = (outcome: RecordedRequest["outcome"], status?: number) =>
           Effect.flatMap(Clock.currentTimeMillis, (endedAt) =>
@@ -534,12 +578,116 @@ export const layer = (script: Script, options: LayerOptions = {}): Layer.Layer<H
     return Context.make(HttpClient.HttpClient, client).pipe(
       Context.add(FakeServer, {
         requests,
-        polls: Effect.map(requests, (all) => all.filter((r) => r.endpoint === "token"))
+        polls: Effect.map(requests, (all) => all.filter((r) => r.endpoint === "token")),
+        rotateDpopNonce: dpop?.rotateNonce ?? Effect.dieMessage("TestKit.layer was given no dpop option")
       })
     )
   }))
 
 const nullBodyStatuses: ReadonlySet<number> = new Set([204, 205, 304])
+
+type DpopVerdict =
+  | { readonly _tag: "Accepted"; readonly jkt: string }
+  | { readonly _tag: "Refused"; readonly reason: string; readonly reply: Reply }
+  | undefined
+
+// The fake token endpoint's DPoP rules (RFC 9449 §5, §8), kept apart from the script.
+const makeDpopServer = (options: DpopOptions | undefined) =>
+  options === undefined ? Effect.succeed(undefined) : Effect.gen(function*() {
+    const nonces = yield* Ref.make(1)
+    const nonce = Effect.map(Ref.get(nonces), (n) => `devflow-test-nonce-${n}`)
+    // the key each refresh token is bound to (RFC 9449 §5: a public client's refresh token is bound)
+    const boundRefreshTokens = yield* Ref.make<ReadonlyMap<string, string>>(new Map())
+    const withNonce = (reply: Reply): Effect.Effect<Reply> =>
+      options.requireNonce && reply._tag === "Body"
+        ? Effect.map(nonce, (n) => ({ ...reply, headers: { ...reply.headers, "dpop-nonce": n } }))
+        : Effect.succeed(reply)
+    const refuse = (reason: string, reply: Reply): Effect.Effect<DpopVerdict> =>
+      Effect.map(withNonce(reply), (reply) => ({ _tag: "Refused", reason, reply }))
+    const check = (
+      method: string,
+      url: string,
+      headers: Readonly<Record<string, string>>,
+      params: Readonly<Record<string, string>>,
+      now: number
+    ): Effect.Effect<DpopVerdict> =>
+      Effect.gen(function*() {
+        const proof = headers.dpop
+        if (proof === undefined) {
+          return options.required
+            ? yield* refuse("no proof", oauthError("invalid_dpop_proof", { fields: { error_description: "DPoP proof required" } }))
+            : undefined
+        }
+        const current = yield* nonce
+        const verified = yield* DpopVerify.verify(proof, { method, url, now: Math.floor(now / 1000) })
+        if (verified._tag === "Left") {
+          return yield* refuse(
+            verified.left,
+            oauthError("invalid_dpop_proof", { fields: { error_description: `the DPoP proof ${verified.left}` } })
+          )
+        }
+        // RFC 9449 §8: "use_dpop_nonce" with the nonce to use in a DPoP-Nonce header
+        if (options.requireNonce && verified.right.claims.nonce !== current) {
+          return yield* refuse(
+            "no current nonce",
+            oauthError("use_dpop_nonce", { fields: { error_description: "Authorization server requires nonce in DPoP proof" } })
+          )
+        }
+        const bound = params.grant_type === "refresh_token" && params.refresh_token !== undefined
+          ? (yield* Ref.get(boundRefreshTokens)).get(params.refresh_token)
+          : undefined
+        if (bound !== undefined && bound !== verified.right.jkt) {
+          return yield* refuse(
+            "another key than the refresh token's",
+            oauthError("invalid_grant", { fields: { error_description: "failed jkt verification" } })
+          )
+        }
+        return { _tag: "Accepted", jkt: verified.right.jkt }
+      })
+    // A token answer to a valid proof is bound to its key: token_type DPoP (RFC 9449 §5).
+    const answer = (reply: Reply, jkt: string, params: Readonly<Record<string, string>>): Effect.Effect<Reply> =>
+      Effect.gen(function*() {
+        if (reply._tag !== "Body" || reply.status !== 200) return yield* withNonce(reply)
+        let body: Record<string, unknown>
+        try {
+          body = JSON.parse(reply.body)
+        } catch {
+          return yield* withNonce(reply)
+        }
+        if (typeof body.access_token !== "string") return yield* withNonce(reply)
+        const refreshToken = typeof body.refresh_token === "string" ? body.refresh_token : params.refresh_token
+        if (refreshToken !== undefined) yield* Ref.update(boundRefreshTokens, (m) => new Map(m).set(refreshToken, jkt))
+        return yield* withNonce({ ...reply, body: JSON.stringify({ ...body, token_type: "DPoP" }) })
+      })
+    return {
+      check,
+      answer,
+      rotateNonce: Effect.zipRight(Ref.update(nonces, (n) => n + 1), nonce)
+    }
+  })
+
+/**
+ * Check a DPoP proof as a server does (RFC 9449 §4.3): for fakes of your
+ * own resource servers. The proof's key thumbprint, or why it is refused.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9449.html#section-4.3
+ * @since 0.1.0
+ * @category utils
+ */
+export const verifyDpopProof = (
+  proof: string,
+  expected: {
+    readonly method: string
+    readonly url: string
+    readonly nonce?: string | undefined
+    readonly accessToken?: string | undefined
+  }
+): Effect.Effect<Either.Either<{ readonly jkt: string; readonly claims: Readonly<Record<string, unknown>> }, string>> =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    Effect.map(
+      DpopVerify.verify(proof, { ...expected, now: Math.floor(now / 1000) }),
+      Either.map((v) => ({ jkt: v.jkt, claims: v.claims }))
+    ))
 
 const withoutQuery = (endpoint: string): string => {
   const url = new URL(endpoint)
@@ -594,3 +742,20 @@ export const recordingPrompt: Effect.Effect<{
   onCode: (code) => Ref.update(ref, (all) => [...all, code]),
   shown: Ref.get(ref)
 }))
+
+/**
+ * Wait until no DPoP key generation or signing is in flight. Web Crypto is
+ * real asynchronous work that Effect's `Clock` does not see: a test that
+ * moves a `TestClock` while a proof is being signed would pass a request's
+ * timeout during it. Call this before each `TestClock.adjust` in DPoP tests.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const awaitWebCrypto: Effect.Effect<void> = Effect.suspend(function loop(): Effect.Effect<void> {
+  if (DpopCrypto.webCryptoInFlight() === 0) return Effect.void
+  return Effect.zipRight(
+    Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 0))),
+    Effect.zipRight(Effect.yieldNow(), Effect.suspend(loop))
+  )
+})

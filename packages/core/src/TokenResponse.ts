@@ -13,6 +13,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { InvalidResponse } from "./DeviceFlowError.js"
 import { decodeWire, NonEmpty, SecretString, Seconds } from "./internal/decode.js"
+import { refusesTokenType } from "./internal/dpopGrant.js"
 import { issuedFor, readClaims } from "./internal/jwt.js"
 import { normaliseTokenResponse } from "./internal/wire.js"
 import * as ScopeForm from "./ScopeForm.js"
@@ -102,11 +103,18 @@ export const process = (
   /** how the server spells scopes; the result's `scopes` are in this form's canonical spelling */
   scopeForm: ScopeForm.ScopeForm = "oauth",
   /** who an id_token must be for, and from (`ClientConfig.issuer`): without it, no id_token check beyond its form */
-  client?: { readonly clientId: string; readonly issuer?: string | undefined } | undefined
+  client?: {
+    readonly clientId: string
+    readonly issuer?: string | undefined
+    /** the client's DPoP setting: `"required"` refuses a token that is not DPoP-bound */
+    readonly dpop?: true | "required" | undefined
+  } | undefined
 ): Effect.Effect<AuthenticationResult, InvalidResponse> =>
   Effect.gen(function*() {
     const normalised = normaliseTokenResponse(body)
     const decoded = yield* decodeWire(TokenResponse, secretFields, context)(normalised)
+    const unbound = refusesTokenType(client?.dpop, decoded.token_type)
+    if (unbound !== undefined) return yield* new InvalidResponse({ ...context, field: "token_type", reason: unbound })
     let idTokenClaims: Option.Option<Readonly<Record<string, unknown>>> = Option.none()
     if (decoded.id_token !== undefined) {
       const claims = readClaims(Redacted.value(decoded.id_token))

@@ -118,3 +118,9 @@ export * as FlowStore from "./FlowStore.js"
  * @since 0.1.0
  */
 export * as RequestLimits from "./RequestLimits.js"
+/**
+ * DPoP (RFC 9449): the client's key pair and the proofs that bind tokens to it.
+ *
+ * @since 0.1.0
+ */
+export * as Dpop from "./Dpop.js"

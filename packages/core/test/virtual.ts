@@ -6,6 +6,8 @@ import type * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
+import { webCryptoUsed } from "../src/internal/dpop.js"
+import * as TestKit from "../src/TestKit.js"
 
 /**
  * Run `self` to its end in virtual time: fork it, then move the TestClock to
@@ -24,6 +26,20 @@ export const runVirtual = <A, E, R>(
     const fiber = yield* Effect.fork(self)
     let idle = 0
     for (let step = 0; step < 100_000; step++) {
+      // Web Crypto (DPoP proofs) and the web streams around it are real asynchronous work
+      // the clock must not run past: once a test has used it, the clock moves only when the
+      // fiber's timers and the work in flight stay the same over two real ticks.
+      if (webCryptoUsed()) {
+        let before = ""
+        for (let tick = 0; tick < 50; tick++) {
+          yield* Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 0)))
+          for (let i = 0; i < 5; i++) yield* Effect.yieldNow()
+          yield* TestKit.awaitWebCrypto
+          const now = Chunk.toReadonlyArray(yield* TestClock.sleeps()).join() + (Option.isSome(yield* Fiber.poll(fiber)) ? "done" : "")
+          if (now === before) break
+          before = now
+        }
+      }
       const done = yield* Fiber.poll(fiber)
       if (Option.isSome(done)) return done.value
       const sleeps = Chunk.toReadonlyArray(yield* TestClock.sleeps())
@@ -47,4 +63,10 @@ export const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
   const error = Cause.failureOption(exit.cause)
   if (Option.isNone(error)) throw new Error(`expected a typed failure, got ${Cause.pretty(exit.cause)}`)
   return error.value
+}
+
+/** The value of a successful exit; throws (failing the test) on a failure. */
+export const success = <A, E>(exit: Exit.Exit<A, E>): A => {
+  if (exit._tag === "Failure") throw new Error(`expected a success, got ${Cause.pretty(exit.cause)}`)
+  return exit.value
 }

@@ -20,6 +20,7 @@ import * as PollSchedule from "../PollSchedule.js"
 import * as TokenResponse from "../TokenResponse.js"
 import { oauthFields } from "./errors.js"
 import { isUnavailable } from "./oauthCodes.js"
+import { tokenRequest } from "./dpopGrant.js"
 import { type Answer, clientAuthOf, postForm } from "./oauthHttp.js"
 import { sanitize } from "../ServerText.js"
 import { clip } from "./text.js"
@@ -430,7 +431,8 @@ const pollOnce = (flow: Flow, state: Polling): Effect.Effect<Next, never, HttpCl
   const params = { ...state.tokenParams, grant_type: DeviceAuthorization.GRANT_TYPE, device_code: Redacted.value(state.deviceCode) }
   const auth = clientAuthOf(config)
   const answered = (reply: Reply): Effect.Effect<Next> => Effect.succeed(transition(state, reply, instant(clock), flow.policy))
-  return Effect.matchEffect(postForm(state.tokenEndpoint, params, auth, config.wire, flow.timeoutMs), {
+  // RFC 9449 §5: with DPoP the request carries a fresh proof (and the server's nonce, retried once)
+  return Effect.matchEffect(tokenRequest(config.dpop, postForm(state.tokenEndpoint, params, auth, config.wire, flow.timeoutMs)), {
     onFailure: (error: TransportError | InvalidResponse) =>
       error._tag === "TransportError" ? answered(error) : Effect.succeed(failed(error)),
     onSuccess: (answer) => {

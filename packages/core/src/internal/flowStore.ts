@@ -3,7 +3,6 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Encoding from "effect/Encoding"
 import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -13,12 +12,10 @@ import type { DeviceCodeRequest } from "../DeviceAuthorization.js"
 import * as DeviceFlow from "../DeviceFlow.js"
 import type { DeviceFlowError } from "../DeviceFlowError.js"
 import * as FlowStore from "../FlowStore.js"
+import { randomId } from "./randomId.js"
 
 /** @internal */
-export const makeId: Effect.Effect<string> = Effect.sync(() =>
-  // Web Crypto (global in Node 20 and browsers): core stays free of node:* imports
-  Encoding.encodeBase64Url(globalThis.crypto.getRandomValues(new Uint8Array(16)))
-)
+export const makeId: Effect.Effect<string> = Effect.sync(() => randomId())
 
 /** @internal */
 export const fromEvent = (id: string, event: DeviceFlow.DeviceFlowEvent): FlowStore.Pending | FlowStore.Succeeded => {

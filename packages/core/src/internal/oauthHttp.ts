@@ -375,7 +375,8 @@ const decoder = new TextDecoder("utf-8")
 const contentTypeOf = (response: HttpClientResponse.HttpClientResponse): string =>
   (response.headers["content-type"] ?? "").toLowerCase()
 
-const readLimited = <E>(
+/** @internal */
+export const readLimited = <E>(
   stream: Stream.Stream<Uint8Array, E>,
   limit: number
 ): Effect.Effect<Uint8Array, E | "TooLarge"> =>

@@ -9,6 +9,7 @@ import * as TokenResponse from "../TokenResponse.js"
 import { oauthFields } from "./errors.js"
 import { InteractionRequired, type InteractionRequiredReason } from "./interaction.js"
 import { isUnavailable } from "./oauthCodes.js"
+import { tokenRequest } from "./dpopGrant.js"
 import { clientAuthOf, type OAuthErrorBody, postForm, tryLater } from "./oauthHttp.js"
 import { failureOutcome, hostOf, traced } from "./telemetry.js"
 
@@ -88,7 +89,11 @@ export const refresh = (
       refresh_token: Redacted.value(refreshToken)
     }
     if (scopes.length > 0) params.scope = scopes.join(" ")
-    const answer = yield* postForm(endpoint, params, clientAuthOf(config), config.wire, Duration.toMillis(timeout))
+    // RFC 9449 §5: a refresh of a DPoP-bound token is proved with the sign-in's key (Dpop.CurrentKey)
+    const answer = yield* tokenRequest(
+      config.dpop,
+      postForm(endpoint, params, clientAuthOf(config), config.wire, Duration.toMillis(timeout))
+    )
     switch (answer._tag) {
       case "Success":
         return yield* TokenResponse.process({ endpoint, status: answer.status }, answer.body, scopes, sentAt, config.scopeForm, config)

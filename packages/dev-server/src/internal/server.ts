@@ -34,6 +34,12 @@ export interface DevServerOptions {
   readonly clients?: ReadonlyArray<DevServerClient>
   /** issuer path such as "/realms/demo" (exercises RFC 8414 path-insertion discovery); default none */
   readonly issuerPath?: string
+  /**
+   * DPoP (RFC 9449): oidc-provider accepts proofs at the token endpoint and
+   * `/me` in any case; with `requireNonce`, every proof must carry the
+   * server's nonce (§8), which it hands out with `use_dpop_nonce`.
+   */
+  readonly dpop?: { readonly requireNonce?: boolean }
 }
 
 export interface DevServer {
@@ -183,6 +189,12 @@ export const startDevServer = async (options: DevServerOptions = {}): Promise<De
           ctx.type = "html"
           ctx.body = successPage(clientNameOf(ctx))
         }
+      },
+      // RFC 9449: nonces need a secret to be issued at all; required only when asked
+      dPoP: {
+        enabled: true,
+        nonceSecret: randomBytes(32),
+        requireNonce: () => options.dpop?.requireNonce === true
       },
       revocation: {
         enabled: true,

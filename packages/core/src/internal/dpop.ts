@@ -1,0 +1,149 @@
+/** @internal */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Encoding from "effect/Encoding"
+import { NodeInspectSymbol } from "effect/Inspectable"
+import * as Redacted from "effect/Redacted"
+import type * as Dpop from "../Dpop.js"
+import { randomId } from "./randomId.js"
+
+/** @internal */
+export const TypeId: Dpop.TypeId = Symbol.for("@devflow/core/Dpop/KeyPair") as Dpop.TypeId
+
+// The private half is kept out of the object itself: no property, field or
+// getter of a key pair can reach it, so no inspect, JSON, Equal or span can.
+const privateKeys = new WeakMap<Dpop.KeyPair, CryptoKey>()
+
+const encoder = new TextEncoder()
+
+const subtle = (): SubtleCrypto => globalThis.crypto.subtle
+
+// Web Crypto is real asynchronous work, outside Effect's Clock: a test that moves a
+// TestClock while a proof is being signed would see time pass during it. Counted so
+// that virtual-time drivers can wait for it (TestKit.awaitWebCrypto).
+let inFlight = 0
+let used = false
+
+/** @internal */
+export const webCryptoInFlight = (): number => inFlight
+
+/** @internal */
+export const webCryptoUsed = (): boolean => used
+
+/** @internal */
+export const webCrypto = <A>(f: () => Promise<A>): Effect.Effect<A> =>
+  Effect.promise(() => {
+    inFlight++
+    used = true
+    return f().finally(() => inFlight--)
+  })
+
+const keyAlgorithm = (alg: Dpop.Algorithm): EcKeyGenParams | Algorithm =>
+  alg === "ES256" ? { name: "ECDSA", namedCurve: "P-256" } : { name: "Ed25519" }
+
+const signAlgorithm = (alg: Dpop.Algorithm): EcdsaParams | Algorithm =>
+  alg === "ES256" ? { name: "ECDSA", hash: "SHA-256" } : { name: "Ed25519" }
+
+class KeyPairImpl implements Dpop.KeyPair {
+  readonly [TypeId]: Dpop.TypeId = TypeId
+  constructor(
+    readonly alg: Dpop.Algorithm,
+    readonly publicJwk: Dpop.PublicJwk,
+    readonly thumbprint: string
+  ) {}
+  toJSON() {
+    return { _id: "DpopKeyPair", alg: this.alg, jkt: this.thumbprint }
+  }
+  toString() {
+    return `DpopKeyPair(${this.alg}, jkt=${this.thumbprint})`
+  }
+  [NodeInspectSymbol]() {
+    return this.toJSON()
+  }
+}
+
+/** @internal */
+export const isKeyPair = (u: unknown): u is Dpop.KeyPair => typeof u === "object" && u !== null && TypeId in u
+
+const publicJwkOf = (jwk: JsonWebKey): Dpop.PublicJwk =>
+  // RFC 9449 §4.2: the jwk header "MUST NOT contain a private key"; only the public members are copied
+  jwk.kty === "EC"
+    ? { kty: "EC", crv: jwk.crv!, x: jwk.x!, y: jwk.y! }
+    : { kty: "OKP", crv: jwk.crv!, x: jwk.x! }
+
+/** @internal */
+export const thumbprint = (jwk: Dpop.PublicJwk): Effect.Effect<string> =>
+  // RFC 7638 §3.2: the required members only, in lexicographic order, no whitespace
+  sha256(
+    jwk.kty === "EC"
+      ? JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y })
+      : JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x })
+  )
+
+const sha256 = (text: string): Effect.Effect<string> =>
+  Effect.map(
+    webCrypto(() => subtle().digest("SHA-256", encoder.encode(text))),
+    (digest) => Encoding.encodeBase64Url(new Uint8Array(digest))
+  )
+
+/** @internal */
+export const generateKeyPair = (alg: Dpop.Algorithm = "ES256"): Effect.Effect<Dpop.KeyPair> =>
+  Effect.gen(function*() {
+    // non-extractable: the private key cannot be exported, only used to sign
+    const pair = (yield* webCrypto(() =>
+      subtle().generateKey(keyAlgorithm(alg), false, ["sign", "verify"])
+    )) as CryptoKeyPair
+    const publicJwk = publicJwkOf(yield* webCrypto(() => subtle().exportKey("jwk", pair.publicKey)))
+    const key = new KeyPairImpl(alg, publicJwk, yield* thumbprint(publicJwk))
+    privateKeys.set(key, pair.privateKey)
+    return key
+  })
+
+/** @internal */
+export const chooseAlgorithm = (supported: ReadonlyArray<string> | undefined): Dpop.Algorithm | undefined => {
+  // RFC 9449 §5.1: dpop_signing_alg_values_supported; a server that says nothing gets ES256
+  if (supported === undefined) return "ES256"
+  for (const alg of ["EdDSA", "Ed25519", "ES256"] as const) if (supported.includes(alg)) return alg
+  return undefined
+}
+
+/** @internal */
+export const htu = (url: string): string => {
+  const parsed = new URL(url)
+  // RFC 9449 §4.2: htu is "The HTTP target URI ... without query and fragment parts"
+  parsed.search = ""
+  parsed.hash = ""
+  return parsed.href
+}
+
+/** @internal */
+export const accessTokenHash = (accessToken: Redacted.Redacted<string> | string): Effect.Effect<string> =>
+  // RFC 9449 §4.2: ath is the base64url SHA-256 of the ASCII access token
+  sha256(typeof accessToken === "string" ? accessToken : Redacted.value(accessToken))
+
+const json = (value: unknown): string => Encoding.encodeBase64Url(encoder.encode(JSON.stringify(value)))
+
+/** @internal */
+export const proof = (key: Dpop.KeyPair, input: Dpop.ProofInput): Effect.Effect<string> =>
+  Effect.gen(function*() {
+    const privateKey = privateKeys.get(key)
+    if (privateKey === undefined) return yield* Effect.dieMessage("a DPoP key pair not made by Dpop.generateKeyPair")
+    const now = yield* Clock.currentTimeMillis
+    // RFC 9449 §4.2: typ, alg and the public jwk in the header
+    const header = { typ: "dpop+jwt", alg: key.alg, jwk: key.publicJwk }
+    const claims: Record<string, string | number> = {
+      // RFC 9449 §4.2: jti unique per proof (128 random bits), htm, htu, iat
+      jti: randomId(),
+      htm: input.method.toUpperCase(),
+      htu: htu(input.url),
+      iat: Math.floor(now / 1000)
+    }
+    if (input.nonce !== undefined) claims.nonce = input.nonce
+    if (input.accessToken !== undefined) claims.ath = yield* accessTokenHash(input.accessToken)
+    const signingInput = `${json(header)}.${json(claims)}`
+    const signature = yield* webCrypto(() =>
+      subtle().sign(signAlgorithm(key.alg), privateKey, encoder.encode(signingInput))
+    )
+    // Web Crypto's ECDSA signature is already r || s, the JWS form (RFC 7518 §3.4)
+    return `${signingInput}.${Encoding.encodeBase64Url(new Uint8Array(signature))}`
+  })
