@@ -89,3 +89,20 @@ export const withLostReply = (connection: RedisConnection.RedisConnection, name:
   }
   return { connection: wrapped, lost: () => lost }
 }
+
+/** A flow's stored record (see src/internal/flowRecord.ts), parsed; `undefined` when there is none. */
+export const flowRecord = async (redis: Redis, prefix: string, id: string) => {
+  const raw = await redis.get(`${prefix}:flow:{${id}}`)
+  return raw === null ? undefined : JSON.parse(raw) as { f: number; q: number; d?: string; s?: string; st: string }
+}
+
+/** Another instance takes the flow's lease, fencing token `fence`, as after an expiry and a takeover: in one transaction. */
+export const takeLease = async (redis: Redis, prefix: string, id: string, fence: number) => {
+  const record = (await flowRecord(redis, prefix, id))!
+  await redis.multi()
+    .del(`${prefix}:flow:{${id}}:lease:${record.f}`)
+    .set(`${prefix}:flow:{${id}}`, JSON.stringify({ ...record, f: fence }), "KEEPTTL")
+    // what a takeover's lease holds: the stored poll state, numbered from the new token on
+    .set(`${prefix}:flow:{${id}}:lease:${fence}`, `${fence * 1_000_000}|${record.d}`, "PX", 60_000)
+    .exec()
+}
