@@ -106,3 +106,9 @@ export const takeLease = async (redis: Redis, prefix: string, id: string, fence:
     .set(`${prefix}:flow:{${id}}:lease:${fence}`, `${fence * 1_000_000}|${record.d}`, "PX", 60_000)
     .exec()
 }
+
+/** The `p`-th percentile of `values` (NaN for none). */
+export const percentile = (values: ReadonlyArray<number>, p: number) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}
