@@ -8,7 +8,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
-import { freePort, REDIS_SERVER } from "./redisServer.js"
+import { canListen, REDIS_SERVER } from "./redisServer.js"
 
 const run = promisify(execFile)
 export const REDIS_CLI = process.env.DEVFLOW_REDIS_CLI ?? "/usr/bin/redis-cli"
@@ -33,7 +33,7 @@ export interface RedisCluster {
   readonly masterOf: (key: string) => Promise<number>
   /** kill the node on `port` with SIGKILL */
   readonly kill: (port: number) => Promise<void>
-  /** wait until every node still running says `cluster_state:ok` and `key`'s slot has a live master */
+  /** wait until every node still running says `cluster_state:ok`, every replica is in sync and `key`'s slot has a live master */
   readonly settled: (key?: string) => Promise<void>
   readonly close: () => Promise<void>
 }
@@ -50,19 +50,35 @@ const until = async (what: string, check: () => Promise<boolean>, timeoutMs = 30
   }
 }
 
+/**
+ * A free port for a cluster node whose bus port (`port + 10000`) is free too, both below Linux's
+ * ephemeral range (32768+), which outgoing connections could take meanwhile.
+ */
+const nodePort = async (): Promise<number> => {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 2_700)
+    if (await canListen(port) && await canListen(port + 10_000)) return port
+  }
+  throw new Error("cluster: no free port pair in 20000–22700 / 30000–32700")
+}
+
 export const startCluster = async (): Promise<RedisCluster> => {
   const nodes: Array<ClusterNode> = []
   const dirs: Array<string> = []
   for (let i = 0; i < 6; i++) {
-    const port = await freePort()
+    const port = await nodePort()
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "devflow-cluster-"))
     dirs.push(dir)
     const child = spawn(REDIS_SERVER, [
       "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no",
       "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
       // a dead master is replaced within about a second and a half
-      "--cluster-node-timeout", "1000"
-    ], { stdio: "ignore" })
+      "--cluster-node-timeout", "1000",
+      // a replica fails over however long ago it last heard its master (the tests' replicas are young)
+      "--cluster-replica-validity-factor", "0",
+      // replicas sync at once (the default waits 5 s to serve several with one transfer)
+      "--repl-diskless-sync-delay", "0"
+    ], { stdio: ["ignore", fs.openSync(path.join(dir, "log"), "a"), fs.openSync(path.join(dir, "log"), "a")] })
     nodes.push({ port, process: child })
   }
   const stopAll = () => {
@@ -70,7 +86,12 @@ export const startCluster = async (): Promise<RedisCluster> => {
     for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true })
   }
   try {
-    for (const node of nodes) await until(`node ${node.port}`, async () => (await cli(node.port, "ping")) === "PONG", 30_000)
+    for (const [i, node] of nodes.entries()) {
+      await until(`node ${node.port}`, async () => (await cli(node.port, "ping")) === "PONG", 30_000).catch((error) => {
+        const log = fs.readFileSync(path.join(dirs[i]!, "log"), "utf8").slice(-1_000)
+        throw new Error(`${error.message}; exit ${node.process.exitCode ?? node.process.signalCode}; its log:\n${log}`)
+      })
+    }
     await run(REDIS_CLI, [
       "--cluster", "create", ...nodes.map((n) => `127.0.0.1:${n.port}`), "--cluster-replicas", "1", "--cluster-yes"
     ], { timeout: 60_000 })
@@ -97,13 +118,21 @@ export const startCluster = async (): Promise<RedisCluster> => {
   }
   const settled = (key?: string) =>
     until("the cluster to be ok", async () => {
-      for (const node of alive()) if ((await info(node.port, "cluster_state")) !== "ok") return false
+      for (const node of alive()) {
+        if ((await info(node.port, "cluster_state")) !== "ok") return false
+        // and every replica holds its master's data: a failover then loses nothing written before
+        const replication = await cli(node.port, "info", "replication")
+        if (/^role:slave/m.test(replication) && !/^master_link_status:up/m.test(replication)) return false
+      }
       if (key !== undefined) {
         const port = await masterOf(key)
         if (!alive().some((n) => n.port === port)) return false
       }
       return true
-    }, 60_000)
+    }, 60_000).catch(async (error) => {
+      const port = alive()[0]!.port
+      throw new Error(`${error.message}\n${await cli(port, "cluster", "info").catch(String)}\n${await cli(port, "cluster", "nodes").catch(String)}`)
+    })
   await settled().catch((error) => {
     stopAll()
     throw error
