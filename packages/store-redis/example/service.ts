@@ -28,7 +28,8 @@
  *   operators only.
  *
  * Configuration (environment): PORT (0 = any; the chosen port is printed as
- * `listening <port>`), REDIS_URL, DEVFLOW_REDIS_KEYS (`id:base64key,...`,
+ * `listening <port>`), REDIS_URL (or REDIS_CLUSTER: `host:port,...` of a Redis
+ * Cluster's nodes), DEVFLOW_REDIS_KEYS (`id:base64key,...`,
  * current first), CLIENT_ID, DEVICE_AUTHORIZATION_ENDPOINT, TOKEN_ENDPOINT,
  * SCOPES (space separated), INSTANCE (a name sent as `x-devflow-instance`
  * on every request to the authorization server), LEASE_MS, REQUEST_TIMEOUT_MS, REDIS_PREFIX.
@@ -52,6 +53,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as http from "node:http"
+import { Cluster } from "ioredis"
 import type { AddressInfo } from "node:net"
 import { Keyring, RedisConnection, RedisFlowStore, RedisTokenCache } from "../src/index.js"
 
@@ -79,7 +81,21 @@ const Http = Layer.effect(
 
 const Connection = Layer.unwrapEffect(Effect.map(
   Keyring.parse(Redacted.make(env("DEVFLOW_REDIS_KEYS"))),
-  (keyring) => RedisConnection.layer({ url: env("REDIS_URL"), keyring, prefix: env("REDIS_PREFIX", "devflow") })
+  (keyring) => {
+    const cluster = process.env.REDIS_CLUSTER
+    if (cluster === undefined || cluster === "") {
+      return RedisConnection.layer({ url: env("REDIS_URL"), keyring, prefix: env("REDIS_PREFIX", "devflow") })
+    }
+    const nodes = cluster.split(",").map((node) => ({ host: node.split(":")[0]!, port: Number(node.split(":")[1]) }))
+    // no auto-pipelining on a Cluster: ioredis refuses an automatic pipeline spanning nodes
+    const options = { redisOptions: { maxRetriesPerRequest: 1 } }
+    return RedisConnection.layer({
+      url: `redis://${cluster.split(",")[0]}`,
+      keyring,
+      prefix: env("REDIS_PREFIX", "devflow"),
+      connect: () => ({ client: new Cluster(nodes, options), subscriber: new Cluster(nodes, options) })
+    })
+  }
 ))
 
 const Stores = Layer.mergeAll(

@@ -51,6 +51,8 @@ export interface Keyring {
   readonly prefix: string
   readonly seal: (place: string, plaintext: string) => string
   readonly open: (place: string, sealed: string) => Effect.Effect<string, SealBroken>
+  /** whether `sealed` is not sealed with the current key in the current format: a write should seal it again */
+  readonly isStale: (sealed: string) => boolean
   /** the same keys, binding what they seal to the key prefix `prefix` (the connection does this) */
   readonly forPrefix: (prefix: string) => Keyring
 }
@@ -112,6 +114,7 @@ const bound = (table: ReadonlyMap<string, Buffer>, currentKeyId: string, prefix:
     currentKeyId,
     prefix,
     forPrefix: (next) => bound(table, currentKeyId, next),
+    isStale: (sealed) => !sealed.startsWith(`v2.${currentKeyId}.`),
     seal: (place, plaintext) => {
       const iv = crypto.randomBytes(IV_BYTES)
       const cipher = crypto.createCipheriv("aes-256-gcm", current, iv, { authTagLength: TAG_BYTES })

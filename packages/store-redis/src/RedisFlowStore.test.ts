@@ -11,7 +11,18 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { flowStoreContract, planScript } from "../../core/test/flowStoreContract.js"
 import { Redis } from "ioredis"
-import { connect, connectionLayer, dumpAll, KEY_1, KEY_2, keyring, withConnection, withLostReply } from "../test/helpers.js"
+import {
+  connect,
+  connectionLayer,
+  dumpAll,
+  flowRecord,
+  KEY_1,
+  KEY_2,
+  keyring,
+  takeLease,
+  withConnection,
+  withLostReply
+} from "../test/helpers.js"
 import { RedisConnection } from "./RedisConnection.js"
 import { hasRedis, startRedis } from "../test/redisServer.js"
 import * as RedisFlowStore from "./RedisFlowStore.js"
@@ -86,7 +97,7 @@ describe.runIf(server !== undefined)("RedisFlowStore", () => {
       const redis = new Redis(url)
       yield* Effect.addFinalizer(() => Effect.sync(() => redis.disconnect()))
       // another instance's fencing token now holds the lease (as after an expiry and a takeover)
-      yield* Effect.promise(() => redis.set(`${prefix}:flow:{${flow.id}}:lease`, "999", "PX", 60_000))
+      yield* Effect.promise(() => takeLease(redis, prefix, flow.id, 999))
       const count = Effect.map(server.polls, (all) => all.filter((p) => p.params.device_code === flow.userCode.replace("USER-", "DC-") + "-canary").length)
       yield* Effect.sleep("1500 millis")
       const after = yield* count
@@ -230,7 +241,7 @@ describe.runIf(server !== undefined)("RedisFlowStore", () => {
       const redis = new Redis(url)
       yield* Effect.addFinalizer(() => Effect.sync(() => redis.disconnect()))
       // fence 1 was A's; B's one takeover is fence 2 (a refused retry would have waited out a lease and taken 3)
-      assert.strictEqual(yield* Effect.promise(() => redis.hget(`${prefix}:flow:{${flow.id}}`, "fence")), "2")
+      assert.strictEqual((yield* Effect.promise(() => flowRecord(redis, prefix, flow.id)))?.f, 2)
       assert.isTrue(flaky.lost())
       assert.strictEqual((yield* b.get(flow.id))._tag, "Pending")
     }).pipe(Effect.scoped), { timeout: 20_000 })
@@ -296,12 +307,11 @@ describe.runIf(server !== undefined)("RedisFlowStore", () => {
         })
       const redis = new Redis(url)
       yield* Effect.addFinalizer(() => Effect.sync(() => redis.disconnect()))
-      const field = (id: string, name: string) => Effect.promise(() => redis.hget(`${prefix}:flow:{${id}}`, name))
       // the flow's lease taken `fence` times, and its session last sealed with key `keyId`
       const reached = (id: string, fence: number, keyId: string) =>
-        Effect.all([field(id, "fence"), field(id, "session")]).pipe(
+        Effect.promise(() => flowRecord(redis, prefix, id)).pipe(
           Effect.repeat({
-            until: ([f, session]) => Number(f) >= fence && session?.split(".")[1] === keyId,
+            until: (record) => (record?.f ?? 0) >= fence && record?.s?.split(".")[1] === keyId,
             schedule: Schedule.spaced("20 millis")
           }),
           Effect.timeout("20 seconds")

@@ -2,20 +2,25 @@
  * The `FlowStore` on Redis: any instance starts, watches, cancels and lists
  * any flow, and exactly one instance polls each device code.
  *
- * - A flow is a hash `<prefix>:flow:{<id>}` (status, sequence number, last
- *   update, the sealed `DeviceSession`, user code, expiry, fencing counter)
- *   and a lease `<prefix>:flow:{<id>}:lease` holding the poller's fencing
- *   token. Both carry the hash tag `{<id>}`, so every script touches one
- *   slot (Redis Cluster).
- * - The poller stores the session after every poll (only with a matching
- *   fencing token) and renews the lease every third of its duration. It stops
+ * - A flow is one record `<prefix>:flow:{<id>}` (a small JSON object: status,
+ *   fencing counter, the code as shown, the poll state, the sealed secret part
+ *   of the `DeviceSession`, the final update) and a lease
+ *   `<prefix>:flow:{<id>}:lease:<fence>` named by the poller's fencing token,
+ *   holding the live poll state. Both carry the hash tag `{<id>}`, so every
+ *   script touches one slot (Redis Cluster). A pending flow holds under 1 KB.
+ * - Each poll is one command: a script whose `SET … XX PX` on the lease is
+ *   the fence check, the state write and the renewal, then one `PUBLISH`
+ *   to watchers (3 commands in Redis). The lease is renewed apart from a
+ *   poll only when the next poll comes too late to. The poller stops
  *   polling before the lease can have expired in Redis, unless a poll is in
  *   flight; a poller that lost its lease can store nothing but tokens it
  *   was given (the code is spent: they are the truth).
- * - Each instance scans `<prefix>:flows:pending` (a sorted set of lease
- *   expiries) and takes over flows whose lease expired: it resumes from the
- *   stored session with its interval and every slow_down kept, and waits a
- *   full interval before its first poll (`DeviceFlow.resumeEvents`).
+ * - Each instance scans `<prefix>:flows:pending` (a sorted set of when to
+ *   look at a flow next) and takes over flows whose lease expired: it resumes
+ *   from the stored session with its interval and every slow_down kept, and
+ *   waits a full interval before its first poll (`DeviceFlow.resumeEvents`).
+ *   Each scan also moves on the entries of the flows this instance holds,
+ *   hundreds per command, so that polls need not.
  * - Updates are published on the flow's channel; watchers also re-read the
  *   state every `resyncEvery`, so a lost message delays them, never loses
  *   the result. A finished flow's final update stays for `retention`.

@@ -1,10 +1,15 @@
 /**
  * The `TokenCache` on Redis, shared by every instance of an app.
  *
- * - The whole cache content is one hash (`<prefix>:{tokens:<namespace>}:cache`):
- *   a version and the content sealed with AES-256-GCM ({@link Keyring}).
- *   Every change is a compare-and-set on the version (retried on conflict),
- *   so concurrent writers on any instance lose none of each other's changes.
+ * - Each account is its own part of one hash (`<prefix>:{tokens:<namespace>}:parts`):
+ *   the account and all its tokens, sealed with AES-256-GCM ({@link Keyring})
+ *   under a version. A change is a compare-and-set of the parts it touches
+ *   (retried on conflict), so concurrent writers on any instance lose none
+ *   of each other's changes, and writers of different accounts never
+ *   conflict: refreshing one account never waits for another.
+ * - The whole-cache document of earlier versions (`…:cache`) is still read:
+ *   the first read moves it into parts (an account already in parts keeps
+ *   its newer value) and deletes it.
  * - Refreshes are single-flight across instances: `withRefreshLock` is a
  *   Redis key set with `NX` and an expiry, holding a fencing token from a
  *   counter, renewed while the refresh runs. A write made under the lock
@@ -12,7 +17,7 @@
  *   that lost the lock can never write.
  * - The key expires with what it holds: a refresh token's lifetime (an
  *   option, default 90 days) after the last write, else the latest access
- *   token's expiry.
+ *   token's expiry (a write never shortens it).
  * - Every key carries the hash tag `{…:tokens:<namespace>}`: one slot, so it
  *   works on Redis Cluster.
  *

@@ -13,7 +13,7 @@
  */
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Redis } from "ioredis"
-import { KEY_1, redisInfo } from "./helpers.js"
+import { flowRecord, KEY_1, redisInfo } from "./helpers.js"
 import { call, type Instance, serviceEnv, startInstance, stopInstance } from "./instances.js"
 import { hasRedis, type RedisServer, startRedis } from "./redisServer.js"
 
@@ -68,7 +68,7 @@ describe.runIf(hasRedis && process.env.DEVFLOW_SCALE_FIGURES === "1")("scaling f
     const killedAt = Date.now()
     const takenAt = new Map<string, number>()
     while (takenAt.size < victims.length && Date.now() - killedAt < 60_000) {
-      const fences = await Promise.all(victims.map((id) => r.get(`devflow:flow:{${id}}:lease`)))
+      const fences = await Promise.all(victims.map(async (id) => (await flowRecord(r, "devflow", id))?.f ?? null))
       victims.forEach((id, k) => {
         if (!takenAt.has(id) && fences[k] !== null && Number(fences[k]) >= 2) takenAt.set(id, Date.now() - killedAt)
       })

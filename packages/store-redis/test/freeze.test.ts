@@ -7,29 +7,13 @@
  * every flow over, then continued with SIGCONT.
  */
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { KEY_1 } from "./helpers.js"
+import { KEY_1, until } from "./helpers.js"
 import { call, type Instance, serviceEnv, startInstance, stopInstance } from "./instances.js"
-import type { CodeRecord, Violation } from "./pollLogServer.js"
+import type { CodeRecord, ServerLog } from "./pollLogServer.js"
 import { hasRedis, type RedisServer, startRedis } from "./redisServer.js"
 
 const FLOWS = 12
 const LEASE_MS = 2_000
-
-interface ServerLog {
-  readonly codes: ReadonlyArray<CodeRecord>
-  readonly violations: ReadonlyArray<Violation>
-}
-
-/** Ask `read` until `done` holds of its answer (every 50 ms), or fail after `timeoutMs`. */
-const until = async <A>(what: string, read: () => Promise<A>, done: (a: A) => boolean, timeoutMs = 60_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await read()
-    if (done(value)) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 describe.runIf(hasRedis)("an instance frozen past its lease", () => {
   let redis: RedisServer | undefined

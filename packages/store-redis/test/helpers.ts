@@ -89,3 +89,37 @@ export const withLostReply = (connection: RedisConnection.RedisConnection, name:
   }
   return { connection: wrapped, lost: () => lost }
 }
+
+/** A flow's stored record (see src/internal/flowRecord.ts), parsed; `undefined` when there is none. */
+export const flowRecord = async (redis: Redis, prefix: string, id: string) => {
+  const raw = await redis.get(`${prefix}:flow:{${id}}`)
+  return raw === null ? undefined : JSON.parse(raw) as { f: number; q: number; d?: string; s?: string; st: string }
+}
+
+/** Another instance takes the flow's lease, fencing token `fence`, as after an expiry and a takeover: in one transaction. */
+export const takeLease = async (redis: Redis, prefix: string, id: string, fence: number) => {
+  const record = (await flowRecord(redis, prefix, id))!
+  await redis.multi()
+    .del(`${prefix}:flow:{${id}}:lease:${record.f}`)
+    .set(`${prefix}:flow:{${id}}`, JSON.stringify({ ...record, f: fence }), "KEEPTTL")
+    // what a takeover's lease holds: the stored poll state, numbered from the new token on
+    .set(`${prefix}:flow:{${id}}:lease:${fence}`, `${fence * 1_000_000}|${record.d}`, "PX", 60_000)
+    .exec()
+}
+
+/** The `p`-th percentile of `values` (NaN for none). */
+export const percentile = (values: ReadonlyArray<number>, p: number) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}
+
+/** Ask `read` until `done` holds of its answer (every 50 ms), or fail after `timeoutMs`. */
+export const until = async <A>(what: string, read: () => Promise<A>, done: (a: A) => boolean, timeoutMs = 60_000): Promise<A> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await read()
+    if (done(value)) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}

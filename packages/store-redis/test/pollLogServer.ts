@@ -43,6 +43,12 @@ export interface Violation {
   readonly instances: readonly [string, string]
 }
 
+/** What `GET /__log` answers (the part the tests read). */
+export interface ServerLog {
+  readonly codes: ReadonlyArray<CodeRecord>
+  readonly violations: ReadonlyArray<Violation>
+}
+
 export interface PollLogServer {
   readonly origin: string
   readonly codes: Map<string, CodeRecord>

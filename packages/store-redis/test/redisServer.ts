@@ -19,7 +19,7 @@ if ((process.env.CI === "true" || process.env.DEVFLOW_REQUIRE_REDIS === "1") && 
   throw new Error(`CI=true but ${REDIS_SERVER} is missing: install Debian's redis-server package (apt-get install -y redis-server)`)
 }
 
-const canListen = (port: number): Promise<boolean> =>
+export const canListen = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
     const server = net.createServer()
     server.once("error", () => resolve(false))

@@ -11,7 +11,7 @@
  * account, and nothing in Redis holds a token or a device code in clear.
  */
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { dumpAll, KEY_1, redisInfo as info } from "./helpers.js"
+import { dumpAll, KEY_1, percentile, redisInfo as info } from "./helpers.js"
 import { call, type Instance, serviceEnv, startInstance, stopInstance } from "./instances.js"
 import type { CodeRecord, Violation } from "./pollLogServer.js"
 import { hasRedis, type RedisServer, startRedis } from "./redisServer.js"
@@ -46,11 +46,6 @@ const pool = async <A>(items: ReadonlyArray<A>, concurrency: number, f: (item: A
       await f(items[i]!, i)
     }
   }))
-}
-
-const percentile = (values: ReadonlyArray<number>, p: number) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
 
 describe.runIf(hasRedis)(`${FLOWS} flows on 3 instances sharing one Redis`, () => {

@@ -21,7 +21,9 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { RedisConnection, RedisUnavailable } from "../RedisConnection.js"
 import { script } from "./connection.js"
-import { attemptId, monotonicNow, RELEASE } from "./lease.js"
+import * as Record from "./flowRecord.js"
+import { SEQ_SPAN } from "./flowRecord.js"
+import { attemptId, monotonicNow } from "./lease.js"
 
 /** @internal */
 export interface Settings {
@@ -34,28 +36,44 @@ export interface Settings {
 }
 
 // ---------------------------------------------------------------------------
-// scripts: each touches the keys of one flow only (one hash slot)
-// KEYS[1] = the flow's hash, KEYS[2] = its lease
+// scripts: each touches the keys of one flow only (one hash slot, see flowRecord.ts)
+// KEYS[1] = the flow's record; KEYS[2] = its lease, or the lease's name without
+// the fence when the script reads the fence from the record
 // ---------------------------------------------------------------------------
 
 const CREATE = script(
   "flow.create",
-  `redis.call("HSET", KEYS[1], "status", "pending", "seq", 1, "fence", 1, "session", ARGV[1], "update", ARGV[2], "userCode", ARGV[3], "expiresOn", ARGV[4])
-redis.call("PEXPIRE", KEYS[1], ARGV[6])
-redis.call("SET", KEYS[2], 1, "PX", ARGV[5])
+  `redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+redis.call("SET", KEYS[2], ARGV[3], "PX", ARGV[4])
 return 1`
 )
 
-// After each poll: only the lease holder may store the session; it renews the lease and tells the watchers.
+// The poll's one command (issue 23): SET XX on the lease named by the holder's fencing token is
+// the fence check (the key exists only while that lease does), the state write and the renewal.
+// The record is touched only when ARGV[5] brings durable state (a taker's first poll, a new interval).
 const PERSIST = script(
   "flow.persist",
-  `if redis.call("GET", KEYS[2]) ~= ARGV[1] then return -1 end
-if redis.call("HGET", KEYS[1], "status") ~= "pending" then return -2 end
-local seq = redis.call("HINCRBY", KEYS[1], "seq", 1)
-redis.call("HSET", KEYS[1], "session", ARGV[3], "update", ARGV[4])
-redis.call("PEXPIRE", KEYS[2], ARGV[2])
-redis.call("PUBLISH", ARGV[5], seq .. "|" .. ARGV[4])
-return seq`
+  `if not redis.call("SET", KEYS[2], ARGV[1], "XX", "PX", ARGV[2]) then return -1 end
+if ARGV[5] ~= "" then
+  local rec = cjson.decode(redis.call("GET", KEYS[1]))
+  local bar = string.find(ARGV[1], "|", 1, true)
+  rec.q = tonumber(string.sub(ARGV[1], 1, bar - 1))
+  rec.d = string.sub(ARGV[1], bar + 1)
+  if ARGV[5] ~= "-" then rec.s = ARGV[5] end
+  redis.call("SET", KEYS[1], cjson.encode(rec), "KEEPTTL")
+end
+redis.call("PUBLISH", ARGV[3], ARGV[4])
+return 1`
+)
+
+// The state as a reader sees it: the record, and the live poll state while a lease is held.
+const READ = script(
+  "flow.read",
+  `local raw = redis.call("GET", KEYS[1])
+if not raw then return {} end
+local rec = cjson.decode(raw)
+if rec.st ~= "pending" then return {raw} end
+return {raw, redis.call("GET", KEYS[2] .. ":" .. rec.f)}`
 )
 
 // The first final update wins. Tokens (force = 1) are stored even by a holder whose
@@ -64,50 +82,61 @@ return seq`
 // ARGV[7] names the attempt: the same attempt sent again (its reply was lost) is told -3, "it was you".
 const FINISH = script(
   "flow.finish",
-  `local st = redis.call("HGET", KEYS[1], "status")
-if not st then return {0} end
-if st ~= "pending" then
-  if redis.call("HGET", KEYS[1], "finishedBy") == ARGV[7] then return {-3} end
+  `local raw = redis.call("GET", KEYS[1])
+if not raw then return {0} end
+local rec = cjson.decode(raw)
+if rec.st ~= "pending" then
+  if rec.fb == ARGV[7] then return {-3} end
   return {-2}
 end
-local holder = redis.call("GET", KEYS[2])
+local lease = KEYS[2] .. ":" .. rec.f
+local ttl = redis.call("PTTL", lease)
+local holder = ""
+if ttl > 0 then holder = tostring(rec.f) end
 if ARGV[6] ~= "1" and holder ~= ARGV[1] then return {-1} end
-local ttl = redis.call("PTTL", KEYS[2])
-local seq = redis.call("HINCRBY", KEYS[1], "seq", 1)
-redis.call("HSET", KEYS[1], "status", ARGV[2], "update", ARGV[3], "finishedBy", ARGV[7])
-redis.call("HDEL", KEYS[1], "session")
-redis.call("DEL", KEYS[2])
-redis.call("PEXPIRE", KEYS[1], ARGV[4])
-redis.call("PUBLISH", ARGV[5], seq .. "|" .. ARGV[3])
-return {seq, holder or "", ttl}`
+rec.st = ARGV[2]
+rec.u = ARGV[3]
+rec.fb = ARGV[7]
+rec.q = (rec.f + 1) * ${SEQ_SPAN}
+rec.s = nil
+rec.d = nil
+redis.call("DEL", lease)
+redis.call("SET", KEYS[1], cjson.encode(rec), "PX", ARGV[4])
+redis.call("PUBLISH", ARGV[5], rec.q .. "|" .. ARGV[3])
+return {rec.q, holder, ttl}`
 )
 
 // ARGV[2] names this takeover attempt: the same attempt sent again (its reply was lost and
 // the command retried) gets the lease it already took, instead of being told it is taken.
 const ACQUIRE = script(
   "flow.acquire",
-  `local st = redis.call("HGET", KEYS[1], "status")
-if not st then return {0} end
-if st ~= "pending" then return {-2} end
-local ttl = redis.call("PTTL", KEYS[2])
+  `local raw = redis.call("GET", KEYS[1])
+if not raw then return {0} end
+local rec = cjson.decode(raw)
+if rec.st ~= "pending" then return {-2} end
+local ttl = redis.call("PTTL", KEYS[2] .. ":" .. rec.f)
 if ttl > 0 then
-  if redis.call("HGET", KEYS[1], "acquiredBy") == ARGV[2] then
-    return {tonumber(redis.call("GET", KEYS[2])), redis.call("HGET", KEYS[1], "session")}
-  end
+  if rec.a == ARGV[2] then return {rec.f, rec.s, rec.c, rec.d} end
   return {-1, ttl}
 end
-local f = redis.call("HINCRBY", KEYS[1], "fence", 1)
-redis.call("SET", KEYS[2], f, "PX", ARGV[1])
-redis.call("HSET", KEYS[1], "acquiredBy", ARGV[2])
-return {f, redis.call("HGET", KEYS[1], "session")}`
+rec.f = rec.f + 1
+rec.a = ARGV[2]
+redis.call("SET", KEYS[2] .. ":" .. rec.f, rec.q .. "|" .. rec.d, "PX", ARGV[1])
+redis.call("SET", KEYS[1], cjson.encode(rec), "KEEPTTL")
+return {rec.f, rec.s, rec.c, rec.d}`
 )
 
-const RENEW = script(
-  "flow.renew",
-  `if redis.call("GET", KEYS[2]) ~= ARGV[1] then return -1 end
-if redis.call("HGET", KEYS[1], "status") ~= "pending" then return -2 end
-redis.call("PEXPIRE", KEYS[2], ARGV[2])
-return 1`
+// A holder shutting down hands over at once: its live state goes to the record, then the lease goes.
+const HAND_OVER = script(
+  "flow.handOver",
+  `local state = redis.call("GET", KEYS[2])
+if not state then return 0 end
+local rec = cjson.decode(redis.call("GET", KEYS[1]))
+local bar = string.find(state, "|", 1, true)
+rec.q = tonumber(string.sub(state, 1, bar - 1))
+rec.d = string.sub(state, bar + 1)
+redis.call("SET", KEYS[1], cjson.encode(rec), "KEEPTTL")
+return redis.call("DEL", KEYS[2])`
 )
 
 // ---------------------------------------------------------------------------
@@ -118,7 +147,13 @@ const decodeUpdate = Schema.decodeUnknownEither(Schema.parseJson(FlowStore.FlowU
 type Outcome = "done" | "lost" | "ended"
 
 interface Lease {
-  readonly fence: Ref.Ref<string>
+  readonly fence: string
+  /** the sequence number of this holder's last update */
+  readonly seq: Ref.Ref<number>
+  /** the poll state last written to the record (a new interval must reach it) */
+  readonly storedState: Ref.Ref<string>
+  /** the sealed secret part of the session, until this holder's first poll writes it (a taker's key) */
+  readonly reseal: Ref.Ref<string>
   /** monotonic ms until which the lease is surely still this instance's */
   readonly validUntil: Ref.Ref<number>
   /** wall-clock ms of the next poll (the session's, which other instances read) */
@@ -128,10 +163,19 @@ interface Lease {
   readonly lost: Deferred.Deferred<void>
 }
 
-const makeLease = (fence: string, validUntil: number, nextPollAt: number, leased: boolean) =>
+const makeLease = (
+  fence: string,
+  validUntil: number,
+  nextPollAt: number,
+  leased: boolean,
+  stored: { readonly pollState: string; readonly reseal: string }
+) =>
   Effect.gen(function*() {
     const lease: Lease = {
-      fence: yield* Ref.make(fence),
+      fence,
+      seq: yield* Ref.make(Record.firstSeq(Number(fence))),
+      storedState: yield* Ref.make(stored.pollState),
+      reseal: yield* Ref.make(stored.reseal),
       validUntil: yield* Ref.make(validUntil),
       nextPollAt: yield* Ref.make(nextPollAt),
       leased: yield* Deferred.make<void>(),
@@ -152,7 +196,9 @@ export const make = (
     const scope = yield* Effect.scope
     const p = connection.prefix
     const flowKey = (id: string) => `${p}:flow:{${id}}`
-    const leaseKey = (id: string) => `${p}:flow:{${id}}:lease`
+    // the lease's name without its fencing token: scripts that read the token from the record add it
+    const leaseName = (id: string) => `${p}:flow:{${id}}:lease`
+    const leaseKey = (id: string, fence: string) => `${leaseName(id)}:${fence}`
     const channel = flowKey
     const indexKey = `${p}:flows:pending`
     const cancelChannel = `${p}:flows:cancelled`
@@ -187,15 +233,31 @@ export const make = (
         return decoded.right
       })
 
+    const decodeRecord = (id: string, text: string) =>
+      Record.parseRecord(text).pipe(Effect.mapError((detail) => corrupt(id, detail)))
+
+    const pendingUpdate = (id: string, code: string, pollState: string) =>
+      Effect.gen(function*() {
+        const encoded = yield* Effect.try({ try: () => Record.pendingOf(id, code, pollState), catch: () => corrupt(id, "stored poll state is not JSON") })
+        const decoded = decodeUpdate(JSON.stringify(encoded))
+        if (Either.isLeft(decoded)) return yield* corrupt(id, "stored update does not decode")
+        return decoded.right
+      })
+
     const readState = (id: string) =>
       Effect.gen(function*() {
-        const [seq, update] = yield* connection.run("read flow", (c) => c.hmget(flowKey(id), "seq", "update")).pipe(
+        const [raw, live] = (yield* connection.script(READ, [flowKey(id), leaseName(id)], []).pipe(
           Effect.mapError(unavailable)
-        )
-        if (seq === null || update === null || seq === undefined || update === undefined) {
-          return yield* new FlowStore.FlowNotFound({ id })
+        )) as [string?, (string | null)?]
+        if (raw === undefined) return yield* new FlowStore.FlowNotFound({ id })
+        const record = yield* decodeRecord(id, raw)
+        if (record.st !== "pending") {
+          if (record.u === undefined) return yield* corrupt(id, "final record without its update")
+          return { seq: record.q, update: yield* deserialise(id, record.u) }
         }
-        return { seq: Number(seq), update: yield* deserialise(id, update) }
+        // no live lease (its holder died): the record's state, until a taker polls
+        const state = typeof live === "string" ? Record.parseLive(live) : { seq: record.q, pollState: record.d ?? "" }
+        return { seq: state.seq, update: yield* pendingUpdate(id, record.c ?? "", state.pollState) }
       })
 
     // The pending index is read by every instance, so it counts time as Redis does: this instance's
@@ -235,7 +297,7 @@ export const make = (
     const finish = (id: string, fence: string, update: FlowStore.Succeeded | FlowStore.Failed, force: boolean) =>
       connection.script(
         FINISH,
-        [flowKey(id), leaseKey(id)],
+        [flowKey(id), leaseName(id)],
         [
           fence,
           update._tag === "Succeeded" ? "succeeded" : "failed",
@@ -270,28 +332,37 @@ export const make = (
           if (event._tag === "CodeIssued" && !(yield* Deferred.isDone(lease.leased))) {
             return (yield* onIssued(event)) ? undefined : "done"
           }
-          const fence = yield* Ref.get(lease.fence)
+          const fence = lease.fence
           if (event._tag === "Succeeded") {
             yield* finish(id, fence, new FlowStore.Succeeded({ id, result: event.result }), true)
             return "done"
           }
           const update = FlowStore.fromEvent(id, event) as FlowStore.Pending
           yield* Ref.set(lease.nextPollAt, update.nextPollAt)
+          const seq = yield* Ref.updateAndGet(lease.seq, (n) => n + 1)
+          const pollState = Record.pollStateOf(encodeUpdate(update) as typeof FlowStore.Pending.Encoded)
+          // the record learns a new interval (slow_down), and a taker's first poll reseals the session with its key
+          const [stored, reseal] = [yield* Ref.get(lease.storedState), yield* Ref.get(lease.reseal)]
+          const intervalChanged = stored === "" || JSON.parse(stored)[2] !== update.intervalMs
+          const durable = reseal !== "" ? reseal : intervalChanged ? "-" : ""
           const t0 = yield* monotonicNow
-          const answer = yield* connection.script(PERSIST, [flowKey(id), leaseKey(id)], [
-            fence,
+          const answer = yield* connection.script(PERSIST, [flowKey(id), leaseKey(id, fence)], [
+            Record.live(seq, pollState),
             leaseMs,
-            connection.keyring.seal(`flow:${id}:session`, DeviceSession.toJson(event.session)),
-            serialise(update),
-            channel(id)
+            channel(id),
+            `${seq}|${serialise(update)}`,
+            durable
           ]).pipe(Effect.either)
           if (Either.isLeft(answer)) {
             // Redis is away: keep polling while the lease may still be ours (the guard decides)
-            yield* Effect.logWarning(`flow ${id}: session not stored`, answer.left.message)
+            yield* Effect.logWarning(`flow ${id}: state not stored`, answer.left.message)
             return undefined
           }
           if (answer.right === -1) return "lost"
-          if (answer.right === -2) return "ended"
+          if (durable !== "") {
+            yield* Ref.set(lease.storedState, pollState)
+            yield* Ref.set(lease.reseal, "")
+          }
           yield* Ref.set(lease.validUntil, t0 + leaseMs - margin)
           return undefined
         })
@@ -307,26 +378,41 @@ export const make = (
             // A taken-over code the server calls spent (invalid_grant) or expired may have been
             // redeemed by the previous holder, whose answer can still be on its way: wait for it.
             if (takenOver && spentCode(error) && (yield* awaitFinal(id, settings.takeoverGrace))) return "done" as const
-            yield* finish(id, yield* Ref.get(lease.fence), new FlowStore.Failed({ id, error }), false)
+            yield* finish(id, lease.fence, new FlowStore.Failed({ id, error }), false)
             return "done" as const
           })
         )
       )
 
+      // Polls renew the lease. This renews it when no poll comes in time (a takeover's first
+      // poll waits an interval + 5 s; an interval grown past the lease) as it did before polls
+      // renewed, every third of the lease, and stands by in case a poll is slow to answer.
+      // PEXPIRE of the lease named by the fencing token is itself fenced.
       const renewer = Effect.gen(function*() {
         yield* Deferred.await(lease.leased)
-        const every = Duration.millis(Math.floor(leaseMs / 3))
+        const every = Math.floor(leaseMs / 3)
         for (;;) {
-          yield* Effect.sleep(every)
-          const t0 = yield* monotonicNow
-          const wall = yield* Clock.currentTimeMillis
-          const answer = yield* connection.script(RENEW, [flowKey(id), leaseKey(id)], [yield* Ref.get(lease.fence), leaseMs])
-            .pipe(Effect.timeout(every), Effect.either)
-          if (Either.isRight(answer)) {
-            if (answer.right === -1) return "lost" as const
-            if (answer.right === -2) return "ended" as const
-            yield* Ref.set(lease.validUntil, t0 + leaseMs - margin)
-            yield* indexHint(id, wall + leaseMs)
+          const now = yield* monotonicNow
+          const validUntil = yield* Ref.get(lease.validUntil)
+          const nextPollIn = (yield* Ref.get(lease.nextPollAt)) - (yield* Clock.currentTimeMillis)
+          const renewed = validUntil - (leaseMs - margin)
+          const due = nextPollIn < validUntil - now - margin ? validUntil - Math.floor(margin / 2) : renewed + every
+          if (now < due) {
+            // looked at again now and then: the next poll may move (slow_down)
+            yield* Effect.sleep(Duration.millis(Math.min(due - now, Math.max(50, Math.floor(every / 2)))))
+            continue
+          }
+          const answer = yield* connection.run("renew lease", (c) => c.pexpire(leaseKey(id, lease.fence), leaseMs)).pipe(
+            Effect.timeout(Duration.millis(every)),
+            Effect.either
+          )
+          if (Either.isLeft(answer)) {
+            // not renewed: again soon; the guard stops the flow when the lease may have lapsed
+            yield* Effect.sleep("100 millis")
+          } else if (answer.right === 0) {
+            return "lost" as const
+          } else {
+            yield* Ref.set(lease.validUntil, now + leaseMs - margin)
           }
         }
       })
@@ -354,8 +440,10 @@ export const make = (
         ),
         Effect.onInterrupt(() =>
           // shutting down: hand the flow over at once instead of after the lease expires
-          Effect.flatMap(Ref.get(lease.fence), (fence) =>
-            connection.script(RELEASE, [leaseKey(id)], [fence]).pipe(Effect.ignore, Effect.zipRight(indexHint(id, 0))))
+          connection.script(HAND_OVER, [flowKey(id), leaseKey(id, lease.fence)], []).pipe(
+            Effect.ignore,
+            Effect.zipRight(indexHint(id, 0))
+          )
         )
       )
     }
@@ -392,28 +480,38 @@ export const make = (
       Effect.gen(function*() {
         const id = yield* FlowStore.makeId
         const issued = yield* Deferred.make<FlowStore.StartedFlow, DeviceFlowError | FlowStore.FlowStoreUnavailable>()
-        const lease = yield* makeLease("1", 0, 0, false)
+        const lease = yield* makeLease("1", 0, 0, false, { pollState: "", reseal: "" })
         const onIssued = (event: DeviceFlow.DeviceFlowEvent) =>
           Effect.gen(function*() {
             if (event._tag !== "CodeIssued") return false
             const update = FlowStore.fromEvent(id, event)
             const t0 = yield* monotonicNow
             const wall = yield* Clock.currentTimeMillis
-            const created = yield* connection.script(CREATE, [flowKey(id), leaseKey(id)], [
-              connection.keyring.seal(`flow:${id}:session`, DeviceSession.toJson(event.session)),
-              serialise(update),
-              event.session.userCode,
-              event.session.expiresOn,
-              leaseMs,
+            const encoded = encodeUpdate(update) as typeof FlowStore.Pending.Encoded
+            const pollState = Record.pollStateOf(encoded)
+            const seq = Record.firstSeq(1)
+            const record: Record.FlowRecord = {
+              st: "pending",
+              f: 1,
+              q: seq,
+              c: Record.codeOf(encoded),
+              d: pollState,
+              s: connection.keyring.seal(`flow:${id}:session`, Record.secretPartOf(event.session))
+            }
+            const created = yield* connection.script(CREATE, [flowKey(id), leaseKey(id, "1")], [
+              JSON.stringify(record),
               // the record outlives the code by the retention, then Redis forgets it: a TTL relative to
               // this instance's own reading of the code's expiry, so a clock hours off does not matter
-              Math.max(1, event.session.expiresOn - wall) + retentionMs
+              Math.max(1, event.session.expiresOn - wall) + retentionMs,
+              Record.live(seq, pollState),
+              leaseMs
             ]).pipe(Effect.either)
             if (Either.isLeft(created)) {
               yield* Deferred.fail(issued, unavailable(created.left))
               return false
             }
             yield* indexHint(id, wall + leaseMs)
+            yield* Ref.set(lease.storedState, pollState)
             yield* Ref.set(lease.validUntil, t0 + leaseMs - margin)
             yield* Ref.set(lease.nextPollAt, event.session.nextPollAt)
             yield* Deferred.succeed(lease.leased, undefined)
@@ -432,15 +530,20 @@ export const make = (
       Effect.gen(function*() {
         const t0 = yield* Clock.currentTimeMillis
         const mono0 = yield* monotonicNow
-        const answer = (yield* connection.script(ACQUIRE, [flowKey(id), leaseKey(id)], [leaseMs, attemptId()])) as Array<
+        const answer = (yield* connection.script(ACQUIRE, [flowKey(id), leaseName(id)], [leaseMs, attemptId()])) as Array<
           number | string
         >
         const head = Number(answer[0])
         if (head === 0 || head === -2) return yield* unindex(id)
         if (head === -1) return yield* indexHint(id, t0 + Number(answer[1]))
         const fence = String(head)
-        const opened = yield* connection.keyring.open(`flow:${id}:session`, String(answer[1])).pipe(
-          Effect.flatMap(DeviceSession.fromJson),
+        const [code, pollState] = [String(answer[2] ?? ""), String(answer[3] ?? "")]
+        const opened = yield* connection.keyring.open(`flow:${id}:session`, String(answer[1] ?? "")).pipe(
+          Effect.flatMap((secretPart) =>
+            Effect.suspend(() => Record.sessionOf(secretPart, code, pollState)).pipe(
+              Effect.catchAllDefect(() => new InvalidConfiguration({ field: "session", reason: "is not a valid saved device session" }))
+            )
+          ),
           Effect.either
         )
         if (Either.isLeft(opened)) {
@@ -463,15 +566,34 @@ export const make = (
           mono0 + leaseMs - margin,
           // RFC 8628 §3.5: the first poll after a takeover waits a full interval (the old holder may just have polled)
           Math.max(session.nextPollAt, (yield* Clock.currentTimeMillis) + session.intervalMs),
-          true
+          true,
+          // this holder's first poll stores the session sealed with its own current key
+          { pollState, reseal: connection.keyring.seal(`flow:${id}:session`, Record.secretPartOf(session)) }
         )
         yield* own(id, lease, drive(id, DeviceFlow.resumeEvents(config, session, settings.flow), lease, () => Effect.succeed(true), true))
       })
 
     const SCAN_BATCH = 500
+
+    // The index says when to look at a flow again. Polls renew leases without touching it (one
+    // command per poll): instead each scan moves this instance's live flows on, SCAN_BATCH per command.
+    const reindexOwned = Effect.gen(function*() {
+      const mono = yield* monotonicNow
+      const at = (yield* Clock.currentTimeMillis) + redisOffset + leaseMs
+      const live: Array<string> = []
+      for (const [id, { lease }] of owned) {
+        if ((yield* Ref.get(lease.validUntil)) > mono) live.push(id)
+      }
+      for (let i = 0; i < live.length; i += SCAN_BATCH) {
+        const members = live.slice(i, i + SCAN_BATCH).flatMap((id) => [at, id])
+        yield* connection.run("index flows", (c) => c.zadd(indexKey, ...members)).pipe(Effect.ignore)
+      }
+    })
+
     // returns whether the batch was full (more may be due: scan again at once)
     const scan = Effect.gen(function*() {
       yield* Effect.ignore(measureOffset)
+      yield* reindexOwned
       const now = (yield* Clock.currentTimeMillis) + redisOffset
       const due = yield* connection.run("scan flows", (c) => c.zrangebyscore(indexKey, "-inf", now, "LIMIT", 0, SCAN_BATCH))
       // instances scanning together start at different places instead of racing for the same flows
@@ -498,7 +620,7 @@ export const make = (
       if (mine === undefined) return
       Effect.runFork(Effect.gen(function*() {
         yield* Fiber.interrupt(mine.fiber)
-        if (holder === undefined || holder !== (yield* Ref.get(mine.lease.fence))) return
+        if (holder === undefined || holder !== mine.lease.fence) return
         yield* connection.run("cancel stopped", (c) => c.publish(stoppedChannel, message)).pipe(Effect.ignore)
       }))
     }).pipe(Effect.catchAll((error) => Effect.logWarning("cancel channel not subscribed", error.message)))
@@ -512,7 +634,7 @@ export const make = (
         const update = serialise(new FlowStore.Cancelled({ id }))
         const answer = (yield* connection.script(
           FINISH,
-          [flowKey(id), leaseKey(id)],
+          [flowKey(id), leaseName(id)],
           ["", "cancelled", update, retentionMs, channel(id), "1", attemptId()]
         ).pipe(Effect.mapError(unavailable))) as ReadonlyArray<unknown>
         const head = Number(answer[0])
@@ -525,7 +647,7 @@ export const make = (
         const remaining = head === -3 ? leaseMs : Number(answer[2] ?? 0)
         const message = `${id}|${holder}`
         const local = owned.get(id)
-        const heldHere = local !== undefined && (yield* Ref.get(local.lease.fence)) === holder
+        const heldHere = local !== undefined && local.lease.fence === holder
         if (local !== undefined) yield* Fiber.interrupt(local.fiber)
         // No poll after cancel returns: wait until the lease's holder says it stopped, at most until
         // its lease would have run out (the holder's own deadline comes before that, see `drive`).
@@ -581,10 +703,18 @@ export const make = (
     const pending = Effect.gen(function*() {
       const ids = yield* connection.run("list flows", (c) => c.zrange(indexKey, 0, -1))
       const rows = yield* Effect.forEach(ids, (id) =>
-        connection.run("read flow", (c) => c.hmget(flowKey(id), "status", "userCode", "expiresOn")).pipe(
-          Effect.map(([status, userCode, expiresOn]) =>
-            status === "pending" ? Option.some({ id, userCode: userCode ?? "", expiresOn: Number(expiresOn) }) : Option.none()
-          )
+        connection.run("read flow", (c) => c.get(flowKey(id))).pipe(
+          Effect.map((raw) => {
+            try {
+              const record = raw === null ? undefined : JSON.parse(raw) as Record.FlowRecord
+              if (record?.st !== "pending" || record.c === undefined) return Option.none()
+              const [userCode, , , expiresOn] = JSON.parse(record.c) as [string, unknown, unknown, number]
+              return Option.some({ id, userCode, expiresOn })
+            } catch {
+              // an unreadable record is not listed; reading the flow itself reports it
+              return Option.none()
+            }
+          })
         ), { concurrency: 32 })
       return rows.flatMap(Option.toArray)
     }).pipe(Effect.mapError(unavailable))

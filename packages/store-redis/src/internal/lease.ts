@@ -4,9 +4,20 @@ import * as Effect from "effect/Effect"
 import * as crypto from "node:crypto"
 import { script } from "./connection.js"
 
+/*
+ * Fenced leases, in two forms:
+ *
+ * - a lease named by its fencing token (a flow's poller,
+ *   `…:lease:<fence>`): it exists only while that holder's lease does, so
+ *   commands on it are fenced by their key alone: `SET … XX PX` (write and
+ *   renew), `PEXPIRE` (renew), `DEL` (release) never touch a successor's;
+ * - a lease holding its fencing token (the token cache's refresh lock, one
+ *   key per account, waited on by name): the scripts below compare the
+ *   token first.
+ */
+
 /**
- * Release a fenced lease (a flow's poller lease, the token cache's refresh
- * lock): only its holder, named by the fencing token it was given, may.
+ * Release a lease holding its fencing token: only its holder may.
  * KEYS[1] = the lease, ARGV[1] = the fencing token.
  * @internal
  */
@@ -14,6 +25,18 @@ export const RELEASE = script(
   "lease.release",
   `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
 return 0`
+)
+
+/**
+ * Renew a lease holding its fencing token: only its holder may.
+ * KEYS[1] = the lease, ARGV[1] = the fencing token, ARGV[2] = its new life in ms.
+ * @internal
+ */
+export const RENEW = script(
+  "lease.renew",
+  `if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call("PEXPIRE", KEYS[1], ARGV[2])
+return 1`
 )
 
 /**

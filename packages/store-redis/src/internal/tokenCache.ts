@@ -1,6 +1,7 @@
 /** @internal */
 import * as TokenCache from "@devflow/core/TokenCache"
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -8,8 +9,9 @@ import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as crypto from "node:crypto"
 import type { RedisConnection, RedisUnavailable } from "../RedisConnection.js"
+import * as Parts from "./cacheParts.js"
 import { script } from "./connection.js"
-import { attemptId, monotonicNow, RELEASE } from "./lease.js"
+import { attemptId, monotonicNow, RELEASE, RENEW } from "./lease.js"
 
 /** @internal */
 export interface Settings {
@@ -20,17 +22,50 @@ export interface Settings {
   readonly maxConflicts: number
 }
 
-// Compare-and-set of the whole cache. A write made under a refresh lock
-// carries the lock's fencing token and is refused once the lock is lost.
-const CAS = script(
-  "tokenCache.cas",
-  `if ARGV[4] ~= "" and redis.call("GET", KEYS[2]) ~= ARGV[4] then return -2 end
-local v = redis.call("HGET", KEYS[1], "ver") or "0"
-if v ~= ARGV[1] then return -1 end
-local nv = tonumber(v) + 1
-redis.call("HSET", KEYS[1], "ver", nv, "data", ARGV[2])
-redis.call("PEXPIRE", KEYS[1], ARGV[3])
+// Compare-and-set of the parts a change touches (cacheParts.ts), all or none. Each part's value is
+// "<version>|<sealed JSON>"; versions come from one counter, so a part removed and made again never
+// repeats a version a slow writer still expects. A write made under a refresh lock carries the
+// lock's fencing token and is refused once the lock is lost.
+// KEYS: the parts, the lock (or the parts again), the version counter.
+// ARGV: the key's life in ms, the fencing token or "", then per part: name, expected version, value ("" removes it).
+const WRITE = script(
+  "tokenCache.write",
+  `if ARGV[2] ~= "" and redis.call("GET", KEYS[2]) ~= ARGV[2] then return -2 end
+for i = 3, #ARGV, 3 do
+  local current = redis.call("HGET", KEYS[1], ARGV[i])
+  local version = "0"
+  if current then version = string.match(current, "^(%d+)|") end
+  if version ~= ARGV[i + 1] then return -1 end
+end
+local nv = redis.call("INCR", KEYS[3])
+for i = 3, #ARGV, 3 do
+  if ARGV[i + 2] == "" then
+    redis.call("HDEL", KEYS[1], ARGV[i])
+  else
+    redis.call("HSET", KEYS[1], ARGV[i], nv .. "|" .. ARGV[i + 2])
+  end
+end
+if redis.call("PTTL", KEYS[1]) < tonumber(ARGV[1]) then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
 return nv`
+)
+
+// Everything a read needs in one round trip: the parts, and the whole-cache document that
+// versions before 0.2 kept (KEYS[2]), read until it is migrated.
+const READ = script(
+  "tokenCache.read",
+  `return {redis.call("HGETALL", KEYS[1]), redis.call("HGET", KEYS[2], "data") or ""}`
+)
+
+// Moves the whole-cache document into parts (already sealed by the caller): a part already
+// written in the new form wins. KEYS: the parts, the old document, the version counter.
+const MIGRATE = script(
+  "tokenCache.migrate",
+  `if redis.call("EXISTS", KEYS[2]) == 0 then return 0 end
+local nv = redis.call("INCR", KEYS[3])
+for i = 2, #ARGV, 2 do redis.call("HSETNX", KEYS[1], ARGV[i], nv .. "|" .. ARGV[i + 1]) end
+if redis.call("PTTL", KEYS[1]) < tonumber(ARGV[1]) then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
+redis.call("DEL", KEYS[2])
+return 1`
 )
 
 // The lock holds "<fence>|<attempt>": the same attempt sent again (its reply was lost and the
@@ -47,13 +82,6 @@ redis.call("SET", KEYS[1], v, "PX", ARGV[1])
 return v`
 )
 
-const RENEW = script(
-  "tokenCache.renew",
-  `if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call("PEXPIRE", KEYS[1], ARGV[2])
-return 1`
-)
-
 interface Held {
   readonly lockKey: string
   readonly fence: string
@@ -67,24 +95,28 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
   Effect.gen(function*() {
     // one hash slot for the whole cache (Redis Cluster): every key shares the tag
     const tag = `{${connection.prefix}:tokens:${settings.namespace}}`
-    const cacheKey = `${connection.prefix}:${tag}:cache`
+    const partsKey = `${connection.prefix}:${tag}:parts`
+    const versionKey = `${connection.prefix}:${tag}:version`
+    // the whole cache in one document (before 0.2): read and migrated into parts
+    const legacyKey = `${connection.prefix}:${tag}:cache`
     const fenceKey = `${connection.prefix}:${tag}:fence`
     const lockKeyOf = (key: string) =>
       `${connection.prefix}:${tag}:lock:${crypto.createHash("sha256").update(key).digest("base64url").slice(0, 22)}`
-    const location = `${connection.location} ${cacheKey}`
+    const location = `${connection.location} ${partsKey}`
     const place = `tokens:${settings.namespace}`
+    // a part opens only under its own name: a value moved to another part does not
+    const placeOf = (part: string) => `${place}:${part}`
 
     const unavailable = (error: RedisUnavailable) =>
       new TokenCache.CacheUnavailable({ location, reason: "io", detail: error.message })
 
-    const readVersioned = Effect.gen(function*() {
-      const [ver, data] = yield* connection.run("read token cache", (c) => c.hmget(cacheKey, "ver", "data"))
-      if (data === null || data === undefined) return { version: ver ?? "0", content: TokenCache.empty }
-      const text = yield* connection.keyring.open(place, data).pipe(
-        Effect.mapError((broken) => new TokenCache.CacheCorrupt({ location, reason: broken.reason }))
+    const open = (where: string, sealed: string) =>
+      Effect.flatMap(
+        connection.keyring.open(where, sealed).pipe(
+          Effect.mapError((broken) => new TokenCache.CacheCorrupt({ location, reason: broken.reason }))
+        ),
+        (text) => TokenCache.fromJson(text, location)
       )
-      return { version: ver ?? "0", content: yield* TokenCache.fromJson(text, location) }
-    }).pipe(Effect.catchTag("RedisUnavailable", (e) => Effect.fail(unavailable(e))))
 
     // Keys live as long as what they hold: a refresh token for its configured lifetime, else the longest access token.
     const ttlOf = (content: TokenCache.CacheContent, now: number): number => {
@@ -94,23 +126,99 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
       return Math.max(60_000, until - now)
     }
 
-    // Writers of this instance take turns, so compare-and-set conflicts only come from other instances.
-    const writers = yield* Effect.makeSemaphore(1)
+    const migrate = (sealed: string) =>
+      Effect.gen(function*() {
+        const content = yield* open(place, sealed)
+        const args: Array<string | number> = [ttlOf(content, yield* Clock.currentTimeMillis)]
+        for (const [part, json] of Parts.split(content)) args.push(part, connection.keyring.seal(placeOf(part), json))
+        yield* connection.script(MIGRATE, [partsKey, legacyKey, versionKey], args).pipe(Effect.mapError(unavailable))
+      })
+
+    const readRaw = Effect.map(
+      connection.script(READ, [partsKey, legacyKey], []).pipe(Effect.mapError(unavailable)),
+      (answer) => answer as [Array<string>, string]
+    )
+
+    // Parts opened before, by their stored value ("<version>|<sealed>"): a part unchanged since is
+    // not opened and decoded again, nor by two reads at once, and an unchanged cache is not joined
+    // again (a read is then one round trip and no decoding, whatever the number of accounts).
+    type Opened = { readonly json: string; readonly content: TokenCache.CacheContent }
+    const opened = new Map<string, { readonly value: string; readonly result: Deferred.Deferred<Opened, TokenCache.TokenCacheError> }>()
+    const openPart = (part: string, value: string, sealed: string) =>
+      Effect.gen(function*() {
+        const known = opened.get(part)
+        if (known?.value === value) return yield* Deferred.await(known.result)
+        const result = yield* Deferred.make<Opened, TokenCache.TokenCacheError>()
+        opened.set(part, { value, result })
+        yield* Deferred.complete(
+          result,
+          connection.keyring.open(placeOf(part), sealed).pipe(
+            Effect.mapError((broken) => new TokenCache.CacheCorrupt({ location, reason: broken.reason })),
+            Effect.flatMap((json) => Effect.map(TokenCache.fromJson(json, location), (content) => ({ json, content })))
+          )
+        )
+        // a part that does not open is tried again by the next read (a key may have been added)
+        return yield* Deferred.await(result).pipe(
+          Effect.tapError(() => Effect.sync(() => opened.get(part)?.result === result && opened.delete(part)))
+        )
+      })
+    let joined:
+      | { readonly signature: string; readonly content: TokenCache.CacheContent; readonly parts: ReturnType<typeof Parts.group> }
+      | undefined
+
+    // The parts with their versions and stored JSON, and the content they make up.
+    const readParts = Effect.gen(function*() {
+      const [first, legacy] = yield* readRaw
+      const flat = legacy === "" ? first : yield* Effect.zipRight(migrate(legacy), Effect.map(readRaw, ([parts]) => parts))
+      const versions = new Map<string, string>()
+      const stale = new Set<string>()
+      const contents = new Map<string, Opened>()
+      for (let i = 0; i < flat.length; i += 2) {
+        const [part, value] = [flat[i]!, flat[i + 1]!]
+        const bar = value.indexOf("|")
+        const sealed = value.slice(bar + 1)
+        versions.set(part, value.slice(0, bar))
+        if (connection.keyring.isStale(sealed)) stale.add(part)
+        contents.set(part, yield* openPart(part, value, sealed))
+      }
+      for (const part of opened.keys()) if (!versions.has(part)) opened.delete(part)
+      const names = [...versions.keys()].sort()
+      const signature = names.map((part) => `${part}:${versions.get(part)}`).join(",")
+      if (joined?.signature !== signature) {
+        const content = Parts.join(names.map((part) => contents.get(part)!.content))
+        joined = { signature, content, parts: Parts.group(content) }
+      }
+      const stored = new Map([...contents].map(([part, { json }]) => [part, json]))
+      return { versions, stored, stale, content: joined.content, parts: joined.parts }
+    })
 
     const modify = <A>(f: (content: TokenCache.CacheContent) => readonly [A, TokenCache.CacheContent]) =>
       Effect.gen(function*() {
         // only a lock of this cache fences its writes (another cache's lock lives in another slot)
         const lock = Option.filter(yield* FiberRef.get(held), (h) => h.lockKey.startsWith(`${connection.prefix}:${tag}:`))
         for (let attempt = 0; attempt < settings.maxConflicts; attempt++) {
-          const { content, version } = yield* readVersioned
+          const { content, parts, stale, stored, versions } = yield* readParts
           const [result, next] = f(content)
           if (next === content) return result
+          const after = Parts.group(next)
+          const changed = new Map<string, string>()
+          for (const part of Parts.touched(parts, after)) {
+            const entries = after.get(part)
+            const json = entries === undefined ? "" : Parts.toJson(entries)
+            if (json !== (stored.get(part) ?? "")) changed.set(part, json)
+          }
+          // a write seals again every part an older key sealed (key rotation: docs/scaling.md)
+          for (const part of stale) if (!changed.has(part) && after.has(part)) changed.set(part, Parts.toJson(after.get(part)!))
+          if (changed.size === 0) return result
           const now = yield* Clock.currentTimeMillis
-          const sealed = connection.keyring.seal(place, TokenCache.toJson(next))
+          const args: Array<string | number> = [ttlOf(next, now), Option.isSome(lock) ? lock.value.fence : ""]
+          for (const [part, json] of changed) {
+            args.push(part, versions.get(part) ?? "0", json === "" ? "" : connection.keyring.seal(placeOf(part), json))
+          }
           const answer = yield* connection.script(
-            CAS,
-            [cacheKey, Option.isSome(lock) ? lock.value.lockKey : cacheKey],
-            [version, sealed, ttlOf(next, now), Option.isSome(lock) ? lock.value.fence : ""]
+            WRITE,
+            [partsKey, Option.isSome(lock) ? lock.value.lockKey : partsKey, versionKey],
+            args
           ).pipe(Effect.mapError(unavailable))
           if (answer === -2) {
             return yield* new TokenCache.CacheUnavailable({
@@ -120,7 +228,7 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
             })
           }
           if (answer !== -1) return result
-          // another instance wrote in between: read again, after a short random pause
+          // another writer changed one of these parts in between: read again, after a short random pause
           yield* Effect.sleep(Duration.millis(Math.floor(Math.random() * 5 * Math.min(attempt + 1, 10))))
         }
         return yield* new TokenCache.CacheUnavailable({
@@ -128,7 +236,7 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
           reason: "lock_timeout",
           detail: `${settings.maxConflicts} concurrent writes in a row won the race`
         })
-      }).pipe(writers.withPermits(1))
+      })
 
     const lockMs = Duration.toMillis(settings.lockLease)
 
@@ -174,7 +282,7 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
 
     return TokenCache.make({
       location,
-      read: Effect.map(readVersioned, (v) => v.content),
+      read: Effect.map(readParts, (v) => v.content),
       modify,
       withRefreshLock
     })

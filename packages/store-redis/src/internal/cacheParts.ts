@@ -1,0 +1,91 @@
+/**
+ * The token cache cut into parts, one per account (its account record and
+ * every token of it, for any client) and one per registered client, so that
+ * a write to one account never conflicts with a write to another (issue 23).
+ * @internal
+ */
+import * as TokenCache from "@devflow/core/TokenCache"
+import * as crypto from "node:crypto"
+
+type Part = { -readonly [K in keyof TokenCache.CacheFile]: TokenCache.CacheFile[K] extends ReadonlyArray<infer A> ? Array<A> : TokenCache.CacheFile[K] }
+
+const emptyPart = (): Part => ({
+  version: TokenCache.CURRENT_VERSION,
+  accounts: [],
+  accessTokens: [],
+  refreshTokens: [],
+  idTokens: [],
+  clients: []
+})
+
+// A part's name is a digest: what it is named after (account ids, endpoints) is not left in clear.
+// Remembered: every write groups the whole cache by part (a process knows a bounded set of accounts).
+const names = new Map<string, string>()
+const nameOf = (kind: "a" | "c", ...parts: ReadonlyArray<string>): string => {
+  const key = kind + JSON.stringify(parts)
+  let name = names.get(key)
+  if (name === undefined) {
+    name = kind + crypto.createHash("sha256").update(JSON.stringify(parts)).digest("base64url").slice(0, 16)
+    names.set(key, name)
+  }
+  return name
+}
+
+/** The content's entries by part (the entries themselves, not copies). @internal */
+export const group = (content: TokenCache.CacheContent): Map<string, Part> => {
+  const file = TokenCache.toFile(content)
+  const parts = new Map<string, Part>()
+  const of = (name: string) => {
+    let part = parts.get(name)
+    if (part === undefined) parts.set(name, part = emptyPart())
+    return part
+  }
+  for (const a of file.accounts) of(nameOf("a", a.authority, a.id)).accounts.push(a)
+  for (const e of file.accessTokens) of(nameOf("a", e.authority, e.accountId)).accessTokens.push(e)
+  for (const e of file.refreshTokens) of(nameOf("a", e.authority, e.accountId)).refreshTokens.push(e)
+  for (const e of file.idTokens) of(nameOf("a", e.authority, e.accountId)).idTokens.push(e)
+  for (const e of file.clients) of(nameOf("c", e.tokenEndpoint, e.clientId)).clients.push(e)
+  return parts
+}
+
+/** A part as the JSON it is stored as (before sealing). @internal */
+export const toJson = (part: Part): string => TokenCache.toJson(TokenCache.fromFile(part))
+
+/** The content's parts by name, each as the JSON it is stored as. @internal */
+export const split = (content: TokenCache.CacheContent): Map<string, string> =>
+  new Map([...group(content)].map(([name, part]) => [name, toJson(part)]))
+
+/** One content from its parts' contents (their entries as they are: parts never share a key). @internal */
+export const join = (parts: Iterable<TokenCache.CacheContent>): TokenCache.CacheContent => {
+  const [accounts, accessTokens, refreshTokens, idTokens, clients] = [new Map(), new Map(), new Map(), new Map(), new Map()]
+  for (const content of parts) {
+    for (const [k, v] of content.accounts) accounts.set(k, v)
+    for (const [k, v] of content.accessTokens) accessTokens.set(k, v)
+    for (const [k, v] of content.refreshTokens) refreshTokens.set(k, v)
+    for (const [k, v] of content.idTokens) idTokens.set(k, v)
+    for (const [k, v] of content.clients) clients.set(k, v)
+  }
+  return { version: TokenCache.CURRENT_VERSION, accounts, accessTokens, refreshTokens, idTokens, clients }
+}
+
+const sameEntries = (a: Part, b: Part): boolean =>
+  (["accounts", "accessTokens", "refreshTokens", "idTokens", "clients"] as const).every((section) => {
+    const [x, y] = [a[section] as ReadonlyArray<unknown>, b[section] as ReadonlyArray<unknown>]
+    return x.length === y.length && x.every((entry, i) => entry === y[i])
+  })
+
+/**
+ * The parts a change may touch: those whose entries are not the very same
+ * objects as before (a change copies what it changes and keeps the rest), so
+ * that a write encodes only those.
+ * @internal
+ */
+export const touched = (before: Map<string, Part>, after: Map<string, Part>): Array<string> => {
+  const names: Array<string> = []
+  for (const [name, part] of after) {
+    const old = before.get(name)
+    if (old === undefined || !sameEntries(old, part)) names.push(name)
+  }
+  for (const name of before.keys()) if (!after.has(name)) names.push(name)
+  return names
+}
