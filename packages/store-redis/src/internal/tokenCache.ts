@@ -108,7 +108,7 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
     const placeOf = (part: string) => `${place}:${part}`
 
     const unavailable = (error: RedisUnavailable) =>
-      new TokenCache.CacheUnavailable({ location, reason: "io", detail: error.message })
+      new TokenCache.CacheUnavailable({ location, reason: "connection", detail: error.message })
 
     const open = (where: string, sealed: string) =>
       Effect.flatMap(
@@ -223,7 +223,7 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
           if (answer === -2) {
             return yield* new TokenCache.CacheUnavailable({
               location,
-              reason: "lock_timeout",
+              reason: "connection",
               detail: "this instance lost its refresh lock (it expired while Redis was unreachable): the write was refused"
             })
           }
