@@ -22,12 +22,16 @@ import * as internal from "./internal/dpop.js"
 import * as client from "./internal/dpopClient.js"
 
 /**
+ * The type of {@link TypeId}.
+ *
  * @since 0.1.0
  * @category models
  */
 export type TypeId = typeof TypeId
 
 /**
+ * Marks a {@link KeyPair} made by this module.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -145,6 +149,8 @@ export const accessTokenHash: (accessToken: Redacted.Redacted<string> | string) 
 export const htu: (url: string) => string = internal.htu
 
 /**
+ * Whether a value is a {@link KeyPair} made by this module.
+ *
  * @since 0.1.0
  * @category refinements
  */
