@@ -83,7 +83,9 @@ export const start = async (): Promise<SecretService> => {
   const runtime = path.join(home, "run")
   fs.mkdirSync(runtime, { mode: 0o700 })
   const children: Array<ChildProcess> = []
+  let stopping = false
   const stop = async () => {
+    stopping = true
     for (const child of children.reverse()) await stopChild(child)
     fs.rmSync(home, { recursive: true, force: true })
   }
@@ -108,9 +110,16 @@ export const start = async (): Promise<SecretService> => {
     const env = { DBUS_SESSION_BUS_ADDRESS: address, XDG_RUNTIME_DIR: runtime, XDG_DATA_HOME: path.join(home, "data"), HOME: home }
     const keyring = spawn("gnome-keyring-daemon", ["--foreground", "--unlock", "--components=secrets"], {
       env: { ...process.env, ...env },
-      stdio: ["pipe", "ignore", "ignore"]
+      stdio: ["pipe", "ignore", "pipe"]
     })
     children.push(keyring)
+    // The daemon has once died under load mid-test ("recipient disconnected from message bus without
+    // replying"): when it exits before stop(), say how and with what last words, for the next diagnosis.
+    let said = ""
+    keyring.stderr!.setEncoding("utf8").on("data", (d: string) => (said = (said + d).slice(-2_000)))
+    keyring.once("exit", (code, signal) => {
+      if (!stopping) console.error(`[secret service] gnome-keyring-daemon exited early (code ${code}, signal ${signal}); its stderr: ${said}`)
+    })
     // --unlock reads the login keyring's password from stdin (and creates that keyring with it).
     keyring.stdin!.end("devflow-test-keyring")
     const deadline = Date.now() + 15_000
