@@ -52,6 +52,12 @@ export interface SecretService {
   readonly removeAll: () => Promise<void>
   /** stop the keyring and the bus, remove the keyring's directory */
   readonly stop: () => Promise<void>
+  /**
+   * Whether gnome-keyring-daemon died since the last call (it has, once, mid-test under load);
+   * if so, a new one is started on the same bus with the same keyring, ready for the next test.
+   * A test that saw it die is not about it: it may run again on the revived fixture.
+   */
+  readonly revivedAfterDeath: () => Promise<boolean>
 }
 
 const exited = (child: ChildProcess): Promise<void> =>
@@ -108,26 +114,6 @@ export const start = async (): Promise<SecretService> => {
       bus.once("exit", (code) => reject(new Error(`dbus-daemon exited with ${code}`)))
     })
     const env = { DBUS_SESSION_BUS_ADDRESS: address, XDG_RUNTIME_DIR: runtime, XDG_DATA_HOME: path.join(home, "data"), HOME: home }
-    const keyring = spawn("gnome-keyring-daemon", ["--foreground", "--unlock", "--components=secrets"], {
-      env: { ...process.env, ...env },
-      stdio: ["pipe", "ignore", "pipe"]
-    })
-    children.push(keyring)
-    // The daemon has once died under load mid-test ("recipient disconnected from message bus without
-    // replying"): when it exits before stop(), say how and with what last words, for the next diagnosis.
-    let said = ""
-    keyring.stderr!.setEncoding("utf8").on("data", (d: string) => (said = (said + d).slice(-2_000)))
-    keyring.once("exit", (code, signal) => {
-      if (!stopping) console.error(`[secret service] gnome-keyring-daemon exited early (code ${code}, signal ${signal}); its stderr: ${said}`)
-    })
-    // --unlock reads the login keyring's password from stdin (and creates that keyring with it).
-    keyring.stdin!.end("devflow-test-keyring")
-    const deadline = Date.now() + 15_000
-    while (!(await hasOwner(address, "org.freedesktop.secrets"))) {
-      if (keyring.exitCode !== null) throw new Error(`gnome-keyring-daemon exited with ${keyring.exitCode}`)
-      if (Date.now() > deadline) throw new Error("gnome-keyring-daemon did not claim org.freedesktop.secrets within 15 s")
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
     // Through the same binding devflow uses, in a child process so that this process's bus stays its own.
     const withBinding = (body: string) =>
       new Promise<string>((resolve, reject) =>
@@ -138,17 +124,50 @@ export const start = async (): Promise<SecretService> => {
           (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`the keychain failed: ${stderr}`)))
         )
       )
-    // The bus name is claimed before the login keyring exists and is unlocked: a write in between
-    // targets a collection that needs a prompt, which nobody answers (seen under load). Wait until
-    // a probe item can be written and removed.
-    for (;;) {
-      try {
-        await withBinding(`const e = new k.AsyncEntry("devflow-test-probe", "probe"); await e.setPassword("probe"); await e.deleteCredential()`)
-        break
-      } catch (error) {
-        if (Date.now() > deadline) throw error
-        await new Promise((resolve) => setTimeout(resolve, 100))
+    let keyring: ChildProcess
+    let died = false
+    const startKeyring = async () => {
+      keyring = spawn("gnome-keyring-daemon", ["--foreground", "--unlock", "--components=secrets"], {
+        env: { ...process.env, ...env },
+        stdio: ["pipe", "ignore", "pipe"]
+      })
+      const daemon = keyring
+      children.push(daemon)
+      // When it exits before stop(), say how and with what last words, for the next diagnosis.
+      let said = ""
+      daemon.stderr!.setEncoding("utf8").on("data", (d: string) => (said = (said + d).slice(-2_000)))
+      daemon.once("exit", (code, signal) => {
+        if (stopping) return
+        died = true
+        console.error(`[secret service] gnome-keyring-daemon exited early (code ${code}, signal ${signal}); its stderr: ${said}`)
+      })
+      // --unlock reads the login keyring's password from stdin (and creates that keyring with it).
+      daemon.stdin!.end("devflow-test-keyring")
+      const deadline = Date.now() + 15_000
+      while (!(await hasOwner(address, "org.freedesktop.secrets"))) {
+        if (daemon.exitCode !== null) throw new Error(`gnome-keyring-daemon exited with ${daemon.exitCode}`)
+        if (Date.now() > deadline) throw new Error("gnome-keyring-daemon did not claim org.freedesktop.secrets within 15 s")
+        await new Promise((resolve) => setTimeout(resolve, 50))
       }
+      // The bus name is claimed before the login keyring exists and is unlocked: a write in between
+      // targets a collection that needs a prompt, which nobody answers (seen under load). Wait until
+      // a probe item can be written and removed.
+      for (;;) {
+        try {
+          await withBinding(`const e = new k.AsyncEntry("devflow-test-probe", "probe"); await e.setPassword("probe"); await e.deleteCredential()`)
+          break
+        } catch (error) {
+          if (Date.now() > deadline) throw error
+          await new Promise((resolve) => setTimeout(resolve, 100))
+        }
+      }
+    }
+    await startKeyring()
+    const revivedAfterDeath = async () => {
+      if (!died && keyring.exitCode === null && keyring.signalCode === null) return false
+      died = false
+      await startKeyring()
+      return true
     }
     const list = `const c = await k.findCredentialsAsync("devflow");`
     const items = async () =>
@@ -156,7 +175,7 @@ export const start = async (): Promise<SecretService> => {
     const removeAll = async () => {
       await withBinding(`${list} for (const x of c) await new k.AsyncEntry("devflow", x.account).deleteCredential()`)
     }
-    return { address, env, items, removeAll, stop }
+    return { address, env, items, removeAll, stop, revivedAfterDeath }
   } catch (error) {
     await stop()
     throw error
