@@ -19,6 +19,7 @@
  *
  * @since 0.1.0
  */
+import { isNqchars } from "./internal/nqchar.js"
 
 /**
  * A provider's way of spelling scopes: `oauth` (RFC 6749 §3.3), `entra` or `github`.
@@ -28,8 +29,6 @@
  */
 export type ScopeForm = "oauth" | "entra" | "github"
 
-// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/
 
 /**
  * Whether a value is one scope as RFC 6749 §3.3 allows it: no spaces, quotes,
@@ -39,7 +38,8 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/
  * @since 0.1.0
  * @category refinements
  */
-export const isScopeToken = (u: unknown): u is string => typeof u === "string" && SCOPE_TOKEN.test(u)
+// RFC 6749 §3.3: scope-token = 1*NQCHAR
+export const isScopeToken = (u: unknown): u is string => typeof u === "string" && isNqchars(u)
 
 /**
  * Why a scope that is not a {@link isScopeToken} is refused, for an `InvalidConfiguration`.

@@ -4,6 +4,7 @@
  * (the grant) and for resource servers (`Dpop.wrapClient`).
  * @internal
  */
+import { isNqchars } from "./nqchar.js"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
@@ -15,7 +16,8 @@ import { generateKeyPair, proof } from "./dpop.js"
 import { readLimited } from "./oauthHttp.js"
 
 // RFC 9449 §8.1: nonce = 1*NQCHAR; anything else from a server is not used in a proof
-const NONCE = /^[\x21\x23-\x5b\x5d-\x7e]{1,512}$/
+// RFC 9449 §8: nonce = 1*NQCHAR; a longer one than this is not a nonce worth keeping
+const isNonce = (text: string): boolean => text.length <= 512 && isNqchars(text)
 
 /** @internal */
 export const makeHolder = (key: Effect.Effect<Dpop.KeyPair>): Dpop.KeyHolder => {
@@ -24,7 +26,7 @@ export const makeHolder = (key: Effect.Effect<Dpop.KeyPair>): Dpop.KeyHolder => 
     key,
     nonce: (url) => nonces.get(originOf(url)),
     setNonce: (url, nonce) => {
-      if (NONCE.test(nonce)) nonces.set(originOf(url), nonce)
+      if (isNonce(nonce)) nonces.set(originOf(url), nonce)
     }
   }
 }
