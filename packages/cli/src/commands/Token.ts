@@ -25,9 +25,9 @@ import * as Flags from "../Flags.js"
 import * as Help from "../Help.js"
 import * as TokenFormat from "../internal/tokenFormat.js"
 import * as Output from "../Output.js"
-import * as Render from "../Render.js"
+import * as CliError from "../CliError.js"
 import * as Root from "../Root.js"
-import * as Signin from "../Signin.js"
+import * as SignIn from "../SignIn.js"
 import * as Target from "../Target.js"
 import { services } from "./Login.js"
 
@@ -53,10 +53,10 @@ const accountView = (account: Account.Account): TokenFormat.TokenView["account"]
   name: account.name
 })
 
-const formatOf = (format: Option.Option<TokenFormat.Format>, json: boolean): Effect.Effect<TokenFormat.Format, Render.UsageError> => {
+const formatOf = (format: Option.Option<TokenFormat.Format>, json: boolean): Effect.Effect<TokenFormat.Format, CliError.UsageError> => {
   if (Option.isNone(format)) return Effect.succeed(json ? "json" : "raw")
   if (json && format.value !== "json") {
-    return Effect.fail(new Render.UsageError({ message: `--json contradicts --format ${format.value}`, hint: "Give one of them." }))
+    return Effect.fail(new CliError.UsageError({ message: `--json contradicts --format ${format.value}`, hint: "Give one of them." }))
   }
   return Effect.succeed(format.value)
 }
@@ -85,7 +85,7 @@ const selectAccount = (
       const byId = accounts.filter((a) => a.id === wanted)
       const matches = byId.length > 0 ? byId : accounts.filter((a) => a.username === wanted)
       if (matches.length > 1) {
-        return yield* new Render.UsageError({
+        return yield* new CliError.UsageError({
           message: `Several accounts have the username ${JSON.stringify(wanted)}`,
           hint: "Give the account's id (see `devflow accounts`)."
         })
@@ -94,7 +94,7 @@ const selectAccount = (
       return match === undefined ? yield* noAccount(wanted) : match
     }
     if (accounts.length > 1) {
-      return yield* new Render.UsageError({
+      return yield* new CliError.UsageError({
         message: `${accounts.length} accounts are signed in with this client`,
         hint: "Pick one with --account (see `devflow accounts`)."
       })
@@ -139,7 +139,7 @@ export interface Acquired {
 export const acquire = (
   options: AcquireOptions,
   mode: { readonly json: boolean; readonly login: boolean }
-): Effect.Effect<Acquired, Render.CliError> => {
+): Effect.Effect<Acquired, CliError.CliError> => {
   const directory = Target.directoryOf(options.cacheDir)
   return Effect.gen(function*() {
     const target = yield* Target.make(options, options, "silent")
@@ -165,7 +165,7 @@ export const acquire = (
       Effect.gen(function*() {
         const content = yield* (yield* TokenCache.TokenCache).read
         const entry = TokenCache.findAccessToken(content, client.authority, target.config.clientId, account.id, wanted, target.config.scopeForm)
-        const failed = new Render.RefreshFailed({
+        const failed = new CliError.RefreshFailed({
           account: account.label,
           endpoint: target.config.endpoints.token,
           error,
@@ -187,11 +187,11 @@ export const acquire = (
         } satisfies TokenFormat.TokenView
       })
     const result = yield* silent.pipe(
-      Effect.catchTag("InteractionRequired", (required): Effect.Effect<TokenFormat.TokenView, Render.CliError> =>
+      Effect.catchTag("InteractionRequired", (required): Effect.Effect<TokenFormat.TokenView, CliError.CliError> =>
         mode.login
           ? Effect.zipRight(
             Effect.sync(() => stderr.line(`${stderr.bold("Sign-in needed")}: ${ServerText.sanitize(required.message)}.`)),
-            Effect.map(Signin.signIn(client, target, wanted, { prompt: options, json: mode.json }), view)
+            Effect.map(SignIn.signIn(client, target, wanted, { prompt: options, json: mode.json }), view)
           )
           : Effect.fail(required))
     )
