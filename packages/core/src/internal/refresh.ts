@@ -10,7 +10,9 @@ import { oauthFields } from "./errors.js"
 import { InteractionRequired, type InteractionRequiredReason } from "./interaction.js"
 import { isUnavailable } from "./oauthCodes.js"
 import { tokenRequest } from "./dpopGrant.js"
-import { clientAuthOf, type OAuthErrorBody, postForm, tryLater } from "./oauthHttp.js"
+import { type OAuthErrorBody, tryLater } from "./oauthAnswer.js"
+import { postForm } from "./oauthHttp.js"
+import { clientAuthOf } from "./oauthRequest.js"
 import { failureOutcome, hostOf, traced } from "./telemetry.js"
 
 // Entra codes that mean "the user must do something in a browser" (MFA,
@@ -98,7 +100,7 @@ export const refresh = (
       case "Success":
         return yield* TokenResponse.process({ endpoint, status: answer.status }, answer.body, scopes, sentAt, config.scopeForm, config)
       case "Unavailable":
-        return yield* tryLater(endpoint, answer.status, answer.retryAfter)
+        return yield* tryLater(endpoint, answer.status, answer.retryAfterMs)
       case "ErrorBody": {
         const fields = oauthFields(endpoint, answer.status, answer.body)
         if (isUnavailable(answer.status, answer.body.error)) {
