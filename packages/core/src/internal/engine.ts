@@ -314,7 +314,7 @@ const decide = (state: Polling, reply: Reply, at: Instant, policy: PollSchedule.
     // RFC 8628 §3.5 slow_down: the interval grows by 5 s (or to the server's, GitHub)
     case "slow_down":
       return wait(
-        { _tag: "SlowDown", serverIntervalSeconds: body.interval, retryAfterMs },
+        { _tag: "SlowDown", serverIntervalMs: body.intervalMs, retryAfterMs },
         SLOWED_DOWN,
         () => new OAuthError(fields())
       )

@@ -29,8 +29,8 @@ export interface OAuthErrorBody {
   readonly error_codes?: ReadonlyArray<number>
   readonly trace_id?: string
   readonly correlation_id?: string
-  /** GitHub sends the new interval with slow_down */
-  readonly interval?: number
+  /** the new interval GitHub sends with slow_down (seconds on the wire), in ms */
+  readonly intervalMs?: number
   /** Entra's refinement of interaction errors (`consent_required`, `basic_action`, ...) */
   readonly suberror?: string
   /** a claims challenge (Entra conditional access) to pass to the next interactive request */
@@ -291,6 +291,6 @@ export const asErrorBody = (body: Readonly<Record<string, unknown>>): OAuthError
   if (typeof body.claims === "string" && body.claims.trim() !== "") out.claims = body.claims
   const interval = typeof body.interval === "string" ? Number(body.interval) : body.interval
   // An interval too large for a double (1e400) is still the server asking to wait: PollSchedule caps it, never drops it.
-  if (typeof interval === "number" && interval > 0) out.interval = interval
+  if (typeof interval === "number" && interval > 0) out.intervalMs = interval * 1000
   return out
 }

@@ -158,14 +158,14 @@ describe("classify: an OAuth error is recognised by its body, whatever the statu
       assert.deepStrictEqual(answer.body, { error: "invalid_grant" })
     }))
 
-  it.effect("the interval sent with slow_down (GitHub) is kept, as a number or numeric string", () =>
+  it.effect("the interval sent with slow_down (GitHub) is kept in ms, from a number or numeric string of seconds", () =>
     Effect.gen(function*() {
       const asNumber = errorBodyOf(yield* classified(jsonResponse({ error: "slow_down", interval: 10 })))
-      assert.strictEqual(asNumber.body.interval, 10)
+      assert.strictEqual(asNumber.body.intervalMs, 10_000)
       const asString = errorBodyOf(yield* classified(
         response("error=slow_down&interval=15", { headers: { "content-type": "application/x-www-form-urlencoded" } })
       ))
-      assert.strictEqual(asString.body.interval, 15)
+      assert.strictEqual(asString.body.intervalMs, 15_000)
     }))
 
   it.effect("Retry-After on an error answer is kept", () =>
@@ -376,11 +376,11 @@ describe("asErrorBody: RFC 6749 §5.2 error bodies", () => {
 
   it("an interval that is not a positive number is dropped; a huge one is kept for PollSchedule to cap", () => {
     for (const interval of [0, -5, "abc", -Infinity, Number.NaN, null, {}]) {
-      assert.isUndefined(asErrorBody({ error: "slow_down", interval })?.interval, String(interval))
+      assert.isUndefined(asErrorBody({ error: "slow_down", interval })?.intervalMs, String(interval))
     }
-    assert.strictEqual(asErrorBody({ error: "slow_down", interval: "7" })?.interval, 7)
+    assert.strictEqual(asErrorBody({ error: "slow_down", interval: "7" })?.intervalMs, 7_000)
     // JSON.parse reads 1e400 as Infinity: still the server asking to wait longer than the code lives
-    assert.strictEqual(asErrorBody(JSON.parse(`{"error":"slow_down","interval":1e400}`))?.interval, Infinity)
+    assert.strictEqual(asErrorBody(JSON.parse(`{"error":"slow_down","interval":1e400}`))?.intervalMs, Infinity)
   })
 
   it("error_description reaches callers without controls: escape sequences removed, line breaks made spaces", () => {
@@ -498,7 +498,7 @@ describe("postForm: the request and its answer through the fake server", () => {
     Effect.gen(function*() {
       const { exit } = yield* post(TestKit.oauthError("slow_down", { status: 200, fields: { interval: 10 } }))
       const answer = errorBodyOf(exit)
-      assert.deepStrictEqual(answer.body, { error: "slow_down", interval: 10 })
+      assert.deepStrictEqual(answer.body, { error: "slow_down", intervalMs: 10_000 })
     }))
 
   it.effect("a form-encoded error comes back as ErrorBody", () =>
