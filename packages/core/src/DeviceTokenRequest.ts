@@ -11,10 +11,8 @@ import * as Redacted from "effect/Redacted"
 import type { ClientConfig } from "./ClientConfig.js"
 import { GRANT_TYPE } from "./DeviceAuthorization.js"
 import type { InvalidResponse, OAuthError, TransportError } from "./DeviceFlowError.js"
-import { tokenRequest } from "./internal/dpopGrant.js"
+import { postToken } from "./internal/dpopGrant.js"
 import { type Answer, failureOf } from "./internal/oauthAnswer.js"
-import { postForm } from "./internal/oauthHttp.js"
-import { clientAuthOf } from "./internal/oauthRequest.js"
 import * as TokenResponse from "./TokenResponse.js"
 
 /**
@@ -55,16 +53,12 @@ export const request = (
     readonly timeoutMs?: number | undefined
   } | undefined
 ): Effect.Effect<Answer, InvalidResponse | TransportError, HttpClient.HttpClient> =>
-  tokenRequest(
-    config.dpop,
-    postForm(
-      poll.tokenEndpoint,
-      // RFC 8628 §3.4: grant_type, device_code and client_id (client_id with the client's authentication)
-      { ...poll.tokenParams, grant_type: GRANT_TYPE, device_code: Redacted.value(poll.deviceCode) },
-      clientAuthOf(config),
-      config.wire,
-      options?.timeoutMs
-    )
+  postToken(
+    config,
+    poll.tokenEndpoint,
+    // RFC 8628 §3.4: grant_type and device_code; client_id comes with the client's authentication
+    { ...poll.tokenParams, grant_type: GRANT_TYPE, device_code: Redacted.value(poll.deviceCode) },
+    options?.timeoutMs
   )
 
 /**
