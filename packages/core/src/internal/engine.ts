@@ -450,10 +450,10 @@ const loop = <R>(
 const pollOnce = (flow: Flow, state: Polling): Effect.Effect<Next, never, HttpClient.HttpClient> => {
   const { clock } = flow
   const sentAt = clock.unsafeCurrentTimeMillis()
-  const decide = (polled: Polled): Next => transition(flow, state, polled, sentAt, instant(clock))
+  const decided = (polled: Polled): Next => transition(flow, state, polled, sentAt, instant(clock))
   return Effect.match(DeviceTokenRequest.request(flow.config, state, { timeoutMs: flow.timeoutMs }), {
-    onFailure: decide,
-    onSuccess: decide
+    onFailure: decided,
+    onSuccess: decided
   })
 }
 
