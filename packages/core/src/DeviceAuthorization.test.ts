@@ -8,7 +8,8 @@ import { failure, runVirtual } from "../test/virtual.js"
 import * as DeviceAuthorization from "./DeviceAuthorization.js"
 import * as PollSchedule from "./PollSchedule.js"
 import type { InvalidResponse } from "./DeviceFlowError.js"
-import type { Answer } from "./internal/oauthHttp.js"
+import type { Answer } from "./internal/oauthAnswer.js"
+import type { ClientConfig } from "./ClientConfig.js"
 import * as TestKit from "./TestKit.js"
 import { isPrintable } from "./ServerText.js"
 
@@ -38,11 +39,19 @@ const processBody = (body: Readonly<Record<string, unknown>>) =>
     return yield* Effect.exit(DeviceAuthorization.process(config, SCOPES, ISSUED_AT, ENDPOINT, success))
   })
 
+/** The pair as the flow uses it: note the time, send the §3.1 request, then validate its answer. */
+const requestCode = (config: ClientConfig, scopes: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const issuedAt = yield* DateTime.now
+    const answer = yield* DeviceAuthorization.request(config, scopes)
+    return yield* DeviceAuthorization.process(config, scopes, issuedAt, config.endpoints.deviceAuthorization, answer)
+  })
+
 /** Send the §3.1 request to the fake server running `script`. */
 const requestWith = (script: TestKit.Script) =>
   Effect.gen(function*() {
     const config = yield* TestKit.config()
-    return yield* runVirtual(DeviceAuthorization.request(config, config.scopes))
+    return yield* runVirtual(requestCode(config, config.scopes))
   }).pipe(Effect.provide(TestKit.layer(script)))
 
 /** Send the §3.1 request to the fake server, which answers with `reply`. */
@@ -351,7 +360,7 @@ describe("DeviceAuthorization: other answers", () => {
   it.effect("an OAuth error echoing the client secret (raw or form-encoded) has it blanked out when the answer is read", () =>
     Effect.gen(function*() {
       const config = yield* TestKit.config({ clientSecret: Redacted.make("CLIENT/SECRET+CANARY") })
-      const e = failure(yield* Effect.exit(DeviceAuthorization.request(config, SCOPES)))
+      const e = failure(yield* Effect.exit(requestCode(config, SCOPES)))
       assert.strictEqual(e._tag, "OAuthError")
       for (const spelling of ["CLIENT/SECRET+CANARY", "CLIENT%2FSECRET%2BCANARY"]) {
         assert.notInclude(e.message, spelling)

@@ -6,15 +6,17 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type { ClientConfig } from "./ClientConfig.js"
 import { type InvalidResponse, type OAuthError, type TransportError } from "./DeviceFlowError.js"
 import { decodeWire, FreeText, SecretString, Seconds, Uri, UserCode } from "./internal/decode.js"
-import { type Answer, clientAuthOf, postForm, tryLater } from "./internal/oauthHttp.js"
+import { type Answer, failureOf } from "./internal/oauthAnswer.js"
+import { postForm } from "./internal/oauthHttp.js"
+import { clientAuthOf } from "./internal/oauthRequest.js"
 import { normaliseDeviceAuthorization } from "./internal/wire.js"
-import { toOAuthError } from "./internal/errors.js"
 import * as PollSchedule from "./PollSchedule.js"
 
 /**
@@ -112,10 +114,10 @@ export const requestParams = (
 }
 
 /**
- * Send the RFC 8628 §3.1 request and validate the §3.2 answer.
+ * Send the RFC 8628 §3.1 request; {@link process} reads its answer.
  *
- * `issuedAt` is taken before the request is sent, so the code's deadline
- * errs on the early side by the round trip.
+ * Take the `issuedAt` that {@link process} needs before sending (`DateTime.now`),
+ * so that the code's deadline errs on the early side by the round trip.
  *
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.1
  * @since 0.1.0
@@ -124,18 +126,25 @@ export const requestParams = (
 export const request = (
   config: ClientConfig,
   scopes: ReadonlyArray<string>,
-  extraParams?: Readonly<Record<string, string>> | undefined
-): Effect.Effect<DeviceCode, OAuthError | InvalidResponse | TransportError, HttpClient.HttpClient> =>
-  Effect.gen(function*() {
-    const endpoint = config.endpoints.deviceAuthorization
-    const issuedAt = yield* DateTime.now
-    const answer = yield* postForm(endpoint, requestParams(config, scopes, extraParams), clientAuthOf(config), config.wire)
-    return yield* process(config, scopes, issuedAt, endpoint, answer)
-  })
+  extraParams?: Readonly<Record<string, string>> | undefined,
+  options?: {
+    /** from sending until the whole answer has arrived; RequestLimits.DEFAULT_TIMEOUT_MS when omitted */
+    readonly timeoutMs?: number | undefined
+  } | undefined
+): Effect.Effect<Answer, InvalidResponse | TransportError, HttpClient.HttpClient> =>
+  postForm(
+    config.endpoints.deviceAuthorization,
+    requestParams(config, scopes, extraParams),
+    clientAuthOf(config),
+    config.wire,
+    options?.timeoutMs
+  )
 
 /**
- * Validate an answer of the device authorization endpoint.
+ * Validate an answer of the device authorization endpoint (RFC 8628 §3.2).
+ * Pure: the result is an `Either`, which is also an Effect.
  *
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.2
  * @since 0.1.0
  * @category requests
  */
@@ -145,21 +154,16 @@ export const process = (
   issuedAt: DateTime.Utc,
   endpoint: string,
   answer: Answer
-): Effect.Effect<DeviceCode, OAuthError | InvalidResponse | TransportError> => {
-  switch (answer._tag) {
-    case "ErrorBody":
-      // Entra's /devicecode can answer an error with HTTP 200: the body decides.
-      return Effect.fail(
-        toOAuthError(endpoint, answer.status, answer.body)
-      )
-    case "Unavailable":
-      return Effect.fail(tryLater(endpoint, answer.status, answer.retryAfter))
-    case "Success":
-      return decodeWire(DeviceAuthorizationResponse, secretFields, { endpoint, status: answer.status })(
+): Either.Either<DeviceCode, OAuthError | InvalidResponse | TransportError> =>
+  // Entra's /devicecode can answer an error with HTTP 200: the body decided (internal/oauthAnswer.ts).
+  answer._tag === "Success"
+    ? Either.map(
+      decodeWire(DeviceAuthorizationResponse, secretFields, { endpoint, status: answer.status })(
         normaliseDeviceAuthorization(answer.body)
-      ).pipe(Effect.map((body) => toDeviceCode(config, scopes, issuedAt, body)))
-  }
-}
+      ),
+      (body) => toDeviceCode(config, scopes, issuedAt, body)
+    )
+    : Either.left(failureOf(endpoint, answer))
 
 const secretFields: ReadonlySet<string> = new Set(["device_code"])
 

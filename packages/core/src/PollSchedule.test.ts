@@ -15,7 +15,8 @@ const outcome: fc.Arbitrary<Outcome> = fc.oneof(
   fc.record({ _tag: fc.constant("Pending" as const), retryAfterMs: fc.option(fc.nat(120_000), { nil: undefined }) }),
   fc.record({
     _tag: fc.constant("SlowDown" as const),
-    serverIntervalSeconds: fc.option(serverSeconds, { nil: undefined }),
+    // in ms, as the answer carries it (internal/oauthAnswer.ts)
+    serverIntervalMs: fc.option(serverSeconds.map((seconds) => seconds * 1000), { nil: undefined }),
     retryAfterMs: fc.option(fc.nat(120_000), { nil: undefined })
   }),
   fc.record({ _tag: fc.constant("RateLimited" as const), retryAfterMs: fc.option(fc.nat(120_000), { nil: undefined }) }),
@@ -97,21 +98,21 @@ describe("PollSchedule rules", () => {
     const timing = PollSchedule.initial({ intervalMs: 5_000, deadline: 600_000 })
     const plus5 = PollSchedule.next(timing, { _tag: "SlowDown" }, 0)
     assert.strictEqual(plus5.timing.intervalMs, 10_000)
-    const server = PollSchedule.next(timing, { _tag: "SlowDown", serverIntervalSeconds: 30 }, 0)
+    const server = PollSchedule.next(timing, { _tag: "SlowDown", serverIntervalMs: 30_000 }, 0)
     assert.strictEqual(server.timing.intervalMs, 30_000)
-    const smallServer = PollSchedule.next(timing, { _tag: "SlowDown", serverIntervalSeconds: 2 }, 0)
+    const smallServer = PollSchedule.next(timing, { _tag: "SlowDown", serverIntervalMs: 2_000 }, 0)
     assert.strictEqual(smallServer.timing.intervalMs, 10_000)
   })
 
   it("slow_down with a huge or non-finite server interval never shortens the interval (RFC 8628 §3.5)", () => {
     const timing = PollSchedule.initial({ intervalMs: 1_000, deadline: 600_000 })
     for (const serverIntervalSeconds of [1e306, Number.MAX_VALUE, Number.POSITIVE_INFINITY]) {
-      const decision = PollSchedule.next(timing, { _tag: "SlowDown", serverIntervalSeconds }, 1_000)
+      const decision = PollSchedule.next(timing, { _tag: "SlowDown", serverIntervalMs: serverIntervalSeconds * 1000 }, 1_000)
       assert.isAtLeast(decision.timing.intervalMs, 6_000, String(serverIntervalSeconds))
       assert.strictEqual(decision._tag, "DeadlineReached", String(serverIntervalSeconds))
     }
     for (const serverIntervalSeconds of [Number.NaN, Number.NEGATIVE_INFINITY, -30, 0]) {
-      const decision = PollSchedule.next(timing, { _tag: "SlowDown", serverIntervalSeconds }, 1_000)
+      const decision = PollSchedule.next(timing, { _tag: "SlowDown", serverIntervalMs: serverIntervalSeconds * 1000 }, 1_000)
       assert.deepStrictEqual(decision._tag === "PollAt" && [decision.at, decision.timing.intervalMs], [7_000, 6_000])
     }
   })
@@ -192,7 +193,8 @@ describe("PollSchedule invariants over arbitrary server behaviour", () => {
     steps.forEach((step, i) => {
       const next = steps[i + 1]
       if (next !== undefined && step.outcome._tag === "SlowDown") {
-        assert.isAtLeast(next.sentAt - step.answeredAt, asked(step.outcome.serverIntervalSeconds))
+        const ms = step.outcome.serverIntervalMs
+        assert.isAtLeast(next.sentAt - step.answeredAt, ms !== undefined && ms > 0 ? ms : 0)
       }
     })
   }, { fastCheck: { numRuns: 500 } })

@@ -97,10 +97,10 @@ export interface Timing {
 export type Outcome =
   /** RFC 8628 §3.5 authorization_pending */
   | { readonly _tag: "Pending"; readonly retryAfterMs?: number | undefined }
-  /** RFC 8628 §3.5 slow_down, possibly with the server's new interval in seconds (GitHub) */
+  /** RFC 8628 §3.5 slow_down, possibly with the server's new interval (GitHub), in ms */
   | {
     readonly _tag: "SlowDown"
-    readonly serverIntervalSeconds?: number | undefined
+    readonly serverIntervalMs?: number | undefined
     readonly retryAfterMs?: number | undefined
   }
   /** HTTP 429 without an OAuth error body */
@@ -152,9 +152,8 @@ export const initial = (options: { readonly intervalMs: number | undefined; read
 export const clampInterval = (ms: number): number =>
   ms > 0 ? Math.ceil(Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, ms))) : DEFAULT_INTERVAL_MS
 
-// A slow_down's interval in ms, capped before it is compared: one that is not a positive number asks for nothing.
-const serverIntervalMs = (seconds: number | undefined): number =>
-  seconds !== undefined && seconds > 0 ? Math.ceil(Math.min(MAX_INTERVAL_MS, seconds * 1000)) : 0
+// A slow_down's interval, capped before it is compared: one that is not a positive number asks for nothing.
+const askedMs = (ms: number | undefined): number => ms !== undefined && ms > 0 ? Math.ceil(Math.min(MAX_INTERVAL_MS, ms)) : 0
 
 /**
  * When to send the first poll: one interval after the device authorization
@@ -184,7 +183,7 @@ export const next = (timing: Timing, outcome: Outcome, answeredAt: number, polic
       // RFC 8628 §3.5: slow_down adds 5 s to this and every later interval; a bare 429 means the same.
       // GitHub sends the new interval with slow_down: take it when it is larger.
       const increased = timing.intervalMs + SLOW_DOWN_INCREMENT_MS
-      const serverMs = outcome._tag === "SlowDown" ? serverIntervalMs(outcome.serverIntervalSeconds) : 0
+      const serverMs = outcome._tag === "SlowDown" ? askedMs(outcome.serverIntervalMs) : 0
       const t = { ...timing, intervalMs: Math.max(increased, serverMs), consecutiveFailures: 0 }
       return schedule(t, answeredAt, t.intervalMs, outcome.retryAfterMs)
     }

@@ -13,9 +13,10 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import type { ClientConfig } from "./ClientConfig.js"
-import { InvalidConfiguration, type InvalidResponse, OAuthError, type TransportError } from "./DeviceFlowError.js"
-import { oauthFields } from "./internal/errors.js"
-import { clientAuthOf, postForm, tryLater } from "./internal/oauthHttp.js"
+import { InvalidConfiguration, type InvalidResponse, type OAuthError, type TransportError } from "./DeviceFlowError.js"
+import { failureOf } from "./internal/oauthAnswer.js"
+import { postForm } from "./internal/oauthHttp.js"
+import { clientAuthOf } from "./internal/oauthRequest.js"
 
 /**
  * RFC 7009 §2.1 `token_type_hint`.
@@ -69,13 +70,6 @@ export const revoke = (
           ? Effect.succeed({ _tag: "Success" as const, status: error.status })
           : Effect.fail(error))
     )
-    switch (answer._tag) {
-      case "Success":
-        return
-      case "Unavailable":
-        // RFC 7009 §2.2.1: 503 means try again later; the caller decides whether to
-        return yield* tryLater(endpoint, answer.status, answer.retryAfter)
-      case "ErrorBody":
-        return yield* new OAuthError(oauthFields(endpoint, answer.status, answer.body))
-    }
+    // RFC 7009 §2.2.1: 503 means try again later; the caller decides whether to
+    if (answer._tag !== "Success") return yield* failureOf(endpoint, answer)
   })

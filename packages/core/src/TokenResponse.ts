@@ -6,7 +6,6 @@
  */
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -90,6 +89,7 @@ const secretFields: ReadonlySet<string> = new Set(["access_token", "refresh_toke
  * Validate a successful token response body.
  *
  * `sentAt` is when the request was sent, so that `expiresOn` errs early.
+ * Pure: the result is an `Either`, which is also an Effect.
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
  * @since 0.1.0
@@ -109,38 +109,38 @@ export const process = (
     /** the client's DPoP setting: `"required"` refuses a token that is not DPoP-bound */
     readonly dpop?: true | "required" | undefined
   } | undefined
-): Effect.Effect<AuthenticationResult, InvalidResponse> =>
-  Effect.gen(function*() {
-    const normalised = normaliseTokenResponse(body)
-    const decoded = yield* decodeWire(TokenResponse, secretFields, context)(normalised)
-    const unbound = refusesTokenType(client?.dpop, decoded.token_type)
-    if (unbound !== undefined) return yield* new InvalidResponse({ ...context, field: "token_type", reason: unbound })
-    let idTokenClaims: Option.Option<Readonly<Record<string, unknown>>> = Option.none()
-    if (decoded.id_token !== undefined) {
-      const claims = readClaims(Redacted.value(decoded.id_token))
-      if (Either.isLeft(claims)) {
-        return yield* new InvalidResponse({ ...context, field: "id_token", reason: claims.left })
-      }
-      const refused = client === undefined ? undefined : issuedFor(claims.right, client)
-      if (refused !== undefined) return yield* new InvalidResponse({ ...context, field: "id_token", reason: refused })
-      idTokenClaims = Option.some(claims.right)
-    }
-    const extra: Record<string, unknown> = {}
-    for (const [key, value] of Object.entries(normalised)) {
-      if (known.has(key)) continue
-      extra[key] = redactField(key, value, 0)
-    }
-    return {
-      accessToken: decoded.access_token,
-      tokenType: decoded.token_type,
-      expiresOn: decoded.expires_in === undefined
-        ? Option.none()
-        : Option.some(DateTime.addDuration(sentAt, Duration.seconds(decoded.expires_in))),
-      // the token endpoint is on the authority's sign-in host: it says which cloud's Graph a short scope means
-      scopes: ScopeForm.granted(scopeForm, requestedScopes, decoded.scope, context.endpoint),
-      refreshToken: Option.fromNullable(decoded.refresh_token),
-      idToken: Option.fromNullable(decoded.id_token),
-      idTokenClaims,
-      extra
-    }
+): Either.Either<AuthenticationResult, InvalidResponse> => {
+  const normalised = normaliseTokenResponse(body)
+  const decodedOr = decodeWire(TokenResponse, secretFields, context)(normalised)
+  if (Either.isLeft(decodedOr)) return Either.left(decodedOr.left)
+  const decoded = decodedOr.right
+  const refuse = (field: string, reason: string) => Either.left(new InvalidResponse({ ...context, field, reason }))
+  const unbound = refusesTokenType(client?.dpop, decoded.token_type)
+  if (unbound !== undefined) return refuse("token_type", unbound)
+  let idTokenClaims: Option.Option<Readonly<Record<string, unknown>>> = Option.none()
+  if (decoded.id_token !== undefined) {
+    const claims = readClaims(Redacted.value(decoded.id_token))
+    if (Either.isLeft(claims)) return refuse("id_token", claims.left)
+    const refused = client === undefined ? undefined : issuedFor(claims.right, client)
+    if (refused !== undefined) return refuse("id_token", refused)
+    idTokenClaims = Option.some(claims.right)
+  }
+  const extra: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(normalised)) {
+    if (known.has(key)) continue
+    extra[key] = redactField(key, value, 0)
+  }
+  return Either.right({
+    accessToken: decoded.access_token,
+    tokenType: decoded.token_type,
+    expiresOn: decoded.expires_in === undefined
+      ? Option.none()
+      : Option.some(DateTime.addDuration(sentAt, Duration.seconds(decoded.expires_in))),
+    // the token endpoint is on the authority's sign-in host: it says which cloud's Graph a short scope means
+    scopes: ScopeForm.granted(scopeForm, requestedScopes, decoded.scope, context.endpoint),
+    refreshToken: Option.fromNullable(decoded.refresh_token),
+    idToken: Option.fromNullable(decoded.id_token),
+    idTokenClaims,
+    extra
   })
+}

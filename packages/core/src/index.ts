@@ -17,6 +17,12 @@ export * as ClientConfig from "./ClientConfig.js"
  */
 export * as DeviceAuthorization from "./DeviceAuthorization.js"
 /**
+ * RFC 8628 §3.4–3.5: the device access token request (one poll) and its answer.
+ *
+ * @since 0.1.0
+ */
+export * as DeviceTokenRequest from "./DeviceTokenRequest.js"
+/**
  * The device flow from request to tokens: acquireToken, events, resume.
  *
  * @since 0.1.0

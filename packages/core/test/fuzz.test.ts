@@ -38,7 +38,7 @@ import * as DeviceFlowError from "../src/DeviceFlowError.js"
 import { toOAuthError } from "../src/internal/errors.js"
 import * as Engine from "../src/internal/engine.js"
 import { readClaims } from "../src/internal/jwt.js"
-import { type Answer, classify } from "../src/internal/oauthHttp.js"
+import { type Answer, classify } from "../src/internal/oauthAnswer.js"
 import { interactionReason } from "../src/internal/refresh.js"
 import * as PollSchedule from "../src/PollSchedule.js"
 import * as ServerMetadata from "../src/ServerMetadata.js"
@@ -432,7 +432,7 @@ const pollingState = (config: ClientConfig.ClientConfig, now: number): Engine.Po
 
 const throughTheMachine = (config: ClientConfig.ClientConfig, answer: Answer, now: number) => {
   const state = pollingState(config, now)
-  const next = Engine.transition(state, answer as Engine.Reply, { mono: now + 1_000, wall: now + 1_000 }, policy)
+  const next = Engine.transition({ config, policy }, state, answer, now, { mono: now + 1_000, wall: now + 1_000 })
   // never early, never a NaN or infinite wait: the next poll is a real instant after the answer
   if (next._tag === "Continue") {
     if (!Number.isFinite(next.state.nextPollAt) || next.state.nextPollAt < now + 1_000 + 1_000) {
@@ -475,6 +475,7 @@ const fuzzOne = (config: ClientConfig.ClientConfig, s: Sample) =>
             Account.fromResult(ISSUER, config.clientId, Option.getOrUndefined(result.value.idTokenClaims))
             JSON.stringify(result.value)
           }
+          throughTheMachine(config, a, now)
           break
         }
         case "ErrorBody": {

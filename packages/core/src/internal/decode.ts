@@ -1,4 +1,4 @@
-import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { InvalidResponse } from "../DeviceFlowError.js"
@@ -86,7 +86,7 @@ export const NonEmpty = Schema.String.pipe(
 /**
  * Decode a wire object, turning the first schema issue into an
  * `InvalidResponse` that names the field. The offending value is quoted only
- * for fields that cannot hold a secret.
+ * for fields that cannot hold a secret. Pure: an `Either` (an Effect too).
  * @internal
  */
 export const decodeWire = <A, I>(
@@ -94,23 +94,21 @@ export const decodeWire = <A, I>(
   secretFields: ReadonlySet<string>,
   context: { readonly endpoint: string; readonly status: number }
 ) => {
-  const decode = Schema.decodeUnknown(schema, { errors: "first", onExcessProperty: "ignore" })
-  return (body: unknown): Effect.Effect<A, InvalidResponse> =>
-    decode(body).pipe(
-      Effect.mapError((error) => {
-        const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
-        const field = issue?.path.map(String).join(".") ?? ""
-        const top = field.split(".")[0] ?? ""
-        const reason = issue === undefined
-          ? "is malformed"
-          : issue._tag === "Missing"
-          ? "is missing"
-          : secretFields.has(top)
-          ? "must be a non-empty string (value withheld: it is a secret)"
-          : describe(issue.message)
-        return new InvalidResponse({ ...context, ...(field === "" ? {} : { field }), reason })
-      })
-    )
+  const decode = Schema.decodeUnknownEither(schema, { errors: "first", onExcessProperty: "ignore" })
+  return (body: unknown): Either.Either<A, InvalidResponse> =>
+    Either.mapLeft(decode(body), (error) => {
+      const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+      const field = issue?.path.map(String).join(".") ?? ""
+      const top = field.split(".")[0] ?? ""
+      const reason = issue === undefined
+        ? "is malformed"
+        : issue._tag === "Missing"
+        ? "is missing"
+        : secretFields.has(top)
+        ? "must be a non-empty string (value withheld: it is a secret)"
+        : describe(issue.message)
+      return new InvalidResponse({ ...context, ...(field === "" ? {} : { field }), reason })
+    })
 }
 
 // Schema's messages quote the actual value; keep them short and free of controls.

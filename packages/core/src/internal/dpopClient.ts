@@ -13,7 +13,7 @@ import * as Redacted from "effect/Redacted"
 import type * as Dpop from "../Dpop.js"
 import * as RequestLimits from "../RequestLimits.js"
 import { generateKeyPair, proof } from "./dpop.js"
-import { readLimited } from "./oauthHttp.js"
+import { readLimited } from "./oauthAnswer.js"
 
 // RFC 9449 §8.1: nonce = 1*NQCHAR; anything else from a server is not used in a proof
 // RFC 9449 §8: nonce = 1*NQCHAR; a longer one than this is not a nonce worth keeping

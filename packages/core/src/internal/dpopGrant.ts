@@ -5,8 +5,13 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
+import type { ClientConfig } from "../ClientConfig.js"
+import type { InvalidResponse, TransportError } from "../DeviceFlowError.js"
 import { CurrentKey } from "../Dpop.js"
 import { wrap } from "./dpopClient.js"
+import type { Answer } from "./oauthAnswer.js"
+import { postForm } from "./oauthHttp.js"
+import { clientAuthOf } from "./oauthRequest.js"
 
 /** @internal */
 export type Setting = true | "required" | undefined
@@ -24,6 +29,19 @@ export const tokenRequest = <A, E, R>(
 ): Effect.Effect<A, E, R | HttpClient.HttpClient> =>
   dpop === undefined ? request : Effect.flatMap(HttpClient.HttpClient, (client) =>
     Effect.flatMap(CurrentKey, (holder) => Effect.provideService(request, HttpClient.HttpClient, wrap(client, holder))))
+
+/**
+ * POST a token request (a poll or a refresh) as `config`'s client: its
+ * authentication, its wire format and, through {@link tokenRequest}, its DPoP setting.
+ * @internal
+ */
+export const postToken = (
+  config: ClientConfig,
+  endpoint: string,
+  params: Readonly<Record<string, string>>,
+  timeoutMs: number | undefined
+): Effect.Effect<Answer, TransportError | InvalidResponse, HttpClient.HttpClient> =>
+  tokenRequest(config.dpop, postForm(endpoint, params, clientAuthOf(config), config.wire, timeoutMs))
 
 /**
  * Why a token answer is refused under the DPoP setting, or undefined.

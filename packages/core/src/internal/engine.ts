@@ -3,7 +3,8 @@ import type * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
+import * as Either from "effect/Either"
+import type * as Redacted from "effect/Redacted"
 import type { ClientConfig } from "../ClientConfig.js"
 import * as DeviceAuthorization from "../DeviceAuthorization.js"
 import {
@@ -16,12 +17,12 @@ import {
   TransportError
 } from "../DeviceFlowError.js"
 import { DeviceSession, resumeTiming } from "../DeviceSession.js"
+import * as DeviceTokenRequest from "../DeviceTokenRequest.js"
 import * as PollSchedule from "../PollSchedule.js"
-import * as TokenResponse from "../TokenResponse.js"
+import type * as TokenResponse from "../TokenResponse.js"
 import { oauthFields } from "./errors.js"
 import { isUnavailable } from "./oauthCodes.js"
-import { tokenRequest } from "./dpopGrant.js"
-import { type Answer, clientAuthOf, postForm } from "./oauthHttp.js"
+import type { Answer } from "./oauthAnswer.js"
 import { sanitize } from "../ServerText.js"
 import { clip } from "./text.js"
 import { fromWall, type Instant, monotonicMillis, toWall } from "./time.js"
@@ -154,6 +155,13 @@ export type Report =
  */
 export type Reply = Exclude<Answer, { readonly _tag: "Success" }> | TransportError
 
+/**
+ * Whatever one poll came back with: the answer as read
+ * (internal/oauthAnswer.ts), or no usable answer.
+ * @internal
+ */
+export type Polled = Answer | TransportError | InvalidResponse
+
 const PENDING: Report = { _tag: "Pending" }
 const SLOWED_DOWN: Report = { _tag: "SlowedDown" }
 
@@ -180,10 +188,6 @@ const retryableError = (reply: ErrorBody): boolean =>
   isUnavailable(reply.status, reply.body.error)
 
 type ErrorBody = Extract<Reply, { readonly _tag: "ErrorBody" }>
-
-/** @internal */
-export const retryAfterOf = (reply: Reply): number | undefined =>
-  reply._tag === "TransportError" ? reply.retryAfterMs : reply.retryAfter._tag === "Some" ? Duration.toMillis(reply.retryAfter.value) : undefined
 
 /**
  * The state right after the device authorization answer: the first poll is
@@ -224,16 +228,33 @@ export const start = (
 }
 
 /**
- * The pure transition after a poll that brought no tokens: given the state
- * that sent it, the reply and when the reply ended, what happens next.
+ * The pure transition after a poll: given the flow, the state that sent it,
+ * what came back, when the request was sent (wall clock, for the tokens'
+ * expiry) and when the answer ended, what happens next.
  * @internal
  */
 export const transition = (
+  flow: Pick<Flow, "config" | "policy">,
   state: Polling,
-  reply: Reply,
-  at: Instant,
-  policy: PollSchedule.Policy
+  polled: Polled,
+  sentAt: number,
+  at: Instant
 ): Next => {
+  switch (polled._tag) {
+    case "Success":
+      return Either.match(DeviceTokenRequest.process(flow.config, state, DateTime.unsafeMake(sentAt), polled), {
+        onLeft: (error): Next => failed(error),
+        onRight: (result): Next => ({ _tag: "Done", result })
+      })
+    case "InvalidResponse":
+      return failed(polled)
+    default:
+      return decide(state, polled, at, flow.policy)
+  }
+}
+
+// An answer without tokens: poll again (when, says PollSchedule), or stop with a typed error.
+const decide = (state: Polling, reply: Reply, at: Instant, policy: PollSchedule.Policy): Next => {
   const endpoint = state.tokenEndpoint
   // Server text in events is cleaned as in error messages: one line, clipped (secrets were blanked when it was read).
   const said = (text: string) => clip(sanitize(text), 300)
@@ -254,7 +275,7 @@ export const transition = (
         return failed(giveUp(), reply)
     }
   }
-  const retryAfterMs = retryAfterOf(reply)
+  const { retryAfterMs } = reply
   const protocol = reply._tag === "ErrorBody" && !retryableError(reply) ? reply : undefined
   if (protocol === undefined) {
     switch (reply._tag) {
@@ -293,7 +314,7 @@ export const transition = (
     // RFC 8628 §3.5 slow_down: the interval grows by 5 s (or to the server's, GitHub)
     case "slow_down":
       return wait(
-        { _tag: "SlowDown", serverIntervalSeconds: body.interval, retryAfterMs },
+        { _tag: "SlowDown", serverIntervalMs: body.intervalMs, retryAfterMs },
         SLOWED_DOWN,
         () => new OAuthError(fields())
       )
@@ -425,31 +446,14 @@ const loop = <R>(
     }
   })
 
+// RFC 8628 §3.4 one poll, through the public pair: DeviceTokenRequest.request, then transition (which calls its process).
 const pollOnce = (flow: Flow, state: Polling): Effect.Effect<Next, never, HttpClient.HttpClient> => {
-  const { config, clock } = flow
+  const { clock } = flow
   const sentAt = clock.unsafeCurrentTimeMillis()
-  const params = { ...state.tokenParams, grant_type: DeviceAuthorization.GRANT_TYPE, device_code: Redacted.value(state.deviceCode) }
-  const auth = clientAuthOf(config)
-  const answered = (reply: Reply): Effect.Effect<Next> => Effect.succeed(transition(state, reply, instant(clock), flow.policy))
-  // RFC 9449 §5: with DPoP the request carries a fresh proof (and the server's nonce, retried once)
-  return Effect.matchEffect(tokenRequest(config.dpop, postForm(state.tokenEndpoint, params, auth, config.wire, flow.timeoutMs)), {
-    onFailure: (error: TransportError | InvalidResponse) =>
-      error._tag === "TransportError" ? answered(error) : Effect.succeed(failed(error)),
-    onSuccess: (answer) => {
-      if (answer._tag !== "Success") return answered(answer)
-      const tokens = TokenResponse.process(
-        { endpoint: state.tokenEndpoint, status: answer.status },
-        answer.body,
-        state.scopes,
-        DateTime.unsafeMake(sentAt),
-        config.scopeForm,
-        config
-      )
-      return Effect.match(tokens, {
-        onFailure: (error): Next => failed(error),
-        onSuccess: (result): Next => ({ _tag: "Done", result })
-      })
-    }
+  const decided = (polled: Polled): Next => transition(flow, state, polled, sentAt, instant(clock))
+  return Effect.match(DeviceTokenRequest.request(flow.config, state, { timeoutMs: flow.timeoutMs }), {
+    onFailure: decided,
+    onSuccess: decided
   })
 }
 
@@ -471,8 +475,6 @@ export const requestCode = (
 ): Effect.Effect<readonly [Polling, DeviceAuthorization.DeviceCode, Instant], DeviceFlowError, HttpClient.HttpClient> => {
   const { config, clock } = flow
   const endpoint = config.endpoints.deviceAuthorization
-  const auth = clientAuthOf(config)
-  const params = DeviceAuthorization.requestParams(config, scopes, extraParams)
   const attempt = (
     n: number
   ): Effect.Effect<readonly [Polling, DeviceAuthorization.DeviceCode, Instant], DeviceFlowError, HttpClient.HttpClient> =>
@@ -481,25 +483,23 @@ export const requestCode = (
       const sentAt = monotonicMillis(clock)
       const issuedAt = DateTime.unsafeMake(clock.unsafeCurrentTimeMillis())
       const again = (reply: Reply, otherwise: Effect.Effect<never, DeviceFlowError>) => {
-        const wait = Math.max(1_000 * 2 ** n, retryAfterOf(reply) ?? 0)
+        const wait = Math.max(1_000 * 2 ** n, reply.retryAfterMs ?? 0)
         return n >= 2 || wait > MAX_CODE_RETRY_AFTER_MS
           ? otherwise
           : Effect.zipRight(clock.sleep(Duration.millis(wait)), attempt(n + 1))
       }
-      return Effect.matchEffect(postForm(endpoint, params, auth, config.wire, flow.timeoutMs), {
+      // through the public pair: DeviceAuthorization.request, then DeviceAuthorization.process
+      return Effect.matchEffect(DeviceAuthorization.request(config, scopes, extraParams, { timeoutMs: flow.timeoutMs }), {
         onFailure: (error) => (error._tag === "TransportError" ? again(error, Effect.fail(error)) : Effect.fail(error)),
         onSuccess: (answer) => {
           // the first poll's interval counts from the end of the answer, not from after its checks
           const at = instant(clock)
           const code = DeviceAuthorization.process(config, scopes, issuedAt, endpoint, answer)
-          if (answer._tag !== "Success" && retryable(answer)) {
-            // DeviceAuthorization.process fails on every answer but a success
-            return again(answer, Effect.flatMap(code, () => Effect.dieMessage("a code from an error answer")))
+          if (Either.isLeft(code)) {
+            return answer._tag !== "Success" && retryable(answer) ? again(answer, Effect.fail(code.left)) : Effect.fail(code.left)
           }
-          return Effect.flatMap(code, (code) => {
-            const state = start(config, code, tokenParams, sentAt, at)
-            return isFailed(state) ? Effect.fail(state.error) : Effect.succeed([state, code, at] as const)
-          })
+          const state = start(config, code.right, tokenParams, sentAt, at)
+          return isFailed(state) ? Effect.fail(state.error) : Effect.succeed([state, code.right, at] as const)
         }
       })
     })

@@ -37,14 +37,14 @@ const replyAttributes = (reply: Engine.Reply): Telemetry.Attributes => {
       return {
         "devflow.outcome": Telemetry.oauthCode(reply.body.error),
         "http.response.status_code": reply.status,
-        "devflow.retry_after_ms": Engine.retryAfterOf(reply)
+        "devflow.retry_after_ms": reply.retryAfterMs
       }
     case "Unavailable":
       return {
         "devflow.outcome": "unavailable",
         "http.response.status_code": reply.status,
         "devflow.retry_reason": `HTTP ${reply.status}`,
-        "devflow.retry_after_ms": Engine.retryAfterOf(reply)
+        "devflow.retry_after_ms": reply.retryAfterMs
       }
     case "TransportError":
       return { "devflow.outcome": "no_answer", "devflow.retry_reason": reply.reason.slice(0, 200) }

@@ -1,9 +1,9 @@
 import { OAuthError } from "../DeviceFlowError.js"
-import type { OAuthErrorBody } from "./oauthHttp.js"
+import type { OAuthErrorBody } from "./oauthAnswer.js"
 
 /**
  * The server's error as OAuthError fields. Its text was cleaned of the
- * request's secrets when the answer was read (oauthHttp, internal/secrets.ts).
+ * request's secrets when the answer was read (internal/oauthAnswer.ts, internal/secrets.ts).
  * @internal
  */
 export const oauthFields = (endpoint: string, status: number, body: OAuthErrorBody) => ({

@@ -4,7 +4,6 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -17,7 +16,8 @@ import { failure } from "../../test/virtual.js"
 import type { InvalidResponse } from "../DeviceFlowError.js"
 import * as RequestLimits from "../RequestLimits.js"
 import * as TestKit from "../TestKit.js"
-import { type Answer, asErrorBody, classify, parseObject, postForm } from "./oauthHttp.js"
+import { type Answer, asErrorBody, classify, parseObject } from "./oauthAnswer.js"
+import { postForm } from "./oauthHttp.js"
 import { MAX_BODY_BYTES } from "../RequestLimits.js"
 import { parseRetryAfter } from "./retryAfter.js"
 
@@ -55,7 +55,8 @@ const invalidResponse = <E extends { readonly _tag: string }>(exit: Exit.Exit<An
   return error as unknown as InvalidResponse
 }
 
-const seconds = (d: Option.Option<Duration.Duration>) => Option.map(d, Duration.toSeconds)
+// Retry-After is carried in ms: compared in seconds, as the server sent it
+const seconds = (ms: number | undefined) => (ms === undefined ? Option.none() : Option.some(ms / 1000))
 
 describe("classify: an OAuth error is recognised by its body, whatever the status (RFC 6749 §5.2)", () => {
   it.effect("HTTP 200 with an error field is an error (GitHub)", () =>
@@ -157,20 +158,20 @@ describe("classify: an OAuth error is recognised by its body, whatever the statu
       assert.deepStrictEqual(answer.body, { error: "invalid_grant" })
     }))
 
-  it.effect("the interval sent with slow_down (GitHub) is kept, as a number or numeric string", () =>
+  it.effect("the interval sent with slow_down (GitHub) is kept in ms, from a number or numeric string of seconds", () =>
     Effect.gen(function*() {
       const asNumber = errorBodyOf(yield* classified(jsonResponse({ error: "slow_down", interval: 10 })))
-      assert.strictEqual(asNumber.body.interval, 10)
+      assert.strictEqual(asNumber.body.intervalMs, 10_000)
       const asString = errorBodyOf(yield* classified(
         response("error=slow_down&interval=15", { headers: { "content-type": "application/x-www-form-urlencoded" } })
       ))
-      assert.strictEqual(asString.body.interval, 15)
+      assert.strictEqual(asString.body.intervalMs, 15_000)
     }))
 
   it.effect("Retry-After on an error answer is kept", () =>
     Effect.gen(function*() {
       const answer = errorBodyOf(yield* classified(jsonResponse({ error: "slow_down" }, 429, { "retry-after": "30" })))
-      assert.deepStrictEqual(seconds(answer.retryAfter), Option.some(30))
+      assert.deepStrictEqual(seconds(answer.retryAfterMs), Option.some(30))
     }))
 })
 
@@ -185,7 +186,7 @@ describe("classify: a server that cannot answer now is Unavailable", () => {
     it.effect(`HTTP ${status} without an OAuth body (${contentType}${body === "" ? ", empty" : ""})`, () =>
       Effect.gen(function*() {
         const answer = answerOf(yield* classified(response(body, { status, headers: { "content-type": contentType } })))
-        assert.deepStrictEqual(answer, { _tag: "Unavailable", status, retryAfter: Option.none() })
+        assert.deepStrictEqual(answer, { _tag: "Unavailable", status, retryAfterMs: undefined })
       }))
   }
 
@@ -202,7 +203,7 @@ describe("classify: a server that cannot answer now is Unavailable", () => {
       const answer = answerOf(yield* classified(response("busy", { status: 429, headers: { "retry-after": "120" } })))
       assert.strictEqual(answer._tag, "Unavailable")
       if (answer._tag !== "Unavailable") return
-      assert.deepStrictEqual(seconds(answer.retryAfter), Option.some(120))
+      assert.deepStrictEqual(seconds(answer.retryAfterMs), Option.some(120))
     }))
 
   it.effect("Retry-After as an HTTP date counts from the clock's now", () =>
@@ -212,7 +213,7 @@ describe("classify: a server that cannot answer now is Unavailable", () => {
       const answer = answerOf(yield* classified(response("", { status: 503, headers: { "retry-after": date } })))
       assert.strictEqual(answer._tag, "Unavailable")
       if (answer._tag !== "Unavailable") return
-      assert.deepStrictEqual(seconds(answer.retryAfter), Option.some(90))
+      assert.deepStrictEqual(seconds(answer.retryAfterMs), Option.some(90))
     }))
 })
 
@@ -375,11 +376,11 @@ describe("asErrorBody: RFC 6749 §5.2 error bodies", () => {
 
   it("an interval that is not a positive number is dropped; a huge one is kept for PollSchedule to cap", () => {
     for (const interval of [0, -5, "abc", -Infinity, Number.NaN, null, {}]) {
-      assert.isUndefined(asErrorBody({ error: "slow_down", interval })?.interval, String(interval))
+      assert.isUndefined(asErrorBody({ error: "slow_down", interval })?.intervalMs, String(interval))
     }
-    assert.strictEqual(asErrorBody({ error: "slow_down", interval: "7" })?.interval, 7)
+    assert.strictEqual(asErrorBody({ error: "slow_down", interval: "7" })?.intervalMs, 7_000)
     // JSON.parse reads 1e400 as Infinity: still the server asking to wait longer than the code lives
-    assert.strictEqual(asErrorBody(JSON.parse(`{"error":"slow_down","interval":1e400}`))?.interval, Infinity)
+    assert.strictEqual(asErrorBody(JSON.parse(`{"error":"slow_down","interval":1e400}`))?.intervalMs, Infinity)
   })
 
   it("error_description reaches callers without controls: escape sequences removed, line breaks made spaces", () => {
@@ -409,7 +410,7 @@ describe("parseRetryAfter (RFC 9110 §10.2.3)", () => {
   const NOW = Date.UTC(2024, 0, 1, 12, 0, 0)
 
   it("no header is no delay", () => {
-    assert.isTrue(Option.isNone(parseRetryAfter(undefined, NOW)))
+    assert.isTrue(Option.isNone(seconds(parseRetryAfter(undefined, NOW))))
   })
 
   it("delay-seconds is that many seconds", () => {
@@ -449,7 +450,7 @@ describe("parseRetryAfter (RFC 9110 §10.2.3)", () => {
 
   it("text that is neither delay-seconds nor a date is ignored", () => {
     for (const value of ["", "soon", "10 seconds", "later please"]) {
-      assert.isTrue(Option.isNone(parseRetryAfter(value, NOW)), JSON.stringify(value))
+      assert.isTrue(Option.isNone(seconds(parseRetryAfter(value, NOW))), JSON.stringify(value))
     }
   })
 
@@ -458,7 +459,7 @@ describe("parseRetryAfter (RFC 9110 §10.2.3)", () => {
   // = 1*DIGIT) give Some(0 s) instead of being ignored as the function's contract says.
   it("a decimal or signed number is not a valid Retry-After and is ignored", () => {
     for (const value of ["1.5", "-5", "+5"]) {
-      assert.isTrue(Option.isNone(parseRetryAfter(value, NOW)), JSON.stringify(value))
+      assert.isTrue(Option.isNone(seconds(parseRetryAfter(value, NOW))), JSON.stringify(value))
     }
   })
 })
@@ -497,7 +498,7 @@ describe("postForm: the request and its answer through the fake server", () => {
     Effect.gen(function*() {
       const { exit } = yield* post(TestKit.oauthError("slow_down", { status: 200, fields: { interval: 10 } }))
       const answer = errorBodyOf(exit)
-      assert.deepStrictEqual(answer.body, { error: "slow_down", interval: 10 })
+      assert.deepStrictEqual(answer.body, { error: "slow_down", intervalMs: 10_000 })
     }))
 
   it.effect("a form-encoded error comes back as ErrorBody", () =>
@@ -512,7 +513,7 @@ describe("postForm: the request and its answer through the fake server", () => {
       const answer = answerOf(exit)
       assert.strictEqual(answer._tag, "Unavailable")
       if (answer._tag !== "Unavailable") return
-      assert.deepStrictEqual(seconds(answer.retryAfter), Option.some(42))
+      assert.deepStrictEqual(seconds(answer.retryAfterMs), Option.some(42))
     }))
 
   it.effect("a connection failure is a TransportError carrying the reason", () =>

@@ -12,8 +12,8 @@ import * as ServerMetadata from "../ServerMetadata.js"
 import { TokenCache } from "../TokenCache.js"
 import * as Content from "./cacheContent.js"
 import { decodeWire, NonEmpty, SecretString } from "./decode.js"
-import { toOAuthError } from "./errors.js"
-import { postJson, tryLater } from "./oauthHttp.js"
+import { failureOf } from "./oauthAnswer.js"
+import { postJson } from "./oauthHttp.js"
 import { presets } from "./presets.js"
 
 const invalid = (field: string, reason: string) => Effect.fail(new InvalidConfiguration({ field, reason }))
@@ -334,25 +334,18 @@ const register = (
   Effect.gen(function*() {
     // RegisterClient: a public client for the device grant, with the scopes every later token carries
     const answer = yield* postJson(endpoint, { clientName, clientType: "public", scopes }, "aws-sso-oidc")
-    switch (answer._tag) {
-      case "ErrorBody":
-        return yield* toOAuthError(endpoint, answer.status, answer.body)
-      case "Unavailable":
-        return yield* tryLater(endpoint, answer.status, answer.retryAfter)
-      case "Success": {
-        const body = yield* decodeWire(RegisterClientResponse, new Set(["clientSecret"]), {
-          endpoint,
-          status: answer.status
-        })(answer.body)
-        const expires = body.clientSecretExpiresAt
-        return {
-          clientId: body.clientId,
-          clientSecret: body.clientSecret,
-          clientSecretExpiresAt: expires !== undefined && Number.isFinite(expires) && expires > 0
-            ? DateTime.unsafeMake(expires * 1000)
-            : undefined
-        }
-      }
+    if (answer._tag !== "Success") return yield* failureOf(endpoint, answer)
+    const body = yield* decodeWire(RegisterClientResponse, new Set(["clientSecret"]), {
+      endpoint,
+      status: answer.status
+    })(answer.body)
+    const expires = body.clientSecretExpiresAt
+    return {
+      clientId: body.clientId,
+      clientSecret: body.clientSecret,
+      clientSecretExpiresAt: expires !== undefined && Number.isFinite(expires) && expires > 0
+        ? DateTime.unsafeMake(expires * 1000)
+        : undefined
     }
   })
 

@@ -9,8 +9,8 @@ import * as TokenResponse from "../TokenResponse.js"
 import { oauthFields } from "./errors.js"
 import { InteractionRequired, type InteractionRequiredReason } from "./interaction.js"
 import { isUnavailable } from "./oauthCodes.js"
-import { tokenRequest } from "./dpopGrant.js"
-import { clientAuthOf, type OAuthErrorBody, postForm, tryLater } from "./oauthHttp.js"
+import { postToken } from "./dpopGrant.js"
+import { type OAuthErrorBody, tryLater } from "./oauthAnswer.js"
 import { failureOutcome, hostOf, traced } from "./telemetry.js"
 
 // Entra codes that mean "the user must do something in a browser" (MFA,
@@ -63,7 +63,7 @@ export const refusesClient = (body: OAuthErrorBody): boolean =>
 
 /**
  * The refresh-token grant (RFC 6749 §6), through the same wire code as the
- * device flow: `postForm`, then `TokenResponse.process` for a success.
+ * device flow: `postToken`, then `TokenResponse.process` for a success.
  * Errors a new sign-in resolves become `InteractionRequired`; the others
  * keep the device flow's classes.
  * @internal
@@ -90,15 +90,12 @@ export const refresh = (
     }
     if (scopes.length > 0) params.scope = scopes.join(" ")
     // RFC 9449 §5: a refresh of a DPoP-bound token is proved with the sign-in's key (Dpop.CurrentKey)
-    const answer = yield* tokenRequest(
-      config.dpop,
-      postForm(endpoint, params, clientAuthOf(config), config.wire, Duration.toMillis(timeout))
-    )
+    const answer = yield* postToken(config, endpoint, params, Duration.toMillis(timeout))
     switch (answer._tag) {
       case "Success":
         return yield* TokenResponse.process({ endpoint, status: answer.status }, answer.body, scopes, sentAt, config.scopeForm, config)
       case "Unavailable":
-        return yield* tryLater(endpoint, answer.status, answer.retryAfter)
+        return yield* tryLater(endpoint, answer.status, answer.retryAfterMs)
       case "ErrorBody": {
         const fields = oauthFields(endpoint, answer.status, answer.body)
         if (isUnavailable(answer.status, answer.body.error)) {

@@ -1,5 +1,3 @@
-import * as Duration from "effect/Duration"
-import * as Option from "effect/Option"
 
 // RFC 9110 §5.6.7 HTTP-date: IMF-fixdate, the obsolete RFC 850 form, and asctime (no zone: GMT).
 const IMF_FIXDATE = /^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/
@@ -9,17 +7,18 @@ const ASCTIME = /^[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/
 /**
  * RFC 9110 §10.2.3 Retry-After: either delay-seconds or an HTTP-date.
  * A date in the past means "now"; anything else is ignored, never guessed at.
+ * The delay is in milliseconds.
  * @internal
  */
-export const parseRetryAfter = (value: string | undefined, nowMillis: number): Option.Option<Duration.Duration> => {
-  if (value === undefined) return Option.none()
+export const parseRetryAfter = (value: string | undefined, nowMillis: number): number | undefined => {
+  if (value === undefined) return undefined
   const text = value.trim()
-  if (/^\d+$/.test(text)) return Option.some(Duration.seconds(Number(text)))
+  if (/^\d+$/.test(text)) return Number(text) * 1000
   const at = IMF_FIXDATE.test(text) || RFC_850.test(text)
     ? Date.parse(text)
     : ASCTIME.test(text)
     ? Date.parse(`${text.replace(/ +/g, " ")} GMT`)
     : Number.NaN
-  if (Number.isNaN(at)) return Option.none()
-  return Option.some(Duration.millis(Math.max(0, at - nowMillis)))
+  if (Number.isNaN(at)) return undefined
+  return Math.max(0, at - nowMillis)
 }
