@@ -12,12 +12,13 @@ import { login } from "./commands/Login.js"
 import { providers } from "./commands/Providers.js"
 import { token } from "./commands/Token.js"
 import { root } from "./Root.js"
+import * as Version from "./internal/version.js"
 
 /**
  * @since 0.1.0
  * @category constants
  */
-export const VERSION = "0.1.0"
+export const VERSION: string = Version.VERSION
 
 const command = root.pipe(
   Command.withDescription("OAuth 2.0 device code sign-in (RFC 8628) from any terminal"),

@@ -12,7 +12,7 @@ import { compared, type Row, type Target } from "../report.js"
 import { runEntry } from "../runner.js"
 import { pendingThenToken } from "../server/loopbackServer.js"
 import { summarize } from "../stats.js"
-import { copyCli, devflowLogin, type Sample, timeProcess } from "./cliProcess.js"
+import { copyCli, devflowLogin, hasTime, type Sample, timeProcess } from "./cliProcess.js"
 import { bench, type Context, endpointsOf, withServer } from "./common.js"
 
 export const b1 = (ctx: Context) =>

@@ -64,7 +64,8 @@ export interface Run {
   readonly silent?: boolean | undefined
 }
 
-const hasTime = fs.existsSync("/usr/bin/time")
+/** Whether /usr/bin/time is there to give the peak RSS. */
+export const hasTime = fs.existsSync("/usr/bin/time")
 
 /** Bounds every timed process: a hung one is killed and counted as failed. */
 const LIMIT_MS = 30_000
@@ -92,11 +93,11 @@ export const timeProcess = (run: Run): Promise<Sample> =>
       seenMs = performance.now() - t0
       child.kill("SIGKILL")
     }
-    child.stdout.on("data", (c: Buffer) => {
+    child.stdout!.on("data", (c: Buffer) => {
       stdout += c.toString()
       look()
     })
-    child.stderr.on("data", (c: Buffer) => {
+    child.stderr!.on("data", (c: Buffer) => {
       stderr += c.toString()
       look()
     })

@@ -76,6 +76,12 @@ export const parse = (args: ReadonlyArray<string>, command: FastCommand = "token
   return parsed
 }
 
+/**
+ * Whether answers without Effect are allowed: `DEVFLOW_FAST_PATH=0` leaves every command to the full CLI.
+ * @internal
+ */
+export const enabled = (env: Readonly<Record<string, string | undefined>>): boolean => env.DEVFLOW_FAST_PATH !== "0"
+
 // as the full CLI reads a yes/no variable (core's Setting, through Flags.ts)
 const envBoolean = (v: string | undefined): boolean | undefined | "invalid" =>
   v === undefined ? undefined : Setting.boolean(v) ?? "invalid"
@@ -176,7 +182,7 @@ const lookup = (
   parsed: Parsed,
   env: Readonly<Record<string, string | undefined>>
 ): { readonly view: TokenFormat.TokenView; readonly provider: string | undefined } | undefined => {
-  if (env.DEVFLOW_FAST_PATH === "0") return undefined
+  if (!enabled(env)) return undefined
   const value = valueOf(parsed, env)
   // A malformed boolean or HTTP setting in the environment is a usage error for the full CLI to report.
   if (BOOLEAN_ENV.some((name) => envBoolean(env[name]) === "invalid")) return undefined
