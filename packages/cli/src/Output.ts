@@ -83,8 +83,6 @@ export const jsonEvent = (event: DeviceFlow.DeviceFlowEvent) => {
   }
 }
 
-const pad = (n: number) => String(n).padStart(2, "0")
-
 /**
  * A time for people: the local wall-clock time and zone, with the date when
  * it is not today (`05:25:30 CET`, `2026-12-06 05:25:30 CET`). JSON keeps
@@ -93,12 +91,4 @@ const pad = (n: number) => String(n).padStart(2, "0")
  * @since 0.1.0
  * @category utils
  */
-export const localTime = (epochMs: number, now: number = Date.now()): string => {
-  const d = new Date(epochMs)
-  const zone = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" }).formatToParts(d)
-    .find((part) => part.type === "timeZoneName")?.value ?? "local time"
-  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zone}`
-  return new Date(now).toDateString() === d.toDateString()
-    ? time
-    : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`
-}
+export const localTime: (epochMs: number, now?: number) => string = Terminal.localTime

@@ -16,6 +16,7 @@ import * as Data from "effect/Data"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as AccountList from "./internal/accountList.js"
 import * as FlagTable from "./internal/flagTable.js"
 import * as Invocation from "./internal/invocation.js"
 import * as Output from "./Output.js"
@@ -342,14 +343,7 @@ export const summary = (result: TokenResponse.AuthenticationResult) => {
  * @since 0.1.0
  * @category utils
  */
-export const accountJson = (account: Account.Account) => ({
-  id: ServerText.sanitize(account.id),
-  username: text(account.username),
-  name: text(account.name),
-  authority: ServerText.sanitize(account.authority),
-  kind: account.kind,
-  tenant_id: text(account.tenantId)
-})
+export const accountJson: (account: Account.Account) => ReturnType<typeof AccountList.accountJson> = AccountList.accountJson
 
 const stringClaim = (claims: Readonly<Record<string, unknown>>, name: string): string | undefined => {
   const value = claims[name]
@@ -357,4 +351,3 @@ const stringClaim = (claims: Readonly<Record<string, unknown>>, name: string): s
   return text === "" ? undefined : text
 }
 
-const text = (value: string | undefined): string | null => (value === undefined ? null : ServerText.sanitize(value))

@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 /**
- * The `devflow` executable. Kept tiny on purpose: help, `providers`, and
- * `devflow token` (and `exec`, and git's `devflow git-credential get`) from a
- * warm cache are answered by fast paths (plain Node, no Effect), and only when
- * they decline is the full CLI
+ * The `devflow` executable. Kept tiny on purpose: help, `providers`, and from
+ * a warm cache `accounts` and `devflow token` (and `exec`, and git's `devflow
+ * git-credential get`) are answered by fast paths (plain Node, no Effect), and
+ * only when they decline is the full CLI
  * (`main.ts`, @effect/cli and Effect) loaded; the HTTP stack and the demo
  * server are loaded later still, on first use.
  *
  * @since 0.1.0
  */
+import * as AccountList from "./internal/accountList.js"
 import * as FastExec from "./internal/fastExec.js"
 import * as FastHelp from "./internal/fastHelp.js"
 import * as FastToken from "./internal/fastToken.js"
@@ -25,11 +26,12 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 
 /**
  * The answer without loading the full CLI: help and the version, `providers`, and from the cache
- * `token`, `exec`, and git's `get` (run on every fetch and push).
+ * `accounts`, `token`, `exec`, and git's `get` (run on every fetch and push).
  */
 const fast = async (): Promise<boolean> => {
   if (FastToken.enabled(process.env) && FastHelp.run(args)) return true
-  if (args[0] === "providers") return FastToken.enabled(process.env) && ProviderList.fast(args.slice(1), process.env)
+  if (args[0] === "providers") return ProviderList.fast(args.slice(1), process.env)
+  if (args[0] === "accounts") return AccountList.fast(args.slice(1), process.env)
   if (args[0] === "token") return FastToken.run(args.slice(1), process.env, (text) => process.stdout.write(text)) !== undefined
   if (args[0] === "exec") {
     const ended = FastExec.run(args.slice(1), process.env)

@@ -1,13 +1,16 @@
 /**
- * Start-up (issue 23): help, the version and `providers` are answered before
- * the full CLI (Effect, @effect/cli) loads, and say exactly what the full
- * CLI says. How fast that is belongs to `pnpm bench` (B7), never to a test.
+ * Start-up (issue 23): help, the version, `providers` and `accounts` are
+ * answered before the full CLI (Effect, @effect/cli) loads, and say exactly
+ * what the full CLI says. How fast that is belongs to `pnpm bench` (B7), never to a test.
  */
+import { type DevServer, startDevServer } from "@devflow/dev-server"
+import * as SecretPlacement from "@devflow/cache-file/SecretPlacement"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
-import { cleanEnv, devflow } from "./helpers.js"
+import * as AccountList from "../src/internal/accountList.js"
+import { cleanEnv, devflow, signIn, tempDir } from "./helpers.js"
 
 /** Answered by the fast paths; each must agree with the full CLI. */
 const FAST: ReadonlyArray<ReadonlyArray<string>> = [
@@ -25,22 +28,22 @@ const FAST: ReadonlyArray<ReadonlyArray<string>> = [
   ["providers", "--verbose", "okta", "--json"]
 ]
 
+let copy: string
+beforeAll(() => {
+  // the bundle without the chunk that holds the full CLI (main.ts): what still answers never loaded it
+  copy = fs.mkdtempSync(path.join(path.dirname(path.dirname(inject("devflowBin"))), "startup-"))
+  fs.cpSync(path.dirname(inject("devflowBin")), copy, { recursive: true })
+  const chunks = path.join(copy, "chunks")
+  const main = fs.readdirSync(chunks).filter((f) => f.startsWith("main-"))
+  expect(main).toHaveLength(1)
+  fs.rmSync(path.join(chunks, main[0]!))
+})
+afterAll(() => fs.rmSync(copy, { recursive: true, force: true }))
+
+const withoutMain = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}) =>
+  spawnSync(process.execPath, [path.join(copy, "devflow.mjs"), ...args], { env: cleanEnv(env), encoding: "utf8", timeout: 20_000 })
+
 describe("start-up: answers given before the full CLI loads", () => {
-  let copy: string
-  beforeAll(() => {
-    // the bundle without the chunk that holds the full CLI (main.ts): what still answers never loaded it
-    copy = fs.mkdtempSync(path.join(path.dirname(path.dirname(inject("devflowBin"))), "startup-"))
-    fs.cpSync(path.dirname(inject("devflowBin")), copy, { recursive: true })
-    const chunks = path.join(copy, "chunks")
-    const main = fs.readdirSync(chunks).filter((f) => f.startsWith("main-"))
-    expect(main).toHaveLength(1)
-    fs.rmSync(path.join(chunks, main[0]!))
-  })
-  afterAll(() => fs.rmSync(copy, { recursive: true, force: true }))
-
-  const withoutMain = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}) =>
-    spawnSync(process.execPath, [path.join(copy, "devflow.mjs"), ...args], { env: cleanEnv(env), encoding: "utf8", timeout: 20_000 })
-
   it("help, the version and `providers` never load the full CLI", () => {
     for (const args of FAST) {
       const run = withoutMain(args)
@@ -72,6 +75,78 @@ describe("start-up: answers given before the full CLI loads", () => {
         expect(fast.stdout, what).toBe(full.stdout)
         expect(fast.stderr, what).toBe(full.stderr)
       }
+    }
+  })
+})
+
+describe("start-up: `devflow accounts` from the cache file", () => {
+  let server: DevServer
+  let cache: string
+  const dirs: Array<string> = []
+  beforeAll(async () => {
+    server = await startDevServer({ pollIntervalSeconds: 1 })
+    cache = tempDir("devflow-startup-")
+    dirs.push(cache)
+    await signIn(server, cache, "alice")
+    await signIn(server, cache, "bob")
+  }, 60_000)
+  afterAll(async () => {
+    await server.close()
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true })
+  })
+
+  /** A copy of the signed-in cache, changed by `change`. */
+  const copyOf = (change: (dir: string) => void): string => {
+    const dir = tempDir("devflow-startup-")
+    dirs.push(dir)
+    fs.cpSync(cache, dir, { recursive: true })
+    change(dir)
+    return dir
+  }
+
+  it("says exactly what the full CLI says (DEVFLOW_FAST_PATH=0), for people and in JSON", { timeout: 60_000 }, async () => {
+    const cases: ReadonlyArray<readonly [ReadonlyArray<string>, Record<string, string>]> = [
+      [["accounts", "--cache-dir", cache], {}],
+      [["accounts", "--cache-dir", cache, "--json"], {}],
+      [["accounts", "--verbose", "--secret-store", "file"], { DEVFLOW_CACHE_DIR: cache, DEVFLOW_JSON: "yes" }]
+    ]
+    for (const [args, env] of cases) {
+      const fast = await devflow(args, { env })
+      const full = await devflow(args, { env: { ...env, DEVFLOW_FAST_PATH: "0" } })
+      const what = `${JSON.stringify(env)} ${args.join(" ")}`
+      expect(fast.code, what).toBe(0)
+      expect(fast.stdout, what).toBe(full.stdout)
+      expect(fast.stderr, what).toBe(full.stderr)
+    }
+    expect(withoutMain(["accounts", "--cache-dir", cache]).stdout).toBe((await devflow(["accounts", "--cache-dir", cache])).stdout)
+    const listed = (await devflow(["accounts", "--cache-dir", cache, "--json"])).stdout.trim().split("\n").map((l) => JSON.parse(l))
+    expect(listed.map((a) => String(a.id).split("#").pop()).sort()).toEqual(["alice", "bob"])
+  })
+
+  it("declines whenever the full CLI would do more than list, or say what is wrong", () => {
+    const declines: ReadonlyArray<readonly [string, ReadonlyArray<string>, Record<string, string>]> = [
+      ["an unknown flag", ["--cache-dir", cache, "--all"], {}],
+      ["an argument", ["--cache-dir", cache, "alice"], {}],
+      ["a malformed yes/no variable", ["--cache-dir", cache], { DEVFLOW_JSON: "maybe" }],
+      ["an unknown secret store", ["--cache-dir", cache, "--secret-store", "vault"], {}],
+      ["turned off", ["--cache-dir", cache], { DEVFLOW_FAST_PATH: "0" }],
+      ["no cache file", ["--cache-dir", tempDir("devflow-startup-empty-")], {}],
+      ["a cache file others can read (the file cache restricts it, and warns)", ["--cache-dir", copyOf((d) => fs.chmodSync(path.join(d, "tokens.json"), 0o644))], {}],
+      ["a record it does not recognise", ["--cache-dir", copyOf((d) => {
+        const file = path.join(d, "tokens.json")
+        const content = JSON.parse(fs.readFileSync(file, "utf8"))
+        content.accounts.push({ id: "", authority: "x", kind: "oidc" })
+        fs.writeFileSync(file, JSON.stringify(content))
+      })], {}],
+      ["a refresh token in the keychain", ["--cache-dir", copyOf((d) => {
+        const file = path.join(d, "tokens.json")
+        const content = JSON.parse(fs.readFileSync(file, "utf8"))
+        content.refreshTokens[0].secret = `${SecretPlacement.REFERENCE_PREFIX}refresh-token/${"0".repeat(12)}/${"0".repeat(32)}`
+        fs.writeFileSync(file, JSON.stringify(content))
+      })], {}]
+    ]
+    for (const [what, args, env] of declines) {
+      expect(AccountList.fast(args, { ...cleanEnv(), ...env }), what).toBe(false)
     }
   })
 })

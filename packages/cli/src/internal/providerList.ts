@@ -11,6 +11,7 @@ import * as ProviderPresets from "@devflow/core/ProviderPresets"
 import type * as Providers from "@devflow/core/Providers"
 import * as Setting from "@devflow/core/Setting"
 import type * as Output from "../Output.js"
+import * as FastToken from "./fastToken.js"
 import * as FlagTable from "./flagTable.js"
 import * as Terminal from "./terminal.js"
 
@@ -90,6 +91,7 @@ const { json: JSON_FLAG, verbose: VERBOSE_FLAG } = FlagTable.FLAGS
  * @internal
  */
 export const fast = (args: ReadonlyArray<string>, env: Readonly<Record<string, string | undefined>>): boolean => {
+  if (!FastToken.enabled(env)) return false
   let json = false
   const ids: Array<Providers.ProviderId> = []
   for (const arg of args) {

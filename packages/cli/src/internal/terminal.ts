@@ -1,7 +1,8 @@
 /**
- * Output streams with colour only where it is allowed: plain Node, so that
- * the answers given before Effect loads (help, `providers`) are styled as the
- * full CLI styles them. `Output.ts` re-exports these.
+ * Output streams with colour only where it is allowed, and times for people:
+ * plain Node, so that the answers given before Effect loads (help,
+ * `providers`, `accounts`) look as the full CLI's do. `Output.ts` re-exports
+ * these.
  * @internal
  */
 import type { Stream } from "../Output.js"
@@ -31,3 +32,16 @@ export const stdout = (): Stream => make(process.stdout)
 
 /** @internal */
 export const stderr = (): Stream => make(process.stderr)
+
+const pad = (n: number) => String(n).padStart(2, "0")
+
+/** @internal */
+export const localTime = (epochMs: number, now: number = Date.now()): string => {
+  const d = new Date(epochMs)
+  const zone = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" }).formatToParts(d)
+    .find((part) => part.type === "timeZoneName")?.value ?? "local time"
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zone}`
+  return new Date(now).toDateString() === d.toDateString()
+    ? time
+    : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`
+}
