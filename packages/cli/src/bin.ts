@@ -2,7 +2,7 @@
 /**
  * The `devflow` executable. Kept tiny on purpose: help, `providers`, and from
  * a warm cache `accounts` and `devflow token` (and `exec`, and git's `devflow
- * git-credential get`) are answered by fast paths (plain Node, no Effect), and
+ * git-credential get` and `store`) are answered by fast paths (plain Node, no Effect), and
  * only when they decline is the full CLI
  * (`main.ts`, @effect/cli and Effect) loaded; the HTTP stack and the demo
  * server are loaded later still, on first use.
@@ -26,7 +26,7 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 
 /**
  * The answer without loading the full CLI: help and the version, `providers`, and from the cache
- * `accounts`, `token`, `exec`, and git's `get` (run on every fetch and push).
+ * `accounts`, `token`, `exec`, and git's `get` and `store` (run on every fetch and push).
  */
 const fast = async (): Promise<boolean> => {
   if (FastToken.enabled(process.env) && FastHelp.run(args)) return true
@@ -37,6 +37,11 @@ const fast = async (): Promise<boolean> => {
     const ended = FastExec.run(args.slice(1), process.env)
     if (ended === undefined) return false
     process.exit(await ended)
+  }
+  if (args[0] === "git-credential" && GitCredential.stores(args.slice(1), process.env)) {
+    // read as the full CLI reads it: git may wait until its request is taken
+    await GitCredential.input()
+    return true
   }
   if (args[0] === "git-credential" && args.at(-1) === "get") {
     const answer = GitCredential.fast(args.slice(1), process.env, await GitCredential.input())

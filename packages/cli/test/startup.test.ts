@@ -1,7 +1,7 @@
 /**
- * Start-up (issue 23): help, the version, `providers` and `accounts` are
- * answered before the full CLI (Effect, @effect/cli) loads, and say exactly
- * what the full CLI says. How fast that is belongs to `pnpm bench` (B7), never to a test.
+ * Start-up (issue 23): help, the version, `providers`, `accounts` and git's
+ * `store` are answered before the full CLI (Effect, @effect/cli) loads, and
+ * say exactly what the full CLI says. How fast that is belongs to `pnpm bench` (B7), never to a test.
  */
 import { type DevServer, startDevServer } from "@devflow/dev-server"
 import * as SecretPlacement from "@devflow/cache-file/SecretPlacement"
@@ -10,7 +10,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import * as AccountList from "../src/internal/accountList.js"
-import { cleanEnv, devflow, signIn, tempDir } from "./helpers.js"
+import { cleanEnv, devflow, Proc, signIn, tempDir } from "./helpers.js"
 
 /** Answered by the fast paths; each must agree with the full CLI. */
 const FAST: ReadonlyArray<ReadonlyArray<string>> = [
@@ -147,6 +147,33 @@ describe("start-up: `devflow accounts` from the cache file", () => {
     ]
     for (const [what, args, env] of declines) {
       expect(AccountList.fast(args, { ...cleanEnv(), ...env }), what).toBe(false)
+    }
+  })
+})
+
+describe("start-up: git's `store`, after every request the `get` answer served", () => {
+  const request = "protocol=https\nhost=git.example.com\nusername=oauth2\npassword=token\n\n"
+  const store = (flags: ReadonlyArray<string>, env: Readonly<Record<string, string>>, bin = inject("devflowBin")) =>
+    new Proc(process.execPath, [bin, "git-credential", ...flags, "store"], { cwd: path.dirname(bin), env: cleanEnv(env), input: request }).exit
+
+  it("is done without the full CLI, and what it leaves to it, the full CLI refuses as before", { timeout: 120_000 }, async () => {
+    const done = await store(["--cache-dir", copy, "--host", "git.example.com"], {}, path.join(copy, "devflow.mjs"))
+    expect(done).toEqual({ code: 0, stdout: "", stderr: "" })
+    const cases: ReadonlyArray<readonly [ReadonlyArray<string>, Record<string, string>]> = [
+      [[], {}],
+      [["--cache-dir", copy, "--json", "--provider", "github", "--scope", "repo"], { DEVFLOW_VERBOSE: "yes", DEVFLOW_HTTP_CONNECT_TIMEOUT: "soon" }],
+      [[], { DEVFLOW_SECRET_STORE: "vault" }],
+      [[], { DEVFLOW_PROVIDER: "nope" }],
+      [[], { DEVFLOW_JSON: "maybe" }],
+      [["--provider", "githbu"], {}],
+      [["--bogus"], {}],
+      [["--host"], {}]
+    ]
+    for (const [flags, env] of cases) {
+      const fast = await store(flags, env)
+      const full = await store(flags, { ...env, DEVFLOW_FAST_PATH: "0" })
+      const what = `${JSON.stringify(env)} ${flags.join(" ")}`
+      expect(fast, what).toEqual(full)
     }
   })
 })

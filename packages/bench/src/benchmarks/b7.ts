@@ -1,6 +1,6 @@
 /**
  * B7 — every CLI command's start-up, whole process, against `node -e 0`:
- * help, `providers`, `accounts`, `token`, `exec`, git's `get`, `logout` to
+ * help, `providers`, `accounts`, `token`, `exec`, git's `get` and `store`, `logout` to
  * exit, and `login` to the user code on screen (against the dev server).
  * Runs interleaved, the order rotated each round.
  */
@@ -59,6 +59,15 @@ export const b7 = (ctx: Context) =>
           {
             name: "git-credential get",
             run: () => ({ ...devflow("git-credential", "--cache-dir", cache, "get"), stdin: "protocol=https\nhost=git.example.com\n\n" })
+          },
+          {
+            // what git runs after every request the `get` answer served
+            name: "git-credential store",
+            run: () => ({
+              ...devflow("git-credential", "--cache-dir", cache, "store"),
+              stdin: "protocol=https\nhost=git.example.com\nusername=x\npassword=y\n\n",
+              silent: true
+            })
           },
           { name: "logout", run: () => ({ ...devflow("logout", "--cache-dir", freshDir(cache)), silent: true }) },
           {

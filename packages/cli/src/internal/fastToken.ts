@@ -18,6 +18,7 @@
  */
 import * as SecretPlacement from "@devflow/cache-file/SecretPlacement"
 import * as CacheQuery from "@devflow/core/CacheQuery"
+import * as ProviderPresets from "@devflow/core/ProviderPresets"
 import * as ScopeForm from "@devflow/core/ScopeForm"
 import * as Setting from "@devflow/core/Setting"
 import * as HttpSettings from "@devflow/node-http/HttpSettings"
@@ -99,6 +100,40 @@ export const jsonFromEnv = (command: FastCommand, env: Readonly<Record<string, s
   if (names.some((name) => envBoolean(env[name]) === "invalid")) return undefined
   return envBoolean(env[FlagTable.FLAGS.json.env]) === true
 }
+
+/**
+ * Whether the full CLI's parser (Flags.ts) would accept every flag of `command` given in `parsed`
+ * or through its variable: yes/no variables in core's spellings, choices and presets among their
+ * values, whole numbers in range. Free text it accepts as it is.
+ * @internal
+ */
+export const flagsValid = (
+  command: FastCommand,
+  parsed: Parsed,
+  env: Readonly<Record<string, string | undefined>>
+): boolean =>
+  flagsOf(command).every(({ key, spec }) => {
+    // parse() drops the values of flags it ignores: one that takes a value could hide a bad one
+    if (spec.fast === "ignore" && FlagTable.takesValue(spec)) return false
+    const given = key === "scope" ? undefined : parsed.values[key]
+    const raw = given ?? (spec.env === undefined ? undefined : env[spec.env])
+    if (raw === undefined) return true
+    switch (spec.kind) {
+      case "boolean":
+        return envBoolean(raw) !== "invalid"
+      case "choice":
+        return (spec.choices ?? []).includes(raw)
+      case "provider":
+        return ProviderPresets.isProviderId(raw)
+      case "integer": {
+        const n = Number(raw.trim())
+        return /^-?\d+$/.test(raw.trim()) && Number.isSafeInteger(n) && n >= (spec.min ?? Number.MIN_SAFE_INTEGER) &&
+          n <= (spec.max ?? Number.MAX_SAFE_INTEGER)
+      }
+      default:
+        return true
+    }
+  })
 
 const ownerOnly = (stat: fs.Stats, uid: number | undefined): boolean =>
   process.platform === "win32" || ((uid === undefined || stat.uid === uid) && (stat.mode & 0o077) === 0)
