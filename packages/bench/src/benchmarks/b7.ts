@@ -120,7 +120,7 @@ export const b7 = (ctx: Context) =>
           targets,
           notes: [
             `${runs} runs of each after ${warmup} warm-up round(s), interleaved with \`node -e 0\` (order rotated each round); wall from spawn to exit, except \`login\`: from spawn to the user code in its output (then killed).`,
-            "devflow: a copy of the bundled CLI (packages/cli/dist, as `pnpm bundle` makes it), signed in once against the dev server (oidc-provider, in this process, on loopback); `accounts`, `token`, `exec`, `git-credential get` and `logout` use that cache (`logout` a fresh copy each run, revoking at the dev server); `login` a new empty cache directory each run.",
+            "devflow: a copy of the bundled CLI (packages/cli/dist, as `pnpm bundle` makes it), signed in once against the dev server (oidc-provider, in this process, on loopback); `accounts`, `token`, `exec`, `git-credential get` and `store`, and `logout` use that cache (`logout` a fresh copy each run, revoking at the dev server); `login` a new empty cache directory each run.",
             `load ${os.loadavg().map((x) => x.toFixed(2)).join(" / ")} (1/5/15 min) at the end, on ${os.availableParallelism()} cores: figures taken under load vary with it.`
           ]
         }
