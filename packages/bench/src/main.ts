@@ -2,7 +2,7 @@
  * `pnpm bench`: every benchmark, a table on stdout, the figures in
  * bench-results/latest.json (and .md) at the repository root.
  *
- *   pnpm bench                      all six, full size (about 11 min on 2 cores)
+ *   pnpm bench                      all seven, full size (about 12 min on 2 cores)
  *   pnpm bench --quick              the harness check (seconds per benchmark; figures meaningless)
  *   pnpm bench --only B2,B4         some of them
  *   pnpm bench --out path.json      somewhere else

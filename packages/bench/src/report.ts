@@ -52,7 +52,7 @@ export const compared = (
 })
 
 export interface BenchResult {
-  readonly id: "B1" | "B2" | "B3" | "B4" | "B5" | "B6"
+  readonly id: "B1" | "B2" | "B3" | "B4" | "B5" | "B6" | "B7"
   readonly title: string
   readonly rows: ReadonlyArray<Row>
   readonly targets: ReadonlyArray<Target>

@@ -12,10 +12,10 @@ const numbers = (row: Row | undefined): Array<number> =>
   Object.values(row?.values ?? {}).flatMap((v) => (v !== undefined && typeof v !== "string" ? [v.median] : []))
 
 describe("benchmark harness (quick mode)", () => {
-  it("runs B1–B6 and produces figures for every client", { timeout: 120_000 }, async () => {
+  it("runs B1–B7 and produces figures for every client", { timeout: 120_000 }, async () => {
     const results = await run({ quick: true })
     const byId = new Map(results.benchmarks.map((b) => [b.id, b]))
-    expect([...byId.keys()].sort()).toEqual(["B1", "B2", "B3", "B4", "B5", "B6"])
+    expect([...byId.keys()].sort()).toEqual(["B1", "B2", "B3", "B4", "B5", "B6", "B7"])
     for (const b of results.benchmarks) {
       // a harness crash is reported as `pending: the harness failed …`
       expect(b.pending ?? "", b.id).not.toMatch(/harness failed/)
@@ -37,6 +37,10 @@ describe("benchmark harness (quick mode)", () => {
     expect(numbers(row("B5", "approval → tokens"))).toHaveLength(3)
     // B6: one described behaviour per client and scenario
     for (const r of byId.get("B6")!.rows) expect(Object.values(r.values)).toHaveLength(3)
+    // B7: each command beside the floor, once the CLI is bundled
+    if (byId.get("B7")!.pending === undefined) {
+      for (const r of byId.get("B7")!.rows) expect(numbers(r), r.metric).toHaveLength(2)
+    }
 
     // the targets table: each issue 11 target with devflow's figure, the peer's, and a verdict
     const targets = results.benchmarks.flatMap((b) => b.targets.map((t) => ({ id: b.id, ...t })))

@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import * as HttpSettings from "@devflow/node-http/HttpSettings"
-import * as Providers from "@devflow/core/Providers"
+import * as ProviderPresets from "@devflow/core/ProviderPresets"
 import * as FlagTable from "./internal/flagTable.js"
 
 /**
@@ -208,7 +208,7 @@ const commandLines = (command: string, width: number): ReadonlyArray<string> => 
 }
 
 const choicesOf = (spec: FlagTable.FlagSpec): ReadonlyArray<string> | undefined =>
-  spec.kind === "provider" ? Providers.ids : spec.choices
+  spec.kind === "provider" ? ProviderPresets.IDS : spec.choices
 
 const flagText = (spec: FlagTable.FlagSpec): string => {
   const choices = choicesOf(spec)

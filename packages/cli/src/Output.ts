@@ -10,6 +10,7 @@ import type * as DeviceFlow from "@devflow/core/DeviceFlow"
 import * as ServerText from "@devflow/core/ServerText"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
+import * as Terminal from "./internal/terminal.js"
 
 /**
  * @since 0.1.0
@@ -33,36 +34,19 @@ export interface Stream {
  * @since 0.1.0
  * @category utils
  */
-export const colorAllowed = (stream: NodeJS.WriteStream): boolean =>
-  stream.isTTY === true && (process.env.NO_COLOR ?? "") === ""
-
-const make = (stream: NodeJS.WriteStream): Stream => {
-  const color = colorAllowed(stream)
-  const paint = (open: string, close: string) => (s: string) => (color ? `\x1b[${open}m${s}\x1b[${close}m` : s)
-  return {
-    write: (text) => void stream.write(text),
-    line: (text) => void stream.write(`${text}\n`),
-    isTTY: stream.isTTY === true,
-    color,
-    bold: paint("1", "22"),
-    dim: paint("2", "22"),
-    red: paint("31", "39"),
-    yellow: paint("33", "39"),
-    green: paint("32", "39")
-  }
-}
+export const colorAllowed: (stream: NodeJS.WriteStream) => boolean = Terminal.colorAllowed
 
 /**
  * @since 0.1.0
  * @category constructors
  */
-export const stdout = (): Stream => make(process.stdout)
+export const stdout: () => Stream = Terminal.stdout
 
 /**
  * @since 0.1.0
  * @category constructors
  */
-export const stderr = (): Stream => make(process.stderr)
+export const stderr: () => Stream = Terminal.stderr
 
 /**
  * A flow event as a JSON Lines record. Never contains a secret: the device
@@ -99,8 +83,6 @@ export const jsonEvent = (event: DeviceFlow.DeviceFlowEvent) => {
   }
 }
 
-const pad = (n: number) => String(n).padStart(2, "0")
-
 /**
  * A time for people: the local wall-clock time and zone, with the date when
  * it is not today (`05:25:30 CET`, `2026-12-06 05:25:30 CET`). JSON keeps
@@ -109,12 +91,4 @@ const pad = (n: number) => String(n).padStart(2, "0")
  * @since 0.1.0
  * @category utils
  */
-export const localTime = (epochMs: number, now: number = Date.now()): string => {
-  const d = new Date(epochMs)
-  const zone = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" }).formatToParts(d)
-    .find((part) => part.type === "timeZoneName")?.value ?? "local time"
-  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zone}`
-  return new Date(now).toDateString() === d.toDateString()
-    ? time
-    : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`
-}
+export const localTime: (epochMs: number, now?: number) => string = Terminal.localTime

@@ -9,6 +9,7 @@ import * as ServerText from "@devflow/core/ServerText"
 import type * as TokenResponse from "@devflow/core/TokenResponse"
 import * as DateTime from "effect/DateTime"
 import * as Option from "effect/Option"
+import * as AccountList from "./internal/accountList.js"
 
 /**
  * What a successful sign-in yields, without any token; field names as in
@@ -40,14 +41,7 @@ export const summary = (result: TokenResponse.AuthenticationResult) => {
  * @since 0.1.0
  * @category utils
  */
-export const accountJson = (account: Account.Account) => ({
-  id: ServerText.sanitize(account.id),
-  username: text(account.username),
-  name: text(account.name),
-  authority: ServerText.sanitize(account.authority),
-  kind: account.kind,
-  tenant_id: text(account.tenantId)
-})
+export const accountJson: (account: Account.Account) => ReturnType<typeof AccountList.accountJson> = AccountList.accountJson
 
 const stringClaim = (claims: Readonly<Record<string, unknown>>, name: string): string | undefined => {
   const value = claims[name]
@@ -55,4 +49,3 @@ const stringClaim = (claims: Readonly<Record<string, unknown>>, name: string): s
   return text === "" ? undefined : text
 }
 
-const text = (value: string | undefined): string | null => (value === undefined ? null : ServerText.sanitize(value))

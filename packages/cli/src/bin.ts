@@ -1,16 +1,20 @@
 #!/usr/bin/env node
 /**
- * The `devflow` executable. Kept tiny on purpose: `devflow token` (and `exec`,
- * and git's `devflow git-credential get`) from a warm cache is answered by the
- * fast path (plain Node, no Effect), and only when it declines is the full CLI
+ * The `devflow` executable. Kept tiny on purpose: help, `providers`, and from
+ * a warm cache `accounts` and `devflow token` (and `exec`, and git's `devflow
+ * git-credential get` and `store`) are answered by fast paths (plain Node, no Effect), and
+ * only when they decline is the full CLI
  * (`main.ts`, @effect/cli and Effect) loaded; the HTTP stack and the demo
  * server are loaded later still, on first use.
  *
  * @since 0.1.0
  */
+import * as AccountList from "./internal/accountList.js"
 import * as FastExec from "./internal/fastExec.js"
+import * as FastHelp from "./internal/fastHelp.js"
 import * as FastToken from "./internal/fastToken.js"
 import * as GitCredential from "./internal/gitCredential.js"
+import * as ProviderList from "./internal/providerList.js"
 
 const args = process.argv.slice(2)
 
@@ -20,13 +24,24 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   throw error
 })
 
-/** The answer from the cache, without loading the full CLI: `token`, `exec`, and git's `get` (run on every fetch and push). */
+/**
+ * The answer without loading the full CLI: help and the version, `providers`, and from the cache
+ * `accounts`, `token`, `exec`, and git's `get` and `store` (run on every fetch and push).
+ */
 const fast = async (): Promise<boolean> => {
+  if (FastToken.enabled(process.env) && FastHelp.run(args)) return true
+  if (args[0] === "providers") return ProviderList.fast(args.slice(1), process.env)
+  if (args[0] === "accounts") return AccountList.fast(args.slice(1), process.env)
   if (args[0] === "token") return FastToken.run(args.slice(1), process.env, (text) => process.stdout.write(text)) !== undefined
   if (args[0] === "exec") {
     const ended = FastExec.run(args.slice(1), process.env)
     if (ended === undefined) return false
     process.exit(await ended)
+  }
+  if (args[0] === "git-credential" && GitCredential.stores(args.slice(1), process.env)) {
+    // read as the full CLI reads it: git may wait until its request is taken
+    await GitCredential.input()
+    return true
   }
   if (args[0] === "git-credential" && args.at(-1) === "get") {
     const answer = GitCredential.fast(args.slice(1), process.env, await GitCredential.input())

@@ -22,8 +22,8 @@ import * as Option from "effect/Option"
 import { format } from "node:util"
 import * as Cli from "./Cli.js"
 import * as Demo from "./commands/Demo.js"
-import * as Help from "./Help.js"
 import * as DidYouMean from "./internal/didYouMean.js"
+import * as FastHelp from "./internal/fastHelp.js"
 import * as FlagTable from "./internal/flagTable.js"
 import * as Invocation from "./internal/invocation.js"
 import * as Output from "./Output.js"
@@ -31,32 +31,6 @@ import * as Telemetry from "./Telemetry.js"
 import { ExitCode } from "./CliError.js"
 
 const COMMANDS: ReadonlySet<string> = new Set(FlagTable.COMMAND_NAMES)
-
-const isHelp = (arg: string) => arg === "--help" || arg === "-h"
-
-/**
- * Our help (Help.ts) instead of @effect/cli's: `devflow`, `devflow --help`,
- * `devflow help [command]`, `devflow <command> --help`.
- */
-const helpFor = (args: ReadonlyArray<string>): { readonly command: FlagTable.CommandName | undefined } | undefined => {
-  const end = args.indexOf("--")
-  const before = end === -1 ? args : args.slice(0, end)
-  const asked = before.length === 0 || before[0] === "help" || before.some(isHelp)
-  if (!asked) return undefined
-  const named = before.find((a) => COMMANDS.has(a)) as FlagTable.CommandName | undefined
-  return { command: named }
-}
-
-const printHelp = (command: FlagTable.CommandName | undefined): void => {
-  const color = Output.colorAllowed(process.stdout)
-  const out = Output.stdout()
-  const style: Help.Style = {
-    columns: Math.min(100, process.stdout.isTTY === true && process.stdout.columns > 0 ? process.stdout.columns - 1 : 80),
-    bold: color ? out.bold : (s) => s,
-    dim: color ? out.dim : (s) => s
-  }
-  out.write(command === undefined ? Help.root(Cli.VERSION, style) : Help.command(command, style))
-}
 
 /**
  * A flag that takes a value, given none (last, or followed by another flag):
@@ -69,7 +43,7 @@ const missingValue = (args: ReadonlyArray<string>): string | undefined => {
     const found = FlagTable.byName(arg)
     if (found === undefined || !FlagTable.takesValue(found.spec)) continue
     const next = args[i + 1]
-    if (next === undefined || isHelp(next) || (next.startsWith("--") && FlagTable.byName(next.split("=")[0]!) !== undefined)) {
+    if (next === undefined || FastHelp.isHelp(next) || (next.startsWith("--") && FlagTable.byName(next.split("=")[0]!) !== undefined)) {
       const env = found.spec.env === undefined ? "" : ` (or set ${found.spec.env})`
       return `${arg} needs a value: ${arg} ${found.spec.value ?? "<value>"}${env}`
     }
@@ -115,16 +89,7 @@ export const main = (argv: ReadonlyArray<string>): void => {
   // @effect/cli prints its usage errors with Console.error: collect them, to say them in one line.
   const usage: Array<string> = []
 
-  const help = helpFor(args)
-  if (help !== undefined) {
-    printHelp(help.command)
-    return
-  }
-  // one line, and -v too (@effect/cli knows only --version, and follows it with an empty line)
-  if (args.length === 1 && (args[0] === "-v" || args[0] === "--version")) {
-    process.stdout.write(`${Cli.VERSION}\n`)
-    return
-  }
+  if (FastHelp.run(args)) return
 
   const program = Effect.gen(function*() {
     // @effect/cli drops empty arguments without a word (`--scope ""` would mean no --scope at all,

@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import * as AccountLabel from "./AccountLabel.js"
 import { sanitize } from "./ServerText.js"
 
 /**
@@ -59,7 +60,7 @@ export class Account extends Schema.Class<Account>("@devflow/core/Account")({
 }) {
   /** What to call the account in messages: its username, name, or id. */
   get label(): string {
-    return this.username ?? this.name ?? this.id
+    return AccountLabel.of(this)
   }
 }
 

@@ -39,10 +39,10 @@ import * as Schema from "effect/Schema"
 import type * as ClientConfig from "./ClientConfig.js"
 import type { InvalidConfiguration, InvalidResponse, OAuthError, TransportError } from "./DeviceFlowError.js"
 import type * as ScopeForm from "./ScopeForm.js"
-import * as presetData from "./internal/presets.js"
 import * as providerInput from "./internal/providerInput.js"
 import * as verificationHost from "./internal/verificationHost.js"
 import * as verificationUriComplete from "./internal/verificationUriComplete.js"
+import * as ProviderPresets from "./ProviderPresets.js"
 import type * as ServerMetadata from "./ServerMetadata.js"
 
 /**
@@ -51,17 +51,7 @@ import type * as ServerMetadata from "./ServerMetadata.js"
  * @since 0.1.0
  * @category schemas
  */
-export const ProviderId = Schema.Literal(
-  "entra",
-  "entra-v1",
-  "github",
-  "google",
-  "okta",
-  "auth0",
-  "keycloak",
-  "aws-sso",
-  "generic"
-)
+export const ProviderId = Schema.Literal(...ProviderPresets.IDS)
 
 /**
  * The ids of the provider presets.
@@ -85,7 +75,7 @@ export const ids: ReadonlyArray<ProviderId> = ProviderId.literals
  * @since 0.1.0
  * @category refinements
  */
-export const isProviderId: (u: unknown) => u is ProviderId = Schema.is(ProviderId)
+export const isProviderId: (u: unknown) => u is ProviderId = ProviderPresets.isProviderId
 
 /**
  * What a caller (or the CLI's flags) can give a preset. Which fields a preset
@@ -251,7 +241,7 @@ export interface Provider {
  * @since 0.1.0
  * @category constants
  */
-export const presets: Readonly<Record<ProviderId, Provider>> = presetData.presets
+export const presets: Readonly<Record<ProviderId, Provider>> = ProviderPresets.presets
 
 /**
  * Turn a preset and the caller's inputs into a validated

@@ -107,6 +107,18 @@ export * as TokenCache from "./TokenCache.js"
  */
 export * as Providers from "./Providers.js"
 /**
+ * What to call an account in messages, without Effect.
+ *
+ * @since 0.1.0
+ */
+export * as AccountLabel from "./AccountLabel.js"
+/**
+ * The provider presets as plain data, without Effect.
+ *
+ * @since 0.1.0
+ */
+export * as ProviderPresets from "./ProviderPresets.js"
+/**
  * RFC 7009 token revocation.
  *
  * @since 0.1.0

@@ -4,110 +4,16 @@
  * vs `node -e 0` (the floor). Wall time per process, runs interleaved.
  */
 import { startDevServer } from "@devflow/dev-server"
-import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { entryFile, repoRoot } from "../build.js"
+import { entryFile } from "../build.js"
 import { compared, type Row, type Target } from "../report.js"
 import { runEntry } from "../runner.js"
 import { pendingThenToken } from "../server/loopbackServer.js"
 import { summarize } from "../stats.js"
-import { bench, type Context, endpointsOf, round, withServer } from "./common.js"
-
-const cliDist = path.join(repoRoot, "packages/cli/dist")
-
-/** Which of the commands B1 needs a CLI bundle has. */
-export const cliCommands = (bundle: string): { readonly login: boolean; readonly token: boolean } => {
-  if (!fs.existsSync(bundle)) return { login: false, token: false }
-  const help = spawnSync(process.execPath, [bundle, "--help"], { encoding: "utf8", timeout: 30_000 })
-  const text = `${help.stdout}${help.stderr}`
-  return { login: /^\s*-?\s*login\b/m.test(text), token: /^\s*-?\s*token\b/m.test(text) }
-}
-
-/**
- * A private copy of the bundled CLI (devflow.mjs and its chunks), taken when
- * it answers --help with `token` and `login`: `pnpm bundle` may rewrite
- * packages/cli/dist while the benchmark runs. A few tries, a second apart.
- */
-const copyCli = async (into: string): Promise<string | undefined> => {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      fs.rmSync(into, { recursive: true, force: true })
-      fs.mkdirSync(into, { recursive: true })
-      fs.copyFileSync(path.join(cliDist, "devflow.mjs"), path.join(into, "devflow.mjs"))
-      if (fs.existsSync(path.join(cliDist, "chunks"))) fs.cpSync(path.join(cliDist, "chunks"), path.join(into, "chunks"), { recursive: true })
-      const bundle = path.join(into, "devflow.mjs")
-      const commands = cliCommands(bundle)
-      if (commands.login && commands.token) return bundle
-    } catch {
-      // being rewritten: try again
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1_000))
-  }
-  return undefined
-}
-
-interface Sample {
-  readonly wallMs: number
-  readonly maxRssMB: number | undefined
-  readonly ok: boolean
-}
-
-const hasTime = fs.existsSync("/usr/bin/time")
-
-/** One process, timed from spawn to exit; peak RSS through /usr/bin/time when present. */
-const timeProcess = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>>): Promise<Sample> =>
-  new Promise((resolve) => {
-    const argv = hasTime ? ["-f", "%M", process.execPath, ...args] : [...args]
-    const t0 = performance.now()
-    const child = spawn(hasTime ? "/usr/bin/time" : process.execPath, argv, {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stderr = ""
-    let stdout = ""
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()))
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      const wallMs = performance.now() - t0
-      const kb = hasTime ? Number(stderr.trim().split("\n").pop()) : NaN
-      resolve({ wallMs, maxRssMB: Number.isFinite(kb) ? round(kb / 1024) : undefined, ok: code === 0 && (args[0] === "-e" || stdout.trim().length > 0) })
-    })
-  })
-
-/** Sign in once with the CLI against the dev server, approving the code it prints. */
-const devflowLogin = async (cliBundle: string, cacheDir: string): Promise<() => Promise<void>> => {
-  const dev = await startDevServer({ pollIntervalSeconds: 1 })
-  const child = spawn(process.execPath, [
-    cliBundle, "login", "--issuer", dev.issuer, "--client-id", dev.clientId, "--scope", "openid", "--scope", "offline_access",
-    "--scope", "api", "--cache-dir", cacheDir, "--json", "--no-qr"
-  ], { stdio: ["ignore", "pipe", "pipe"] })
-  let out = ""
-  let err = ""
-  child.stderr.on("data", (c: Buffer) => (err += c.toString()))
-  const approved: Array<Promise<void>> = []
-  child.stdout.on("data", (c: Buffer) => {
-    out += c.toString()
-    const m = /"user_code":"([^"]+)"/.exec(out)
-    if (m && approved.length === 0) approved.push(dev.approve(m[1]!))
-  })
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
-    child.on("close", (c) => {
-      clearTimeout(timer)
-      resolve(c)
-    })
-  })
-  await Promise.all(approved)
-  if (code !== 0) {
-    await dev.close()
-    throw new Error(`devflow login exited with ${code}: ${err.slice(0, 500)}`)
-  }
-  return () => dev.close()
-}
+import { copyCli, devflowLogin, hasTime, type Sample, timeProcess } from "./cliProcess.js"
+import { bench, type Context, endpointsOf, withServer } from "./common.js"
 
 export const b1 = (ctx: Context) =>
   bench(ctx, "B1", "cached token, whole process (warm file cache → token on stdout)", async () => {
@@ -129,10 +35,10 @@ export const b1 = (ctx: Context) =>
           msal: [entryFile("token-msal-node"), JSON.stringify({ endpoints, cacheFile: msalCache, scopes })]
         }
       })
-      let stopDev: (() => Promise<void>) | undefined
+      const devServer = cliBundle === undefined ? undefined : await startDevServer({ pollIntervalSeconds: 1 })
       const devflowCache = path.join(dir, "devflow")
-      if (cliBundle !== undefined) stopDev = await devflowLogin(cliBundle, devflowCache)
       try {
+        if (devServer !== undefined) await devflowLogin(devServer, cliBundle!, devflowCache)
         const plan: Array<readonly ["devflow" | "msal-node" | "node -e 0", ReadonlyArray<string>]> = [
           ["node -e 0", commands.floor],
           ["msal-node", commands.msal],
@@ -143,7 +49,7 @@ export const b1 = (ctx: Context) =>
           // rotate the order so that no command always runs right after another
           for (let j = 0; j < plan.length; j++) {
             const [name, args] = plan[(i + j) % plan.length]!
-            const sample = await timeProcess(args, ctx.env)
+            const sample = await timeProcess({ args, env: ctx.env })
             if (i >= warmup) samples.get(name)!.push(sample)
           }
         }
@@ -176,7 +82,7 @@ export const b1 = (ctx: Context) =>
           ]
         }
       } finally {
-        await stopDev?.()
+        await devServer?.close()
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })

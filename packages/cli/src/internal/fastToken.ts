@@ -18,6 +18,7 @@
  */
 import * as SecretPlacement from "@devflow/cache-file/SecretPlacement"
 import * as CacheQuery from "@devflow/core/CacheQuery"
+import * as ProviderPresets from "@devflow/core/ProviderPresets"
 import * as ScopeForm from "@devflow/core/ScopeForm"
 import * as Setting from "@devflow/core/Setting"
 import * as HttpSettings from "@devflow/node-http/HttpSettings"
@@ -28,8 +29,11 @@ import * as FlagTable from "./flagTable.js"
 import * as ProfileFile from "./profileFile.js"
 import * as TokenFormat from "./tokenFormat.js"
 
-/** The commands answered here: `token`, `git-credential get` (internal/gitCredential.ts) and `exec` (internal/fastExec.ts). */
-type FastCommand = "token" | "git-credential" | "exec"
+/**
+ * The commands answered from the cache without Effect: `token`, `git-credential get`
+ * (internal/gitCredential.ts), `exec` (internal/fastExec.ts) and `accounts` (internal/accountList.ts).
+ */
+type FastCommand = "token" | "git-credential" | "exec" | "accounts"
 
 // The flags a command takes, from the one table (flagTable.ts); the fast path declines any it does not `read` or `ignore`.
 const flagsOf = (command: FastCommand) => FlagTable.keysOf(command).map((key) => ({ key, spec: FlagTable.FLAGS[key] as FlagTable.FlagSpec }))
@@ -76,9 +80,60 @@ export const parse = (args: ReadonlyArray<string>, command: FastCommand = "token
   return parsed
 }
 
+/**
+ * Whether answers without Effect are allowed: `DEVFLOW_FAST_PATH=0` leaves every command to the full CLI.
+ * @internal
+ */
+export const enabled = (env: Readonly<Record<string, string | undefined>>): boolean => env.DEVFLOW_FAST_PATH !== "0"
+
 // as the full CLI reads a yes/no variable (core's Setting, through Flags.ts)
 const envBoolean = (v: string | undefined): boolean | undefined | "invalid" =>
   v === undefined ? undefined : Setting.boolean(v) ?? "invalid"
+
+/**
+ * Whether DEVFLOW_JSON asks for JSON, reading `command`'s yes/no variables as the full CLI does;
+ * `undefined` when one of them is malformed (a usage error, for the full CLI to report).
+ * @internal
+ */
+export const jsonFromEnv = (command: FastCommand, env: Readonly<Record<string, string | undefined>>): boolean | undefined => {
+  const names = flagsOf(command).flatMap(({ spec }) => (spec.kind === "boolean" && spec.env !== undefined ? [spec.env] : []))
+  if (names.some((name) => envBoolean(env[name]) === "invalid")) return undefined
+  return envBoolean(env[FlagTable.FLAGS.json.env]) === true
+}
+
+/**
+ * Whether the full CLI's parser (Flags.ts) would accept every flag of `command` given in `parsed`
+ * or through its variable: yes/no variables in core's spellings, choices and presets among their
+ * values, whole numbers in range. Free text it accepts as it is.
+ * @internal
+ */
+export const flagsValid = (
+  command: FastCommand,
+  parsed: Parsed,
+  env: Readonly<Record<string, string | undefined>>
+): boolean =>
+  flagsOf(command).every(({ key, spec }) => {
+    // parse() drops the values of flags it ignores: one that takes a value could hide a bad one
+    if (spec.fast === "ignore" && FlagTable.takesValue(spec)) return false
+    const given = key === "scope" ? undefined : parsed.values[key]
+    const raw = given ?? (spec.env === undefined ? undefined : env[spec.env])
+    if (raw === undefined) return true
+    switch (spec.kind) {
+      case "boolean":
+        return envBoolean(raw) !== "invalid"
+      case "choice":
+        return (spec.choices ?? []).includes(raw)
+      case "provider":
+        return ProviderPresets.isProviderId(raw)
+      case "integer": {
+        const n = Number(raw.trim())
+        return /^-?\d+$/.test(raw.trim()) && Number.isSafeInteger(n) && n >= (spec.min ?? Number.MIN_SAFE_INTEGER) &&
+          n <= (spec.max ?? Number.MAX_SAFE_INTEGER)
+      }
+      default:
+        return true
+    }
+  })
 
 const ownerOnly = (stat: fs.Stats, uid: number | undefined): boolean =>
   process.platform === "win32" || ((uid === undefined || stat.uid === uid) && (stat.mode & 0o077) === 0)
@@ -149,8 +204,11 @@ const serve = (
   return 0
 }
 
-/** A flag's value, else its variable's; blank counts as absent. */
-const valueOf = (parsed: Parsed, env: Readonly<Record<string, string | undefined>>) => (key: string): string | undefined => {
+/**
+ * A flag's value, else its variable's; blank counts as absent.
+ * @internal
+ */
+export const valueOf = (parsed: Parsed, env: Readonly<Record<string, string | undefined>>) => (key: string): string | undefined => {
   const name = ENV[key]
   const v = parsed.values[key] ?? (name === undefined ? undefined : env[name])
   return v === undefined || v.trim() === "" ? undefined : v
@@ -176,16 +234,13 @@ const lookup = (
   parsed: Parsed,
   env: Readonly<Record<string, string | undefined>>
 ): { readonly view: TokenFormat.TokenView; readonly provider: string | undefined } | undefined => {
-  if (env.DEVFLOW_FAST_PATH === "0") return undefined
+  if (!enabled(env)) return undefined
   const value = valueOf(parsed, env)
   // A malformed boolean or HTTP setting in the environment is a usage error for the full CLI to report.
   if (BOOLEAN_ENV.some((name) => envBoolean(env[name]) === "invalid")) return undefined
   if (HttpSettings.firstProblem(env) !== undefined) return undefined
 
-  // Access tokens stay in the file whichever store keeps the long-lived secrets (docs/caching.md); an
-  // unknown store is for the full CLI to refuse.
   const secretStore = value("secretStore") ?? "auto"
-  if (!isSecretStore(secretStore)) return undefined
 
   const profileName = value("profile") ?? ProfileFile.DEFAULT_PROFILE
   if (!ProfileFile.PROFILE_NAME.test(profileName)) return undefined
@@ -204,33 +259,15 @@ const lookup = (
   }, undefined)
   if (inputs !== undefined && "missing" in inputs) return undefined
 
-  const cacheDir = value("cacheDir")
-  const directory = path.resolve(cacheDir ?? defaultCacheDirectory())
-  const uid = typeof process.getuid === "function" ? process.getuid() : undefined
-  const dirStat = fs.statSync(directory)
-  if (!dirStat.isDirectory() || !ownerOnly(dirStat, uid)) return undefined
-
-  const profiles = ProfileFile.readSync(directory)
-  if (profiles === undefined || "invalid" in profiles) return undefined
+  const cache = readCache(value("cacheDir"), secretStore)
+  if (cache === undefined) return undefined
+  const { profiles, content } = cache
   const found = ProfileFile.find(profiles, profileName, inputs)
   if (found === undefined) return undefined
   const client = found.profile.client
   const wanted = scopes.length > 0 ? scopes : client.scopes
   // Compared exactly as core's Silent compares them (Entra's Graph prefix, GitHub's commas).
   const form = client.scopeForm ?? ScopeForm.forProvider(found.profile.inputs.provider)
-
-  // The token cache file, read as @devflow/cache-file would: a regular file of this user, 0600.
-  const file = path.join(directory, "tokens.json")
-  const fileStat = fs.lstatSync(file)
-  if (!fileStat.isFile() || !ownerOnly(fileStat, uid)) return undefined
-  const content = JSON.parse(fs.readFileSync(file, "utf8"))
-  if (content?.version !== 1 || !Array.isArray(content.accounts) || !Array.isArray(content.accessTokens)) return undefined
-  // Secrets not yet where the chosen store keeps them (`--secret-store` switched): the full CLI moves them,
-  // or says that the keychain it must use does not answer ("the keychain or nothing").
-  const secrets = [...(content.refreshTokens ?? []), ...(content.clients ?? [])].map((e: { secret?: unknown }) => e?.secret)
-  if (!secrets.every((s) => typeof s === "string") || !SecretPlacement.settled(secretStore, secrets as Array<string>)) {
-    return undefined
-  }
 
   const accounts = (content.accounts as ReadonlyArray<unknown>).filter(isAccount).filter((a) =>
     a.authority === client.authority
@@ -271,4 +308,55 @@ const lookup = (
     source: "cache"
   }
   return { view, provider: found.profile.inputs.provider }
+}
+
+/**
+ * The token cache file's JSON as far as {@link readCache} checked it; each record is for its reader to check.
+ * @internal
+ */
+export interface CacheFileJson {
+  readonly version: 1
+  readonly accounts: ReadonlyArray<unknown>
+  readonly accessTokens: ReadonlyArray<unknown>
+  readonly refreshTokens?: unknown
+  readonly idTokens?: unknown
+}
+
+/**
+ * The cache directory's profiles and token file (`content`: its parsed JSON, with `accounts` and
+ * `accessTokens` arrays), read as @devflow/cache-file and the full CLI would read them: a directory
+ * and files of this user, closed to others, in the current format, the secrets where `secretStore`
+ * keeps them. `undefined` when anything is otherwise: the full CLI then reads it, and says what is
+ * wrong or repairs it. Throws on a missing file.
+ * @internal
+ */
+export const readCache = (
+  cacheDir: string | undefined,
+  secretStore: string
+): { readonly directory: string; readonly file: string; readonly profiles: ProfileFile.ProfilesFile; readonly content: CacheFileJson } | undefined => {
+  // Access tokens stay in the file whichever store keeps the long-lived secrets (docs/caching.md); an
+  // unknown store is for the full CLI to refuse.
+  if (!isSecretStore(secretStore)) return undefined
+  const directory = path.resolve(cacheDir ?? defaultCacheDirectory())
+  const uid = typeof process.getuid === "function" ? process.getuid() : undefined
+  const dirStat = fs.statSync(directory)
+  if (!dirStat.isDirectory() || !ownerOnly(dirStat, uid)) return undefined
+
+  // no profiles file: none yet, as the full CLI reads it; an unreadable one is for it to report
+  const profiles = ProfileFile.readSync(directory) ?? ProfileFile.empty
+  if ("invalid" in profiles) return undefined
+
+  // The token cache file, read as @devflow/cache-file would: a regular file of this user, 0600.
+  const file = path.join(directory, "tokens.json")
+  const fileStat = fs.lstatSync(file)
+  if (!fileStat.isFile() || !ownerOnly(fileStat, uid)) return undefined
+  const content = JSON.parse(fs.readFileSync(file, "utf8"))
+  if (content?.version !== 1 || !Array.isArray(content.accounts) || !Array.isArray(content.accessTokens)) return undefined
+  // Secrets not yet where the chosen store keeps them (`--secret-store` switched): the full CLI moves them,
+  // or says that the keychain it must use does not answer ("the keychain or nothing").
+  const secrets = [...(content.refreshTokens ?? []), ...(content.clients ?? [])].map((e: { secret?: unknown }) => e?.secret)
+  if (!secrets.every((s) => typeof s === "string") || !SecretPlacement.settled(secretStore, secrets as Array<string>)) {
+    return undefined
+  }
+  return { directory, file, profiles, content: content as CacheFileJson }
 }

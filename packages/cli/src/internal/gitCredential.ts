@@ -128,3 +128,20 @@ export const fast = (
     return undefined
   }
 }
+
+/**
+ * Whether `devflow git-credential [flags] store` is done without the full CLI:
+ * the tokens are in devflow's cache already, so `store` (which git runs after
+ * every request the answer served) only has to accept what the full CLI's
+ * parser accepts; anything else is left to it, to refuse. Never throws.
+ * @internal
+ */
+export const stores = (args: ReadonlyArray<string>, env: Readonly<Record<string, string | undefined>>): boolean => {
+  try {
+    if (args.at(-1) !== "store" || !FastToken.enabled(env)) return false
+    const parsed = FastToken.parse(args.slice(0, -1), "git-credential")
+    return parsed !== undefined && FastToken.flagsValid("git-credential", parsed, env)
+  } catch {
+    return false
+  }
+}
