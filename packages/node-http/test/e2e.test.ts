@@ -285,7 +285,9 @@ describe.concurrent("e2e: the device flow against oidc-provider, through discove
           )
         )
       ))
-      assert.deepStrictEqual(tags(events), ["CodeIssued", "Pending", "Succeeded"])
+      // the engine polls on its own schedule while a listener works: an approval slower than one
+      // interval (a busy machine) sees one more pending answer, never a different outcome
+      assert.match(tags(events).join(" "), /^CodeIssued( Pending)+ Succeeded$/)
 
       const issued = events[0]!
       assert(issued._tag === "CodeIssued")
@@ -358,7 +360,8 @@ describe.concurrent("e2e: the device flow against oidc-provider, through discove
       assert.strictEqual(denied.error, "access_denied")
       assert.strictEqual(denied.status, 400)
       assert.strictEqual(denied.endpoint, server.tokenEndpoint)
-      assert.strictEqual(log.polls().length, 2)
+      // one pending answer, then the denial (more pending answers when the approval took longer than an interval)
+      assert.isAtLeast(log.polls().length, 2)
     }).pipe(Effect.provide(ClientLive)))
 
   it.scopedLive("expiry: a 2 s code that nobody approves → DeviceCodeExpired, with no poll after the deadline", () =>
