@@ -51,6 +51,12 @@ const FLOW_RUNS = Math.max(1, Math.round(RUNS / 20))
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED)
 /** an answer taking longer than this (real time, everything is in memory) is a hang */
 const HANG_MS = 5_000
+/**
+ * A whole flow in virtual time is bounded by runVirtual itself (steps, virtual time, idle
+ * rounds); this only backstops a runner that stops stepping. Each step lets real work settle
+ * over a few event-loop ticks, so on a machine at load 30 a long flow took more than 5 s.
+ */
+const FLOW_HANG_MS = 30_000
 
 const ENDPOINT = TestKit.TOKEN_ENDPOINT
 const ISSUER = TestKit.ISSUER
@@ -580,7 +586,7 @@ describe("fuzz: generated server answers never escape the typed error channel", 
           return { exit, polls: polls.length }
         }).pipe(Effect.provide(TestKit.layer(TestKit.sequence(replies, device))), Effect.provide(TestContext.TestContext))
         const { exit, polls } = await Effect.runPromise(Effect.scoped(program).pipe(
-          Effect.timeoutFail({ duration: HANG_MS, onTimeout: () => new Error("hang") })
+          Effect.timeoutFail({ duration: FLOW_HANG_MS, onTimeout: () => new Error("hang") })
         ))
         if (Exit.isFailure(exit)) {
           const failure = Cause.failureOption(exit.cause)
