@@ -34,14 +34,15 @@ export interface Target {
 
 /**
  * A target judged on devflow's figure, shown beside the peer figure it is compared with
- * (`met` receives both; the peer's may be missing when the peer could not run).
+ * (`met` receives both; the peer's may be missing when the peer could not run, and `met`
+ * may answer null: not measured).
  */
 export const compared = (
   name: string,
   unit: string,
   devflow: number | undefined,
   versus: { readonly label: Column; readonly value: number | undefined },
-  met: (devflow: number, peer: number | undefined) => boolean,
+  met: (devflow: number, peer: number | undefined) => boolean | null,
   detail = ""
 ): Target => ({
   name,
