@@ -11,6 +11,7 @@ import { b3 } from "./benchmarks/b3.js"
 import { b4 } from "./benchmarks/b4.js"
 import { b5 } from "./benchmarks/b5.js"
 import { b6 } from "./benchmarks/b6.js"
+import { b8 } from "./benchmarks/b8.js"
 import type { Context } from "./benchmarks/common.js"
 import { buildWorkers } from "./build.js"
 import { machine } from "./machine.js"
@@ -30,6 +31,7 @@ const BENCHMARKS: ReadonlyArray<readonly [BenchId, (ctx: Context) => Promise<Ben
   ["B5", b5],
   ["B3", b3],
   ["B2", b2],
+  ["B8", b8],
   ["B1", b1]
 ]
 
