@@ -18,6 +18,7 @@ export const buildDir = path.join(packageDir, "dist/bundles")
 
 export const ENTRIES = [
   "flows-devflow",
+  "flows-devflow-user",
   "flows-openid-client",
   "flows-msal-node",
   "silent-devflow",
@@ -29,22 +30,33 @@ export type Entry = (typeof ENTRIES)[number]
 
 export const entryFile = (entry: Entry): string => path.join(buildDir, `${entry}.mjs`)
 
+/**
+ * Entries whose packages Node loads from node_modules at run time, as in a user's application:
+ * only the entry's own files are bundled, and the workspace packages resolve to their `dist`.
+ */
+const UNBUNDLED: ReadonlyArray<Entry> = ["flows-devflow-user"]
+
 let built: Promise<void> | undefined
 
 /** Build every entry once per process (esbuild takes about a second for all). */
 export const buildWorkers = (): Promise<void> =>
   built ??= (async () => {
     fs.mkdirSync(buildDir, { recursive: true })
-    await esbuild.build({
-      entryPoints: Object.fromEntries(ENTRIES.map((e) => [e, path.join(packageDir, "src/workers", `${e}.ts`)])),
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      conditions: ["@devflow/source"],
-      outdir: buildDir,
-      outExtension: { ".js": ".mjs" },
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-      logLevel: "warning"
-    })
+    const build = (entries: ReadonlyArray<Entry>, options: esbuild.BuildOptions) =>
+      esbuild.build({
+        entryPoints: Object.fromEntries(entries.map((e) => [e, path.join(packageDir, "src/workers", `${e}.ts`)])),
+        bundle: true,
+        platform: "node",
+        format: "esm",
+        target: "node20",
+        outdir: buildDir,
+        outExtension: { ".js": ".mjs" },
+        banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+        logLevel: "warning",
+        ...options
+      })
+    await Promise.all([
+      build(ENTRIES.filter((e) => !UNBUNDLED.includes(e)), { conditions: ["@devflow/source"] }),
+      build(UNBUNDLED, { packages: "external" })
+    ])
   })()

@@ -2,14 +2,14 @@
 import type { Machine } from "./machine.js"
 import type { Summary } from "./stats.js"
 
-export type Column = "devflow" | "openid-client" | "msal-node" | "node -e 0"
+export type Column = "devflow" | "devflow-user" | "openid-client" | "msal-node" | "node -e 0"
 
 export interface Row {
   /** what is measured, with its unit */
   readonly metric: string
   readonly unit: string
   readonly values: Partial<Record<Column, Summary | string>>
-  /** ratios to print: devflow ÷ that column's median */
+  /** ratios to print: devflow's (and devflow-user's) median ÷ that column's */
   readonly ratioTo?: ReadonlyArray<Column> | undefined
   /** decimals to print (default: by magnitude) */
   readonly digits?: number | undefined
@@ -34,14 +34,15 @@ export interface Target {
 
 /**
  * A target judged on devflow's figure, shown beside the peer figure it is compared with
- * (`met` receives both; the peer's may be missing when the peer could not run).
+ * (`met` receives both; the peer's may be missing when the peer could not run, and `met`
+ * may answer null: not measured).
  */
 export const compared = (
   name: string,
   unit: string,
   devflow: number | undefined,
   versus: { readonly label: Column; readonly value: number | undefined },
-  met: (devflow: number, peer: number | undefined) => boolean,
+  met: (devflow: number, peer: number | undefined) => boolean | null,
   detail = ""
 ): Target => ({
   name,
@@ -52,7 +53,7 @@ export const compared = (
 })
 
 export interface BenchResult {
-  readonly id: "B1" | "B2" | "B3" | "B4" | "B5" | "B6" | "B7"
+  readonly id: `B${number}`
   readonly title: string
   readonly rows: ReadonlyArray<Row>
   readonly targets: ReadonlyArray<Target>
@@ -77,7 +78,7 @@ export interface Results {
   readonly benchmarks: ReadonlyArray<BenchResult>
 }
 
-const COLUMNS: ReadonlyArray<Column> = ["devflow", "openid-client", "msal-node", "node -e 0"]
+const COLUMNS: ReadonlyArray<Column> = ["devflow", "devflow-user", "openid-client", "msal-node", "node -e 0"]
 
 const fmt = (x: number, digits?: number): string => {
   if (digits !== undefined) return x.toFixed(digits)
@@ -93,18 +94,17 @@ const cell = (v: Summary | string | undefined, digits?: number): string => {
     : fmt(v.median, digits)
 }
 
-const ratio = (row: Row): string => {
-  const d = row.values.devflow
-  if (d === undefined || typeof d === "string") return ""
-  return (row.ratioTo ?? [])
-    .map((c) => {
+const ratio = (row: Row): string =>
+  (["devflow", "devflow-user"] as const).flatMap((mine) => {
+    const d = row.values[mine]
+    if (d === undefined || typeof d === "string") return []
+    const label = mine === "devflow" ? "" : `${mine} `
+    return (row.ratioTo ?? []).flatMap((c) => {
       const p = row.values[c]
-      if (p === undefined || typeof p === "string" || p.median === 0) return undefined
-      return `÷${c === "node -e 0" ? "floor" : c}: ${(d.median / p.median).toFixed(2)}×`
+      if (p === undefined || typeof p === "string" || p.median === 0) return []
+      return [`${label}÷${c === "node -e 0" ? "floor" : c}: ${(d.median / p.median).toFixed(2)}×`]
     })
-    .filter((s): s is string => s !== undefined)
-    .join(", ")
-}
+  }).join(", ")
 
 const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
@@ -123,7 +123,8 @@ const verdict = (t: Target): string => (t.met === null ? "NOT MEASURED" : t.met 
 
 /**
  * Every benchmark's targets in one table: devflow's figure, the peer figure it is compared
- * with, their ratio, met or not, and the machine's load around that benchmark.
+ * with, their ratio, met or not, and the machine's load (1-minute average) before → after
+ * that benchmark. A benchmark's targets join it by being returned in its result.
  */
 export const renderTargets = (benchmarks: ReadonlyArray<BenchResult>): string => {
   const rows = benchmarks.flatMap((b) =>
@@ -177,6 +178,7 @@ export const renderResults = (r: Results): string =>
     } at start. Total wall time ${(r.wallMs / 1000).toFixed(0)} s.`,
     "Figures: median of the runs, (min–max) when more than one. Ratios: devflow's median ÷ the other's (below 1: devflow is lower).",
     "",
-    renderTargets(r.benchmarks),
-    ...r.benchmarks.flatMap((b) => [renderBench(b), ""])
+    ...r.benchmarks.flatMap((b) => [renderBench(b), ""]),
+    // last, so it is what a terminal shows when the run ends
+    renderTargets(r.benchmarks)
   ].join("\n")

@@ -8,11 +8,14 @@
  *   the authorization server's count of polls), and the instances' own
  *   count of round trips;
  * - Redis memory per pending flow;
+ * - CPU per poll: the instances' (from /proc, Linux) and Redis' own, and
+ *   Redis' network bytes per poll (docs/scaling.md's capacity model);
  * - takeover time after `kill -9` of one instance: until each of its flows
  *   has a lease held by a survivor (its fencing token moved on).
  */
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Redis } from "ioredis"
+import * as fs from "node:fs"
 import { flowRecord, KEY_1, redisInfo } from "./helpers.js"
 import { call, type Instance, serviceEnv, startInstance, stopInstance } from "./instances.js"
 import { hasRedis, type RedisServer, startRedis } from "./redisServer.js"
@@ -20,6 +23,17 @@ import { hasRedis, type RedisServer, startRedis } from "./redisServer.js"
 const FLOWS = Number(process.env.DEVFLOW_SCALE_PENDING ?? 1500)
 const LEASE_MS = 10_000
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** CPU milliseconds a process has used (user + system), from /proc; NaN where there is none. */
+const cpuMsOf = (pid: number | undefined): number => {
+  try {
+    // fields 14 and 15 (utime, stime) after the parenthesised command name, in clock ticks (100 Hz on Linux)
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ")
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return NaN
+  }
+}
 
 describe.runIf(hasRedis && process.env.DEVFLOW_SCALE_FIGURES === "1")("scaling figures", () => {
   let redis: RedisServer | undefined
@@ -58,9 +72,10 @@ describe.runIf(hasRedis && process.env.DEVFLOW_SCALE_FIGURES === "1")("scaling f
     // steady state: every flow polls every 5 s
     await sleep(6_000)
     const stats = async () => Promise.all(instances.map(async (i) => (await call(`${i.url}/stats`))!.body.commands as number))
-    const [c0, p0, s0] = [await info(), await polls(), await stats()]
+    const cpu = () => instances.reduce((sum, i) => sum + cpuMsOf(i.process.pid), 0)
+    const [c0, p0, s0, u0] = [await info(), await polls(), await stats(), cpu()]
     await sleep(15_000)
-    const [c1, p1, s1] = [await info(), await polls(), await stats()]
+    const [c1, p1, s1, u1] = [await info(), await polls(), await stats(), cpu()]
 
     // takeover: kill B, then watch its flows' fencing tokens move on
     const victims = ids.filter((f) => f.by === 1).map((f) => f.id)
@@ -83,6 +98,10 @@ describe.runIf(hasRedis && process.env.DEVFLOW_SCALE_FIGURES === "1")("scaling f
       pollsInWindow: p1 - p0,
       redisCommandsPerPoll: +((c1.commands - c0.commands) / (p1 - p0)).toFixed(2),
       clientRoundTripsPerPoll: +(s1.reduce((a, b) => a + b, 0) - s0.reduce((a, b) => a + b, 0)) / (p1 - p0),
+      instanceCpuMsPerPoll: +((u1 - u0) / (p1 - p0)).toFixed(3),
+      redisCpuUsPerPoll: +(((c1.cpuSeconds - c0.cpuSeconds) * 1e6) / (p1 - p0)).toFixed(1),
+      redisNetInBytesPerPoll: Math.round((c1.netIn - c0.netIn) / (p1 - p0)),
+      redisNetOutBytesPerPoll: Math.round((c1.netOut - c0.netOut) / (p1 - p0)),
       takeover: {
         flows: victims.length,
         takenOver: takeovers.length,

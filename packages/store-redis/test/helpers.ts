@@ -60,9 +60,15 @@ export const redisInfo = async (url: string, prefix = "devflow") => {
   try {
     const text = await redis.info()
     const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(text)?.[1] ?? NaN)
+    const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(text)?.[1] ?? NaN)
     return {
       commands: field("total_commands_processed"),
       memory: field("used_memory"),
+      /** CPU seconds the Redis server has used (user + system, its whole life) */
+      cpuSeconds: seconds("used_cpu_user") + seconds("used_cpu_sys"),
+      /** bytes read from and written to clients (its whole life) */
+      netIn: field("total_net_input_bytes"),
+      netOut: field("total_net_output_bytes"),
       pending: await redis.zcard(`${prefix}:flows:pending`)
     }
   } finally {

@@ -24,14 +24,22 @@ import { hasRedis, startRedis } from "./redisServer.js"
 const server = hasRedis ? await startRedis() : undefined
 afterAll(() => server?.close())
 
-/** Calls per command in Redis' own statistics, INFO itself left out. */
-const commandStats = async (redis: Redis): Promise<Map<string, number>> => {
-  const text = await redis.info("commandstats")
+/**
+ * Redis' own counters: calls per command (INFO itself left out), the CPU time Redis spent in scripts (µs: a
+ * script's time includes the commands it calls, which count their calls apart), and the
+ * bytes it read from and wrote to its clients (INFO's own included).
+ */
+const redisStats = async (redis: Redis) => {
+  const text = await redis.info("all")
   const calls = new Map<string, number>()
-  for (const [, name, n] of text.matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)) {
-    if (name !== "info") calls.set(name!, Number(n))
+  let scriptUsec = 0
+  for (const [, name, n, u] of text.matchAll(/^cmdstat_(\S+?):calls=(\d+),usec=(\d+)/gm)) {
+    if (name === "info") continue
+    calls.set(name!, Number(n))
+    if (name === "evalsha" || name === "eval") scriptUsec += Number(u)
   }
-  return calls
+  const counter = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(text)?.[1] ?? NaN)
+  return { calls, scriptUsec, netIn: counter("total_net_input_bytes"), netOut: counter("total_net_output_bytes") }
 }
 
 const delta = (before: Map<string, number>, after: Map<string, number>) =>
@@ -67,16 +75,24 @@ describe.runIf(server !== undefined)("the cost of one poll on Redis", () => {
         )
       yield* pollNumber(2)
       // heard poll 2: its command has run, the next is an interval away
-      const stats0 = yield* Effect.promise(() => commandStats(redis))
+      const full0 = yield* Effect.promise(() => redisStats(redis))
       const sent0 = connection.stats.commands
       yield* pollNumber(5)
-      const stats1 = yield* Effect.promise(() => commandStats(redis))
+      const full1 = yield* Effect.promise(() => redisStats(redis))
       const sent1 = connection.stats.commands
+      // what one INFO exchange adds to the byte counters, to take out of the polls' share
+      const full2 = yield* Effect.promise(() => redisStats(redis))
+      const stats0 = full0.calls
+      const stats1 = full1.calls
 
       const pollsCounted = 3
       const ran = delta(stats0, stats1)
       const perPoll = ran.reduce((sum, [, n]) => sum + n, 0) / pollsCounted
       const sentPerPoll = (sent1 - sent0) / pollsCounted
+      // the capacity model's inputs (docs/scaling.md): Redis CPU and network per poll, this watcher's delivery included
+      const redisCpuUsPerPoll = (full1.scriptUsec - full0.scriptUsec) / pollsCounted
+      const netInPerPoll = (full1.netIn - full0.netIn - (full2.netIn - full1.netIn)) / pollsCounted
+      const netOutPerPoll = (full1.netOut - full0.netOut - (full2.netOut - full1.netOut)) / pollsCounted
 
       // memory: every key of each of ten flows that have polled, and their share of the pending index
       flows.push(...yield* Effect.forEach(Array.from({ length: 9 }), () => store.start({ extraParams: { plan: "never" } })))
@@ -86,10 +102,13 @@ describe.runIf(server !== undefined)("the cost of one poll on Redis", () => {
       const index = yield* Effect.promise(() => redis.memory("USAGE", "cost:flows:pending", "SAMPLES", "0"))
       const bytesPerFlow = (sizes.reduce<number>((a, b) => a + Number(b ?? 0), 0) + Number(index ?? 0)) / flows.length
 
-      console.log(JSON.stringify({ commandsRunPerPoll: perPoll, commandsSentPerPoll: sentPerPoll, ran, bytesPerFlow }))
+      console.log(JSON.stringify({ commandsRunPerPoll: perPoll, commandsSentPerPoll: sentPerPoll, ran, bytesPerFlow, redisCpuUsPerPoll, netInPerPoll, netOutPerPoll }))
       assert.isAtMost(sentPerPoll, 1, "one command sent per poll: one round trip")
       assert.isAtMost(perPoll, 3, `commands Redis ran per poll: ${JSON.stringify(ran)}`)
       assert.isAtMost(bytesPerFlow, 1024)
+      // a poll sends its session and update to Redis, and Redis publishes the update to the watcher
+      assert.isAbove(netInPerPoll, 0)
+      assert.isAbove(netOutPerPoll, 0)
       yield* Effect.forEach(flows, (f) => store.cancel(f.id), { discard: true })
     }).pipe(Effect.scoped), { timeout: 30_000 })
 })

@@ -1,20 +1,19 @@
-import * as ClientConfig from "@devflow/core/ClientConfig"
-import * as DeviceFlow from "@devflow/core/DeviceFlow"
-import * as NodeOAuthHttp from "@devflow/node-http/NodeOAuthHttp"
-import * as Effect from "effect/Effect"
-import * as Cause from "effect/Cause"
-import * as Exit from "effect/Exit"
-import * as ManagedRuntime from "effect/ManagedRuntime"
-import * as Option from "effect/Option"
+import { ClientConfig, DeviceFlow } from "@devflow/core"
+import { NodeOAuthHttp } from "@devflow/node-http"
+import { Cause, Effect, ManagedRuntime, Option, Runtime } from "effect"
 import { describeError, type DeviceFlowClient, type Endpoints, type FlowOptions, type FlowResult } from "./types.js"
 
 /**
- * devflow as an application uses it: `DeviceFlow.acquireToken` over the
- * undici layer of `@devflow/node-http`, one runtime for the whole process,
- * and each sign-in run on its own (`runPromiseExit`), as a server runs one per
- * incoming request. Many flows go through `flow` like every peer's: one
- * `Effect.forEach` over all of them would add its own per-element fork
- * bookkeeping (about 7.7 KiB per element while they wait) to devflow's figures.
+ * devflow as a user writes it: the packages' public entry points (the
+ * barrels of `@devflow/core`, `@devflow/node-http` and `effect`, as the
+ * README imports them), ONE `ManagedRuntime` built from
+ * `NodeOAuthHttp.layer()`, and each sign-in its own `runPromise`, as a server
+ * runs one per incoming request.
+ *
+ * Two workers run it: `flows-devflow`, bundled with esbuild like every peer,
+ * and `flows-devflow-user`, which Node loads from node_modules (the packages'
+ * `dist`) as it does in a user's application (build.ts). Same code, so the
+ * difference between their figures is what loading the packages costs.
  */
 export const make = async (endpoints: Endpoints): Promise<DeviceFlowClient> => {
   const runtime = ManagedRuntime.make(NodeOAuthHttp.layer())
@@ -23,21 +22,23 @@ export const make = async (endpoints: Endpoints): Promise<DeviceFlowClient> => {
     endpoints: { deviceAuthorization: endpoints.deviceAuthorization, token: endpoints.token },
     scopes: endpoints.scopes
   }))
-  // built before the first sign-in, as a server builds it at start-up
-  await runtime.runtime()
-  const acquire = (onCode?: (userCode: string) => void) =>
-    DeviceFlow.acquireToken(config, {}, {
-      onCode: (code) => {
-        onCode?.(code.userCode)
-      }
-    })
-  const flow = (options: FlowOptions = {}): Promise<FlowResult> =>
-    runtime.runPromiseExit(acquire(options.onCode), { signal: options.signal }).then((exit): FlowResult => {
-      if (Exit.isSuccess(exit)) return { ok: true }
-      if (Cause.isInterruptedOnly(exit.cause)) return { ok: false, error: "Interrupted: the fiber was interrupted (cancelled)" }
-      const failure = Cause.failureOption(exit.cause)
-      return { ok: false, error: Option.isSome(failure) ? describeError(failure.value) : Cause.pretty(exit.cause).split("\n")[0]! }
-    })
+
+  const signIn = (options: FlowOptions) =>
+    runtime.runPromise(
+      DeviceFlow.acquireToken(config, {}, { onCode: (code) => options.onCode?.(code.userCode) }),
+      { signal: options.signal }
+    )
+
+  // the harness's side: a failure as the other clients describe theirs (the error itself, not its wrapper)
+  const failed = (error: unknown): FlowResult => {
+    if (!Runtime.isFiberFailure(error)) return { ok: false, error: describeError(error) }
+    const cause = error[Runtime.FiberFailureCauseId]
+    if (Cause.isInterruptedOnly(cause)) return { ok: false, error: "Interrupted: the fiber was interrupted (cancelled)" }
+    const failure = Cause.failureOption(cause)
+    return { ok: false, error: Option.isSome(failure) ? describeError(failure.value) : Cause.pretty(cause).split("\n")[0]! }
+  }
+
+  const flow = (options: FlowOptions = {}): Promise<FlowResult> => signIn(options).then((): FlowResult => ({ ok: true }), failed)
 
   return { name: "devflow", flow, close: () => runtime.dispose() }
 }

@@ -25,9 +25,16 @@ export interface FlowResult {
   readonly error?: string | undefined
 }
 
-export type ClientName = "devflow" | "openid-client" | "msal-node"
+/**
+ * `devflow-user` is devflow's client (clients/devflow.ts) loaded from the
+ * packages' builds rather than bundled: B2 runs it beside the others.
+ */
+export type ClientName = "devflow" | "devflow-user" | "openid-client" | "msal-node"
 
 export const CLIENTS: ReadonlyArray<ClientName> = ["devflow", "openid-client", "msal-node"]
+
+/** B2's clients: every client, and devflow a second time, unbundled. */
+export const FLOW_CLIENTS: ReadonlyArray<ClientName> = ["devflow", "devflow-user", "openid-client", "msal-node"]
 
 export interface DeviceFlowClient {
   readonly name: ClientName
