@@ -39,6 +39,7 @@ import { type ClientConfig, validateEndpoint } from "./ClientConfig.js"
 import type { DeviceCodeRequest } from "./DeviceAuthorization.js"
 import * as DeviceFlow from "./DeviceFlow.js"
 import { type DeviceFlowError, InvalidConfiguration } from "./DeviceFlowError.js"
+import * as DpopKeep from "./internal/dpopKeep.js"
 import * as internal from "./internal/silent.js"
 import { DEFAULT_EXPIRY_SKEW, DEFAULT_REQUEST_TIMEOUT, type SilentError, type TokenResult } from "./Silent.js"
 import * as TokenCacheModule from "./TokenCache.js"
@@ -167,7 +168,13 @@ export const make = (
         }
         // before a code is asked for: nobody should approve on their phone for tokens the cache would refuse
         yield* cache.checkWritable
-        const result = yield* DeviceFlow.acquireToken(config, request, { ...options.flow, ...flowOptions })
+        // RFC 9449 §5: the tokens are bound to the key the polls prove; it is kept with them (null: not bound)
+        const key = yield* DpopKeep.forSignIn(config)
+        const result = yield* DpopKeep.provide(
+          DeviceFlow.acquireToken(config, request, { ...options.flow, ...flowOptions }),
+          key?.holder
+        )
+        const dpopKey = key !== undefined && result.tokenType.toLowerCase() === "dpop" ? key.stored : null
         const account = Account.fromResult(authority, clientId, Option.getOrUndefined(result.idTokenClaims), identity)
         const now = yield* Clock.currentTimeMillis
         const secret = config.clientSecret !== undefined && config.clientAuthMethod !== "none" &&
@@ -175,7 +182,7 @@ export const make = (
           ? { tokenEndpoint: config.endpoints.token, secret: config.clientSecret, authMethod: config.clientAuthMethod }
           : undefined
         const store = Effect.gen(function*() {
-          yield* cache.save({ ...internal.saveInput(authority, clientId, account, result, now), client: secret })
+          yield* cache.save({ ...internal.saveInput(authority, clientId, account, result, now), client: secret, dpopKey })
           if (options.storeClientSecret === false) {
             // opting out also forgets a secret an earlier sign-in kept (a registration is not the user's secret)
             yield* cache.update((content) => {
