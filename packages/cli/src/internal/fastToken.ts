@@ -227,7 +227,8 @@ const lookup = (
   if (content?.version !== 1 || !Array.isArray(content.accounts) || !Array.isArray(content.accessTokens)) return undefined
   // Secrets not yet where the chosen store keeps them (`--secret-store` switched): the full CLI moves them,
   // or says that the keychain it must use does not answer ("the keychain or nothing").
-  const secrets = [...(content.refreshTokens ?? []), ...(content.clients ?? [])].map((e: { secret?: unknown }) => e?.secret)
+  const secrets = [...(content.refreshTokens ?? []), ...(content.clients ?? []), ...(content.dpopKeys ?? [])]
+    .map((e: { secret?: unknown }) => e?.secret)
   if (!secrets.every((s) => typeof s === "string") || !SecretPlacement.settled(secretStore, secrets as Array<string>)) {
     return undefined
   }
