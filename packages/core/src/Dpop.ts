@@ -21,7 +21,7 @@ import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import type { OAuthError } from "./DeviceFlowError.js"
+import type { DpopProofRejected } from "./DeviceFlowError.js"
 import * as internal from "./internal/dpop.js"
 import * as client from "./internal/dpopClient.js"
 
@@ -281,6 +281,5 @@ export const withAccessToken: {
  * @since 0.1.0
  * @category refinements
  */
-export const isProofRejected = (u: unknown): u is OAuthError =>
-  typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "OAuthError" &&
-  (u as { error?: unknown }).error === "invalid_dpop_proof"
+export const isProofRejected = (u: unknown): u is DpopProofRejected =>
+  typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "DpopProofRejected"

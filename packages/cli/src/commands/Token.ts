@@ -62,9 +62,14 @@ const formatOf = (format: Option.Option<TokenFormat.Format>, json: boolean): Eff
 }
 
 /** What a failed refresh grant fails with (the silent path sends no other request). */
-type RefreshFailure = DeviceFlowError.TransportError | DeviceFlowError.OAuthError | DeviceFlowError.InvalidResponse
+type RefreshFailure =
+  | DeviceFlowError.TransportError
+  | DeviceFlowError.OAuthError
+  | DeviceFlowError.DpopProofRejected
+  | DeviceFlowError.InvalidResponse
 const isRefreshFailure = <E extends { readonly _tag: string }>(error: E): error is Extract<E, RefreshFailure> =>
-  error._tag === "TransportError" || error._tag === "OAuthError" || error._tag === "InvalidResponse"
+  error._tag === "TransportError" || error._tag === "OAuthError" || error._tag === "DpopProofRejected" ||
+  error._tag === "InvalidResponse"
 
 /**
  * The account to get a token for: `--account` (an id, else a username),

@@ -10,6 +10,7 @@ import {
   AccessDenied,
   DeviceCodeExpired,
   type DeviceFlowError,
+  DpopProofRejected,
   InvalidConfiguration,
   type InvalidResponse,
   OAuthError,
@@ -315,6 +316,9 @@ export const transition = (
         reply
       )
     }
+    // RFC 9449 §5.2: the server refused the proof; its hint is the description
+    case "invalid_dpop_proof":
+      return failed(new DpopProofRejected(fields()), reply)
     default:
       return failed(new OAuthError(fields()), reply)
   }

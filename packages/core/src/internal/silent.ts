@@ -10,7 +10,13 @@ import * as Account from "../Account.js"
 import * as CacheQuery from "../CacheQuery.js"
 import * as ScopeForm from "../ScopeForm.js"
 import type { ClientConfig } from "../ClientConfig.js"
-import { InvalidConfiguration, InvalidResponse, type OAuthError, type TransportError } from "../DeviceFlowError.js"
+import {
+  type DpopProofRejected,
+  InvalidConfiguration,
+  InvalidResponse,
+  type OAuthError,
+  type TransportError
+} from "../DeviceFlowError.js"
 import type { TokenCache, TokenCacheError } from "../TokenCache.js"
 import type { AuthenticationResult } from "../TokenResponse.js"
 import * as Content from "./cacheContent.js"
@@ -56,6 +62,7 @@ export interface SilentParams {
 export type SilentError =
   | InteractionRequired
   | OAuthError
+  | DpopProofRejected
   | InvalidResponse
   | TransportError
   | InvalidConfiguration
