@@ -38,6 +38,7 @@ import * as Account from "./Account.js"
 import { type ClientConfig, validateEndpoint } from "./ClientConfig.js"
 import type { DeviceCodeRequest } from "./DeviceAuthorization.js"
 import * as DeviceFlow from "./DeviceFlow.js"
+import * as Dpop from "./Dpop.js"
 import { type DeviceFlowError, InvalidConfiguration } from "./DeviceFlowError.js"
 import * as DpopKeep from "./internal/dpopKeep.js"
 import * as internal from "./internal/silent.js"
@@ -125,6 +126,13 @@ export interface PublicClient {
   ) => Effect.Effect<TokenResult, SilentError>
   /** sign out: forget the account and every token it holds at this authority */
   readonly removeAccount: (account: Account.Account) => Effect.Effect<void, TokenCacheError>
+  /**
+   * The DPoP key the account's tokens are bound to, kept with them (RFC 9449 §5), for
+   * resource requests in any process: `Dpop.proof(key, { method, url, accessToken })`,
+   * or `Dpop.layerKey(key)` for `Dpop.proofFor` and `Dpop.withAccessToken`. None when
+   * the tokens are Bearer tokens or the kept key is damaged.
+   */
+  readonly dpopKey: (account: Account.Account) => Effect.Effect<Option.Option<Dpop.KeyPair>, TokenCacheError>
 }
 
 /**
@@ -216,7 +224,12 @@ export const make = (
           skewMillis,
           timeout
         }, Effect.provideService(HttpClient.HttpClient, http)),
-      removeAccount: (account) => Effect.asVoid(cache.removeAccount(authority, account.id))
+      removeAccount: (account) => Effect.asVoid(cache.removeAccount(authority, account.id)),
+      dpopKey: (account) =>
+        Effect.flatMap(cache.read, (content) => {
+          const kept = TokenCacheModule.findDpopKey(content, authority, clientId, account.id)
+          return kept === undefined ? Effect.succeedNone : Dpop.restore(kept)
+        })
     }
   })
 

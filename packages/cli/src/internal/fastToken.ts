@@ -145,6 +145,8 @@ const serve = (
   if (json && formatText !== "json") return undefined
   const found = find(parsed, env)
   if (found === undefined) return undefined
+  // a DPoP token's header goes with a proof signed for one request: the full CLI's (Web Crypto, the kept key)
+  if (formatText === "header" && TokenFormat.isDpop(found.view.tokenType)) return undefined
   write(TokenFormat.render(formatText, found.view))
   return 0
 }

@@ -172,6 +172,16 @@ export const FLAGS = {
     commands: SIGN_IN,
     group: "server"
   },
+  dpop: {
+    name: "dpop",
+    kind: "boolean",
+    env: "DEVFLOW_DPOP",
+    help:
+      "Sender-constrained tokens (DPoP, RFC 9449): bind the tokens to a key kept with them; the profile remembers it. Use `token --format header --url` for each request.",
+    commands: SIGN_IN,
+    group: "server",
+    fast: "ignore"
+  },
   format: {
     name: "format",
     kind: "choice",
@@ -179,10 +189,27 @@ export const FLAGS = {
     value: "<format>",
     choices: TokenFormat.FORMATS,
     help:
-      "raw: the token alone; json: token, expiry, scopes, account; header: an Authorization header; k8s: a kubectl ExecCredential.",
+      "raw: the token alone; json: token, token type, expiry, scopes, account; header: an Authorization header (and a DPoP proof for --url); k8s: a kubectl ExecCredential.",
     commands: ["token"],
     group: "output",
     fast: "read"
+  },
+  method: {
+    name: "method",
+    kind: "text",
+    value: "<method>",
+    default: "GET",
+    help: "With --format header and a DPoP token: the HTTP method of the request the proof is for.",
+    commands: ["token"],
+    group: "output"
+  },
+  url: {
+    name: "url",
+    kind: "text",
+    value: "<url>",
+    help: "With --format header and a DPoP token: the URL of the request the proof is for (required for DPoP tokens).",
+    commands: ["token"],
+    group: "output"
   },
   account: {
     name: "account",
