@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { runVirtual, success } from "../test/virtual.js"
 import * as DeviceFlow from "./DeviceFlow.js"
 import type { DeviceSession } from "./DeviceSession.js"
@@ -43,8 +44,13 @@ describe("DPoP keys kept with the tokens they bind (RFC 9449 §5)", () => {
       const after = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.polls)
       assert.strictEqual(jkts(after).at(-1), kept!.jkt)
 
+      // for the account's resource requests, in any process
+      const forRequests = yield* inNewProcess(Effect.flatMap(app(), (c) => c.dpopKey(signedIn.account)))
+      assert.strictEqual(Option.getOrUndefined(forRequests)?.thumbprint, kept!.jkt)
+
       yield* client.removeAccount(signedIn.account)
       assert.strictEqual((yield* Effect.flatMap(TokenCache.TokenCache, (c) => c.read)).dpopKeys.size, 0)
+      assert.isTrue(Option.isNone(yield* client.dpopKey(signedIn.account)))
     }).pipe(Effect.provide(Layer.merge(TokenCache.layerMemory, TestKit.layer(server.script, { dpop: {} }))))
   })
 

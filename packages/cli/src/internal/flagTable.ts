@@ -176,8 +176,7 @@ export const FLAGS = {
     name: "dpop",
     kind: "boolean",
     env: "DEVFLOW_DPOP",
-    help:
-      "Sender-constrained tokens (DPoP, RFC 9449): bind the tokens to a key kept with them; the profile remembers it. Use `token --format header --url` for each request.",
+    help: "DPoP-bound tokens (RFC 9449).",
     commands: SIGN_IN,
     group: "server",
     fast: "ignore"
@@ -254,7 +253,7 @@ export const FLAGS = {
     kind: "boolean",
     env: "DEVFLOW_NO_STORE_SECRET",
     help:
-      "Do not keep the client secret with the tokens in the 0600 cache (and forget one kept earlier); a refresh that needs it then asks for the secret again.",
+      "Do not keep the client secret in the 0600 cache (and forget a kept one): refreshes need it given.",
     commands: SIGN_IN,
     group: "server",
     fast: "ignore"
