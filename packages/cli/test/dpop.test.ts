@@ -48,6 +48,13 @@ const login = async (at: DevServer, dir: string, env: Readonly<Record<string, st
   return run.exit
 }
 
+/** The files under `dir` (but `except`) whose text contains `secret`. */
+const filesHolding = (dir: string, secret: string, except?: string): ReadonlyArray<string> =>
+  fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((name) => {
+    const file = path.join(dir, name)
+    return name !== except && fs.statSync(file).isFile() && fs.readFileSync(file, "utf8").includes(secret)
+  })
+
 const stored = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, "tokens.json"), "utf8"))
 
 const userinfo = (at: DevServer, headers: Record<string, string>) =>
@@ -75,8 +82,9 @@ describe("devflow with DPoP (RFC 9449) against oidc-provider", () => {
     // the key appears nowhere but in the cache file: not on stdout or stderr, not in the profile
     const d = JSON.parse(keys[0].secret).d as string
     expect(signedIn.stdout + signedIn.stderr).not.toContain(d)
+    expect(filesHolding(dir, d, "tokens.json")).toEqual([])
+    expect((fs.statSync(path.join(dir, "tokens.json")).mode & 0o777).toString(8)).toBe("600")
     const profiles = fs.readFileSync(path.join(dir, "profiles.json"), "utf8")
-    expect(profiles).not.toContain(d)
     expect(JSON.parse(profiles).profiles.default.client.dpop).toBe(true)
 
     // a new process: the access token is inside the skew, so it refreshes, proving with the kept key
@@ -156,13 +164,15 @@ describe.skipIf(!keychain)("devflow with DPoP and the OS keychain (GNOME Keyring
     const items = await service.items()
     expect(items.map((i) => i.account.split("/")[0]).sort()).toEqual(["dpop-key", "refresh-token"])
     const d = JSON.parse(items.find((i) => i.account.startsWith("dpop-key/"))!.secret).d as string
-    const text = fs.readFileSync(path.join(dir, "tokens.json"), "utf8")
-    expect(text).not.toContain(d)
+    expect(filesHolding(dir, d)).toEqual([])
+    expect(signedIn.stdout + signedIn.stderr).not.toContain(d)
     expect(stored(dir).dpopKeys[0].secret).toMatch(/^devflow-keychain:dpop-key\//)
 
-    const token = await devflow(["token", "--format", "json", "--cache-dir", dir], { env, tokenOutput: true })
+    const token = await devflow(["token", "--format", "json", "--verbose", "--cache-dir", dir], { env, tokenOutput: true })
     expect(token.code, token.stderr).toBe(0)
     expect(JSON.parse(token.stdout)).toMatchObject({ source: "refresh", token_type: "DPoP" })
+    expect(token.stdout + token.stderr).not.toContain(d)
+    expect(filesHolding(dir, d)).toEqual([])
 
     const logout = await devflow(["logout", "--cache-dir", dir], { env })
     expect(logout.code, logout.stderr).toBe(0)
