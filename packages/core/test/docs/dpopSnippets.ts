@@ -3,10 +3,11 @@
  * between `// snippet: <name>` and `// end` (test/docs/dpop.test.ts checks the
  * page against this file): so they are type-checked with the tests, and run.
  */
+import { TokenCache } from "@devflow/core"
 import { TestKit, TestKitCache } from "@devflow/core/testing"
 import { Effect, Layer } from "effect"
 // snippet: sign-in
-import { ClientConfig, Dpop, PublicClient, TokenCache } from "@devflow/core"
+import { type ClientConfig, Dpop, PublicClient } from "@devflow/core"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 
 // Sign in once with DPoP: the tokens are bound to a key of this sign-in, kept with them.
