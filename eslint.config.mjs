@@ -11,7 +11,13 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/no-empty-object-type": "off",
       "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
-      "require-yield": "off"
+      "require-yield": "off",
+      // One tag style: an interface and a GenericTag of the same name (a Context.Tag or Effect.Tag
+      // class would be a second way to write the same thing).
+      "no-restricted-syntax": ["error", {
+        selector: "MemberExpression[object.name=/^(Context|Effect)$/][property.name='Tag']",
+        message: "Declare a service as an interface plus `Context.GenericTag` of the same name, as the other services are."
+      }]
     }
   },
   {

@@ -4,20 +4,22 @@
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
-import { accounts, logout } from "./commands/Accounts.js"
+import { accounts } from "./commands/Accounts.js"
+import { logout } from "./commands/Logout.js"
 import { demo } from "./commands/Demo.js"
 import { exec } from "./commands/Exec.js"
 import { gitCredential } from "./commands/GitCredential.js"
 import { login } from "./commands/Login.js"
 import { providers } from "./commands/Providers.js"
 import { token } from "./commands/Token.js"
+import { version } from "./internal/version.js"
 import { root } from "./Root.js"
 
 /**
  * @since 0.1.0
  * @category constants
  */
-export const VERSION = "0.1.0"
+export const VERSION: string = version
 
 const command = root.pipe(
   Command.withDescription("OAuth 2.0 device code sign-in (RFC 8628) from any terminal"),

@@ -19,7 +19,7 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { UsageError } from "./Render.js"
+import { UsageError } from "./CliError.js"
 
 // `(Invalid data at DEVFLOW.HTTP.REQUEST_TIMEOUT: "Expected …")` → `DEVFLOW_HTTP_REQUEST_TIMEOUT: Expected …`
 const configMessage = (text: string): string => {

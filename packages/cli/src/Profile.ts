@@ -10,7 +10,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as ProfileFile from "./internal/profileFile.js"
-import { LocalError } from "./Render.js"
+import { LocalError } from "./CliError.js"
 
 /**
  * @since 0.1.0

@@ -2,7 +2,7 @@
  * The root command's own options and the wrapper every subcommand runs in:
  * `--json` and `--verbose` are accepted before the subcommand as well as
  * after it, and every failure a command reports goes through
- * {@link Render.report}.
+ * {@link CliError.report}.
  *
  * @since 0.1.0
  */
@@ -10,7 +10,7 @@ import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import { CliExit } from "./CliExit.js"
 import * as Flags from "./Flags.js"
-import * as Render from "./Render.js"
+import * as CliError from "./CliError.js"
 
 /**
  * `devflow [--json] [--verbose] <command>`
@@ -40,7 +40,7 @@ export interface Context {
  * @category combinators
  */
 export const handle = <A extends { readonly json: boolean; readonly verbose: boolean }, R>(
-  body: (options: A, context: Context) => Effect.Effect<void, Render.CliError, R>,
+  body: (options: A, context: Context) => Effect.Effect<void, CliError.CliError, R>,
   stdout: { readonly json: boolean } = { json: true }
 ) =>
 (options: A) =>
@@ -53,7 +53,7 @@ export const handle = <A extends { readonly json: boolean; readonly verbose: boo
     yield* body(options, context).pipe(
       Effect.catchAll((error) =>
         Effect.flatMap(
-          Render.report(error, context),
+          CliError.report(error, context),
           (code) => Effect.fail(new CliExit({ code }))
         )
       )

@@ -18,7 +18,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type * as Flags from "./Flags.js"
 import * as Profile from "./Profile.js"
-import { flagOfField, NotSignedIn, UsageError } from "./Render.js"
+import { flagOfField, NotSignedIn, UsageError } from "./CliError.js"
 
 /**
  * @since 0.1.0

@@ -28,7 +28,7 @@ import * as FlagTable from "./internal/flagTable.js"
 import * as Invocation from "./internal/invocation.js"
 import * as Output from "./Output.js"
 import * as Telemetry from "./Telemetry.js"
-import { ExitCode } from "./Render.js"
+import { ExitCode } from "./CliError.js"
 
 const COMMANDS: ReadonlySet<string> = new Set(FlagTable.COMMAND_NAMES)
 
@@ -189,7 +189,7 @@ export const main = (argv: ReadonlyArray<string>): void => {
       // OTEL_EXPORTER_OTLP_ENDPOINT: spans exported over OTLP; unset, nothing is loaded
       Telemetry.layer(process.env, Cli.VERSION)
     )),
-    // Failures are reported by Render; the runtime's "unhandled error" debug log would only repeat them.
+    // Failures are reported by CliError.report; the runtime's "unhandled error" debug log would only repeat them.
     Effect.withUnhandledErrorLogLevel(Option.none())
   )
 

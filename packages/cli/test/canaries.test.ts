@@ -201,7 +201,7 @@ describe("secret canaries through the CLI", () => {
 
   // Was a bug: with the debug log level, Effect's "Fiber terminated with an unhandled error" reached stdout through
   // runMain's pretty logger, with a stack trace. Fixed in src/main.ts (both default loggers replaced by the one-line
-  // stderr logger; the runtime's unhandled-error log turned off, Render reports failures).
+  // stderr logger; the runtime's unhandled-error log turned off, CliError.report reports failures).
   it("--log-level all: no stack trace and nothing but JSON Lines on stdout under --json", { timeout: 60_000 }, async () => {
     const dir = tempDir("devflow-canaries-")
     try {

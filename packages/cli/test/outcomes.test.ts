@@ -147,6 +147,8 @@ describe("providers, help", () => {
     expect(providers.stdout).toMatch(/^entra — Microsoft Entra ID/m)
     expect(help.stdout).toMatch(/^ {2}token +Print an access token/m)
     expect(loginHelp.stdout).toMatch(/DEVFLOW_CLIENT_SECRET/)
-    expect(version.stdout.trim()).toBe("0.1.0")
+    // the version is package.json's (scripts/version.mjs writes it into the source)
+    const { version: published } = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+    expect(version.stdout.trim()).toBe(published)
   })
 })

@@ -14,6 +14,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { InvalidConfiguration } from "./DeviceFlowError.js"
 import * as Dpop from "./Dpop.js"
+import * as PollSchedule from "./PollSchedule.js"
 import { Uri, UserCode } from "./internal/decode.js"
 
 /**
@@ -78,3 +79,26 @@ export const fromJson = (json: string): Effect.Effect<DeviceSession, InvalidConf
       })
     })
   )
+
+/**
+ * How a resumed session polls: at its interval — raised by a `slow_down`'s
+ * 5 s when the process that saved it may have sent a poll whose answer was
+ * never recorded (`unobservedPoll`) — and not before a full interval from
+ * `now` (the saver may have polled just before it stopped). Wall-clock
+ * milliseconds. The one rule both `DeviceFlow.resume` and a shared store's
+ * takeover follow.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const resumeTiming = (
+  session: Pick<DeviceSession, "intervalMs" | "nextPollAt">,
+  now: number,
+  unobservedPoll: boolean
+): { readonly intervalMs: number; readonly nextPollAt: number } => {
+  // RFC 8628 §3.5: an answer nobody saw may have been a slow_down; assume it was
+  const intervalMs = PollSchedule.clampInterval(
+    unobservedPoll ? session.intervalMs + PollSchedule.SLOW_DOWN_INCREMENT_MS : session.intervalMs
+  )
+  return { intervalMs, nextPollAt: Math.max(session.nextPollAt, now + intervalMs) }
+}

@@ -6,15 +6,16 @@ import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import { flowStoreContract, planScript } from "../test/flowStoreContract.js"
 import * as FlowStore from "./FlowStore.js"
+import * as MemoryFlowStore from "./MemoryFlowStore.js"
 import * as TestKit from "./TestKit.js"
 
-flowStoreContract("layerMemory", (config) => FlowStore.layerMemory(config))
+flowStoreContract("MemoryFlowStore", (config) => MemoryFlowStore.layer(config))
 
-describe("FlowStore.layerMemory", () => {
+describe("MemoryFlowStore", () => {
   it.scoped("forgets a finished flow after its retention, not before", () =>
     Effect.gen(function*() {
       const config = yield* TestKit.config()
-      const store = yield* FlowStore.makeMemory(config, { retention: "1 minute" }).pipe(
+      const store = yield* MemoryFlowStore.make(config, { retention: "1 minute" }).pipe(
         Effect.provide(TestKit.layer(planScript()))
       )
       const flow = yield* store.start({ extraParams: { plan: "deny" } })
@@ -42,7 +43,7 @@ describe("FlowStore.layerMemory", () => {
       const deviceCode = "dc/FLOWSTORE+code ==3b7d"
       const echo = `reset while sending device_code=${encodeURIComponent(deviceCode)} (${deviceCode})`
       const config = yield* TestKit.config()
-      const store = yield* FlowStore.makeMemory(config, { policy: { maxConsecutiveFailures: 2 } }).pipe(
+      const store = yield* MemoryFlowStore.make(config, { policy: { maxConsecutiveFailures: 2 } }).pipe(
         Effect.provide(TestKit.layer(TestKit.sequence([TestKit.transportFailure(echo)], TestKit.deviceCode({ device_code: deviceCode, interval: 1 }))))
       )
       const flow = yield* store.start({})

@@ -8,27 +8,22 @@
  * A store runs each flow with the engine ({@link DeviceFlow.events}) and
  * keeps its {@link DeviceSession.DeviceSession} after every poll, so a shared
  * store can resume it elsewhere ({@link DeviceFlow.resumeEvents}). This module
- * holds the port, the serialisable update model and the in-memory
- * implementation ({@link layerMemory}); `@devflow/store-redis` shares flows
- * across instances.
+ * holds the port and the serialisable update model; `MemoryFlowStore` keeps
+ * flows in one process, `@devflow/store-redis` shares them across instances.
  *
  * @since 0.1.0
  */
-import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 
 import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type { ClientConfig } from "./ClientConfig.js"
 import type * as DeviceAuthorization from "./DeviceAuthorization.js"
 import type { DeviceFlowEvent, FlowOptions } from "./DeviceFlow.js"
 import { DeviceFlowError } from "./DeviceFlowError.js"
-import * as internal from "./internal/flowStore.js"
+import { randomId } from "./internal/randomId.js"
 import type { AuthenticationResult } from "./TokenResponse.js"
 import { FreeText, Uri, UserCode } from "./internal/decode.js"
 
@@ -182,7 +177,22 @@ export const isFinal = (update: FlowUpdate): update is Succeeded | Failed | Canc
  * @since 0.1.0
  * @category utils
  */
-export const fromEvent: (id: string, event: DeviceFlowEvent) => Pending | Succeeded = internal.fromEvent
+export const fromEvent = (id: string, event: DeviceFlowEvent): Pending | Succeeded => {
+  if (event._tag === "Succeeded") return new Succeeded({ id, result: event.result })
+  const s = event.session
+  return new Pending({
+    id,
+    step: event._tag,
+    userCode: s.userCode,
+    verificationUri: s.verificationUri,
+    ...(s.verificationUriComplete === undefined ? {} : { verificationUriComplete: s.verificationUriComplete }),
+    expiresOn: s.expiresOn,
+    attempt: event._tag === "CodeIssued" ? 0 : event.attempt,
+    intervalMs: s.intervalMs,
+    nextPollAt: s.nextPollAt,
+    ...(event._tag === "Retrying" ? { reason: event.reason } : {})
+  })
+}
 
 // ---------------------------------------------------------------------------
 // errors
@@ -316,30 +326,7 @@ export interface Options extends FlowOptions {
  * @since 0.1.0
  * @category utils
  */
-export const makeId: Effect.Effect<string> = internal.makeId
-
-/**
- * A flow store in this process's memory: flows run as fibers of the layer's
- * scope and end with it. Needs the `HttpClient` the flows poll with.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const makeMemory: (
-  config: ClientConfig,
-  options?: Options
-) => Effect.Effect<FlowStore, never, HttpClient.HttpClient | Scope.Scope> = internal.makeMemory
-
-/**
- * A FlowStore in this process's memory: the default for one process.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerMemory = (
-  config: ClientConfig,
-  options: Options = {}
-): Layer.Layer<FlowStore, never, HttpClient.HttpClient> => Layer.scoped(FlowStore, makeMemory(config, options))
+export const makeId: Effect.Effect<string> = Effect.sync(() => randomId())
 
 /**
  * A flow's first update, from the `CodeIssued` event.

@@ -171,13 +171,23 @@ export const inferredScopes = (
  * lookups share one request, and failures are not cached.
  *
  * @since 0.1.0
- * @category tags
+ * @category models
  */
-export class Discovery extends Context.Tag("@devflow/core/ServerMetadata/Discovery")<Discovery, {
+export interface Discovery {
   readonly discover: (
     issuer: string
   ) => Effect.Effect<ServerMetadata, InvalidConfiguration | InvalidResponse | TransportError>
-}>() {}
+}
+
+/**
+ * The {@link Discovery} service's tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export const Discovery: Context.Tag<Discovery, Discovery> = Context.GenericTag<Discovery>(
+  "@devflow/core/ServerMetadata/Discovery"
+)
 
 /**
  * The cached {@link Discovery} (metadata kept for an hour by default).

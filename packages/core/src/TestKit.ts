@@ -432,15 +432,23 @@ export interface RecordedRequest {
  * The fake server's record, for assertions.
  *
  * @since 0.1.0
- * @category tags
+ * @category models
  */
-export class FakeServer extends Context.Tag("@devflow/core/TestKit/FakeServer")<FakeServer, {
+export interface FakeServer {
   readonly requests: Effect.Effect<ReadonlyArray<RecordedRequest>>
   /** token requests only */
   readonly polls: Effect.Effect<ReadonlyArray<RecordedRequest>>
   /** with `requireNonce`: issue a new nonce, as a server does from time to time (RFC 9449 §8.2) */
   readonly rotateDpopNonce: Effect.Effect<string>
-}>() {}
+}
+
+/**
+ * The {@link FakeServer} record's tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export const FakeServer: Context.Tag<FakeServer, FakeServer> = Context.GenericTag<FakeServer>("@devflow/core/TestKit/FakeServer")
 
 /**
  * Options of {@link layer}.

@@ -35,6 +35,12 @@ export * as DeviceFlowError from "./DeviceFlowError.js"
  */
 export * as DeviceSession from "./DeviceSession.js"
 /**
+ * A flow store in this process's memory.
+ *
+ * @since 0.1.0
+ */
+export * as MemoryFlowStore from "./MemoryFlowStore.js"
+/**
  * Every polling rule of RFC 8628 as pure functions of time.
  *
  * @since 0.1.0

@@ -20,7 +20,6 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type { Cluster, Redis, RedisOptions } from "ioredis"
 import * as internal from "./internal/connection.js"
@@ -33,18 +32,15 @@ import type * as Keyring from "./Keyring.js"
  * @since 0.1.0
  * @category errors
  */
-export class RedisUnavailable extends Schema.TaggedError<RedisUnavailable>("@devflow/store-redis/RedisUnavailable")(
-  "RedisUnavailable",
-  {
-    location: Schema.String,
-    operation: Schema.String,
-    detail: Schema.String
-  }
-) {
-  override get message(): string {
-    return `Redis at ${this.location} is unavailable (${this.operation}): ${this.detail}`
-  }
-}
+export const RedisUnavailable: typeof internal.RedisUnavailable = internal.RedisUnavailable
+
+/**
+ * An instance of {@link RedisUnavailable}.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type RedisUnavailable = internal.RedisUnavailable
 
 /**
  * A Lua script, run by its SHA1 (loaded on first use and after a restart).

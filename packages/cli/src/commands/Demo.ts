@@ -18,7 +18,8 @@ import * as Help from "../Help.js"
 import * as Http from "../Http.js"
 import * as Invocation from "../internal/invocation.js"
 import * as Output from "../Output.js"
-import * as Render from "../Render.js"
+import * as CliError from "../CliError.js"
+import * as ResultJson from "../ResultJson.js"
 import * as Root from "../Root.js"
 import * as TerminalPrompt from "../TerminalPrompt.js"
 import * as VerificationLink from "../VerificationLink.js"
@@ -63,7 +64,7 @@ const startServer = (options: { readonly port: number; readonly interval: number
         return startDevServer({ port: options.port, pollIntervalSeconds: options.interval })
       },
       catch: (cause) =>
-        new Render.LocalError({
+        new CliError.LocalError({
           message: `The demo server could not start on 127.0.0.1${options.port === 0 ? "" : `:${options.port}`}: ${
             cause instanceof Error ? cause.message : String(cause)
           }`,
@@ -89,7 +90,7 @@ export const demo = Command.make(
       const stderr = Output.stderr()
       const run = Invocation.current()
       if (options.serve && options.autoApprove) {
-        return yield* new Render.UsageError({
+        return yield* new CliError.UsageError({
           message: "--auto-approve signs in here; --serve leaves the sign-in to `devflow login` in another terminal",
           hint: "Give one of them."
         })
@@ -150,7 +151,7 @@ export const demo = Command.make(
         ),
         DeviceFlow.result
       )
-      const summary = Render.summary(result)
+      const summary = ResultJson.summary(result)
       if (context.json) stdout.line(JSON.stringify({ event: "result", ...summary }))
       else stdout.line(JSON.stringify(summary, null, 2))
       const until = summary.expires_on === null ? "" : `; the access token is valid until ${Output.localTime(Date.parse(summary.expires_on))}`

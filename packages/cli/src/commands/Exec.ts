@@ -20,12 +20,12 @@ import * as Help from "../Help.js"
 import * as ChildProcess from "../internal/childProcess.js"
 import * as TokenFormat from "../internal/tokenFormat.js"
 import * as Output from "../Output.js"
-import * as Render from "../Render.js"
+import * as CliError from "../CliError.js"
 import * as Root from "../Root.js"
 import * as Token from "./Token.js"
 
 const headerFileExists = (path: string) =>
-  new Render.UsageError({
+  new CliError.UsageError({
     message: `--header-file ${path} already exists`,
     hint: "Name a file that does not exist: devflow creates it (0600) and removes it when the command ends."
   })
@@ -39,7 +39,7 @@ const headerFile = (path: string, view: TokenFormat.TokenView) =>
       catch: (cause) =>
         (cause as NodeJS.ErrnoException).code === "EEXIST"
           ? headerFileExists(path)
-          : new Render.LocalError({ message: `Could not write --header-file ${path}`, cause })
+          : new CliError.LocalError({ message: `Could not write --header-file ${path}`, cause })
     }),
     () => Effect.sync(() => fs.rmSync(path, { force: true }))
   )
@@ -65,13 +65,13 @@ export const exec = Command.make(
         Effect.gen(function*() {
           const [command, ...args] = options.command
           if (command === undefined) {
-            return yield* new Render.UsageError({
+            return yield* new CliError.UsageError({
               message: "No command to run",
               hint: "Give it after `--`: devflow exec -- curl -H @auth.h https://…"
             })
           }
           if (!ChildProcess.isVariableName(options.env)) {
-            return yield* new Render.UsageError({
+            return yield* new CliError.UsageError({
               message: `--env ${JSON.stringify(options.env.slice(0, 60))} is not a variable name`,
               hint: "Use letters, digits and _, not starting with a digit (e.g. GITHUB_TOKEN)."
             })
@@ -85,7 +85,7 @@ export const exec = Command.make(
           const { view } = yield* Token.acquire(options, { json: context.json, login })
           if (Option.isSome(options.headerFile) && TokenFormat.isDpop(view.tokenType)) {
             // RFC 9449 §4.2: a proof is for one method and URL, and servers refuse it a second time (jti)
-            return yield* new Render.UsageError({
+            return yield* new CliError.UsageError({
               message: "--header-file cannot hold a DPoP token's header: each request needs a proof of its own",
               hint: "In the command, make the two header lines per request: devflow token --format header --method GET --url <url>."
             })

@@ -20,7 +20,7 @@ import * as Flags from "../Flags.js"
 import * as Help from "../Help.js"
 import * as Protocol from "../internal/gitCredential.js"
 import * as Output from "../Output.js"
-import * as Render from "../Render.js"
+import * as CliError from "../CliError.js"
 import * as Root from "../Root.js"
 import * as Target from "../Target.js"
 import { services } from "./Login.js"
@@ -66,7 +66,7 @@ export const gitCredential = Command.make(
             return
           }
           if (Option.isSome(options.username) && !Protocol.isValue(options.username.value)) {
-            return yield* new Render.UsageError({
+            return yield* new CliError.UsageError({
               message: "--username cannot hold a line break or NUL",
               hint: "git's protocol is one attribute per line."
             })

@@ -21,9 +21,10 @@ import * as Flags from "../Flags.js"
 import * as Help from "../Help.js"
 import * as Http from "../Http.js"
 import * as Output from "../Output.js"
-import * as Render from "../Render.js"
+import type * as CliError from "../CliError.js"
+import * as ResultJson from "../ResultJson.js"
 import * as Root from "../Root.js"
-import * as Signin from "../Signin.js"
+import * as SignIn from "../SignIn.js"
 import * as Target from "../Target.js"
 
 /**
@@ -55,7 +56,7 @@ export const login = Command.make(
     const directory = Target.directoryOf(options.cacheDir)
     const signIn = (retry: boolean): Effect.Effect<
       { readonly result: Silent.TokenResult; readonly target: Target.Target },
-      Render.CliError,
+      CliError.CliError,
       TokenCache.TokenCache | HttpClient.HttpClient | ServerMetadata.Discovery
     > =>
       Effect.gen(function*() {
@@ -63,7 +64,7 @@ export const login = Command.make(
         const { config } = target
         const client = yield* PublicClient.make({ config, storeClientSecret: !options.noStoreSecret })
         const cache = yield* TokenCache.TokenCache
-        const result = yield* Signin.signIn(client, target, config.scopes, { prompt: options, json: context.json }).pipe(
+        const result = yield* SignIn.signIn(client, target, config.scopes, { prompt: options, json: context.json }).pipe(
           // AWS: a kept client registration the service no longer accepts is forgotten and a new one made, once
           Effect.catchTag("OAuthError", (error) =>
             Effect.flatMap(
@@ -84,7 +85,7 @@ export const login = Command.make(
       if (context.json) {
         Output.stdout().line(JSON.stringify({
           event: "result",
-          account: Render.accountJson(result.account),
+          account: ResultJson.accountJson(result.account),
           profile: target.profileName,
           cache: path.join(directory, FileTokenCache.DEFAULT_FILE_NAME),
           token_type: result.tokenType,

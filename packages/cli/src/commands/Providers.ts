@@ -13,7 +13,7 @@ import * as Help from "../Help.js"
 import * as DidYouMean from "../internal/didYouMean.js"
 import * as FlagTable from "../internal/flagTable.js"
 import * as Output from "../Output.js"
-import { UsageError } from "../Render.js"
+import { UsageError } from "../CliError.js"
 import * as Root from "../Root.js"
 
 const FLAG = (field: Providers.InputField): string => `--${FlagTable.FLAGS[field === "scopes" ? "scope" : field].name}`

@@ -26,9 +26,9 @@ import * as Flags from "../Flags.js"
 import * as Help from "../Help.js"
 import * as TokenFormat from "../internal/tokenFormat.js"
 import * as Output from "../Output.js"
-import * as Render from "../Render.js"
+import * as CliError from "../CliError.js"
 import * as Root from "../Root.js"
-import * as Signin from "../Signin.js"
+import * as SignIn from "../SignIn.js"
 import * as Target from "../Target.js"
 import { services } from "./Login.js"
 
@@ -54,10 +54,10 @@ const accountView = (account: Account.Account): TokenFormat.TokenView["account"]
   name: account.name
 })
 
-const formatOf = (format: Option.Option<TokenFormat.Format>, json: boolean): Effect.Effect<TokenFormat.Format, Render.UsageError> => {
+const formatOf = (format: Option.Option<TokenFormat.Format>, json: boolean): Effect.Effect<TokenFormat.Format, CliError.UsageError> => {
   if (Option.isNone(format)) return Effect.succeed(json ? "json" : "raw")
   if (json && format.value !== "json") {
-    return Effect.fail(new Render.UsageError({ message: `--json contradicts --format ${format.value}`, hint: "Give one of them." }))
+    return Effect.fail(new CliError.UsageError({ message: `--json contradicts --format ${format.value}`, hint: "Give one of them." }))
   }
   return Effect.succeed(format.value)
 }
@@ -79,7 +79,7 @@ const proof = (
   request: { readonly method: string; readonly url: string }
 ) =>
   Effect.gen(function*() {
-    const noKey = new Render.LocalError({
+    const noKey = new CliError.LocalError({
       message: `The DPoP key of ${ServerText.sanitize(view.account.username ?? view.account.id)}'s tokens is not in the token cache`,
       hint: "Sign in again with `devflow login` (it keeps a new key with the new tokens)."
     })
@@ -91,7 +91,7 @@ const proof = (
   })
 
 /** `--url` for a DPoP proof: an absolute http(s) URL. */
-const requestUrl = (url: string): Effect.Effect<string, Render.UsageError> => {
+const requestUrl = (url: string): Effect.Effect<string, CliError.UsageError> => {
   let parsed: URL | undefined
   try {
     parsed = new URL(url)
@@ -100,7 +100,7 @@ const requestUrl = (url: string): Effect.Effect<string, Render.UsageError> => {
   }
   return parsed === undefined || (parsed.protocol !== "https:" && parsed.protocol !== "http:")
     ? Effect.fail(
-      new Render.UsageError({
+      new CliError.UsageError({
         message: `--url ${JSON.stringify(url.slice(0, 100))} is not an absolute http(s) URL`,
         hint: "Give the address of the request the token is for, e.g. --url https://api.example/x."
       })
@@ -109,10 +109,10 @@ const requestUrl = (url: string): Effect.Effect<string, Render.UsageError> => {
 }
 
 /** `--method`: an HTTP method token (RFC 9110 §9.1), upper-cased as proofs carry it. */
-const requestMethod = (method: string): Effect.Effect<string, Render.UsageError> =>
+const requestMethod = (method: string): Effect.Effect<string, CliError.UsageError> =>
   /^[A-Za-z]{1,20}$/.test(method)
     ? Effect.succeed(method.toUpperCase())
-    : Effect.fail(new Render.UsageError({ message: `--method ${JSON.stringify(method.slice(0, 40))} is not an HTTP method`, hint: "E.g. --method POST." }))
+    : Effect.fail(new CliError.UsageError({ message: `--method ${JSON.stringify(method.slice(0, 40))} is not an HTTP method`, hint: "E.g. --method POST." }))
 
 /**
  * The account to get a token for: `--account` (an id, else a username),
@@ -133,7 +133,7 @@ const selectAccount = (
       const byId = accounts.filter((a) => a.id === wanted)
       const matches = byId.length > 0 ? byId : accounts.filter((a) => a.username === wanted)
       if (matches.length > 1) {
-        return yield* new Render.UsageError({
+        return yield* new CliError.UsageError({
           message: `Several accounts have the username ${JSON.stringify(wanted)}`,
           hint: "Give the account's id (see `devflow accounts`)."
         })
@@ -142,7 +142,7 @@ const selectAccount = (
       return match === undefined ? yield* noAccount(wanted) : match
     }
     if (accounts.length > 1) {
-      return yield* new Render.UsageError({
+      return yield* new CliError.UsageError({
         message: `${accounts.length} accounts are signed in with this client`,
         hint: "Pick one with --account (see `devflow accounts`)."
       })
@@ -192,7 +192,7 @@ export const acquire = (
     /** a DPoP token: also sign a proof for this request (RFC 9449 §7), with the key kept with the token */
     readonly proofFor?: { readonly method: string; readonly url: string } | undefined
   }
-): Effect.Effect<Acquired, Render.CliError> => {
+): Effect.Effect<Acquired, CliError.CliError> => {
   const directory = Target.directoryOf(options.cacheDir)
   return Effect.gen(function*() {
     const target = yield* Target.make(options, options, "silent")
@@ -218,7 +218,7 @@ export const acquire = (
       Effect.gen(function*() {
         const content = yield* (yield* TokenCache.TokenCache).read
         const entry = TokenCache.findAccessToken(content, client.authority, target.config.clientId, account.id, wanted, target.config.scopeForm)
-        const failed = new Render.RefreshFailed({
+        const failed = new CliError.RefreshFailed({
           account: account.label,
           endpoint: target.config.endpoints.token,
           error,
@@ -240,11 +240,11 @@ export const acquire = (
         } satisfies TokenFormat.TokenView
       })
     const result = yield* silent.pipe(
-      Effect.catchTag("InteractionRequired", (required): Effect.Effect<TokenFormat.TokenView, Render.CliError> =>
+      Effect.catchTag("InteractionRequired", (required): Effect.Effect<TokenFormat.TokenView, CliError.CliError> =>
         mode.login
           ? Effect.zipRight(
             Effect.sync(() => stderr.line(`${stderr.bold("Sign-in needed")}: ${ServerText.sanitize(required.message)}.`)),
-            Effect.map(Signin.signIn(client, target, wanted, { prompt: options, json: mode.json }), view)
+            Effect.map(SignIn.signIn(client, target, wanted, { prompt: options, json: mode.json }), view)
           )
           : Effect.fail(required))
     )
@@ -272,7 +272,7 @@ export const token = Command.make(
       const proofFor = format === "header" && url !== undefined ? { method, url } : undefined
       const { view } = yield* acquire(options, { json: context.json, login: options.login, proofFor })
       if (format === "header" && TokenFormat.isDpop(view.tokenType) && view.dpopProof === undefined) {
-        return yield* new Render.UsageError({
+        return yield* new CliError.UsageError({
           message: "A DPoP token is used with a proof made for each request, and no --url was given",
           hint: "Give the request: devflow token --format header --method GET --url https://api.example/x (both lines go with it)."
         })

@@ -6,7 +6,7 @@
  * - `Flags.ts` builds @effect/cli's options from it (and so the parser);
  * - `Help.ts` renders `--help` from it;
  * - `fastToken.ts` (`devflow token` without Effect) parses its flags with it;
- * - `Render.ts` names the flag and variable behind a configuration field.
+ * - `CliError.ts` names the flag and variable behind a configuration field.
  *
  * Adding a flag is adding one entry here; a command's handler then finds it
  * under the entry's key in its options.

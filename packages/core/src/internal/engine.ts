@@ -16,7 +16,7 @@ import {
   OAuthError,
   TransportError
 } from "../DeviceFlowError.js"
-import { DeviceSession } from "../DeviceSession.js"
+import { DeviceSession, resumeTiming } from "../DeviceSession.js"
 import * as PollSchedule from "../PollSchedule.js"
 import * as TokenResponse from "../TokenResponse.js"
 import { oauthFields } from "./errors.js"
@@ -556,15 +556,9 @@ export const fromSession = (
       return failed(new InvalidConfiguration({ field: `session.${field}`, reason: "is not a finite number" }))
     }
   }
-  // RFC 8628 §3.5: an answer nobody saw may have been a slow_down; assume it was
-  const timing = PollSchedule.initial({
-    intervalMs: unobservedPoll ? session.intervalMs + PollSchedule.SLOW_DOWN_INCREMENT_MS : session.intervalMs,
-    deadline: fromWall(session.expiresOn, at)
-  })
-  const { intervalMs } = timing
-  // The previous process may have polled just before it stopped, and its
-  // answer is lost with it: a full interval from now can never be early.
-  const nextPollAt = Math.max(fromWall(session.nextPollAt, at), at.mono + intervalMs)
+  const resumed = resumeTiming(session, at.wall, unobservedPoll)
+  const timing = PollSchedule.initial({ intervalMs: resumed.intervalMs, deadline: fromWall(session.expiresOn, at) })
+  const nextPollAt = fromWall(resumed.nextPollAt, at)
   if (nextPollAt >= timing.deadline) return failed(deadlineError(session.tokenEndpoint, { timing }, at))
   return {
     _tag: "Polling",

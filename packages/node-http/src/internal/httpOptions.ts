@@ -8,8 +8,10 @@ import * as Either from "effect/Either"
 import type * as HttpOptions from "../HttpOptions.js"
 import * as HttpSettings from "../HttpSettings.js"
 
+import { version } from "./version.js"
+
 /** @internal */
-export const version = "0.1.0"
+export { version } from "./version.js"
 
 /** @internal */
 export const defaultUserAgent = `devflow/${version} (+https://github.com/devflow)`

@@ -2,12 +2,26 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { type Cluster, Redis, type RedisOptions } from "ioredis"
 import * as crypto from "node:crypto"
 import type * as Keyring from "../Keyring.js"
 import type { RedisConnection, Script } from "../RedisConnection.js"
-import { RedisUnavailable } from "../RedisConnection.js"
+
+/** Defined here, re-exported by RedisConnection.ts (no import cycle between the two). @internal */
+export class RedisUnavailable extends Schema.TaggedError<RedisUnavailable>("@devflow/store-redis/RedisUnavailable")(
+  "RedisUnavailable",
+  {
+    location: Schema.String,
+    operation: Schema.String,
+    detail: Schema.String
+  }
+) {
+  override get message(): string {
+    return `Redis at ${this.location} is unavailable (${this.operation}): ${this.detail}`
+  }
+}
 
 /** @internal */
 export const script = (name: string, lua: string): Script => ({

@@ -1,10 +1,10 @@
 import * as DeviceFlowError from "@devflow/core/DeviceFlowError"
 import { assert, describe, it } from "@effect/vitest"
-import * as Render from "./Render.js"
+import * as CliError from "./CliError.js"
 
-describe("Render.describe", () => {
+describe("CliError.describe", () => {
   it("a refused DPoP proof is exit 6 with the server's sanitised hint and what to do", () => {
-    const failure = Render.describe(
+    const failure = CliError.describe(
       new DeviceFlowError.DpopProofRejected({
         endpoint: "https://id.example/token",
         status: 400,
@@ -12,7 +12,7 @@ describe("Render.describe", () => {
         errorDescription: "DPoP proof iat is not recent enough\u001b[2J"
       })
     )
-    assert.strictEqual(failure.code, Render.ExitCode.Server)
+    assert.strictEqual(failure.code, CliError.ExitCode.Server)
     assert.strictEqual(failure.tag, "DpopProofRejected")
     assert.include(failure.message, "refused the DPoP proof")
     assert.include(failure.message, "DPoP proof iat is not recent enough")

@@ -12,28 +12,6 @@ import type { DeviceCodeRequest } from "../DeviceAuthorization.js"
 import * as DeviceFlow from "../DeviceFlow.js"
 import type { DeviceFlowError } from "../DeviceFlowError.js"
 import * as FlowStore from "../FlowStore.js"
-import { randomId } from "./randomId.js"
-
-/** @internal */
-export const makeId: Effect.Effect<string> = Effect.sync(() => randomId())
-
-/** @internal */
-export const fromEvent = (id: string, event: DeviceFlow.DeviceFlowEvent): FlowStore.Pending | FlowStore.Succeeded => {
-  if (event._tag === "Succeeded") return new FlowStore.Succeeded({ id, result: event.result })
-  const s = event.session
-  return new FlowStore.Pending({
-    id,
-    step: event._tag,
-    userCode: s.userCode,
-    verificationUri: s.verificationUri,
-    ...(s.verificationUriComplete === undefined ? {} : { verificationUriComplete: s.verificationUriComplete }),
-    expiresOn: s.expiresOn,
-    attempt: event._tag === "CodeIssued" ? 0 : event.attempt,
-    intervalMs: s.intervalMs,
-    nextPollAt: s.nextPollAt,
-    ...(event._tag === "Retrying" ? { reason: event.reason } : {})
-  })
-}
 
 const DEFAULT_RETENTION = Duration.minutes(10)
 
@@ -47,7 +25,7 @@ const advance = (entry: Entry, next: FlowStore.FlowUpdate) =>
   SubscriptionRef.update(entry.state, (current) => (FlowStore.isFinal(current) ? current : next))
 
 /** @internal */
-export const makeMemory = (
+export const make = (
   config: ClientConfig,
   options: FlowStore.Options = {}
 ): Effect.Effect<FlowStore.FlowStore, never, HttpClient.HttpClient | Scope.Scope> =>
@@ -65,12 +43,12 @@ export const makeMemory = (
 
     const start = (request: DeviceCodeRequest = {}) =>
       Effect.gen(function*() {
-        const id = yield* makeId
+        const id = yield* FlowStore.makeId
         const issued = yield* Deferred.make<FlowStore.StartedFlow, DeviceFlowError>()
         const run = DeviceFlow.events(config, request, options).pipe(
           Stream.runForEach((event) =>
             Effect.gen(function*() {
-              const update = fromEvent(id, event)
+              const update = FlowStore.fromEvent(id, event)
               if (event._tag === "CodeIssued") {
                 flows.set(id, { state: yield* SubscriptionRef.make<FlowStore.FlowUpdate>(update), fiber: undefined })
                 yield* Deferred.succeed(issued, FlowStore.startedFlow(id, event.code))

@@ -5,17 +5,13 @@
  *
  * @since 0.1.0
  */
-import type * as Account from "@devflow/core/Account"
 import * as ClientConfig from "@devflow/core/ClientConfig"
 import type * as DeviceFlowError from "@devflow/core/DeviceFlowError"
 import * as ServerText from "@devflow/core/ServerText"
 import type * as Silent from "@devflow/core/Silent"
 import type * as TokenCache from "@devflow/core/TokenCache"
-import type * as TokenResponse from "@devflow/core/TokenResponse"
 import * as Data from "effect/Data"
-import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as FlagTable from "./internal/flagTable.js"
 import * as Invocation from "./internal/invocation.js"
 import * as Output from "./Output.js"
@@ -318,50 +314,3 @@ export const report = (error: CliError, options: ReportOptions): Effect.Effect<E
     }
     return failure.code
   })
-
-/**
- * What a successful sign-in yields, without any token; field names as in
- * every other JSON devflow writes (snake_case, ISO 8601 times in UTC).
- *
- * @since 0.1.0
- * @category utils
- */
-export const summary = (result: TokenResponse.AuthenticationResult) => {
-  const claims = Option.getOrElse(result.idTokenClaims, () => ({} as Readonly<Record<string, unknown>>))
-  return {
-    account: {
-      id: stringClaim(claims, "sub") ?? null,
-      username: stringClaim(claims, "preferred_username") ?? stringClaim(claims, "email") ?? null,
-      name: stringClaim(claims, "name") ?? null
-    },
-    issuer: stringClaim(claims, "iss") ?? null,
-    token_type: result.tokenType,
-    scopes: result.scopes,
-    expires_on: Option.getOrNull(Option.map(result.expiresOn, DateTime.formatIso)),
-    refresh_token: Option.isSome(result.refreshToken),
-    id_token: Option.isSome(result.idToken)
-  }
-}
-
-/**
- * An account as shown to people and in JSON: never a token.
- *
- * @since 0.1.0
- * @category utils
- */
-export const accountJson = (account: Account.Account) => ({
-  id: ServerText.sanitize(account.id),
-  username: text(account.username),
-  name: text(account.name),
-  authority: ServerText.sanitize(account.authority),
-  kind: account.kind,
-  tenant_id: text(account.tenantId)
-})
-
-const stringClaim = (claims: Readonly<Record<string, unknown>>, name: string): string | undefined => {
-  const value = claims[name]
-  const text = typeof value === "string" ? ServerText.sanitize(value) : ""
-  return text === "" ? undefined : text
-}
-
-const text = (value: string | undefined): string | null => (value === undefined ? null : ServerText.sanitize(value))
