@@ -188,7 +188,7 @@ export const FLAGS = {
     value: "<format>",
     choices: TokenFormat.FORMATS,
     help:
-      "raw: the token alone; json: token, token type, expiry, scopes, account; header: an Authorization header (and a DPoP proof for --url); k8s: a kubectl ExecCredential.",
+      "raw: the token alone; json: token, expiry, scopes, account; header: an Authorization header; k8s: a kubectl ExecCredential.",
     commands: ["token"],
     group: "output",
     fast: "read"
@@ -198,7 +198,7 @@ export const FLAGS = {
     kind: "text",
     value: "<method>",
     default: "GET",
-    help: "With --format header and a DPoP token: the HTTP method of the request the proof is for.",
+    help: "The request's method, for a DPoP proof (default GET).",
     commands: ["token"],
     group: "output"
   },
@@ -206,7 +206,7 @@ export const FLAGS = {
     name: "url",
     kind: "text",
     value: "<url>",
-    help: "With --format header and a DPoP token: the URL of the request the proof is for (required for DPoP tokens).",
+    help: "The request's URL, for a DPoP token's header lines.",
     commands: ["token"],
     group: "output"
   },
