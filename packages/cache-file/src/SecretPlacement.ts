@@ -1,6 +1,6 @@
 /**
  * Where the cache file's long-lived secrets (refresh tokens, kept client
- * secrets) are, read from the file alone: in clear, or replaced by a
+ * secrets, the DPoP keys refresh tokens are bound to) are, read from the file alone: in clear, or replaced by a
  * reference to an OS keychain item. Deliberately free of Effect: the CLI's
  * `devflow token` fast path, which never opens the keychain, answers only
  * when the secrets already sit where the chosen store keeps them, so that a
@@ -25,11 +25,11 @@ export const REFERENCE_PREFIX = "devflow-keychain:"
  * @since 0.1.0
  * @category constants
  */
-export const REFERENCE: RegExp = /^devflow-keychain:((?:refresh-token|client-secret)\/[0-9a-f]{12}\/[0-9a-f]{32})$/
+export const REFERENCE: RegExp = /^devflow-keychain:((?:refresh-token|client-secret|dpop-key)\/[0-9a-f]{12}\/[0-9a-f]{32})$/
 
 /**
- * Whether the secrets the file holds (its `refreshTokens` and `clients`
- * entries' `secret`s) are where `store` keeps them: `keychain`, none in
+ * Whether the secrets the file holds (its `refreshTokens`, `clients` and
+ * `dpopKeys` entries' `secret`s) are where `store` keeps them: `keychain`, none in
  * clear; `file`, no reference. `auto` takes either.
  *
  * @since 0.1.0

@@ -2,6 +2,7 @@
  * The file cache with its long-lived secrets in a real Secret Service
  * (GNOME Keyring on a private D-Bus session bus, see secretService.ts).
  */
+import * as Dpop from "@devflow/core/Dpop"
 import * as TokenCache from "@devflow/core/TokenCache"
 import { afterAll, assert, beforeAll, beforeEach, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
@@ -12,6 +13,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { accountFor, signIn, tokenCacheContract } from "../../core/test/tokenCacheContract.js"
+import * as DpopCrypto from "../../core/src/internal/dpop.js"
 import * as FileTokenCache from "../src/FileTokenCache.js"
 import { logged } from "./fixtures/logged.js"
 import * as Keychain from "../src/internal/keychain.js"
@@ -119,6 +121,29 @@ describe.skipIf(!enabled)("FileTokenCache with the OS keychain (GNOME Keyring ov
       assert.strictEqual(rt && Redacted.value(rt.secret), "SECRET-rt-ada-canary")
       const client = TokenCache.findClient(content, GOOGLE_TOKEN, "client-a")
       assert.strictEqual(client && Redacted.value(client.secret), "SECRET-cs-ada-canary")
+    }))
+
+  it.scoped("a DPoP key goes where the refresh token goes: the private key in the keychain, a reference in the file; sign-out removes it", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const cache = yield* FileTokenCache.make({ directory: dir, secretStore: "keychain" })
+      const key = yield* Dpop.generateKeyPair()
+      const stored = yield* DpopCrypto.toStored(key)
+      const account = accountFor("dora")
+      yield* cache.save({ ...signIn(account, { label: "dora" }), dpopKey: stored })
+      const text = fileText(cache)
+      assert.notInclude(text, Redacted.value(stored.secret))
+      assert.notInclude(text, "\"d\":")
+      const inFile = JSON.parse(text).dpopKeys
+      assert.strictEqual(inFile[0].jkt, key.thumbprint)
+      assert.match(inFile[0].secret, /^devflow-keychain:dpop-key\/[0-9a-f]{12}\/[0-9a-f]{32}$/)
+      assert.include((yield* items()).map((i) => i.secret), Redacted.value(stored.secret))
+      // another process reads it back and signs as the same key
+      const other = yield* FileTokenCache.make({ directory: dir, secretStore: "keychain" })
+      const kept = TokenCache.findDpopKey(yield* other.read, account.authority, "client-a", account.id)
+      assert.strictEqual((yield* Effect.flatten(Dpop.restore(kept!))).thumbprint, key.thumbprint)
+      assert.isTrue(yield* other.removeAccount(account.authority, account.id))
+      assert.notInclude((yield* items()).map((i) => i.secret), Redacted.value(stored.secret))
     }))
 
   it.scoped("a rotated refresh token replaces the item's secret; removing the account removes its items", () =>

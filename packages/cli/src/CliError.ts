@@ -91,6 +91,8 @@ export class RefreshFailed extends Data.TaggedError("RefreshFailed")<{
       ? "the server could not be reached"
       : this.error._tag === "OAuthError"
       ? "the server refused it"
+      : this.error._tag === "DpopProofRejected"
+      ? "the server refused its DPoP proof"
       : "the server's answer could not be used"
     return `Could not refresh the access token of ${this.account} at ${this.endpoint}: ${why} (${this.error.message})`
   }
@@ -197,6 +199,11 @@ export const describe = (error: CliError): Failure => {
           : error.remediation === undefined && error.error === "invalid_grant"
           ? "The server no longer accepts this code (used, abandoned or expired): run the command again for a new code."
           : undefined
+      )
+    case "DpopProofRejected":
+      return failure(
+        ExitCode.Server,
+        "The server refused the proof of possession (DPoP) this client signs: check this machine's clock (each proof carries the time), or sign in again with `devflow login` (the tokens may be bound to a key that is gone)."
       )
     case "InvalidResponse":
       return failure(ExitCode.Server, "Check that --issuer / --authority points at the authorization server itself.")

@@ -188,6 +188,8 @@ export interface Server {
   readonly region: Option.Option<string>
   readonly clientSecret: Option.Option<Redacted.Redacted<string>>
   readonly scope: ReadonlyArray<string>
+  /** DPoP (RFC 9449) for the tokens of a sign-in */
+  readonly dpop: boolean
 }
 
 /**

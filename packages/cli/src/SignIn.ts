@@ -131,7 +131,8 @@ export const signIn = (
         scopeForm: target.config.scopeForm ?? "oauth",
         scopes: target.config.scopes,
         deviceAuthorizationParams: target.config.deviceAuthorizationParams,
-        tokenParams: target.config.tokenParams
+        tokenParams: target.config.tokenParams,
+        ...(target.config.dpop === undefined ? {} : { dpop: true })
       },
       accountId: result.account.id,
       updatedAt: new Date().toISOString()

@@ -173,7 +173,7 @@ export const resolve = (
       })
     )
   }
-  return Providers.resolve(provider, {
+  const resolved = Providers.resolve(provider, {
     clientId: inputs.clientId,
     clientSecret: Option.getOrUndefined(server.clientSecret),
     authority: inputs.authority,
@@ -184,6 +184,8 @@ export const resolve = (
     startUrl: inputs.startUrl,
     scopes: inputs.scopes
   })
+  // RFC 9449: the tokens are bound to a key kept with them (core's PublicClient keeps it)
+  return server.dpop ? Effect.map(resolved, (config): ClientConfig.ClientConfig => ({ ...config, dpop: true })) : resolved
 }
 
 const fromProfile = (profile: Profile.Profile, server: Flags.Server) =>
@@ -201,7 +203,9 @@ const fromProfile = (profile: Profile.Profile, server: Flags.Server) =>
       deviceAuthorizationParams: client.deviceAuthorizationParams,
       tokenParams: client.tokenParams,
       wire: client.wire,
-      scopeForm: client.scopeForm ?? ScopeForm.forProvider(profile.inputs.provider)
+      scopeForm: client.scopeForm ?? ScopeForm.forProvider(profile.inputs.provider),
+      // a profile signed in with DPoP keeps proving (its refresh token is bound to the kept key)
+      dpop: client.dpop === true || server.dpop
     })
     return { config, secretMissing }
   })
@@ -277,7 +281,9 @@ export const make = (
       const { config, secretMissing } = yield* fromProfile(found.profile, server)
       return { directory, profileName, provider, inputs, config, profile: found.profile, secretMissing }
     }
-    const config = yield* resolve(provider, inputs, server)
+    // a sign-in from the profile's inputs keeps its DPoP (login --dpop is remembered)
+    const dpop = server.dpop || (given === undefined && found?.profile.client.dpop === true)
+    const config = yield* resolve(provider, inputs, { ...server, dpop })
     return { directory, profileName, provider, inputs, config, profile: found?.profile, secretMissing: false }
   })
 

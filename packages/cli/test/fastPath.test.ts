@@ -44,6 +44,8 @@ interface Token {
   readonly secret: string
   readonly scopes: ReadonlyArray<string>
   readonly expiresOn: number | undefined
+  /** default Bearer */
+  readonly tokenType?: string
 }
 
 /** The cache content as core writes it, for `tokens`. */
@@ -54,7 +56,7 @@ const contentWith = (tokens: ReadonlyArray<Token>, storedAt = 1_000): TokenCache
         authority,
         clientId,
         account,
-        accessToken: { secret: Redacted.make(t.secret), tokenType: "Bearer", scopes: t.scopes, expiresOn: t.expiresOn },
+        accessToken: { secret: Redacted.make(t.secret), tokenType: t.tokenType ?? "Bearer", scopes: t.scopes, expiresOn: t.expiresOn },
         now: storedAt + i
       }),
     TokenCache.empty
@@ -112,6 +114,14 @@ describe("devflow token's fast path", () => {
     expect(fast(["--account", "alice@example.com", "--cache-dir", dir]).code).toBe(0)
     // flags naming the profile's server and client: still the fast path
     expect(fast(["--issuer", "https://login.example.com", "--client-id", clientId, "--cache-dir", dir]).code).toBe(0)
+  })
+
+  it("a DPoP token: raw and json as the full CLI prints them; a header, which needs a proof per request, is the full CLI's", () => {
+    const dir = cacheDir([{ secret: "at-dpop", scopes: ["api"], expiresOn: Date.now() + hour, tokenType: "DPoP" }])
+    expect(fast(["--cache-dir", dir])).toEqual({ code: 0, out: "at-dpop\n" })
+    expect(JSON.parse(fast(["--format", "json", "--cache-dir", dir]).out)).toMatchObject({ access_token: "at-dpop", token_type: "DPoP" })
+    expect(fast(["--format", "header", "--cache-dir", dir]).code).toBeUndefined()
+    expect(fast(["--format", "header", "--method", "GET", "--url", "https://api.example/x", "--cache-dir", dir]).code).toBeUndefined()
   })
 
   it("declines whenever the full CLI has something to do or to say", () => {

@@ -60,7 +60,7 @@ describe("the device flow with DPoP (RFC 9449 §5)", () => {
       assert.strictEqual(success(accepted.exit).tokenType, "Bearer")
     }))
 
-  it.effect("invalid_dpop_proof ends the flow with the server's hint, recognised by Dpop.isProofRejected", () =>
+  it.effect("invalid_dpop_proof ends the flow as DpopProofRejected with the server's hint, recognised by Dpop.isProofRejected", () =>
     Effect.gen(function*() {
       const r = yield* signIn(
         TestKit.sequence([TestKit.oauthError("invalid_dpop_proof", { fields: { error_description: "iat too far in the past" } })]),
@@ -71,7 +71,25 @@ describe("the device flow with DPoP (RFC 9449 §5)", () => {
       if (Exit.isSuccess(r.exit)) return
       const error = r.exit.cause._tag === "Fail" ? r.exit.cause.error : undefined
       assert.isTrue(Dpop.isProofRejected(error))
+      assert.strictEqual(error?._tag, "DpopProofRejected")
+      assert.strictEqual((error as { errorDescription?: string }).errorDescription, "iat too far in the past")
       assert.include((error as { message: string }).message, "iat too far in the past")
+    }))
+
+  it.effect("a refresh answered invalid_dpop_proof fails as DpopProofRejected, the server's hint kept", () =>
+    Effect.gen(function*() {
+      const key = yield* Dpop.generateKeyPair()
+      const script = TestKit.sequence([
+        TestKit.oauthError("invalid_dpop_proof", { fields: { error_description: "DPoP proof iat is not recent enough" } })
+      ])
+      const exit = yield* Effect.gen(function*() {
+        const config = yield* TestKit.config({ dpop: true })
+        return yield* Effect.exit(refresh(config, Redacted.make("rt-canary"), [], "30 seconds" as never))
+      }).pipe(Effect.provide(Layer.merge(TestKit.layer(script), Dpop.layerKey(key))))
+      const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+      assert.strictEqual(error?._tag, "DpopProofRejected", String(exit))
+      assert.include(error?.message ?? "", "DPoP proof iat is not recent enough")
+      assert.notInclude(error?.message ?? "", "rt-canary")
     }))
 
   it.effect("a refresh is proved with the sign-in's key; with another key the server refuses it", () =>

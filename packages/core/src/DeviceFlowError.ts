@@ -142,6 +142,24 @@ export class OAuthError extends Schema.TaggedError<OAuthError>("@devflow/core/OA
 }
 
 /**
+ * The authorization server refused the request's DPoP proof (RFC 9449 §5.2
+ * `invalid_dpop_proof`): a clock far off (the proof carries its time), a key
+ * the tokens are not bound to, a proof the server cannot verify. The server's
+ * hint is `errorDescription`, cleaned like all server text.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DpopProofRejected extends Schema.TaggedError<DpopProofRejected>("@devflow/core/DpopProofRejected")(
+  "DpopProofRejected",
+  OAuthErrorFields
+) {
+  override get message(): string {
+    return `The authorization server refused the DPoP proof: ${describeServer(this)}`
+  }
+}
+
+/**
  * The server answered something that is not a valid protocol message: a field
  * missing or malformed, a body that is not an object, HTML instead of JSON, a
  * body over the size limit, an unexpected status or redirect.
@@ -222,6 +240,7 @@ export type DeviceFlowError =
   | AccessDenied
   | DeviceCodeExpired
   | OAuthError
+  | DpopProofRejected
   | InvalidResponse
   | TransportError
   | InvalidConfiguration
@@ -237,15 +256,25 @@ export const DeviceFlowError: Schema.Union<[
   typeof AccessDenied,
   typeof DeviceCodeExpired,
   typeof OAuthError,
+  typeof DpopProofRejected,
   typeof InvalidResponse,
   typeof TransportError,
   typeof InvalidConfiguration
-]> = Schema.Union(AccessDenied, DeviceCodeExpired, OAuthError, InvalidResponse, TransportError, InvalidConfiguration)
+]> = Schema.Union(
+  AccessDenied,
+  DeviceCodeExpired,
+  OAuthError,
+  DpopProofRejected,
+  InvalidResponse,
+  TransportError,
+  InvalidConfiguration
+)
 
 const tags: ReadonlySet<string> = new Set([
   "AccessDenied",
   "DeviceCodeExpired",
   "OAuthError",
+  "DpopProofRejected",
   "InvalidResponse",
   "TransportError",
   "InvalidConfiguration"

@@ -3,8 +3,9 @@
  * polling the same code until it expires (e.g. a CLI that was restarted, a
  * job that hands the flow to a worker).
  *
- * The encoded form contains the device code in clear: store it like a
- * credential (the file cache writes it 0600).
+ * The encoded form contains the device code, and with DPoP the private key
+ * the polls are proved with, in clear: store it like a credential (the file
+ * cache writes it 0600; store-redis seals it).
  *
  * @since 0.1.0
  */
@@ -12,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { InvalidConfiguration } from "./DeviceFlowError.js"
+import * as Dpop from "./Dpop.js"
 import * as PollSchedule from "./PollSchedule.js"
 import { Uri, UserCode } from "./internal/decode.js"
 
@@ -39,7 +41,9 @@ export class DeviceSession extends Schema.Class<DeviceSession>("@devflow/core/De
   /** epoch ms before which the next poll must not be sent */
   nextPollAt: Schema.Number,
   scopes: Schema.Array(Schema.String),
-  tokenParams: Schema.Record({ key: Schema.String, value: Schema.String })
+  tokenParams: Schema.Record({ key: Schema.String, value: Schema.String }),
+  /** the DPoP key the polls are proved with (RFC 9449 §5: the tokens will be bound to it), when DPoP is on */
+  dpopKey: Schema.optional(Dpop.StoredKey)
 }) {}
 
 /**

@@ -4,9 +4,11 @@
  * access and refresh tokens bound to the key are useless to whoever copies
  * them without it.
  *
- * The private key is a non-extractable `CryptoKey` that no property of a
- * {@link KeyPair} reaches: logs, events, spans, `inspect` and JSON show the
- * algorithm and the key's thumbprint (`jkt`) only.
+ * The private key is a `CryptoKey` that no property of a {@link KeyPair}
+ * reaches: logs, events, spans, `inspect` and JSON show the algorithm and the
+ * key's thumbprint (`jkt`) only. It leaves the process only as a
+ * {@link StoredKey} (`Redacted`) inside the store that keeps the tokens it
+ * binds (the token cache, a saved `DeviceSession`), and dies with them.
  *
  * @see https://www.rfc-editor.org/rfc/rfc9449.html
  * @since 0.1.0
@@ -16,8 +18,10 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
-import type { OAuthError } from "./DeviceFlowError.js"
+import * as Schema from "effect/Schema"
+import type { DpopProofRejected } from "./DeviceFlowError.js"
 import * as internal from "./internal/dpop.js"
 import * as client from "./internal/dpopClient.js"
 
@@ -59,7 +63,8 @@ export type PublicJwk =
 
 /**
  * A DPoP key pair. Only its public parts are fields; the private key signs
- * through {@link proof} and is never shown, serialised or exported.
+ * through {@link proof} and is never shown; only the store of the tokens it
+ * binds serialises it (see {@link StoredKey}).
  *
  * @since 0.1.0
  * @category models
@@ -71,6 +76,39 @@ export interface KeyPair {
   /** RFC 7638 JWK SHA-256 thumbprint: the `jkt` a bound token's `cnf` names */
   readonly thumbprint: string
 }
+
+/**
+ * A key pair as the store of the tokens it binds keeps it (RFC 9449 §5: the
+ * refresh token is bound to it, so a new process needs the same key): the
+ * algorithm, the thumbprint the tokens' `cnf.jkt` names, and the private key
+ * as a JWK in JSON text, `Redacted` (encoded in clear: the store keeps it
+ * where it keeps the refresh token).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const StoredKey = Schema.Struct({
+  alg: Schema.Literal("ES256", "EdDSA", "Ed25519"),
+  jkt: Schema.NonEmptyString,
+  secret: Schema.Redacted(Schema.NonEmptyString)
+})
+
+/**
+ * A key pair as its store keeps it; see {@link StoredKey}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StoredKey extends Schema.Schema.Type<typeof StoredKey> {}
+
+/**
+ * A stored key pair back, ready to sign; none when the stored form is
+ * damaged (not a private JWK of its algorithm, or not the key its `jkt` names).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const restore: (stored: StoredKey) => Effect.Effect<Option.Option<KeyPair>> = internal.fromStored
 
 /**
  * What one proof is for.
@@ -243,6 +281,5 @@ export const withAccessToken: {
  * @since 0.1.0
  * @category refinements
  */
-export const isProofRejected = (u: unknown): u is OAuthError =>
-  typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "OAuthError" &&
-  (u as { error?: unknown }).error === "invalid_dpop_proof"
+export const isProofRejected = (u: unknown): u is DpopProofRejected =>
+  typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "DpopProofRejected"

@@ -38,7 +38,9 @@ import * as Account from "./Account.js"
 import { type ClientConfig, validateEndpoint } from "./ClientConfig.js"
 import type { DeviceCodeRequest } from "./DeviceAuthorization.js"
 import * as DeviceFlow from "./DeviceFlow.js"
+import * as Dpop from "./Dpop.js"
 import { type DeviceFlowError, InvalidConfiguration } from "./DeviceFlowError.js"
+import * as DpopKeep from "./internal/dpopKeep.js"
 import * as internal from "./internal/silent.js"
 import { DEFAULT_EXPIRY_SKEW, DEFAULT_REQUEST_TIMEOUT, type SilentError, type TokenResult } from "./Silent.js"
 import * as TokenCacheModule from "./TokenCache.js"
@@ -124,6 +126,13 @@ export interface PublicClient {
   ) => Effect.Effect<TokenResult, SilentError>
   /** sign out: forget the account and every token it holds at this authority */
   readonly removeAccount: (account: Account.Account) => Effect.Effect<void, TokenCacheError>
+  /**
+   * The DPoP key the account's tokens are bound to, kept with them (RFC 9449 §5), for
+   * resource requests in any process: `Dpop.proof(key, { method, url, accessToken })`,
+   * or `Dpop.layerKey(key)` for `Dpop.proofFor` and `Dpop.withAccessToken`. None when
+   * the tokens are Bearer tokens or the kept key is damaged.
+   */
+  readonly dpopKey: (account: Account.Account) => Effect.Effect<Option.Option<Dpop.KeyPair>, TokenCacheError>
 }
 
 /**
@@ -167,7 +176,13 @@ export const make = (
         }
         // before a code is asked for: nobody should approve on their phone for tokens the cache would refuse
         yield* cache.checkWritable
-        const result = yield* DeviceFlow.acquireToken(config, request, { ...options.flow, ...flowOptions })
+        // RFC 9449 §5: the tokens are bound to the key the polls prove; it is kept with them (null: not bound)
+        const key = yield* DpopKeep.forSignIn(config)
+        const result = yield* DpopKeep.provide(
+          DeviceFlow.acquireToken(config, request, { ...options.flow, ...flowOptions }),
+          key?.holder
+        )
+        const dpopKey = key !== undefined && result.tokenType.toLowerCase() === "dpop" ? key.stored : null
         const account = Account.fromResult(authority, clientId, Option.getOrUndefined(result.idTokenClaims), identity)
         const now = yield* Clock.currentTimeMillis
         const secret = config.clientSecret !== undefined && config.clientAuthMethod !== "none" &&
@@ -175,7 +190,7 @@ export const make = (
           ? { tokenEndpoint: config.endpoints.token, secret: config.clientSecret, authMethod: config.clientAuthMethod }
           : undefined
         const store = Effect.gen(function*() {
-          yield* cache.save({ ...internal.saveInput(authority, clientId, account, result, now), client: secret })
+          yield* cache.save({ ...internal.saveInput(authority, clientId, account, result, now), client: secret, dpopKey })
           if (options.storeClientSecret === false) {
             // opting out also forgets a secret an earlier sign-in kept (a registration is not the user's secret)
             yield* cache.update((content) => {
@@ -209,7 +224,12 @@ export const make = (
           skewMillis,
           timeout
         }, Effect.provideService(HttpClient.HttpClient, http)),
-      removeAccount: (account) => Effect.asVoid(cache.removeAccount(authority, account.id))
+      removeAccount: (account) => Effect.asVoid(cache.removeAccount(authority, account.id)),
+      dpopKey: (account) =>
+        Effect.flatMap(cache.read, (content) => {
+          const kept = TokenCacheModule.findDpopKey(content, authority, clientId, account.id)
+          return kept === undefined ? Effect.succeedNone : Dpop.restore(kept)
+        })
     }
   })
 

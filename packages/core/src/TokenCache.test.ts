@@ -31,9 +31,9 @@ describe("TokenCache stored form (version 1)", () => {
     assert.isTrue([...back.refreshTokens.values()].every((e) => Redacted.isRedacted(e.secret)))
   })
 
-  it("the stored form is four lists and the kept clients under a version", () => {
+  it("the stored form is four lists, the kept clients and DPoP keys under a version", () => {
     const stored = TokenCache.encode(sample())
-    assert.deepStrictEqual(Object.keys(stored), ["version", "accounts", "accessTokens", "refreshTokens", "idTokens", "clients"])
+    assert.deepStrictEqual(Object.keys(stored), ["version", "accounts", "accessTokens", "refreshTokens", "idTokens", "clients", "dpopKeys"])
     assert.strictEqual(stored.version, 1)
     assert.strictEqual(stored.accessTokens.length, 2)
   })

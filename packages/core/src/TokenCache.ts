@@ -23,6 +23,7 @@ import * as Predicate from "effect/Predicate"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import { Account } from "./Account.js"
+import * as Dpop from "./Dpop.js"
 import * as internal from "./internal/cacheContent.js"
 import * as telemetry from "./internal/telemetry.js"
 import type * as ScopeForm from "./ScopeForm.js"
@@ -118,8 +119,32 @@ export const ClientEntry = Schema.Struct({
 export type ClientEntry = internal.ClientEntry
 
 /**
- * The cache's stored form, version 1: four lists, and the stored clients
- * (absent in files written before they were kept, which still read). This is what
+ * The DPoP key pair an account's tokens are bound to (RFC 9449 §5), one per
+ * authority, client and account: kept with the refresh token it proves, and
+ * removed with the account. `secret` is the private key (a JWK in JSON text).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const DpopKeyEntry = Schema.Struct({
+  authority: Schema.String,
+  clientId: Schema.String,
+  accountId: Schema.String,
+  ...Dpop.StoredKey.fields,
+  cachedAt: Epoch
+})
+
+/**
+ * A DPoP key pair as the cache keeps it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DpopKeyEntry = internal.DpopKeyEntry
+
+/**
+ * The cache's stored form, version 1: four lists, and the stored clients and
+ * DPoP keys (absent in files written before they were kept, which still read). This is what
  * `@devflow/cache-file` writes as JSON (secrets in clear).
  *
  * @since 0.1.0
@@ -131,7 +156,8 @@ export const CacheFile = Schema.Struct({
   accessTokens: Schema.Array(AccessTokenEntry),
   refreshTokens: Schema.Array(CredentialEntry),
   idTokens: Schema.Array(CredentialEntry),
-  clients: Schema.optionalWith(Schema.Array(ClientEntry), { default: () => [] })
+  clients: Schema.optionalWith(Schema.Array(ClientEntry), { default: () => [] }),
+  dpopKeys: Schema.optionalWith(Schema.Array(DpopKeyEntry), { default: () => [] })
 })
 
 /**
@@ -166,7 +192,10 @@ export const empty: CacheContent = internal.empty
  * @category constructors
  */
 export const fromFile = (
-  file: Omit<CacheFile, "clients"> & { readonly clients?: CacheFile["clients"] | undefined }
+  file: Omit<CacheFile, "clients" | "dpopKeys"> & {
+    readonly clients?: CacheFile["clients"] | undefined
+    readonly dpopKeys?: CacheFile["dpopKeys"] | undefined
+  }
 ): CacheContent => ({
   version: CURRENT_VERSION,
   accounts: new Map(file.accounts.map((a) => [internal.accountKey(a.authority, a.id), a])),
@@ -179,7 +208,8 @@ export const fromFile = (
     file.refreshTokens.map((e) => [internal.credentialKey(e.authority, e.clientId, e.accountId), e])
   ),
   idTokens: new Map(file.idTokens.map((e) => [internal.credentialKey(e.authority, e.clientId, e.accountId), e])),
-  clients: new Map((file.clients ?? []).map((e) => [internal.clientKey(e.tokenEndpoint, e.clientId), e]))
+  clients: new Map((file.clients ?? []).map((e) => [internal.clientKey(e.tokenEndpoint, e.clientId), e])),
+  dpopKeys: new Map((file.dpopKeys ?? []).map((e) => [internal.credentialKey(e.authority, e.clientId, e.accountId), e]))
 })
 
 /**
@@ -194,7 +224,8 @@ export const toFile = (content: CacheContent): CacheFile => ({
   accessTokens: [...content.accessTokens.values()],
   refreshTokens: [...content.refreshTokens.values()],
   idTokens: [...content.idTokens.values()],
-  clients: [...content.clients.values()]
+  clients: [...content.clients.values()],
+  dpopKeys: [...content.dpopKeys.values()]
 })
 
 // ---------------------------------------------------------------------------
@@ -478,6 +509,20 @@ export const findIdToken: (
   clientId: string,
   accountId: string
 ) => CredentialEntry | undefined = internal.findIdToken
+
+/**
+ * The DPoP key the tokens of this authority, client and account are bound
+ * to, if they are and it is cached (see `Dpop.restore`).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const findDpopKey: (
+  content: CacheContent,
+  authority: string,
+  clientId: string,
+  accountId: string
+) => DpopKeyEntry | undefined = internal.findDpopKey
 
 /**
  * The secret stored for `clientId` at `tokenEndpoint`, if any.

@@ -16,6 +16,8 @@ import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import type * as ClientConfig from "../src/ClientConfig.js"
 import * as DeviceFlow from "../src/DeviceFlow.js"
+import * as Dpop from "../src/Dpop.js"
+import * as DpopCrypto from "../src/internal/dpop.js"
 import * as PublicClient from "../src/PublicClient.js"
 import * as TestKit from "../src/TestKit.js"
 import * as TokenCache from "../src/TokenCache.js"
@@ -237,5 +239,66 @@ describe("secret canaries: nothing a flow logs, traces, throws or emits carries 
         Effect.provide(capture.layer)
       )
       assertClean(capture)
+    }))
+
+  it.effect("DPoP: nothing of a private key in any log, span, event, saved session, error, result or printed cache", () =>
+    Effect.gen(function*() {
+      const capture = makeCapture()
+      const privateParts: Array<string> = []
+      const remember = (stored: Dpop.StoredKey | undefined) => {
+        if (stored === undefined) return
+        privateParts.push(Redacted.value(stored.secret), (JSON.parse(Redacted.value(stored.secret)) as { d: string }).d)
+      }
+      let refuse = false
+      const script: TestKit.Script = {
+        deviceAuthorization: () => code(),
+        token: ({ params, headers }) =>
+          params.grant_type === "refresh_token" && refuse
+            // a server that quotes the proof it refused (it holds the public key only)
+            ? TestKit.oauthError("invalid_dpop_proof", { fields: { error_description: `bad proof ${headers.dpop ?? ""}` } })
+            : tokens()
+      }
+      const key = yield* Dpop.generateKeyPair()
+      remember(yield* DpopCrypto.toStored(key))
+      const program = Effect.gen(function*() {
+        const config = yield* TestKit.config({ clientSecret: Redacted.make(C.clientSecret), dpop: true })
+        // a flow whose every event carries the saved session, its key inside
+        const events = yield* runVirtual(
+          DeviceFlow.events(config).pipe(
+            Stream.tap((event) => Effect.logDebug("device flow event", event)),
+            Stream.runCollect,
+            Effect.provide(Dpop.layerKey(key))
+          )
+        )
+        capture.record("events", events)
+        assert.isTrue(Exit.isSuccess(events))
+        const client = yield* PublicClient.make({ config })
+        const signedIn = yield* runVirtual(client.acquireTokenWithDeviceCode({}, { onCode: (c) => Effect.logInfo("code", c) }))
+        capture.record("sign-in", signedIn)
+        const [account] = yield* client.getAccounts
+        const content = yield* Effect.flatMap(TokenCache.TokenCache, (cache) => cache.read)
+        remember(TokenCache.findDpopKey(content, client.authority, config.clientId, account!.id))
+        capture.record("cache content", content)
+        capture.record("kept key", yield* client.dpopKey(account!))
+        const refreshed = yield* runVirtual(client.acquireTokenSilent([], account!, { forceRefresh: true }))
+        capture.record("refreshed", refreshed)
+        assert.isTrue(Exit.isSuccess(refreshed) && refreshed.value.tokenType === "DPoP")
+        refuse = true
+        const refused = yield* runVirtual(client.acquireTokenSilent([], account!, { forceRefresh: true }))
+        capture.record("refused", refused)
+        if (Exit.isFailure(refused)) yield* Effect.logWarning("refresh refused", refused.cause)
+        assert.isTrue(Exit.isFailure(refused) && String(refused.cause).includes("DpopProofRejected"))
+      })
+      yield* program.pipe(
+        Effect.provide(Layer.merge(TokenCache.layerMemory, TestKit.layer(script, { dpop: {} }))),
+        Effect.provide(capture.layer)
+      )
+      assertClean(capture)
+      // two keys: the flow's and the sign-in's own
+      assert.strictEqual(privateParts.length, 4)
+      // not vacuous: the sessions and the kept key were captured, shown by their public thumbprint
+      assert.isTrue(capture.texts.some((text) => text.includes(key.thumbprint)))
+      const leaks = capture.texts.filter((text) => privateParts.some((part) => text.includes(part)))
+      assert.deepStrictEqual(leaks.map((t) => t.slice(0, 200)), [])
     }))
 })

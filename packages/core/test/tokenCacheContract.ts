@@ -15,6 +15,8 @@ import type * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Account from "../src/Account.js"
+import * as Dpop from "../src/Dpop.js"
+import * as DpopCrypto from "../src/internal/dpop.js"
 import * as TokenCache from "../src/TokenCache.js"
 
 const AUTHORITY = "https://login.devflow.test/tenant-1/oauth2/v2.0/token"
@@ -209,6 +211,31 @@ export const tokenCacheContract = (name: string, layer: Layer.Layer<TokenCache.T
         assert.deepStrictEqual([...new Set(owners)], [bob.id])
         assert.strictEqual(TokenCache.size(content), 4)
         assert.isFalse(yield* cache.removeAccount(AUTHORITY, alice.id))
+      })
+    )
+
+    test(
+      "a DPoP key is kept with the tokens it binds: a refresh keeps it, an unbound sign-in drops it, removeAccount removes it",
+      Effect.gen(function*() {
+        const cache = yield* TokenCache.TokenCache
+        const alice = accountFor("alice")
+        const bob = accountFor("bob")
+        const key = yield* Dpop.generateKeyPair()
+        const stored = yield* DpopCrypto.toStored(key)
+        yield* cache.save({ ...signIn(alice), dpopKey: stored })
+        yield* cache.save({ ...signIn(bob), dpopKey: stored })
+        const kept = TokenCache.findDpopKey(yield* cache.read, AUTHORITY, CLIENT, alice.id)
+        assert.isTrue(kept !== undefined && Redacted.isRedacted(kept.secret))
+        assert.strictEqual(kept?.jkt, key.thumbprint)
+        // what is read back (from a file, a keychain, Redis) signs as the same key
+        const restored = yield* Effect.flatten(Dpop.restore(kept!))
+        assert.strictEqual(restored.thumbprint, key.thumbprint)
+        yield* cache.save(signIn(alice, { label: "alice-refreshed" }))
+        assert.isDefined(TokenCache.findDpopKey(yield* cache.read, AUTHORITY, CLIENT, alice.id))
+        yield* cache.save({ ...signIn(bob, { label: "bob-bearer" }), dpopKey: null })
+        assert.isUndefined(TokenCache.findDpopKey(yield* cache.read, AUTHORITY, CLIENT, bob.id))
+        assert.isTrue(yield* cache.removeAccount(AUTHORITY, alice.id))
+        assert.strictEqual((yield* cache.read).dpopKeys.size, 0)
       })
     )
 

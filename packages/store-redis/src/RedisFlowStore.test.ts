@@ -1,15 +1,21 @@
+import * as Dpop from "@devflow/core/Dpop"
+import type { ClientConfig } from "@devflow/core/ClientConfig"
 import * as FlowStore from "@devflow/core/FlowStore"
 import * as TestKit from "@devflow/core/TestKit"
+import type { HttpClient } from "@effect/platform/HttpClient"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { flowStoreContract, planScript } from "../../core/test/flowStoreContract.js"
+import * as DpopCrypto from "../../core/src/internal/dpop.js"
+import { processHolder } from "../../core/src/internal/dpopClient.js"
 import { Redis } from "ioredis"
 import {
   connect,
@@ -55,16 +61,23 @@ describe.runIf(server !== undefined)("RedisFlowStore", () => {
     return { a: yield* build(), b: yield* build(), prefix, http }
   })
 
+  /** An instance of an app on `prefix`, living in `scope` (closing it stops the instance). */
+  const instanceIn = (config: ClientConfig, prefix: string, http: Context.Context<HttpClient | TestKit.FakeServer>) =>
+  (scope: Scope.Scope) =>
+    Effect.flatMap(Layer.buildWithScope(connectionLayer(url, { prefix }), scope), (connection) =>
+      RedisFlowStore.make(config, { lease: "2 seconds", resyncEvery: "1 second" }).pipe(
+        Effect.provide(connection),
+        Effect.provide(http),
+        Scope.extend(scope)
+      ))
+
   it.live("an instance that stops hands its flow over: the taker resumes the stored session, slow_down interval kept", () =>
     Effect.gen(function*() {
       const config = yield* TestKit.config()
       const prefix = freshPrefix()
       const http = yield* Layer.build(TestKit.layer(planScript()))
       const server = Context.get(http, TestKit.FakeServer)
-      const options = { lease: "2 seconds", resyncEvery: "1 second" } as const
-      const instance = (scope: Scope.Scope) =>
-        Effect.flatMap(Layer.buildWithScope(connectionLayer(url, { prefix }), scope), (connection) =>
-          RedisFlowStore.make(config, options).pipe(Effect.provide(connection), Effect.provide(http), Scope.extend(scope)))
+      const instance = instanceIn(config, prefix, http)
       const scopeA = yield* Scope.make()
       const a = yield* instance(scopeA)
       const flow = yield* a.start({ extraParams: { plan: "slow" } })
@@ -86,6 +99,37 @@ describe.runIf(server !== undefined)("RedisFlowStore", () => {
         assert.isAtLeast(polls[i]!.sentAt - polls[i - 1]!.endedAt!, 6_000 - 5)
       }
       assert.isAbove(polls.at(-1)!.sentAt, stoppedAt)
+    }).pipe(Effect.scoped), { timeout: 40_000 })
+
+  it.live("with DPoP, the taker keeps polling with the flow's key, sealed with its session (never in clear in Redis)", () =>
+    Effect.gen(function*() {
+      const config = yield* TestKit.config({ dpop: true })
+      const prefix = freshPrefix()
+      const http = yield* Layer.build(TestKit.layer(planScript(), { dpop: { required: true } }))
+      const server = Context.get(http, TestKit.FakeServer)
+      // each instance a process of its own: its own default key holder
+      const instance = instanceIn(config, prefix, http)
+      const key = yield* Dpop.generateKeyPair()
+      const privateJwk = JSON.parse(Redacted.value((yield* DpopCrypto.toStored(key)).secret)) as { d: string }
+      const scopeA = yield* Scope.make()
+      const a = yield* instance(scopeA)
+      const flow = yield* a.start({ extraParams: { plan: "slow" } }).pipe(Effect.provide(Dpop.layerKey(key)))
+      yield* a.watch(flow.id).pipe(
+        Stream.filter((u) => u._tag === "Pending" && u.step === "SlowedDown"),
+        Stream.runHead,
+        Effect.timeout("10 seconds")
+      )
+      const dump = yield* Effect.promise(() => dumpAll(url))
+      assert.notInclude(dump, privateJwk.d)
+      yield* Scope.close(scopeA, Exit.void)
+      const stoppedAt = Date.now()
+      const b = yield* instance(yield* Effect.scope).pipe(Effect.provideService(Dpop.CurrentKey, processHolder()))
+      const final = yield* FlowStore.awaitResult(b, flow.id).pipe(Effect.timeout("20 seconds"))
+      assert.strictEqual(final._tag, "Succeeded")
+      const polls = (yield* server.polls).filter((p) => p.params.device_code === flow.userCode.replace("USER-", "DC-") + "-canary")
+      assert.isAbove(polls.at(-1)!.sentAt, stoppedAt)
+      // RFC 9449 §5: every poll, the taker's included, proves the one key the tokens are bound to
+      assert.deepStrictEqual([...new Set(polls.map((p) => JSON.stringify(p.dpop)))], [JSON.stringify({ jkt: key.thumbprint })])
     }).pipe(Effect.scoped), { timeout: 40_000 })
 
   it.live("a holder whose lease was taken stops polling and can write nothing", () =>

@@ -1,3 +1,4 @@
+import * as Dpop from "@devflow/core/Dpop"
 import * as Silent from "@devflow/core/Silent"
 import * as TestKit from "@devflow/core/TestKit"
 import * as TestKitCache from "@devflow/core/TestKitCache"
@@ -12,6 +13,7 @@ import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import { Redis } from "ioredis"
 import { accountFor, signIn, tokenCacheContract } from "../../core/test/tokenCacheContract.js"
+import * as DpopCrypto from "../../core/src/internal/dpop.js"
 import { connect, connectionLayer, dumpAll, KEY_1, KEY_2, keyring, withConnection, withLostReply } from "../test/helpers.js"
 import { hasRedis, startRedis } from "../test/redisServer.js"
 import { RedisConnection } from "./RedisConnection.js"
@@ -138,10 +140,13 @@ describe.runIf(server !== undefined)("RedisTokenCache", () => {
       const cache = yield* RedisTokenCache.make({ namespace, refreshTokenLifetime: "30 days" }).pipe(
         withConnection(url)
       )
-      yield* cache.save(signIn(accountFor("carol")))
+      // a DPoP key is sealed with the tokens it binds
+      const dpopKey = yield* Effect.flatMap(Dpop.generateKeyPair(), DpopCrypto.toStored)
+      yield* cache.save({ ...signIn(accountFor("carol")), dpopKey })
       const dump = yield* Effect.promise(() => dumpAll(url))
       assert.include(dump, `tokens:${namespace}`)
       assert.notInclude(dump, "canary")
+      assert.notInclude(dump, (JSON.parse(Redacted.value(dpopKey.secret)) as { d: string }).d)
       assert.notInclude(dump, "carol@devflow.test")
       const redis = new Redis(url)
       const ttl = yield* Effect.promise(() => redis.pttl(`devflow:{devflow:tokens:${namespace}}:parts`))

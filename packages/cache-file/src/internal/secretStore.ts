@@ -22,8 +22,8 @@ export const MODES: ReadonlyArray<Mode> = ["auto", "keychain", "file"]
 const REF_PREFIX = SecretPlacement.REFERENCE_PREFIX
 const REF = SecretPlacement.REFERENCE
 
-type Section = "refreshTokens" | "clients"
-type Entry = TokenCache.CredentialEntry | TokenCache.ClientEntry
+type Section = "refreshTokens" | "clients" | "dpopKeys"
+type Entry = TokenCache.CredentialEntry | TokenCache.ClientEntry | TokenCache.DpopKeyEntry
 
 /** A refresh token or client entry of the content, by section and key. */
 interface Slot {
@@ -32,11 +32,17 @@ interface Slot {
   readonly entry: Entry
 }
 
-const KIND: Readonly<Record<Section, string>> = { refreshTokens: "refresh-token", clients: "client-secret" }
+const KIND: Readonly<Record<Section, string>> = {
+  refreshTokens: "refresh-token",
+  clients: "client-secret",
+  // the private key a DPoP-bound refresh token is proved with goes where the refresh token goes
+  dpopKeys: "dpop-key"
+}
 
 const slotsOf = (content: TokenCache.CacheContent): Array<Slot> => [
   ...[...content.refreshTokens].map(([key, entry]) => ({ section: "refreshTokens" as const, key, entry })),
-  ...[...content.clients].map(([key, entry]) => ({ section: "clients" as const, key, entry }))
+  ...[...content.clients].map(([key, entry]) => ({ section: "clients" as const, key, entry })),
+  ...[...content.dpopKeys].map(([key, entry]) => ({ section: "dpopKeys" as const, key, entry }))
 ]
 
 /** The keychain item an entry's reference names, if its secret is one. */
@@ -45,16 +51,20 @@ const refOf = (entry: Entry): string | undefined => REF.exec(Redacted.value(entr
 const withSlots = (content: TokenCache.CacheContent, slots: ReadonlyArray<Slot>): TokenCache.CacheContent => {
   const refreshTokens = new Map<string, TokenCache.CredentialEntry>()
   const clients = new Map<string, TokenCache.ClientEntry>()
+  const dpopKeys = new Map<string, TokenCache.DpopKeyEntry>()
   for (const slot of slots) {
     if (slot.section === "refreshTokens") refreshTokens.set(slot.key, slot.entry as TokenCache.CredentialEntry)
+    else if (slot.section === "dpopKeys") dpopKeys.set(slot.key, slot.entry as TokenCache.DpopKeyEntry)
     else clients.set(slot.key, slot.entry as TokenCache.ClientEntry)
   }
-  return { ...content, refreshTokens, clients }
+  return { ...content, refreshTokens, clients, dpopKeys }
 }
 
 const who = (slot: Slot): string =>
   slot.section === "refreshTokens"
     ? `the refresh token of ${(slot.entry as TokenCache.CredentialEntry).accountId} (client ${slot.entry.clientId})`
+    : slot.section === "dpopKeys"
+    ? `the DPoP key of ${(slot.entry as TokenCache.DpopKeyEntry).accountId} (client ${slot.entry.clientId})`
     : `the secret of client ${slot.entry.clientId}`
 
 /**
@@ -247,8 +257,8 @@ export const make = (options: {
    */
   const keep = (slot: Slot, next: TokenCache.CacheContent): boolean => {
     if (next[slot.section].has(slot.key)) return false
-    if (slot.section === "refreshTokens") {
-      const entry = slot.entry as TokenCache.CredentialEntry
+    if (slot.section === "refreshTokens" || slot.section === "dpopKeys") {
+      const entry = slot.entry as TokenCache.CredentialEntry | TokenCache.DpopKeyEntry
       return TokenCache.findAccount(next, entry.authority, entry.accountId) !== undefined
     }
     if (next.accounts.size === 0) return false

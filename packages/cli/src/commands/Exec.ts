@@ -83,6 +83,13 @@ export const exec = Command.make(
           // A person at a terminal can sign in; a script or CI job gets exit 7 instead of a prompt nobody sees.
           const login = options.login || (process.stdin.isTTY === true && process.stderr.isTTY === true)
           const { view } = yield* Token.acquire(options, { json: context.json, login })
+          if (Option.isSome(options.headerFile) && TokenFormat.isDpop(view.tokenType)) {
+            // RFC 9449 §4.2: a proof is for one method and URL, and servers refuse it a second time (jti)
+            return yield* new CliError.UsageError({
+              message: "--header-file cannot hold a DPoP token's header: each request needs a proof of its own",
+              hint: "In the command, make the two header lines per request: devflow token --format header --method GET --url <url>."
+            })
+          }
           if (Option.isSome(options.headerFile)) yield* headerFile(options.headerFile.value, view)
           const ended = yield* run(command, args, { ...process.env, [options.env]: view.accessToken })
           if (ended._tag === "NotStarted") {

@@ -14,6 +14,7 @@ import type * as Providers from "@devflow/core/Providers"
 import * as PublicClient from "@devflow/core/PublicClient"
 import * as ServerText from "@devflow/core/ServerText"
 import type * as DeviceFlowError from "@devflow/core/DeviceFlowError"
+import * as Dpop from "@devflow/core/Dpop"
 import * as Silent from "@devflow/core/Silent"
 import * as TokenCache from "@devflow/core/TokenCache"
 import * as Command from "@effect/cli/Command"
@@ -62,9 +63,56 @@ const formatOf = (format: Option.Option<TokenFormat.Format>, json: boolean): Eff
 }
 
 /** What a failed refresh grant fails with (the silent path sends no other request). */
-type RefreshFailure = DeviceFlowError.TransportError | DeviceFlowError.OAuthError | DeviceFlowError.InvalidResponse
+type RefreshFailure =
+  | DeviceFlowError.TransportError
+  | DeviceFlowError.OAuthError
+  | DeviceFlowError.DpopProofRejected
+  | DeviceFlowError.InvalidResponse
 const isRefreshFailure = <E extends { readonly _tag: string }>(error: E): error is Extract<E, RefreshFailure> =>
-  error._tag === "TransportError" || error._tag === "OAuthError" || error._tag === "InvalidResponse"
+  error._tag === "TransportError" || error._tag === "OAuthError" || error._tag === "DpopProofRejected" ||
+  error._tag === "InvalidResponse"
+
+/** RFC 9449 §7: a proof for one request, `ath` binding it to the token, signed with the key kept with it. */
+const proof = (
+  client: PublicClient.PublicClient,
+  view: TokenFormat.TokenView,
+  request: { readonly method: string; readonly url: string }
+) =>
+  Effect.gen(function*() {
+    const noKey = new CliError.LocalError({
+      message: `The DPoP key of ${ServerText.sanitize(view.account.username ?? view.account.id)}'s tokens is not in the token cache`,
+      hint: "Sign in again with `devflow login` (it keeps a new key with the new tokens)."
+    })
+    const account = yield* client.getAccount(view.account.id)
+    if (Option.isNone(account)) return yield* noKey
+    const key = yield* client.dpopKey(account.value)
+    if (Option.isNone(key)) return yield* noKey
+    return yield* Dpop.proof(key.value, { method: request.method, url: request.url, accessToken: view.accessToken })
+  })
+
+/** `--url` for a DPoP proof: an absolute http(s) URL. */
+const requestUrl = (url: string): Effect.Effect<string, CliError.UsageError> => {
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(url)
+  } catch {
+    parsed = undefined
+  }
+  return parsed === undefined || (parsed.protocol !== "https:" && parsed.protocol !== "http:")
+    ? Effect.fail(
+      new CliError.UsageError({
+        message: `--url ${JSON.stringify(url.slice(0, 100))} is not an absolute http(s) URL`,
+        hint: "Give the address of the request the token is for, e.g. --url https://api.example/x."
+      })
+    )
+    : Effect.succeed(url)
+}
+
+/** `--method`: an HTTP method token (RFC 9110 §9.1), upper-cased as proofs carry it. */
+const requestMethod = (method: string): Effect.Effect<string, CliError.UsageError> =>
+  /^[A-Za-z]{1,20}$/.test(method)
+    ? Effect.succeed(method.toUpperCase())
+    : Effect.fail(new CliError.UsageError({ message: `--method ${JSON.stringify(method.slice(0, 40))} is not an HTTP method`, hint: "E.g. --method POST." }))
 
 /**
  * The account to get a token for: `--account` (an id, else a username),
@@ -138,7 +186,12 @@ export interface Acquired {
  */
 export const acquire = (
   options: AcquireOptions,
-  mode: { readonly json: boolean; readonly login: boolean }
+  mode: {
+    readonly json: boolean
+    readonly login: boolean
+    /** a DPoP token: also sign a proof for this request (RFC 9449 §7), with the key kept with the token */
+    readonly proofFor?: { readonly method: string; readonly url: string } | undefined
+  }
 ): Effect.Effect<Acquired, CliError.CliError> => {
   const directory = Target.directoryOf(options.cacheDir)
   return Effect.gen(function*() {
@@ -195,7 +248,8 @@ export const acquire = (
           )
           : Effect.fail(required))
     )
-    return { view: result, provider: target.provider }
+    if (mode.proofFor === undefined || !TokenFormat.isDpop(result.tokenType)) return { view: result, provider: target.provider }
+    return { view: { ...result, dpopProof: yield* proof(client, result, mode.proofFor) }, provider: target.provider }
   }).pipe(
     Effect.provide(services(directory, options.secretStore)),
     // before the cache layer tries to create the directory
@@ -213,7 +267,16 @@ export const token = Command.make(
   Root.handle((options, context) =>
     Effect.gen(function*() {
       const format = yield* formatOf(options.format, context.json)
-      const { view } = yield* acquire(options, { json: context.json, login: options.login })
+      const method = yield* requestMethod(options.method)
+      const url = Option.isSome(options.url) ? yield* requestUrl(options.url.value) : undefined
+      const proofFor = format === "header" && url !== undefined ? { method, url } : undefined
+      const { view } = yield* acquire(options, { json: context.json, login: options.login, proofFor })
+      if (format === "header" && TokenFormat.isDpop(view.tokenType) && view.dpopProof === undefined) {
+        return yield* new CliError.UsageError({
+          message: "A DPoP token is used with a proof made for each request, and no --url was given",
+          hint: "Give the request: devflow token --format header --method GET --url https://api.example/x (both lines go with it)."
+        })
+      }
       Output.stdout().write(TokenFormat.render(format, view))
     })
   )

@@ -200,6 +200,8 @@ const serve = (
   if (json && formatText !== "json") return undefined
   const found = find(parsed, env)
   if (found === undefined) return undefined
+  // a DPoP token's header goes with a proof signed for one request: the full CLI's (Web Crypto, the kept key)
+  if (formatText === "header" && TokenFormat.isDpop(found.view.tokenType)) return undefined
   write(TokenFormat.render(formatText, found.view))
   return 0
 }
@@ -354,7 +356,8 @@ export const readCache = (
   if (content?.version !== 1 || !Array.isArray(content.accounts) || !Array.isArray(content.accessTokens)) return undefined
   // Secrets not yet where the chosen store keeps them (`--secret-store` switched): the full CLI moves them,
   // or says that the keychain it must use does not answer ("the keychain or nothing").
-  const secrets = [...(content.refreshTokens ?? []), ...(content.clients ?? [])].map((e: { secret?: unknown }) => e?.secret)
+  const secrets = [...(content.refreshTokens ?? []), ...(content.clients ?? []), ...(content.dpopKeys ?? [])]
+    .map((e: { secret?: unknown }) => e?.secret)
   if (!secrets.every((s) => typeof s === "string") || !SecretPlacement.settled(secretStore, secrets as Array<string>)) {
     return undefined
   }

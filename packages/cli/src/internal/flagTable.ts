@@ -172,6 +172,15 @@ export const FLAGS = {
     commands: SIGN_IN,
     group: "server"
   },
+  dpop: {
+    name: "dpop",
+    kind: "boolean",
+    env: "DEVFLOW_DPOP",
+    help: "DPoP-bound tokens (RFC 9449).",
+    commands: SIGN_IN,
+    group: "server",
+    fast: "ignore"
+  },
   format: {
     name: "format",
     kind: "choice",
@@ -183,6 +192,23 @@ export const FLAGS = {
     commands: ["token"],
     group: "output",
     fast: "read"
+  },
+  method: {
+    name: "method",
+    kind: "text",
+    value: "<method>",
+    default: "GET",
+    help: "The request's method, for a DPoP proof (default GET).",
+    commands: ["token"],
+    group: "output"
+  },
+  url: {
+    name: "url",
+    kind: "text",
+    value: "<url>",
+    help: "The request's URL, for a DPoP token's header lines.",
+    commands: ["token"],
+    group: "output"
   },
   account: {
     name: "account",
@@ -227,7 +253,7 @@ export const FLAGS = {
     kind: "boolean",
     env: "DEVFLOW_NO_STORE_SECRET",
     help:
-      "Do not keep the client secret with the tokens in the 0600 cache (and forget one kept earlier); a refresh that needs it then asks for the secret again.",
+      "Do not keep the client secret in the 0600 cache (and forget a kept one): refreshes need it given.",
     commands: SIGN_IN,
     group: "server",
     fast: "ignore"

@@ -62,6 +62,8 @@ export interface Client {
   readonly scopes: ReadonlyArray<string>
   readonly deviceAuthorizationParams: Readonly<Record<string, string>>
   readonly tokenParams: Readonly<Record<string, string>>
+  /** `login --dpop`: the tokens are DPoP-bound (RFC 9449); absent: Bearer */
+  readonly dpop?: true | undefined
 }
 
 /** @internal */
@@ -103,7 +105,7 @@ const isClient = (u: unknown): u is Client =>
   (u.clientAuthMethod === "none" || u.clientAuthMethod === "client_secret_post" ||
     u.clientAuthMethod === "client_secret_basic") &&
   (u.wire === "oauth" || u.wire === "aws-sso-oidc") && isStringArray(u.scopes) &&
-  isStringRecord(u.deviceAuthorizationParams) && isStringRecord(u.tokenParams)
+  isStringRecord(u.deviceAuthorizationParams) && isStringRecord(u.tokenParams) && (u.dpop === undefined || u.dpop === true)
 
 const isProfile = (u: unknown): u is Profile =>
   isRecord(u) && isInputs(u.inputs) && isClient(u.client) && isOptionalString(u.accountId) && isString(u.updatedAt)

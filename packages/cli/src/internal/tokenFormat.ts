@@ -29,10 +29,19 @@ export interface TokenView {
     readonly name?: string | undefined
   }
   readonly source: "cache" | "refresh" | "device_code"
+  /** with a DPoP token and `--url`: the proof for that one request (RFC 9449 §7) */
+  readonly dpopProof?: string | undefined
 }
 
-// RFC 6750 §2.1: the scheme is "Bearer"; servers spell token_type in any case (RFC 6749 §5.1).
-const scheme = (tokenType: string): string => (tokenType.toLowerCase() === "bearer" ? "Bearer" : tokenType)
+// RFC 6750 §2.1: the scheme is "Bearer", RFC 9449 §7.1 "DPoP"; servers spell token_type in any case (RFC 6749 §5.1).
+const scheme = (tokenType: string): string =>
+  tokenType.toLowerCase() === "bearer" ? "Bearer" : tokenType.toLowerCase() === "dpop" ? "DPoP" : tokenType
+
+/**
+ * Whether a token is DPoP-bound (RFC 9449 §5): used only with a proof made per request.
+ * @internal
+ */
+export const isDpop = (tokenType: string): boolean => tokenType.toLowerCase() === "dpop"
 
 // Kubernetes decodes metav1.Time as RFC 3339 in whole seconds.
 const rfc3339 = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z")
@@ -46,7 +55,9 @@ export const render = (format: Format, view: TokenView): string => {
     case "raw":
       return `${view.accessToken}\n`
     case "header":
-      return `Authorization: ${scheme(view.tokenType)} ${view.accessToken}\n`
+      // RFC 9449 §7.1: a DPoP token goes with its proof, in the DPoP header
+      return `Authorization: ${scheme(view.tokenType)} ${view.accessToken}\n` +
+        (view.dpopProof === undefined ? "" : `DPoP: ${view.dpopProof}\n`)
     case "json":
       return JSON.stringify({
         access_token: view.accessToken,

@@ -1,5 +1,6 @@
 import * as Redacted from "effect/Redacted"
 import type { Account } from "../Account.js"
+import type * as Dpop from "../Dpop.js"
 import * as CacheQuery from "../CacheQuery.js"
 import * as ScopeForm from "../ScopeForm.js"
 
@@ -53,6 +54,18 @@ export interface ClientEntry {
 }
 
 /**
+ * The DPoP key pair the account's tokens are bound to (RFC 9449 §5), one per
+ * authority, client and account, kept and removed with them.
+ * @internal
+ */
+export interface DpopKeyEntry extends Dpop.StoredKey {
+  readonly authority: string
+  readonly clientId: string
+  readonly accountId: string
+  readonly cachedAt: number
+}
+
+/**
  * The cache's content in memory: every section keyed by the entry's
  * identity, so lookups are direct. Values are immutable; every change makes
  * a new content.
@@ -65,6 +78,7 @@ export interface CacheContent {
   readonly refreshTokens: ReadonlyMap<string, CredentialEntry>
   readonly idTokens: ReadonlyMap<string, CredentialEntry>
   readonly clients: ReadonlyMap<string, ClientEntry>
+  readonly dpopKeys: ReadonlyMap<string, DpopKeyEntry>
 }
 
 /** @internal */
@@ -77,7 +91,8 @@ export const empty: CacheContent = {
   accessTokens: new Map(),
   refreshTokens: new Map(),
   idTokens: new Map(),
-  clients: new Map()
+  clients: new Map(),
+  dpopKeys: new Map()
 }
 
 // JSON arrays cannot be ambiguous whatever the parts contain (URLs, subjects, client ids).
@@ -186,6 +201,14 @@ export const findRefreshToken = (
 ): CredentialEntry | undefined => content.refreshTokens.get(credentialKey(authority, clientId, accountId))
 
 /** @internal */
+export const findDpopKey = (
+  content: CacheContent,
+  authority: string,
+  clientId: string,
+  accountId: string
+): DpopKeyEntry | undefined => content.dpopKeys.get(credentialKey(authority, clientId, accountId))
+
+/** @internal */
 export const findIdToken = (
   content: CacheContent,
   authority: string,
@@ -231,6 +254,11 @@ export interface SaveInput {
   readonly refreshToken?: Redacted.Redacted<string> | undefined
   /** absent: the cached id_token (if any) stays */
   readonly idToken?: Redacted.Redacted<string> | undefined
+  /**
+   * the DPoP key the tokens are bound to; `null`: they are not bound (a Bearer sign-in drops
+   * a key kept before); absent: a stored one (if any) stays, as a refresh leaves it
+   */
+  readonly dpopKey?: Dpop.StoredKey | null | undefined
   /** the client's secret, kept for later refreshes; absent: a stored one (if any) stays */
   readonly client?: Omit<ClientEntry, "cachedAt" | "clientId"> | undefined
   readonly now: number
@@ -286,13 +314,22 @@ export const save = (content: CacheContent, input: SaveInput): CacheContent => {
   if (input.idToken !== undefined) {
     idTokens = new Map(idTokens).set(key, credential(input.idToken))
   }
+  let dpopKeys = content.dpopKeys
+  if (input.dpopKey === null && dpopKeys.has(key)) {
+    const without = new Map(dpopKeys)
+    without.delete(key)
+    dpopKeys = without
+  } else if (input.dpopKey !== undefined && input.dpopKey !== null) {
+    const { alg, jkt, secret } = input.dpopKey
+    dpopKeys = new Map(dpopKeys).set(key, { authority, clientId, accountId: account.id, alg, jkt, secret, cachedAt: now })
+  }
   const stored = input.client === undefined ? undefined : findClient(content, input.client.tokenEndpoint, clientId)
   // the same secret again (a registration reused, say) keeps what is known about it
   const clients = input.client === undefined ||
       (stored !== undefined && Redacted.value(stored.secret) === Redacted.value(input.client.secret))
     ? content.clients
     : withClient(content, { ...input.client, clientId, cachedAt: now }).clients
-  return { version: CURRENT_VERSION, accounts, accessTokens, refreshTokens, idTokens, clients }
+  return { version: CURRENT_VERSION, accounts, accessTokens, refreshTokens, idTokens, clients, dpopKeys }
 }
 
 /** @internal */
@@ -365,11 +402,13 @@ export const removeAccount = (content: CacheContent, authority: string, accountI
   const accessTokens = without(content.accessTokens)
   const refreshTokens = without(content.refreshTokens)
   const idTokens = without(content.idTokens)
+  // the key dies with the tokens it binds
+  const dpopKeys = without(content.dpopKeys)
   if (
     accounts === content.accounts && accessTokens === content.accessTokens &&
-    refreshTokens === content.refreshTokens && idTokens === content.idTokens
+    refreshTokens === content.refreshTokens && idTokens === content.idTokens && dpopKeys === content.dpopKeys
   ) return content
-  const rest = { ...content, accounts, accessTokens, refreshTokens, idTokens }
+  const rest = { ...content, accounts, accessTokens, refreshTokens, idTokens, dpopKeys }
   // A secret the user gave goes with the last account it refreshes tokens for; a registration
   // is not the user's and is kept for the next sign-in (it expires on its own).
   let clients: Map<string, ClientEntry> | undefined
@@ -404,4 +443,4 @@ export const removeRefreshToken = (
 /** @internal */
 export const size = (content: CacheContent): number =>
   content.accounts.size + content.accessTokens.size + content.refreshTokens.size + content.idTokens.size +
-  content.clients.size
+  content.clients.size + content.dpopKeys.size

@@ -12,7 +12,9 @@ import { validateParams, validateScopes } from "../ClientConfig.js"
 import type * as DeviceAuthorization from "../DeviceAuthorization.js"
 import type { AcquireOptions, DeviceFlowEvent as Event, FlowOptions, ResumeOptions } from "../DeviceFlow.js"
 import { type DeviceFlowError, InvalidConfiguration } from "../DeviceFlowError.js"
-import type { DeviceSession } from "../DeviceSession.js"
+import { DeviceSession } from "../DeviceSession.js"
+import * as Dpop from "../Dpop.js"
+import * as DpopCrypto from "./dpop.js"
 import * as PollSchedule from "../PollSchedule.js"
 import * as RequestLimits from "../RequestLimits.js"
 import type * as TokenResponse from "../TokenResponse.js"
@@ -31,7 +33,7 @@ export const events = (
   options: FlowOptions = {}
 ): Stream.Stream<Event, DeviceFlowError, HttpClient.HttpClient> =>
   Stream.unwrap(Effect.flatMap(validateRequest(config, request), (start) =>
-    Effect.map(flowOf(config, options), (flow) => stream(flow, start))))
+    Effect.flatMap(flowOf(config, options), (flow) => Effect.map(signing(config), (key) => stream(flow, start, key)))))
 
 /** @internal */
 export const acquireToken = <R = never>(
@@ -43,11 +45,11 @@ export const acquireToken = <R = never>(
   // until it ends, and the whole tree of a caller's effect would (docs/benchmarks.md, B2 memory).
   Effect.suspend(() =>
     Effect.flatMap(validateRequest(config, request), (start) =>
-      Effect.flatMap(flowOf(config, options), (flow) => {
+      Effect.flatMap(flowOf(config, options), (flow) => Effect.flatMap(signing(config), (key) => {
         const onEvent = options.onEvent
         return Engine.run(flow, start, {
           issued: (state, code, at) => {
-            const event = issued(state, code, at)
+            const event = issued(state, code, at, key)
             return Effect.zipRight(
               Effect.suspend(() => {
                 const out = options.onCode(event.code)
@@ -56,9 +58,9 @@ export const acquireToken = <R = never>(
               onEvent === undefined ? Effect.void : onEvent(event)
             )
           },
-          polled: onEvent === undefined ? undefined : (next) => onEvent(polled(next))
+          polled: onEvent === undefined ? undefined : (next) => onEvent(polled(next, key))
         })
-      }))
+      })))
   )
 
 /** @internal */
@@ -67,7 +69,8 @@ export const resumeEvents = (
   session: DeviceSession,
   options: ResumeOptions = {}
 ): Stream.Stream<Event, DeviceFlowError, HttpClient.HttpClient> =>
-  Stream.unwrap(Effect.map(resumeState(config, session, options), ([flow, state]) => stream(flow, state)))
+  Stream.unwrap(Effect.map(resumeState(config, session, options), ([flow, state, holder]) =>
+    withHolder(stream(flow, state, session.dpopKey), holder)))
 
 /** @internal */
 export const resume = (
@@ -76,7 +79,10 @@ export const resume = (
   options: ResumeOptions = {}
 ): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient> =>
   Effect.suspend(() =>
-    Effect.flatMap(resumeState(config, session, options), ([flow, state]) => Engine.run(flow, state, undefined))
+    Effect.flatMap(resumeState(config, session, options), ([flow, state, holder]) =>
+      holder === undefined
+        ? Engine.run(flow, state, undefined)
+        : Effect.provideService(Engine.run(flow, state, undefined), Dpop.CurrentKey, holder))
   )
 
 /** @internal */
@@ -101,11 +107,34 @@ const resumeState = (config: ClientConfig, session: DeviceSession, options: Resu
       return yield* new InvalidConfiguration({ field: "session.tokenEndpoint", reason: "belongs to another server" })
     }
     const flow = yield* flowOf(config, options)
+    // RFC 9449 §5: the tokens will be bound to the key the polls are proved with: the session's
+    const holder = config.dpop === undefined || session.dpopKey === undefined
+      ? undefined
+      : Dpop.makeHolder(
+        yield* Effect.flatten(Dpop.restore(session.dpopKey)).pipe(
+          Effect.orElseFail(() =>
+            new InvalidConfiguration({ field: "session.dpopKey", reason: "is not a usable DPoP key" })
+          )
+        )
+      )
     // the stored wall-clock deadline becomes a monotonic one here, once
     const state = Engine.fromSession(session, yield* Time.now, options.unobservedPoll === true)
     if (Engine.isFailed(state)) return yield* Effect.fail(state.error)
-    return [flow, state] as const
+    return [flow, state, holder] as const
   })
+
+/**
+ * With DPoP, the key the flow's polls are proved with (Dpop.CurrentKey's), as its
+ * saved sessions carry it, so that a process resuming the session keeps proving
+ * with it; undefined without DPoP.
+ */
+const signing = (config: ClientConfig): Effect.Effect<Dpop.StoredKey | undefined> =>
+  config.dpop === undefined
+    ? Effect.succeed(undefined)
+    : Effect.flatMap(Dpop.CurrentKey, (holder) => Effect.flatMap(holder.key, DpopCrypto.toStored))
+
+const withHolder = <A, E, R>(stream: Stream.Stream<A, E, R>, holder: Dpop.KeyHolder | undefined) =>
+  holder === undefined ? stream : Stream.provideService(stream, Dpop.CurrentKey, holder)
 
 // A request's scopes and extra parameters pass the checks the configuration's did (ClientConfig).
 const validateRequest = (
@@ -154,29 +183,42 @@ const flowOf = (config: ClientConfig, options: FlowOptions): Effect.Effect<Engin
 
 // The flow as a stream: the one loop (Engine.run), its listener pushing each event. The loop runs in
 // the stream's scope: a consumer that stops interrupts the sleep and the request in flight at once.
-const stream = (flow: Engine.Flow, from: Engine.Start | Engine.Polling): Stream.Stream<Event, DeviceFlowError, HttpClient.HttpClient> =>
+const stream = (
+  flow: Engine.Flow,
+  from: Engine.Start | Engine.Polling,
+  key: Dpop.StoredKey | undefined
+): Stream.Stream<Event, DeviceFlowError, HttpClient.HttpClient> =>
   Stream.asyncPush<Event, DeviceFlowError, HttpClient.HttpClient>((emit) =>
     Effect.forkScoped(
       Effect.matchCause(
         Engine.run(flow, from, {
-          issued: (state, code, at) => Effect.sync(() => emit.single(issued(state, code, at))),
-          polled: (next) => Effect.sync(() => emit.single(polled(next)))
+          issued: (state, code, at) => Effect.sync(() => emit.single(issued(state, code, at, key))),
+          polled: (next) => Effect.sync(() => emit.single(polled(next, key)))
         }),
         { onFailure: (cause) => emit.halt(cause), onSuccess: () => emit.end() }
       )
     ), { bufferSize: "unbounded" })
 
-const issued = (state: Engine.Polling, code: DeviceAuthorization.DeviceCode, at: Time.Instant) =>
-  DeviceFlowEvent.CodeIssued({ code, session: Engine.toSession(state, at) }) as Extract<Event, { _tag: "CodeIssued" }>
+const issued = (
+  state: Engine.Polling,
+  code: DeviceAuthorization.DeviceCode,
+  at: Time.Instant,
+  key: Dpop.StoredKey | undefined
+) => DeviceFlowEvent.CodeIssued({ code, session: sessionOf(state, at, key) }) as Extract<Event, { _tag: "CodeIssued" }>
+
+const sessionOf = (state: Engine.Polling, at: Time.Instant, key: Dpop.StoredKey | undefined): DeviceSession => {
+  const session = Engine.toSession(state, at)
+  return key === undefined ? session : new DeviceSession({ ...session, dpopKey: key }, true)
+}
 
 // Events show the next poll as the wall clock reads it now.
-const polled = (next: Engine.Continue | Engine.Done): Event => {
+const polled = (next: Engine.Continue | Engine.Done, key: Dpop.StoredKey | undefined): Event => {
   if (next._tag === "Done") return DeviceFlowEvent.Succeeded({ result: next.result })
   const { at, report, state } = next
   const fields = {
     attempt: state.attempt,
     nextPollAt: DateTime.unsafeMake(Time.toWall(state.nextPollAt, at, "up")),
-    session: Engine.toSession(state, at)
+    session: sessionOf(state, at, key)
   }
   switch (report._tag) {
     case "Pending":

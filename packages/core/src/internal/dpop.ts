@@ -3,6 +3,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Encoding from "effect/Encoding"
 import { NodeInspectSymbol } from "effect/Inspectable"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Dpop from "../Dpop.js"
 import { randomId } from "./randomId.js"
@@ -31,12 +32,13 @@ export const webCryptoInFlight = (): number => inFlight
 export const webCryptoUsed = (): boolean => used
 
 /** @internal */
-export const webCrypto = <A>(f: () => Promise<A>): Effect.Effect<A> =>
-  Effect.promise(() => {
-    inFlight++
-    used = true
-    return f().finally(() => inFlight--)
-  })
+export const webCrypto = <A>(f: () => Promise<A>): Effect.Effect<A> => Effect.promise(() => counted(f))
+
+const counted = <A>(f: () => Promise<A>): Promise<A> => {
+  inFlight++
+  used = true
+  return f().finally(() => inFlight--)
+}
 
 const keyAlgorithm = (alg: Dpop.Algorithm): EcKeyGenParams | Algorithm =>
   alg === "ES256" ? { name: "ECDSA", namedCurve: "P-256" } : { name: "Ed25519" }
@@ -89,14 +91,64 @@ const sha256 = (text: string): Effect.Effect<string> =>
 /** @internal */
 export const generateKeyPair = (alg: Dpop.Algorithm = "ES256"): Effect.Effect<Dpop.KeyPair> =>
   Effect.gen(function*() {
-    // non-extractable: the private key cannot be exported, only used to sign
+    // extractable only so that the store keeping the tokens can keep their key (toStored); no
+    // property of the key pair reaches the private key, so nothing else can export it
     const pair = (yield* webCrypto(() =>
-      subtle().generateKey(keyAlgorithm(alg), false, ["sign", "verify"])
+      subtle().generateKey(keyAlgorithm(alg), true, ["sign", "verify"])
     )) as CryptoKeyPair
-    const publicJwk = publicJwkOf(yield* webCrypto(() => subtle().exportKey("jwk", pair.publicKey)))
-    const key = new KeyPairImpl(alg, publicJwk, yield* thumbprint(publicJwk))
-    privateKeys.set(key, pair.privateKey)
+    return yield* keyPairOf(alg, pair.privateKey, yield* webCrypto(() => subtle().exportKey("jwk", pair.publicKey)))
+  })
+
+const keyPairOf = (alg: Dpop.Algorithm, privateKey: CryptoKey, jwk: JsonWebKey): Effect.Effect<Dpop.KeyPair> =>
+  Effect.map(thumbprint(publicJwkOf(jwk)), (jkt) => {
+    const key = new KeyPairImpl(alg, publicJwkOf(jwk), jkt)
+    privateKeys.set(key, privateKey)
     return key
+  })
+
+/**
+ * The key pair as the store keeping its tokens writes it: the private JWK as
+ * JSON text, `Redacted`. Dies for a key pair not made by this module.
+ * @internal
+ */
+export const toStored = (key: Dpop.KeyPair): Effect.Effect<Dpop.StoredKey> =>
+  Effect.suspend(() => {
+    const privateKey = privateKeys.get(key)
+    if (privateKey === undefined) return Effect.dieMessage("a DPoP key pair not made by Dpop.generateKeyPair")
+    return Effect.map(webCrypto(() => subtle().exportKey("jwk", privateKey)), (jwk) => ({
+      alg: key.alg,
+      jkt: key.thumbprint,
+      secret: Redacted.make(JSON.stringify(jwk))
+    }))
+  })
+
+const importable = (alg: Dpop.Algorithm, jwk: JsonWebKey): boolean =>
+  alg === "ES256"
+    ? jwk.kty === "EC" && jwk.crv === "P-256" && typeof jwk.d === "string"
+    : jwk.kty === "OKP" && jwk.crv === "Ed25519" && typeof jwk.d === "string"
+
+/**
+ * A stored key pair back, or none when the stored form is damaged: not a
+ * private JWK of its algorithm, or not the key its thumbprint names.
+ * @internal
+ */
+export const fromStored = (stored: Dpop.StoredKey): Effect.Effect<Option.Option<Dpop.KeyPair>> =>
+  Effect.gen(function*() {
+    let jwk: JsonWebKey
+    try {
+      jwk = JSON.parse(Redacted.value(stored.secret)) as JsonWebKey
+    } catch {
+      return Option.none()
+    }
+    if (typeof jwk !== "object" || jwk === null || !importable(stored.alg, jwk)) return Option.none()
+    const { d: _, ...publicPart } = jwk
+    const privateKey = yield* Effect.option(
+      Effect.tryPromise(() => counted(() => subtle().importKey("jwk", jwk, keyAlgorithm(stored.alg), true, ["sign"])))
+    )
+    if (Option.isNone(privateKey)) return Option.none()
+    const key = yield* keyPairOf(stored.alg, privateKey.value, publicPart)
+    // the thumbprint names the key the tokens are bound to: another key would only be refused
+    return key.thumbprint === stored.jkt ? Option.some(key) : Option.none()
   })
 
 /** @internal */

@@ -42,8 +42,19 @@ export const processHolder = (): Dpop.KeyHolder => {
   const key = Effect.suspend(() =>
     made !== undefined ? Effect.succeed(made) : Effect.map(generateKeyPair(), (k) => (made ??= k))
   )
-  return makeHolder(key)
+  const holder = makeHolder(key)
+  defaults.add(holder)
+  return holder
 }
+
+const defaults = new WeakSet<Dpop.KeyHolder>()
+
+/**
+ * Whether `holder` is the process's default (no key was chosen): a sign-in
+ * whose tokens are kept then gets a key of its own, kept and removed with them.
+ * @internal
+ */
+export const isProcessHolder = (holder: Dpop.KeyHolder): boolean => defaults.has(holder)
 
 const originOf = (url: string): string => {
   try {

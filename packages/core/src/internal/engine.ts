@@ -11,6 +11,7 @@ import {
   AccessDenied,
   DeviceCodeExpired,
   type DeviceFlowError,
+  DpopProofRejected,
   InvalidConfiguration,
   type InvalidResponse,
   OAuthError,
@@ -336,6 +337,9 @@ const decide = (state: Polling, reply: Reply, at: Instant, policy: PollSchedule.
         reply
       )
     }
+    // RFC 9449 §5.2: the server refused the proof; its hint is the description
+    case "invalid_dpop_proof":
+      return failed(new DpopProofRejected(fields()), reply)
     default:
       return failed(new OAuthError(fields()), reply)
   }

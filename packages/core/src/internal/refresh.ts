@@ -4,7 +4,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import type { ClientConfig } from "../ClientConfig.js"
-import { type InvalidResponse, OAuthError, TransportError } from "../DeviceFlowError.js"
+import { DpopProofRejected, type InvalidResponse, OAuthError, TransportError } from "../DeviceFlowError.js"
 import * as TokenResponse from "../TokenResponse.js"
 import { oauthFields } from "./errors.js"
 import { InteractionRequired, type InteractionRequiredReason } from "./interaction.js"
@@ -76,7 +76,7 @@ export const refresh = (
   accountId?: string | undefined
 ): Effect.Effect<
   TokenResponse.AuthenticationResult,
-  InteractionRequired | OAuthError | InvalidResponse | TransportError,
+  InteractionRequired | OAuthError | DpopProofRejected | InvalidResponse | TransportError,
   HttpClient.HttpClient
 > =>
   Effect.gen(function*() {
@@ -105,6 +105,8 @@ export const refresh = (
         const reason = config.clientSecret === undefined && refusesClient(answer.body)
           ? "client_secret_missing"
           : interactionReason(answer.body)
+        // RFC 9449 §5.2: the server refused the proof; its hint is the description
+        if (answer.body.error === "invalid_dpop_proof") return yield* new DpopProofRejected(fields)
         if (reason === undefined) return yield* new OAuthError(fields)
         return yield* new InteractionRequired({
           reason,

@@ -10,10 +10,17 @@ import * as Account from "../Account.js"
 import * as CacheQuery from "../CacheQuery.js"
 import * as ScopeForm from "../ScopeForm.js"
 import type { ClientConfig } from "../ClientConfig.js"
-import { InvalidConfiguration, InvalidResponse, type OAuthError, type TransportError } from "../DeviceFlowError.js"
+import {
+  type DpopProofRejected,
+  InvalidConfiguration,
+  InvalidResponse,
+  type OAuthError,
+  type TransportError
+} from "../DeviceFlowError.js"
 import type { TokenCache, TokenCacheError } from "../TokenCache.js"
 import type { AuthenticationResult } from "../TokenResponse.js"
 import * as Content from "./cacheContent.js"
+import * as DpopKeep from "./dpopKeep.js"
 import { InteractionRequired } from "./interaction.js"
 import { readClaims } from "./jwt.js"
 import { refresh } from "./refresh.js"
@@ -55,6 +62,7 @@ export interface SilentParams {
 export type SilentError =
   | InteractionRequired
   | OAuthError
+  | DpopProofRejected
   | InvalidResponse
   | TransportError
   | InvalidConfiguration
@@ -206,7 +214,11 @@ const refreshUnderLock = (
       ? config
       : { ...config, clientSecret: stored.secret, clientAuthMethod: stored.authMethod }
     const sent = Unsaved.refreshTokenToSend(cache, refreshToken.secret)
-    const result = yield* refresh(refreshConfig, sent, scopes, params.timeout, account.id).pipe(
+    // RFC 9449 §5: the refresh token is bound to the key kept with it, whichever process signed in
+    const holder = config.dpop === undefined
+      ? undefined
+      : yield* DpopKeep.forRefresh(Content.findDpopKey(content, authority, clientId, account.id))
+    const result = yield* DpopKeep.provide(refresh(refreshConfig, sent, scopes, params.timeout, account.id), holder).pipe(
       Effect.tapError((error) =>
         // RFC 6749 §5.2 invalid_grant: this refresh token is dead; forget it so that
         // later calls fail at once instead of asking the server again.

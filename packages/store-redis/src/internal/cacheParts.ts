@@ -15,7 +15,8 @@ const emptyPart = (): Part => ({
   accessTokens: [],
   refreshTokens: [],
   idTokens: [],
-  clients: []
+  clients: [],
+  dpopKeys: []
 })
 
 // A part's name is a digest: what it is named after (account ids, endpoints) is not left in clear.
@@ -45,6 +46,8 @@ export const group = (content: TokenCache.CacheContent): Map<string, Part> => {
   for (const e of file.refreshTokens) of(nameOf("a", e.authority, e.accountId)).refreshTokens.push(e)
   for (const e of file.idTokens) of(nameOf("a", e.authority, e.accountId)).idTokens.push(e)
   for (const e of file.clients) of(nameOf("c", e.tokenEndpoint, e.clientId)).clients.push(e)
+  // an account's DPoP key is sealed with the tokens it binds, in the account's part
+  for (const e of file.dpopKeys) of(nameOf("a", e.authority, e.accountId)).dpopKeys.push(e)
   return parts
 }
 
@@ -57,19 +60,27 @@ export const split = (content: TokenCache.CacheContent): Map<string, string> =>
 
 /** One content from its parts' contents (their entries as they are: parts never share a key). @internal */
 export const join = (parts: Iterable<TokenCache.CacheContent>): TokenCache.CacheContent => {
-  const [accounts, accessTokens, refreshTokens, idTokens, clients] = [new Map(), new Map(), new Map(), new Map(), new Map()]
+  const [accounts, accessTokens, refreshTokens, idTokens, clients, dpopKeys] = [
+    new Map(),
+    new Map(),
+    new Map(),
+    new Map(),
+    new Map(),
+    new Map()
+  ]
   for (const content of parts) {
     for (const [k, v] of content.accounts) accounts.set(k, v)
     for (const [k, v] of content.accessTokens) accessTokens.set(k, v)
     for (const [k, v] of content.refreshTokens) refreshTokens.set(k, v)
     for (const [k, v] of content.idTokens) idTokens.set(k, v)
     for (const [k, v] of content.clients) clients.set(k, v)
+    for (const [k, v] of content.dpopKeys) dpopKeys.set(k, v)
   }
-  return { version: TokenCache.CURRENT_VERSION, accounts, accessTokens, refreshTokens, idTokens, clients }
+  return { version: TokenCache.CURRENT_VERSION, accounts, accessTokens, refreshTokens, idTokens, clients, dpopKeys }
 }
 
 const sameEntries = (a: Part, b: Part): boolean =>
-  (["accounts", "accessTokens", "refreshTokens", "idTokens", "clients"] as const).every((section) => {
+  (["accounts", "accessTokens", "refreshTokens", "idTokens", "clients", "dpopKeys"] as const).every((section) => {
     const [x, y] = [a[section] as ReadonlyArray<unknown>, b[section] as ReadonlyArray<unknown>]
     return x.length === y.length && x.every((entry, i) => entry === y[i])
   })
