@@ -182,7 +182,14 @@ export const makePoller = (
           yield* Effect.logWarning(`flow ${id}: state not stored`, answer.left.message)
           return undefined
         }
-        if (answer.right === -1) return "lost"
+        if (answer.right === -1) {
+          // The lease is gone. The engine polls on its own schedule, so an answer to a poll sent
+          // while the lease was still ours may already be on its way behind this update: tokens
+          // are stored even so (`finish`, force). No poll leaves any more (the gate reads
+          // validUntil); the flow stops at the gate, or with the tokens.
+          yield* Ref.set(lease.validUntil, 0)
+          return undefined
+        }
         if (durable !== "") {
           yield* Ref.set(lease.storedState, pollState)
           yield* Ref.set(lease.reseal, "")
@@ -234,7 +241,11 @@ export const makePoller = (
           // not renewed: again soon; the guard stops the flow when the lease may have lapsed
           yield* Effect.sleep("100 millis")
         } else if (answer.right === 0) {
-          return "lost" as const
+          // The lease is gone in Redis: no poll leaves any more (the gate reads validUntil), but one
+          // in flight may still bring tokens, which are the truth and stored even so (`finish`,
+          // force). The guard stops the flow once no poll is in flight; stopping here would drop them.
+          yield* Ref.set(lease.validUntil, 0)
+          return yield* Effect.never
         } else {
           yield* Ref.set(lease.validUntil, now + leaseMs - margin)
         }
