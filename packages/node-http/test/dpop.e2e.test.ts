@@ -96,7 +96,10 @@ for (const requireNonce of [false, true]) {
         assert.strictEqual(refreshed.tokenType, "DPoP")
         const again = yield* userinfo(server, refreshed.accessToken).pipe(Effect.provide(withKey))
         assert.strictEqual(again.status, 200)
-        // last: the refusal (invalid_grant) makes devflow drop the refresh token from the cache
+        // A refresh proves with the key kept with the tokens, whatever key the caller holds; with
+        // the kept key gone, the caller's other key proves, and the server refuses the bound token.
+        // Last: the refusal (invalid_grant) makes devflow drop the refresh token from the cache.
+        yield* Effect.flatMap(TokenCache.TokenCache, (cache) => cache.update((content) => ({ ...content, dpopKeys: new Map() })))
         const refused = yield* app.acquireTokenSilent(SCOPES, signedIn.account, { forceRefresh: true }).pipe(
           Effect.provide(Dpop.layerKey(other)),
           Effect.flip
