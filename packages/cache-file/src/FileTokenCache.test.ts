@@ -1,6 +1,7 @@
 import { PublicClient } from "@devflow/core"
 import { TestKit, TestKitCache } from "@devflow/core/testing"
 import { late } from "@devflow/dev-server/wallClock"
+import * as CacheContent from "@devflow/core/CacheContent"
 import * as TokenCache from "@devflow/core/TokenCache"
 import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
@@ -176,7 +177,7 @@ describe("FileTokenCache: damaged and foreign files", () => {
       const onWarning = (w: TokenCache.CacheCorrupt) => Ref.update(warnings, (all) => [...all, w])
       const caches = [yield* open(dir, { onWarning }), yield* open(dir, { onWarning })]
       const contents = yield* Effect.all([...caches, ...caches].map((c) => c.read), { concurrency: "unbounded" })
-      assert.isTrue(contents.every((c) => TokenCache.size(c) === 0))
+      assert.isTrue(contents.every((c) => CacheContent.size(c) === 0))
       const reported = yield* Ref.get(warnings)
       assert.strictEqual(reported.length, 1)
       const moved = fs.readdirSync(dir).filter((n) => n.startsWith("tokens.json.corrupt-"))

@@ -3,7 +3,8 @@
  * (GNOME Keyring on a private D-Bus session bus, see secretService.ts).
  */
 import * as Dpop from "@devflow/core/Dpop"
-import * as TokenCache from "@devflow/core/TokenCache"
+import * as CacheContent from "@devflow/core/CacheContent"
+import type * as TokenCache from "@devflow/core/TokenCache"
 import { afterAll, assert, beforeAll, beforeEach, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -59,7 +60,7 @@ const tempDir = Effect.acquireRelease(
 const GOOGLE_TOKEN = "https://oauth2.googleapis.com/token"
 
 /** A sign-in that also keeps a client secret, as Google's TV clients need. */
-const withClient = (sub: string): TokenCache.SaveInput => ({
+const withClient = (sub: string): CacheContent.SaveInput => ({
   ...signIn(accountFor(sub), { label: sub }),
   client: { tokenEndpoint: GOOGLE_TOKEN, secret: Redacted.make(`SECRET-cs-${sub}-canary`), authMethod: "client_secret_post" }
 })
@@ -117,9 +118,9 @@ describe.skipIf(!enabled)("FileTokenCache with the OS keychain (GNOME Keyring ov
       const other = yield* FileTokenCache.make({ directory: dir, secretStore: "auto" })
       const content = yield* other.read
       const account = accountFor("ada")
-      const rt = TokenCache.findRefreshToken(content, account.authority, "client-a", account.id)
+      const rt = CacheContent.findRefreshToken(content, account.authority, "client-a", account.id)
       assert.strictEqual(rt && Redacted.value(rt.secret), "SECRET-rt-ada-canary")
-      const client = TokenCache.findClient(content, GOOGLE_TOKEN, "client-a")
+      const client = CacheContent.findClient(content, GOOGLE_TOKEN, "client-a")
       assert.strictEqual(client && Redacted.value(client.secret), "SECRET-cs-ada-canary")
     }))
 
@@ -140,7 +141,7 @@ describe.skipIf(!enabled)("FileTokenCache with the OS keychain (GNOME Keyring ov
       assert.include((yield* items()).map((i) => i.secret), Redacted.value(stored.secret))
       // another process reads it back and signs as the same key
       const other = yield* FileTokenCache.make({ directory: dir, secretStore: "keychain" })
-      const kept = TokenCache.findDpopKey(yield* other.read, account.authority, "client-a", account.id)
+      const kept = CacheContent.findDpopKey(yield* other.read, account.authority, "client-a", account.id)
       assert.strictEqual((yield* Effect.flatten(Dpop.restore(kept!))).thumbprint, key.thumbprint)
       assert.isTrue(yield* other.removeAccount(account.authority, account.id))
       assert.notInclude((yield* items()).map((i) => i.secret), Redacted.value(stored.secret))
@@ -189,9 +190,9 @@ describe.skipIf(!enabled)("FileTokenCache with the OS keychain (GNOME Keyring ov
       const fresh = yield* FileTokenCache.make({ directory: dir, secretStore: "keychain" })
       const { result: content, warnings } = yield* logged(fresh.read)
       const account = accountFor("eve")
-      assert.isUndefined(TokenCache.findRefreshToken(content, account.authority, "client-a", account.id))
+      assert.isUndefined(CacheContent.findRefreshToken(content, account.authority, "client-a", account.id))
       // the account and its access token are still there: only the refresh needs a new sign-in
-      assert.isDefined(TokenCache.findAccount(content, account.authority, account.id))
+      assert.isDefined(CacheContent.findAccount(content, account.authority, account.id))
       assert.strictEqual(warnings.length, 1)
       assert.include(warnings[0], "missing from the OS keychain")
       assert.include(warnings[0], "sign in again")
@@ -211,7 +212,7 @@ describe.skipIf(!enabled)("FileTokenCache with the OS keychain (GNOME Keyring ov
 
       const auto = yield* FileTokenCache.make({ directory: dir, secretStore: "auto" })
       const content = yield* auto.read
-      const rt = TokenCache.findRefreshToken(content, account.authority, "client-a", account.id)
+      const rt = CacheContent.findRefreshToken(content, account.authority, "client-a", account.id)
       assert.strictEqual(rt && Redacted.value(rt.secret), "SECRET-rt-gus-canary")
       assert.notInclude(fileText(auto), "SECRET-rt-gus-canary")
       assert.notInclude(fileText(auto), "SECRET-cs-gus-canary")
@@ -220,7 +221,7 @@ describe.skipIf(!enabled)("FileTokenCache with the OS keychain (GNOME Keyring ov
       // --secret-store file: back into the file, and the items are removed
       const back = yield* FileTokenCache.make({ directory: dir, secretStore: "file" })
       const again = yield* back.read
-      const rt2 = TokenCache.findRefreshToken(again, account.authority, "client-a", account.id)
+      const rt2 = CacheContent.findRefreshToken(again, account.authority, "client-a", account.id)
       assert.strictEqual(rt2 && Redacted.value(rt2.secret), "SECRET-rt-gus-canary")
       assert.include(fileText(back), "SECRET-rt-gus-canary")
       assert.strictEqual((yield* items()).length, before)
@@ -281,7 +282,7 @@ describe.skipIf(!enabled)("FileTokenCache with the OS keychain (GNOME Keyring ov
       yield* two.clear
       const content = yield* (yield* FileTokenCache.make({ directory: path.dirname(one.location), secretStore: "keychain" })).read
       const account = accountFor("hal")
-      const rt = TokenCache.findRefreshToken(content, account.authority, "client-a", account.id)
+      const rt = CacheContent.findRefreshToken(content, account.authority, "client-a", account.id)
       assert.strictEqual(rt && Redacted.value(rt.secret), "SECRET-rt-hal-canary")
     }))
 })

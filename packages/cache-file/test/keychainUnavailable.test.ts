@@ -3,7 +3,7 @@
  * container without a D-Bus session (the test setup points the keychain
  * binding at a bus that does not exist).
  */
-import * as TokenCache from "@devflow/core/TokenCache"
+import * as CacheContent from "@devflow/core/CacheContent"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
@@ -94,8 +94,8 @@ describe("FileTokenCache without a keychain", () => {
         yield* cache.save(signIn(accountFor("cy"), { label: "cy" }))
         return content
       }))
-      assert.isUndefined(TokenCache.findRefreshToken(content, ada.authority, "client-a", ada.id))
-      assert.isDefined(TokenCache.findAccount(content, ada.authority, ada.id))
+      assert.isUndefined(CacheContent.findRefreshToken(content, ada.authority, "client-a", ada.id))
+      assert.isDefined(CacheContent.findAccount(content, ada.authority, ada.id))
       assert.isTrue(warnings.some((w) => w.includes("cannot be reached from here") && w.includes("sign in again")))
       const after = JSON.parse(fs.readFileSync(seeded.location, "utf8"))
       assert.includeMembers(after.refreshTokens.map((e: { secret: string }) => e.secret), [REF, "SECRET-rt-cy-canary"])
@@ -107,7 +107,7 @@ describe("FileTokenCache without a keychain", () => {
       assert.deepStrictEqual(last.refreshTokens.map((e: { secret: string }) => e.secret), ["SECRET-rt-cy-canary"])
       assert.notInclude(JSON.stringify(last), "devflow-keychain:")
       const cy = accountFor("cy")
-      const cyRt = TokenCache.findRefreshToken(yield* cache.read, cy.authority, "client-a", cy.id)
+      const cyRt = CacheContent.findRefreshToken(yield* cache.read, cy.authority, "client-a", cy.id)
       assert.strictEqual(cyRt && Redacted.value(cyRt.secret), "SECRET-rt-cy-canary")
     }))
 

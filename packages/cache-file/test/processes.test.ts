@@ -5,6 +5,7 @@
  */
 import { TestKitCache } from "@devflow/core/testing"
 import * as Account from "@devflow/core/Account"
+import * as CacheContent from "@devflow/core/CacheContent"
 import * as TokenCache from "@devflow/core/TokenCache"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -21,12 +22,12 @@ const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "devflow-cache-procs
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** The cache file as a reader that takes no lock sees it: it must always decode. */
-const readStored = (dir: string): TokenCache.CacheContent => {
+const readStored = (dir: string): CacheContent.CacheContent => {
   const file = path.join(dir, "tokens.json")
-  return Effect.runSync(TokenCache.fromJson(fs.readFileSync(file, "utf8"), file))
+  return Effect.runSync(CacheContent.fromJson(fs.readFileSync(file, "utf8"), file))
 }
 
-const accountIds = (content: TokenCache.CacheContent) => new Set([...content.accounts.values()].map((a) => a.id))
+const accountIds = (content: CacheContent.CacheContent) => new Set([...content.accounts.values()].map((a) => a.id))
 
 const acknowledged = (workers: ReadonlyArray<Worker>) =>
   workers.flatMap((w) => w.lines.filter((l) => l.startsWith("ok ")).map((l) => `user:w${l.slice(3)}`))
@@ -82,7 +83,7 @@ describe("FileTokenCache across processes", () => {
       await Effect.runPromise(Effect.gen(function*() {
         const cache = yield* FileTokenCache.make({ directory: dir })
         yield* cache.update(() =>
-          TokenCache.fromFile({
+          CacheContent.fromFile({
             version: 1,
             accounts: ids.map((id) => Account.supplied(authority, { id })),
             accessTokens: ids.map((id) => ({

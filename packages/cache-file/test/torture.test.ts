@@ -15,7 +15,7 @@
  * `TORTURE=full`: 8 processes × 200 updates, ~60 kills.
  */
 import * as Account from "@devflow/core/Account"
-import * as TokenCache from "@devflow/core/TokenCache"
+import * as CacheContent from "@devflow/core/CacheContent"
 import { late } from "@devflow/dev-server/wallClock"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -112,7 +112,7 @@ describe("FileTokenCache torture", () => {
           if (text !== undefined) {
             reads++
             try {
-              Effect.runSync(TokenCache.fromJson(text, file))
+              Effect.runSync(CacheContent.fromJson(text, file))
             } catch (error) {
               torn++
               if (tornSamples.length < 3) tornSamples.push(`${String(error).slice(0, 200)} (${text.length} bytes)`)
@@ -172,7 +172,7 @@ describe("FileTokenCache torture", () => {
       reading = false
       await reader
 
-      const content = Effect.runSync(TokenCache.fromJson(fs.readFileSync(file, "utf8"), file))
+      const content = Effect.runSync(CacheContent.fromJson(fs.readFileSync(file, "utf8"), file))
       const stored = new Set([...content.accounts.values()].map((a) => a.id))
       const lost = [...acked].filter((id) => !stored.has(`user:w${id}`))
       const missing: Array<string> = []

@@ -12,7 +12,7 @@ import type * as Account from "@devflow/core/Account"
 import * as ClientConfig from "@devflow/core/ClientConfig"
 import * as Providers from "@devflow/core/Providers"
 import * as Revocation from "@devflow/core/Revocation"
-import * as TokenCache from "@devflow/core/TokenCache"
+import * as CacheContent from "@devflow/core/CacheContent"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
@@ -51,7 +51,7 @@ const hostOf = (url: string): string => {
  * @category utils
  */
 export const revokeAccount = (
-  content: TokenCache.CacheContent,
+  content: CacheContent.CacheContent,
   profiles: Profile.ProfilesFile,
   account: Account.Account
 ): Effect.Effect<ReadonlyArray<Revoked>, never, HttpClient.HttpClient> =>
@@ -89,7 +89,7 @@ export const revokeAccount = (
         })
         continue
       }
-      const kept = TokenCache.findClient(content, client.endpoints.token, client.clientId)
+      const kept = CacheContent.findClient(content, client.endpoints.token, client.clientId)
       const secret = kept?.secret ?? (client.clientAuthMethod === "none" ? undefined : envSecret)
       const attempt = Effect.gen(function*() {
         const config = yield* ClientConfig.make({

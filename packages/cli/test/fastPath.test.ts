@@ -2,6 +2,7 @@ import * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
 import * as Account from "@devflow/core/Account"
 import * as ClientConfig from "@devflow/core/ClientConfig"
 import * as Silent from "@devflow/core/Silent"
+import * as CacheContent from "@devflow/core/CacheContent"
 import * as TokenCache from "@devflow/core/TokenCache"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
@@ -49,17 +50,17 @@ interface Token {
 }
 
 /** The cache content as core writes it, for `tokens`. */
-const contentWith = (tokens: ReadonlyArray<Token>, storedAt = 1_000): TokenCache.CacheContent =>
+const contentWith = (tokens: ReadonlyArray<Token>, storedAt = 1_000): CacheContent.CacheContent =>
   tokens.reduce(
     (content, t, i) =>
-      TokenCache.withTokens(content, {
+      CacheContent.withTokens(content, {
         authority,
         clientId,
         account,
         accessToken: { secret: Redacted.make(t.secret), tokenType: t.tokenType ?? "Bearer", scopes: t.scopes, expiresOn: t.expiresOn },
         now: storedAt + i
       }),
-    TokenCache.empty
+    CacheContent.empty
   )
 
 const dirs: Array<string> = []
@@ -71,7 +72,7 @@ afterEach(() => {
 const cacheDir = (tokens: ReadonlyArray<Token>, profile: Partial<ProfileFile.Profile> = {}, storedAt?: number): string => {
   const dir = tempDir("devflow-fast-")
   dirs.push(dir)
-  fs.writeFileSync(path.join(dir, "tokens.json"), TokenCache.toJson(contentWith(tokens, storedAt)), { mode: 0o600 })
+  fs.writeFileSync(path.join(dir, "tokens.json"), CacheContent.toJson(contentWith(tokens, storedAt)), { mode: 0o600 })
   ProfileFile.writeSync(dir, {
     version: 1,
     profiles: {

@@ -48,6 +48,7 @@ import * as Providers from "./Providers.js"
 import * as PublicClient from "./PublicClient.js"
 import * as ServerMetadata from "./ServerMetadata.js"
 import * as TestKit from "./TestKit.js"
+import * as CacheContent from "./CacheContent.js"
 import * as TokenCache from "./TokenCache.js"
 
 const DEVICE_CODE = TestKit.secrets.deviceCode
@@ -1304,7 +1305,7 @@ describe("aws-sso: the client registration is kept in the token cache, as the AW
       const error = failure(yield* Effect.exit(later.acquireTokenSilent(["sso:account:access"], first.account)))
       assert.strictEqual(error._tag, "InteractionRequired")
       const cache = yield* TokenCache.TokenCache
-      assert.strictEqual(TokenCache.findClient(yield* cache.read, awsSso.endpoints.token, AWS_CLIENT_ID), undefined)
+      assert.strictEqual(CacheContent.findClient(yield* cache.read, awsSso.endpoints.token, AWS_CLIENT_ID), undefined)
       succeeded(yield* signIn)
       assert.strictEqual(yield* registrations, 2)
     }).pipe(Effect.provide(Layer.merge(

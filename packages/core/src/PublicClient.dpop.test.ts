@@ -11,6 +11,7 @@ import { processHolder } from "./internal/dpopClient.js"
 import * as PublicClient from "./PublicClient.js"
 import * as TestKit from "./TestKit.js"
 import * as TestKitCache from "./TestKitCache.js"
+import * as CacheContent from "./CacheContent.js"
 import * as TokenCache from "./TokenCache.js"
 
 const scopes = ["openid", "offline_access", "api.read"]
@@ -31,7 +32,7 @@ describe("DPoP keys kept with the tokens they bind (RFC 9449 §5)", () => {
       const client = yield* app()
       const signedIn = success(yield* runVirtual(client.acquireTokenWithDeviceCode({ scopes }, { onCode: () => {} })))
       assert.strictEqual(signedIn.tokenType, "DPoP")
-      const kept = TokenCache.findDpopKey(yield* Effect.flatMap(TokenCache.TokenCache, (c) => c.read), client.authority, client.config.clientId, signedIn.account.id)
+      const kept = CacheContent.findDpopKey(yield* Effect.flatMap(TokenCache.TokenCache, (c) => c.read), client.authority, client.config.clientId, signedIn.account.id)
       assert.isDefined(kept)
       // the key of this sign-in, not the process's: it dies with these tokens
       assert.notStrictEqual(kept!.jkt, (yield* (yield* Dpop.CurrentKey).key).thumbprint)

@@ -9,6 +9,7 @@ import { failure, runVirtual } from "../test/virtual.js"
 import * as PublicClient from "./PublicClient.js"
 import * as TestKit from "./TestKit.js"
 import * as TestKitCache from "./TestKitCache.js"
+import * as CacheContent from "./CacheContent.js"
 import * as TokenCache from "./TokenCache.js"
 
 const withServer = (script: TestKit.Script) => Effect.provide(Layer.merge(TokenCache.layerMemory, TestKit.layer(script)))
@@ -95,7 +96,7 @@ describe("PublicClient (the MSAL PublicClientApplication model)", () => {
       const error = failure(yield* Effect.exit(app.acquireTokenSilent(scopes, account)))
       assert.strictEqual(error._tag === "InteractionRequired" && error.reason, "no_account")
       const cache = yield* TokenCache.TokenCache
-      assert.strictEqual(TokenCache.size(yield* cache.read), 0)
+      assert.strictEqual(CacheContent.size(yield* cache.read), 0)
     }).pipe(withServer(server.script))
   })
 
@@ -139,7 +140,7 @@ describe("PublicClient (the MSAL PublicClientApplication model)", () => {
       const error = failure(yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes }, { onCode: () => {} })))
       assert.strictEqual(error._tag, "AccessDenied")
       const cache = yield* TokenCache.TokenCache
-      assert.strictEqual(TokenCache.size(yield* cache.read), 0)
+      assert.strictEqual(CacheContent.size(yield* cache.read), 0)
     }).pipe(withServer(TestKit.scenarios.denied())))
 
   it.effect("accounts are partitioned by authority", () => {
@@ -179,7 +180,7 @@ describe("PublicClient: a client secret the refresh grant needs (Google, GitHub 
       const app = yield* withSecret
       const { account } = succeeded(yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes }, { onCode: () => {} })))
       const cache = yield* TokenCache.TokenCache
-      const kept = TokenCache.findClient(yield* cache.read, TestKit.TOKEN_ENDPOINT, TestKit.CLIENT_ID)
+      const kept = CacheContent.findClient(yield* cache.read, TestKit.TOKEN_ENDPOINT, TestKit.CLIENT_ID)
       assert.strictEqual(kept === undefined ? undefined : Redacted.value(kept.secret), SECRET)
       // the secret is Redacted in memory like every token
       assert.notInclude(JSON.stringify(kept), SECRET)
@@ -201,7 +202,7 @@ describe("PublicClient: a client secret the refresh grant needs (Google, GitHub 
       )
       const { account } = succeeded(yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes }, { onCode: () => {} })))
       const cache = yield* TokenCache.TokenCache
-      assert.strictEqual(TokenCache.findClient(yield* cache.read, TestKit.TOKEN_ENDPOINT, TestKit.CLIENT_ID), undefined)
+      assert.strictEqual(CacheContent.findClient(yield* cache.read, TestKit.TOKEN_ENDPOINT, TestKit.CLIENT_ID), undefined)
       yield* TestClock.adjust("6 minutes")
       const error = failure(yield* Effect.exit((yield* withoutSecret).acquireTokenSilent(scopes, account)))
       assert.strictEqual(error._tag, "InteractionRequired")
@@ -221,7 +222,7 @@ describe("PublicClient: a client secret the refresh grant needs (Google, GitHub 
       const { account } = succeeded(yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes }, { onCode: () => {} })))
       yield* app.removeAccount(account)
       const cache = yield* TokenCache.TokenCache
-      assert.strictEqual(TokenCache.size(yield* cache.read), 0)
+      assert.strictEqual(CacheContent.size(yield* cache.read), 0)
     }).pipe(withServer(server.script))
   })
 })

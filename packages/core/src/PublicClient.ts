@@ -43,7 +43,7 @@ import { type DeviceFlowError, InvalidConfiguration } from "./DeviceFlowError.js
 import * as DpopKeep from "./internal/dpopKeep.js"
 import * as internal from "./internal/silent.js"
 import { DEFAULT_EXPIRY_SKEW, DEFAULT_REQUEST_TIMEOUT, type SilentError, type TokenResult } from "./Silent.js"
-import * as TokenCacheModule from "./TokenCache.js"
+import * as CacheContent from "./CacheContent.js"
 import { TokenCache, type TokenCacheError } from "./TokenCache.js"
 
 /**
@@ -194,10 +194,10 @@ export const make = (
           if (options.storeClientSecret === false) {
             // opting out also forgets a secret an earlier sign-in kept (a registration is not the user's secret)
             yield* cache.update((content) => {
-              const kept = TokenCacheModule.findClient(content, config.endpoints.token, clientId)
+              const kept = CacheContent.findClient(content, config.endpoints.token, clientId)
               return kept === undefined || kept.registration !== undefined
                 ? content
-                : TokenCacheModule.withoutClient(content, config.endpoints.token, clientId)
+                : CacheContent.withoutClient(content, config.endpoints.token, clientId)
             })
           }
         })
@@ -227,7 +227,7 @@ export const make = (
       removeAccount: (account) => Effect.asVoid(cache.removeAccount(authority, account.id)),
       dpopKey: (account) =>
         Effect.flatMap(cache.read, (content) => {
-          const kept = TokenCacheModule.findDpopKey(content, authority, clientId, account.id)
+          const kept = CacheContent.findDpopKey(content, authority, clientId, account.id)
           return kept === undefined ? Effect.succeedNone : Dpop.restore(kept)
         })
     }

@@ -10,6 +10,7 @@ import * as Account from "./Account.js"
 import * as Silent from "./Silent.js"
 import * as TestKit from "./TestKit.js"
 import * as TestKitCache from "./TestKitCache.js"
+import * as CacheContent from "./CacheContent.js"
 import * as TokenCache from "./TokenCache.js"
 
 const MINUTE = 60_000
@@ -141,7 +142,7 @@ describe("Silent: the refresh-token grant (RFC 6749 §6)", () => {
       const sent = (yield* tokenRequests).map((r) => r.params.refresh_token)
       assert.deepStrictEqual(sent, [TestKitCache.refreshToken(0), TestKitCache.refreshToken(1)])
       const cache = yield* TokenCache.TokenCache
-      const rt = TokenCache.findRefreshToken(yield* cache.read, TestKitCache.AUTHORITY, TestKit.CLIENT_ID, TestKitCache.account.id)
+      const rt = CacheContent.findRefreshToken(yield* cache.read, TestKitCache.AUTHORITY, TestKit.CLIENT_ID, TestKitCache.account.id)
       assert.strictEqual(Redacted.value(rt!.secret), TestKitCache.refreshToken(2))
     }).pipe(withServer(server))
   })
@@ -224,7 +225,7 @@ describe("Silent: the refresh-token grant (RFC 6749 §6)", () => {
       assert.strictEqual(error._tag, "InvalidResponse")
       assert.include(error.message, "§12.2")
       const cache = yield* TokenCache.TokenCache
-      const rt = TokenCache.findRefreshToken(yield* cache.read, TestKitCache.AUTHORITY, TestKit.CLIENT_ID, TestKitCache.account.id)
+      const rt = CacheContent.findRefreshToken(yield* cache.read, TestKitCache.AUTHORITY, TestKit.CLIENT_ID, TestKitCache.account.id)
       assert.strictEqual(Redacted.value(rt!.secret), TestKitCache.refreshToken(0))
     }).pipe(withServer(server))
   })

@@ -11,6 +11,7 @@ import * as PublicClient from "./PublicClient.js"
 import * as Silent from "./Silent.js"
 import * as TestKit from "./TestKit.js"
 import * as TestKitCache from "./TestKitCache.js"
+import * as CacheContent from "./CacheContent.js"
 import * as TokenCache from "./TokenCache.js"
 
 /**
@@ -20,9 +21,9 @@ import * as TokenCache from "./TokenCache.js"
  */
 const refusingCache = (
   refusing: (write: number) => boolean,
-  onRefused: (content: TokenCache.CacheContent) => TokenCache.CacheContent = (c) => c,
+  onRefused: (content: CacheContent.CacheContent) => CacheContent.CacheContent = (c) => c,
   /** applied to the real content right before write `n` runs (another writer just got in first) */
-  before?: { readonly write: number; readonly change: (content: TokenCache.CacheContent) => TokenCache.CacheContent }
+  before?: { readonly write: number; readonly change: (content: CacheContent.CacheContent) => CacheContent.CacheContent }
 ) =>
   Layer.effect(
     TokenCache.TokenCache,
@@ -48,8 +49,8 @@ const refusingCache = (
   )
 
 /** Another sign-in of the same account, with its own refresh token. */
-const newerSignIn = (content: TokenCache.CacheContent) =>
-  TokenCache.withTokens(content, {
+const newerSignIn = (content: CacheContent.CacheContent) =>
+  CacheContent.withTokens(content, {
     authority: TestKitCache.AUTHORITY,
     clientId: TestKit.CLIENT_ID,
     account: TestKitCache.account,
@@ -68,7 +69,7 @@ const silent = (options: Partial<Omit<Silent.SilentRequest, "config" | "scopes">
 
 const storedRefreshToken = Effect.gen(function*() {
   const cache = yield* TokenCache.TokenCache
-  const entry = TokenCache.findRefreshToken(yield* cache.read, TestKitCache.AUTHORITY, TestKit.CLIENT_ID, TestKitCache.account.id)
+  const entry = CacheContent.findRefreshToken(yield* cache.read, TestKitCache.AUTHORITY, TestKit.CLIENT_ID, TestKitCache.account.id)
   return entry === undefined ? undefined : Redacted.value(entry.secret)
 })
 
@@ -132,14 +133,14 @@ describe("Silent: a rotated refresh token survives a refused save", () => {
 
   it.effect("the merge does not bring back an account signed out meanwhile", () => {
     const server = TestKitCache.refreshServer({ rotate: true })
-    const signOut = (content: TokenCache.CacheContent) =>
-      TokenCache.withoutAccount(content, TestKitCache.AUTHORITY, TestKitCache.account.id)
+    const signOut = (content: CacheContent.CacheContent) =>
+      CacheContent.withoutAccount(content, TestKitCache.AUTHORITY, TestKitCache.account.id)
     return Effect.gen(function*() {
       yield* TestKitCache.seed({ withoutAccessToken: true })
       const result = yield* silent()
       assert.strictEqual(Redacted.value(result.accessToken), TestKitCache.accessToken(1))
       const cache = yield* TokenCache.TokenCache
-      assert.strictEqual(TokenCache.size(yield* cache.read), 0)
+      assert.strictEqual(CacheContent.size(yield* cache.read), 0)
     }).pipe(withServer(server, refusingCache((write) => write === 1, signOut)))
   })
 })

@@ -95,6 +95,12 @@ export * as PublicClient from "./PublicClient.js"
  */
 export * as Silent from "./Silent.js"
 /**
+ * What a token cache holds, its pure queries and changes, and its JSON form.
+ *
+ * @since 0.1.0
+ */
+export * as CacheContent from "./CacheContent.js"
+/**
  * The token cache port and its in-memory layer.
  *
  * @since 0.1.0

@@ -20,6 +20,7 @@ import * as Dpop from "../src/Dpop.js"
 import * as DpopCrypto from "../src/internal/dpop.js"
 import * as PublicClient from "../src/PublicClient.js"
 import * as TestKit from "../src/TestKit.js"
+import * as CacheContent from "../src/CacheContent.js"
 import * as TokenCache from "../src/TokenCache.js"
 import { canaries, type Capture, findLeaks, formatLeaks, makeCapture } from "./canaryKit.js"
 import { runVirtual } from "./virtual.js"
@@ -277,7 +278,7 @@ describe("secret canaries: nothing a flow logs, traces, throws or emits carries 
         capture.record("sign-in", signedIn)
         const [account] = yield* client.getAccounts
         const content = yield* Effect.flatMap(TokenCache.TokenCache, (cache) => cache.read)
-        remember(TokenCache.findDpopKey(content, client.authority, config.clientId, account!.id))
+        remember(CacheContent.findDpopKey(content, client.authority, config.clientId, account!.id))
         capture.record("cache content", content)
         capture.record("kept key", yield* client.dpopKey(account!))
         const refreshed = yield* runVirtual(client.acquireTokenSilent([], account!, { forceRefresh: true }))

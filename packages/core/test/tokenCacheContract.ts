@@ -17,6 +17,7 @@ import * as Ref from "effect/Ref"
 import * as Account from "../src/Account.js"
 import * as Dpop from "../src/Dpop.js"
 import * as DpopCrypto from "../src/internal/dpop.js"
+import * as CacheContent from "../src/CacheContent.js"
 import * as TokenCache from "../src/TokenCache.js"
 
 const AUTHORITY = "https://login.devflow.test/tenant-1/oauth2/v2.0/token"
@@ -41,7 +42,7 @@ export const signIn = (
     readonly refreshToken?: boolean
     readonly now?: number
   } = {}
-): TokenCache.SaveInput => {
+): CacheContent.SaveInput => {
   const label = options.label ?? account.id
   return {
     authority: account.authority,
@@ -71,8 +72,8 @@ export const tokenCacheContract = (name: string, layer: Layer.Layer<TokenCache.T
       Effect.gen(function*() {
         const cache = yield* TokenCache.TokenCache
         const content = yield* cache.read
-        assert.strictEqual(content.version, TokenCache.CURRENT_VERSION)
-        assert.strictEqual(TokenCache.size(content), 0)
+        assert.strictEqual(content.version, CacheContent.CURRENT_VERSION)
+        assert.strictEqual(CacheContent.size(content), 0)
         assert.deepStrictEqual(yield* cache.getAccounts(AUTHORITY), [])
         assert.isString(cache.location)
       })
@@ -85,8 +86,8 @@ export const tokenCacheContract = (name: string, layer: Layer.Layer<TokenCache.T
         const alice = accountFor("alice")
         yield* cache.save(signIn(alice))
         const content = yield* cache.read
-        assert.deepStrictEqual(TokenCache.findAccount(content, AUTHORITY, alice.id), alice)
-        const at = TokenCache.findAccessToken(content, AUTHORITY, CLIENT, alice.id, ["api.read"])
+        assert.deepStrictEqual(CacheContent.findAccount(content, AUTHORITY, alice.id), alice)
+        const at = CacheContent.findAccessToken(content, AUTHORITY, CLIENT, alice.id, ["api.read"])
         assert.isDefined(at)
         assert.isTrue(Redacted.isRedacted(at!.secret))
         assert.strictEqual(value(at!.secret), "SECRET-at-" + alice.id + "-canary")
@@ -94,9 +95,9 @@ export const tokenCacheContract = (name: string, layer: Layer.Layer<TokenCache.T
         assert.strictEqual(at!.tokenType, "Bearer")
         assert.strictEqual(at!.expiresOn, 1_700_000_000_000)
         assert.strictEqual(at!.cachedAt, 1_600_000_000_000)
-        const rt = TokenCache.findRefreshToken(content, AUTHORITY, CLIENT, alice.id)
+        const rt = CacheContent.findRefreshToken(content, AUTHORITY, CLIENT, alice.id)
         assert.strictEqual(value(rt!.secret), "SECRET-rt-" + alice.id + "-canary")
-        const id = TokenCache.findIdToken(content, AUTHORITY, CLIENT, alice.id)
+        const id = CacheContent.findIdToken(content, AUTHORITY, CLIENT, alice.id)
         assert.strictEqual(value(id!.secret), "SECRET-id-" + alice.id + "-canary")
         // what a careless log line would print
         const printed = JSON.stringify([...content.accessTokens.values(), ...content.refreshTokens.values()])
@@ -120,8 +121,8 @@ export const tokenCacheContract = (name: string, layer: Layer.Layer<TokenCache.T
         })
         yield* cache.save(signIn(full, { expiresOn: undefined, scopes: ["repo", "gist"] }))
         const content = yield* cache.read
-        assert.deepStrictEqual(TokenCache.findAccount(content, AUTHORITY, "user:42"), full)
-        const at = TokenCache.findAccessToken(content, AUTHORITY, CLIENT, "user:42", ["gist"])
+        assert.deepStrictEqual(CacheContent.findAccount(content, AUTHORITY, "user:42"), full)
+        const at = CacheContent.findAccessToken(content, AUTHORITY, CLIENT, "user:42", ["gist"])
         assert.isUndefined(at!.expiresOn)
         assert.deepStrictEqual(at!.scopes, ["gist", "repo"])
       })
@@ -131,14 +132,14 @@ export const tokenCacheContract = (name: string, layer: Layer.Layer<TokenCache.T
       "modify returns f's result and stores f's content; unchanged content stays as it was",
       Effect.gen(function*() {
         const cache = yield* TokenCache.TokenCache
-        const out = yield* cache.modify((c) => ["result", TokenCache.withTokens(c, signIn(accountFor("bob")))] as const)
+        const out = yield* cache.modify((c) => ["result", CacheContent.withTokens(c, signIn(accountFor("bob")))] as const)
         assert.strictEqual(out, "result")
         const before = yield* cache.read
-        const same = yield* cache.modify((c) => [TokenCache.size(c), c] as const)
-        assert.strictEqual(same, TokenCache.size(before))
+        const same = yield* cache.modify((c) => [CacheContent.size(c), c] as const)
+        assert.strictEqual(same, CacheContent.size(before))
         const after = yield* cache.read
-        assert.strictEqual(TokenCache.size(after), TokenCache.size(before))
-        assert.deepStrictEqual(TokenCache.listAccounts(after, AUTHORITY), [accountFor("bob")])
+        assert.strictEqual(CacheContent.size(after), CacheContent.size(before))
+        assert.deepStrictEqual(CacheContent.listAccounts(after, AUTHORITY), [accountFor("bob")])
       })
     )
 
@@ -153,9 +154,9 @@ export const tokenCacheContract = (name: string, layer: Layer.Layer<TokenCache.T
         const content = yield* cache.read
         const scopeSets = [...content.accessTokens.values()].map((e) => e.scopes.join(" ")).sort()
         assert.deepStrictEqual(scopeSets, ["b d openid", "c"])
-        assert.isUndefined(TokenCache.findAccessToken(content, AUTHORITY, CLIENT, alice.id, ["a"]))
-        assert.strictEqual(value(TokenCache.findAccessToken(content, AUTHORITY, CLIENT, alice.id, ["d"])!.secret), "SECRET-at-bd-canary")
-        assert.strictEqual(value(TokenCache.findAccessToken(content, AUTHORITY, CLIENT, alice.id, ["c"])!.secret), "SECRET-at-c-canary")
+        assert.isUndefined(CacheContent.findAccessToken(content, AUTHORITY, CLIENT, alice.id, ["a"]))
+        assert.strictEqual(value(CacheContent.findAccessToken(content, AUTHORITY, CLIENT, alice.id, ["d"])!.secret), "SECRET-at-bd-canary")
+        assert.strictEqual(value(CacheContent.findAccessToken(content, AUTHORITY, CLIENT, alice.id, ["c"])!.secret), "SECRET-at-c-canary")
       })
     )
 
@@ -166,10 +167,10 @@ export const tokenCacheContract = (name: string, layer: Layer.Layer<TokenCache.T
         const alice = accountFor("alice")
         yield* cache.save(signIn(alice, { label: "first" }))
         yield* cache.save(signIn(alice, { label: "second", refreshToken: false }))
-        let rt = TokenCache.findRefreshToken(yield* cache.read, AUTHORITY, CLIENT, alice.id)
+        let rt = CacheContent.findRefreshToken(yield* cache.read, AUTHORITY, CLIENT, alice.id)
         assert.strictEqual(value(rt!.secret), "SECRET-rt-first-canary")
         yield* cache.save(signIn(alice, { label: "third" }))
-        rt = TokenCache.findRefreshToken(yield* cache.read, AUTHORITY, CLIENT, alice.id)
+        rt = CacheContent.findRefreshToken(yield* cache.read, AUTHORITY, CLIENT, alice.id)
         assert.strictEqual(value(rt!.secret), "SECRET-rt-third-canary")
         assert.strictEqual((yield* cache.read).refreshTokens.size, 1)
       })
@@ -202,14 +203,14 @@ export const tokenCacheContract = (name: string, layer: Layer.Layer<TokenCache.T
         yield* cache.save(signIn(bob))
         assert.isTrue(yield* cache.removeAccount(AUTHORITY, alice.id))
         const content = yield* cache.read
-        assert.isUndefined(TokenCache.findAccount(content, AUTHORITY, alice.id))
+        assert.isUndefined(CacheContent.findAccount(content, AUTHORITY, alice.id))
         const owners = [
           ...content.accessTokens.values(),
           ...content.refreshTokens.values(),
           ...content.idTokens.values()
         ].map((e) => e.accountId)
         assert.deepStrictEqual([...new Set(owners)], [bob.id])
-        assert.strictEqual(TokenCache.size(content), 4)
+        assert.strictEqual(CacheContent.size(content), 4)
         assert.isFalse(yield* cache.removeAccount(AUTHORITY, alice.id))
       })
     )
@@ -224,16 +225,16 @@ export const tokenCacheContract = (name: string, layer: Layer.Layer<TokenCache.T
         const stored = yield* DpopCrypto.toStored(key)
         yield* cache.save({ ...signIn(alice), dpopKey: stored })
         yield* cache.save({ ...signIn(bob), dpopKey: stored })
-        const kept = TokenCache.findDpopKey(yield* cache.read, AUTHORITY, CLIENT, alice.id)
+        const kept = CacheContent.findDpopKey(yield* cache.read, AUTHORITY, CLIENT, alice.id)
         assert.isTrue(kept !== undefined && Redacted.isRedacted(kept.secret))
         assert.strictEqual(kept?.jkt, key.thumbprint)
         // what is read back (from a file, a keychain, Redis) signs as the same key
         const restored = yield* Effect.flatten(Dpop.restore(kept!))
         assert.strictEqual(restored.thumbprint, key.thumbprint)
         yield* cache.save(signIn(alice, { label: "alice-refreshed" }))
-        assert.isDefined(TokenCache.findDpopKey(yield* cache.read, AUTHORITY, CLIENT, alice.id))
+        assert.isDefined(CacheContent.findDpopKey(yield* cache.read, AUTHORITY, CLIENT, alice.id))
         yield* cache.save({ ...signIn(bob, { label: "bob-bearer" }), dpopKey: null })
-        assert.isUndefined(TokenCache.findDpopKey(yield* cache.read, AUTHORITY, CLIENT, bob.id))
+        assert.isUndefined(CacheContent.findDpopKey(yield* cache.read, AUTHORITY, CLIENT, bob.id))
         assert.isTrue(yield* cache.removeAccount(AUTHORITY, alice.id))
         assert.strictEqual((yield* cache.read).dpopKeys.size, 0)
       })
@@ -245,7 +246,7 @@ export const tokenCacheContract = (name: string, layer: Layer.Layer<TokenCache.T
         const cache = yield* TokenCache.TokenCache
         yield* cache.save(signIn(accountFor("alice")))
         yield* cache.clear
-        assert.strictEqual(TokenCache.size(yield* cache.read), 0)
+        assert.strictEqual(CacheContent.size(yield* cache.read), 0)
       })
     )
 

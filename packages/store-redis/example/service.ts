@@ -40,6 +40,7 @@ import * as Account from "@devflow/core/Account"
 import * as ClientConfig from "@devflow/core/ClientConfig"
 import * as FlowStore from "@devflow/core/FlowStore"
 import * as Silent from "@devflow/core/Silent"
+import * as CacheContent from "@devflow/core/CacheContent"
 import * as TokenCache from "@devflow/core/TokenCache"
 import { NodeOAuthHttp } from "@devflow/node-http"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -147,9 +148,9 @@ const remember = (update: FlowStore.Succeeded) =>
     const account = accountOf(update.result)
     const now = Date.now()
     yield* cache.modify((content) =>
-      TokenCache.findAccount(content, authority, account.id) !== undefined
+      CacheContent.findAccount(content, authority, account.id) !== undefined
         ? [undefined, content] as const
-        : [undefined, TokenCache.withTokens(content, {
+        : [undefined, CacheContent.withTokens(content, {
           authority,
           clientId: config.clientId,
           account,

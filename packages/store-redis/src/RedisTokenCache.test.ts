@@ -2,6 +2,7 @@ import * as Dpop from "@devflow/core/Dpop"
 import * as Silent from "@devflow/core/Silent"
 import * as TestKit from "@devflow/core/TestKit"
 import * as TestKitCache from "@devflow/core/TestKitCache"
+import * as CacheContent from "@devflow/core/CacheContent"
 import * as TokenCache from "@devflow/core/TokenCache"
 import * as HttpClient from "@effect/platform/HttpClient"
 import { afterAll, assert, describe, it } from "@effect/vitest"
@@ -114,7 +115,7 @@ describe.runIf(server !== undefined)("RedisTokenCache", () => {
       yield* Deferred.succeed(answer, undefined)
       const result = yield* Fiber.join(refreshing)
       assert.strictEqual(Redacted.value(result.accessToken), TestKitCache.accessToken(1))
-      const stored = TokenCache.findRefreshToken(yield* cache.read, TestKitCache.AUTHORITY, TestKit.CLIENT_ID, TestKitCache.account.id)
+      const stored = CacheContent.findRefreshToken(yield* cache.read, TestKitCache.AUTHORITY, TestKit.CLIENT_ID, TestKitCache.account.id)
       assert.strictEqual(Redacted.value(stored!.secret), TestKitCache.refreshToken(1))
       // the other instance lets go: the next refresh sends the rotated token, which the server accepts
       yield* Effect.promise(() => redis.del(lock!))
@@ -204,13 +205,13 @@ describe.runIf(server !== undefined)("RedisTokenCache", () => {
       const redis = new Redis(url)
       yield* Effect.addFinalizer(() => Effect.sync(() => redis.disconnect()))
       const legacyKey = `devflow:{devflow:tokens:${namespace}}:cache`
-      const sealed = connection.keyring.seal(`tokens:${namespace}`, TokenCache.toJson(yield* old.read))
+      const sealed = connection.keyring.seal(`tokens:${namespace}`, CacheContent.toJson(yield* old.read))
       yield* Effect.promise(() => redis.hset(legacyKey, "ver", "7", "data", sealed))
       const cache = yield* RedisTokenCache.make({ namespace }).pipe(Effect.provideService(RedisConnection, connection))
       const accounts = yield* cache.getAccounts(AUTHORITY)
       assert.deepStrictEqual(accounts.map((x) => x.subject).sort(), ["gina", "hugo"])
       assert.strictEqual(yield* Effect.promise(() => redis.exists(legacyKey)), 0)
-      const stored = TokenCache.findRefreshToken(yield* cache.read, AUTHORITY, "client-a", accounts[0]!.id)
+      const stored = CacheContent.findRefreshToken(yield* cache.read, AUTHORITY, "client-a", accounts[0]!.id)
       assert.include(Redacted.value(stored!.secret), "rt-")
       // and it is a cache like any other afterwards
       assert.isTrue(yield* cache.removeAccount(AUTHORITY, accounts[0]!.id))

@@ -10,6 +10,7 @@ import * as Account from "@devflow/core/Account"
 import * as PublicClient from "@devflow/core/PublicClient"
 import * as TestKit from "@devflow/core/TestKit"
 import * as TestKitCache from "@devflow/core/TestKitCache"
+import * as CacheContent from "@devflow/core/CacheContent"
 import * as TokenCache from "@devflow/core/TokenCache"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -30,7 +31,7 @@ const accounts = Array.from({ length: accountCount }, (_, i) =>
   Account.fromClaims(authority, { iss: TestKit.ISSUER, sub: `user-${i}`, preferred_username: `user-${i}@devflow.test` })!)
 
 /** 10,000 access tokens, one refresh token and one id_token per account. */
-export const content = TokenCache.fromFile({
+export const content = CacheContent.fromFile({
   version: 1,
   accounts,
   accessTokens: accounts.flatMap((account, i) =>
@@ -106,7 +107,7 @@ const main = Effect.gen(function*() {
     const writes: Array<number> = []
     for (let i = 0; i < 2; i++) {
       const t = performance.now()
-      yield* writer.update(() => (i % 2 === 0 ? content : TokenCache.withTokens(content, {
+      yield* writer.update(() => (i % 2 === 0 ? content : CacheContent.withTokens(content, {
         authority,
         clientId,
         account: accounts[0]!,
@@ -127,7 +128,7 @@ const main = Effect.gen(function*() {
     yield* hits(file, job.warmup, job.budgetMs / 4)
     const warmFile = yield* hits(file, job.calls, job.budgetMs)
     return {
-      entries: TokenCache.size(content),
+      entries: CacheContent.size(content),
       accessTokens: content.accessTokens.size,
       inProgram,
       perRunPromise,

@@ -1,3 +1,4 @@
+import * as CacheContent from "@devflow/core/CacheContent"
 import * as TokenCache from "@devflow/core/TokenCache"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -93,20 +94,20 @@ interface Snapshot {
   /** identity of the file version the content came from */
   readonly stamp: string
   /** the content as the file has it (keychain references in place of the secrets kept there) */
-  readonly stored: TokenCache.CacheContent
+  readonly stored: CacheContent.CacheContent
   /** the content with those secrets */
   readonly resolved: SecretStore.Resolved
-  readonly content: TokenCache.CacheContent
+  readonly content: CacheContent.CacheContent
 }
 
-const snapshotOf = (stamp: string, stored: TokenCache.CacheContent, resolved: SecretStore.Resolved): Snapshot => ({
+const snapshotOf = (stamp: string, stored: CacheContent.CacheContent, resolved: SecretStore.Resolved): Snapshot => ({
   stamp,
   stored,
   resolved,
   content: resolved.content
 })
 
-const EMPTY: SecretStore.Resolved = { content: TokenCache.empty, unresolved: [] }
+const EMPTY: SecretStore.Resolved = { content: CacheContent.empty, unresolved: [] }
 
 type Loaded =
   | { readonly _tag: "Content"; readonly snapshot: Snapshot }
@@ -146,7 +147,7 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
     })
     yield* secrets.check
 
-    let snapshot: Snapshot = snapshotOf(MISSING, TokenCache.empty, EMPTY)
+    let snapshot: Snapshot = snapshotOf(MISSING, CacheContent.empty, EMPTY)
 
     const dataLock: Lock.LockOptions = {
       path: `${file}.lock`,
@@ -190,7 +191,7 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
         const stamp = yield* currentStamp
         if (stamp === snapshot.stamp) return { _tag: "Content", snapshot } as const
         if (stamp === MISSING) {
-          snapshot = snapshotOf(MISSING, TokenCache.empty, EMPTY)
+          snapshot = snapshotOf(MISSING, CacheContent.empty, EMPTY)
           return { _tag: "Content", snapshot } as const
         }
         const read = yield* Effect.acquireUseRelease(
@@ -211,10 +212,10 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
           (handle) => handle === undefined ? Effect.void : Effect.promise(() => handle.close().catch(() => undefined))
         )
         if (read === undefined) {
-          snapshot = snapshotOf(MISSING, TokenCache.empty, EMPTY)
+          snapshot = snapshotOf(MISSING, CacheContent.empty, EMPTY)
           return { _tag: "Content", snapshot } as const
         }
-        const decoded = yield* Effect.either(TokenCache.fromJson(read.text, file))
+        const decoded = yield* Effect.either(CacheContent.fromJson(read.text, file))
         if (decoded._tag === "Right") {
           snapshot = snapshotOf(read.stamp, decoded.right, yield* secrets.resolve(decoded.right))
           return { _tag: "Content", snapshot } as const
@@ -238,7 +239,7 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
         // its time is the quarantine's, from which it is kept a week
         yield* Effect.promise(() => fsp.utimes(movedTo, new Date(), new Date()).catch(() => undefined))
         yield* syncDirectory(directory)
-        snapshot = snapshotOf(MISSING, TokenCache.empty, EMPTY)
+        snapshot = snapshotOf(MISSING, CacheContent.empty, EMPTY)
         const warning = new TokenCache.CacheCorrupt({ location: file, reason: corrupt.error.reason, movedTo })
         yield* Effect.logWarning(warning.message).pipe(Effect.annotateLogs({ cache: file, movedTo }))
         yield* settings.onWarning(warning)
@@ -250,11 +251,11 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
       if (loaded._tag === "Content") return loaded.snapshot
       yield* quarantine(loaded)
       const again = yield* load
-      return again._tag === "Content" ? again.snapshot : snapshotOf(MISSING, TokenCache.empty, EMPTY)
+      return again._tag === "Content" ? again.snapshot : snapshotOf(MISSING, CacheContent.empty, EMPTY)
     })
 
     const modify = <A>(
-      f: (content: TokenCache.CacheContent) => readonly [A, TokenCache.CacheContent]
+      f: (content: CacheContent.CacheContent) => readonly [A, CacheContent.CacheContent]
     ): Effect.Effect<A, TokenCache.TokenCacheError> =>
       Lock.withLockChecked(
         dataLock,
@@ -268,7 +269,7 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
           const plan = yield* secrets.persist(current.stored, current.resolved, next)
           if (next === current.content && !plan.changed) return result
           // the lock re-checked right before the rename: a process stalled past staleLockAfter lost it
-          yield* writeAtomic(file, TokenCache.toJson(plan.stored), held)
+          yield* writeAtomic(file, CacheContent.toJson(plan.stored), held)
           snapshot = snapshotOf(yield* currentStamp, plan.stored, { content: next, unresolved: plan.unresolved })
           yield* secrets.cleanUp(plan)
           return result
@@ -278,7 +279,7 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
     // Secrets found where this cache's mode does not want them (in the file with a keychain at hand,
     // in the keychain for a file-only cache) are moved on first read: once per cache, when it fails.
     let moved = false
-    const read: Effect.Effect<TokenCache.CacheContent, TokenCache.TokenCacheError> = Effect.gen(function*() {
+    const read: Effect.Effect<CacheContent.CacheContent, TokenCache.TokenCacheError> = Effect.gen(function*() {
       const loaded = yield* load
       const current = loaded._tag === "Content" ? loaded.snapshot : yield* Lock.withLock(dataLock, loadLocked)
       if (moved || !secrets.misplaced(current.stored, current.resolved)) return current.content

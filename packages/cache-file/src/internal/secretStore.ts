@@ -1,3 +1,4 @@
+import * as CacheContent from "@devflow/core/CacheContent"
 import * as TokenCache from "@devflow/core/TokenCache"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -23,7 +24,7 @@ const REF_PREFIX = SecretPlacement.REFERENCE_PREFIX
 const REF = SecretPlacement.REFERENCE
 
 type Section = "refreshTokens" | "clients" | "dpopKeys"
-type Entry = TokenCache.CredentialEntry | TokenCache.ClientEntry | TokenCache.DpopKeyEntry
+type Entry = CacheContent.CredentialEntry | CacheContent.ClientEntry | CacheContent.DpopKeyEntry
 
 /** A refresh token or client entry of the content, by section and key. */
 interface Slot {
@@ -39,7 +40,7 @@ const KIND: Readonly<Record<Section, string>> = {
   dpopKeys: "dpop-key"
 }
 
-const slotsOf = (content: TokenCache.CacheContent): Array<Slot> => [
+const slotsOf = (content: CacheContent.CacheContent): Array<Slot> => [
   ...[...content.refreshTokens].map(([key, entry]) => ({ section: "refreshTokens" as const, key, entry })),
   ...[...content.clients].map(([key, entry]) => ({ section: "clients" as const, key, entry })),
   ...[...content.dpopKeys].map(([key, entry]) => ({ section: "dpopKeys" as const, key, entry }))
@@ -48,23 +49,23 @@ const slotsOf = (content: TokenCache.CacheContent): Array<Slot> => [
 /** The keychain item an entry's reference names, if its secret is one. */
 const refOf = (entry: Entry): string | undefined => REF.exec(Redacted.value(entry.secret))?.[1]
 
-const withSlots = (content: TokenCache.CacheContent, slots: ReadonlyArray<Slot>): TokenCache.CacheContent => {
-  const refreshTokens = new Map<string, TokenCache.CredentialEntry>()
-  const clients = new Map<string, TokenCache.ClientEntry>()
-  const dpopKeys = new Map<string, TokenCache.DpopKeyEntry>()
+const withSlots = (content: CacheContent.CacheContent, slots: ReadonlyArray<Slot>): CacheContent.CacheContent => {
+  const refreshTokens = new Map<string, CacheContent.CredentialEntry>()
+  const clients = new Map<string, CacheContent.ClientEntry>()
+  const dpopKeys = new Map<string, CacheContent.DpopKeyEntry>()
   for (const slot of slots) {
-    if (slot.section === "refreshTokens") refreshTokens.set(slot.key, slot.entry as TokenCache.CredentialEntry)
-    else if (slot.section === "dpopKeys") dpopKeys.set(slot.key, slot.entry as TokenCache.DpopKeyEntry)
-    else clients.set(slot.key, slot.entry as TokenCache.ClientEntry)
+    if (slot.section === "refreshTokens") refreshTokens.set(slot.key, slot.entry as CacheContent.CredentialEntry)
+    else if (slot.section === "dpopKeys") dpopKeys.set(slot.key, slot.entry as CacheContent.DpopKeyEntry)
+    else clients.set(slot.key, slot.entry as CacheContent.ClientEntry)
   }
   return { ...content, refreshTokens, clients, dpopKeys }
 }
 
 const who = (slot: Slot): string =>
   slot.section === "refreshTokens"
-    ? `the refresh token of ${(slot.entry as TokenCache.CredentialEntry).accountId} (client ${slot.entry.clientId})`
+    ? `the refresh token of ${(slot.entry as CacheContent.CredentialEntry).accountId} (client ${slot.entry.clientId})`
     : slot.section === "dpopKeys"
-    ? `the DPoP key of ${(slot.entry as TokenCache.DpopKeyEntry).accountId} (client ${slot.entry.clientId})`
+    ? `the DPoP key of ${(slot.entry as CacheContent.DpopKeyEntry).accountId} (client ${slot.entry.clientId})`
     : `the secret of client ${slot.entry.clientId}`
 
 /**
@@ -73,7 +74,7 @@ const who = (slot: Slot): string =>
  */
 export interface Resolved {
   /** the secrets in clear (`Redacted`); entries whose item could not be read are left out */
-  readonly content: TokenCache.CacheContent
+  readonly content: CacheContent.CacheContent
   /** references the keychain could not be asked about: kept in the file, not offered to callers */
   readonly unresolved: ReadonlyArray<Slot>
 }
@@ -85,7 +86,7 @@ export interface Resolved {
  * @internal
  */
 export interface Plan {
-  readonly stored: TokenCache.CacheContent
+  readonly stored: CacheContent.CacheContent
   readonly unresolved: ReadonlyArray<Slot>
   readonly changed: boolean
   readonly obsolete: ReadonlyArray<string>
@@ -95,18 +96,18 @@ export interface Plan {
 export interface SecretStore {
   readonly mode: Mode
   /** replace references by the keychain's secrets */
-  readonly resolve: (stored: TokenCache.CacheContent) => Effect.Effect<Resolved, TokenCache.CacheUnavailable>
+  readonly resolve: (stored: CacheContent.CacheContent) => Effect.Effect<Resolved, TokenCache.CacheUnavailable>
   /** whether the file holds secrets where this mode does not want them */
-  readonly misplaced: (stored: TokenCache.CacheContent, resolved: Resolved) => boolean
+  readonly misplaced: (stored: CacheContent.CacheContent, resolved: Resolved) => boolean
   /**
    * Under the data lock, before the file is written: put `next`'s secrets
    * where they belong (keychain items are written first, so the file never
    * names an item that does not exist).
    */
   readonly persist: (
-    stored: TokenCache.CacheContent,
+    stored: CacheContent.CacheContent,
     resolved: Resolved,
-    next: TokenCache.CacheContent
+    next: CacheContent.CacheContent
   ) => Effect.Effect<Plan, TokenCache.CacheUnavailable>
   /** Under the data lock, after the file was written: remove the items it no longer names. */
   readonly cleanUp: (plan: Plan) => Effect.Effect<void>
@@ -210,7 +211,7 @@ export const make = (options: {
       if (written !== undefined) yield* Effect.ignore(keychain.remove(probe))
     })
 
-  const resolve = (stored: TokenCache.CacheContent): Effect.Effect<Resolved, TokenCache.CacheUnavailable> =>
+  const resolve = (stored: CacheContent.CacheContent): Effect.Effect<Resolved, TokenCache.CacheUnavailable> =>
     Effect.gen(function*() {
       const slots = slotsOf(stored)
       if (!slots.some((slot) => refOf(slot.entry) !== undefined)) return { content: stored, unresolved: [] }
@@ -243,7 +244,7 @@ export const make = (options: {
       return { content: withSlots(stored, kept), unresolved }
     })
 
-  const misplaced = (stored: TokenCache.CacheContent, resolved: Resolved): boolean => {
+  const misplaced = (stored: CacheContent.CacheContent, resolved: Resolved): boolean => {
     const refs = slotsOf(stored).filter((slot) => refOf(slot.entry) !== undefined).length
     if (mode === "file") return refs > resolved.unresolved.length
     return unreachable === undefined && slotsOf(stored).some((slot) => refOf(slot.entry) === undefined)
@@ -255,22 +256,22 @@ export const make = (options: {
    * (core's `withoutAccount` rules), so that a session without the keychain
    * never loses another session's sign-in.
    */
-  const keep = (slot: Slot, next: TokenCache.CacheContent): boolean => {
+  const keep = (slot: Slot, next: CacheContent.CacheContent): boolean => {
     if (next[slot.section].has(slot.key)) return false
     if (slot.section === "refreshTokens" || slot.section === "dpopKeys") {
-      const entry = slot.entry as TokenCache.CredentialEntry | TokenCache.DpopKeyEntry
-      return TokenCache.findAccount(next, entry.authority, entry.accountId) !== undefined
+      const entry = slot.entry as CacheContent.CredentialEntry | CacheContent.DpopKeyEntry
+      return CacheContent.findAccount(next, entry.authority, entry.accountId) !== undefined
     }
     if (next.accounts.size === 0) return false
-    const client = slot.entry as TokenCache.ClientEntry
+    const client = slot.entry as CacheContent.ClientEntry
     return client.registration !== undefined ||
       [...next.refreshTokens.values(), ...next.accessTokens.values()].some((e) => e.clientId === client.clientId)
   }
 
   const persist = (
-    stored: TokenCache.CacheContent,
+    stored: CacheContent.CacheContent,
     resolved: Resolved,
-    next: TokenCache.CacheContent
+    next: CacheContent.CacheContent
   ): Effect.Effect<Plan, TokenCache.CacheUnavailable> =>
     Effect.gen(function*() {
       const out: Array<Slot> = []

@@ -8,6 +8,7 @@ import * as FlagTable from "../internal/flagTable.js"
 import * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
 import * as PublicClient from "@devflow/core/PublicClient"
 import type * as Silent from "@devflow/core/Silent"
+import * as CacheContent from "@devflow/core/CacheContent"
 import * as TokenCache from "@devflow/core/TokenCache"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as ServerMetadata from "@devflow/core/ServerMetadata"
@@ -69,10 +70,10 @@ export const login = Command.make(
           Effect.catchTag("OAuthError", (error) =>
             Effect.flatMap(
               cache.modify((content) => {
-                const kept = TokenCache.findClient(content, config.endpoints.token, config.clientId)
+                const kept = CacheContent.findClient(content, config.endpoints.token, config.clientId)
                 const forget = retry && error.error === "invalid_client" && kept?.registration !== undefined
                 return forget
-                  ? [true, TokenCache.withoutClient(content, config.endpoints.token, config.clientId)] as const
+                  ? [true, CacheContent.withoutClient(content, config.endpoints.token, config.clientId)] as const
                   : [false, content] as const
               }),
               (forgotten) => (forgotten ? Effect.map(signIn(false), (again) => again.result) : Effect.fail(error))

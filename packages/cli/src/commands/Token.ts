@@ -16,6 +16,7 @@ import * as ServerText from "@devflow/core/ServerText"
 import type * as DeviceFlowError from "@devflow/core/DeviceFlowError"
 import * as Dpop from "@devflow/core/Dpop"
 import * as Silent from "@devflow/core/Silent"
+import * as CacheContent from "@devflow/core/CacheContent"
 import * as TokenCache from "@devflow/core/TokenCache"
 import * as Command from "@effect/cli/Command"
 import * as DateTime from "effect/DateTime"
@@ -206,7 +207,7 @@ export const acquire = (
         client.acquireTokenSilent(scopes, account).pipe(
           // A server may grant fewer scopes than asked (RFC 6749 §3.3), and a refresh never more than the sign-in did (§6).
           Effect.filterOrFail(
-            (result) => TokenCache.covers(result.scopes, wanted, target.config.scopeForm, client.authority),
+            (result) => CacheContent.covers(result.scopes, wanted, target.config.scopeForm, client.authority),
             () => new Silent.InteractionRequired({ reason: "consent_required", scopes: wanted, accountId: account.id })
           ),
           Effect.map(view),
@@ -217,7 +218,7 @@ export const acquire = (
     const stillValid = (account: Account.Account, error: DeviceFlowError.DeviceFlowError) =>
       Effect.gen(function*() {
         const content = yield* (yield* TokenCache.TokenCache).read
-        const entry = TokenCache.findAccessToken(content, client.authority, target.config.clientId, account.id, wanted, target.config.scopeForm)
+        const entry = CacheContent.findAccessToken(content, client.authority, target.config.clientId, account.id, wanted, target.config.scopeForm)
         const failed = new CliError.RefreshFailed({
           account: account.label,
           endpoint: target.config.endpoints.token,

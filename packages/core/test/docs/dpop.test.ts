@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as fs from "node:fs"
 import * as TestKit from "../../src/TestKit.js"
-import * as TokenCache from "../../src/TokenCache.js"
+import * as CacheContent from "../../src/CacheContent.js"
 import { runVirtual, success } from "../virtual.js"
 import { runAll } from "./dpopSnippets.js"
 
@@ -42,6 +42,6 @@ describe("docs/dpop.md", () => {
         accessToken: Redacted.value(r.signedIn.accessToken)
       })
       assert.strictEqual(verified._tag === "Right" ? verified.right.jkt : verified.left, kept!.jkt)
-      assert.isDefined(TokenCache.findDpopKey(r.cache, kept!.authority, kept!.clientId, kept!.accountId))
+      assert.isDefined(CacheContent.findDpopKey(r.cache, kept!.authority, kept!.clientId, kept!.accountId))
     }))
 })

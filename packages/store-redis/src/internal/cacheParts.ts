@@ -4,13 +4,13 @@
  * a write to one account never conflicts with a write to another (issue 23).
  * @internal
  */
-import * as TokenCache from "@devflow/core/TokenCache"
+import * as CacheContent from "@devflow/core/CacheContent"
 import * as crypto from "node:crypto"
 
-type Part = { -readonly [K in keyof TokenCache.CacheFile]: TokenCache.CacheFile[K] extends ReadonlyArray<infer A> ? Array<A> : TokenCache.CacheFile[K] }
+type Part = { -readonly [K in keyof CacheContent.CacheFile]: CacheContent.CacheFile[K] extends ReadonlyArray<infer A> ? Array<A> : CacheContent.CacheFile[K] }
 
 const emptyPart = (): Part => ({
-  version: TokenCache.CURRENT_VERSION,
+  version: CacheContent.CURRENT_VERSION,
   accounts: [],
   accessTokens: [],
   refreshTokens: [],
@@ -33,8 +33,8 @@ const nameOf = (kind: "a" | "c", ...parts: ReadonlyArray<string>): string => {
 }
 
 /** The content's entries by part (the entries themselves, not copies). @internal */
-export const group = (content: TokenCache.CacheContent): Map<string, Part> => {
-  const file = TokenCache.toFile(content)
+export const group = (content: CacheContent.CacheContent): Map<string, Part> => {
+  const file = CacheContent.toFile(content)
   const parts = new Map<string, Part>()
   const of = (name: string) => {
     let part = parts.get(name)
@@ -52,14 +52,14 @@ export const group = (content: TokenCache.CacheContent): Map<string, Part> => {
 }
 
 /** A part as the JSON it is stored as (before sealing). @internal */
-export const toJson = (part: Part): string => TokenCache.toJson(TokenCache.fromFile(part))
+export const toJson = (part: Part): string => CacheContent.toJson(CacheContent.fromFile(part))
 
 /** The content's parts by name, each as the JSON it is stored as. @internal */
-export const split = (content: TokenCache.CacheContent): Map<string, string> =>
+export const split = (content: CacheContent.CacheContent): Map<string, string> =>
   new Map([...group(content)].map(([name, part]) => [name, toJson(part)]))
 
 /** One content from its parts' contents (their entries as they are: parts never share a key). @internal */
-export const join = (parts: Iterable<TokenCache.CacheContent>): TokenCache.CacheContent => {
+export const join = (parts: Iterable<CacheContent.CacheContent>): CacheContent.CacheContent => {
   const [accounts, accessTokens, refreshTokens, idTokens, clients, dpopKeys] = [
     new Map(),
     new Map(),
@@ -76,7 +76,7 @@ export const join = (parts: Iterable<TokenCache.CacheContent>): TokenCache.Cache
     for (const [k, v] of content.clients) clients.set(k, v)
     for (const [k, v] of content.dpopKeys) dpopKeys.set(k, v)
   }
-  return { version: TokenCache.CURRENT_VERSION, accounts, accessTokens, refreshTokens, idTokens, clients, dpopKeys }
+  return { version: CacheContent.CURRENT_VERSION, accounts, accessTokens, refreshTokens, idTokens, clients, dpopKeys }
 }
 
 const sameEntries = (a: Part, b: Part): boolean =>

@@ -1,4 +1,5 @@
 /** @internal */
+import * as CacheContent from "@devflow/core/CacheContent"
 import * as TokenCache from "@devflow/core/TokenCache"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
@@ -115,11 +116,11 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
         connection.keyring.open(where, sealed).pipe(
           Effect.mapError((broken) => new TokenCache.CacheCorrupt({ location, reason: broken.reason }))
         ),
-        (text) => TokenCache.fromJson(text, location)
+        (text) => CacheContent.fromJson(text, location)
       )
 
     // Keys live as long as what they hold: a refresh token for its configured lifetime, else the longest access token.
-    const ttlOf = (content: TokenCache.CacheContent, now: number): number => {
+    const ttlOf = (content: CacheContent.CacheContent, now: number): number => {
       if (content.refreshTokens.size > 0) return Duration.toMillis(settings.refreshTokenLifetime)
       let until = now
       for (const entry of content.accessTokens.values()) until = Math.max(until, entry.expiresOn ?? now + 86_400_000)
@@ -142,7 +143,7 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
     // Parts opened before, by their stored value ("<version>|<sealed>"): a part unchanged since is
     // not opened and decoded again, nor by two reads at once, and an unchanged cache is not joined
     // again (a read is then one round trip and no decoding, whatever the number of accounts).
-    type Opened = { readonly json: string; readonly content: TokenCache.CacheContent }
+    type Opened = { readonly json: string; readonly content: CacheContent.CacheContent }
     const opened = new Map<string, { readonly value: string; readonly result: Deferred.Deferred<Opened, TokenCache.TokenCacheError> }>()
     const openPart = (part: string, value: string, sealed: string) =>
       Effect.gen(function*() {
@@ -154,7 +155,7 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
           result,
           connection.keyring.open(placeOf(part), sealed).pipe(
             Effect.mapError((broken) => new TokenCache.CacheCorrupt({ location, reason: broken.reason })),
-            Effect.flatMap((json) => Effect.map(TokenCache.fromJson(json, location), (content) => ({ json, content })))
+            Effect.flatMap((json) => Effect.map(CacheContent.fromJson(json, location), (content) => ({ json, content })))
           )
         )
         // a part that does not open is tried again by the next read (a key may have been added)
@@ -163,7 +164,7 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
         )
       })
     let joined:
-      | { readonly signature: string; readonly content: TokenCache.CacheContent; readonly parts: ReturnType<typeof Parts.group> }
+      | { readonly signature: string; readonly content: CacheContent.CacheContent; readonly parts: ReturnType<typeof Parts.group> }
       | undefined
 
     // The parts with their versions and stored JSON, and the content they make up.
@@ -192,7 +193,7 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
       return { versions, stored, stale, content: joined.content, parts: joined.parts }
     })
 
-    const modify = <A>(f: (content: TokenCache.CacheContent) => readonly [A, TokenCache.CacheContent]) =>
+    const modify = <A>(f: (content: CacheContent.CacheContent) => readonly [A, CacheContent.CacheContent]) =>
       Effect.gen(function*() {
         // only a lock of this cache fences its writes (another cache's lock lives in another slot)
         const lock = Option.filter(yield* FiberRef.get(held), (h) => h.lockKey.startsWith(`${connection.prefix}:${tag}:`))
