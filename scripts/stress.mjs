@@ -32,8 +32,10 @@ const outDir = path.join(root, "bench-results", "stress")
 fs.mkdirSync(outDir, { recursive: true })
 
 // The same environment as .ci/run: every optional real component is required, so a missing
-// Redis, browser or keyring is a failure here too rather than a silent skip.
+// Redis, browser or keyring is a failure here too rather than a silent skip; and .ci/run's long
+// step (DEVFLOW_LONG_TESTS) is part of each run unless DEVFLOW_LONG_TESTS=0 says otherwise.
 const env = {
+  DEVFLOW_LONG_TESTS: "1",
   ...process.env,
   CI: "true",
   DEVFLOW_REQUIRE_BROWSER: "1",

@@ -10,6 +10,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -33,24 +34,28 @@ beforeAll(async () => {
 afterAll(async () => {
   await service?.stop()
 })
-// gnome-keyring-daemon is the fixture, not the subject: if it died, the next test gets a live one
+// gnome-keyring-daemon is the fixture, not the subject: if it broke, the next test gets a working one
 beforeEach(async () => {
-  if (await service?.revivedAfterDeath()) console.error("[secret service] gnome-keyring-daemon revived for the next test")
+  if (await service?.revivedIfBroken()) console.error("[secret service] gnome-keyring-daemon revived for the next test")
 }, 30_000)
 
 /**
- * Run a scenario; if it failed while gnome-keyring-daemon died under it, run it once more on a
- * revived daemon (a failure with the daemon alive is the test's own, and stands).
+ * Run a scenario; if it failed while gnome-keyring-daemon broke under it, run it once more on a
+ * revived daemon (a failure with the daemon working is the test's own, and stands).
  */
 const onLiveKeyring = <A, E, R>(scenario: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.catchAllCause(scenario, (cause) =>
-    Effect.flatMap(Effect.promise(() => service!.revivedAfterDeath()), (revived) =>
+    Effect.flatMap(Effect.promise(() => service!.revivedIfBroken()), (revived) =>
       revived
         ? Effect.zipRight(
-          Effect.sync(() => console.error("[secret service] the daemon died under this test: running it again")),
+          Effect.sync(() => console.error("[secret service] the keyring broke under this test: running it again")),
           scenario
         )
         : Effect.failCause(cause)))
+
+/** A test of this file: scoped, and run once more if the keyring broke under it. */
+const scenario = <A, E>(title: string, body: () => Effect.Effect<A, E, Scope.Scope>) =>
+  it.live(title, () => onLiveKeyring(Effect.scoped(body())))
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "devflow-keychain-test-"))),
@@ -78,10 +83,11 @@ describe.skipIf(!enabled)("FileTokenCache with the OS keychain (GNOME Keyring ov
         // The contract queues 40 saves of one process on the lock at once, each a D-Bus round trip to the keyring:
         // the default 10 s bounds how long one user's command waits, not a queue that deep on a busy machine.
         lockTimeout: "2 minutes"
-      })))
+      }))),
+    { around: onLiveKeyring }
   )
 
-  it.scoped("a cache reached through a symbolic link is the cache of its real path: signing out by either way removes the refresh token", () =>
+  scenario("a cache reached through a symbolic link is the cache of its real path: signing out by either way removes the refresh token", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const real = path.join(dir, "real")
@@ -97,7 +103,7 @@ describe.skipIf(!enabled)("FileTokenCache with the OS keychain (GNOME Keyring ov
       assert.notInclude((yield* items()).map((i) => i.secret), "SECRET-rt-symlinked-canary")
     }))
 
-  it.scoped("a sign-in leaves references in the file and the refresh token and client secret in the keychain", () =>
+  scenario("a sign-in leaves references in the file and the refresh token and client secret in the keychain", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const cache = yield* FileTokenCache.make({ directory: dir, secretStore: "keychain" })
@@ -124,7 +130,7 @@ describe.skipIf(!enabled)("FileTokenCache with the OS keychain (GNOME Keyring ov
       assert.strictEqual(client && Redacted.value(client.secret), "SECRET-cs-ada-canary")
     }))
 
-  it.scoped("a DPoP key goes where the refresh token goes: the private key in the keychain, a reference in the file; sign-out removes it", () =>
+  scenario("a DPoP key goes where the refresh token goes: the private key in the keychain, a reference in the file; sign-out removes it", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const cache = yield* FileTokenCache.make({ directory: dir, secretStore: "keychain" })
@@ -147,7 +153,7 @@ describe.skipIf(!enabled)("FileTokenCache with the OS keychain (GNOME Keyring ov
       assert.notInclude((yield* items()).map((i) => i.secret), Redacted.value(stored.secret))
     }))
 
-  it.scoped("a rotated refresh token replaces the item's secret; removing the account removes its items", () =>
+  scenario("a rotated refresh token replaces the item's secret; removing the account removes its items", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const cache = yield* FileTokenCache.make({ directory: dir, secretStore: "keychain" })
@@ -167,7 +173,7 @@ describe.skipIf(!enabled)("FileTokenCache with the OS keychain (GNOME Keyring ov
       assert.strictEqual(left.length, before)
     }))
 
-  it.scoped("clear leaves no item of the cache behind", () =>
+  scenario("clear leaves no item of the cache behind", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const cache = yield* FileTokenCache.make({ directory: dir, secretStore: "keychain" })
@@ -179,7 +185,7 @@ describe.skipIf(!enabled)("FileTokenCache with the OS keychain (GNOME Keyring ov
       assert.strictEqual((yield* items()).length, before)
     }))
 
-  it.scoped("an item removed outside devflow means signing in again: the refresh token is absent, nothing fails", () =>
+  scenario("an item removed outside devflow means signing in again: the refresh token is absent, nothing fails", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const cache = yield* FileTokenCache.make({ directory: dir, secretStore: "keychain" })
@@ -201,7 +207,7 @@ describe.skipIf(!enabled)("FileTokenCache with the OS keychain (GNOME Keyring ov
       assert.strictEqual(JSON.parse(fileText(fresh)).refreshTokens.length, 1)
     }))
 
-  it.scoped("secrets kept in the file move to the keychain when it is there, without a new sign-in; and back", () =>
+  scenario("secrets kept in the file move to the keychain when it is there, without a new sign-in; and back", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const account = accountFor("gus")
@@ -227,7 +233,7 @@ describe.skipIf(!enabled)("FileTokenCache with the OS keychain (GNOME Keyring ov
       assert.strictEqual((yield* items()).length, before)
     }))
 
-  it.scoped("an item a crash left between keychain write and file write is removed by a later write", () =>
+  scenario("an item a crash left between keychain write and file write is removed by a later write", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const cache = yield* FileTokenCache.make({ directory: dir, secretStore: "keychain" })
@@ -273,7 +279,7 @@ describe.skipIf(!enabled)("FileTokenCache with the OS keychain (GNOME Keyring ov
       assert.strictEqual((yield* items()).length, before)
     }).pipe(Effect.scoped)), { timeout: 120_000 })
 
-  it.scoped("items of other cache files are left alone", () =>
+  scenario("items of other cache files are left alone", () =>
     Effect.gen(function*() {
       const one = yield* FileTokenCache.make({ directory: yield* tempDir, secretStore: "keychain" })
       const two = yield* FileTokenCache.make({ directory: yield* tempDir, secretStore: "keychain" })

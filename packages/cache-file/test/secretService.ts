@@ -53,11 +53,15 @@ export interface SecretService {
   /** stop the keyring and the bus, remove the keyring's directory */
   readonly stop: () => Promise<void>
   /**
-   * Whether gnome-keyring-daemon died since the last call (it has, once, mid-test under load);
-   * if so, a new one is started on the same bus with the same keyring, ready for the next test.
-   * A test that saw it die is not about it: it may run again on the revived fixture.
+   * Whether the Secret Service broke since the last call, and if so, a working one again.
+   * Broken means gnome-keyring-daemon died (it has, once, mid-test under load) or it no longer
+   * has a default collection (seen once under two CPU hogs: from one test on, every write
+   * answered "no result found" while the daemon lived on). Either way a new daemon is started
+   * on the same bus with a new login keyring, ready for the next test, and what the old one
+   * said is printed for the next diagnosis. A test that saw the fixture break is not about it:
+   * it may run again on the revived fixture.
    */
-  readonly revivedAfterDeath: () => Promise<boolean>
+  readonly revivedIfBroken: () => Promise<boolean>
 }
 
 const exited = (child: ChildProcess): Promise<void> =>
@@ -80,6 +84,18 @@ const hasOwner = (address: string, name: string): Promise<boolean> =>
       ["--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner", `string:${name}`],
       { env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: address }, timeout: 2_000 },
       (error, stdout) => resolve(error === null && /boolean true/.test(stdout))
+    )
+  )
+
+/** Whether the Secret Service on `address` names a default collection (what an item without a collection goes to). */
+const hasDefaultCollection = (address: string): Promise<boolean> =>
+  new Promise((resolve) =>
+    execFile(
+      "dbus-send",
+      ["--session", "--print-reply", "--dest=org.freedesktop.secrets", "/org/freedesktop/secrets", "org.freedesktop.Secret.Service.ReadAlias", "string:default"],
+      { env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: address }, timeout: 5_000 },
+      // a timeout under load is no evidence of a broken keyring: only an answer of "/" is
+      (error, stdout) => resolve(error !== null || !/object path "\/"\s*$/.test(stdout.trim()))
     )
   )
 
@@ -126,6 +142,7 @@ export const start = async (): Promise<SecretService> => {
       )
     let keyring: ChildProcess
     let died = false
+    let said = ""
     const startKeyring = async () => {
       keyring = spawn("gnome-keyring-daemon", ["--foreground", "--unlock", "--components=secrets"], {
         env: { ...process.env, ...env },
@@ -133,8 +150,8 @@ export const start = async (): Promise<SecretService> => {
       })
       const daemon = keyring
       children.push(daemon)
-      // When it exits before stop(), say how and with what last words, for the next diagnosis.
-      let said = ""
+      // When it exits before stop() or breaks, say how and with what last words, for the next diagnosis.
+      said = ""
       daemon.stderr!.setEncoding("utf8").on("data", (d: string) => (said = (said + d).slice(-2_000)))
       daemon.once("exit", (code, signal) => {
         if (stopping) return
@@ -163,9 +180,22 @@ export const start = async (): Promise<SecretService> => {
       }
     }
     await startKeyring()
-    const revivedAfterDeath = async () => {
-      if (!died && keyring.exitCode === null && keyring.signalCode === null) return false
+    const keyrings = path.join(env.XDG_DATA_HOME, "keyrings")
+    const revivedIfBroken = async () => {
+      const alive = !died && keyring.exitCode === null && keyring.signalCode === null
+      if (alive) {
+        if (await hasDefaultCollection(address)) return false
+        const files = fs.existsSync(keyrings)
+          ? fs.readdirSync(keyrings).map((f) => `${f} (${fs.statSync(path.join(keyrings, f)).size} B)`).join(", ")
+          : "none"
+        console.error(`[secret service] gnome-keyring-daemon lost its default collection; keyring files: ${files}; its stderr: ${said}`)
+        const daemon = keyring
+        daemon.removeAllListeners("exit")
+        await stopChild(daemon)
+      }
       died = false
+      // a new login keyring: whatever the old daemon left on disk is what broke it
+      fs.rmSync(keyrings, { recursive: true, force: true })
       await startKeyring()
       return true
     }
@@ -175,7 +205,7 @@ export const start = async (): Promise<SecretService> => {
     const removeAll = async () => {
       await withBinding(`${list} for (const x of c) await new k.AsyncEntry("devflow", x.account).deleteCredential()`)
     }
-    return { address, env, items, removeAll, stop, revivedAfterDeath }
+    return { address, env, items, removeAll, stop, revivedIfBroken }
   } catch (error) {
     await stop()
     throw error

@@ -121,7 +121,8 @@ const approving = (command: string, args: ReadonlyArray<string>, approve = true)
 /** `devflow` as `npm install -g` put it on the PATH */
 const bin = () => path.join(prefix, "bin", "devflow")
 
-describe("from a fresh clone, with the READMEs' commands, outside the workspace", () => {
+// ~90 s of packing and installing: out of `pnpm test`, run by .ci/run's long step (DEVFLOW_LONG_TESTS=1)
+describe.runIf(process.env.DEVFLOW_LONG_TESTS === "1")("from a fresh clone, with the READMEs' commands, outside the workspace", () => {
   beforeAll(async () => {
     clone = fs.mkdtempSync(path.join(os.tmpdir(), "devflow-clone-"))
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), "devflow-install-"))

@@ -62,10 +62,20 @@ export const signIn = (
 
 const value = Redacted.value
 
-export const tokenCacheContract = (name: string, layer: Layer.Layer<TokenCache.TokenCache, unknown>) =>
+export interface ContractOptions {
+  /** wraps each test, its cache's layer included (e.g. to run it again on a revived fixture) */
+  readonly around?: <E>(test: Effect.Effect<void, E>) => Effect.Effect<void, E>
+}
+
+export const tokenCacheContract = (
+  name: string,
+  layer: Layer.Layer<TokenCache.TokenCache, unknown>,
+  options: ContractOptions = {}
+) =>
   describe(`TokenCache contract: ${name}`, () => {
+    const around = options.around ?? ((test) => test)
     const test = (title: string, body: Effect.Effect<void, unknown, TokenCache.TokenCache>) =>
-      it.live(title, () => Effect.provide(body, layer))
+      it.live(title, () => around(Effect.provide(body, layer)))
 
     test(
       "a new cache is empty, in the current format",
