@@ -45,8 +45,7 @@ const env = {
 }
 
 const startHogs = () =>
-  Array.from({ length: hogs }, () =>
-    spawn(process.execPath, ["-e", "for(;;){}"], { stdio: "ignore" }))
+  Array.from({ length: hogs }, () => spawn(process.execPath, ["-e", "for(;;){}"], { stdio: "ignore" }))
 
 const vitest = path.join(root, "node_modules", ".bin", "vitest")
 const runOnce = (index) =>
@@ -78,7 +77,14 @@ const firstLine = (text) => (text ?? "").split("\n").map((line) => line.trim()).
 
 const readReport = (run) => {
   if (!fs.existsSync(run.report)) {
-    return { passed: 0, failed: 0, failures: [{ test: "(vitest produced no report)", reason: firstLine(run.stderr.split("\n").slice(-5).join("\n")) }] }
+    return {
+      passed: 0,
+      failed: 0,
+      failures: [{
+        test: "(vitest produced no report)",
+        reason: firstLine(run.stderr.split("\n").slice(-5).join("\n"))
+      }]
+    }
   }
   const json = JSON.parse(fs.readFileSync(run.report, "utf8"))
   const failures = []
@@ -86,7 +92,9 @@ const readReport = (run) => {
     const rel = path.relative(root, file.name)
     const assertions = file.assertionResults ?? []
     for (const a of assertions) {
-      if (a.status === "failed") failures.push({ test: `${rel} > ${a.fullName}`, reason: firstLine(a.failureMessages?.[0]) })
+      if (a.status === "failed") {
+        failures.push({ test: `${rel} > ${a.fullName}`, reason: firstLine(a.failureMessages?.[0]) })
+      }
     }
     // A file that fails to load (or a hook that throws) has no failed assertion of its own.
     if (file.status === "failed" && !assertions.some((a) => a.status === "failed")) {
@@ -102,15 +110,23 @@ const hogProcesses = startHogs()
 const stopHogs = () => hogProcesses.forEach((hog) => hog.kill("SIGKILL"))
 process.on("exit", stopHogs)
 process.on("SIGINT", () => process.exit(130))
-console.log(`stress: ${runs} run(s) of vitest ${vitestArgs.join(" ")} with ${hogs} CPU hog(s) on ${os.cpus().length} core(s)`)
+console.log(
+  `stress: ${runs} run(s) of vitest ${vitestArgs.join(" ")} with ${hogs} CPU hog(s) on ${os.cpus().length} core(s)`
+)
 for (let i = 1; i <= runs; i++) {
   const run = await runOnce(i)
   const summary = readReport(run)
   results.push({ ...run, ...summary })
   const loadText = `load ${Math.min(...run.load).toFixed(1)}–${Math.max(...run.load).toFixed(1)}`
-  console.log(`run ${i}/${runs}: exit ${run.code}, ${summary.passed} passed, ${summary.failed} failed, ${run.seconds.toFixed(0)} s, ${loadText}`)
+  console.log(
+    `run ${i}/${runs}: exit ${run.code}, ${summary.passed} passed, ${summary.failed} failed, ${
+      run.seconds.toFixed(0)
+    } s, ${loadText}`
+  )
   for (const failure of summary.failures) console.log(`  ✗ ${failure.test}\n      ${failure.reason}`)
-  if (run.code !== 0 && summary.failures.length === 0) console.log(`  ✗ vitest exited ${run.code}:\n${run.stderr.split("\n").slice(-15).join("\n")}`)
+  if (run.code !== 0 && summary.failures.length === 0) {
+    console.log(`  ✗ vitest exited ${run.code}:\n${run.stderr.split("\n").slice(-15).join("\n")}`)
+  }
   if (stopOnFailure && run.code !== 0) break
 }
 stopHogs()
@@ -128,12 +144,17 @@ const lines = [
   "",
   "| run | exit | passed | failed | wall | load (1 min) |",
   "|---|---|---|---|---|---|",
-  ...results.map((r) => `| ${r.index} | ${r.code} | ${r.passed} | ${r.failed} | ${r.seconds.toFixed(0)} s | ${Math.min(...r.load).toFixed(1)}–${Math.max(...r.load).toFixed(1)} |`),
+  ...results.map((r) =>
+    `| ${r.index} | ${r.code} | ${r.passed} | ${r.failed} | ${r.seconds.toFixed(0)} s | ${
+      Math.min(...r.load).toFixed(1)
+    }–${Math.max(...r.load).toFixed(1)} |`
+  ),
   "",
   counts.size === 0 ? "No test failed." : "| test | failed in | first line of the error |",
   ...(counts.size === 0 ? [] : ["|---|---|---|"]),
   ...[...counts].sort((a, b) => b[1].runs.length - a[1].runs.length).map(([test, e]) =>
-    `| ${cell(test)} | ${e.runs.length}/${results.length} (runs ${e.runs.join(", ")}) | ${cell(e.reason)} |`)
+    `| ${cell(test)} | ${e.runs.length}/${results.length} (runs ${e.runs.join(", ")}) | ${cell(e.reason)} |`
+  )
 ]
 const table = lines.join("\n")
 fs.writeFileSync(path.join(outDir, "summary.md"), `${table}\n`)

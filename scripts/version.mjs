@@ -16,7 +16,10 @@ for (const name of PACKAGES) {
   const dir = path.join(root, "packages", name)
   const { version } = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"))
   const file = path.join(dir, "src", "internal", "version.ts")
-  const text = `/** The package's version, from its package.json (written by scripts/version.mjs). @internal */\nexport const version = ${JSON.stringify(version)}\n`
+  const text =
+    `/** The package's version, from its package.json (written by scripts/version.mjs). @internal */\nexport const version = ${
+      JSON.stringify(version)
+    }\n`
   const current = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : ""
   if (current === text) continue
   if (check) {

@@ -64,7 +64,14 @@ export const run = async (options: Options): Promise<Results> => {
     fs.rmSync(cert.dir, { recursive: true, force: true })
   }
   results.sort((a, b) => a.id.localeCompare(b.id))
-  return { version: 1, startedAt, quick: options.quick, machine: before, wallMs: performance.now() - t0, benchmarks: results }
+  return {
+    version: 1,
+    startedAt,
+    quick: options.quick,
+    machine: before,
+    wallMs: performance.now() - t0,
+    benchmarks: results
+  }
 }
 
 export const write = (results: Results, file: string, markdown: string): void => {

@@ -37,10 +37,14 @@ describe("heap snapshot difference per unit", () => {
     expect(row("PendingMarker")?.bytesPerUnit).toBeGreaterThan(0)
     expect(row("closure markerWake")?.countPerUnit).toBe(1)
     // every unit costs at least its object and its closure, and the rows add up to the total
-    expect(diff.totalBytesPerUnit).toBeGreaterThanOrEqual(row("PendingMarker")!.bytesPerUnit + row("closure markerWake")!.bytesPerUnit)
+    expect(diff.totalBytesPerUnit).toBeGreaterThanOrEqual(
+      row("PendingMarker")!.bytesPerUnit + row("closure markerWake")!.bytesPerUnit
+    )
     expect(diff.rows.reduce((s, r) => s + r.bytesPerUnit, 0)).toBeCloseTo(diff.totalBytesPerUnit, 6)
     // largest first
-    expect(diff.rows.map((r) => r.bytesPerUnit)).toEqual([...diff.rows.map((r) => r.bytesPerUnit)].sort((a, b) => b - a))
+    expect(diff.rows.map((r) => r.bytesPerUnit)).toEqual(
+      [...diff.rows.map((r) => r.bytesPerUnit)].sort((a, b) => b - a)
+    )
     expect(renderDiff(diff, 25).join("\n")).toContain("PendingMarker")
   })
 

@@ -69,13 +69,17 @@ export const readSnapshot = (file: string): Map<string, Group> => {
   // `"strings":[` cannot occur inside a JSON string (its quotes would be escaped)
   const stringsAt = find(bytes, "\"strings\":[", nodesAt)
   const stringsEnd = bytes.lastIndexOf("]")
-  const strings = JSON.parse(bytes.subarray(stringsAt + "\"strings\":".length, stringsEnd + 1).toString("utf8")) as Array<string>
+  const strings = JSON.parse(
+    bytes.subarray(stringsAt + "\"strings\":".length, stringsEnd + 1).toString("utf8")
+  ) as Array<string>
 
   const width = meta.node_fields.length
   const typeAt = meta.node_fields.indexOf("type")
   const nameAt = meta.node_fields.indexOf("name")
   const sizeAt = meta.node_fields.indexOf("self_size")
-  if (typeAt < 0 || nameAt < 0 || sizeAt < 0 || nodes.length % width !== 0) throw new Error(`unexpected heap snapshot layout in ${file}`)
+  if (typeAt < 0 || nameAt < 0 || sizeAt < 0 || nodes.length % width !== 0) {
+    throw new Error(`unexpected heap snapshot layout in ${file}`)
+  }
   const types = meta.node_types[0]
   const groups = new Map<string, { count: number; bytes: number }>()
   for (let i = 0; i < nodes.length; i += width) {

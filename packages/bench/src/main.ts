@@ -32,4 +32,8 @@ const results = await run({
 const markdown = renderResults(results)
 console.log(markdown)
 write(results, out, markdown)
-console.error(`[bench] wrote ${path.relative(process.cwd(), out)} and ${path.relative(process.cwd(), out.replace(/\.json$/, ".md"))}`)
+console.error(
+  `[bench] wrote ${path.relative(process.cwd(), out)} and ${
+    path.relative(process.cwd(), out.replace(/\.json$/, ".md"))
+  }`
+)

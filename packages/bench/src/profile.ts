@@ -16,7 +16,7 @@ import * as path from "node:path"
 import { measurePending, pendingServer } from "./benchmarks/b2.js"
 import { endpointsOf } from "./benchmarks/common.js"
 import { buildWorkers, entryFile, repoRoot } from "./build.js"
-import { CLIENTS, type ClientName } from "./clients/types.js"
+import { type ClientName, CLIENTS } from "./clients/types.js"
 import { diffPerUnit, readSnapshot, renderDiff } from "./heapSnapshot.js"
 import { runEntry } from "./runner.js"
 import { pendingThenToken, startServer } from "./server/loopbackServer.js"
@@ -42,7 +42,13 @@ const moduleMap = (bundle: string): (line: number) => string => {
     const file = m[1]!
     const pkg = /.*node_modules\/((?:@[^/]+\/)?[^/]+)\/(.*)$/.exec(file)
     const label = pkg !== null
-      ? `${pkg[1]}${pkg[1] === "effect" && /internal\/(fiberRuntime|core|core-effect|runtime|effect\/circular)/.test(pkg[2]!) ? " (fiber runtime)" : pkg[1] === "effect" && /(stream|channel|sink)/i.test(pkg[2]!) ? " (Stream/Channel)" : ""}`
+      ? `${pkg[1]}${
+        pkg[1] === "effect" && /internal\/(fiberRuntime|core|core-effect|runtime|effect\/circular)/.test(pkg[2]!)
+          ? " (fiber runtime)"
+          : pkg[1] === "effect" && /(stream|channel|sink)/i.test(pkg[2]!)
+          ? " (Stream/Channel)"
+          : ""
+      }`
       : file.includes("/core/src/")
       ? `@devflow/core ${path.basename(file)}`
       : file.includes("/node-http/src/")
@@ -95,13 +101,23 @@ const dir = path.join(repoRoot, "bench-results/profiles")
 const cpu = async (n: number) => {
   const cert = makeCertificate()
   const before = new Set(fs.readdirSync(dir))
-  const server = await startServer({ interval: 1, expiresIn: 600, script: pendingThenToken(2), record: false, tls: cert })
+  const server = await startServer({
+    interval: 1,
+    expiresIn: 600,
+    script: pendingThenToken(2),
+    record: false,
+    tls: cert
+  })
   try {
-    const report = await runEntry<FlowsReport>(`flows-${client}`, { kind: "flows", endpoints: endpointsOf(server), n }, {
-      env: { NODE_EXTRA_CA_CERTS: cert.certFile },
-      nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
-      timeoutMs: 300_000
-    })
+    const report = await runEntry<FlowsReport>(
+      `flows-${client}`,
+      { kind: "flows", endpoints: endpointsOf(server), n },
+      {
+        env: { NODE_EXTRA_CA_CERTS: cert.certFile },
+        nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+        timeoutMs: 300_000
+      }
+    )
     console.log(JSON.stringify(report))
   } finally {
     await server.close()
@@ -113,7 +129,9 @@ const cpu = async (n: number) => {
   const totals = selfTimeByPackage(named, entryFile(`flows-${client}`))
   const all = totals.reduce((s, [, ms]) => s + ms, 0)
   console.log(`${client}, ${n} flows: ${(all / 1000).toFixed(1)} s sampled (${named})`)
-  for (const [label, ms] of totals.slice(0, 25)) console.log(`${(ms / 1000).toFixed(2).padStart(7)} s ${((100 * ms) / all).toFixed(1).padStart(5)} %  ${label}`)
+  for (const [label, ms] of totals.slice(0, 25)) {
+    console.log(`${(ms / 1000).toFixed(2).padStart(7)} s ${((100 * ms) / all).toFixed(1).padStart(5)} %  ${label}`)
+  }
 }
 
 const memory = async (n: number) => {
@@ -124,22 +142,30 @@ const memory = async (n: number) => {
   const server = await startServer({ ...pendingServer(20), tls: cert })
   try {
     const report = await measurePending(server, client, n, {
-      env: { NODE_EXTRA_CA_CERTS: cert.certFile, BENCH_HEAP_SNAPSHOT_EMPTY_FILE: emptyFile, BENCH_HEAP_SNAPSHOT_FILE: pendingFile },
+      env: {
+        NODE_EXTRA_CA_CERTS: cert.certFile,
+        BENCH_HEAP_SNAPSHOT_EMPTY_FILE: emptyFile,
+        BENCH_HEAP_SNAPSHOT_FILE: pendingFile
+      },
       // 10,000 first polls plus two snapshots of a few hundred MB
       timeoutMs: 300_000
     })
     console.log(JSON.stringify(report))
     console.log(
-      `${client}, ${n} flows waiting between polls: live heap ${(report.perFlowBytes / 1024).toFixed(2)} KiB per flow (${
-        (report.emptyHeapBytes / 1_048_576).toFixed(1)
-      } MB empty, ${(report.pendingHeapBytes / 1_048_576).toFixed(1)} MB pending, ${report.rssMB} MB RSS)`
+      `${client}, ${n} flows waiting between polls: live heap ${
+        (report.perFlowBytes / 1024).toFixed(2)
+      } KiB per flow (${(report.emptyHeapBytes / 1_048_576).toFixed(1)} MB empty, ${
+        (report.pendingHeapBytes / 1_048_576).toFixed(1)
+      } MB pending, ${report.rssMB} MB RSS)`
     )
   } finally {
     await server.close()
     fs.rmSync(cert.dir, { recursive: true, force: true })
   }
   console.log(`snapshots: ${emptyFile}, ${pendingFile}; (pending − empty) ÷ ${n}:`)
-  for (const line of renderDiff(diffPerUnit(readSnapshot(emptyFile), readSnapshot(pendingFile), n), 25)) console.log(line)
+  for (const line of renderDiff(diffPerUnit(readSnapshot(emptyFile), readSnapshot(pendingFile), n), 25)) {
+    console.log(line)
+  }
 }
 
 fs.mkdirSync(dir, { recursive: true })

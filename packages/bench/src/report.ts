@@ -47,9 +47,13 @@ export const compared = (
 ): Target => ({
   name,
   met: devflow === undefined || Number.isNaN(devflow) ? null : met(devflow, versus.value),
-  detail: devflow === undefined || Number.isNaN(devflow) ? `devflow not measured${detail ? `; ${detail}` : ""}` : detail,
+  detail: devflow === undefined || Number.isNaN(devflow)
+    ? `devflow not measured${detail ? `; ${detail}` : ""}`
+    : detail,
   devflow: devflow === undefined || Number.isNaN(devflow) ? undefined : { value: devflow, unit },
-  versus: versus.value === undefined || Number.isNaN(versus.value) ? undefined : { label: versus.label, figure: { value: versus.value, unit } }
+  versus: versus.value === undefined || Number.isNaN(versus.value)
+    ? undefined
+    : { label: versus.label, figure: { value: versus.value, unit } }
 })
 
 export interface BenchResult {
@@ -139,7 +143,9 @@ export const renderTargets = (benchmarks: ReadonlyArray<BenchResult>): string =>
     ])
   )
   if (rows.length === 0) return ""
-  return ["### Targets", "", table(["", "target", "devflow", "compared with", "ratio", "met", "load"], rows), ""].join("\n")
+  return ["### Targets", "", table(["", "target", "devflow", "compared with", "ratio", "met", "load"], rows), ""].join(
+    "\n"
+  )
 }
 
 /** One benchmark as a Markdown table (also readable on a terminal). */

@@ -57,7 +57,13 @@ export const runEntry = <R>(entry: Entry, job: unknown, options: RunOptions = {}
       if (result !== undefined) resolve(result)
       else {
         const why = fatal ?? stderr
-        reject(new Error(`${entry} exited with ${signal ?? code} and no result${why ? `: ${why.split("\n").slice(0, 3).join(" ")}` : ""}`))
+        reject(
+          new Error(
+            `${entry} exited with ${signal ?? code} and no result${
+              why ? `: ${why.split("\n").slice(0, 3).join(" ")}` : ""
+            }`
+          )
+        )
       }
     })
   })

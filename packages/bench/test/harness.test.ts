@@ -47,7 +47,18 @@ describe("benchmark harness (quick mode)", () => {
     // the targets table: each issue 11 target with devflow's figure, the peer's, and a verdict
     const targets = results.benchmarks.flatMap((b) => b.targets.map((t) => ({ id: b.id, ...t })))
     for (const id of ["B1", "B2", "B3", "B4", "B6"]) expect(targets.some((t) => t.id === id), id).toBe(true)
-    for (const name of ["0 failures", "CPU ≤ ½", "peak RSS ≤ ½", "8 KiB", "p99 lateness", "never early", "20 µs", "cancel mid-request"]) {
+    for (
+      const name of [
+        "0 failures",
+        "CPU ≤ ½",
+        "peak RSS ≤ ½",
+        "8 KiB",
+        "p99 lateness",
+        "never early",
+        "20 µs",
+        "cancel mid-request"
+      ]
+    ) {
       const t = targets.find((x) => x.name.includes(name))
       expect(t?.devflow?.value, name).toBeTypeOf("number")
       expect(t?.versus?.figure.value, name).toBeTypeOf("number")

@@ -26,7 +26,11 @@ export interface Environment {
  * @since 0.1.0
  * @category constructors
  */
-export const currentEnvironment = (): Environment => ({ platform: process.platform, env: process.env, home: os.homedir() })
+export const currentEnvironment = (): Environment => ({
+  platform: process.platform,
+  env: process.env,
+  home: os.homedir()
+})
 
 /**
  * The per-user cache directory each platform designates for data that can be
@@ -39,7 +43,10 @@ export const defaultDirectory = ({ env, home, platform }: Environment): string =
   switch (platform) {
     case "win32": {
       const local = env.LOCALAPPDATA
-      return path.win32.join(local !== undefined && local !== "" ? local : path.win32.join(home, "AppData", "Local"), "devflow")
+      return path.win32.join(
+        local !== undefined && local !== "" ? local : path.win32.join(home, "AppData", "Local"),
+        "devflow"
+      )
     }
     case "darwin":
       return path.posix.join(home, "Library", "Caches", "devflow")

@@ -1,8 +1,8 @@
 import { PublicClient } from "@devflow/core"
-import { TestKit, TestKitCache } from "@devflow/core/testing"
-import { late } from "@devflow/dev-server/wallClock"
 import * as CacheContent from "@devflow/core/CacheContent"
+import { TestKit, TestKitCache } from "@devflow/core/testing"
 import * as TokenCache from "@devflow/core/TokenCache"
+import { late } from "@devflow/dev-server/wallClock"
 import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -29,7 +29,8 @@ const tempDir = Effect.acquireRelease(
 // The file's own mechanics: secrets stay in it (the keychain has test/keychain.test.ts).
 const fileLayer = (options: FileTokenCache.Options = {}) =>
   Layer.unwrapScoped(
-    Effect.map(tempDir, (dir) => FileTokenCache.layer({ directory: path.join(dir, "devflow"), secretStore: "file", ...options }))
+    Effect.map(tempDir, (dir) =>
+      FileTokenCache.layer({ directory: path.join(dir, "devflow"), secretStore: "file", ...options }))
   )
 
 tokenCacheContract("FileTokenCache", fileLayer())
@@ -40,7 +41,14 @@ const open = (directory: string, options: FileTokenCache.Options = {}) =>
   FileTokenCache.make({ directory, secretStore: "file", ...options })
 
 const lockText = (holder: Partial<{ pid: number; host: string; started: number; nonce: string; acquiredAt: number }>) =>
-  JSON.stringify({ pid: process.pid, host: os.hostname(), started: processStarted, nonce: "n", acquiredAt: Date.now(), ...holder })
+  JSON.stringify({
+    pid: process.pid,
+    host: os.hostname(),
+    started: processStarted,
+    nonce: "n",
+    acquiredAt: Date.now(),
+    ...holder
+  })
 
 describe("FileTokenCache: where and how it stores", () => {
   it("the default directory follows each platform's convention", () => {
@@ -51,7 +59,10 @@ describe("FileTokenCache: where and how it stores", () => {
     assert.strictEqual(at("linux", { XDG_CACHE_HOME: "relative/dir" }, "/home/u"), "/home/u/.cache/devflow")
     assert.strictEqual(at("freebsd", { XDG_CACHE_HOME: "" }, "/home/u"), "/home/u/.cache/devflow")
     assert.strictEqual(at("darwin", {}, "/Users/u"), "/Users/u/Library/Caches/devflow")
-    assert.strictEqual(at("win32", { LOCALAPPDATA: "C:\\Users\\u\\AppData\\Local" }, "C:\\Users\\u"), "C:\\Users\\u\\AppData\\Local\\devflow")
+    assert.strictEqual(
+      at("win32", { LOCALAPPDATA: "C:\\Users\\u\\AppData\\Local" }, "C:\\Users\\u"),
+      "C:\\Users\\u\\AppData\\Local\\devflow"
+    )
     assert.strictEqual(at("win32", {}, "C:\\Users\\u"), "C:\\Users\\u\\AppData\\Local\\devflow")
   })
 
@@ -310,7 +321,9 @@ describe("FileTokenCache: locks", () => {
       const dir = yield* tempDir
       const cache = yield* open(dir, { refreshLockTimeout: "200 millis" })
       const held = yield* Deferred.make<void>()
-      const holder = yield* Effect.fork(cache.withRefreshLock("k", Effect.zipRight(Deferred.succeed(held, undefined), Effect.never)))
+      const holder = yield* Effect.fork(
+        cache.withRefreshLock("k", Effect.zipRight(Deferred.succeed(held, undefined), Effect.never))
+      )
       yield* Deferred.await(held)
       const exit = yield* Effect.exit(cache.withRefreshLock("k", Effect.void))
       assert.isTrue(Exit.isFailure(exit))
@@ -337,8 +350,13 @@ describe("FileTokenCache: silent acquisition on the file cache", () => {
         )
       }).pipe(Effect.provide(layer))
       assert.strictEqual(yield* server.refreshes, 1)
-      assert.deepStrictEqual(new Set(results.map((r) => Redacted.value(r.accessToken))), new Set([TestKitCache.accessToken(1)]))
+      assert.deepStrictEqual(
+        new Set(results.map((r) => Redacted.value(r.accessToken))),
+        new Set([TestKitCache.accessToken(1)])
+      )
       const stored = JSON.parse(fs.readFileSync(path.join(dir, "tokens.json"), "utf8"))
-      assert.deepStrictEqual(stored.refreshTokens.map((e: { secret: string }) => e.secret), [TestKitCache.refreshToken(1)])
+      assert.deepStrictEqual(stored.refreshTokens.map((e: { secret: string }) => e.secret), [
+        TestKitCache.refreshToken(1)
+      ])
     }))
 })

@@ -52,9 +52,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as paths from "./CacheLocation.js"
 import * as internal from "./internal/fileCache.js"
 import * as secretStore from "./internal/secretStore.js"
-import * as paths from "./CacheLocation.js"
 
 /**
  * The cache file's name in its directory.
@@ -139,7 +139,11 @@ export const defaultDirectory = (): string => paths.defaultDirectory(paths.curre
  * @category utils
  */
 export const defaultDirectoryFor: (
-  environment: { readonly platform: NodeJS.Platform; readonly env: Readonly<Record<string, string | undefined>>; readonly home: string }
+  environment: {
+    readonly platform: NodeJS.Platform
+    readonly env: Readonly<Record<string, string | undefined>>
+    readonly home: string
+  }
 ) => string = paths.defaultDirectory
 
 /**
@@ -190,11 +194,17 @@ const validate = (options: Options) =>
       // eslint-disable-next-line no-control-regex
       /[/\\\u0000]/.test(fileName)
     ) {
-      return yield* invalid("fileName", `must be a plain file name, without a directory: ${JSON.stringify(String(fileName).slice(0, 100))}`)
+      return yield* invalid(
+        "fileName",
+        `must be a plain file name, without a directory: ${JSON.stringify(String(fileName).slice(0, 100))}`
+      )
     }
     const secretStore = options.secretStore ?? "auto"
     if (!secretStores.includes(secretStore)) {
-      return yield* invalid("secretStore", `must be one of ${secretStores.join(", ")}: ${JSON.stringify(String(secretStore).slice(0, 50))}`)
+      return yield* invalid(
+        "secretStore",
+        `must be one of ${secretStores.join(", ")}: ${JSON.stringify(String(secretStore).slice(0, 50))}`
+      )
     }
     return {
       directory: options.directory ?? defaultDirectory(),
@@ -212,7 +222,10 @@ const positive = (field: string, input: unknown, fallback: Duration.DurationInpu
   if (input === undefined) return Effect.succeed(Duration.decode(fallback))
   const decoded = Duration.decodeUnknown(input)
   if (Option.isNone(decoded) || !Duration.isFinite(decoded.value) || Duration.toMillis(decoded.value) <= 0) {
-    return invalid(field, `must be a positive, finite duration (e.g. "10 seconds"): ${JSON.stringify(String(input).slice(0, 50))}`)
+    return invalid(
+      field,
+      `must be a positive, finite duration (e.g. "10 seconds"): ${JSON.stringify(String(input).slice(0, 50))}`
+    )
   }
   return Effect.succeed(decoded.value)
 }
@@ -223,4 +236,5 @@ const positive = (field: string, input: unknown, fallback: Duration.DurationInpu
  * @since 0.1.0
  * @category layers
  */
-export const layerDefault: Layer.Layer<TokenCache.TokenCache, TokenCache.CacheUnavailable | InvalidConfiguration> = layer()
+export const layerDefault: Layer.Layer<TokenCache.TokenCache, TokenCache.CacheUnavailable | InvalidConfiguration> =
+  layer()

@@ -25,7 +25,8 @@ export const REFERENCE_PREFIX = "devflow-keychain:"
  * @since 0.1.0
  * @category constants
  */
-export const REFERENCE: RegExp = /^devflow-keychain:((?:refresh-token|client-secret|dpop-key)\/[0-9a-f]{12}\/[0-9a-f]{32})$/
+export const REFERENCE: RegExp =
+  /^devflow-keychain:((?:refresh-token|client-secret|dpop-key)\/[0-9a-f]{12}\/[0-9a-f]{32})$/
 
 /**
  * Whether the secrets the file holds (its `refreshTokens`, `clients` and

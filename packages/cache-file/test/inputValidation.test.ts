@@ -71,14 +71,22 @@ describe("input validation: FileTokenCache options", () => {
   const invalid: ReadonlyArray<readonly [string, (dir: string) => FileTokenCache.Options, string]> = [
     ["an empty directory (it would be the working directory)", () => ({ directory: "" }), "directory"],
     ["a directory that is a number", () => ({ directory: 5 as never }), "directory"],
-    ["a file name that climbs out of the directory", (dir) => ({ directory: dir, fileName: "../escape.json" }), "fileName"],
+    [
+      "a file name that climbs out of the directory",
+      (dir) => ({ directory: dir, fileName: "../escape.json" }),
+      "fileName"
+    ],
     ["a file name with a directory", (dir) => ({ directory: dir, fileName: "sub/tokens.json" }), "fileName"],
     ["an empty file name", (dir) => ({ directory: dir, fileName: "" }), "fileName"],
     ["the file name \".\"", (dir) => ({ directory: dir, fileName: "." }), "fileName"],
     ["lockTimeout that is not a duration", (dir) => ({ directory: dir, lockTimeout: "soon" as never }), "lockTimeout"],
     ["lockTimeout negative", (dir) => ({ directory: dir, lockTimeout: -5 }), "lockTimeout"],
     ["refreshLockTimeout NaN", (dir) => ({ directory: dir, refreshLockTimeout: Number.NaN }), "refreshLockTimeout"],
-    ["staleLockAfter zero (every live lock would be broken)", (dir) => ({ directory: dir, staleLockAfter: 0 }), "staleLockAfter"],
+    [
+      "staleLockAfter zero (every live lock would be broken)",
+      (dir) => ({ directory: dir, staleLockAfter: 0 }),
+      "staleLockAfter"
+    ],
     ["staleLockAfter infinite", (dir) => ({ directory: dir, staleLockAfter: "Infinity" as never }), "staleLockAfter"]
   ]
   for (const [label, options, field] of invalid) {
@@ -116,32 +124,36 @@ describe("input validation: FileTokenCache options", () => {
     oneLine(outcome.message)
   })
 
-  it("a read-only cache directory → CacheUnavailable(io) saying permission denied", { timeout: 30_000 }, () =>
-    withDir(async (dir) => {
-      const readOnly = path.join(dir, "read-only")
-      fs.mkdirSync(readOnly, { mode: 0o500 })
-      const root = process.getuid?.() === 0
-      if (!root) {
-        const outcome = await typedFailure({ directory: readOnly })
+  it(
+    "a read-only cache directory → CacheUnavailable(io) saying permission denied",
+    { timeout: 30_000 },
+    () =>
+      withDir(async (dir) => {
+        const readOnly = path.join(dir, "read-only")
+        fs.mkdirSync(readOnly, { mode: 0o500 })
+        const root = process.getuid?.() === 0
+        if (!root) {
+          const outcome = await typedFailure({ directory: readOnly })
+          assert.strictEqual(outcome.tag, "CacheUnavailable")
+          assert.strictEqual(outcome.reason, "io")
+          assert.include(outcome.message, "permission denied")
+          oneLine(outcome.message)
+          return
+        }
+        // root writes anywhere: check as an unprivileged user (nobody), in a process of its own
+        fs.chmodSync(dir, 0o755)
+        fs.chownSync(readOnly, 65534, 65534)
+        await workerBundle()
+        const worker = await spawnWorker(["open", readOnly], { uid: 65534, gid: 65534 })
+        const line = await worker.waitFor((l) => l.startsWith("{"), 20_000)
+        await worker.exited
+        const outcome = JSON.parse(line) as Outcome & { readonly ok: boolean }
+        assert.isFalse(outcome.ok, line)
         assert.strictEqual(outcome.tag, "CacheUnavailable")
         assert.strictEqual(outcome.reason, "io")
         assert.include(outcome.message, "permission denied")
         oneLine(outcome.message)
-        return
-      }
-      // root writes anywhere: check as an unprivileged user (nobody), in a process of its own
-      fs.chmodSync(dir, 0o755)
-      fs.chownSync(readOnly, 65534, 65534)
-      await workerBundle()
-      const worker = await spawnWorker(["open", readOnly], { uid: 65534, gid: 65534 })
-      const line = await worker.waitFor((l) => l.startsWith("{"), 20_000)
-      await worker.exited
-      const outcome = JSON.parse(line) as Outcome & { readonly ok: boolean }
-      assert.isFalse(outcome.ok, line)
-      assert.strictEqual(outcome.tag, "CacheUnavailable")
-      assert.strictEqual(outcome.reason, "io")
-      assert.include(outcome.message, "permission denied")
-      oneLine(outcome.message)
-      assert.deepStrictEqual(fs.readdirSync(readOnly), [])
-    }))
+        assert.deepStrictEqual(fs.readdirSync(readOnly), [])
+      })
+  )
 })

@@ -17,10 +17,10 @@ import * as TestClock from "effect/TestClock"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { accountFor, signIn } from "../../core/test/tokenCacheContract.js"
 import * as FileCache from "../src/internal/fileCache.js"
 import * as Keychain from "../src/internal/keychain.js"
 import * as SecretStore from "../src/internal/secretStore.js"
-import { accountFor, signIn } from "../../core/test/tokenCacheContract.js"
 import { logged } from "./fixtures/logged.js"
 
 const tempDir = Effect.acquireRelease(
@@ -68,8 +68,11 @@ describe("FileTokenCache (secretStore keychain) whose keychain refuses the save 
       const server = TestKitCache.refreshServer({ rotate: true })
       const cache = yield* open(dir, keychain)
       const silent = (forceRefresh: boolean) =>
-        Effect.flatMap(TestKit.config(), (config) =>
-          Silent.acquireSilent({ config, account: TestKitCache.account, scopes: ["api.read"], forceRefresh }))
+        Effect.flatMap(
+          TestKit.config(),
+          (config) =>
+            Silent.acquireSilent({ config, account: TestKitCache.account, scopes: ["api.read"], forceRefresh })
+        )
       return yield* Effect.gen(function*() {
         yield* TestKitCache.seed({ withoutAccessToken: true })
         assert.deepStrictEqual([...items.values()], [TestKitCache.refreshToken(0)])
@@ -104,7 +107,11 @@ describe("FileTokenCache (secretStore auto) after a keychain failure", () => {
       yield* TestClock.adjust(SecretStore.KEYCHAIN_RETRY_AFTER)
       yield* cache.save(signIn(accountFor("carol"), { label: "carol" }))
       for (const who of ["alice", "bob", "carol"]) assert.notInclude(inFile(), `SECRET-rt-${who}-canary`)
-      assert.sameMembers([...items.values()], ["SECRET-rt-alice-canary", "SECRET-rt-bob-canary", "SECRET-rt-carol-canary"])
+      assert.sameMembers([...items.values()], [
+        "SECRET-rt-alice-canary",
+        "SECRET-rt-bob-canary",
+        "SECRET-rt-carol-canary"
+      ])
     }))
 })
 
@@ -112,7 +119,9 @@ describe("a device-code sign-in into a cache whose keychain refuses items (a loc
   const signInWith = (cache: TokenCache.TokenCache, script = TestKit.scenarios.pendingThenSuccess(0)) =>
     Effect.gen(function*() {
       const client = yield* PublicClient.make({ config: yield* TestKit.config() })
-      const fiber = yield* Effect.fork(Effect.exit(client.acquireTokenWithDeviceCode({ scopes: ["openid", "api.read"] }, { onCode: () => {} })))
+      const fiber = yield* Effect.fork(
+        Effect.exit(client.acquireTokenWithDeviceCode({ scopes: ["openid", "api.read"] }, { onCode: () => {} }))
+      )
       yield* TestClock.adjust("1 minute") // the polling interval, in virtual time
       const exit = yield* Fiber.join(fiber)
       const requests = yield* Effect.flatMap(TestKit.FakeServer, (server) => server.requests)
@@ -155,7 +164,9 @@ describe("a device-code sign-in into a cache whose keychain refuses items (a loc
       const { keychain, state } = memoryKeychain()
       const cache = yield* open(yield* tempDir, keychain, "auto")
       state.refusing = true
-      const { result: { exit }, warnings } = yield* logged(signInWith(cache, TestKit.sequence([TestKit.tokens({ refresh_token: undefined })])))
+      const { result: { exit }, warnings } = yield* logged(
+        signInWith(cache, TestKit.sequence([TestKit.tokens({ refresh_token: undefined })]))
+      )
       assert.isTrue(exit._tag === "Success")
       assert.deepStrictEqual(warnings, [])
     }))

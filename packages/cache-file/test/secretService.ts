@@ -22,14 +22,18 @@ const onPath = (tool: string): boolean =>
   (process.env.PATH ?? "").split(path.delimiter).some((dir) => dir !== "" && fs.existsSync(path.join(dir, tool)))
 
 /** The tools this machine lacks to run a Secret Service. */
-export const missingTools: ReadonlyArray<string> = process.platform === "linux" ? TOOLS.filter((t) => !onPath(t)) : [...TOOLS]
+export const missingTools: ReadonlyArray<string> = process.platform === "linux"
+  ? TOOLS.filter((t) => !onPath(t))
+  : [...TOOLS]
 
 /** Whether the keychain tests can run here; throws when they are required and cannot. */
 export const available = (): boolean => {
   if (missingTools.length === 0) return true
   if (process.env.DEVFLOW_REQUIRE_KEYCHAIN === "1") {
     throw new Error(
-      `DEVFLOW_REQUIRE_KEYCHAIN=1 but ${missingTools.join(", ")} missing: install Debian's dbus and gnome-keyring packages`
+      `DEVFLOW_REQUIRE_KEYCHAIN=1 but ${
+        missingTools.join(", ")
+      } missing: install Debian's dbus and gnome-keyring packages`
     )
   }
   return false
@@ -81,7 +85,14 @@ const hasOwner = (address: string, name: string): Promise<boolean> =>
   new Promise((resolve) =>
     execFile(
       "dbus-send",
-      ["--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner", `string:${name}`],
+      [
+        "--session",
+        "--print-reply",
+        "--dest=org.freedesktop.DBus",
+        "/org/freedesktop/DBus",
+        "org.freedesktop.DBus.NameHasOwner",
+        `string:${name}`
+      ],
       { env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: address }, timeout: 2_000 },
       (error, stdout) => resolve(error === null && /boolean true/.test(stdout))
     )
@@ -92,7 +103,14 @@ const hasDefaultCollection = (address: string): Promise<boolean> =>
   new Promise((resolve) =>
     execFile(
       "dbus-send",
-      ["--session", "--print-reply", "--dest=org.freedesktop.secrets", "/org/freedesktop/secrets", "org.freedesktop.Secret.Service.ReadAlias", "string:default"],
+      [
+        "--session",
+        "--print-reply",
+        "--dest=org.freedesktop.secrets",
+        "/org/freedesktop/secrets",
+        "org.freedesktop.Secret.Service.ReadAlias",
+        "string:default"
+      ],
       { env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: address }, timeout: 5_000 },
       // a timeout under load is no evidence of a broken keyring: only an answer of "/" is
       (error, stdout) => resolve(error !== null || !/object path "\/"\s*$/.test(stdout.trim()))
@@ -129,15 +147,29 @@ export const start = async (): Promise<SecretService> => {
       })
       bus.once("exit", (code) => reject(new Error(`dbus-daemon exited with ${code}`)))
     })
-    const env = { DBUS_SESSION_BUS_ADDRESS: address, XDG_RUNTIME_DIR: runtime, XDG_DATA_HOME: path.join(home, "data"), HOME: home }
+    const env = {
+      DBUS_SESSION_BUS_ADDRESS: address,
+      XDG_RUNTIME_DIR: runtime,
+      XDG_DATA_HOME: path.join(home, "data"),
+      HOME: home
+    }
     // Through the same binding devflow uses, in a child process so that this process's bus stays its own.
     const withBinding = (body: string) =>
       new Promise<string>((resolve, reject) =>
         execFile(
           process.execPath,
-          ["-e", `const k = require(${JSON.stringify(require_.resolve("@napi-rs/keyring"))}); (async () => { ${body} })().catch((e) => { process.stderr.write(String(e)); process.exit(1) })`],
+          [
+            "-e",
+            `const k = require(${
+              JSON.stringify(require_.resolve("@napi-rs/keyring"))
+            }); (async () => { ${body} })().catch((e) => { process.stderr.write(String(e)); process.exit(1) })`
+          ],
           { env: { ...process.env, ...env }, timeout: 10_000 },
-          (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`the keychain failed: ${stderr}`)))
+          (
+            error,
+            stdout,
+            stderr
+          ) => (error === null ? resolve(stdout) : reject(new Error(`the keychain failed: ${stderr}`)))
         )
       )
     let keyring: ChildProcess
@@ -156,14 +188,18 @@ export const start = async (): Promise<SecretService> => {
       daemon.once("exit", (code, signal) => {
         if (stopping) return
         died = true
-        console.error(`[secret service] gnome-keyring-daemon exited early (code ${code}, signal ${signal}); its stderr: ${said}`)
+        console.error(
+          `[secret service] gnome-keyring-daemon exited early (code ${code}, signal ${signal}); its stderr: ${said}`
+        )
       })
       // --unlock reads the login keyring's password from stdin (and creates that keyring with it).
       daemon.stdin!.end("devflow-test-keyring")
       const deadline = Date.now() + 15_000
       while (!(await hasOwner(address, "org.freedesktop.secrets"))) {
         if (daemon.exitCode !== null) throw new Error(`gnome-keyring-daemon exited with ${daemon.exitCode}`)
-        if (Date.now() > deadline) throw new Error("gnome-keyring-daemon did not claim org.freedesktop.secrets within 15 s")
+        if (Date.now() > deadline) {
+          throw new Error("gnome-keyring-daemon did not claim org.freedesktop.secrets within 15 s")
+        }
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
       // The bus name is claimed before the login keyring exists and is unlocked: a write in between
@@ -171,7 +207,9 @@ export const start = async (): Promise<SecretService> => {
       // a probe item can be written and removed.
       for (;;) {
         try {
-          await withBinding(`const e = new k.AsyncEntry("devflow-test-probe", "probe"); await e.setPassword("probe"); await e.deleteCredential()`)
+          await withBinding(
+            `const e = new k.AsyncEntry("devflow-test-probe", "probe"); await e.setPassword("probe"); await e.deleteCredential()`
+          )
           break
         } catch (error) {
           if (Date.now() > deadline) throw error
@@ -188,7 +226,9 @@ export const start = async (): Promise<SecretService> => {
         const files = fs.existsSync(keyrings)
           ? fs.readdirSync(keyrings).map((f) => `${f} (${fs.statSync(path.join(keyrings, f)).size} B)`).join(", ")
           : "none"
-        console.error(`[secret service] gnome-keyring-daemon lost its default collection; keyring files: ${files}; its stderr: ${said}`)
+        console.error(
+          `[secret service] gnome-keyring-daemon lost its default collection; keyring files: ${files}; its stderr: ${said}`
+        )
         const daemon = keyring
         daemon.removeAllListeners("exit")
         await stopChild(daemon)
@@ -201,7 +241,11 @@ export const start = async (): Promise<SecretService> => {
     }
     const list = `const c = await k.findCredentialsAsync("devflow");`
     const items = async () =>
-      JSON.parse(await withBinding(`${list} process.stdout.write(JSON.stringify(c.map((x) => ({ account: x.account, secret: x.password }))))`))
+      JSON.parse(
+        await withBinding(
+          `${list} process.stdout.write(JSON.stringify(c.map((x) => ({ account: x.account, secret: x.password }))))`
+        )
+      )
     const removeAll = async () => {
       await withBinding(`${list} for (const x of c) await new k.AsyncEntry("devflow", x.account).deleteCredential()`)
     }

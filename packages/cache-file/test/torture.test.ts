@@ -186,8 +186,10 @@ describe("FileTokenCache torture", () => {
           `${all.length} processes started, ${kills} SIGKILLs (${killedHoldingLock} while holding the data lock); ` +
           `acknowledged ${acked.size}, in the file ${stored.size}, lost ${lost.length}, never written ${missing.length}; ` +
           `unlocked reads ${reads}, torn ${torn}; ` +
-          `stale lock of a killed holder taken over after ${recoveries.length === 0 ? "-" : `median ${percentile(recoveries, 50)} ms, ` +
-            `max ${Math.max(...recoveries)} ms`} (${recoveries.length} measured); ` +
+          `stale lock of a killed holder taken over after ${
+            recoveries.length === 0 ? "-" : `median ${percentile(recoveries, 50)} ms, ` +
+              `max ${Math.max(...recoveries)} ms`
+          } (${recoveries.length} measured); ` +
           `${(elapsed / 1000).toFixed(1)} s`
       )
       assert.deepStrictEqual(lost, [])
@@ -205,7 +207,9 @@ describe("FileTokenCache torture", () => {
     }
   })
 
-  it("a lock whose holder cannot be checked (another host) is broken once it is staleLockAfter old", { timeout: 30_000 }, async () => {
+  it("a lock whose holder cannot be checked (another host) is broken once it is staleLockAfter old", {
+    timeout: 30_000
+  }, async () => {
     const dir = tempDir()
     try {
       const staleAfterMs = FULL ? 10_000 : 2_000
@@ -215,7 +219,13 @@ describe("FileTokenCache torture", () => {
       const lock = path.join(dir, "tokens.json.lock")
       fs.writeFileSync(
         lock,
-        JSON.stringify({ pid: 4_000_000, host: "another-host.example", started: Date.now(), nonce: crypto.randomUUID(), acquiredAt: Date.now() }),
+        JSON.stringify({
+          pid: 4_000_000,
+          host: "another-host.example",
+          started: Date.now(),
+          nonce: crypto.randomUUID(),
+          acquiredAt: Date.now()
+        }),
         { mode: 0o600 }
       )
       const authority = "https://login.devflow.test/torture/token"
@@ -224,7 +234,12 @@ describe("FileTokenCache torture", () => {
         authority,
         clientId: "torture",
         account: Account.supplied(authority, { id: "after-stale" }),
-        accessToken: { secret: Redacted.make("at"), tokenType: "Bearer", scopes: ["x"], expiresOn: Date.now() + 60_000 },
+        accessToken: {
+          secret: Redacted.make("at"),
+          tokenType: "Bearer",
+          scopes: ["x"],
+          expiresOn: Date.now() + 60_000
+        },
         now: Date.now()
       }))
       const waited = Date.now() - t0
@@ -233,7 +248,6 @@ describe("FileTokenCache torture", () => {
       )
       assert.isAtLeast(waited, staleAfterMs - 50)
       assert.isBelow(waited, late(staleAfterMs)) // not the 30 s lockTimeout
-
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }

@@ -82,7 +82,9 @@ export const bundle = async (outdir = path.join(root, "dist")) => {
     const visit = (file) => {
       if (seen.has(file)) return
       seen.add(file)
-      for (const imp of outputs[file]?.imports ?? []) if (imp.kind === "import-statement" && !imp.external) visit(imp.path)
+      for (const imp of outputs[file]?.imports ?? []) {
+        if (imp.kind === "import-statement" && !imp.external) visit(imp.path)
+      }
     }
     visit(start)
     return seen
@@ -94,21 +96,36 @@ export const bundle = async (outdir = path.join(root, "dist")) => {
     const bad = inputsOf(files).filter((i) => patterns.some((p) => i.includes(p)))
     if (bad.length > 0) throw new Error(`${what} statically loads ${bad.slice(0, 5).join(", ")}`)
   }
-  forbid("dist/devflow.mjs (the token fast path)", closure(entry), ["node_modules/effect/", "@effect/", "undici", "oidc-provider"])
+  forbid("dist/devflow.mjs (the token fast path)", closure(entry), [
+    "node_modules/effect/",
+    "@effect/",
+    "undici",
+    "oidc-provider"
+  ])
   forbid("the full CLI's start-up", closure(main), ["undici", "oidc-provider", "@effect/opentelemetry"])
   forbid("the CLI's build (the demo server has its own)", Object.keys(outputs), ["oidc-provider", "dev-server/src"])
   const chunksDir = path.resolve(outdir, "chunks")
-  const importers = Object.keys(outputs).filter((f) => outputs[f].imports.some((i) => i.external && i.path === `./${DEMO_FILE}`))
-  if (importers.length === 0) throw new Error(`no chunk imports ./${DEMO_FILE}: \`devflow demo\` would not find its server`)
+  const importers = Object.keys(outputs).filter((f) =>
+    outputs[f].imports.some((i) => i.external && i.path === `./${DEMO_FILE}`)
+  )
+  if (importers.length === 0) {
+    throw new Error(`no chunk imports ./${DEMO_FILE}: \`devflow demo\` would not find its server`)
+  }
   for (const f of importers) {
-    if (path.dirname(path.resolve(root, f)) !== chunksDir) throw new Error(`${rel(f)} imports ./${DEMO_FILE} but is not in ${rel(chunksDir)}`)
+    if (path.dirname(path.resolve(root, f)) !== chunksDir) {
+      throw new Error(`${rel(f)} imports ./${DEMO_FILE} but is not in ${rel(chunksDir)}`)
+    }
   }
   fs.chmodSync(path.resolve(root, entry), 0o755)
-  return Object.fromEntries(Object.entries({ ...outputs, ...demo.metafile.outputs }).map(([file, out]) => [rel(file), out.bytes]))
+  return Object.fromEntries(
+    Object.entries({ ...outputs, ...demo.metafile.outputs }).map(([file, out]) => [rel(file), out.bytes])
+  )
 }
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { outdir: { type: "string" }, sizes: { type: "boolean" } } })
   const sizes = await bundle(values.outdir === undefined ? undefined : path.resolve(values.outdir))
-  if (values.sizes) for (const [file, bytes] of Object.entries(sizes)) console.log(`${String(bytes).padStart(9)}  ${file}`)
+  if (values.sizes) {
+    for (const [file, bytes] of Object.entries(sizes)) console.log(`${String(bytes).padStart(9)}  ${file}`)
+  }
 }

@@ -5,11 +5,11 @@
  */
 import * as Command from "@effect/cli/Command"
 import { accounts } from "./commands/Accounts.js"
-import { logout } from "./commands/Logout.js"
 import { demo } from "./commands/Demo.js"
 import { exec } from "./commands/Exec.js"
 import { gitCredential } from "./commands/GitCredential.js"
 import { login } from "./commands/Login.js"
+import { logout } from "./commands/Logout.js"
 import { providers } from "./commands/Providers.js"
 import { token } from "./commands/Token.js"
 import { version } from "./internal/version.js"

@@ -47,7 +47,9 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
  * @since 0.1.0
  * @category errors
  */
-export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string; readonly hint?: string | undefined }> {}
+export class UsageError
+  extends Data.TaggedError("UsageError")<{ readonly message: string; readonly hint?: string | undefined }>
+{}
 
 /**
  * A local failure that is not a bug: a file devflow could not write. Exit code 1.
@@ -67,7 +69,9 @@ export class LocalError extends Data.TaggedError("LocalError")<{
  * @since 0.1.0
  * @category errors
  */
-export class WithHint extends Data.TaggedError("WithHint")<{ readonly error: Exclude<CliError, WithHint>; readonly hint: string }> {
+export class WithHint
+  extends Data.TaggedError("WithHint")<{ readonly error: Exclude<CliError, WithHint>; readonly hint: string }>
+{
   override get message(): string {
     return this.error.message
   }
@@ -248,7 +252,12 @@ export const describe = (error: CliError): Failure => {
       return { ...underlying, message: error.message, hint: error.hint ?? underlying.hint }
     }
     case "NotSignedIn":
-      return { tag: "InteractionRequired", code: ExitCode.InteractionRequired, message: error.message, hint: error.hint }
+      return {
+        tag: "InteractionRequired",
+        code: ExitCode.InteractionRequired,
+        message: error.message,
+        hint: error.hint
+      }
   }
 }
 

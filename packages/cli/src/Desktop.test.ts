@@ -10,7 +10,9 @@ import { beforeEach, vi } from "vitest"
 import * as Desktop from "./Desktop.js"
 
 /** What the stubbed spawn was asked to run, and how the stand-in child ends. */
-const spawned: Array<{ readonly file: string; readonly args: ReadonlyArray<string>; readonly options: Record<string, unknown> }> = []
+const spawned: Array<
+  { readonly file: string; readonly args: ReadonlyArray<string>; readonly options: Record<string, unknown> }
+> = []
 let ending: { readonly code: number | null } | "never" = { code: 0 }
 
 vi.mock("node:child_process", () => ({
@@ -68,7 +70,10 @@ describe("Desktop.openUrl (platform stubbed): what is spawned, and what is repor
       ending = { code: 3 }
       const outcome = yield* Desktop.openUrl(HREF, windows)
       assert.deepStrictEqual(outcome, { _tag: "Failed", program: "rundll32.exe", detail: "exited with 3" })
-      assert.strictEqual(Desktop.describeOpen(outcome, HREF), `Could not open a browser (rundll32.exe exited with 3): open ${HREF} by hand.`)
+      assert.strictEqual(
+        Desktop.describeOpen(outcome, HREF),
+        `Could not open a browser (rundll32.exe exited with 3): open ${HREF} by hand.`
+      )
     }))
 
   it.effect("an opener that does not finish within OPEN_WAIT is reported as unconfirmed", () =>
@@ -86,7 +91,10 @@ describe("Desktop.openUrl (platform stubbed): what is spawned, and what is repor
       const outcome = yield* Desktop.openUrl(HREF, { platform: "darwin", env: { PATH: "" } })
       assert.deepStrictEqual(outcome, { _tag: "NotFound", program: "open" })
       assert.strictEqual(spawned.length, 0)
-      assert.strictEqual(Desktop.describeOpen(outcome, HREF), `Could not open a browser (open not found): open ${HREF} by hand.`)
+      assert.strictEqual(
+        Desktop.describeOpen(outcome, HREF),
+        `Could not open a browser (open not found): open ${HREF} by hand.`
+      )
     }))
 
   it.effect("macOS: open found on PATH is spawned with the href as its only argument", () =>

@@ -83,7 +83,10 @@ export const opener = (href: string, platform: NodeJS.Platform, env: NodeJS.Proc
       return { file: "open", args: [href] }
     case "win32":
       // Node quotes only arguments with spaces or quotes, which an href never has: rundll32 sees it verbatim.
-      return { file: `${env.SystemRoot ?? "C:\\Windows"}\\System32\\rundll32.exe`, args: ["url.dll,FileProtocolHandler", href] }
+      return {
+        file: `${env.SystemRoot ?? "C:\\Windows"}\\System32\\rundll32.exe`,
+        args: ["url.dll,FileProtocolHandler", href]
+      }
     default:
       return { file: "xdg-open", args: [href] }
   }
@@ -123,7 +126,9 @@ export const openUrl = (
 ): Effect.Effect<OpenOutcome> => {
   const command = opener(href, system.platform, system.env)
   const program = command.file.split(/[\\/]/).at(-1)!
-  const file = path.isAbsolute(command.file) || path.win32.isAbsolute(command.file) ? command.file : which(command.file, system.env)
+  const file = path.isAbsolute(command.file) || path.win32.isAbsolute(command.file)
+    ? command.file
+    : which(command.file, system.env)
   if (file === undefined) return Effect.succeed({ _tag: "NotFound", program })
   return Effect.async<OpenOutcome>((resume) => {
     let settled = false
@@ -135,8 +140,13 @@ export const openUrl = (
     try {
       // detached: the browser it may start outlives devflow, and Ctrl-C here does not reach it
       const child = spawn(file, command.args, { detached: true, stdio: "ignore", windowsHide: true, env: system.env })
-      child.on("error", (error: NodeJS.ErrnoException) =>
-        settle(error.code === "ENOENT" ? { _tag: "NotFound", program } : { _tag: "Failed", program, detail: error.message }))
+      child.on(
+        "error",
+        (error: NodeJS.ErrnoException) =>
+          settle(
+            error.code === "ENOENT" ? { _tag: "NotFound", program } : { _tag: "Failed", program, detail: error.message }
+          )
+      )
       child.on("exit", (code, signal) =>
         settle(
           code === 0
@@ -148,7 +158,11 @@ export const openUrl = (
       settle({ _tag: "Failed", program, detail: error instanceof Error ? error.message : String(error) })
     }
   }).pipe(
-    Effect.timeoutTo({ duration: OPEN_WAIT, onSuccess: (outcome) => outcome, onTimeout: () => ({ _tag: "Unconfirmed", program }) })
+    Effect.timeoutTo({
+      duration: OPEN_WAIT,
+      onSuccess: (outcome) => outcome,
+      onTimeout: () => ({ _tag: "Unconfirmed", program })
+    })
   )
 }
 
@@ -167,7 +181,9 @@ export const describeOpen = (outcome: OpenOutcome, href: string): string => {
     case "Failed":
       return `Could not open a browser (${outcome.program} ${outcome.detail}): open ${href} by hand.`
     case "Unconfirmed":
-      return `${outcome.program} has not finished after ${Duration.format(OPEN_WAIT)}: if no page appeared, open ${href} by hand.`
+      return `${outcome.program} has not finished after ${
+        Duration.format(OPEN_WAIT)
+      }: if no page appeared, open ${href} by hand.`
   }
 }
 
@@ -194,7 +210,10 @@ const clipboardTools = (): ReadonlyArray<{ readonly command: string; readonly ar
  * @since 0.1.0
  * @category utils
  */
-export const copyText = (text: string, terminal: { readonly isTTY: boolean; readonly write: (s: string) => void }): Effect.Effect<boolean> =>
+export const copyText = (
+  text: string,
+  terminal: { readonly isTTY: boolean; readonly write: (s: string) => void }
+): Effect.Effect<boolean> =>
   Effect.sync(() => {
     let tried = false
     if (terminal.isTTY) {

@@ -6,16 +6,16 @@
  *
  * @since 0.1.0
  */
+import type * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
+import * as Providers from "@devflow/core/Providers"
 import * as Setting from "@devflow/core/Setting"
-import * as ConfigError from "effect/ConfigError"
-import * as Either from "effect/Either"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
-import type * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
-import * as Providers from "@devflow/core/Providers"
 import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as DidYouMean from "./internal/didYouMean.js"
@@ -32,7 +32,8 @@ export type ValueOf<K extends FlagTable.Key> = K extends "provider" ? Option.Opt
   : K extends "format" ? Option.Option<TokenFormat.Format>
   : K extends "secretStore" ? Option.Option<FileTokenCache.SecretStore>
   : FlagTable.Table[K] extends { readonly kind: "boolean" } ? boolean
-  : FlagTable.Table[K] extends { readonly kind: "integer" } ? FlagTable.Table[K] extends { readonly default: number } ? number
+  : FlagTable.Table[K] extends { readonly kind: "integer" } ?
+    FlagTable.Table[K] extends { readonly default: number } ? number
     : Option.Option<number>
   : FlagTable.Table[K] extends { readonly kind: "scopes" } ? ReadonlyArray<string>
   : FlagTable.Table[K] extends { readonly kind: "secret" } ? Option.Option<Redacted.Redacted<string>>
@@ -46,14 +47,17 @@ export type ValueOf<K extends FlagTable.Key> = K extends "provider" ? Option.Opt
  * @category models
  */
 export type OptionsOf<C extends FlagTable.CommandName | "devflow"> = {
-  readonly [K in FlagTable.Key as C extends FlagTable.Table[K]["commands"][number] ? K : never]: Options.Options<ValueOf<K>>
+  readonly [K in FlagTable.Key as C extends FlagTable.Table[K]["commands"][number] ? K : never]: Options.Options<
+    ValueOf<K>
+  >
 }
 
 const described = (spec: FlagTable.FlagSpec) =>
   Options.withDescription(spec.env === undefined ? spec.help : `${spec.help} [env ${spec.env}]`)
 
-const withEnv = <A>(spec: FlagTable.FlagSpec, config: (name: string) => Config.Config<A>) => (self: Options.Options<A>) =>
-  spec.env === undefined ? self : Options.withFallbackConfig(self, config(spec.env))
+const withEnv =
+  <A>(spec: FlagTable.FlagSpec, config: (name: string) => Config.Config<A>) => (self: Options.Options<A>) =>
+    spec.env === undefined ? self : Options.withFallbackConfig(self, config(spec.env))
 
 // A yes/no variable, read as every devflow path reads one (core's Setting; the fast path too).
 const booleanConfig = (name: string): Config.Config<boolean> =>
@@ -81,7 +85,11 @@ const oneOf = (spec: FlagTable.FlagSpec, choices: ReadonlyArray<string>) =>
     Options.mapEffect((given) =>
       Option.isNone(given) || choices.includes(given.value)
         ? Effect.succeed(given)
-        : refuse(`${labelOf(spec)} ${JSON.stringify(given.value.slice(0, 60))} is not one of: ${choices.join(", ")}${guessOf(given.value, choices)}`)
+        : refuse(
+          `${labelOf(spec)} ${JSON.stringify(given.value.slice(0, 60))} is not one of: ${choices.join(", ")}${
+            guessOf(given.value, choices)
+          }`
+        )
     )
   )
 
@@ -116,12 +124,19 @@ const build = (spec: FlagTable.FlagSpec): Options.Options<unknown> => {
         Options.mapEffect((text) =>
           /^-?\d+$/.test(text.trim())
             ? Effect.succeed(Number(text.trim()))
-            : refuse(`${labelOf(spec)} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text.slice(0, 60))}`)
+            : refuse(
+              `${labelOf(spec)} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text.slice(0, 60))}`
+            )
         )
       )
       return typeof spec.default === "number"
         ? integer.pipe(Options.withDefault(spec.default), Options.mapEffect(inRange))
-        : integer.pipe(Options.optional, Options.mapEffect(Option.match({ onNone: () => Effect.succeedNone, onSome: (n) => Effect.asSome(inRange(n)) })))
+        : integer.pipe(
+          Options.optional,
+          Options.mapEffect(
+            Option.match({ onNone: () => Effect.succeedNone, onSome: (n) => Effect.asSome(inRange(n)) })
+          )
+        )
     }
     case "scopes":
       // Repeatable; the variable holds them space-separated.

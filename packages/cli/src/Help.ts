@@ -8,8 +8,8 @@
  *
  * @since 0.1.0
  */
-import * as HttpSettings from "@devflow/node-http/HttpSettings"
 import * as ProviderPresets from "@devflow/core/ProviderPresets"
+import * as HttpSettings from "@devflow/node-http/HttpSettings"
 import * as FlagTable from "./internal/flagTable.js"
 
 /**
@@ -53,19 +53,32 @@ export interface CommandHelp {
 export const COMMANDS: Readonly<Record<FlagTable.CommandName, CommandHelp>> = {
   login: {
     summary: "Sign in with a device code and remember the settings",
-    usage: ["--provider <id> --client-id <id> [options]", "--issuer <url> --client-id <id> [options]", "[options]   (again, with the profile's settings)"],
+    usage: [
+      "--provider <id> --client-id <id> [options]",
+      "--issuer <url> --client-id <id> [options]",
+      "[options]   (again, with the profile's settings)"
+    ],
     about: [
       "Shows a code and a URL (and a QR code) on stderr and waits while you approve on any device with a browser. Then stores the tokens in the cache and remembers the settings as a profile, so that `devflow token` needs no flags."
     ],
     examples: [
-      { title: "Microsoft Entra ID (your organisation's tenant)", command: "login --provider entra --tenant contoso.onmicrosoft.com --client-id <app-id>" },
-      { title: "GitHub (an OAuth App or GitHub App with device flow enabled)", command: "login --provider github --client-id <client-id> --scope repo" },
+      {
+        title: "Microsoft Entra ID (your organisation's tenant)",
+        command: "login --provider entra --tenant contoso.onmicrosoft.com --client-id <app-id>"
+      },
+      {
+        title: "GitHub (an OAuth App or GitHub App with device flow enabled)",
+        command: "login --provider github --client-id <client-id> --scope repo"
+      },
       {
         title: "Google (a \"TVs and limited input devices\" client, with its secret)",
         env: "DEVFLOW_CLIENT_SECRET=<secret>",
         command: "login --provider google --client-id <id>.apps.googleusercontent.com"
       },
-      { title: "Any OpenID Connect issuer (Okta, Keycloak, ...; --issuer alone: --provider generic)", command: "login --issuer https://id.example.com/realms/main --client-id <id>" }
+      {
+        title: "Any OpenID Connect issuer (Okta, Keycloak, ...; --issuer alone: --provider generic)",
+        command: "login --issuer https://id.example.com/realms/main --client-id <id>"
+      }
     ]
   },
   token: {
@@ -87,9 +100,15 @@ export const COMMANDS: Readonly<Record<FlagTable.CommandName, CommandHelp>> = {
     about: [
       "Gets a token as `devflow token` does (cached, else refreshed; a sign-in when stdin and stderr are a terminal, or with --login; else exit 7), then runs the command with the token in the variable --env names (default DEVFLOW_ACCESS_TOKEN), never on its command line. Exits with the command's exit code (128+n when a signal n ended it); SIGINT and SIGTERM are passed on to it."
     ],
-    args: [{ name: "<command> [<arg>...]", help: "The command to run, after `--`; run directly, not through a shell." }],
+    args: [{
+      name: "<command> [<arg>...]",
+      help: "The command to run, after `--`; run directly, not through a shell."
+    }],
     examples: [
-      { title: "curl with an Authorization header from a 0600 file", command: "exec --header-file ./auth.h -- curl -H @./auth.h https://api.example.com/me" },
+      {
+        title: "curl with an Authorization header from a 0600 file",
+        command: "exec --header-file ./auth.h -- curl -H @./auth.h https://api.example.com/me"
+      },
       { title: "A script that reads the token from its environment", command: "exec -- ./deploy.sh" }
     ]
   },
@@ -99,11 +118,18 @@ export const COMMANDS: Readonly<Record<FlagTable.CommandName, CommandHelp>> = {
     about: [
       "Speaks git's credential protocol on stdin and stdout: `get` answers with the access token as the password (refreshed when due; a device sign-in, shown on stderr, when one is needed and stderr is a terminal or --interactive is given), `store` keeps nothing (the tokens are already in devflow's cache), `erase` forgets the access token git rejected and nothing else. Tokens go only to https URLs, or http on loopback. Configure it per host, so that each host gets its own profile's token."
     ],
-    args: [{ name: "get|store|erase", help: "The operation; git adds it. Others are ignored, as git's protocol asks." }],
+    args: [{
+      name: "get|store|erase",
+      help: "The operation; git adds it. Others are ignored, as git's protocol asks."
+    }],
     examples: [
-      { title: "Sign in once, under a profile for the host", command: "login --provider github --client-id <client-id> --scope repo --profile github" },
       {
-        title: "What git runs (the request on stdin) once configured with: git config --global credential.https://github.com.helper '!devflow git-credential --profile github'",
+        title: "Sign in once, under a profile for the host",
+        command: "login --provider github --client-id <client-id> --scope repo --profile github"
+      },
+      {
+        title:
+          "What git runs (the request on stdin) once configured with: git config --global credential.https://github.com.helper '!devflow git-credential --profile github'",
         command: "git-credential --profile github get"
       }
     ]
@@ -173,7 +199,9 @@ export const wrap = (text: string, width: number): ReadonlyArray<string> => {
   let line = ""
   // A word longer than a line (a long URL) is cut: the terminal would cut it anyway, at its own edge.
   const words = text.split(/\s+/).filter((w) => w !== "").flatMap((w) =>
-    w.length <= width ? [w] : Array.from({ length: Math.ceil(w.length / width) }, (_, i) => w.slice(i * width, (i + 1) * width))
+    w.length <= width
+      ? [w]
+      : Array.from({ length: Math.ceil(w.length / width) }, (_, i) => w.slice(i * width, (i + 1) * width))
   )
   for (const word of words) {
     if (line !== "" && line.length + 1 + word.length > width) {
@@ -204,7 +232,10 @@ const commandLines = (command: string, width: number): ReadonlyArray<string> => 
     }
   }
   const lines = wrap(units.join(" "), Math.max(20, width - 6)).map((line) => line.split("\u0001").join(" "))
-  return lines.map((line, i) => (i === 0 ? line : `    ${line}`)).map((line, i) => (i < lines.length - 1 ? `${line} \\` : line))
+  return lines.map((line, i) => (i === 0 ? line : `    ${line}`)).map((
+    line,
+    i
+  ) => (i < lines.length - 1 ? `${line} \\` : line))
 }
 
 const choicesOf = (spec: FlagTable.FlagSpec): ReadonlyArray<string> | undefined =>
@@ -219,7 +250,8 @@ const flagText = (spec: FlagTable.FlagSpec): string => {
 }
 
 /** Two columns: the names, then the text wrapped beside them (below them when the names are long). */
-const leftOf = (names: ReadonlyArray<string>, maxLeft: number) => Math.min(maxLeft, Math.max(...names.map((n) => n.length)) + 4)
+const leftOf = (names: ReadonlyArray<string>, maxLeft: number) =>
+  Math.min(maxLeft, Math.max(...names.map((n) => n.length)) + 4)
 
 const table = (
   rows: ReadonlyArray<readonly [string, string]>,
@@ -263,7 +295,8 @@ const signInFlags = (name: FlagTable.CommandName, of: FlagTable.CommandName): Re
   })
 }
 
-const flagName = (spec: FlagTable.FlagSpec): string => `--${spec.name}${spec.value === undefined ? "" : ` ${spec.value}`}`
+const flagName = (spec: FlagTable.FlagSpec): string =>
+  `--${spec.name}${spec.value === undefined ? "" : ` ${spec.value}`}`
 
 const section = (title: string, style: Style) => ["", style.bold(`${title}:`)]
 
@@ -289,12 +322,24 @@ export const command = (name: FlagTable.CommandName, style: Style): string => {
   }
   if (help.args !== undefined) {
     out.push(...section("Arguments", style))
-    out.push(...table(help.args.map((a) => [a.name, a.help] as const), style, 26, leftOf([...FlagTable.keysOf(name).map((k) => flagName(FlagTable.FLAGS[k])), ...help.args.map((a) => a.name)], 26)))
+    out.push(
+      ...table(
+        help.args.map((a) => [a.name, a.help] as const),
+        style,
+        26,
+        leftOf(
+          [...FlagTable.keysOf(name).map((k) => flagName(FlagTable.FLAGS[k])), ...help.args.map((a) => a.name)],
+          26
+        )
+      )
+    )
   }
   const everywhere = new Set(FlagTable.keysOf("devflow"))
   const keys = FlagTable.keysOf(name).filter((k) => !everywhere.has(k))
   const inherited = help.signInFlagsOf === undefined ? [] : signInFlags(name, help.signInFlagsOf)
-  const specs: ReadonlyArray<FlagTable.FlagSpec> = keys.filter((k) => !inherited.includes(k)).map((k) => FlagTable.FLAGS[k])
+  const specs: ReadonlyArray<FlagTable.FlagSpec> = keys.filter((k) => !inherited.includes(k)).map((k) =>
+    FlagTable.FLAGS[k]
+  )
   const left = leftOf([...specs.map(flagName), ...(help.args ?? []).map((a) => a.name)], 26)
   // a command that takes another's flags lists the groups holding its own flags first
   const of = help.signInFlagsOf
@@ -308,7 +353,9 @@ export const command = (name: FlagTable.CommandName, style: Style): string => {
     out.push(...table(inGroup.map((s) => [flagName(s), flagText(s)] as const), style, 26, left))
   }
   if (help.signInFlagsOf !== undefined) {
-    const names = inherited.map((k): FlagTable.FlagSpec => FlagTable.FLAGS[k]).filter((s) => s.hidden !== true).map((s) => `--${s.name}`)
+    const names = inherited.map((k): FlagTable.FlagSpec => FlagTable.FLAGS[k]).filter((s) => s.hidden !== true).map((
+      s
+    ) => `--${s.name}`)
     out.push(...section("Sign-in flags", style))
     out.push(
       ...wrap(
@@ -319,7 +366,10 @@ export const command = (name: FlagTable.CommandName, style: Style): string => {
       ).map((line) => `  ${line}`)
     )
   }
-  out.push("", ...wrap("Every command also takes --json, --verbose and -h/--help (see `devflow --help`).", width).map(style.dim))
+  out.push(
+    "",
+    ...wrap("Every command also takes --json, --verbose and -h/--help (see `devflow --help`).", width).map(style.dim)
+  )
   return out.join("\n") + "\n"
 }
 
@@ -338,7 +388,9 @@ const ENVIRONMENT: ReadonlyArray<readonly [string, string]> = [
  */
 export const root = (version: string, style: Style): string => {
   const width = Math.max(40, style.columns)
-  const out: Array<string> = [...wrap(`devflow ${version}: OAuth 2.0 device code sign-in (RFC 8628) from any terminal.`, width)]
+  const out: Array<string> = [
+    ...wrap(`devflow ${version}: OAuth 2.0 device code sign-in (RFC 8628) from any terminal.`, width)
+  ]
   out.push(...section("Usage", style), "  $ devflow <command> [options]")
   out.push(...section("Commands", style))
   out.push(...table(FlagTable.COMMAND_NAMES.map((name) => [name, COMMANDS[name].summary] as const), style))

@@ -44,7 +44,8 @@ export const layerLazy: Layer.Layer<HttpClient.HttpClient, UsageError> = Layer.s
       (error) =>
         new UsageError({
           message: `The HTTP settings in the environment cannot be used: ${configMessage(String(error))}`,
-          hint: "DEVFLOW_HTTP_CONNECT_TIMEOUT and DEVFLOW_HTTP_REQUEST_TIMEOUT take a duration (\"10 seconds\") or milliseconds; `devflow --help` lists the variables."
+          hint:
+            "DEVFLOW_HTTP_CONNECT_TIMEOUT and DEVFLOW_HTTP_REQUEST_TIMEOUT take a duration (\"10 seconds\") or milliseconds; `devflow --help` lists the variables."
         })
     )
     const real = yield* Effect.cached(

@@ -64,7 +64,9 @@ export const jsonEvent = (event: DeviceFlow.DeviceFlowEvent) => {
         event: "code_issued",
         user_code: ServerText.sanitize(event.code.userCode),
         verification_uri: ServerText.sanitize(event.code.verificationUri),
-        verification_uri_complete: event.code.verificationUriComplete === undefined ? undefined : ServerText.sanitize(event.code.verificationUriComplete),
+        verification_uri_complete: event.code.verificationUriComplete === undefined
+          ? undefined
+          : ServerText.sanitize(event.code.verificationUriComplete),
         expires_on: event.code.expiresOn.toJSON(),
         interval_seconds: Duration.toSeconds(event.code.interval)
       }
@@ -77,9 +79,19 @@ export const jsonEvent = (event: DeviceFlow.DeviceFlowEvent) => {
         next_poll_at: event.nextPollAt.toJSON()
       }
     case "Retrying":
-      return { event: "retrying", attempt: event.attempt, reason: ServerText.sanitize(event.reason), status: event.status, next_poll_at: event.nextPollAt.toJSON() }
+      return {
+        event: "retrying",
+        attempt: event.attempt,
+        reason: ServerText.sanitize(event.reason),
+        status: event.status,
+        next_poll_at: event.nextPollAt.toJSON()
+      }
     case "Succeeded":
-      return { event: "succeeded", scopes: event.result.scopes, expires_on: Option.getOrUndefined(Option.map(event.result.expiresOn, (d) => d.toJSON())) }
+      return {
+        event: "succeeded",
+        scopes: event.result.scopes,
+        expires_on: Option.getOrUndefined(Option.map(event.result.expiresOn, (d) => d.toJSON()))
+      }
   }
 }
 

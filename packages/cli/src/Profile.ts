@@ -9,8 +9,8 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import * as ProfileFile from "./internal/profileFile.js"
 import { LocalError } from "./CliError.js"
+import * as ProfileFile from "./internal/profileFile.js"
 
 /**
  * @since 0.1.0

@@ -41,11 +41,11 @@ export const summary = (result: TokenResponse.AuthenticationResult) => {
  * @since 0.1.0
  * @category utils
  */
-export const accountJson: (account: Account.Account) => ReturnType<typeof AccountList.accountJson> = AccountList.accountJson
+export const accountJson: (account: Account.Account) => ReturnType<typeof AccountList.accountJson> =
+  AccountList.accountJson
 
 const stringClaim = (claims: Readonly<Record<string, unknown>>, name: string): string | undefined => {
   const value = claims[name]
   const text = typeof value === "string" ? ServerText.sanitize(value) : ""
   return text === "" ? undefined : text
 }
-

@@ -8,9 +8,9 @@
  */
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
+import * as CliError from "./CliError.js"
 import { CliExit } from "./CliExit.js"
 import * as Flags from "./Flags.js"
-import * as CliError from "./CliError.js"
 
 /**
  * `devflow [--json] [--verbose] <command>`

@@ -16,11 +16,11 @@ import type * as TokenCache from "@devflow/core/TokenCache"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { type LocalError, WithHint } from "./CliError.js"
 import * as Desktop from "./Desktop.js"
 import type * as Flags from "./Flags.js"
 import * as Output from "./Output.js"
 import * as Profile from "./Profile.js"
-import { type LocalError, WithHint } from "./CliError.js"
 import * as Target from "./Target.js"
 import * as TerminalPrompt from "./TerminalPrompt.js"
 import * as VerificationLink from "./VerificationLink.js"
@@ -46,7 +46,9 @@ export interface Options {
  */
 export const scopeNote = (target: Target.Target): string | undefined => {
   const preset = Providers.presets[target.provider]
-  if (target.inputs.scopes !== undefined || preset.defaults.scopes.length > 0 || preset.endpoints._tag !== "Discovery") {
+  if (
+    target.inputs.scopes !== undefined || preset.defaults.scopes.length > 0 || preset.endpoints._tag !== "Discovery"
+  ) {
     return undefined
   }
   return target.config.scopes.length > 0
@@ -55,7 +57,8 @@ export const scopeNote = (target: Target.Target): string | undefined => {
 }
 
 // access_denied after a request for no scope at all: more likely the server's rule than the person's choice
-const EMPTY_SCOPE_DENIED = "No scope was asked for (no --scope, and the issuer's metadata suggested none), which most servers " +
+const EMPTY_SCOPE_DENIED =
+  "No scope was asked for (no --scope, and the issuer's metadata suggested none), which most servers " +
   "decline after the sign-in: run the command again with --scope (e.g. --scope openid)."
 
 /**
@@ -111,7 +114,9 @@ export const signIn = (
             )
           }
           if (options.prompt.copy) {
-            if (yield* Desktop.copyText(ServerText.sanitize(event.code.userCode), terminal)) noteLine("The code is on the clipboard.")
+            if (yield* Desktop.copyText(ServerText.sanitize(event.code.userCode), terminal)) {
+              noteLine("The code is on the clipboard.")
+            }
           }
         })
     }).pipe(
@@ -119,7 +124,9 @@ export const signIn = (
         Effect.fail(scopes.length === 0 ? new WithHint({ error, hint: EMPTY_SCOPE_DENIED }) : error))
     )
     // login exists to keep the sign-in: tokens the cache refused are a failure here, with the cache's reason
-    if (result.unsaved !== undefined) return yield* Effect.fail(result.unsaved)
+    if (result.unsaved !== undefined) {
+      return yield* Effect.fail(result.unsaved)
+    }
     yield* Profile.save(target.directory, target.profileName, {
       inputs: target.inputs,
       client: {
@@ -138,11 +145,14 @@ export const signIn = (
       updatedAt: new Date().toISOString()
     })
     const until = Option.match(result.expiresOn, {
-      onNone: () => "",
+      onNone: () =>
+        "",
       onSome: (d) => `; the access token is valid until ${Output.localTime(DateTime.toEpochMillis(d))}`
     })
     stderr.line(
-      `${stderr.green("Signed in")} as ${stderr.bold(ServerText.sanitize(result.account.label))} (profile ${JSON.stringify(target.profileName)})${until}.`
+      `${stderr.green("Signed in")} as ${stderr.bold(ServerText.sanitize(result.account.label))} (profile ${
+        JSON.stringify(target.profileName)
+      })${until}.`
     )
     return result
   }).pipe(Effect.scoped)

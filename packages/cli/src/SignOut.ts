@@ -9,10 +9,10 @@
  * @since 0.1.0
  */
 import type * as Account from "@devflow/core/Account"
+import * as CacheContent from "@devflow/core/CacheContent"
 import * as ClientConfig from "@devflow/core/ClientConfig"
 import * as Providers from "@devflow/core/Providers"
 import * as Revocation from "@devflow/core/Revocation"
-import * as CacheContent from "@devflow/core/CacheContent"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
@@ -56,10 +56,12 @@ export const revokeAccount = (
   account: Account.Account
 ): Effect.Effect<ReadonlyArray<Revoked>, never, HttpClient.HttpClient> =>
   Effect.gen(function*() {
-    const envSecret = Option.getOrUndefined(yield* Effect.orElseSucceed(
-      Config.option(Config.redacted("DEVFLOW_CLIENT_SECRET")),
-      () => Option.none()
-    ))
+    const envSecret = Option.getOrUndefined(
+      yield* Effect.orElseSucceed(
+        Config.option(Config.redacted("DEVFLOW_CLIENT_SECRET")),
+        () => Option.none()
+      )
+    )
     const out: Array<Revoked> = []
     for (const entry of content.refreshTokens.values()) {
       if (entry.authority !== account.authority || entry.accountId !== account.id) continue
@@ -78,7 +80,9 @@ export const revokeAccount = (
       const client = profile.client
       const endpoint = client.endpoints.revocation
       if (endpoint === undefined) {
-        const provider = Providers.isProviderId(profile.inputs.provider) ? Providers.presets[profile.inputs.provider] : undefined
+        const provider = Providers.isProviderId(profile.inputs.provider)
+          ? Providers.presets[profile.inputs.provider]
+          : undefined
         out.push({
           clientId: entry.clientId,
           outcome: "unsupported",

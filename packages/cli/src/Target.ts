@@ -16,9 +16,9 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { flagOfField, NotSignedIn, UsageError } from "./CliError.js"
 import type * as Flags from "./Flags.js"
 import * as Profile from "./Profile.js"
-import { flagOfField, NotSignedIn, UsageError } from "./CliError.js"
 
 /**
  * @since 0.1.0
@@ -67,7 +67,9 @@ export const directoryOf = (cacheDir: Option.Option<string>): string =>
 export const checkDirectory = (cacheDir: Option.Option<string>): Effect.Effect<void, UsageError> =>
   Effect.suspend(() => {
     const directory = directoryOf(cacheDir)
-    const what = Option.isSome(cacheDir) ? `--cache-dir (DEVFLOW_CACHE_DIR) ${directory}` : `The cache directory ${directory}`
+    const what = Option.isSome(cacheDir)
+      ? `--cache-dir (DEVFLOW_CACHE_DIR) ${directory}`
+      : `The cache directory ${directory}`
     let current = directory
     // bounded by the path's depth
     for (let depth = 0; depth < 256; depth++) {
@@ -83,7 +85,9 @@ export const checkDirectory = (cacheDir: Option.Option<string>): Effect.Effect<v
       if (stat.isDirectory()) return Effect.void
       return Effect.fail(
         new UsageError({
-          message: current === directory ? `${what} is a file, not a directory` : `${what} cannot be created: ${current} is a file`,
+          message: current === directory
+            ? `${what} is a file, not a directory`
+            : `${what} cannot be created: ${current} is a file`,
           hint: "Give a directory (devflow creates it when missing), or leave --cache-dir out for the default."
         })
       )
@@ -122,7 +126,9 @@ export const givenInputs = (server: Flags.Server, scopes: ReadonlyArray<string> 
 const providerOf = (id: string): Effect.Effect<Providers.ProviderId, UsageError> =>
   Providers.isProviderId(id)
     ? Effect.succeed(id)
-    : Effect.fail(new UsageError({ message: `Unknown provider ${JSON.stringify(id)}`, hint: "`devflow providers` lists them." }))
+    : Effect.fail(
+      new UsageError({ message: `Unknown provider ${JSON.stringify(id)}`, hint: "`devflow providers` lists them." })
+    )
 
 /**
  * The preset's requirements the inputs leave unmet, as flags
@@ -131,7 +137,11 @@ const providerOf = (id: string): Effect.Effect<Providers.ProviderId, UsageError>
  * @since 0.1.0
  * @category utils
  */
-export const unmet = (provider: Providers.ProviderId, inputs: Profile.Inputs, server: Flags.Server): ReadonlyArray<string> => {
+export const unmet = (
+  provider: Providers.ProviderId,
+  inputs: Profile.Inputs,
+  server: Flags.Server
+): ReadonlyArray<string> => {
   const has = (field: Providers.InputField): boolean =>
     field === "clientSecret"
       ? Option.isSome(server.clientSecret)
@@ -185,7 +195,9 @@ export const resolve = (
     scopes: inputs.scopes
   })
   // RFC 9449: the tokens are bound to a key kept with them (core's PublicClient keeps it)
-  return server.dpop ? Effect.map(resolved, (config): ClientConfig.ClientConfig => ({ ...config, dpop: true })) : resolved
+  return server.dpop
+    ? Effect.map(resolved, (config): ClientConfig.ClientConfig => ({ ...config, dpop: true }))
+    : resolved
 }
 
 const fromProfile = (profile: Profile.Profile, server: Flags.Server) =>
@@ -219,7 +231,8 @@ const fromProfile = (profile: Profile.Profile, server: Flags.Server) =>
 export const noProfile = (directory: string, name: string): UsageError =>
   new UsageError({
     message: `No server given and no profile ${JSON.stringify(name)} in ${directory}`,
-    hint: "Sign in once with `devflow login --provider <id> --client-id <id> …` (it remembers the settings), or give the same flags here."
+    hint:
+      "Sign in once with `devflow login --provider <id> --client-id <id> …` (it remembers the settings), or give the same flags here."
   })
 
 /**
@@ -231,7 +244,8 @@ export const noProfile = (directory: string, name: string): UsageError =>
 export const notSignedIn = (directory: string, name: string): NotSignedIn =>
   new NotSignedIn({
     message: `Not signed in: no profile ${JSON.stringify(name)} in ${directory}`,
-    hint: "Run `devflow login --provider <id> --client-id <id> …` once (`devflow login --help` has examples); later commands need no flags."
+    hint:
+      "Run `devflow login --provider <id> --client-id <id> …` once (`devflow login --help` has examples); later commands need no flags."
   })
 
 /**
@@ -273,7 +287,9 @@ export const make = (
       return yield* (mode === "silent" ? notSignedIn(directory, name) : noProfile(directory, name))
     }
     const base = given ?? found!.profile.inputs
-    const inputs: Profile.Inputs = mode === "login" && server.scope.length > 0 ? { ...base, scopes: server.scope } : base
+    const inputs: Profile.Inputs = mode === "login" && server.scope.length > 0
+      ? { ...base, scopes: server.scope }
+      : base
     const provider = yield* providerOf(inputs.provider)
     // login saves under the name asked for; token --login updates the profile it used
     const profileName = mode === "login" ? name : found?.name ?? name

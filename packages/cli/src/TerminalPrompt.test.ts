@@ -1,6 +1,7 @@
 import type * as DeviceAuthorization from "@devflow/core/DeviceAuthorization"
 import * as DeviceFlow from "@devflow/core/DeviceFlow"
 import type * as DeviceSession from "@devflow/core/DeviceSession"
+import * as ServerText from "@devflow/core/ServerText"
 import type * as TokenResponse from "@devflow/core/TokenResponse"
 import { assert, describe, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
@@ -9,7 +10,6 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import { scanQr } from "../test/qr.js"
-import * as ServerText from "@devflow/core/ServerText"
 import * as TerminalPrompt from "./TerminalPrompt.js"
 import type * as VerificationLink from "./VerificationLink.js"
 
@@ -42,7 +42,11 @@ const issued = DeviceFlow.DeviceFlowEvent.CodeIssued({ code, session: {} as Devi
 const succeeded = DeviceFlow.DeviceFlowEvent.Succeeded({ result: {} as TokenResponse.AuthenticationResult })
 
 /** every address passed the RFC 8628 §5.4 check */
-const trusted = (): VerificationLink.Vetted => ({ link: code.verificationUriComplete, complete: true, warning: undefined })
+const trusted = (): VerificationLink.Vetted => ({
+  link: code.verificationUriComplete,
+  complete: true,
+  warning: undefined
+})
 
 const count = (text: string, part: string) => text.split(part).length - 1
 
@@ -127,11 +131,18 @@ describe("TerminalPrompt.instructions: only a vetted address is QR-encoded (RFC 
   }
 
   it("the QR code carries verification_uri_complete when it passed the check", () => {
-    assert.strictEqual(qrOf(TerminalPrompt.instructions(plain, code, { qr: true, vet: trusted })), code.verificationUriComplete)
+    assert.strictEqual(
+      qrOf(TerminalPrompt.instructions(plain, code, { qr: true, vet: trusted })),
+      code.verificationUriComplete
+    )
   })
 
   it("only verification_uri when the complete link failed it", () => {
-    const vet = (): VerificationLink.Vetted => ({ link: code.verificationUri, complete: false, warning: "the link and QR code go elsewhere" })
+    const vet = (): VerificationLink.Vetted => ({
+      link: code.verificationUri,
+      complete: false,
+      warning: "the link and QR code go elsewhere"
+    })
     const text = TerminalPrompt.instructions(plain, code, { qr: true, vet })
     assert.strictEqual(qrOf(text), code.verificationUri)
     assert.include(text, "then enter the code")
@@ -139,7 +150,11 @@ describe("TerminalPrompt.instructions: only a vetted address is QR-encoded (RFC 
   })
 
   it("no QR code and no link at all when the page itself failed it", () => {
-    const vet = (): VerificationLink.Vetted => ({ link: undefined, complete: false, warning: "evil.example is not the authority's host" })
+    const vet = (): VerificationLink.Vetted => ({
+      link: undefined,
+      complete: false,
+      warning: "evil.example is not the authority's host"
+    })
     for (const qr of [true, false]) {
       const text = TerminalPrompt.instructions(plain, code, { qr, vet })
       assert.notInclude(text, "Or scan this")
@@ -154,7 +169,11 @@ describe("TerminalPrompt.instructions: only a vetted address is QR-encoded (RFC 
       userCode: "WDJB-MJHT\x1b]52;c;ZXZpbA==\x07",
       verificationUri: "\x1b[2K\r  To sign in, open https://evil.example/device"
     }
-    const vet = (): VerificationLink.Vetted => ({ link: undefined, complete: false, warning: "\x1b]8;;https://evil.example/\x07check\x1b]8;;\x07" })
+    const vet = (): VerificationLink.Vetted => ({
+      link: undefined,
+      complete: false,
+      warning: "\x1b]8;;https://evil.example/\x07check\x1b]8;;\x07"
+    })
     const text = TerminalPrompt.instructions(plain, hostile, { qr: true, vet })
     assert.isTrue(text.split("\n").every(ServerText.isPrintable), JSON.stringify(text))
     assert.include(text, "and enter the code WDJB-MJHT")

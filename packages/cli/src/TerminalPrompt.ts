@@ -130,8 +130,14 @@ export const instructions = (t: Terminal, code: DeviceAuthorization.DeviceCode, 
     // RFC 8628 §5.4: an address that failed the check is shown with the warning, never encoded
     if (options.qr) lines.push("", "  (No QR code: the address did not pass the check above.)")
   } else if (options.qr) {
-    lines.push("", `  Or scan this with your phone (${complete ? "the code is filled in" : "then enter the code"}):`, "")
-    for (const row of qrCode(ServerText.sanitize(link), t.color ? "colors" : t.background === "light" ? "light" : "dark")) lines.push(`  ${row}`)
+    lines.push(
+      "",
+      `  Or scan this with your phone (${complete ? "the code is filled in" : "then enter the code"}):`,
+      ""
+    )
+    for (
+      const row of qrCode(ServerText.sanitize(link), t.color ? "colors" : t.background === "light" ? "light" : "dark")
+    ) lines.push(`  ${row}`)
   } else if (complete) {
     lines.push(`  (or open ${ServerText.sanitize(link)})`)
   }
@@ -186,7 +192,10 @@ export const make = (
     const reminder = yield* Ref.make<Fiber.RuntimeFiber<unknown> | undefined>(undefined)
     const clear = () => terminal.write("\r\x1b[2K")
     const stop = (ref: Ref.Ref<Fiber.RuntimeFiber<unknown> | undefined>) =>
-      Effect.flatMap(Ref.getAndSet(ref, undefined), (fiber) => (fiber === undefined ? Effect.void : Fiber.interrupt(fiber)))
+      Effect.flatMap(
+        Ref.getAndSet(ref, undefined),
+        (fiber) => (fiber === undefined ? Effect.void : Fiber.interrupt(fiber))
+      )
 
     const startSpinner = (expiresOn: DateTime.Utc) =>
       Effect.gen(function*() {
@@ -211,8 +220,10 @@ export const make = (
 
     const done = Effect.zipRight(
       stop(reminder),
-      Effect.flatMap(Ref.getAndSet(spinner, undefined), (fiber) =>
-        fiber === undefined ? Effect.void : Effect.zipRight(Fiber.interrupt(fiber), Effect.sync(clear)))
+      Effect.flatMap(
+        Ref.getAndSet(spinner, undefined),
+        (fiber) => fiber === undefined ? Effect.void : Effect.zipRight(Fiber.interrupt(fiber), Effect.sync(clear))
+      )
     )
     yield* Effect.addFinalizer(() => done)
 
@@ -239,7 +250,11 @@ export const make = (
         case "Retrying":
           return terminal.isTTY
             ? Ref.set(status, `No answer (${ServerText.sanitize(event.reason)}), retrying`)
-            : say(`No answer (${ServerText.sanitize(event.reason)}); retrying at ${Output.localTime(DateTime.toEpochMillis(event.nextPollAt))}.`)
+            : say(
+              `No answer (${ServerText.sanitize(event.reason)}); retrying at ${
+                Output.localTime(DateTime.toEpochMillis(event.nextPollAt))
+              }.`
+            )
         case "Succeeded":
           return done
       }

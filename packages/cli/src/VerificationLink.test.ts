@@ -15,12 +15,19 @@ describe("VerificationLink.vet: what may be QR-encoded and opened (RFC 8628 §5.
         verificationUri: "https://idp.example/device",
         verificationUriComplete: "https://idp.example/device?user_code=WDJB-MJHT"
       })
-      assert.deepStrictEqual(vetted, { link: "https://idp.example/device?user_code=WDJB-MJHT", complete: true, warning: undefined })
+      assert.deepStrictEqual(vetted, {
+        link: "https://idp.example/device?user_code=WDJB-MJHT",
+        complete: true,
+        warning: undefined
+      })
     }))
 
   it.effect("no complete link: verification_uri", () =>
     Effect.gen(function*() {
-      const vetted = VerificationLink.vet(yield* config, { verificationUri: "https://idp.example/device", verificationUriComplete: undefined })
+      const vetted = VerificationLink.vet(yield* config, {
+        verificationUri: "https://idp.example/device",
+        verificationUriComplete: undefined
+      })
       assert.deepStrictEqual(vetted, { link: "https://idp.example/device", complete: false, warning: undefined })
     }))
 
@@ -37,8 +44,17 @@ describe("VerificationLink.vet: what may be QR-encoded and opened (RFC 8628 §5.
 
   it.effect("a page on another host: no link at all, whatever the complete link says", () =>
     Effect.gen(function*() {
-      for (const complete of [undefined, "https://evil.example/device?user_code=X", "https://idp.example/device?user_code=X"]) {
-        const vetted = VerificationLink.vet(yield* config, { verificationUri: "https://evil.example/device", verificationUriComplete: complete })
+      for (
+        const complete of [
+          undefined,
+          "https://evil.example/device?user_code=X",
+          "https://idp.example/device?user_code=X"
+        ]
+      ) {
+        const vetted = VerificationLink.vet(yield* config, {
+          verificationUri: "https://evil.example/device",
+          verificationUriComplete: complete
+        })
         assert.isUndefined(vetted.link, String(complete))
         assert.include(vetted.warning, "evil.example")
       }

@@ -32,7 +32,9 @@ const fast = async (): Promise<boolean> => {
   if (FastToken.enabled(process.env) && FastHelp.run(args)) return true
   if (args[0] === "providers") return ProviderList.fast(args.slice(1), process.env)
   if (args[0] === "accounts") return AccountList.fast(args.slice(1), process.env)
-  if (args[0] === "token") return FastToken.run(args.slice(1), process.env, (text) => process.stdout.write(text)) !== undefined
+  if (args[0] === "token") {
+    return FastToken.run(args.slice(1), process.env, (text) => process.stdout.write(text)) !== undefined
+  }
   if (args[0] === "exec") {
     const ended = FastExec.run(args.slice(1), process.env)
     if (ended === undefined) return false

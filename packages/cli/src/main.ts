@@ -6,8 +6,8 @@
  *
  * @since 0.1.0
  */
-import * as Setting from "@devflow/core/Setting"
 import * as ServerText from "@devflow/core/ServerText"
+import * as Setting from "@devflow/core/Setting"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
@@ -21,6 +21,7 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import { format } from "node:util"
 import * as Cli from "./Cli.js"
+import { ExitCode } from "./CliError.js"
 import * as Demo from "./commands/Demo.js"
 import * as DidYouMean from "./internal/didYouMean.js"
 import * as FastHelp from "./internal/fastHelp.js"
@@ -28,7 +29,6 @@ import * as FlagTable from "./internal/flagTable.js"
 import * as Invocation from "./internal/invocation.js"
 import * as Output from "./Output.js"
 import * as Telemetry from "./Telemetry.js"
-import { ExitCode } from "./CliError.js"
 
 const COMMANDS: ReadonlySet<string> = new Set(FlagTable.COMMAND_NAMES)
 
@@ -43,7 +43,10 @@ const missingValue = (args: ReadonlyArray<string>): string | undefined => {
     const found = FlagTable.byName(arg)
     if (found === undefined || !FlagTable.takesValue(found.spec)) continue
     const next = args[i + 1]
-    if (next === undefined || FastHelp.isHelp(next) || (next.startsWith("--") && FlagTable.byName(next.split("=")[0]!) !== undefined)) {
+    if (
+      next === undefined || FastHelp.isHelp(next) ||
+      (next.startsWith("--") && FlagTable.byName(next.split("=")[0]!) !== undefined)
+    ) {
       const env = found.spec.env === undefined ? "" : ` (or set ${found.spec.env})`
       return `${arg} needs a value: ${arg} ${found.spec.value ?? "<value>"}${env}`
     }
@@ -53,10 +56,13 @@ const missingValue = (args: ReadonlyArray<string>): string | undefined => {
 }
 
 // Lines of styled help without their escape codes, indentation kept.
-const plain = (text: string): string => text.split("\n").map((line) => /^ */.exec(line)![0] + ServerText.sanitize(line)).join("\n")
+const plain = (text: string): string =>
+  text.split("\n").map((line) => /^ */.exec(line)![0] + ServerText.sanitize(line)).join("\n")
 
 const stderrLogger = Logger.make(({ logLevel, message }) => {
-  const text = (Array.isArray(message) ? message : [message]).map((m) => (typeof m === "string" ? m : format(m))).join(" ")
+  const text = (Array.isArray(message) ? message : [message]).map((m) => (typeof m === "string" ? m : format(m))).join(
+    " "
+  )
   // The message only: a log's cause would bring a stack trace (and is not needed to act on a warning).
   // a log may quote server text: one clean line (ServerText)
   process.stderr.write(`devflow: ${logLevel.label.toLowerCase()}: ${ServerText.sanitize(text)}\n`)
@@ -99,7 +105,9 @@ export const main = (argv: ReadonlyArray<string>): void => {
     const empty = (end === -1 ? args : args.slice(0, end)).indexOf("")
     if (empty !== -1) {
       const before = args[empty - 1]
-      const what = before?.startsWith("-") ? `${before} was given an empty value` : `an empty argument${before === undefined ? "" : ` after '${before}'`}`
+      const what = before?.startsWith("-")
+        ? `${before} was given an empty value`
+        : `an empty argument${before === undefined ? "" : ` after '${before}'`}`
       return yield* Effect.fail(ValidationError.invalidValue(HelpDoc.p(what)))
     }
     const missing = missingValue(args) ?? DidYouMean.mistake(args)
@@ -127,11 +135,14 @@ export const main = (argv: ReadonlyArray<string>): void => {
           // @effect/cli styles its usage errors: one clean line (ServerText)
           ? ServerText.sanitize(usage.join(" ") || HelpDoc.toAnsiText(error.error))
           : ServerText.sanitize(String(error))
-        const hint = `run '${Invocation.current().devflow}${command === undefined ? "" : ` ${command}`} --help' for usage`
+        const hint = `run '${Invocation.current().devflow}${
+          command === undefined ? "" : ` ${command}`
+        } --help' for usage`
         process.stderr.write(`devflow: ${text} (${hint})\n`)
         if (json) {
           process.stdout.write(
-            JSON.stringify({ event: "error", error: "UsageError", exit_code: ExitCode.Usage, message: text, hint }) + "\n"
+            JSON.stringify({ event: "error", error: "UsageError", exit_code: ExitCode.Usage, message: text, hint }) +
+              "\n"
           )
         }
         return ValidationError.isValidationError(error) ? ExitCode.Usage : ExitCode.Internal
@@ -142,7 +153,9 @@ export const main = (argv: ReadonlyArray<string>): void => {
         const message = defect instanceof Error ? defect.message : String(defect)
         process.stderr.write(`devflow: internal error: ${ServerText.sanitize(message)}\n`)
         process.stderr.write(
-          verbose ? `${Cause.pretty(Cause.die(defect))}\n` : "  hint: this is a bug in devflow; --verbose shows where it happened\n"
+          verbose
+            ? `${Cause.pretty(Cause.die(defect))}\n`
+            : "  hint: this is a bug in devflow; --verbose shows where it happened\n"
         )
         return ExitCode.Internal as number
       })
@@ -170,7 +183,9 @@ export const main = (argv: ReadonlyArray<string>): void => {
         process.stderr.write("devflow: interrupted\n")
         return onExit(ExitCode.Interrupted)
       }
-      process.stderr.write(`devflow: internal error: ${ServerText.sanitize(Cause.pretty(result.cause).split("\n")[0] ?? "")}\n`)
+      process.stderr.write(
+        `devflow: internal error: ${ServerText.sanitize(Cause.pretty(result.cause).split("\n")[0] ?? "")}\n`
+      )
       onExit(ExitCode.Internal)
     }
   })

@@ -24,7 +24,18 @@ afterAll(async () => {
 
 describe.skipIf(!hasChromium)("a person signs in with a real browser (headless Chromium)", () => {
   it("login --json, the code typed into the verification page, then devflow token", async () => {
-    const run = new Devflow(["login", "--issuer", server.issuer, "--client-id", "devflow-demo", "--scope", "openid", "--json", "--cache-dir", cache])
+    const run = new Devflow([
+      "login",
+      "--issuer",
+      server.issuer,
+      "--client-id",
+      "devflow-demo",
+      "--scope",
+      "openid",
+      "--json",
+      "--cache-dir",
+      cache
+    ])
     const issued = await run.event("code_issued")
     // The person opens the plain verification URI and types the code shown in the terminal.
     await approveInBrowser({ verification_uri: issued.verification_uri, user_code: issued.user_code }, "browser-user")

@@ -39,7 +39,8 @@ let idToken = ""
 /** what the server can echo of a request: the secrets it carried */
 const echoOf = (request: FaultRequest) => {
   const params = new URLSearchParams(request.body)
-  return [params.get("device_code"), params.get("refresh_token"), params.get("client_secret")].filter((v) => v !== null).join(" ")
+  return [params.get("device_code"), params.get("refresh_token"), params.get("client_secret")].filter((v) => v !== null)
+    .join(" ")
 }
 
 // the clients whose sign-in succeeds: an id_token names its audience (OpenID Connect Core §3.1.3.7)
@@ -51,7 +52,10 @@ const tokens = (origin: string, fields: Readonly<Record<string, unknown>> = {}) 
   // below the CLI's five-minute skew: every `token` refreshes
   expires_in: 60,
   refresh_token: C.refreshToken,
-  id_token: jwt({ iss: origin, sub: "canary-user", aud: AUDIENCE, preferred_username: "canary@devflow.test" }, C.idTokenSignature),
+  id_token: jwt(
+    { iss: origin, sub: "canary-user", aud: AUDIENCE, preferred_username: "canary@devflow.test" },
+    C.idTokenSignature
+  ),
   ...fields
 })
 
@@ -60,11 +64,20 @@ const scenarios: Readonly<Record<string, (request: FaultRequest, grant: string) 
   ok: (request) => json(tokens(request.origin)),
   "refresh-refused": (request, grant) =>
     grant === "refresh_token"
-      ? json({ error: "invalid_grant", error_description: `refresh token revoked: ${echoOf(request)}` }, { status: 400 })
+      ? json({ error: "invalid_grant", error_description: `refresh token revoked: ${echoOf(request)}` }, {
+        status: 400
+      })
       : json(tokens(request.origin)),
-  "echo-grant": (request) => json({ error: "invalid_grant", error_description: `bad code ${echoOf(request)}`, error_uri: `https://idp.example/e?${echoOf(request)}` }, { status: 400 }),
-  "echo-denied": (request) => json({ error: "access_denied", error_description: `denied ${echoOf(request)}` }, { status: 400 }),
-  "echo-own-code": (request) => json({ error: `bad_${C.deviceCode}`, error_description: echoOf(request) }, { status: 400 }),
+  "echo-grant": (request) =>
+    json({
+      error: "invalid_grant",
+      error_description: `bad code ${echoOf(request)}`,
+      error_uri: `https://idp.example/e?${echoOf(request)}`
+    }, { status: 400 }),
+  "echo-denied": (request) =>
+    json({ error: "access_denied", error_description: `denied ${echoOf(request)}` }, { status: 400 }),
+  "echo-own-code": (request) =>
+    json({ error: `bad_${C.deviceCode}`, error_description: echoOf(request) }, { status: 400 }),
   html: () => reply(`<html><body>${C.accessToken} ${C.refreshToken} ${C.deviceCode}</body></html>`, "text/html"),
   truncated: (request) => json(JSON.stringify(tokens(request.origin)).slice(0, 60)),
   "no-token-type": (request) => json(tokens(request.origin, { token_type: undefined })),
@@ -86,7 +99,9 @@ beforeAll(async () => {
     "/device/auth": (request) => {
       const params = paramsOf(request)
       if (params.get("client_id") === "bad-client") {
-        return json({ error: "invalid_client", error_description: `unknown client ${echoOf(request)}` }, { status: 401 })
+        return json({ error: "invalid_client", error_description: `unknown client ${echoOf(request)}` }, {
+          status: 401
+        })
       }
       return json({
         device_code: C.deviceCode,
@@ -102,7 +117,10 @@ beforeAll(async () => {
       return scenario(request, params.get("grant_type") ?? "")
     }
   })
-  idToken = jwt({ iss: server.origin, sub: "canary-user", aud: AUDIENCE, preferred_username: "canary@devflow.test" }, C.idTokenSignature)
+  idToken = jwt(
+    { iss: server.origin, sub: "canary-user", aud: AUDIENCE, preferred_username: "canary@devflow.test" },
+    C.idTokenSignature
+  )
 })
 afterAll(() => server.close())
 
@@ -151,7 +169,22 @@ const login = (
   flags: ReadonlyArray<string>,
   env: Readonly<Record<string, string>> = {}
 ) =>
-  devflow([...root, "login", "--issuer", server.origin, "--client-id", clientId, "--scope", "openid", "--scope", "offline_access", "--no-qr", "--cache-dir", dir, ...flags], {
+  devflow([
+    ...root,
+    "login",
+    "--issuer",
+    server.origin,
+    "--client-id",
+    clientId,
+    "--scope",
+    "openid",
+    "--scope",
+    "offline_access",
+    "--no-qr",
+    "--cache-dir",
+    dir,
+    ...flags
+  ], {
     env: { DEVFLOW_CLIENT_SECRET: C.clientSecret, ...env }
   })
 
@@ -171,88 +204,100 @@ const pool = async <A>(n: number, jobs: ReadonlyArray<() => Promise<A>>): Promis
 const refusals = Object.keys(scenarios).filter((id) => id !== "ok" && id !== "refresh-refused").concat("bad-client")
 
 describe("secret canaries through the CLI", () => {
-  it(`login refused by ${refusals.length} kinds of hostile server, plain and with --json --verbose --log-level all: no secret in stdout, stderr or files`, {
-    timeout: 180_000
-  }, async () => {
-    const outputs: Array<Output> = []
-    const jobs = refusals.flatMap((clientId) =>
-      variants.map(([name, root, flags]) => async () => {
-        const dir = tempDir("devflow-canaries-")
-        try {
-          const run = await login(clientId, dir, root, flags)
-          outputs.push(...outputsOf(`login (${clientId}) ${name}`, run), ...otherFiles(dir))
-          return { clientId, name, run }
-        } finally {
-          fs.rmSync(dir, { recursive: true, force: true })
-        }
-      })
-    )
-    const runs = await pool(4, jobs)
-    for (const { clientId, name, run } of runs) {
-      expect(run.code, `${clientId} ${name}: ${run.stderr}`).not.toBe(0)
-      expect(run.code, `${clientId} ${name}: ${run.stderr}`).not.toBe(1)
-      expect(run.stderr).toMatch(/^devflow: /m)
-      if (name === "plain") expect(run.stderr + run.stdout, `${clientId} ${name}`).not.toMatch(STACK)
-      // the verbose runs did add the error's details: the search covered them
-      else expect(run.stderr, `${clientId} ${name}`).toMatch(/details:/)
+  it(
+    `login refused by ${refusals.length} kinds of hostile server, plain and with --json --verbose --log-level all: no secret in stdout, stderr or files`,
+    {
+      timeout: 180_000
+    },
+    async () => {
+      const outputs: Array<Output> = []
+      const jobs = refusals.flatMap((clientId) =>
+        variants.map(([name, root, flags]) => async () => {
+          const dir = tempDir("devflow-canaries-")
+          try {
+            const run = await login(clientId, dir, root, flags)
+            outputs.push(...outputsOf(`login (${clientId}) ${name}`, run), ...otherFiles(dir))
+            return { clientId, name, run }
+          } finally {
+            fs.rmSync(dir, { recursive: true, force: true })
+          }
+        })
+      )
+      const runs = await pool(4, jobs)
+      for (const { clientId, name, run } of runs) {
+        expect(run.code, `${clientId} ${name}: ${run.stderr}`).not.toBe(0)
+        expect(run.code, `${clientId} ${name}: ${run.stderr}`).not.toBe(1)
+        expect(run.stderr).toMatch(/^devflow: /m)
+        if (name === "plain") expect(run.stderr + run.stdout, `${clientId} ${name}`).not.toMatch(STACK)
+        // the verbose runs did add the error's details: the search covered them
+        else expect(run.stderr, `${clientId} ${name}`).toMatch(/details:/)
+      }
+      expect([...new Set(refusals.flatMap((id) => leaksIn(outputs, id)))]).toEqual([])
     }
-    expect([...new Set(refusals.flatMap((id) => leaksIn(outputs, id)))]).toEqual([])
-  })
+  )
 
   // Was a bug: with the debug log level, Effect's "Fiber terminated with an unhandled error" reached stdout through
   // runMain's pretty logger, with a stack trace. Fixed in src/main.ts (both default loggers replaced by the one-line
   // stderr logger; the runtime's unhandled-error log turned off, CliError.report reports failures).
-  it("--log-level all: no stack trace and nothing but JSON Lines on stdout under --json", { timeout: 60_000 }, async () => {
-    const dir = tempDir("devflow-canaries-")
-    try {
-      const run = await login("bad-client", dir, ["--log-level", "all"], ["--json"])
-      expect(run.stdout + run.stderr).not.toMatch(STACK)
-      for (const line of run.stdout.trim().split("\n")) expect(() => JSON.parse(line), line).not.toThrow()
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true })
+  it(
+    "--log-level all: no stack trace and nothing but JSON Lines on stdout under --json",
+    { timeout: 60_000 },
+    async () => {
+      const dir = tempDir("devflow-canaries-")
+      try {
+        const run = await login("bad-client", dir, ["--log-level", "all"], ["--json"])
+        expect(run.stdout + run.stderr).not.toMatch(STACK)
+        for (const line of run.stdout.trim().split("\n")) expect(() => JSON.parse(line), line).not.toThrow()
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
     }
-  })
+  )
 
-  it("login, token (every format), accounts, logout: the token only on token's stdout", { timeout: 180_000 }, async () => {
-    const dir = tempDir("devflow-canaries-")
-    try {
-      const outputs: Array<Output> = []
-      for (const [name, root, flags] of variants) {
-        const run = await login("ok", dir, root, flags)
-        expect(run.code, run.stderr).toBe(0)
-        outputs.push(...outputsOf(`login ${name}`, run))
+  it(
+    "login, token (every format), accounts, logout: the token only on token's stdout",
+    { timeout: 180_000 },
+    async () => {
+      const dir = tempDir("devflow-canaries-")
+      try {
+        const outputs: Array<Output> = []
+        for (const [name, root, flags] of variants) {
+          const run = await login("ok", dir, root, flags)
+          expect(run.code, run.stderr).toBe(0)
+          outputs.push(...outputsOf(`login ${name}`, run))
+        }
+        const env = { env: { DEVFLOW_CLIENT_SECRET: C.clientSecret } }
+        const tokenRuns: ReadonlyArray<ReadonlyArray<string>> = [
+          ["token"],
+          ["token", "--format", "json"],
+          ["token", "--format", "header"],
+          ["token", "--format", "k8s"],
+          ["token", "--json", "--verbose"],
+          ["--log-level", "all", "token", "--verbose"]
+        ]
+        for (const args of tokenRuns) {
+          const run = await devflow([...args, "--cache-dir", dir], env)
+          expect(run.code, run.stderr).toBe(0)
+          // the one place a token is printed
+          expect(run.stdout).toContain(C.accessToken)
+          outputs.push(...outputsOf(args.join(" "), run, { tokenStdout: true }))
+        }
+        for (const args of [["accounts"], ["accounts", "--json", "--verbose"], ["logout", "--verbose"]]) {
+          const run = await devflow([...args, "--cache-dir", dir], env)
+          expect(run.code, run.stderr).toBe(0)
+          outputs.push(...outputsOf(args.join(" "), run))
+        }
+        // signed out: token fails, and says so without a secret
+        const after = await devflow(["token", "--cache-dir", dir, "--verbose"], env)
+        expect(after.code).toBe(7)
+        outputs.push(...outputsOf("token after logout", after))
+        outputs.push(...otherFiles(dir))
+        expect(leaksIn(outputs, "ok")).toEqual([])
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
       }
-      const env = { env: { DEVFLOW_CLIENT_SECRET: C.clientSecret } }
-      const tokenRuns: ReadonlyArray<ReadonlyArray<string>> = [
-        ["token"],
-        ["token", "--format", "json"],
-        ["token", "--format", "header"],
-        ["token", "--format", "k8s"],
-        ["token", "--json", "--verbose"],
-        ["--log-level", "all", "token", "--verbose"]
-      ]
-      for (const args of tokenRuns) {
-        const run = await devflow([...args, "--cache-dir", dir], env)
-        expect(run.code, run.stderr).toBe(0)
-        // the one place a token is printed
-        expect(run.stdout).toContain(C.accessToken)
-        outputs.push(...outputsOf(args.join(" "), run, { tokenStdout: true }))
-      }
-      for (const args of [["accounts"], ["accounts", "--json", "--verbose"], ["logout", "--verbose"]]) {
-        const run = await devflow([...args, "--cache-dir", dir], env)
-        expect(run.code, run.stderr).toBe(0)
-        outputs.push(...outputsOf(args.join(" "), run))
-      }
-      // signed out: token fails, and says so without a secret
-      const after = await devflow(["token", "--cache-dir", dir, "--verbose"], env)
-      expect(after.code).toBe(7)
-      outputs.push(...outputsOf("token after logout", after))
-      outputs.push(...otherFiles(dir))
-      expect(leaksIn(outputs, "ok")).toEqual([])
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true })
     }
-  })
+  )
 
   it("a refresh the server refuses, echoing the refresh token and the client secret: token exits 7, nothing leaks", {
     timeout: 120_000
@@ -286,44 +331,53 @@ describe.skipIf(!SecretService.available())("secret canaries with the OS keychai
   }, 30_000)
   afterAll(() => service?.stop())
 
-  it("login, token (refreshing), accounts, logout: no secret in any output; the refresh token and client secret in no file and no item name", {
-    timeout: 120_000
-  }, async () => {
-    const dir = tempDir("devflow-canaries-keychain-")
-    try {
-      const env = { DEVFLOW_CLIENT_SECRET: C.clientSecret, DBUS_SESSION_BUS_ADDRESS: service.address }
-      const outputs: Array<Output> = []
-      for (const [name, root, flags] of variants) {
-        const run = await login("ok", dir, root, flags, { DBUS_SESSION_BUS_ADDRESS: service.address })
-        expect(run.code, run.stderr).toBe(0)
-        outputs.push(...outputsOf(`login ${name}`, run))
+  it(
+    "login, token (refreshing), accounts, logout: no secret in any output; the refresh token and client secret in no file and no item name",
+    {
+      timeout: 120_000
+    },
+    async () => {
+      const dir = tempDir("devflow-canaries-keychain-")
+      try {
+        const env = { DEVFLOW_CLIENT_SECRET: C.clientSecret, DBUS_SESSION_BUS_ADDRESS: service.address }
+        const outputs: Array<Output> = []
+        for (const [name, root, flags] of variants) {
+          const run = await login("ok", dir, root, flags, { DBUS_SESSION_BUS_ADDRESS: service.address })
+          expect(run.code, run.stderr).toBe(0)
+          outputs.push(...outputsOf(`login ${name}`, run))
+        }
+        const items = await service.items()
+        expect(items.map((i) => i.secret).sort()).toEqual([C.clientSecret, C.refreshToken].sort())
+        // every file, the token cache included: the long-lived secrets are not there
+        const files = fs.readdirSync(dir).map((name) => ({
+          what: `file ${name}`,
+          text: fs.readFileSync(path.join(dir, name), "utf8")
+        }))
+        const longLived = files.flatMap(({ text, what }) =>
+          [C.refreshToken, C.clientSecret].filter((secret) => text.includes(secret)).map((secret) =>
+            `${secret} in ${what}`
+          )
+        )
+        expect(longLived).toEqual([])
+        outputs.push(...items.map((i) => ({ what: `keychain item name ${i.account}`, text: i.account })))
+        for (const args of [["token", "--json", "--verbose"], ["--log-level", "all", "token", "--verbose"]]) {
+          // every `token` refreshes (expires_in 60): the refresh token comes from the keychain
+          const run = await devflow([...args, "--cache-dir", dir], { env })
+          expect(run.code, run.stderr).toBe(0)
+          expect(run.stdout).toContain(C.accessToken)
+          outputs.push(...outputsOf(args.join(" "), run, { tokenStdout: true }))
+        }
+        for (const args of [["accounts", "--json", "--verbose"], ["--log-level", "all", "logout", "--verbose"]]) {
+          const run = await devflow([...args, "--cache-dir", dir], { env })
+          expect(run.code, run.stderr).toBe(0)
+          outputs.push(...outputsOf(args.join(" "), run))
+        }
+        expect(await service.items()).toEqual([])
+        outputs.push(...otherFiles(dir))
+        expect(leaksIn(outputs, "ok")).toEqual([])
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
       }
-      const items = await service.items()
-      expect(items.map((i) => i.secret).sort()).toEqual([C.clientSecret, C.refreshToken].sort())
-      // every file, the token cache included: the long-lived secrets are not there
-      const files = fs.readdirSync(dir).map((name) => ({ what: `file ${name}`, text: fs.readFileSync(path.join(dir, name), "utf8") }))
-      const longLived = files.flatMap(({ text, what }) =>
-        [C.refreshToken, C.clientSecret].filter((secret) => text.includes(secret)).map((secret) => `${secret} in ${what}`)
-      )
-      expect(longLived).toEqual([])
-      outputs.push(...items.map((i) => ({ what: `keychain item name ${i.account}`, text: i.account })))
-      for (const args of [["token", "--json", "--verbose"], ["--log-level", "all", "token", "--verbose"]]) {
-        // every `token` refreshes (expires_in 60): the refresh token comes from the keychain
-        const run = await devflow([...args, "--cache-dir", dir], { env })
-        expect(run.code, run.stderr).toBe(0)
-        expect(run.stdout).toContain(C.accessToken)
-        outputs.push(...outputsOf(args.join(" "), run, { tokenStdout: true }))
-      }
-      for (const args of [["accounts", "--json", "--verbose"], ["--log-level", "all", "logout", "--verbose"]]) {
-        const run = await devflow([...args, "--cache-dir", dir], { env })
-        expect(run.code, run.stderr).toBe(0)
-        outputs.push(...outputsOf(args.join(" "), run))
-      }
-      expect(await service.items()).toEqual([])
-      outputs.push(...otherFiles(dir))
-      expect(leaksIn(outputs, "ok")).toEqual([])
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true })
     }
-  })
+  )
 })

@@ -36,54 +36,60 @@ describe("devflow demo (the README's first command)", () => {
     expect(last[0]).toMatch(/^The demo keeps nothing/)
     // spelled as it was started: here, the bundle run by path
     expect(last.join("\n")).toContain(`${asRun()} demo --serve`)
-    expect(last.join("\n")).toContain(`${asRun()} login --issuer http://127.0.0.1:8628 --client-id devflow-demo --scope openid`)
+    expect(last.join("\n")).toContain(
+      `${asRun()} login --issuer http://127.0.0.1:8628 --client-id devflow-demo --scope openid`
+    )
     expect(last.join("\n")).toContain(`${asRun()} token`)
     expect(last.at(-1)).toContain(`${asRun()} login --help`)
     // a person reads local time; it is not an ISO string
     expect(run.stderr).toMatch(/Signed in as demo-user; the access token is valid until \d\d:\d\d:\d\d /)
   }, 60_000)
 
-  it("--serve keeps the server for a second terminal: its login line signs in, token and accounts then work", async () => {
-    const cache = tempDir()
-    caches.push(cache)
-    const serve = new Devflow(["demo", "--serve", "--port", "0", "--interval", "1", "--json"])
-    try {
-      const serving = await serve.event("serving")
-      expect(serving.issuer).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
-      // the endpoints the README's library example uses, printed for people too
-      expect(serving).toMatchObject({
-        device_authorization_endpoint: `${serving.issuer}/device/auth`,
-        token_endpoint: `${serving.issuer}/token`
-      })
-      await serve.until((self) => (self.stderr.includes(`token endpoint ${serving.issuer}/token`) ? true : undefined))
-      await serve.until((self) => (self.stderr.includes("forget the account") ? true : undefined))
-      expect(serve.stderr).toContain("In a second terminal")
-      expect(serve.stderr).toContain(serving.login)
-      // the exact line it printed, run as printed
-      const line = String(serving.login)
-      expect(line.startsWith(`${asRun()} login `), line).toBe(true)
-      const args = line.slice(asRun().length + 1).split(" ")
-      const login = new Devflow([...args, "--no-qr", "--cache-dir", cache])
-      const code = await login.userCode()
-      await approveOverHttp(`${serving.issuer}/device`, code, { accountId: "grace" })
-      const signedIn = await login.exit
-      expect(signedIn.code, signedIn.stderr).toBe(0)
-      const [token, accounts] = await Promise.all([
-        devflow(["token", "--format", "json", "--cache-dir", cache], { tokenOutput: true }),
-        devflow(["accounts", "--cache-dir", cache])
-      ])
-      expect(token.code, token.stderr).toBe(0)
-      expect(JSON.parse(token.stdout)).toMatchObject({ account: { username: "grace" }, source: "cache" })
-      expect(accounts.stdout).toMatch(/^grace/m)
-    } finally {
-      serve.child.kill("SIGINT")
-    }
-    const stopped = await serve.exit
-    expect(stopped.stderr).toContain("Demo server stopped.")
-    // the Ctrl-C it asks for is its normal end
-    expect(stopped.code).toBe(0)
-    expect(stopped.stderr).not.toMatch(/interrupted/)
-  }, 60_000)
+  it(
+    "--serve keeps the server for a second terminal: its login line signs in, token and accounts then work",
+    async () => {
+      const cache = tempDir()
+      caches.push(cache)
+      const serve = new Devflow(["demo", "--serve", "--port", "0", "--interval", "1", "--json"])
+      try {
+        const serving = await serve.event("serving")
+        expect(serving.issuer).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+        // the endpoints the README's library example uses, printed for people too
+        expect(serving).toMatchObject({
+          device_authorization_endpoint: `${serving.issuer}/device/auth`,
+          token_endpoint: `${serving.issuer}/token`
+        })
+        await serve.until((self) => (self.stderr.includes(`token endpoint ${serving.issuer}/token`) ? true : undefined))
+        await serve.until((self) => (self.stderr.includes("forget the account") ? true : undefined))
+        expect(serve.stderr).toContain("In a second terminal")
+        expect(serve.stderr).toContain(serving.login)
+        // the exact line it printed, run as printed
+        const line = String(serving.login)
+        expect(line.startsWith(`${asRun()} login `), line).toBe(true)
+        const args = line.slice(asRun().length + 1).split(" ")
+        const login = new Devflow([...args, "--no-qr", "--cache-dir", cache])
+        const code = await login.userCode()
+        await approveOverHttp(`${serving.issuer}/device`, code, { accountId: "grace" })
+        const signedIn = await login.exit
+        expect(signedIn.code, signedIn.stderr).toBe(0)
+        const [token, accounts] = await Promise.all([
+          devflow(["token", "--format", "json", "--cache-dir", cache], { tokenOutput: true }),
+          devflow(["accounts", "--cache-dir", cache])
+        ])
+        expect(token.code, token.stderr).toBe(0)
+        expect(JSON.parse(token.stdout)).toMatchObject({ account: { username: "grace" }, source: "cache" })
+        expect(accounts.stdout).toMatch(/^grace/m)
+      } finally {
+        serve.child.kill("SIGINT")
+      }
+      const stopped = await serve.exit
+      expect(stopped.stderr).toContain("Demo server stopped.")
+      // the Ctrl-C it asks for is its normal end
+      expect(stopped.code).toBe(0)
+      expect(stopped.stderr).not.toMatch(/interrupted/)
+    },
+    60_000
+  )
 
   it("a usage error exits 2 with a one-line message and no stack trace", async () => {
     const run = await devflow(["demo", "--port", "not-a-number"])

@@ -13,7 +13,9 @@ import { afterEach, describe, expect, it } from "vitest"
 import { devflow, STACK, tempDir } from "./helpers.js"
 
 const jwt = (claims: Readonly<Record<string, unknown>>) =>
-  `${Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url")}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.c2ln`
+  `${Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url")}.${
+    Buffer.from(JSON.stringify(claims)).toString("base64url")
+  }.c2ln`
 
 const form = (request: FaultRequest): URLSearchParams => new URLSearchParams(request.body)
 
@@ -72,7 +74,13 @@ const entraDouble = (answered: string, firstExpiresIn: number) => {
       access_token: `at-entra-${n}`,
       refresh_token: `rt-entra-${n}`,
       // Entra names the user's tenant under the sign-in host, here the double's
-      id_token: jwt({ iss: `${request.origin}/${TENANT_ID}/v2.0`, sub: "entra-user", tid: TENANT_ID, oid: "o", aud: ENTRA_CLIENT_ID })
+      id_token: jwt({
+        iss: `${request.origin}/${TENANT_ID}/v2.0`,
+        sub: "entra-user",
+        tid: TENANT_ID,
+        oid: "o",
+        aud: ENTRA_CLIENT_ID
+      })
     })
   }
   return double({
@@ -83,7 +91,8 @@ const entraDouble = (answered: string, firstExpiresIn: number) => {
         verification_uri: `${origin}/devicelogin`,
         expires_in: 900,
         interval: 1,
-        message: `To sign in, use a web browser to open the page ${origin}/devicelogin and enter the code BCDFGHJKL to authenticate.`
+        message:
+          `To sign in, use a web browser to open the page ${origin}/devicelogin and enter the code BCDFGHJKL to authenticate.`
       }),
     [`/${TENANT}/oauth2/v2.0/token`]: tokens
   })
@@ -122,14 +131,22 @@ describe("Entra: scopes come back in another form (issue 10.1)", () => {
         const run = await devflow(["token", "--cache-dir", dir], { env, tokenOutput: true })
         ok(run)
         expect(run.stdout.trim()).toBe("at-entra-1")
-        const qualified = await devflow(["token", "--scope", GRAPH_USER_READ, "--cache-dir", dir], { env, tokenOutput: true })
+        const qualified = await devflow(["token", "--scope", GRAPH_USER_READ, "--cache-dir", dir], {
+          env,
+          tokenOutput: true
+        })
         ok(qualified)
         expect(qualified.stdout.trim()).toBe("at-entra-1")
       }
       expect(seen.slice(after).map((s) => s.path)).toEqual([])
       expect(seen.filter((s) => s.params.grant_type === "refresh_token")).toHaveLength(1)
       const cache = JSON.parse(fs.readFileSync(path.join(dir, "tokens.json"), "utf8"))
-      expect(cache.accessTokens.map((e: { scopes: Array<string> }) => e.scopes)).toEqual([["User.Read", "email", "openid", "profile"]])
+      expect(cache.accessTokens.map((e: { scopes: Array<string> }) => e.scopes)).toEqual([[
+        "User.Read",
+        "email",
+        "openid",
+        "profile"
+      ]])
     })
   }
 })
@@ -141,10 +158,18 @@ const SECRET = "GOCSPX-deployments-canary-7f2a"
 
 const secretDoubles = {
   google: {
-    args: (origin: string) => ["--provider", "google", "--authority", origin, "--client-id", "tv-client.apps.googleusercontent.com"],
+    args: (
+      origin: string
+    ) => ["--provider", "google", "--authority", origin, "--client-id", "tv-client.apps.googleusercontent.com"],
     routes: (tokens: Handler): Record<string, Handler> => ({
       "/device/code": ({ origin }) =>
-        json({ device_code: "dc-google", user_code: "GQVQ-JKEC", verification_url: `${origin}/device`, expires_in: 1800, interval: 1 }),
+        json({
+          device_code: "dc-google",
+          user_code: "GQVQ-JKEC",
+          verification_url: `${origin}/device`,
+          expires_in: 1800,
+          interval: 1
+        }),
       "/token": tokens
     }),
     // Google: HTTP 400 invalid_request "client_secret is missing."
@@ -154,12 +179,21 @@ const secretDoubles = {
     args: (origin: string) => ["--provider", "github", "--authority", origin, "--client-id", "Iv1.github-app"],
     routes: (tokens: Handler): Record<string, Handler> => ({
       "/login/device/code": ({ origin }) =>
-        json({ device_code: "dc-github", user_code: "WDJB-MJHT", verification_uri: `${origin}/login/device`, expires_in: 900, interval: 1 }),
+        json({
+          device_code: "dc-github",
+          user_code: "WDJB-MJHT",
+          verification_uri: `${origin}/login/device`,
+          expires_in: 900,
+          interval: 1
+        }),
       "/login/oauth/access_token": tokens
     }),
     // GitHub: errors with HTTP 200
     refused: () =>
-      json({ error: "incorrect_client_credentials", error_description: "The client_id and/or client_secret passed are incorrect." })
+      json({
+        error: "incorrect_client_credentials",
+        error_description: "The client_id and/or client_secret passed are incorrect."
+      })
   }
 } as const
 
@@ -207,7 +241,11 @@ describe("refresh that needs the client secret (issue 10.2)", () => {
     const { origin } = await secretServer("google")
     const dir = tempDir()
     const args = secretDoubles.google.args(origin)
-    ok(await devflow(["login", ...args, "--no-qr", "--no-store-secret", "--cache-dir", dir], { env: { DEVFLOW_CLIENT_SECRET: SECRET } }))
+    ok(
+      await devflow(["login", ...args, "--no-qr", "--no-store-secret", "--cache-dir", dir], {
+        env: { DEVFLOW_CLIENT_SECRET: SECRET }
+      })
+    )
     expect(fs.readFileSync(path.join(dir, "tokens.json"), "utf8")).not.toContain(SECRET)
     const refused = await devflow(["token", "--cache-dir", dir], { tokenOutput: true })
     expect(refused.code, refused.stderr).toBe(7)
@@ -215,7 +253,10 @@ describe("refresh that needs the client secret (issue 10.2)", () => {
     expect(refused.stderr).toMatch(/client's secret/)
     expect(refused.stderr).toMatch(/DEVFLOW_CLIENT_SECRET/)
     expect(refused.stderr).not.toMatch(STACK)
-    const given = await devflow(["token", "--cache-dir", dir], { env: { DEVFLOW_CLIENT_SECRET: SECRET }, tokenOutput: true })
+    const given = await devflow(["token", "--cache-dir", dir], {
+      env: { DEVFLOW_CLIENT_SECRET: SECRET },
+      tokenOutput: true
+    })
     ok(given)
     expect(given.stdout.trim()).toBe("at-google-1")
   })
@@ -254,7 +295,12 @@ const awsDouble = () => {
         return json({ error: "InvalidClientException", error_description: "Invalid client" }, { status: 400 })
       }
       const n = issued++
-      return json({ accessToken: `at-aws-${n}`, tokenType: "Bearer", expiresIn: n === 0 ? 120 : 28_800, refreshToken: `rt-aws-${n}` })
+      return json({
+        accessToken: `at-aws-${n}`,
+        tokenType: "Bearer",
+        expiresIn: n === 0 ? 120 : 28_800,
+        refreshToken: `rt-aws-${n}`
+      })
     }
   })
 }
@@ -263,7 +309,19 @@ describe("AWS IAM Identity Center: the registration is kept (issue 10.3)", () =>
   it("token after expiry refreshes with the same registration; a second login registers nothing", async () => {
     const { origin, seen } = await awsDouble()
     const dir = tempDir()
-    const args = ["--provider", "aws-sso", "--authority", origin, "--start-url", START_URL, "--client-id", "devflow", "--no-qr", "--cache-dir", dir]
+    const args = [
+      "--provider",
+      "aws-sso",
+      "--authority",
+      origin,
+      "--start-url",
+      START_URL,
+      "--client-id",
+      "devflow",
+      "--no-qr",
+      "--cache-dir",
+      dir
+    ]
     ok(await devflow(["login", ...args]))
     const token = await devflow(["token", "--cache-dir", dir], { tokenOutput: true })
     ok(token)
@@ -279,7 +337,22 @@ describe("logout and RFC 7009 revocation (issue 10.6)", () => {
   it("entra: signed out here, and it says plainly that Entra cannot revoke (no request)", async () => {
     const { origin, seen } = await entraDouble("User.Read openid profile email", 3600)
     const dir = tempDir()
-    ok(await devflow(["login", "--provider", "entra", "--authority", origin, "--tenant", TENANT, "--client-id", ENTRA_CLIENT_ID, "--no-qr", "--cache-dir", dir]))
+    ok(
+      await devflow([
+        "login",
+        "--provider",
+        "entra",
+        "--authority",
+        origin,
+        "--tenant",
+        TENANT,
+        "--client-id",
+        ENTRA_CLIENT_ID,
+        "--no-qr",
+        "--cache-dir",
+        dir
+      ])
+    )
     const before = seen.length
     const logout = await devflow(["logout", "--cache-dir", dir])
     ok(logout)
@@ -293,20 +366,29 @@ describe("logout and RFC 7009 revocation (issue 10.6)", () => {
     const { origin, seen } = await secretServer("google", { "/revoke": () => json({}, { status: revokeAnswer }) })
     const dir = tempDir()
     const login = () =>
-      devflow(["login", ...secretDoubles.google.args(origin), "--no-qr", "--cache-dir", dir], { env: { DEVFLOW_CLIENT_SECRET: SECRET } })
+      devflow(["login", ...secretDoubles.google.args(origin), "--no-qr", "--cache-dir", dir], {
+        env: { DEVFLOW_CLIENT_SECRET: SECRET }
+      })
     ok(await login())
     const logout = await devflow(["logout", "--cache-dir", dir])
     ok(logout)
     expect(logout.stderr).toMatch(/Revoked the refresh token at 127\.0\.0\.1/)
     expect(seen.filter((s) => s.path === "/revoke").map((s) => s.params)).toEqual([
-      { token: "rt-google-0", token_type_hint: "refresh_token", client_id: "tv-client.apps.googleusercontent.com", client_secret: SECRET }
+      {
+        token: "rt-google-0",
+        token_type_hint: "refresh_token",
+        client_id: "tv-client.apps.googleusercontent.com",
+        client_secret: SECRET
+      }
     ])
 
     ok(await login())
     revokeAnswer = 503
     const failed = await devflow(["logout", "--cache-dir", dir])
     ok(failed)
-    expect(failed.stderr).toMatch(/Could not revoke the refresh token at 127\.0\.0\.1:\d+ \(.*\); it is gone from this machine/)
+    expect(failed.stderr).toMatch(
+      /Could not revoke the refresh token at 127\.0\.0\.1:\d+ \(.*\); it is gone from this machine/
+    )
     expect(failed.stderr).not.toContain(SECRET)
     expect((await devflow(["token", "--cache-dir", dir])).code).toBe(7)
   })

@@ -38,11 +38,26 @@ const fakeTools = (dir: string, openerExit = 0) => {
 }
 
 /** The file's content once it exists, or the run's end with its output if that comes first. */
-const waitForFile = (run: Devflow, file: string) => run.until(() => (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined))
+const waitForFile = (run: Devflow, file: string) =>
+  run.until(() => (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined))
 
 const login = (cacheDir: string, env: Readonly<Record<string, string | undefined>>) =>
   new Devflow(
-    ["login", "--issuer", server.issuer, "--client-id", "devflow-demo", "--scope", "openid", "--open", "--copy", "--json", "--no-qr", "--cache-dir", cacheDir],
+    [
+      "login",
+      "--issuer",
+      server.issuer,
+      "--client-id",
+      "devflow-demo",
+      "--scope",
+      "openid",
+      "--open",
+      "--copy",
+      "--json",
+      "--no-qr",
+      "--cache-dir",
+      cacheDir
+    ],
     { env: { WAYLAND_DISPLAY: undefined, DISPLAY: undefined, ...env } }
   )
 
@@ -73,7 +88,9 @@ describe.skipIf(process.platform !== "linux").concurrent("--open and --copy", ()
     await server.approve(issued.user_code)
     const done = await run.exit
     expect(done.code, done.stderr).toBe(0)
-    expect(done.stderr).toContain(`Could not open a browser (xdg-open not found): open ${issued.verification_uri_complete} by hand.`)
+    expect(done.stderr).toContain(
+      `Could not open a browser (xdg-open not found): open ${issued.verification_uri_complete} by hand.`
+    )
     expect(done.stderr).not.toMatch(/Opened|clipboard|error/i)
   })
 })
@@ -86,7 +103,12 @@ describe.skipIf(process.platform !== "linux")("Desktop.openUrl on Linux, with a 
     const dir = path.join(work, "real-0")
     fs.mkdirSync(dir)
     fakeTools(path.join(dir, "bin"), 0)
-    const outcome = await Effect.runPromise(Desktop.openUrl(HREF, { platform: "linux", env: { PATH: `${path.join(dir, "bin")}${path.delimiter}${process.env.PATH}`, FAKE_OUT: dir } }))
+    const outcome = await Effect.runPromise(
+      Desktop.openUrl(HREF, {
+        platform: "linux",
+        env: { PATH: `${path.join(dir, "bin")}${path.delimiter}${process.env.PATH}`, FAKE_OUT: dir }
+      })
+    )
     expect(outcome).toEqual({ _tag: "Opened", program: "xdg-open" })
     expect(fs.readFileSync(path.join(dir, "opened"), "utf8")).toBe(HREF)
   })
@@ -95,13 +117,21 @@ describe.skipIf(process.platform !== "linux")("Desktop.openUrl on Linux, with a 
     const dir = path.join(work, "real-3")
     fs.mkdirSync(dir)
     fakeTools(path.join(dir, "bin"), 3)
-    const outcome = await Effect.runPromise(Desktop.openUrl(HREF, { platform: "linux", env: { PATH: `${path.join(dir, "bin")}${path.delimiter}${process.env.PATH}`, FAKE_OUT: dir } }))
+    const outcome = await Effect.runPromise(
+      Desktop.openUrl(HREF, {
+        platform: "linux",
+        env: { PATH: `${path.join(dir, "bin")}${path.delimiter}${process.env.PATH}`, FAKE_OUT: dir }
+      })
+    )
     expect(outcome).toEqual({ _tag: "Failed", program: "xdg-open", detail: "exited with 3" })
   })
 
   it("reports NotFound when there is no xdg-open on PATH", async () => {
     const empty = path.join(work, "real-none")
     fs.mkdirSync(empty)
-    expect(await Effect.runPromise(Desktop.openUrl(HREF, linux(empty)))).toEqual({ _tag: "NotFound", program: "xdg-open" })
+    expect(await Effect.runPromise(Desktop.openUrl(HREF, linux(empty)))).toEqual({
+      _tag: "NotFound",
+      program: "xdg-open"
+    })
   })
 })

@@ -12,12 +12,15 @@ import { cleanEnv } from "./helpers.js"
 const run = promisify(execFile)
 const repo = path.resolve(fileURLToPath(new URL("../../..", import.meta.url)))
 
-const pages = (): ReadonlyArray<string> => [
-  "README.md",
-  ...fs.readdirSync(path.join(repo, "packages")).map((p) => path.join("packages", p, "README.md")),
-  ...fs.readdirSync(path.join(repo, "docs"), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".md") && !f.startsWith("api"))
-    .map((f) => path.join("docs", f))
-].filter((file) => fs.existsSync(path.join(repo, file)))
+const pages = (): ReadonlyArray<string> =>
+  [
+    "README.md",
+    ...fs.readdirSync(path.join(repo, "packages")).map((p) => path.join("packages", p, "README.md")),
+    ...fs.readdirSync(path.join(repo, "docs"), { recursive: true, encoding: "utf8" }).filter((f) =>
+      f.endsWith(".md") && !f.startsWith("api")
+    )
+      .map((f) => path.join("docs", f))
+  ].filter((file) => fs.existsSync(path.join(repo, file)))
 
 describe("pnpm devflow in the docs", () => {
   it("is always `pnpm -s devflow`: without -s, pnpm's banner on stdout breaks the JSON a command prints", async () => {

@@ -4,7 +4,18 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import * as FastExec from "../src/internal/fastExec.js"
-import { cachedSecrets, cleanEnv, Devflow, devflow, HAS_SCRIPT, onTerminal, shQuote, signIn, STACK, tempDir } from "./helpers.js"
+import {
+  cachedSecrets,
+  cleanEnv,
+  Devflow,
+  devflow,
+  HAS_SCRIPT,
+  onTerminal,
+  shQuote,
+  signIn,
+  STACK,
+  tempDir
+} from "./helpers.js"
 
 let server: DevServer
 let cache: string
@@ -59,9 +70,17 @@ console.log(JSON.stringify({ status: res.status, sub: (await res.json()).sub, sh
 
   it("with a valid cached token (and no --header-file) the fast path runs the command, without loading Effect: same status, same variable", async () => {
     // in this process: the lean module alone runs it
-    const status = await FastExec.run(["--cache-dir", cache, "--", process.execPath, "-e", "process.exit(process.env.DEVFLOW_ACCESS_TOKEN ? 5 : 1)"], cleanEnv())
+    const status = await FastExec.run([
+      "--cache-dir",
+      cache,
+      "--",
+      process.execPath,
+      "-e",
+      "process.exit(process.env.DEVFLOW_ACCESS_TOKEN ? 5 : 1)"
+    ], cleanEnv())
     expect(status).toBe(5)
-    expect(FastExec.run(["--header-file", path.join(work, "h"), "--cache-dir", cache, "--", "true"], cleanEnv())).toBeUndefined()
+    expect(FastExec.run(["--header-file", path.join(work, "h"), "--cache-dir", cache, "--", "true"], cleanEnv()))
+      .toBeUndefined()
     expect(FastExec.run(["--cache-dir", cache, "--", "true"], cleanEnv({ DEVFLOW_FAST_PATH: "0" }))).toBeUndefined()
     const child = script("status", `console.log(process.env.DEVFLOW_ACCESS_TOKEN.length > 0); process.exit(9)`)
     const [fast, full] = await Promise.all([
@@ -73,7 +92,10 @@ console.log(JSON.stringify({ status: res.status, sub: (await res.json()).sub, sh
   })
 
   it("--env NAME names the variable; a name that is no variable name is a usage error (exit 2) and nothing runs", async () => {
-    const child = script("env", `console.log(process.env.GITHUB_TOKEN === undefined ? "unset" : "set", process.env.DEVFLOW_ACCESS_TOKEN === undefined ? "unset" : "set")`)
+    const child = script(
+      "env",
+      `console.log(process.env.GITHUB_TOKEN === undefined ? "unset" : "set", process.env.DEVFLOW_ACCESS_TOKEN === undefined ? "unset" : "set")`
+    )
     const run = await devflow(["exec", "--env", "GITHUB_TOKEN", "--cache-dir", cache, "--", process.execPath, child])
     expect(run.code, run.stderr).toBe(0)
     expect(run.stdout).toBe("set unset\n")
@@ -95,7 +117,18 @@ const [name, value] = fs.readFileSync(file, "utf8").trimEnd().split(": ")
 const res = await fetch(process.argv[3] + "/me", { headers: { [name]: value } })
 console.log(JSON.stringify({ mode: (fs.statSync(file).mode & 0o777).toString(8), status: res.status, lines: fs.readFileSync(file, "utf8").split("\\n").length }))`
     )
-    const run = await devflow(["exec", "--header-file", header, "--cache-dir", cache, "--", process.execPath, child, header, server.issuer])
+    const run = await devflow([
+      "exec",
+      "--header-file",
+      header,
+      "--cache-dir",
+      cache,
+      "--",
+      process.execPath,
+      child,
+      header,
+      server.issuer
+    ])
     expect(run.code, run.stderr).toBe(0)
     expect(JSON.parse(run.stdout)).toEqual({ mode: "600", status: 200, lines: 2 })
     expect(fs.existsSync(header)).toBe(false)
@@ -112,7 +145,16 @@ console.log(JSON.stringify({ mode: (fs.statSync(file).mode & 0o777).toString(8),
     expect(fs.readFileSync(header, "utf8")).toBe("keep me\n")
     expect(fs.existsSync(marker)).toBe(false)
     // said first, before any sign-in is looked for
-    const signedOut = await devflow(["exec", "--header-file", header, "--cache-dir", work, "--", process.execPath, child])
+    const signedOut = await devflow([
+      "exec",
+      "--header-file",
+      header,
+      "--cache-dir",
+      work,
+      "--",
+      process.execPath,
+      child
+    ])
     expect(signedOut.code).toBe(2)
     expect(signedOut.stderr).toMatch(/--header-file .*mine\.h already exists/)
   })
@@ -122,7 +164,15 @@ console.log(JSON.stringify({ mode: (fs.statSync(file).mode & 0o777).toString(8),
     expect(exit42.code, exit42.stderr).toBe(42)
     expect(exit42.stderr).toBe("")
 
-    const killed = await devflow(["exec", "--cache-dir", cache, "--", process.execPath, "-e", "process.kill(process.pid, 'SIGKILL')"])
+    const killed = await devflow([
+      "exec",
+      "--cache-dir",
+      cache,
+      "--",
+      process.execPath,
+      "-e",
+      "process.kill(process.pid, 'SIGKILL')"
+    ])
     expect(killed.code, killed.stderr).toBe(137)
 
     const missing = await devflow(["exec", "--cache-dir", cache, "--", path.join(work, "no-such-command")])
@@ -142,7 +192,9 @@ console.log(JSON.stringify({ mode: (fs.statSync(file).mode & 0o777).toString(8),
     it(`forwards ${signal} to the command and exits as it does (a handler: its code; none: 128+${number})`, async () => {
       const handles = script(
         `handles-${signal}`,
-        `process.on(${JSON.stringify(signal)}, () => { console.log("got ${signal}"); process.exit(3) }); console.log("ready"); setInterval(() => {}, 1000)`
+        `process.on(${
+          JSON.stringify(signal)
+        }, () => { console.log("got ${signal}"); process.exit(3) }); console.log("ready"); setInterval(() => {}, 1000)`
       )
       const withHandler = new Devflow(["exec", "--cache-dir", cache, "--", process.execPath, handles])
       await withHandler.until((self) => (self.stdout.includes("ready") ? true : undefined))
@@ -172,31 +224,49 @@ console.log(JSON.stringify({ mode: (fs.statSync(file).mode & 0o777).toString(8),
       const run = await devflow(["exec", "--cache-dir", empty, "--", process.execPath, child])
       expect(run.code).toBe(7)
       expect(run.stdout).toBe("")
-      expect(run.stderr).toMatch(/^devflow: .*\n {2}hint: Run `[^`]*devflow(?:\.mjs)? login` \(or `[^`]*devflow(?:\.mjs)? token --login`\) to sign in\.\n$/)
+      expect(run.stderr).toMatch(
+        /^devflow: .*\n {2}hint: Run `[^`]*devflow(?:\.mjs)? login` \(or `[^`]*devflow(?:\.mjs)? token --login`\) to sign in\.\n$/
+      )
       expect(fs.existsSync(marker)).toBe(false)
     } finally {
       fs.rmSync(empty, { recursive: true, force: true })
     }
   })
 
-  it.runIf(HAS_SCRIPT)("on a terminal without a token: the device sign-in runs first, then the command, with the new token", async () => {
-    const empty = tempDir()
-    try {
-      fs.copyFileSync(path.join(cache, "profiles.json"), path.join(empty, "profiles.json"))
-      const child = script("after-sign-in", `console.log("token:", process.env.DEVFLOW_ACCESS_TOKEN === undefined ? "none" : "set")`)
-      const run = onTerminal(
-        [process.execPath, inject("devflowBin"), "exec", "--no-qr", "--cache-dir", empty, "--", process.execPath, child].map(shQuote).join(" "),
-        { cwd: work, env: cleanEnv() }
-      )
-      await server.approve(await run.userCode(), { accountId: "alice" })
-      const done = await run.exit
-      expect(done.code, done.stdout).toBe(0)
-      expect(done.stdout).toMatch(/Signed in\S* as \S*http:\/\/127.0.0.1:\d+#alice[\s\S]*token: set/)
-      for (const secret of cachedSecrets(empty)) expect(done.stdout).not.toContain(secret)
-    } finally {
-      fs.rmSync(empty, { recursive: true, force: true })
+  it.runIf(HAS_SCRIPT)(
+    "on a terminal without a token: the device sign-in runs first, then the command, with the new token",
+    async () => {
+      const empty = tempDir()
+      try {
+        fs.copyFileSync(path.join(cache, "profiles.json"), path.join(empty, "profiles.json"))
+        const child = script(
+          "after-sign-in",
+          `console.log("token:", process.env.DEVFLOW_ACCESS_TOKEN === undefined ? "none" : "set")`
+        )
+        const run = onTerminal(
+          [
+            process.execPath,
+            inject("devflowBin"),
+            "exec",
+            "--no-qr",
+            "--cache-dir",
+            empty,
+            "--",
+            process.execPath,
+            child
+          ].map(shQuote).join(" "),
+          { cwd: work, env: cleanEnv() }
+        )
+        await server.approve(await run.userCode(), { accountId: "alice" })
+        const done = await run.exit
+        expect(done.code, done.stdout).toBe(0)
+        expect(done.stdout).toMatch(/Signed in\S* as \S*http:\/\/127.0.0.1:\d+#alice[\s\S]*token: set/)
+        for (const secret of cachedSecrets(empty)) expect(done.stdout).not.toContain(secret)
+      } finally {
+        fs.rmSync(empty, { recursive: true, force: true })
+      }
     }
-  })
+  )
 
   it("--help: the usage and the variable", async () => {
     const run = await devflow(["exec", "--help"])

@@ -1,8 +1,8 @@
 import * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
 import * as Account from "@devflow/core/Account"
+import * as CacheContent from "@devflow/core/CacheContent"
 import * as ClientConfig from "@devflow/core/ClientConfig"
 import * as Silent from "@devflow/core/Silent"
-import * as CacheContent from "@devflow/core/CacheContent"
 import * as TokenCache from "@devflow/core/TokenCache"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
@@ -57,7 +57,12 @@ const contentWith = (tokens: ReadonlyArray<Token>, storedAt = 1_000): CacheConte
         authority,
         clientId,
         account,
-        accessToken: { secret: Redacted.make(t.secret), tokenType: t.tokenType ?? "Bearer", scopes: t.scopes, expiresOn: t.expiresOn },
+        accessToken: {
+          secret: Redacted.make(t.secret),
+          tokenType: t.tokenType ?? "Bearer",
+          scopes: t.scopes,
+          expiresOn: t.expiresOn
+        },
         now: storedAt + i
       }),
     CacheContent.empty
@@ -69,7 +74,11 @@ afterEach(() => {
 })
 
 /** A cache directory as login leaves it: tokens.json (0600) and profiles.json. */
-const cacheDir = (tokens: ReadonlyArray<Token>, profile: Partial<ProfileFile.Profile> = {}, storedAt?: number): string => {
+const cacheDir = (
+  tokens: ReadonlyArray<Token>,
+  profile: Partial<ProfileFile.Profile> = {},
+  storedAt?: number
+): string => {
   const dir = tempDir("devflow-fast-")
   dirs.push(dir)
   fs.writeFileSync(path.join(dir, "tokens.json"), CacheContent.toJson(contentWith(tokens, storedAt)), { mode: 0o600 })
@@ -120,9 +129,13 @@ describe("devflow token's fast path", () => {
   it("a DPoP token: raw and json as the full CLI prints them; a header, which needs a proof per request, is the full CLI's", () => {
     const dir = cacheDir([{ secret: "at-dpop", scopes: ["api"], expiresOn: Date.now() + hour, tokenType: "DPoP" }])
     expect(fast(["--cache-dir", dir])).toEqual({ code: 0, out: "at-dpop\n" })
-    expect(JSON.parse(fast(["--format", "json", "--cache-dir", dir]).out)).toMatchObject({ access_token: "at-dpop", token_type: "DPoP" })
+    expect(JSON.parse(fast(["--format", "json", "--cache-dir", dir]).out)).toMatchObject({
+      access_token: "at-dpop",
+      token_type: "DPoP"
+    })
     expect(fast(["--format", "header", "--cache-dir", dir]).code).toBeUndefined()
-    expect(fast(["--format", "header", "--method", "GET", "--url", "https://api.example/x", "--cache-dir", dir]).code).toBeUndefined()
+    expect(fast(["--format", "header", "--method", "GET", "--url", "https://api.example/x", "--cache-dir", dir]).code)
+      .toBeUndefined()
   })
 
   it("declines whenever the full CLI has something to do or to say", () => {
@@ -171,7 +184,9 @@ describe("devflow token's fast path", () => {
   })
 
   it("declines when the token is within 5 minutes of expiry, or the cache is not as the file cache would accept it", () => {
-    expect(fast(["--cache-dir", cacheDir([{ secret: "at", scopes: ["api"], expiresOn: Date.now() + 4 * 60_000 }])]).code)
+    expect(
+      fast(["--cache-dir", cacheDir([{ secret: "at", scopes: ["api"], expiresOn: Date.now() + 4 * 60_000 }])]).code
+    )
       .toBeUndefined()
     const loose = cacheDir([{ secret: "at", scopes: ["api"], expiresOn: undefined }])
     expect(fast(["--cache-dir", loose]).code).toBe(0)
@@ -199,7 +214,9 @@ describe("devflow token's fast path", () => {
     expect(fast(["--cache-dir", cacheDir(tokens, {}, now + hour)]).code).toBeUndefined()
     // within the 5-minute skew it is still handed out
     expect(fast(["--cache-dir", cacheDir(tokens, {}, now + 4 * 60_000)]).code).toBe(0)
-    const config = await Effect.runPromise(ClientConfig.make({ clientId, endpoints: client.endpoints, scopes: client.scopes }))
+    const config = await Effect.runPromise(
+      ClientConfig.make({ clientId, endpoints: client.endpoints, scopes: client.scopes })
+    )
     const offline = HttpClient.make((request) =>
       Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", description: "offline" }))
     )
@@ -214,7 +231,9 @@ describe("devflow token's fast path", () => {
 
   it("agrees with core's Silent on which cached token to hand out, and when", async () => {
     const now = Date.now()
-    const config = await Effect.runPromise(ClientConfig.make({ clientId, endpoints: client.endpoints, scopes: client.scopes }))
+    const config = await Effect.runPromise(
+      ClientConfig.make({ clientId, endpoints: client.endpoints, scopes: client.scopes })
+    )
     const offline = HttpClient.make((request) =>
       Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", description: "offline" }))
     )
@@ -242,10 +261,11 @@ describe("devflow token's fast path", () => {
             const dir = cacheDir(tokens)
             const answer = fast(["--format", "json", ...request.flatMap((s) => ["--scope", s]), "--cache-dir", dir])
             const silent = await Effect.runPromiseExit(
-              Silent.acquireSilent({ config, authority, account, scopes: request.length > 0 ? request : client.scopes }).pipe(
-                Effect.provideServiceEffect(TokenCache.TokenCache, TokenCache.makeMemory(contentWith(tokens))),
-                Effect.provideService(HttpClient.HttpClient, offline)
-              )
+              Silent.acquireSilent({ config, authority, account, scopes: request.length > 0 ? request : client.scopes })
+                .pipe(
+                  Effect.provideServiceEffect(TokenCache.TokenCache, TokenCache.makeMemory(contentWith(tokens))),
+                  Effect.provideService(HttpClient.HttpClient, offline)
+                )
             )
             const fromCache = Exit.isSuccess(silent) && silent.value.source === "cache"
             const what = JSON.stringify({ a, b, grantA, request })

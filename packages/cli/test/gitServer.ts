@@ -20,7 +20,9 @@ export interface GitServer {
   close(): Promise<void>
 }
 
-const credentialOf = (header: string | undefined): { readonly username?: string; readonly token: string } | undefined => {
+const credentialOf = (
+  header: string | undefined
+): { readonly username?: string; readonly token: string } | undefined => {
   if (header === undefined) return undefined
   const [scheme, value = ""] = header.split(" ")
   if (scheme?.toLowerCase() === "bearer") return { token: value }
@@ -54,7 +56,9 @@ export const startGitServer = async (root: string, userinfo: string): Promise<Gi
         QUERY_STRING: url.search.slice(1),
         CONTENT_TYPE: req.headers["content-type"] ?? "",
         ...(req.headers["content-length"] === undefined ? {} : { CONTENT_LENGTH: req.headers["content-length"] }),
-        ...(req.headers["content-encoding"] === undefined ? {} : { HTTP_CONTENT_ENCODING: req.headers["content-encoding"] }),
+        ...(req.headers["content-encoding"] === undefined
+          ? {}
+          : { HTTP_CONTENT_ENCODING: req.headers["content-encoding"] }),
         ...(req.headers["git-protocol"] === undefined ? {} : { GIT_PROTOCOL: String(req.headers["git-protocol"]) }),
         // receive-pack (push) runs only for an authenticated user
         REMOTE_USER: credential.username ?? "token",
@@ -98,7 +102,11 @@ export const startGitServer = async (root: string, userinfo: string): Promise<Gi
 }
 
 /** A bare repository `name` under `root` with one commit on main, that accepts pushes over HTTP. */
-export const makeRepository = async (root: string, name: string, git: (args: ReadonlyArray<string>, cwd: string) => Promise<void>) => {
+export const makeRepository = async (
+  root: string,
+  name: string,
+  git: (args: ReadonlyArray<string>, cwd: string) => Promise<void>
+) => {
   const bare = path.join(root, name)
   await git(["init", "--quiet", "--bare", "--initial-branch=main", bare], root)
   await git(["config", "http.receivepack", "true"], bare)

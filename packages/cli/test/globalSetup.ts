@@ -20,8 +20,10 @@ export default async function setup(project: TestProject) {
   fs.mkdirSync(dist, { recursive: true })
   const outdir = fs.mkdtempSync(path.join(dist, "test-bundle-"))
   await new Promise<void>((resolve, reject) =>
-    execFile(process.execPath, [script, "--outdir", outdir], (error, _stdout, stderr) =>
-      error === null ? resolve() : reject(new Error(`bundling failed: ${stderr}`))
+    execFile(
+      process.execPath,
+      [script, "--outdir", outdir],
+      (error, _stdout, stderr) => error === null ? resolve() : reject(new Error(`bundling failed: ${stderr}`))
     )
   )
   project.provide("devflowBin", path.join(outdir, "devflow.mjs"))

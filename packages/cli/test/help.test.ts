@@ -46,7 +46,15 @@ describe("help that teaches", () => {
     // settings without a flag are named, once
     expect(run.stdout).toContain("DEVFLOW_HTTP_REQUEST_TIMEOUT")
     expect(run.stdout).toContain("HTTPS_PROXY")
-    for (const noise of ["--wizard", "--log-level", "This setting is optional", "A user-defined piece of text", "A true or false value"]) {
+    for (
+      const noise of [
+        "--wizard",
+        "--log-level",
+        "This setting is optional",
+        "A user-defined piece of text",
+        "A true or false value"
+      ]
+    ) {
       expect(run.stdout).not.toContain(noise)
     }
     // `devflow` alone and `devflow help` say the same
@@ -73,17 +81,25 @@ describe("help that teaches", () => {
     for (const key of keysOf("login").filter((k) => !everywhere.has(k))) {
       const spec: FlagSpec = FLAGS[key]
       expect(text, spec.name).toMatch(new RegExp(`^  --${spec.name}\\b`, "m"))
-      if (spec.env !== undefined) expect(text.split(spec.env).length - 1, spec.env).toBe(spec.name === "client-secret" ? 2 : 1)
+      if (spec.env !== undefined) {
+        expect(text.split(spec.env).length - 1, spec.env).toBe(spec.name === "client-secret" ? 2 : 1)
+      }
     }
-    expect(text.replace(/\s+/g, " ")).toContain("One of: entra, entra-v1, github, google, okta, auth0, keycloak, aws-sso, generic.")
+    expect(text.replace(/\s+/g, " ")).toContain(
+      "One of: entra, entra-v1, github, google, okta, auth0, keycloak, aws-sso, generic."
+    )
     expect(text).not.toContain("This option can be set from environment variables")
     expect(text.split("\n").length).toBeLessThanOrEqual(80)
   })
 
   it("token --help lists the --format choices; every command has its own help", async () => {
-    const runs = await Promise.all(["token", "accounts", "logout", "providers", "demo"].map((c) => devflow([c, "--help"])))
+    const runs = await Promise.all(
+      ["token", "accounts", "logout", "providers", "demo"].map((c) => devflow([c, "--help"]))
+    )
     for (const run of runs) expect(run.code).toBe(0)
-    expect(runs[0]!.stdout.replace(/\s+/g, " ")).toMatch(/--format <format> raw: [^[]*One of: raw, json, header, k8s\. \[env DEVFLOW_FORMAT\]/)
+    expect(runs[0]!.stdout.replace(/\s+/g, " ")).toMatch(
+      /--format <format> raw: [^[]*One of: raw, json, header, k8s\. \[env DEVFLOW_FORMAT\]/
+    )
     expect(runs[2]!.stdout).toMatch(/^ {2}<account> +The account to sign out of/m)
     expect(runs[4]!.stdout).toMatch(/^ {2}--serve +Keep the demo server running/m)
   })

@@ -95,7 +95,11 @@ export class Devflow {
       const found = find(this)
       if (found !== undefined) return found
       if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new Error(`devflow ${this.args.join(" ")} ended (${this.child.exitCode ?? this.child.signalCode}) first:\n${this.stdout}\n${this.stderr}`)
+        throw new Error(
+          `devflow ${this.args.join(" ")} ended (${
+            this.child.exitCode ?? this.child.signalCode
+          }) first:\n${this.stdout}\n${this.stderr}`
+        )
       }
       if (Date.now() > deadline) throw new Error(`timed out; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`)
       await new Promise<void>((resolve) => {
@@ -126,8 +130,10 @@ export class Devflow {
 }
 
 /** Run devflow to completion. */
-export const devflow = (args: ReadonlyArray<string>, options: Options & { readonly tokenOutput?: boolean } = {}): Promise<Run> =>
-  new Devflow(args, options).exit
+export const devflow = (
+  args: ReadonlyArray<string>,
+  options: Options & { readonly tokenOutput?: boolean } = {}
+): Promise<Run> => new Devflow(args, options).exit
 
 /** A fresh cache directory (0700, as mkdtemp makes it). */
 export const tempDir = (prefix = "devflow-cli-test-"): string => fs.mkdtempSync(path.join(os.tmpdir(), prefix))
@@ -136,7 +142,10 @@ export const tempDir = (prefix = "devflow-cli-test-"): string => fs.mkdtempSync(
 export const cachedSecrets = (dir: string): ReadonlyArray<string> => {
   const file = path.join(dir, "tokens.json")
   if (!fs.existsSync(file)) return []
-  const content = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, ReadonlyArray<{ readonly secret: string }>>
+  const content = JSON.parse(fs.readFileSync(file, "utf8")) as Record<
+    string,
+    ReadonlyArray<{ readonly secret: string }>
+  >
   return ["accessTokens", "refreshTokens", "idTokens"].flatMap((k) => (content[k] ?? []).map((e) => e.secret))
 }
 
@@ -170,8 +179,19 @@ export const signIn = async (
   extra: ReadonlyArray<string> = []
 ): Promise<Run> => {
   const login = new Devflow([
-    "login", "--issuer", server.issuer, "--client-id", "devflow-demo",
-    "--scope", "openid", "--scope", "offline_access", "--json", "--cache-dir", cache, ...extra
+    "login",
+    "--issuer",
+    server.issuer,
+    "--client-id",
+    "devflow-demo",
+    "--scope",
+    "openid",
+    "--scope",
+    "offline_access",
+    "--json",
+    "--cache-dir",
+    cache,
+    ...extra
   ])
   await server.approve(await login.userCode(), { accountId: user })
   const run = await login.exit
@@ -186,7 +206,11 @@ export class Proc {
   stderr = ""
   readonly exit: Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>
 
-  constructor(command: string, args: ReadonlyArray<string>, options: { readonly cwd: string; readonly env: NodeJS.ProcessEnv; readonly input?: string }) {
+  constructor(
+    command: string,
+    args: ReadonlyArray<string>,
+    options: { readonly cwd: string; readonly env: NodeJS.ProcessEnv; readonly input?: string }
+  ) {
     this.child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["pipe", "pipe", "pipe"] })
     // git may exit without reading its stdin
     this.child.stdin!.on("error", () => {}).end(options.input ?? "")
@@ -200,11 +224,15 @@ export class Proc {
   /** The sign-in code devflow shows (on stderr, which git hands to its helper; on stdout under script(1)). */
   async userCode(): Promise<string> {
     let code: string | undefined
-    await until(() => {
-      // eslint-disable-next-line no-control-regex
-      code = /enter the code (?:\x1b\[[0-9;]*m)*([A-Z]{4}-[A-Z]{4})/.exec(this.stderr + this.stdout)?.[1]
-      return code !== undefined || this.child.exitCode !== null
-    }, "the sign-in code on stderr", 20_000)
+    await until(
+      () => {
+        // eslint-disable-next-line no-control-regex
+        code = /enter the code (?:\x1b\[[0-9;]*m)*([A-Z]{4}-[A-Z]{4})/.exec(this.stderr + this.stdout)?.[1]
+        return code !== undefined || this.child.exitCode !== null
+      },
+      "the sign-in code on stderr",
+      20_000
+    )
     if (code === undefined) throw new Error(`no code shown:\n${this.stderr}${this.stdout}`)
     return code
   }

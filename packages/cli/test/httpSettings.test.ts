@@ -50,12 +50,18 @@ describe("the CLI honours @devflow/node-http's environment settings", () => {
       env: { DEVFLOW_HTTP_CONNECT_TIMEOUT: "soon" }
     })
     expect(run.code).toBe(2)
-    expect(run.stderr).toMatch(/^devflow: The HTTP settings in the environment cannot be used: DEVFLOW_HTTP_CONNECT_TIMEOUT: .*"soon"/m)
+    expect(run.stderr).toMatch(
+      /^devflow: The HTTP settings in the environment cannot be used: DEVFLOW_HTTP_CONNECT_TIMEOUT: .*"soon"/m
+    )
     expect(run.stderr).not.toMatch(STACK)
   })
 
   it("every DEVFLOW_HTTP_* variable of node-http's table is checked: a malformed one is refused, named, on every command", async () => {
-    const malformed: Record<HttpSettings.HttpSetting["kind"], string> = { duration: "0", positiveInteger: "1.5", text: " " }
+    const malformed: Record<HttpSettings.HttpSetting["kind"], string> = {
+      duration: "0",
+      positiveInteger: "1.5",
+      text: " "
+    }
     for (const setting of HttpSettings.settings) {
       const run = await devflow(["login", "--issuer", silentUrl, "--client-id", "x", "--cache-dir", tempDir()], {
         env: { [setting.env]: malformed[setting.kind] }

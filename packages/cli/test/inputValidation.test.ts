@@ -36,7 +36,9 @@ const expectOneLine = (run: Run, names: ReadonlyArray<string>) => {
   expect(run.stderr, run.stderr).not.toMatch(/internal error/)
   expect(run.stderr + run.stdout).not.toMatch(STACK)
   // the message (or its hint) names the flag or the configuration field
-  expect(names.some((name) => run.stderr.includes(name)), `${run.stderr} should name one of ${names.join(", ")}`).toBe(true)
+  expect(names.some((name) => run.stderr.includes(name)), `${run.stderr} should name one of ${names.join(", ")}`).toBe(
+    true
+  )
 }
 
 type Case = readonly [
@@ -59,32 +61,106 @@ const usageCases: ReadonlyArray<Case> = [
   ["--issuer: credentials in the URL", issuerFlags("https://user:pass@idp.example"), ["issuer"]],
   ["--issuer: a query", issuerFlags("https://idp.example/?tenant=x"), ["issuer"]],
   ["--issuer: a space inside", issuerFlags("https://idp.example/realms/my realm"), ["issuer"]],
-  ["--authority: http to a remote host (entra)", ["login", "--provider", "entra", "--tenant", "common", "--client-id", "x", "--authority", "http://login.example.com"], ["authority"]],
-  ["--authority: no scheme (entra)", ["login", "--provider", "entra", "--client-id", "x", "--authority", "login.microsoftonline.com/common"], ["authority"]],
-  ["--authority: http to a remote host (github)", ["login", "--provider", "github", "--client-id", "x", "--authority", "http://github.example"], ["authority"]],
+  ["--authority: http to a remote host (entra)", [
+    "login",
+    "--provider",
+    "entra",
+    "--tenant",
+    "common",
+    "--client-id",
+    "x",
+    "--authority",
+    "http://login.example.com"
+  ], ["authority"]],
+  ["--authority: no scheme (entra)", [
+    "login",
+    "--provider",
+    "entra",
+    "--client-id",
+    "x",
+    "--authority",
+    "login.microsoftonline.com/common"
+  ], ["authority"]],
+  ["--authority: http to a remote host (github)", [
+    "login",
+    "--provider",
+    "github",
+    "--client-id",
+    "x",
+    "--authority",
+    "http://github.example"
+  ], ["authority"]],
   ["--client-id: empty", ["login", "--provider", "github", "--client-id", ""], ["clientId", "--client-id"]],
   ["--client-id: blank", ["login", "--provider", "github", "--client-id", "   "], ["clientId", "--client-id"]],
-  ["--client-id: a control character", ["login", "--provider", "github", "--client-id", "cli\u0007ent"], ["clientId", "--client-id"]],
+  ["--client-id: a control character", ["login", "--provider", "github", "--client-id", "cli\u0007ent"], [
+    "clientId",
+    "--client-id"
+  ]],
   ["--provider: unknown", ["login", "--provider", "gitlab", "--client-id", "x"], ["--provider", "gitlab"]],
   ["--provider: wrong case", ["login", "--provider", "GitHub", "--client-id", "x"], ["--provider", "GitHub"]],
   ["--scope: a space", ["login", "--provider", "github", "--client-id", "x", "--scope", "repo user"], ["scope"]],
-  ["--scope: a control character", ["login", "--provider", "github", "--client-id", "x", "--scope", "repo\u001b[31m"], ["scope"]],
+  ["--scope: a control character", ["login", "--provider", "github", "--client-id", "x", "--scope", "repo\u001b[31m"], [
+    "scope"
+  ]],
   ["--scope: a quote", ["login", "--provider", "github", "--client-id", "x", "--scope", "a\"b"], ["scope"]],
   // @effect/cli drops empty arguments; the CLI refuses them (it once went ahead without the --scope)
   ["--scope: empty", [...issuerFlags("http://127.0.0.2:9"), "--scope", ""], ["scope"]],
-  ["--tenant: a space (entra)", ["login", "--provider", "entra", "--client-id", "x", "--tenant", "contoso evil"], ["tenant"]],
-  ["--tenant: a URL (auth0)", ["login", "--provider", "auth0", "--client-id", "x", "--tenant", "evil.example/x"], ["tenant"]],
-  ["--region: not a region (aws-sso)", ["login", "--provider", "aws-sso", "--client-id", "x", "--region", "moon-1", "--start-url", "https://d-1.awsapps.com/start"], ["region"]],
-  ["--start-url: http to a remote host (aws-sso)", ["login", "--provider", "aws-sso", "--client-id", "x", "--region", "us-east-1", "--start-url", "http://d-1.awsapps.com/start"], ["startUrl", "--start-url"]],
-  ["--issuer with a path Keycloak does not have (keycloak)", ["login", "--provider", "keycloak", "--client-id", "x", "--issuer", "https://kc.example/auth"], ["issuer"]],
+  ["--tenant: a space (entra)", ["login", "--provider", "entra", "--client-id", "x", "--tenant", "contoso evil"], [
+    "tenant"
+  ]],
+  ["--tenant: a URL (auth0)", ["login", "--provider", "auth0", "--client-id", "x", "--tenant", "evil.example/x"], [
+    "tenant"
+  ]],
+  ["--region: not a region (aws-sso)", [
+    "login",
+    "--provider",
+    "aws-sso",
+    "--client-id",
+    "x",
+    "--region",
+    "moon-1",
+    "--start-url",
+    "https://d-1.awsapps.com/start"
+  ], ["region"]],
+  ["--start-url: http to a remote host (aws-sso)", [
+    "login",
+    "--provider",
+    "aws-sso",
+    "--client-id",
+    "x",
+    "--region",
+    "us-east-1",
+    "--start-url",
+    "http://d-1.awsapps.com/start"
+  ], ["startUrl", "--start-url"]],
+  ["--issuer with a path Keycloak does not have (keycloak)", [
+    "login",
+    "--provider",
+    "keycloak",
+    "--client-id",
+    "x",
+    "--issuer",
+    "https://kc.example/auth"
+  ], ["issuer"]],
   ["--format: unknown", ["token", "--format", "yaml"], ["--format", "yaml"]],
   ["--secret-store: unknown", ["accounts", "--secret-store", "vault"], ["--secret-store", "vault"]],
-  ["DEVFLOW_SECRET_STORE: unknown (token)", ["token"], ["--secret-store", "DEVFLOW_SECRET_STORE"], { DEVFLOW_SECRET_STORE: "Keychain" }],
+  ["DEVFLOW_SECRET_STORE: unknown (token)", ["token"], ["--secret-store", "DEVFLOW_SECRET_STORE"], {
+    DEVFLOW_SECRET_STORE: "Keychain"
+  }],
   ["--profile: empty", ["token", "--profile", ""], ["profile"]],
-  ["DEVFLOW_ISSUER: http to a remote host", ["login", "--client-id", "x"], ["issuer", "DEVFLOW_ISSUER"], { DEVFLOW_ISSUER: "http://idp.example" }],
-  ["DEVFLOW_CLIENT_ID: empty", ["login", "--provider", "github"], ["clientId", "--client-id", "DEVFLOW_CLIENT_ID"], { DEVFLOW_CLIENT_ID: "" }],
-  ["DEVFLOW_SCOPE: a control character", ["login", "--provider", "github", "--client-id", "x"], ["scope", "DEVFLOW_SCOPE"], { DEVFLOW_SCOPE: "repo \u0007" }],
-  ["DEVFLOW_PROVIDER: unknown", ["login", "--client-id", "x"], ["provider", "DEVFLOW_PROVIDER"], { DEVFLOW_PROVIDER: "gitlab" }]
+  ["DEVFLOW_ISSUER: http to a remote host", ["login", "--client-id", "x"], ["issuer", "DEVFLOW_ISSUER"], {
+    DEVFLOW_ISSUER: "http://idp.example"
+  }],
+  ["DEVFLOW_CLIENT_ID: empty", ["login", "--provider", "github"], ["clientId", "--client-id", "DEVFLOW_CLIENT_ID"], {
+    DEVFLOW_CLIENT_ID: ""
+  }],
+  ["DEVFLOW_SCOPE: a control character", ["login", "--provider", "github", "--client-id", "x"], [
+    "scope",
+    "DEVFLOW_SCOPE"
+  ], { DEVFLOW_SCOPE: "repo \u0007" }],
+  ["DEVFLOW_PROVIDER: unknown", ["login", "--client-id", "x"], ["provider", "DEVFLOW_PROVIDER"], {
+    DEVFLOW_PROVIDER: "gitlab"
+  }]
 ]
 
 describe.concurrent("CLI flags with bad values → exit 2, one line naming the flag", () => {
@@ -107,10 +183,12 @@ describe.concurrent("CLI flags with bad values → exit 2, one line naming the f
   })
 
   // `devflow demo` once passed --port and --interval to the dev server unchecked (an "internal error", exit 1).
-  for (const [what, args, names] of [
-    ["demo --interval 0", ["demo", "--interval", "0", "--no-qr"], ["interval"]],
-    ["demo --port 70000", ["demo", "--port", "70000", "--no-qr"], ["port"]]
-  ] as const) {
+  for (
+    const [what, args, names] of [
+      ["demo --interval 0", ["demo", "--interval", "0", "--no-qr"], ["interval"]],
+      ["demo --port 70000", ["demo", "--port", "70000", "--no-qr"], ["port"]]
+    ] as const
+  ) {
     it(what, async () => {
       const run = await devflow(args)
       expect(run.code, run.stderr).toBe(2)
@@ -123,9 +201,19 @@ describe.concurrent("CLI flags with bad values → exit 2, one line naming the f
 const tokenServer = () =>
   startFaultServer({
     "/.well-known/openid-configuration": ({ origin }) =>
-      json({ issuer: origin, device_authorization_endpoint: `${origin}/device/auth`, token_endpoint: `${origin}/token` }),
+      json({
+        issuer: origin,
+        device_authorization_endpoint: `${origin}/device/auth`,
+        token_endpoint: `${origin}/token`
+      }),
     "/device/auth": ({ origin }) =>
-      json({ device_code: "dc-validation", user_code: "BCDF-GHJK", verification_uri: `${origin}/device`, expires_in: 60, interval: 1 }),
+      json({
+        device_code: "dc-validation",
+        user_code: "BCDF-GHJK",
+        verification_uri: `${origin}/device`,
+        expires_in: 60,
+        interval: 1
+      }),
     "/token": () => json({ access_token: "at-validation", token_type: "Bearer", expires_in: 3600 })
   })
 
@@ -152,47 +240,51 @@ describe("--cache-dir that cannot be used → one line naming it", () => {
     expectOneLine(run, [os.tmpdir()])
   })
 
-  it("read-only: the sign-in succeeds, saving it fails with one line saying permission denied", { timeout: 60_000 }, async () => {
-    const server = await tokenServer()
-    const base = fs.mkdtempSync(path.join(os.tmpdir(), "devflow-validation-ro-"))
-    try {
-      const readOnly = path.join(base, "cache")
-      fs.mkdirSync(readOnly, { mode: 0o500 })
-      const args = [...issuerFlags(server.origin), "--no-qr", "--cache-dir", readOnly]
-      let run: Run
-      if (process.getuid?.() !== 0) {
-        run = await devflow(args)
-      } else {
-        // root writes anywhere: run the CLI as nobody, from a copy of the bundle it can read
-        fs.chmodSync(base, 0o755)
-        fs.chownSync(readOnly, 65534, 65534)
-        const bundle = path.join(base, "bundle")
-        fs.cpSync(path.dirname(inject("devflowBin")), bundle, { recursive: true })
-        fs.chmodSync(bundle, 0o755)
-        run = await new Promise<Run>((resolve) => {
-          const started = Date.now()
-          const child = spawn(process.execPath, [path.join(bundle, "devflow.mjs"), ...args], {
-            env: cleanEnv({ HOME: base }),
-            uid: 65534,
-            gid: 65534,
-            stdio: ["ignore", "pipe", "pipe"]
+  it(
+    "read-only: the sign-in succeeds, saving it fails with one line saying permission denied",
+    { timeout: 60_000 },
+    async () => {
+      const server = await tokenServer()
+      const base = fs.mkdtempSync(path.join(os.tmpdir(), "devflow-validation-ro-"))
+      try {
+        const readOnly = path.join(base, "cache")
+        fs.mkdirSync(readOnly, { mode: 0o500 })
+        const args = [...issuerFlags(server.origin), "--no-qr", "--cache-dir", readOnly]
+        let run: Run
+        if (process.getuid?.() !== 0) {
+          run = await devflow(args)
+        } else {
+          // root writes anywhere: run the CLI as nobody, from a copy of the bundle it can read
+          fs.chmodSync(base, 0o755)
+          fs.chownSync(readOnly, 65534, 65534)
+          const bundle = path.join(base, "bundle")
+          fs.cpSync(path.dirname(inject("devflowBin")), bundle, { recursive: true })
+          fs.chmodSync(bundle, 0o755)
+          run = await new Promise<Run>((resolve) => {
+            const started = Date.now()
+            const child = spawn(process.execPath, [path.join(bundle, "devflow.mjs"), ...args], {
+              env: cleanEnv({ HOME: base }),
+              uid: 65534,
+              gid: 65534,
+              stdio: ["ignore", "pipe", "pipe"]
+            })
+            let stdout = ""
+            let stderr = ""
+            child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d))
+            child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d))
+            child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr, ms: Date.now() - started }))
           })
-          let stdout = ""
-          let stderr = ""
-          child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d))
-          child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d))
-          child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr, ms: Date.now() - started }))
-        })
+        }
+        expect(run.code, run.stderr).not.toBe(0)
+        // the prompt came first; the failure is the last line or two
+        const failure = run.stderr.slice(run.stderr.indexOf("devflow: "))
+        expectOneLine({ ...run, stderr: failure }, [readOnly])
+        expect(failure).toMatch(/permission denied/)
+        expect(fs.readdirSync(readOnly)).toEqual([])
+      } finally {
+        await server.close()
+        fs.rmSync(base, { recursive: true, force: true })
       }
-      expect(run.code, run.stderr).not.toBe(0)
-      // the prompt came first; the failure is the last line or two
-      const failure = run.stderr.slice(run.stderr.indexOf("devflow: "))
-      expectOneLine({ ...run, stderr: failure }, [readOnly])
-      expect(failure).toMatch(/permission denied/)
-      expect(fs.readdirSync(readOnly)).toEqual([])
-    } finally {
-      await server.close()
-      fs.rmSync(base, { recursive: true, force: true })
     }
-  })
+  )
 })

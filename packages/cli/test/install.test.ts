@@ -89,7 +89,9 @@ describe("every install line", () => {
       const text = readme(`packages/${name}/README.md`)
       const line = shBlock(text, "## Install").join(" ")
       const imported = new Set([...text.matchAll(/from "@devflow\/([\w-]+)"/g)].map((m) => m[1]!))
-      for (const dep of imported) expect(line, `packages/${name}/README.md imports @devflow/${dep}`).toContain(`/devflow-${dep}-`)
+      for (const dep of imported) {
+        expect(line, `packages/${name}/README.md imports @devflow/${dep}`).toContain(`/devflow-${dep}-`)
+      }
     }
   })
 })
@@ -122,132 +124,153 @@ const approving = (command: string, args: ReadonlyArray<string>, approve = true)
 const bin = () => path.join(prefix, "bin", "devflow")
 
 // ~90 s of packing and installing: out of `pnpm test`, run by .ci/run's long step (DEVFLOW_LONG_TESTS=1)
-describe.runIf(process.env.DEVFLOW_LONG_TESTS === "1")("from a fresh clone, with the READMEs' commands, outside the workspace", () => {
-  beforeAll(async () => {
-    clone = fs.mkdtempSync(path.join(os.tmpdir(), "devflow-clone-"))
-    scratch = fs.mkdtempSync(path.join(os.tmpdir(), "devflow-install-"))
-    prefix = fs.mkdtempSync(path.join(os.tmpdir(), "devflow-global-"))
-    // what a clone has: the repository's files (committed or new, not ignored), so no dist/ and no bundle
-    const listed = (await run("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: repo, maxBuffer: 64 << 20 })).stdout
-    for (const file of listed.split("\0")) {
-      if (file === "" || !fs.existsSync(path.join(repo, file))) continue
-      fs.cpSync(path.join(repo, file), path.join(clone, file))
-    }
-    expect(fs.existsSync(path.join(clone, "packages/core/dist"))).toBe(false)
-    fs.writeFileSync(path.join(scratch, "package.json"), JSON.stringify({ name: "scratch-app", private: true, type: "module" }))
-    const fromClone = shBlock(readme("README.md"), "## Install from a clone")
-    const inClone = fromClone.filter((line) => !line.startsWith("npm "))
-    const inApp = [
-      ...fromClone.filter((line) => line.startsWith("npm ")),
-      ...LIBRARIES.flatMap((p) => shBlock(readme(`packages/${p}/README.md`), "## Install"))
-    ]
-    const script = ["set -e", `cd "${clone}"`, ...inClone, `cd "${scratch}"`, ...inApp].join("\n")
-    await run("sh", ["-c", script], {
-      timeout: 600_000,
-      maxBuffer: 64 << 20,
-      env: cleanEnv({
-        // `npm install -g` goes to a scratch prefix; quiet, and from npm's cache when it can
-        npm_config_prefix: prefix,
-        npm_config_audit: "false",
-        npm_config_fund: "false",
-        npm_config_loglevel: "error",
-        npm_config_prefer_offline: "true",
-        npm_config_workspaces: undefined
-      })
-    })
-    const packs = path.join(clone, "packs")
-    for (const file of fs.readdirSync(packs)) {
-      const name = PUBLIC.find((p) => file === `devflow-${p}-0.1.0.tgz`)
-      if (name !== undefined) tarballs[name] = { file: path.join(packs, file), bytes: fs.statSync(path.join(packs, file)).size }
-    }
-    server = await startDevServer({ pollIntervalSeconds: 1 })
-  }, 900_000)
-
-  afterAll(async () => {
-    await server?.close()
-    for (const dir of [clone, scratch, prefix]) if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
-    // the clone holds a whole pnpm install: removing it takes a while on a busy machine
-  }, 120_000)
-
-  it("every public package packs, and the install has one effect and no private package", async () => {
-    expect(Object.keys(tarballs).sort()).toEqual([...PUBLIC].sort())
-    // what is published is the package, not the tests' build output (test bundles, workers)
-    for (const name of PUBLIC) {
-      const listing = (await run("tar", ["tzf", tarballs[name]!.file])).stdout
-      expect(listing, name).not.toMatch(/test-workers|test-bundle|\.test\.(ts|js)/)
-    }
-    const installed = fs.readdirSync(path.join(scratch, "node_modules", "@devflow")).sort()
-    expect(installed).toEqual(["cache-file", "core", "node-http", "store-redis"])
-    const { stdout } = await run("npm", ["ls", "effect", "--all", "--json"], { cwd: scratch })
-    const versions = new Set<string>()
-    const walk = (deps: Record<string, { version?: string; dependencies?: Record<string, unknown> }> | undefined) => {
-      for (const [name, dep] of Object.entries(deps ?? {})) {
-        if (name === "effect" && dep.version !== undefined) versions.add(dep.version)
-        walk(dep.dependencies as never)
+describe.runIf(process.env.DEVFLOW_LONG_TESTS === "1")(
+  "from a fresh clone, with the READMEs' commands, outside the workspace",
+  () => {
+    beforeAll(async () => {
+      clone = fs.mkdtempSync(path.join(os.tmpdir(), "devflow-clone-"))
+      scratch = fs.mkdtempSync(path.join(os.tmpdir(), "devflow-install-"))
+      prefix = fs.mkdtempSync(path.join(os.tmpdir(), "devflow-global-"))
+      // what a clone has: the repository's files (committed or new, not ignored), so no dist/ and no bundle
+      const listed =
+        (await run("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: repo, maxBuffer: 64 << 20 })).stdout
+      for (const file of listed.split("\0")) {
+        if (file === "" || !fs.existsSync(path.join(repo, file))) continue
+        fs.cpSync(path.join(repo, file), path.join(clone, file))
       }
-    }
-    walk(JSON.parse(stdout).dependencies)
-    expect([...versions]).toHaveLength(1)
-    expect([...versions][0]).toMatch(/^3\./)
-    // every library loads from its installed dist/ (ESM, exports map, types next to it)
-    for (const name of LIBRARIES) {
-      const loaded = await run(process.execPath, ["--input-type=module", "-e", `const m = await import("@devflow/${name}"); console.log(Object.keys(m).join(","))`], { cwd: scratch })
-      expect(loaded.stdout.trim().length, name).toBeGreaterThan(0)
-      const pkg = JSON.parse(fs.readFileSync(path.join(scratch, "node_modules/@devflow", name, "package.json"), "utf8"))
-      expect(fs.existsSync(path.join(scratch, "node_modules/@devflow", name, pkg.exports["."].types)), `${name} types`).toBe(true)
-    }
-    // the CLI is one self-contained bundle: it installs nothing of its own but the OS keychain's native
-    // binding, which no bundle can hold (optional: without it, secrets stay in the cache file)
-    const cli = JSON.parse(fs.readFileSync(path.join(prefix, "lib/node_modules/@devflow/cli/package.json"), "utf8"))
-    expect(cli.dependencies ?? {}).toEqual({})
-    expect(Object.keys(cli.optionalDependencies ?? {})).toEqual(["@napi-rs/keyring"])
-    const count = (await run("npm", ["ls", "--all", "--parseable"], { cwd: scratch })).stdout.trim().split("\n").length - 1
-    console.log(
-      `[install] tarballs: ${PUBLIC.map((p) => `${p} ${(tarballs[p]!.bytes / 1024).toFixed(1)} KiB`).join(", ")}; ` +
-        `installed packages in the scratch app: ${count}`
-    )
-  })
+      expect(fs.existsSync(path.join(clone, "packages/core/dist"))).toBe(false)
+      fs.writeFileSync(
+        path.join(scratch, "package.json"),
+        JSON.stringify({ name: "scratch-app", private: true, type: "module" })
+      )
+      const fromClone = shBlock(readme("README.md"), "## Install from a clone")
+      const inClone = fromClone.filter((line) => !line.startsWith("npm "))
+      const inApp = [
+        ...fromClone.filter((line) => line.startsWith("npm ")),
+        ...LIBRARIES.flatMap((p) => shBlock(readme(`packages/${p}/README.md`), "## Install"))
+      ]
+      const script = ["set -e", `cd "${clone}"`, ...inClone, `cd "${scratch}"`, ...inApp].join("\n")
+      await run("sh", ["-c", script], {
+        timeout: 600_000,
+        maxBuffer: 64 << 20,
+        env: cleanEnv({
+          // `npm install -g` goes to a scratch prefix; quiet, and from npm's cache when it can
+          npm_config_prefix: prefix,
+          npm_config_audit: "false",
+          npm_config_fund: "false",
+          npm_config_loglevel: "error",
+          npm_config_prefer_offline: "true",
+          npm_config_workspaces: undefined
+        })
+      })
+      const packs = path.join(clone, "packs")
+      for (const file of fs.readdirSync(packs)) {
+        const name = PUBLIC.find((p) => file === `devflow-${p}-0.1.0.tgz`)
+        if (name !== undefined) {
+          tarballs[name] = { file: path.join(packs, file), bytes: fs.statSync(path.join(packs, file)).size }
+        }
+      }
+      server = await startDevServer({ pollIntervalSeconds: 1 })
+    }, 900_000)
 
-  it("the README's library example runs as pasted against the demo server's endpoints", async () => {
-    const example = /## Using the core[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme("README.md"))?.[1]
-    expect(example).toBeDefined()
-    // the demo server `pnpm start --serve` starts listens on 8628; this one on a port of its own
-    expect(example).toContain("http://127.0.0.1:8628/")
-    fs.writeFileSync(path.join(scratch, "example.mjs"), example!.replaceAll("http://127.0.0.1:8628", server.issuer))
-    const result = await approving(process.execPath, ["example.mjs"])
-    expect(result.stderr).toMatch(/enter the code/)
-    expect(result.code, result.stderr).toBe(0)
-    expect(result.stdout).toMatch(/^Signed in; granted scopes: .*openid/)
-  })
+    afterAll(async () => {
+      await server?.close()
+      for (const dir of [clone, scratch, prefix]) {
+        if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
+      }
+      // the clone holds a whole pnpm install: removing it takes a while on a busy machine
+    }, 120_000)
 
-  it("the installed devflow binary: --help, login, token, demo --auto-approve", async () => {
-    const help = await run(bin(), ["--help"], { cwd: scratch, env: cleanEnv() })
-    expect(help.stdout).toMatch(/login/)
-    const cache = fs.mkdtempSync(path.join(os.tmpdir(), "devflow-install-cache-"))
-    try {
-      const login = await approving(bin(), [
-        "login",
-        "--issuer",
-        server.issuer,
-        "--client-id",
-        server.clientId,
-        "--scope",
-        "openid",
-        "--scope",
-        "offline_access",
-        "--no-qr",
-        "--cache-dir",
-        cache
-      ])
-      expect(login.code, login.stderr).toBe(0)
-      expect(login.stderr).not.toMatch(STACK)
-      const token = await run(bin(), ["token", "--cache-dir", cache], { cwd: scratch, env: cleanEnv() })
-      expect(token.stdout.trim().length).toBeGreaterThan(20)
-      const demo = await approving(bin(), ["demo", "--auto-approve", "--no-qr"], false)
-      expect(demo.code, demo.stderr).toBe(0)
-      expect(demo.stderr).toMatch(/Signed in/)
-    } finally {
-      fs.rmSync(cache, { recursive: true, force: true })
-    }
-  })
-})
+    it("every public package packs, and the install has one effect and no private package", async () => {
+      expect(Object.keys(tarballs).sort()).toEqual([...PUBLIC].sort())
+      // what is published is the package, not the tests' build output (test bundles, workers)
+      for (const name of PUBLIC) {
+        const listing = (await run("tar", ["tzf", tarballs[name]!.file])).stdout
+        expect(listing, name).not.toMatch(/test-workers|test-bundle|\.test\.(ts|js)/)
+      }
+      const installed = fs.readdirSync(path.join(scratch, "node_modules", "@devflow")).sort()
+      expect(installed).toEqual(["cache-file", "core", "node-http", "store-redis"])
+      const { stdout } = await run("npm", ["ls", "effect", "--all", "--json"], { cwd: scratch })
+      const versions = new Set<string>()
+      const walk = (deps: Record<string, { version?: string; dependencies?: Record<string, unknown> }> | undefined) => {
+        for (const [name, dep] of Object.entries(deps ?? {})) {
+          if (name === "effect" && dep.version !== undefined) versions.add(dep.version)
+          walk(dep.dependencies as never)
+        }
+      }
+      walk(JSON.parse(stdout).dependencies)
+      expect([...versions]).toHaveLength(1)
+      expect([...versions][0]).toMatch(/^3\./)
+      // every library loads from its installed dist/ (ESM, exports map, types next to it)
+      for (const name of LIBRARIES) {
+        const loaded = await run(process.execPath, [
+          "--input-type=module",
+          "-e",
+          `const m = await import("@devflow/${name}"); console.log(Object.keys(m).join(","))`
+        ], { cwd: scratch })
+        expect(loaded.stdout.trim().length, name).toBeGreaterThan(0)
+        const pkg = JSON.parse(
+          fs.readFileSync(path.join(scratch, "node_modules/@devflow", name, "package.json"), "utf8")
+        )
+        expect(
+          fs.existsSync(path.join(scratch, "node_modules/@devflow", name, pkg.exports["."].types)),
+          `${name} types`
+        ).toBe(true)
+      }
+      // the CLI is one self-contained bundle: it installs nothing of its own but the OS keychain's native
+      // binding, which no bundle can hold (optional: without it, secrets stay in the cache file)
+      const cli = JSON.parse(fs.readFileSync(path.join(prefix, "lib/node_modules/@devflow/cli/package.json"), "utf8"))
+      expect(cli.dependencies ?? {}).toEqual({})
+      expect(Object.keys(cli.optionalDependencies ?? {})).toEqual(["@napi-rs/keyring"])
+      const count =
+        (await run("npm", ["ls", "--all", "--parseable"], { cwd: scratch })).stdout.trim().split("\n").length - 1
+      console.log(
+        `[install] tarballs: ${PUBLIC.map((p) => `${p} ${(tarballs[p]!.bytes / 1024).toFixed(1)} KiB`).join(", ")}; ` +
+          `installed packages in the scratch app: ${count}`
+      )
+    })
+
+    it("the README's library example runs as pasted against the demo server's endpoints", async () => {
+      const example = /## Using the core[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme("README.md"))?.[1]
+      expect(example).toBeDefined()
+      // the demo server `pnpm start --serve` starts listens on 8628; this one on a port of its own
+      expect(example).toContain("http://127.0.0.1:8628/")
+      fs.writeFileSync(path.join(scratch, "example.mjs"), example!.replaceAll("http://127.0.0.1:8628", server.issuer))
+      const result = await approving(process.execPath, ["example.mjs"])
+      expect(result.stderr).toMatch(/enter the code/)
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stdout).toMatch(/^Signed in; granted scopes: .*openid/)
+    })
+
+    it("the installed devflow binary: --help, login, token, demo --auto-approve", async () => {
+      const help = await run(bin(), ["--help"], { cwd: scratch, env: cleanEnv() })
+      expect(help.stdout).toMatch(/login/)
+      const cache = fs.mkdtempSync(path.join(os.tmpdir(), "devflow-install-cache-"))
+      try {
+        const login = await approving(bin(), [
+          "login",
+          "--issuer",
+          server.issuer,
+          "--client-id",
+          server.clientId,
+          "--scope",
+          "openid",
+          "--scope",
+          "offline_access",
+          "--no-qr",
+          "--cache-dir",
+          cache
+        ])
+        expect(login.code, login.stderr).toBe(0)
+        expect(login.stderr).not.toMatch(STACK)
+        const token = await run(bin(), ["token", "--cache-dir", cache], { cwd: scratch, env: cleanEnv() })
+        expect(token.stdout.trim().length).toBeGreaterThan(20)
+        const demo = await approving(bin(), ["demo", "--auto-approve", "--no-qr"], false)
+        expect(demo.code, demo.stderr).toBe(0)
+        expect(demo.stderr).toMatch(/Signed in/)
+      } finally {
+        fs.rmSync(cache, { recursive: true, force: true })
+      }
+    })
+  }
+)

@@ -11,8 +11,8 @@ import * as https from "node:https"
 import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
-import { cachedSecrets, cleanEnv, Proc, signIn, tempDir } from "./helpers.js"
 import { type GitServer, makeRepository, startGitServer } from "./gitServer.js"
+import { cachedSecrets, cleanEnv, Proc, signIn, tempDir } from "./helpers.js"
 
 const doc = fs.readFileSync(new URL("../../../docs/integrations.md", import.meta.url), "utf8")
 
@@ -57,7 +57,10 @@ const startApi = async () => {
     res.writeHead(me.status, { "content-type": "application/json" }).end(await me.text())
   })
   await new Promise<void>((resolve) => api.listen(0, "127.0.0.1", resolve))
-  return { url: `http://127.0.0.1:${(api.address() as AddressInfo).port}`, close: () => new Promise<void>((resolve) => api.close(() => resolve())) }
+  return {
+    url: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => api.close(() => resolve()))
+  }
 }
 
 let api: Awaited<ReturnType<typeof startApi>>
@@ -67,7 +70,11 @@ beforeAll(async () => {
   work = tempDir("devflow-integrations-test-")
   bin = path.join(work, "bin")
   fs.mkdirSync(bin)
-  fs.writeFileSync(path.join(bin, "devflow"), `#!/bin/sh\nexec '${process.execPath}' '${inject("devflowBin")}' "$@"\n`, { mode: 0o755 })
+  fs.writeFileSync(
+    path.join(bin, "devflow"),
+    `#!/bin/sh\nexec '${process.execPath}' '${inject("devflowBin")}' "$@"\n`,
+    { mode: 0o755 }
+  )
   cache = tempDir()
   await signIn(server, cache)
   await signIn(server, cache, "alice", ["--profile", "cluster-a"])
@@ -84,9 +91,23 @@ describe("docs/integrations.md, run as written", () => {
   it("git: login, the per-host helper, clone", async () => {
     const root = fs.mkdtempSync(path.join(work, "repos-"))
     const home = fs.mkdtempSync(path.join(work, "home-"))
-    const gitEnv = { HOME: home, GIT_CONFIG_GLOBAL: path.join(home, "gitconfig"), GIT_CONFIG_NOSYSTEM: "1", GIT_TERMINAL_PROMPT: "0" }
+    const gitEnv = {
+      HOME: home,
+      GIT_CONFIG_GLOBAL: path.join(home, "gitconfig"),
+      GIT_CONFIG_NOSYSTEM: "1",
+      GIT_TERMINAL_PROMPT: "0"
+    }
     const gitOk = async (args: ReadonlyArray<string>, cwd: string) => {
-      const run = await new Proc("git", args, { cwd, env: cleanEnv({ ...gitEnv, GIT_AUTHOR_NAME: "T", GIT_AUTHOR_EMAIL: "t@devflow.test", GIT_COMMITTER_NAME: "T", GIT_COMMITTER_EMAIL: "t@devflow.test" }) }).exit
+      const run = await new Proc("git", args, {
+        cwd,
+        env: cleanEnv({
+          ...gitEnv,
+          GIT_AUTHOR_NAME: "T",
+          GIT_AUTHOR_EMAIL: "t@devflow.test",
+          GIT_COMMITTER_NAME: "T",
+          GIT_COMMITTER_EMAIL: "t@devflow.test"
+        })
+      }).exit
       if (run.code !== 0) throw new Error(`git ${args.join(" ")}: ${run.stderr}`)
     }
     await makeRepository(root, "team/project.git", gitOk)
@@ -120,8 +141,12 @@ describe("docs/integrations.md, run as written", () => {
     const cluster: http.RequestListener = async (req, res) => {
       const me = await fetch(`${server.issuer}/me`, { headers: { authorization: req.headers.authorization ?? "" } })
       seen.push(me.status)
-      if (me.status !== 200) return void res.writeHead(401, { "content-type": "application/json" }).end("{\"kind\":\"Status\",\"code\":401}")
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ user: (await me.json() as { sub: string }).sub }))
+      if (me.status !== 200) {
+        return void res.writeHead(401, { "content-type": "application/json" }).end("{\"kind\":\"Status\",\"code\":401}")
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end(
+        JSON.stringify({ user: (await me.json() as { sub: string }).sub })
+      )
     }
 
     beforeAll(async () => {
@@ -137,7 +162,11 @@ describe("docs/integrations.md, run as written", () => {
       const args = JSON.parse(/^ {8}args: (\[.*\])$/m.exec(config)![1]!) as ReadonlyArray<string>
       const run = await shell([command, ...args].map((a) => `'${a}'`).join(" "), work, {
         DEVFLOW_CACHE_DIR: cache,
-        KUBERNETES_EXEC_INFO: JSON.stringify({ apiVersion: "client.authentication.k8s.io/v1", kind: "ExecCredential", spec: { interactive: false } })
+        KUBERNETES_EXEC_INFO: JSON.stringify({
+          apiVersion: "client.authentication.k8s.io/v1",
+          kind: "ExecCredential",
+          spec: { interactive: false }
+        })
       }).exit
       expect(run.code, run.stderr).toBe(0)
       const credential = JSON.parse(run.stdout)
@@ -147,49 +176,81 @@ describe("docs/integrations.md, run as written", () => {
     })
 
     // kubectl sends an exec plugin's token over TLS only: a throwaway certificate, and the snippet's cluster told to skip its check
-    it.runIf(hasCommand("kubectl") && hasCommand("openssl"))("kubectl itself, with this kubeconfig, reaches the cluster with devflow's token", async () => {
-      const key = path.join(work, "cluster-key.pem")
-      const cert = path.join(work, "cluster-cert.pem")
-      execFileSync("openssl", [
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-        "-keyout", key, "-out", cert, "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"
-      ], { stdio: "ignore" })
-      const tls = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, cluster)
-      await new Promise<void>((resolve) => tls.listen(0, "127.0.0.1", resolve))
-      try {
-        const file = path.join(work, "kubeconfig")
-        const config = localised("kubeconfig", { "https://k8s.example.com": `https://127.0.0.1:${(tls.address() as AddressInfo).port}` })
-        fs.writeFileSync(file, config.replace(/^( {4}cluster:\n)/m, "$1      insecure-skip-tls-verify: true\n"))
-        const run = await shell(`kubectl --kubeconfig '${file}' get --raw /api/devflow`, work, { DEVFLOW_CACHE_DIR: cache, HOME: work }).exit
-        expect(run.code, run.stderr).toBe(0)
-        expect(JSON.parse(run.stdout)).toEqual({ user: "alice" })
-        expect(seen.at(-1)).toBe(200)
-      } finally {
-        await new Promise<void>((resolve) => tls.close(() => resolve()))
+    it.runIf(hasCommand("kubectl") && hasCommand("openssl"))(
+      "kubectl itself, with this kubeconfig, reaches the cluster with devflow's token",
+      async () => {
+        const key = path.join(work, "cluster-key.pem")
+        const cert = path.join(work, "cluster-cert.pem")
+        execFileSync("openssl", [
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:prime256v1",
+          "-nodes",
+          "-days",
+          "1",
+          "-keyout",
+          key,
+          "-out",
+          cert,
+          "-subj",
+          "/CN=127.0.0.1",
+          "-addext",
+          "subjectAltName=IP:127.0.0.1"
+        ], { stdio: "ignore" })
+        const tls = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, cluster)
+        await new Promise<void>((resolve) => tls.listen(0, "127.0.0.1", resolve))
+        try {
+          const file = path.join(work, "kubeconfig")
+          const config = localised("kubeconfig", {
+            "https://k8s.example.com": `https://127.0.0.1:${(tls.address() as AddressInfo).port}`
+          })
+          fs.writeFileSync(file, config.replace(/^( {4}cluster:\n)/m, "$1      insecure-skip-tls-verify: true\n"))
+          const run = await shell(`kubectl --kubeconfig '${file}' get --raw /api/devflow`, work, {
+            DEVFLOW_CACHE_DIR: cache,
+            HOME: work
+          }).exit
+          expect(run.code, run.stderr).toBe(0)
+          expect(JSON.parse(run.stdout)).toEqual({ user: "alice" })
+          expect(seen.at(-1)).toBe(200)
+        } finally {
+          await new Promise<void>((resolve) => tls.close(() => resolve()))
+        }
       }
-    })
+    )
   })
 
   it("curl with --header-file: the API answers, the header file is gone afterwards", async () => {
     const cwd = fs.mkdtempSync(path.join(work, "curl-"))
-    const run = await shell(localised("curl", { "https://api.example.com": api.url }), cwd, { DEVFLOW_CACHE_DIR: cache }).exit
+    const run = await shell(localised("curl", { "https://api.example.com": api.url }), cwd, {
+      DEVFLOW_CACHE_DIR: cache
+    }).exit
     expect(run.code, run.stderr).toBe(0)
     expect(JSON.parse(run.stdout)).toMatchObject({ sub: "alice" })
     expect(fs.readdirSync(cwd)).toEqual([])
   })
 
   it.runIf(hasCommand("http") || process.env.CI === "true")("httpie through exec", async () => {
-    const run = await shell(localised("httpie", { "https://api.example.com": api.url }), work, { DEVFLOW_CACHE_DIR: cache, HOME: work }).exit
+    const run = await shell(localised("httpie", { "https://api.example.com": api.url }), work, {
+      DEVFLOW_CACHE_DIR: cache,
+      HOME: work
+    }).exit
     expect(run.code, run.stderr).toBe(0)
     expect(JSON.parse(run.stdout)).toMatchObject({ sub: "alice" })
   })
 
   it("a script that reads DEVFLOW_ACCESS_TOKEN", async () => {
     const cwd = fs.mkdtempSync(path.join(work, "script-"))
-    const run = await shell(localised("script", { "https://api.example.com": api.url }), cwd, { DEVFLOW_CACHE_DIR: cache }).exit
+    const run = await shell(localised("script", { "https://api.example.com": api.url }), cwd, {
+      DEVFLOW_CACHE_DIR: cache
+    }).exit
     expect(run.code, run.stderr).toBe(0)
     expect(JSON.parse(run.stdout)).toMatchObject({ sub: "alice" })
-    for (const secret of cachedSecrets(cache)) expect(fs.readFileSync(path.join(cwd, "call-api.sh"), "utf8")).not.toContain(secret)
+    for (const secret of cachedSecrets(cache)) {
+      expect(fs.readFileSync(path.join(cwd, "call-api.sh"), "utf8")).not.toContain(secret)
+    }
   })
 
   describe("a CI job", () => {
@@ -220,7 +281,9 @@ describe("docs/integrations.md, run as written", () => {
       expect(run.code).toBe(7)
       expect(run.stdout).toBe("")
       expect(run.stderr).toMatch(/hint: Run `[^`]*devflow(?:\.mjs)? login`/)
-      expect(run.stderr).toMatch(/devflow: the job's sign-in has expired; run 'devflow login' and update the job's cache\n$/)
+      expect(run.stderr).toMatch(
+        /devflow: the job's sign-in has expired; run 'devflow login' and update the job's cache\n$/
+      )
       expect(run.stderr).not.toMatch(/enter the code/)
     })
   })

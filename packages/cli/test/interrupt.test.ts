@@ -46,7 +46,9 @@ const startFake = (): Promise<Fake> =>
           device_code: "device-code-secret-0123456789",
           user_code: "WDJB-MJHT",
           // RFC 8628 §5.4: a page on a host the authority does not vouch for
-          verification_uri: fake.mode === "phishing" ? "https://login.example-verify.test/device" : `${fake.issuer}/device`,
+          verification_uri: fake.mode === "phishing"
+            ? "https://login.example-verify.test/device"
+            : `${fake.issuer}/device`,
           // RFC 8628 §5.4 for the QR code and link: the page shown is the server's, the link is not
           ...(fake.mode === "phishing-link"
             ? { verification_uri_complete: "https://login.example-verify.test/device?user_code=WDJB-MJHT" }

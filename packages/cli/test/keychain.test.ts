@@ -46,13 +46,22 @@ const newDir = () => {
 const login = async (dir: string, env: Readonly<Record<string, string>>, user: string) => {
   const run = new Devflow([
     "login",
-    "--provider", "generic",
-    "--issuer", server.issuer,
-    "--client-id", "kc-app",
-    "--scope", "openid", "--scope", "offline_access", "--scope", "profile",
+    "--provider",
+    "generic",
+    "--issuer",
+    server.issuer,
+    "--client-id",
+    "kc-app",
+    "--scope",
+    "openid",
+    "--scope",
+    "offline_access",
+    "--scope",
+    "profile",
     "--json",
     "--no-qr",
-    "--cache-dir", dir
+    "--cache-dir",
+    dir
   ], { env: { ...env, DEVFLOW_CLIENT_SECRET: CLIENT_SECRET } })
   await server.approve(await run.userCode(), { accountId: user })
   return run.exit
@@ -66,48 +75,58 @@ const filesUnder = (dir: string): ReadonlyArray<{ readonly name: string; readonl
   })
 
 const secretsIn = (dir: string, secrets: ReadonlyArray<string>) =>
-  filesUnder(dir).flatMap(({ name, text }) => secrets.filter((s) => text.includes(s)).map((s) => `${s.slice(0, 6)}… in ${name}`))
+  filesUnder(dir).flatMap(({ name, text }) =>
+    secrets.filter((s) => text.includes(s)).map((s) => `${s.slice(0, 6)}… in ${name}`)
+  )
 
 describe.skipIf(!enabled)("devflow with the OS keychain (GNOME Keyring over D-Bus, oidc-provider)", () => {
-  it("login keeps the refresh token and the client secret out of every file; token refreshes from a new process; logout leaves no item", {
+  it(
+    "login keeps the refresh token and the client secret out of every file; token refreshes from a new process; logout leaves no item",
+    {
+      timeout: 120_000
+    },
+    async () => {
+      const dir = newDir()
+      const env = withKeychain()
+      const signedIn = await login(dir, env, "alice")
+      expect(signedIn.code, signedIn.stderr).toBe(0)
+      expect(signedIn.stderr).not.toMatch(/warning/)
+
+      const items = await service.items()
+      const secrets = items.map((i) => i.secret)
+      expect(secrets).toContain(CLIENT_SECRET)
+      expect(items.map((i) => i.account).sort().map((a) => a.split("/")[0])).toEqual(["client-secret", "refresh-token"])
+      expect(secretsIn(dir, secrets)).toEqual([])
+      const stored = JSON.parse(fs.readFileSync(path.join(dir, "tokens.json"), "utf8"))
+      expect(stored.refreshTokens[0].secret).toMatch(/^devflow-keychain:refresh-token\//)
+      expect(stored.clients[0].secret).toMatch(/^devflow-keychain:client-secret\//)
+
+      // a new process: the access token is about to expire, so it refreshes with the keychain's refresh token
+      const token = await devflow(["token", "--format", "json", "--cache-dir", dir], { env, tokenOutput: true })
+      expect(token.code, token.stderr).toBe(0)
+      expect(JSON.parse(token.stdout)).toMatchObject({ source: "refresh" })
+      const userinfo = await fetch(`${server.issuer}/me`, {
+        headers: { authorization: `Bearer ${JSON.parse(token.stdout).access_token}` }
+      })
+      expect(userinfo.status).toBe(200)
+      // the rotated refresh token replaced the old one in its item; still nothing in the files
+      const rotated = await service.items()
+      expect(rotated.length).toBe(2)
+      expect(secretsIn(dir, [...secrets, ...rotated.map((i) => i.secret)])).toEqual([])
+
+      const accounts = await devflow(["accounts", "--json", "--cache-dir", dir], { env })
+      expect(JSON.parse(accounts.stdout)).toMatchObject({ username: "alice", refresh_token: true })
+
+      const logout = await devflow(["logout", "--cache-dir", dir], { env })
+      expect(logout.code, logout.stderr).toBe(0)
+      expect(await service.items()).toEqual([])
+      expect(fs.readFileSync(path.join(dir, "tokens.json"), "utf8")).not.toMatch(/devflow-keychain:/)
+    }
+  )
+
+  it("an item removed from the keychain behind devflow's back: token says sign in again (exit 7), never a crash", {
     timeout: 120_000
   }, async () => {
-    const dir = newDir()
-    const env = withKeychain()
-    const signedIn = await login(dir, env, "alice")
-    expect(signedIn.code, signedIn.stderr).toBe(0)
-    expect(signedIn.stderr).not.toMatch(/warning/)
-
-    const items = await service.items()
-    const secrets = items.map((i) => i.secret)
-    expect(secrets).toContain(CLIENT_SECRET)
-    expect(items.map((i) => i.account).sort().map((a) => a.split("/")[0])).toEqual(["client-secret", "refresh-token"])
-    expect(secretsIn(dir, secrets)).toEqual([])
-    const stored = JSON.parse(fs.readFileSync(path.join(dir, "tokens.json"), "utf8"))
-    expect(stored.refreshTokens[0].secret).toMatch(/^devflow-keychain:refresh-token\//)
-    expect(stored.clients[0].secret).toMatch(/^devflow-keychain:client-secret\//)
-
-    // a new process: the access token is about to expire, so it refreshes with the keychain's refresh token
-    const token = await devflow(["token", "--format", "json", "--cache-dir", dir], { env, tokenOutput: true })
-    expect(token.code, token.stderr).toBe(0)
-    expect(JSON.parse(token.stdout)).toMatchObject({ source: "refresh" })
-    const userinfo = await fetch(`${server.issuer}/me`, { headers: { authorization: `Bearer ${JSON.parse(token.stdout).access_token}` } })
-    expect(userinfo.status).toBe(200)
-    // the rotated refresh token replaced the old one in its item; still nothing in the files
-    const rotated = await service.items()
-    expect(rotated.length).toBe(2)
-    expect(secretsIn(dir, [...secrets, ...rotated.map((i) => i.secret)])).toEqual([])
-
-    const accounts = await devflow(["accounts", "--json", "--cache-dir", dir], { env })
-    expect(JSON.parse(accounts.stdout)).toMatchObject({ username: "alice", refresh_token: true })
-
-    const logout = await devflow(["logout", "--cache-dir", dir], { env })
-    expect(logout.code, logout.stderr).toBe(0)
-    expect(await service.items()).toEqual([])
-    expect(fs.readFileSync(path.join(dir, "tokens.json"), "utf8")).not.toMatch(/devflow-keychain:/)
-  })
-
-  it("an item removed from the keychain behind devflow's back: token says sign in again (exit 7), never a crash", { timeout: 120_000 }, async () => {
     const dir = newDir()
     const env = withKeychain()
     expect((await login(dir, env, "carol")).code).toBe(0)
@@ -123,35 +142,39 @@ describe.skipIf(!enabled)("devflow with the OS keychain (GNOME Keyring over D-Bu
     expect(await service.items()).toEqual([])
   })
 
-  it("signed in where no keychain answers (auto: the file, with a warning), moved into the keychain by the next command that has one", {
-    timeout: 120_000
-  }, async () => {
-    const dir = newDir()
-    // the test setup's D-Bus address leads nowhere: a headless machine
-    const signedIn = await login(dir, {}, "bob")
-    expect(signedIn.code, signedIn.stderr).toBe(0)
-    const warnings = signedIn.stderr.split("\n").filter((l) => l.startsWith("devflow: warn:"))
-    expect(warnings.length).toBe(1)
-    expect(warnings[0]).toMatch(/kept in clear in .*tokens\.json/)
-    expect(warnings[0]).toMatch(/--secret-store file \(DEVFLOW_SECRET_STORE=file\)/)
-    expect(fs.readFileSync(path.join(dir, "tokens.json"), "utf8")).toContain(CLIENT_SECRET)
+  it(
+    "signed in where no keychain answers (auto: the file, with a warning), moved into the keychain by the next command that has one",
+    {
+      timeout: 120_000
+    },
+    async () => {
+      const dir = newDir()
+      // the test setup's D-Bus address leads nowhere: a headless machine
+      const signedIn = await login(dir, {}, "bob")
+      expect(signedIn.code, signedIn.stderr).toBe(0)
+      const warnings = signedIn.stderr.split("\n").filter((l) => l.startsWith("devflow: warn:"))
+      expect(warnings.length).toBe(1)
+      expect(warnings[0]).toMatch(/kept in clear in .*tokens\.json/)
+      expect(warnings[0]).toMatch(/--secret-store file \(DEVFLOW_SECRET_STORE=file\)/)
+      expect(fs.readFileSync(path.join(dir, "tokens.json"), "utf8")).toContain(CLIENT_SECRET)
 
-    // a later command with a keychain at hand moves the secrets, without a new sign-in
-    const token = await devflow(["token", "--cache-dir", dir], { env: withKeychain(), tokenOutput: true })
-    expect(token.code, token.stderr).toBe(0)
-    const secrets = (await service.items()).map((i) => i.secret)
-    expect(secrets).toContain(CLIENT_SECRET)
-    expect(secretsIn(dir, secrets)).toEqual([])
+      // a later command with a keychain at hand moves the secrets, without a new sign-in
+      const token = await devflow(["token", "--cache-dir", dir], { env: withKeychain(), tokenOutput: true })
+      expect(token.code, token.stderr).toBe(0)
+      const secrets = (await service.items()).map((i) => i.secret)
+      expect(secrets).toContain(CLIENT_SECRET)
+      expect(secretsIn(dir, secrets)).toEqual([])
 
-    // the same cache where the keychain cannot be reached: the refresh token is out of reach, so sign in again (exit 7)
-    const away = await devflow(["token", "--cache-dir", dir], { tokenOutput: true })
-    expect(away.code, away.stderr).toBe(7)
-    expect(away.stderr).toMatch(/OS keychain, which cannot be reached/)
+      // the same cache where the keychain cannot be reached: the refresh token is out of reach, so sign in again (exit 7)
+      const away = await devflow(["token", "--cache-dir", dir], { tokenOutput: true })
+      expect(away.code, away.stderr).toBe(7)
+      expect(away.stderr).toMatch(/OS keychain, which cannot be reached/)
 
-    const logout = await devflow(["logout", "--cache-dir", dir], { env: withKeychain() })
-    expect(logout.code, logout.stderr).toBe(0)
-    expect(await service.items()).toEqual([])
-  })
+      const logout = await devflow(["logout", "--cache-dir", dir], { env: withKeychain() })
+      expect(logout.code, logout.stderr).toBe(0)
+      expect(await service.items()).toEqual([])
+    }
+  )
 
   it("--secret-store keychain where none answers: exit 1, saying what to do", async () => {
     const run = await devflow(["accounts", "--secret-store", "keychain", "--cache-dir", newDir()])
@@ -175,8 +198,23 @@ describe.runIf(enabled && process.env.KEYCHAIN_BENCH === "1")("devflow token sta
     try {
       const signIn = async (dir: string, store: string) => {
         const run = new Devflow([
-          "login", "--provider", "generic", "--issuer", fresh.issuer, "--client-id", "devflow-demo",
-          "--scope", "openid", "--scope", "offline_access", "--json", "--no-qr", "--cache-dir", dir, "--secret-store", store
+          "login",
+          "--provider",
+          "generic",
+          "--issuer",
+          fresh.issuer,
+          "--client-id",
+          "devflow-demo",
+          "--scope",
+          "openid",
+          "--scope",
+          "offline_access",
+          "--json",
+          "--no-qr",
+          "--cache-dir",
+          dir,
+          "--secret-store",
+          store
         ], { env: withKeychain() })
         await fresh.approve(await run.userCode(), { accountId: "bench" })
         const done = await run.exit
@@ -196,14 +234,23 @@ describe.runIf(enabled && process.env.KEYCHAIN_BENCH === "1")("devflow token sta
       const nodeFloor = () =>
         new Promise<number>((resolve) => {
           const started = process.hrtime.bigint()
-          spawn(process.execPath, ["-e", "0"]).on("close", () => resolve(Number(process.hrtime.bigint() - started) / 1e6))
+          spawn(process.execPath, ["-e", "0"]).on(
+            "close",
+            () => resolve(Number(process.hrtime.bigint() - started) / 1e6)
+          )
         })
       const cases: ReadonlyArray<readonly [string, () => Promise<number>]> = [
         ["node -e 0", nodeFloor],
         ["token, secrets in file (fast path)", () => time(["token", "--cache-dir", fileDir], withKeychain())],
         ["token, secrets in keychain (fast path)", () => time(["token", "--cache-dir", keychainDir], withKeychain())],
-        ["token, secrets in file (full CLI)", () => time(["token", "--cache-dir", fileDir], { ...withKeychain(), DEVFLOW_FAST_PATH: "0" })],
-        ["token, secrets in keychain (full CLI)", () => time(["token", "--cache-dir", keychainDir], { ...withKeychain(), DEVFLOW_FAST_PATH: "0" })]
+        [
+          "token, secrets in file (full CLI)",
+          () => time(["token", "--cache-dir", fileDir], { ...withKeychain(), DEVFLOW_FAST_PATH: "0" })
+        ],
+        [
+          "token, secrets in keychain (full CLI)",
+          () => time(["token", "--cache-dir", keychainDir], { ...withKeychain(), DEVFLOW_FAST_PATH: "0" })
+        ]
       ]
       const samples = new Map(cases.map(([name]) => [name, [] as Array<number>]))
       const rounds = Number(process.env.KEYCHAIN_BENCH_ROUNDS ?? 21)
@@ -213,7 +260,11 @@ describe.runIf(enabled && process.env.KEYCHAIN_BENCH === "1")("devflow token sta
       const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
       const floor = median(samples.get("node -e 0")!)
       for (const [name, xs] of samples) {
-        console.log(`[keychain bench] ${name}: median ${median(xs).toFixed(0)} ms = ${(median(xs) / floor).toFixed(2)}× node -e 0 (${rounds} interleaved rounds)`)
+        console.log(
+          `[keychain bench] ${name}: median ${median(xs).toFixed(0)} ms = ${
+            (median(xs) / floor).toFixed(2)
+          }× node -e 0 (${rounds} interleaved rounds)`
+        )
       }
     } finally {
       await fresh.close()

@@ -95,7 +95,9 @@ describe("devflow login → token → accounts → logout against the dev server
 
   it("token --format json | header | k8s", async () => {
     const [json, header, k8s] = await Promise.all(
-      ["json", "header", "k8s"].map((format) => devflow(["token", "--format", format, "--cache-dir", cache], { tokenOutput: true }))
+      ["json", "header", "k8s"].map((format) =>
+        devflow(["token", "--format", format, "--cache-dir", cache], { tokenOutput: true })
+      )
     )
     const token = [...seenTokens][0]!
     expect(JSON.parse(json!.stdout)).toMatchObject({
@@ -120,7 +122,10 @@ describe("devflow login → token → accounts → logout against the dev server
     for (const format of ["raw", "json"]) {
       const [fast, full] = await Promise.all([
         devflow(["token", "--format", format, "--cache-dir", cache], { tokenOutput: true }),
-        devflow(["token", "--format", format, "--cache-dir", cache], { tokenOutput: true, env: { DEVFLOW_FAST_PATH: "0" } })
+        devflow(["token", "--format", format, "--cache-dir", cache], {
+          tokenOutput: true,
+          env: { DEVFLOW_FAST_PATH: "0" }
+        })
       ])
       expect(full.code, full.stderr).toBe(0)
       expect(fast.stdout).toBe(full.stdout)
@@ -196,7 +201,9 @@ describe("devflow login → token → accounts → logout against the dev server
   })
 
   it("token --login runs the device flow when a sign-in is needed, then prints the token", async () => {
-    const run = new Devflow(["token", "--login", "--json", "--format", "json", "--cache-dir", cache], { tokenOutput: true })
+    const run = new Devflow(["token", "--login", "--json", "--format", "json", "--cache-dir", cache], {
+      tokenOutput: true
+    })
     await server.approve(await run.userCode(), { accountId: "bob" })
     const done = await run.exit
     expect(done.code, done.stderr).toBe(0)

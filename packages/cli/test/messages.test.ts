@@ -49,9 +49,15 @@ const noStack = (run: Run) => expect(run.stderr + run.stdout).not.toMatch(STACK)
 describe("messages that name the fix", () => {
   it("devflow providers shows the tenant as required for entra and entra-v1", async () => {
     const run = await devflow(["providers", "--json"])
-    const presets = run.stdout.trim().split("\n").map((l) => JSON.parse(l) as { id: string; requires: ReadonlyArray<string> })
+    const presets = run.stdout.trim().split("\n").map((l) =>
+      JSON.parse(l) as { id: string; requires: ReadonlyArray<string> }
+    )
     expect(presets.find((p) => p.id === "entra")?.requires).toEqual(["--client-id", "--tenant or --authority"])
-    expect(presets.find((p) => p.id === "entra-v1")?.requires).toEqual(["--client-id", "--tenant or --authority", "--audience"])
+    expect(presets.find((p) => p.id === "entra-v1")?.requires).toEqual([
+      "--client-id",
+      "--tenant or --authority",
+      "--audience"
+    ])
     const text = await devflow(["providers"])
     expect(text.stdout).toMatch(/^entra — .*\n {2}needs: +--client-id, --tenant or --authority$/m)
   })
@@ -59,18 +65,32 @@ describe("messages that name the fix", () => {
   it("login --provider entra without client id and tenant names both", async () => {
     const run = await devflow(["login", "--provider", "entra", "--cache-dir", cacheDir()])
     expect(run.code).toBe(2)
-    expect(run.stderr).toMatch(/^devflow: The entra preset needs --client-id \(DEVFLOW_CLIENT_ID\) and --tenant \(DEVFLOW_TENANT\)/)
+    expect(run.stderr).toMatch(
+      /^devflow: The entra preset needs --client-id \(DEVFLOW_CLIENT_ID\) and --tenant \(DEVFLOW_TENANT\)/
+    )
     // with the client id, the missing tenant is explained (AADSTS50059)
     const tenant = await devflow(["login", "--provider", "entra", "--client-id", "x", "--cache-dir", cacheDir()])
     expect(tenant.code).toBe(2)
-    expect(tenant.stderr).toMatch(/^devflow: --tenant \(DEVFLOW_TENANT\) .*is required by the entra preset: .*AADSTS50059/)
+    expect(tenant.stderr).toMatch(
+      /^devflow: --tenant \(DEVFLOW_TENANT\) .*is required by the entra preset: .*AADSTS50059/
+    )
   })
 
   it("an http issuer says to use https:// (instead of repeating the flag)", async () => {
-    const run = await devflow(["login", "--issuer", "http://id.example.com", "--client-id", "x", "--cache-dir", cacheDir()])
+    const run = await devflow([
+      "login",
+      "--issuer",
+      "http://id.example.com",
+      "--client-id",
+      "x",
+      "--cache-dir",
+      cacheDir()
+    ])
     expect(run.code).toBe(2)
     expect(run.stderr).toMatch(/^devflow: --issuer \(DEVFLOW_ISSUER\) must use https/)
-    expect(run.stderr).toMatch(/^ {2}hint: Use an https:\/\/ address; http:\/\/ is accepted only for 127\.0\.0\.1, localhost and \[::1\]\.$/m)
+    expect(run.stderr).toMatch(
+      /^ {2}hint: Use an https:\/\/ address; http:\/\/ is accepted only for 127\.0\.0\.1, localhost and \[::1\]\.$/m
+    )
     expect(run.stderr).not.toMatch(/Set --issuer/)
   })
 
@@ -111,7 +131,19 @@ describe("messages that name the fix", () => {
 
   it("token --login announces the sign-in as a prompt, not as an error line", async () => {
     const cache = cacheDir()
-    const run = await approved(server, ["token", "--login", "--issuer", server.issuer, "--client-id", "devflow-demo", "--scope", "openid", "--no-qr", "--cache-dir", cache])
+    const run = await approved(server, [
+      "token",
+      "--login",
+      "--issuer",
+      server.issuer,
+      "--client-id",
+      "devflow-demo",
+      "--scope",
+      "openid",
+      "--no-qr",
+      "--cache-dir",
+      cache
+    ])
     expect(run.code, run.stderr).toBe(0)
     expect(run.stderr).toMatch(/^Sign-in needed: /m)
     expect(run.stderr).not.toMatch(/^devflow: /m)
@@ -121,7 +153,9 @@ describe("messages that name the fix", () => {
   it("token --scope X never returns a token lacking X: exit 7 saying to sign in with it", async () => {
     const cache = cacheDir()
     expect((await approved(server, loginArgs(server, cache, ["openid", "offline_access"]))).code).toBe(0)
-    const run = await devflow(["token", "--scope", "email", "--format", "json", "--cache-dir", cache], { tokenOutput: true })
+    const run = await devflow(["token", "--scope", "email", "--format", "json", "--cache-dir", cache], {
+      tokenOutput: true
+    })
     expect(run.code, run.stderr).toBe(7)
     expect(run.stdout).toBe("")
     expect(run.stderr).toMatch(/email/)
@@ -143,7 +177,10 @@ describe("a failed refresh says what was tried, for whom, where and why", () => 
     expect(run.code, run.stderr).toBe(0)
     expect(run.stdout).toBe(`${accessToken}\n`)
     expect(run.stderr).toMatch(
-      new RegExp(`^devflow: warning: Could not refresh the access token of bob at ${own.issuer}/token: the server could not be reached .*; using the cached access token, valid until \\d\\d:\\d\\d:\\d\\d`, "m")
+      new RegExp(
+        `^devflow: warning: Could not refresh the access token of bob at ${own.issuer}/token: the server could not be reached .*; using the cached access token, valid until \\d\\d:\\d\\d:\\d\\d`,
+        "m"
+      )
     )
   }, 60_000)
 
@@ -156,7 +193,11 @@ describe("a failed refresh says what was tried, for whom, where and why", () => 
     const run = await devflow(["token", "--cache-dir", cache], { tokenOutput: true })
     expect(run.code, run.stderr).toBe(5)
     expect(run.stdout).toBe("")
-    expect(run.stderr).toMatch(new RegExp(`^devflow: Could not refresh the access token of carol at ${own.issuer}/token: the server could not be reached`))
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `^devflow: Could not refresh the access token of carol at ${own.issuer}/token: the server could not be reached`
+      )
+    )
     noStack(run)
   }, 60_000)
 })
@@ -165,13 +206,32 @@ describe("a used-up code", () => {
   it("the server says so (expired_token long before expires_in): devflow says so at once, exit 4", async () => {
     const fault = await startFaultServer({
       "/.well-known/openid-configuration": ({ origin }) =>
-        json({ issuer: origin, device_authorization_endpoint: `${origin}/device/auth`, token_endpoint: `${origin}/token` }),
+        json({
+          issuer: origin,
+          device_authorization_endpoint: `${origin}/device/auth`,
+          token_endpoint: `${origin}/token`
+        }),
       "/device/auth": ({ origin }) =>
-        json({ device_code: "dc-used-up", user_code: "BCDF-GHJK", verification_uri: `${origin}/device`, expires_in: 600, interval: 1 }),
+        json({
+          device_code: "dc-used-up",
+          user_code: "BCDF-GHJK",
+          verification_uri: `${origin}/device`,
+          expires_in: 600,
+          interval: 1
+        }),
       "/token": ({ n }) => json({ error: n === 0 ? "authorization_pending" : "expired_token" }, { status: 400 })
     })
     try {
-      const run = await devflow(["login", "--issuer", fault.origin, "--client-id", "x", "--no-qr", "--cache-dir", cacheDir()])
+      const run = await devflow([
+        "login",
+        "--issuer",
+        fault.origin,
+        "--client-id",
+        "x",
+        "--no-qr",
+        "--cache-dir",
+        cacheDir()
+      ])
       expect(run.code, run.stderr).toBe(4)
       expect(run.ms).toBeLessThan(10_000)
       expect(run.stderr).toMatch(/^devflow: The authorization server reports the code expired/m)

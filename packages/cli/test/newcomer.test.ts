@@ -78,7 +78,9 @@ describe.concurrent("messages worded for a person", () => {
   it("the alternative to a missing input is named as a flag: (or --issuer)", async () => {
     const run = await devflow(["login", "--provider", "generic", "--client-id", "x"])
     expect(run.code).toBe(2)
-    expect(run.stderr).toMatch(/^devflow: --authority \(DEVFLOW_AUTHORITY\) \(or --issuer\) is required by the generic preset/)
+    expect(run.stderr).toMatch(
+      /^devflow: --authority \(DEVFLOW_AUTHORITY\) \(or --issuer\) is required by the generic preset/
+    )
   })
 
   it("a number that is not whole is refused like every other value: the flag, the range, the value", async () => {
@@ -98,11 +100,16 @@ describe.concurrent("hints name the command as it was run", () => {
   })
 
   it("as pnpm's script in a clone (pnpm -s devflow …), and as the installed binary (devflow …)", async () => {
-    const pnpm = await devflow(["token", "--cache-dir", "/nonexistent/devflow-hint-test"], { env: { npm_lifecycle_event: "devflow" } })
+    const pnpm = await devflow(["token", "--cache-dir", "/nonexistent/devflow-hint-test"], {
+      env: { npm_lifecycle_event: "devflow" }
+    })
     expect(pnpm.stderr).toContain("hint: Run `pnpm -s devflow login --provider <id>")
     expect(Invocation.of({}, "/usr/local/bin/devflow", "/home/me").devflow).toBe("devflow")
     expect(Invocation.of({}, "/home/me/devflow/packages/cli/dist/devflow.mjs", "/home/me/devflow").devflow)
       .toBe("node packages/cli/dist/devflow.mjs")
-    expect(Invocation.of({ npm_lifecycle_event: "start" }, "/x/devflow.mjs", "/x")).toEqual({ devflow: "pnpm -s devflow", demo: "pnpm start" })
+    expect(Invocation.of({ npm_lifecycle_event: "start" }, "/x/devflow.mjs", "/x")).toEqual({
+      devflow: "pnpm -s devflow",
+      demo: "pnpm start"
+    })
   })
 })

@@ -35,7 +35,10 @@ const closedPort = () =>
     })
   })
 
-const generic = (issuer: string, dir = cache) => ["login", "--issuer", issuer, "--client-id", "devflow-demo", "--cache-dir", dir]
+const generic = (
+  issuer: string,
+  dir = cache
+) => ["login", "--issuer", issuer, "--client-id", "devflow-demo", "--cache-dir", dir]
 
 describe.concurrent("one exit code per outcome", () => {
   it("denied at the verification page → 3, and a JSON error event last", async () => {
@@ -49,7 +52,11 @@ describe.concurrent("one exit code per outcome", () => {
       error: "AccessDenied",
       exit_code: 3
     })
-    expect(fs.existsSync(path.join(cache, "tokens.json")) ? JSON.parse(fs.readFileSync(path.join(cache, "tokens.json"), "utf8")).accessTokens : []).toEqual([])
+    expect(
+      fs.existsSync(path.join(cache, "tokens.json"))
+        ? JSON.parse(fs.readFileSync(path.join(cache, "tokens.json"), "utf8")).accessTokens
+        : []
+    ).toEqual([])
   })
 
   it("the code expires before approval → 4", async () => {
@@ -59,7 +66,9 @@ describe.concurrent("one exit code per outcome", () => {
       expect(run.code).toBe(4)
       expect(run.stderr).toMatch(/devflow: Sign-in was not completed in time|expired/)
       // the client's own deadline or the server's expired_token, whichever comes first (a busy machine decides): both are exit 4
-      expect(run.stderr).toMatch(new RegExp(`hint: (Run \`${literally(asRun())} login\` again|The server no longer accepts this code)`))
+      expect(run.stderr).toMatch(
+        new RegExp(`hint: (Run \`${literally(asRun())} login\` again|The server no longer accepts this code)`)
+      )
     } finally {
       await short.close()
     }
@@ -73,14 +82,31 @@ describe.concurrent("one exit code per outcome", () => {
   })
 
   it("the server refuses the client → 6 (server/protocol error)", async () => {
-    const run = await devflow(["login", "--issuer", server.issuer, "--client-id", "no-such-client", "--cache-dir", cache])
+    const run = await devflow([
+      "login",
+      "--issuer",
+      server.issuer,
+      "--client-id",
+      "no-such-client",
+      "--cache-dir",
+      cache
+    ])
     expect(run.code).toBe(6)
     expect(run.stderr).toMatch(/invalid_client/)
     expectOneLine(run)
   })
 
   it("--verbose adds the error's details and keeps one line per item, still no stack trace", async () => {
-    const run = await devflow(["login", "--issuer", server.issuer, "--client-id", "no-such-client", "--verbose", "--cache-dir", cache])
+    const run = await devflow([
+      "login",
+      "--issuer",
+      server.issuer,
+      "--client-id",
+      "no-such-client",
+      "--verbose",
+      "--cache-dir",
+      cache
+    ])
     expect(run.code).toBe(6)
     expect(run.stderr).toMatch(/details: \{.*"error":"invalid_client"/)
     expect(run.stderr).not.toMatch(STACK)
@@ -127,10 +153,25 @@ describe("providers, help", () => {
     const run = await devflow(["providers", "--json"])
     expect(run.code).toBe(0)
     const presets = run.stdout.trim().split("\n").map((l) => JSON.parse(l))
-    expect(presets.map((p) => p.id)).toEqual(["entra", "entra-v1", "github", "google", "okta", "auth0", "keycloak", "aws-sso", "generic"])
+    expect(presets.map((p) => p.id)).toEqual([
+      "entra",
+      "entra-v1",
+      "github",
+      "google",
+      "okta",
+      "auth0",
+      "keycloak",
+      "aws-sso",
+      "generic"
+    ])
     expect(presets.find((p) => p.id === "google")).toMatchObject({ requires: ["--client-id", "--client-secret"] })
-    expect(presets.find((p) => p.id === "aws-sso")).toMatchObject({ requires: ["--client-id", "--region or --authority", "--start-url"] })
-    expect(presets.find((p) => p.id === "generic")).toMatchObject({ requires: ["--client-id", "--authority or --issuer"], discovery: true })
+    expect(presets.find((p) => p.id === "aws-sso")).toMatchObject({
+      requires: ["--client-id", "--region or --authority", "--start-url"]
+    })
+    expect(presets.find((p) => p.id === "generic")).toMatchObject({
+      requires: ["--client-id", "--authority or --issuer"],
+      discovery: true
+    })
   })
 
   it("providers (for people), --help and --version: no escape codes when not a terminal", async () => {
@@ -148,7 +189,9 @@ describe("providers, help", () => {
     expect(help.stdout).toMatch(/^ {2}token +Print an access token/m)
     expect(loginHelp.stdout).toMatch(/DEVFLOW_CLIENT_SECRET/)
     // the version is package.json's (scripts/version.mjs writes it into the source)
-    const { version: published } = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+    const { version: published } = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+      version: string
+    }
     expect(version.stdout.trim()).toBe(published)
   })
 })

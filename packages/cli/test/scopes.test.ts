@@ -60,7 +60,17 @@ afterAll(async () => {
 const login = (issuer: string, ...extra: ReadonlyArray<string>) => {
   const dir = tempDir()
   dirs.push(dir)
-  return new Devflow(["login", "--issuer", issuer, "--client-id", "devflow-demo", "--no-qr", "--cache-dir", dir, ...extra])
+  return new Devflow([
+    "login",
+    "--issuer",
+    issuer,
+    "--client-id",
+    "devflow-demo",
+    "--no-qr",
+    "--cache-dir",
+    dir,
+    ...extra
+  ])
 }
 
 describe.concurrent("login with a generic issuer and no --scope", () => {

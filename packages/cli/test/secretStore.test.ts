@@ -26,8 +26,18 @@ afterAll(async () => {
 describe("switching to --secret-store keychain where no keychain answers", () => {
   it("token with a valid cached access token: exit 1 saying so (the keychain or nothing), and the refresh token stays", async () => {
     const login = new Devflow([
-      "login", "--issuer", server.issuer, "--client-id", "devflow-demo",
-      "--scope", "openid", "--scope", "offline_access", "--no-qr", "--cache-dir", dir
+      "login",
+      "--issuer",
+      server.issuer,
+      "--client-id",
+      "devflow-demo",
+      "--scope",
+      "openid",
+      "--scope",
+      "offline_access",
+      "--no-qr",
+      "--cache-dir",
+      dir
     ])
     await server.approve(await login.userCode())
     expect((await login.exit).code).toBe(0)
@@ -46,7 +56,10 @@ describe("switching to --secret-store keychain where no keychain answers", () =>
     const auto = await devflow(["token", "--cache-dir", dir], { tokenOutput: true })
     expect(auto.code, auto.stderr).toBe(0)
     // the same through the environment
-    const env = await devflow(["token", "--cache-dir", dir], { env: { DEVFLOW_SECRET_STORE: "keychain" }, tokenOutput: true })
+    const env = await devflow(["token", "--cache-dir", dir], {
+      env: { DEVFLOW_SECRET_STORE: "keychain" },
+      tokenOutput: true
+    })
     expect(env.code).toBe(1)
   })
 })

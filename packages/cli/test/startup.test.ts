@@ -3,8 +3,8 @@
  * `store` are answered before the full CLI (Effect, @effect/cli) loads, and
  * say exactly what the full CLI says. How fast that is belongs to `pnpm bench` (B7), never to a test.
  */
-import { type DevServer, startDevServer } from "@devflow/dev-server"
 import * as SecretPlacement from "@devflow/cache-file/SecretPlacement"
+import { type DevServer, startDevServer } from "@devflow/dev-server"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -41,7 +41,11 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(copy, { recursive: true, force: true }))
 
 const withoutMain = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}) =>
-  spawnSync(process.execPath, [path.join(copy, "devflow.mjs"), ...args], { env: cleanEnv(env), encoding: "utf8", timeout: 20_000 })
+  spawnSync(process.execPath, [path.join(copy, "devflow.mjs"), ...args], {
+    env: cleanEnv(env),
+    encoding: "utf8",
+    timeout: 20_000
+  })
 
 describe("start-up: answers given before the full CLI loads", () => {
   it("help, the version and `providers` never load the full CLI", () => {
@@ -56,27 +60,35 @@ describe("start-up: answers given before the full CLI loads", () => {
   })
 
   it("what the fast paths leave to the full CLI needs it (the copy without it cannot answer)", () => {
-    for (const args of [["providers", "nope"], ["providers", "github", "okta"], ["accounts"], ["--json", "providers"]]) {
+    for (
+      const args of [["providers", "nope"], ["providers", "github", "okta"], ["accounts"], ["--json", "providers"]]
+    ) {
       const run = withoutMain(args, { DEVFLOW_CACHE_DIR: copy })
       expect(run.status, args.join(" ")).not.toBe(0)
       expect(run.stderr, args.join(" ")).toMatch(/ERR_MODULE_NOT_FOUND|Cannot find module/)
     }
     // a malformed variable is a usage error the full CLI reports
-    expect(withoutMain(["providers"], { DEVFLOW_JSON: "maybe" }).stderr).toMatch(/ERR_MODULE_NOT_FOUND|Cannot find module/)
+    expect(withoutMain(["providers"], { DEVFLOW_JSON: "maybe" }).stderr).toMatch(
+      /ERR_MODULE_NOT_FOUND|Cannot find module/
+    )
   })
 
-  it("say exactly what the full CLI says (DEVFLOW_FAST_PATH=0), output and exit code", { timeout: 120_000 }, async () => {
-    for (const args of FAST) {
-      for (const env of [{}, { DEVFLOW_JSON: "yes" }]) {
-        const fast = await devflow(args, { env })
-        const full = await devflow(args, { env: { ...env, DEVFLOW_FAST_PATH: "0" } })
-        const what = `${JSON.stringify(env)} ${args.join(" ")}`
-        expect(fast.code, what).toBe(full.code)
-        expect(fast.stdout, what).toBe(full.stdout)
-        expect(fast.stderr, what).toBe(full.stderr)
+  it(
+    "say exactly what the full CLI says (DEVFLOW_FAST_PATH=0), output and exit code",
+    { timeout: 120_000 },
+    async () => {
+      for (const args of FAST) {
+        for (const env of [{}, { DEVFLOW_JSON: "yes" }]) {
+          const fast = await devflow(args, { env })
+          const full = await devflow(args, { env: { ...env, DEVFLOW_FAST_PATH: "0" } })
+          const what = `${JSON.stringify(env)} ${args.join(" ")}`
+          expect(fast.code, what).toBe(full.code)
+          expect(fast.stdout, what).toBe(full.stdout)
+          expect(fast.stderr, what).toBe(full.stderr)
+        }
       }
     }
-  })
+  )
 })
 
 describe("start-up: `devflow accounts` from the cache file", () => {
@@ -104,24 +116,32 @@ describe("start-up: `devflow accounts` from the cache file", () => {
     return dir
   }
 
-  it("says exactly what the full CLI says (DEVFLOW_FAST_PATH=0), for people and in JSON", { timeout: 60_000 }, async () => {
-    const cases: ReadonlyArray<readonly [ReadonlyArray<string>, Record<string, string>]> = [
-      [["accounts", "--cache-dir", cache], {}],
-      [["accounts", "--cache-dir", cache, "--json"], {}],
-      [["accounts", "--verbose", "--secret-store", "file"], { DEVFLOW_CACHE_DIR: cache, DEVFLOW_JSON: "yes" }]
-    ]
-    for (const [args, env] of cases) {
-      const fast = await devflow(args, { env })
-      const full = await devflow(args, { env: { ...env, DEVFLOW_FAST_PATH: "0" } })
-      const what = `${JSON.stringify(env)} ${args.join(" ")}`
-      expect(fast.code, what).toBe(0)
-      expect(fast.stdout, what).toBe(full.stdout)
-      expect(fast.stderr, what).toBe(full.stderr)
+  it(
+    "says exactly what the full CLI says (DEVFLOW_FAST_PATH=0), for people and in JSON",
+    { timeout: 60_000 },
+    async () => {
+      const cases: ReadonlyArray<readonly [ReadonlyArray<string>, Record<string, string>]> = [
+        [["accounts", "--cache-dir", cache], {}],
+        [["accounts", "--cache-dir", cache, "--json"], {}],
+        [["accounts", "--verbose", "--secret-store", "file"], { DEVFLOW_CACHE_DIR: cache, DEVFLOW_JSON: "yes" }]
+      ]
+      for (const [args, env] of cases) {
+        const fast = await devflow(args, { env })
+        const full = await devflow(args, { env: { ...env, DEVFLOW_FAST_PATH: "0" } })
+        const what = `${JSON.stringify(env)} ${args.join(" ")}`
+        expect(fast.code, what).toBe(0)
+        expect(fast.stdout, what).toBe(full.stdout)
+        expect(fast.stderr, what).toBe(full.stderr)
+      }
+      expect(withoutMain(["accounts", "--cache-dir", cache]).stdout).toBe(
+        (await devflow(["accounts", "--cache-dir", cache])).stdout
+      )
+      const listed = (await devflow(["accounts", "--cache-dir", cache, "--json"])).stdout.trim().split("\n").map((l) =>
+        JSON.parse(l)
+      )
+      expect(listed.map((a) => String(a.id).split("#").pop()).sort()).toEqual(["alice", "bob"])
     }
-    expect(withoutMain(["accounts", "--cache-dir", cache]).stdout).toBe((await devflow(["accounts", "--cache-dir", cache])).stdout)
-    const listed = (await devflow(["accounts", "--cache-dir", cache, "--json"])).stdout.trim().split("\n").map((l) => JSON.parse(l))
-    expect(listed.map((a) => String(a.id).split("#").pop()).sort()).toEqual(["alice", "bob"])
-  })
+  )
 
   it("declines whenever the full CLI would do more than list, or say what is wrong", () => {
     const declines: ReadonlyArray<readonly [string, ReadonlyArray<string>, Record<string, string>]> = [
@@ -131,19 +151,30 @@ describe("start-up: `devflow accounts` from the cache file", () => {
       ["an unknown secret store", ["--cache-dir", cache, "--secret-store", "vault"], {}],
       ["turned off", ["--cache-dir", cache], { DEVFLOW_FAST_PATH: "0" }],
       ["no cache file", ["--cache-dir", tempDir("devflow-startup-empty-")], {}],
-      ["a cache file others can read (the file cache restricts it, and warns)", ["--cache-dir", copyOf((d) => fs.chmodSync(path.join(d, "tokens.json"), 0o644))], {}],
-      ["a record it does not recognise", ["--cache-dir", copyOf((d) => {
-        const file = path.join(d, "tokens.json")
-        const content = JSON.parse(fs.readFileSync(file, "utf8"))
-        content.accounts.push({ id: "", authority: "x", kind: "oidc" })
-        fs.writeFileSync(file, JSON.stringify(content))
-      })], {}],
-      ["a refresh token in the keychain", ["--cache-dir", copyOf((d) => {
-        const file = path.join(d, "tokens.json")
-        const content = JSON.parse(fs.readFileSync(file, "utf8"))
-        content.refreshTokens[0].secret = `${SecretPlacement.REFERENCE_PREFIX}refresh-token/${"0".repeat(12)}/${"0".repeat(32)}`
-        fs.writeFileSync(file, JSON.stringify(content))
-      })], {}]
+      ["a cache file others can read (the file cache restricts it, and warns)", [
+        "--cache-dir",
+        copyOf((d) => fs.chmodSync(path.join(d, "tokens.json"), 0o644))
+      ], {}],
+      ["a record it does not recognise", [
+        "--cache-dir",
+        copyOf((d) => {
+          const file = path.join(d, "tokens.json")
+          const content = JSON.parse(fs.readFileSync(file, "utf8"))
+          content.accounts.push({ id: "", authority: "x", kind: "oidc" })
+          fs.writeFileSync(file, JSON.stringify(content))
+        })
+      ], {}],
+      ["a refresh token in the keychain", [
+        "--cache-dir",
+        copyOf((d) => {
+          const file = path.join(d, "tokens.json")
+          const content = JSON.parse(fs.readFileSync(file, "utf8"))
+          content.refreshTokens[0].secret = `${SecretPlacement.REFERENCE_PREFIX}refresh-token/${"0".repeat(12)}/${
+            "0".repeat(32)
+          }`
+          fs.writeFileSync(file, JSON.stringify(content))
+        })
+      ], {}]
     ]
     for (const [what, args, env] of declines) {
       expect(AccountList.fast(args, { ...cleanEnv(), ...env }), what).toBe(false)
@@ -154,26 +185,37 @@ describe("start-up: `devflow accounts` from the cache file", () => {
 describe("start-up: git's `store`, after every request the `get` answer served", () => {
   const request = "protocol=https\nhost=git.example.com\nusername=oauth2\npassword=token\n\n"
   const store = (flags: ReadonlyArray<string>, env: Readonly<Record<string, string>>, bin = inject("devflowBin")) =>
-    new Proc(process.execPath, [bin, "git-credential", ...flags, "store"], { cwd: path.dirname(bin), env: cleanEnv(env), input: request }).exit
+    new Proc(process.execPath, [bin, "git-credential", ...flags, "store"], {
+      cwd: path.dirname(bin),
+      env: cleanEnv(env),
+      input: request
+    }).exit
 
-  it("is done without the full CLI, and what it leaves to it, the full CLI refuses as before", { timeout: 120_000 }, async () => {
-    const done = await store(["--cache-dir", copy, "--host", "git.example.com"], {}, path.join(copy, "devflow.mjs"))
-    expect(done).toEqual({ code: 0, stdout: "", stderr: "" })
-    const cases: ReadonlyArray<readonly [ReadonlyArray<string>, Record<string, string>]> = [
-      [[], {}],
-      [["--cache-dir", copy, "--json", "--provider", "github", "--scope", "repo"], { DEVFLOW_VERBOSE: "yes", DEVFLOW_HTTP_CONNECT_TIMEOUT: "soon" }],
-      [[], { DEVFLOW_SECRET_STORE: "vault" }],
-      [[], { DEVFLOW_PROVIDER: "nope" }],
-      [[], { DEVFLOW_JSON: "maybe" }],
-      [["--provider", "githbu"], {}],
-      [["--bogus"], {}],
-      [["--host"], {}]
-    ]
-    for (const [flags, env] of cases) {
-      const fast = await store(flags, env)
-      const full = await store(flags, { ...env, DEVFLOW_FAST_PATH: "0" })
-      const what = `${JSON.stringify(env)} ${flags.join(" ")}`
-      expect(fast, what).toEqual(full)
+  it(
+    "is done without the full CLI, and what it leaves to it, the full CLI refuses as before",
+    { timeout: 120_000 },
+    async () => {
+      const done = await store(["--cache-dir", copy, "--host", "git.example.com"], {}, path.join(copy, "devflow.mjs"))
+      expect(done).toEqual({ code: 0, stdout: "", stderr: "" })
+      const cases: ReadonlyArray<readonly [ReadonlyArray<string>, Record<string, string>]> = [
+        [[], {}],
+        [["--cache-dir", copy, "--json", "--provider", "github", "--scope", "repo"], {
+          DEVFLOW_VERBOSE: "yes",
+          DEVFLOW_HTTP_CONNECT_TIMEOUT: "soon"
+        }],
+        [[], { DEVFLOW_SECRET_STORE: "vault" }],
+        [[], { DEVFLOW_PROVIDER: "nope" }],
+        [[], { DEVFLOW_JSON: "maybe" }],
+        [["--provider", "githbu"], {}],
+        [["--bogus"], {}],
+        [["--host"], {}]
+      ]
+      for (const [flags, env] of cases) {
+        const fast = await store(flags, env)
+        const full = await store(flags, { ...env, DEVFLOW_FAST_PATH: "0" })
+        const what = `${JSON.stringify(env)} ${flags.join(" ")}`
+        expect(fast, what).toEqual(full)
+      }
     }
-  })
+  )
 })

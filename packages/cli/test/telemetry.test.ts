@@ -63,8 +63,27 @@ describe("OTLP export from the CLI", () => {
     const dir = tempDir()
     exports.length = 0
     const run = new Devflow(
-      ["login", "--issuer", dev.issuer, "--client-id", dev.clientId, "--scope", "openid", "--scope", "offline_access", "--no-qr", "--cache-dir", dir],
-      { env: { OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl, OTEL_EXPORTER_OTLP_HEADERS: "x-tenant=devflow%20tests", OTEL_SERVICE_NAME: "devflow-e2e" } }
+      [
+        "login",
+        "--issuer",
+        dev.issuer,
+        "--client-id",
+        dev.clientId,
+        "--scope",
+        "openid",
+        "--scope",
+        "offline_access",
+        "--no-qr",
+        "--cache-dir",
+        dir
+      ],
+      {
+        env: {
+          OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl,
+          OTEL_EXPORTER_OTLP_HEADERS: "x-tenant=devflow%20tests",
+          OTEL_SERVICE_NAME: "devflow-e2e"
+        }
+      }
     )
     await dev.approve(await run.userCode(), { accountId: "traced" })
     const done = await run.exit
@@ -74,7 +93,9 @@ describe("OTLP export from the CLI", () => {
     expect(exports[0]!.headers["x-tenant"]).toBe("devflow tests")
     const spans = spansOf(exports)
     const names = new Set(spans.map((s) => s.name))
-    for (const name of ["devflow.device_authorization", "devflow.poll", "devflow.cache.write"]) expect(names).toContain(name)
+    for (const name of ["devflow.device_authorization", "devflow.poll", "devflow.cache.write"]) {
+      expect(names).toContain(name)
+    }
     const polls = spans.filter((s) => s.name === "devflow.poll")
     expect(polls.at(-1)!.attributes["devflow.outcome"]).toBe("tokens")
     expect(polls[0]!.attributes["devflow.endpoint.host"]).toBe(new URL(dev.issuer).host)
@@ -84,7 +105,9 @@ describe("OTLP export from the CLI", () => {
     })
     // nothing secret: the tokens the login stored appear in no export
     const cache = JSON.parse(fs.readFileSync(path.join(dir, "tokens.json"), "utf8"))
-    const secrets = [...cache.accessTokens, ...cache.refreshTokens, ...cache.idTokens].map((e: { secret: string }) => e.secret)
+    const secrets = [...cache.accessTokens, ...cache.refreshTokens, ...cache.idTokens].map((e: { secret: string }) =>
+      e.secret
+    )
     expect(secrets.length).toBeGreaterThan(1)
     for (const e of exports) for (const secret of secrets) expect(e.body).not.toContain(secret)
   })

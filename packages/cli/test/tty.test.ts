@@ -110,8 +110,14 @@ describe.skipIf(!hasScript).concurrent("on a terminal (pseudo-terminal via scrip
       onTerminal({ NO_COLOR: "1", COLORFGBG: "15;0" }, afterSpinner(1))
     ])
     // the quiet zone (4 modules = 2 rows) is background: blank on a light terminal, blocks (light text) on a dark one
-    expect(qrOf(light.output).slice(0, 2)).toEqual([expect.stringMatching(/^ {29,}$/), expect.stringMatching(/^ {29,}$/)])
-    expect(qrOf(dark.output).slice(0, 2)).toEqual([expect.stringMatching(/^█{29,}$/), expect.stringMatching(/^█{29,}$/)])
+    expect(qrOf(light.output).slice(0, 2)).toEqual([
+      expect.stringMatching(/^ {29,}$/),
+      expect.stringMatching(/^ {29,}$/)
+    ])
+    expect(qrOf(dark.output).slice(0, 2)).toEqual([
+      expect.stringMatching(/^█{29,}$/),
+      expect.stringMatching(/^█{29,}$/)
+    ])
     // the finder pattern's dark top edge starts after the 4-module quiet zone
     expect(qrOf(light.output)[2]).toMatch(/^ {4}[▀█]{7}/)
   })

@@ -100,7 +100,13 @@ describe("Authority.parse: https only, except loopback", () => {
       assert.notInclude(withPassword.message, "hunter2")
       const malformedWithPassword = yield* refused(Authority.parse("issuer", "https://admin:hunter2@exa mple.com"))
       assert.notInclude(malformedWithPassword.message, "hunter2")
-      for (const input of ["https://auth.example.com?tenant=x", "https://auth.example.com/#top", "https://auth.example.com#"]) {
+      for (
+        const input of [
+          "https://auth.example.com?tenant=x",
+          "https://auth.example.com/#top",
+          "https://auth.example.com#"
+        ]
+      ) {
         const error = yield* refused(Authority.parse("issuer", input))
         assert.strictEqual(error.reason, "must not contain a query or a fragment", input)
       }
@@ -144,7 +150,11 @@ describe("Authority.entra: Microsoft Entra tenants", () => {
       const guid = yield* Authority.entra({ authority: `https://login.microsoftonline.com/${GUID.toUpperCase()}` })
       assert.strictEqual(guid.tenant, GUID)
       const common = yield* Authority.entra({ tenant: "Organizations" })
-      assert.deepStrictEqual(common, { origin: "https://login.microsoftonline.com", tenant: "organizations", kind: "organizations" })
+      assert.deepStrictEqual(common, {
+        origin: "https://login.microsoftonline.com",
+        tenant: "organizations",
+        kind: "organizations"
+      })
     }))
 
   it.effect("an authority without a tenant is refused with the AADSTS50059 explanation", () =>
@@ -178,7 +188,10 @@ describe("Authority.entra: Microsoft Entra tenants", () => {
   it.effect("a separate tenant must agree with the one in the authority", () =>
     Effect.gen(function*() {
       const error = yield* refused(
-        Authority.entra({ authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com", tenant: "fabrikam.com" })
+        Authority.entra({
+          authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com",
+          tenant: "fabrikam.com"
+        })
       )
       assert.strictEqual(error.field, "tenant")
       assert.include(error.reason, "fabrikam.com")
@@ -202,7 +215,11 @@ describe("Authority.entra: Microsoft Entra tenants", () => {
         ]
       ) {
         const entra = yield* Authority.entra({ authority })
-        assert.deepStrictEqual(entra, { origin: "https://login.microsoftonline.com", tenant: GUID, kind: "guid" }, authority)
+        assert.deepStrictEqual(
+          entra,
+          { origin: "https://login.microsoftonline.com", tenant: GUID, kind: "guid" },
+          authority
+        )
       }
     }))
 

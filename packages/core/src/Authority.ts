@@ -29,13 +29,21 @@ export const parse = (field: string, input: string | undefined): Effect.Effect<U
     }
     // eslint-disable-next-line no-control-regex
     if (/[\s\u0000-\u001f\u007f]/.test(text)) {
-      return yield* invalid(field, `must not contain spaces or control characters: ${JSON.stringify(withoutCredentials(text.slice(0, 200)))}`)
+      return yield* invalid(
+        field,
+        `must not contain spaces or control characters: ${JSON.stringify(withoutCredentials(text.slice(0, 200)))}`
+      )
     }
     if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname))) {
-      return yield* invalid(field, `must use https (http is allowed only for 127.0.0.1, localhost and [::1]): ${originOf(url)}`)
+      return yield* invalid(
+        field,
+        `must use https (http is allowed only for 127.0.0.1, localhost and [::1]): ${originOf(url)}`
+      )
     }
     if (url.username !== "" || url.password !== "") return yield* invalid(field, "must not contain credentials")
-    if (url.search !== "" || url.hash !== "" || text.includes("#")) return yield* invalid(field, "must not contain a query or a fragment")
+    if (url.search !== "" || url.hash !== "" || text.includes("#")) {
+      return yield* invalid(field, "must not contain a query or a fragment")
+    }
     url.pathname = url.pathname.replace(/\/+$/, "")
     return url
   })
@@ -111,7 +119,9 @@ export const entraTenant = (field: string, tenant: string | undefined): Effect.E
     if (DOMAIN.test(value)) return { tenant: lower, kind: "domain" as const }
     return yield* invalid(
       field,
-      `${JSON.stringify(value.slice(0, 100))} is not a tenant id (GUID), a tenant domain, organizations, common or consumers`
+      `${
+        JSON.stringify(value.slice(0, 100))
+      } is not a tenant id (GUID), a tenant domain, organizations, common or consumers`
     )
   })
 

@@ -240,7 +240,9 @@ export const decode = (
   location: string
 ): Effect.Effect<CacheContent, CacheCorrupt | CacheVersionUnsupported> => {
   const corrupt = (reason: string) => Effect.fail(new CacheCorrupt({ location, reason }))
-  if (!Predicate.isRecord(stored)) return corrupt(`is ${Array.isArray(stored) ? "an array" : typeof stored}, not an object`)
+  if (!Predicate.isRecord(stored)) {
+    return corrupt(`is ${Array.isArray(stored) ? "an array" : typeof stored}, not an object`)
+  }
   const version = stored.version
   if (typeof version !== "number" || !Number.isInteger(version) || version < 1) {
     return corrupt("has no valid \"version\"")
@@ -253,7 +255,9 @@ export const decode = (
   const issue = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)[0]
   const path = issue?.path.map(String).join(".") ?? ""
   // Never quote the value: it may be a token.
-  return corrupt(path === "" ? "is malformed" : `field "${path}" ${issue?._tag === "Missing" ? "is missing" : "is invalid"}`)
+  return corrupt(
+    path === "" ? "is malformed" : `field "${path}" ${issue?._tag === "Missing" ? "is missing" : "is invalid"}`
+  )
 }
 
 /**
@@ -279,7 +283,10 @@ export const fromJson = (
     parsed = JSON.parse(text)
   } catch {
     return Effect.fail(
-      new CacheCorrupt({ location, reason: text.trim() === "" ? "is empty" : "is not valid JSON (truncated or damaged)" })
+      new CacheCorrupt({
+        location,
+        reason: text.trim() === "" ? "is empty" : "is not valid JSON (truncated or damaged)"
+      })
     )
   }
   return decode(parsed, location)
@@ -463,4 +470,3 @@ export const withoutAccount: (content: CacheContent, authority: string, accountI
  * @category utils
  */
 export const size: (content: CacheContent) => number = internal.size
-

@@ -31,7 +31,10 @@ describe("CacheQuery", () => {
     })
 
     it("OpenID Connect scopes never decide whether a token fits", () => {
-      const found = CacheQuery.best([token({ name: "api only" })], { ...query, scopes: ["openid", "offline_access", "api"] })
+      const found = CacheQuery.best([token({ name: "api only" })], {
+        ...query,
+        scopes: ["openid", "offline_access", "api"]
+      })
       assert.strictEqual(found?.name, "api only")
     })
 

@@ -62,7 +62,9 @@ export interface Query {
 export const best = <E extends Omit<Candidate, "cachedAt">>(entries: Iterable<E>, query: Query): E | undefined => {
   let found: E | undefined
   for (const entry of entries) {
-    if (entry.authority !== query.authority || entry.clientId !== query.clientId || entry.accountId !== query.accountId) continue
+    if (
+      entry.authority !== query.authority || entry.clientId !== query.clientId || entry.accountId !== query.accountId
+    ) continue
     if (!ScopeForm.covers(query.form, entry.scopes, query.scopes, query.authority)) continue
     if (found === undefined || (entry.expiresOn ?? Infinity) > (found.expiresOn ?? Infinity)) found = entry
   }

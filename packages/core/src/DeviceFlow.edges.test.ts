@@ -18,7 +18,10 @@ import * as TestKit from "./TestKit.js"
 const polls = Effect.flatMap(TestKit.FakeServer, (s) => s.polls)
 
 const acquire = (options: Partial<DeviceFlow.AcquireOptions> = {}) =>
-  Effect.flatMap(TestKit.config(), (config) => runVirtual(DeviceFlow.acquireToken(config, {}, { onCode: () => {}, ...options })))
+  Effect.flatMap(
+    TestKit.config(),
+    (config) => runVirtual(DeviceFlow.acquireToken(config, {}, { onCode: () => {}, ...options }))
+  )
 
 const gapsSeconds = (sentAt: ReadonlyArray<number>) => sentAt.slice(1).map((t, i) => (t - sentAt[i]!) / 1000)
 
@@ -49,7 +52,10 @@ describe("slow_down never shortens the interval (RFC 8628 §3.5)", () => {
         assert.isTrue(error._tag === "DeviceCodeExpired" && error.reason === "deadline", String(error))
         assert.deepStrictEqual((yield* polls).map((p) => p.sentAt / 1000), [1])
       }).pipe(Effect.provide(TestKit.layer(TestKit.sequence(
-        [TestKit.text(`{"error":"slow_down","interval":${interval}}`, "application/json", { status: 400 }), TestKit.pending()],
+        [
+          TestKit.text(`{"error":"slow_down","interval":${interval}}`, "application/json", { status: 400 }),
+          TestKit.pending()
+        ],
         TestKit.deviceCode({ interval: 1, expires_in: 60 })
       )))))
   }
@@ -75,7 +81,11 @@ describe("an OAuth error code that arrives with HTTP 5xx is still that code", ()
       const exit = yield* acquire()
       assert.isTrue(Exit.isSuccess(exit))
       assert.deepStrictEqual(gapsSeconds((yield* polls).map((p) => p.sentAt)), [10, 10])
-    }).pipe(Effect.provide(TestKit.layer(TestKit.sequence([TestKit.slowDown({ status: 500 }), TestKit.pending(), TestKit.tokens()])))))
+    }).pipe(
+      Effect.provide(
+        TestKit.layer(TestKit.sequence([TestKit.slowDown({ status: 500 }), TestKit.pending(), TestKit.tokens()]))
+      )
+    ))
 
   it.effect("access_denied with HTTP 500 ends the flow as AccessDenied, keeping error_uri, codes, trace and correlation ids", () =>
     Effect.gen(function*() {
@@ -90,7 +100,12 @@ describe("an OAuth error code that arrives with HTTP 5xx is still that code", ()
     }).pipe(Effect.provide(TestKit.layer(TestKit.sequence([
       TestKit.oauthError("access_denied", {
         status: 500,
-        fields: { error_uri: "https://auth.devflow.test/errors/denied", error_codes: [70000], trace_id: "trace-1", correlation_id: "corr-1" }
+        fields: {
+          error_uri: "https://auth.devflow.test/errors/denied",
+          error_codes: [70000],
+          trace_id: "trace-1",
+          correlation_id: "corr-1"
+        }
       })
     ])))))
 
@@ -162,7 +177,11 @@ describe("every Policy field and the request timeout are validated", () => {
     ["maxConsecutiveFailures 0", { policy: { maxConsecutiveFailures: 0 } }, "policy.maxConsecutiveFailures"],
     ["maxConsecutiveFailures negative", { policy: { maxConsecutiveFailures: -3 } }, "policy.maxConsecutiveFailures"],
     ["maxConsecutiveFailures 2.5", { policy: { maxConsecutiveFailures: 2.5 } }, "policy.maxConsecutiveFailures"],
-    ["maxConsecutiveFailures missing", { policy: { maxConsecutiveFailures: undefined as unknown as number } }, "policy.maxConsecutiveFailures"],
+    [
+      "maxConsecutiveFailures missing",
+      { policy: { maxConsecutiveFailures: undefined as unknown as number } },
+      "policy.maxConsecutiveFailures"
+    ],
     ["requestTimeout NaN ms", { requestTimeout: Number.NaN }, "requestTimeout"],
     ["requestTimeout negative", { requestTimeout: -5 }, "requestTimeout"],
     ["requestTimeout infinite", { requestTimeout: "Infinity" as never }, "requestTimeout"]
@@ -185,14 +204,26 @@ const DEVICE_CODE = "dc/S3CRET+code ==7f3a"
 const CLIENT_SECRET = "cs/S3CRET+secret ==51be"
 const formEncoded = (s: string) => encodeURIComponent(s).replace(/%20/g, "+")
 const basic = Encoding.encodeBase64(`${formEncoded(TestKit.CLIENT_ID)}:${formEncoded(CLIENT_SECRET)}`)
-const spellings = [DEVICE_CODE, formEncoded(DEVICE_CODE), encodeURIComponent(DEVICE_CODE), CLIENT_SECRET, formEncoded(CLIENT_SECRET), basic]
-const echo = `POST device_code=${formEncoded(DEVICE_CODE)} (${DEVICE_CODE}) client_secret=${formEncoded(CLIENT_SECRET)} (${CLIENT_SECRET}) Authorization: Basic ${basic}`
+const spellings = [
+  DEVICE_CODE,
+  formEncoded(DEVICE_CODE),
+  encodeURIComponent(DEVICE_CODE),
+  CLIENT_SECRET,
+  formEncoded(CLIENT_SECRET),
+  basic
+]
+const echo = `POST device_code=${formEncoded(DEVICE_CODE)} (${DEVICE_CODE}) client_secret=${
+  formEncoded(CLIENT_SECRET)
+} (${CLIENT_SECRET}) Authorization: Basic ${basic}`
 
 describe("secrets are scrubbed where the error is built, in every spelling (raw, form-encoded, Basic)", () => {
   const withSecretBasic = (replies: ReadonlyArray<TestKit.Reply>) =>
     Effect.provide(TestKit.layer(TestKit.sequence(replies, TestKit.deviceCode({ device_code: DEVICE_CODE }))))
   const run = Effect.gen(function*() {
-    const config = yield* TestKit.config({ clientSecret: Redacted.make(CLIENT_SECRET), clientAuthMethod: "client_secret_basic" })
+    const config = yield* TestKit.config({
+      clientSecret: Redacted.make(CLIENT_SECRET),
+      clientAuthMethod: "client_secret_basic"
+    })
     const events: Array<DeviceFlow.DeviceFlowEvent> = []
     const exit = yield* runVirtual(DeviceFlow.acquireToken(config, {}, {
       onCode: () => {},
@@ -225,7 +256,14 @@ describe("secrets are scrubbed where the error is built, in every spelling (raw,
       assertClean(JSON.stringify(error), "the error")
       assertClean(error.message, "the message")
       for (const e of events) if (e._tag === "Retrying") assertClean(e.reason, "a Retrying event")
-    }).pipe(withSecretBasic([TestKit.oauthError("server_error", { status: 503, fields: { error_description: echo, error_uri: `https://x.test/?${echo}` } })])))
+    }).pipe(
+      withSecretBasic([
+        TestKit.oauthError("server_error", {
+          status: 503,
+          fields: { error_description: echo, error_uri: `https://x.test/?${echo}` }
+        })
+      ])
+    ))
 })
 
 describe("server text in Retrying events", () => {
@@ -247,7 +285,9 @@ describe("server text in Retrying events", () => {
       assert.include(reasons[0], "FAKE LOG LINE device_code=<redacted>")
       assert.include(reasons[1], "gateway_down")
     }).pipe(Effect.provide(TestKit.layer(TestKit.sequence([
-      TestKit.transportFailure(`reset\n\u001b[31mFAKE LOG LINE device_code=${TestKit.secrets.deviceCode} ${"x".repeat(500)}`),
+      TestKit.transportFailure(
+        `reset\n\u001b[31mFAKE LOG LINE device_code=${TestKit.secrets.deviceCode} ${"x".repeat(500)}`
+      ),
       TestKit.oauthError(`gateway_down\r\n${TestKit.secrets.deviceCode}`, { status: 502 }),
       TestKit.tokens()
     ])))))
@@ -272,7 +312,9 @@ describe("a Retry-After longer than the code's remaining life", () => {
       const error = failure(yield* acquire())
       assert.isTrue(error._tag === "DeviceCodeExpired" && error.retryAfterMs === undefined)
       assert.match(error.message, /not completed in time/)
-    }).pipe(Effect.provide(TestKit.layer(TestKit.sequence([TestKit.pending()], TestKit.deviceCode({ expires_in: 12 }))))))
+    }).pipe(
+      Effect.provide(TestKit.layer(TestKit.sequence([TestKit.pending()], TestKit.deviceCode({ expires_in: 12 }))))
+    ))
 })
 
 describe("tracing (issue 11: spans only when a tracer is installed)", () => {

@@ -15,7 +15,11 @@ import * as TestKit from "./TestKit.js"
  */
 type Behaviour =
   | { readonly kind: "pending"; readonly status: 200 | 400 | 403 | 428 }
-  | { readonly kind: "slow_down"; readonly status: 200 | 400 | 403 | 429; readonly interval: number | string | undefined }
+  | {
+    readonly kind: "slow_down"
+    readonly status: 200 | 400 | 403 | 429
+    readonly interval: number | string | undefined
+  }
   | { readonly kind: "bare429"; readonly retryAfter: number | undefined }
   | { readonly kind: "unavailable"; readonly status: 500 | 502 | 503; readonly retryAfter: number | undefined }
   | { readonly kind: "transport" }
@@ -34,7 +38,13 @@ const serverInterval: fc.Arbitrary<number | string> = fc.oneof(
 )
 
 const behaviour: fc.Arbitrary<Behaviour> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant("pending" as const), status: fc.constantFrom(200, 400, 403, 428) as fc.Arbitrary<200 | 400 | 403 | 428> }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant("pending" as const),
+      status: fc.constantFrom(200, 400, 403, 428) as fc.Arbitrary<200 | 400 | 403 | 428>
+    })
+  },
   {
     weight: 3,
     arbitrary: fc.record({
@@ -43,7 +53,13 @@ const behaviour: fc.Arbitrary<Behaviour> = fc.oneof(
       interval: fc.option(serverInterval, { nil: undefined })
     })
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("bare429" as const), retryAfter: fc.option(fc.integer({ min: 0, max: 90 }), { nil: undefined }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("bare429" as const),
+      retryAfter: fc.option(fc.integer({ min: 0, max: 90 }), { nil: undefined })
+    })
+  },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -55,7 +71,12 @@ const behaviour: fc.Arbitrary<Behaviour> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: "transport" as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: "hang" as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: "tokens" as const }) },
-  { weight: 1, arbitrary: fc.constantFrom({ kind: "denied" as const }, { kind: "expired_token" as const }, { kind: "invalid_grant" as const }) }
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom({ kind: "denied" as const }, { kind: "expired_token" as const }, {
+      kind: "invalid_grant" as const
+    })
+  }
 )
 
 const toReply = (b: Behaviour, delayMs: number): TestKit.Reply => {
@@ -64,11 +85,19 @@ const toReply = (b: Behaviour, delayMs: number): TestKit.Reply => {
     case "pending":
       return TestKit.pending({ status: b.status, delay })
     case "slow_down":
-      return TestKit.oauthError("slow_down", { status: b.status, delay, fields: b.interval === undefined ? {} : { interval: b.interval } })
+      return TestKit.oauthError("slow_down", {
+        status: b.status,
+        delay,
+        fields: b.interval === undefined ? {} : { interval: b.interval }
+      })
     case "bare429":
       return TestKit.text("", "text/plain", { status: 429, delay, headers: retryAfterHeader(b.retryAfter) })
     case "unavailable":
-      return TestKit.text("<html>down</html>", "text/html", { status: b.status, delay, headers: retryAfterHeader(b.retryAfter) })
+      return TestKit.text("<html>down</html>", "text/html", {
+        status: b.status,
+        delay,
+        headers: retryAfterHeader(b.retryAfter)
+      })
     case "transport":
       return TestKit.transportFailure("connection reset", delay)
     case "hang":
@@ -90,7 +119,9 @@ const retryAfterHeader = (seconds: number | undefined): Record<string, string> =
 const REQUEST_TIMEOUT_MS = 20_000
 
 const server = {
-  interval: fc.option(fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 30 }) }, serverInterval), { nil: undefined }),
+  interval: fc.option(fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 30 }) }, serverInterval), {
+    nil: undefined
+  }),
   expiresIn: fc.integer({ min: 5, max: 300 }),
   behaviours: fc.array(behaviour, { minLength: 1, maxLength: 30 }),
   delays: fc.array(fc.nat(8_000), { minLength: 1, maxLength: 30 })
@@ -104,7 +135,10 @@ const runAgainst = (input: {
   readonly delays: ReadonlyArray<number>
 }, dpop = false) => {
   const replies = input.behaviours.map((b, i) => toReply(b, input.delays[i % input.delays.length]!))
-  const script = TestKit.sequence(replies, TestKit.deviceCode({ interval: input.interval, expires_in: input.expiresIn }))
+  const script = TestKit.sequence(
+    replies,
+    TestKit.deviceCode({ interval: input.interval, expires_in: input.expiresIn })
+  )
   return Effect.gen(function*() {
     const config = yield* TestKit.config({ dpop })
     const exit = yield* runVirtual(
@@ -129,7 +163,11 @@ const askedMs = (interval: number | string | undefined): number => {
  * RFC alone: the advertised interval (5 s without one), +5 s (or the server's
  * larger interval) for each slow_down or 429 answered so far.
  */
-const requiredIntervals = (interval: number | string | undefined, behaviours: ReadonlyArray<Behaviour>, polls: number) => {
+const requiredIntervals = (
+  interval: number | string | undefined,
+  behaviours: ReadonlyArray<Behaviour>,
+  polls: number
+) => {
   let current = Math.max(1_000, interval === undefined ? 5_000 : askedMs(interval))
   const out: Array<number> = []
   for (let i = 0; i < polls; i++) {
@@ -165,7 +203,10 @@ const invariants = (input: Parameters<typeof runAgainst>[0], dpop: boolean) =>
     for (const poll of polls) assert.isBelow(poll.sentAt, device.sentAt + input.expiresIn * 1000)
 
     // bounded: at most expires_in / interval polls
-    assert.isAtMost(polls.length, Math.floor(input.expiresIn * 1000 / Math.max(1_000, askedMs(input.interval ?? 5))) + 1)
+    assert.isAtMost(
+      polls.length,
+      Math.floor(input.expiresIn * 1000 / Math.max(1_000, askedMs(input.interval ?? 5))) + 1
+    )
 
     // the outcome is what the last answer said
     if (polls.length === 0) return

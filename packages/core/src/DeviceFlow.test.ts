@@ -69,7 +69,13 @@ describe("DeviceFlow timing (RFC 8628 §3.4–3.5)", () => {
   it.effect("slow_down adds 5 s to this and every later poll", () =>
     Effect.gen(function*() {
       const run = yield* runScript(
-        TestKit.sequence([TestKit.pending(), TestKit.slowDown(), TestKit.pending(), TestKit.slowDown(), TestKit.tokens()])
+        TestKit.sequence([
+          TestKit.pending(),
+          TestKit.slowDown(),
+          TestKit.pending(),
+          TestKit.slowDown(),
+          TestKit.tokens()
+        ])
       )
       assert.isTrue(Exit.isSuccess(run.exit))
       assert.deepStrictEqual(gaps(run), [5, 5, 10, 10, 15])
@@ -77,16 +83,24 @@ describe("DeviceFlow timing (RFC 8628 §3.4–3.5)", () => {
 
   it.effect("slow_down with the server's new interval (GitHub) uses the larger of it and interval + 5 s", () =>
     Effect.gen(function*() {
-      const larger = yield* runScript(TestKit.sequence([TestKit.slowDown({ interval: 20 }), TestKit.pending(), TestKit.tokens()]))
+      const larger = yield* runScript(
+        TestKit.sequence([TestKit.slowDown({ interval: 20 }), TestKit.pending(), TestKit.tokens()])
+      )
       assert.deepStrictEqual(gaps(larger), [5, 20, 20])
-      const smaller = yield* runScript(TestKit.sequence([TestKit.slowDown({ interval: 6 }), TestKit.pending(), TestKit.tokens()]))
+      const smaller = yield* runScript(
+        TestKit.sequence([TestKit.slowDown({ interval: 6 }), TestKit.pending(), TestKit.tokens()])
+      )
       assert.deepStrictEqual(gaps(smaller), [5, 10, 10])
     }))
 
   it.effect("a bare HTTP 429 counts as slow_down", () =>
     Effect.gen(function*() {
       const run = yield* runScript(
-        TestKit.sequence([TestKit.text("Too Many Requests", "text/plain", { status: 429 }), TestKit.pending(), TestKit.tokens()])
+        TestKit.sequence([
+          TestKit.text("Too Many Requests", "text/plain", { status: 429 }),
+          TestKit.pending(),
+          TestKit.tokens()
+        ])
       )
       assert.isTrue(Exit.isSuccess(run.exit))
       assert.deepStrictEqual(gaps(run), [5, 10, 10])
@@ -96,7 +110,10 @@ describe("DeviceFlow timing (RFC 8628 §3.4–3.5)", () => {
     Effect.gen(function*() {
       const run = yield* runScript(
         TestKit.sequence([
-          TestKit.oauthError("rate_limit_exceeded", { status: 429, fields: { error_description: "Too many requests" } }),
+          TestKit.oauthError("rate_limit_exceeded", {
+            status: 429,
+            fields: { error_description: "Too many requests" }
+          }),
           TestKit.pending(),
           TestKit.tokens()
         ])
@@ -107,7 +124,9 @@ describe("DeviceFlow timing (RFC 8628 §3.4–3.5)", () => {
 
   it.effect("a 429 naming a protocol error keeps that error's meaning", () =>
     Effect.gen(function*() {
-      const run = yield* runScript(TestKit.sequence([TestKit.oauthError("invalid_grant", { status: 429 }), TestKit.tokens()]))
+      const run = yield* runScript(
+        TestKit.sequence([TestKit.oauthError("invalid_grant", { status: 429 }), TestKit.tokens()])
+      )
       assert.strictEqual(failure(run.exit)._tag, "OAuthError")
       assert.strictEqual(run.polls.length, 1)
     }))
@@ -256,7 +275,15 @@ describe("DeviceFlow errors", () => {
         assert.strictEqual(error._tag, "OAuthError")
         if (error._tag !== "OAuthError") return
         assert.deepStrictEqual(
-          [error.error, error.errorDescription, error.errorUri, error.errorCodes, error.traceId, error.correlationId, error.status],
+          [
+            error.error,
+            error.errorDescription,
+            error.errorUri,
+            error.errorCodes,
+            error.traceId,
+            error.correlationId,
+            error.status
+          ],
           [code, "AADSTS70000: details", "https://errors.example/x", [70000], "t-1", "c-1", 401]
         )
       }))
@@ -278,7 +305,9 @@ describe("DeviceFlow errors", () => {
         [TestKit.tokens()],
         TestKit.oauthError("invalid_request", {
           status: 200,
-          fields: { error_description: "AADSTS90133: Device Code flow is not supported under /common or /consumers endpoint." }
+          fields: {
+            error_description: "AADSTS90133: Device Code flow is not supported under /common or /consumers endpoint."
+          }
         })
       ))
       const error = failure(run.exit)
@@ -302,17 +331,27 @@ describe("DeviceFlow errors", () => {
       const requests = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.requests)
       assert.strictEqual(failure(exit)._tag, "TransportError")
       assert.deepStrictEqual(requests.map((r) => r.sentAt), [0, 1_000, 3_000])
-    }).pipe(Effect.provide(TestKit.layer({ deviceAuthorization: () => TestKit.transportFailure(), token: () => TestKit.tokens() }))))
+    }).pipe(
+      Effect.provide(TestKit.layer({
+        deviceAuthorization: () => TestKit.transportFailure(),
+        token: () => TestKit.tokens()
+      }))
+    ))
 
   it.effect("the device authorization request waits for the server's Retry-After before trying again", () => {
-    const busy = (seconds: number) => TestKit.text("", "text/plain", { status: 429, headers: { "retry-after": String(seconds) } })
+    const busy = (seconds: number) =>
+      TestKit.text("", "text/plain", { status: 429, headers: { "retry-after": String(seconds) } })
     const answers = [busy(7), busy(3)]
     return Effect.gen(function*() {
       const exit = yield* runVirtual(acquire())
       const requests = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.requests)
       assert.isTrue(Exit.isSuccess(exit))
       // Retry-After 7 s (over the 1 s backoff), then Retry-After 3 s (over the 2 s backoff)
-      assert.deepStrictEqual(requests.filter((r) => r.endpoint === "deviceAuthorization").map((r) => r.sentAt), [0, 7_000, 10_000])
+      assert.deepStrictEqual(requests.filter((r) => r.endpoint === "deviceAuthorization").map((r) => r.sentAt), [
+        0,
+        7_000,
+        10_000
+      ])
     }).pipe(Effect.provide(TestKit.layer({
       deviceAuthorization: ({ attempt }) => answers[attempt] ?? TestKit.deviceCode(),
       token: () => TestKit.tokens()
@@ -320,14 +359,29 @@ describe("DeviceFlow errors", () => {
   })
 
   it.effect("the device authorization request follows the polls' rule on what is retryable: server_error is asked again, access_denied is not", () => {
-    const answers = [TestKit.oauthError("server_error", { status: 500 }), TestKit.oauthError("temporarily_unavailable", { status: 400 })]
+    const answers = [
+      TestKit.oauthError("server_error", { status: 500 }),
+      TestKit.oauthError("temporarily_unavailable", { status: 400 })
+    ]
     return Effect.gen(function*() {
       const exit = yield* runVirtual(acquire())
       const requests = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.requests)
       assert.isTrue(Exit.isSuccess(exit))
-      assert.deepStrictEqual(requests.filter((r) => r.endpoint === "deviceAuthorization").map((r) => r.sentAt), [0, 1_000, 3_000])
-      const [denied, sent] = yield* Effect.zip(runVirtual(acquire()), Effect.flatMap(TestKit.FakeServer, (s) => s.requests)).pipe(
-        Effect.provide(TestKit.layer({ deviceAuthorization: () => TestKit.oauthError("access_denied", { status: 500 }), token: () => TestKit.tokens() }))
+      assert.deepStrictEqual(requests.filter((r) => r.endpoint === "deviceAuthorization").map((r) => r.sentAt), [
+        0,
+        1_000,
+        3_000
+      ])
+      const [denied, sent] = yield* Effect.zip(
+        runVirtual(acquire()),
+        Effect.flatMap(TestKit.FakeServer, (s) => s.requests)
+      ).pipe(
+        Effect.provide(
+          TestKit.layer({
+            deviceAuthorization: () => TestKit.oauthError("access_denied", { status: 500 }),
+            token: () => TestKit.tokens()
+          })
+        )
       )
       const error = failure(denied)
       assert.isTrue(error._tag === "OAuthError" && error.error === "access_denied")
@@ -382,7 +436,9 @@ describe("DeviceFlow interruption", () => {
   it.effect("a caller's timeout interrupts the flow like Ctrl-C", () =>
     Effect.gen(function*() {
       const exit = yield* runVirtual(Effect.timeout(acquire(), "12 seconds"))
-      assert.isTrue(Exit.isFailure(exit) && Cause.isFailType(exit.cause) && exit.cause.error._tag === "TimeoutException")
+      assert.isTrue(
+        Exit.isFailure(exit) && Cause.isFailType(exit.cause) && exit.cause.error._tag === "TimeoutException"
+      )
       const polls = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.polls)
       assert.deepStrictEqual(polls.map((p) => p.sentAt), [5_000, 10_000])
     }).pipe(Effect.provide(TestKit.layer(TestKit.scenarios.pendingThenSuccess(100)))))
@@ -421,16 +477,27 @@ describe("DeviceFlow results and events", () => {
       // expires_in counts from when the successful poll was sent (t = 10 s)
       assert.deepStrictEqual(Option.map(result.expiresOn, DateTime.toEpochMillis), Option.some(10_000 + 3_600_000))
       assert.deepStrictEqual(result.scopes, ["openid", "profile", "offline_access"])
-      assert.strictEqual(Option.map(result.refreshToken, Redacted.value).pipe(Option.getOrThrow), TestKit.secrets.refreshToken)
+      assert.strictEqual(
+        Option.map(result.refreshToken, Redacted.value).pipe(Option.getOrThrow),
+        TestKit.secrets.refreshToken
+      )
       assert.strictEqual(Option.getOrThrow(result.idTokenClaims).sub, TestKit.secrets.idTokenSubject)
       assert.notInclude(JSON.stringify(result), TestKit.secrets.accessToken)
       assert.notInclude(JSON.stringify(result), TestKit.secrets.refreshToken)
     }).pipe(Effect.provide(TestKit.layer(TestKit.scenarios.pendingThenSuccess(1)))))
 
   const refused: ReadonlyArray<readonly [string, DeviceAuthorization.DeviceCodeRequest, string]> = [
-    ["a client_secret in extraTokenParams", { extraTokenParams: { client_secret: "x" } }, "extraTokenParams.client_secret"],
+    [
+      "a client_secret in extraTokenParams",
+      { extraTokenParams: { client_secret: "x" } },
+      "extraTokenParams.client_secret"
+    ],
     ["a device_code in extraTokenParams", { extraTokenParams: { device_code: "x" } }, "extraTokenParams.device_code"],
-    ["a grant_type in extraTokenParams", { extraTokenParams: { grant_type: "password" } }, "extraTokenParams.grant_type"],
+    [
+      "a grant_type in extraTokenParams",
+      { extraTokenParams: { grant_type: "password" } },
+      "extraTokenParams.grant_type"
+    ],
     ["a client_id in extraParams", { extraParams: { client_id: "other" } }, "extraParams.client_id"],
     ["a control character in an extraParams name", { extraParams: { "a\r\nb": "x" } }, "extraParams"],
     ["a value that is not a string", { extraTokenParams: { n: 1 as unknown as string } }, "extraTokenParams.n"]
@@ -449,7 +516,11 @@ describe("DeviceFlow results and events", () => {
     Effect.gen(function*() {
       const config = yield* TestKit.config({ tokenParams: { resource: "api://x" } })
       const exit = yield* runVirtual(
-        DeviceFlow.acquireToken(config, { scopes: ["api"], extraParams: { audience: "a" }, extraTokenParams: { foo: "bar" } }, {
+        DeviceFlow.acquireToken(config, {
+          scopes: ["api"],
+          extraParams: { audience: "a" },
+          extraTokenParams: { foo: "bar" }
+        }, {
           onCode: () => {}
         })
       )
@@ -472,7 +543,10 @@ describe("DeviceFlow results and events", () => {
     Effect.gen(function*() {
       const post = yield* TestKit.config({ clientSecret: Redacted.make("s3cr3t") })
       yield* runVirtual(DeviceFlow.acquireToken(post, {}, { onCode: () => {} }))
-      const basic = yield* TestKit.config({ clientSecret: Redacted.make("s3cr3t"), clientAuthMethod: "client_secret_basic" })
+      const basic = yield* TestKit.config({
+        clientSecret: Redacted.make("s3cr3t"),
+        clientAuthMethod: "client_secret_basic"
+      })
       yield* runVirtual(DeviceFlow.acquireToken(basic, {}, { onCode: () => {} }))
       const requests = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.requests)
       assert.strictEqual(requests[1]!.params.client_secret, "s3cr3t")
@@ -488,7 +562,13 @@ describe("DeviceFlow results and events", () => {
       assert.isTrue(Exit.isSuccess(exit))
       if (!Exit.isSuccess(exit)) return
       const events = Chunk.toReadonlyArray(exit.value)
-      assert.deepStrictEqual(events.map((e) => e._tag), ["CodeIssued", "Pending", "SlowedDown", "Retrying", "Succeeded"])
+      assert.deepStrictEqual(events.map((e) => e._tag), [
+        "CodeIssued",
+        "Pending",
+        "SlowedDown",
+        "Retrying",
+        "Succeeded"
+      ])
       const [, pending, slowed, retrying] = events
       assert.strictEqual(pending?._tag === "Pending" && DateTime.toEpochMillis(pending.nextPollAt), 10_000)
       assert.strictEqual(slowed?._tag === "SlowedDown" && Duration.toSeconds(slowed.interval), 10)
@@ -513,7 +593,9 @@ describe("DeviceSession: resuming in another process", () => {
         const last = Exit.isSuccess(exit) ? Option.getOrThrow(exit.value) : undefined
         assert.strictEqual(last?._tag, "SlowedDown")
         return last?._tag === "SlowedDown" ? DeviceSession.toJson(last.session) : ""
-      }).pipe(Effect.provide(TestKit.layer(TestKit.sequence([TestKit.pending(), TestKit.slowDown(), TestKit.tokens()]))))
+      }).pipe(
+        Effect.provide(TestKit.layer(TestKit.sequence([TestKit.pending(), TestKit.slowDown(), TestKit.tokens()])))
+      )
       assert.include(saved, TestKit.secrets.deviceCode) // the saved form must carry the code to be resumable
       yield* TestClock.adjust("2 seconds")
 
@@ -533,7 +615,11 @@ describe("DeviceSession: resuming in another process", () => {
       const config = yield* TestKit.config()
       const code = yield* Effect.flatMap(
         runVirtual(DeviceFlow.events(config).pipe(Stream.take(1), Stream.runHead)),
-        (exit) => (Exit.isSuccess(exit) && Option.isSome(exit.value) && exit.value.value._tag === "CodeIssued" ? Effect.succeed(exit.value.value.session) : Effect.dieMessage("no code"))
+        (
+          exit
+        ) => (Exit.isSuccess(exit) && Option.isSome(exit.value) && exit.value.value._tag === "CodeIssued"
+          ? Effect.succeed(exit.value.value.session)
+          : Effect.dieMessage("no code"))
       )
       const resumedAt = yield* TestClock.currentTimeMillis
       const exit = yield* runVirtual(DeviceFlow.resume(config, code, { unobservedPoll: true }))
@@ -646,10 +732,14 @@ describe("DeviceFlow: servers that are down but answer in OAuth words", () => {
   it.effect("and when the failure budget is spent, the server's own error is kept", () =>
     Effect.gen(function*() {
       const config = yield* TestKit.config()
-      const exit = yield* runVirtual(DeviceFlow.acquireToken(config, {}, { onCode: () => {}, policy: { maxConsecutiveFailures: 2 } }))
+      const exit = yield* runVirtual(
+        DeviceFlow.acquireToken(config, {}, { onCode: () => {}, policy: { maxConsecutiveFailures: 2 } })
+      )
       const error = failure(exit)
       assert.isTrue(error._tag === "OAuthError" && error.error === "temporarily_unavailable")
-    }).pipe(Effect.provide(TestKit.layer(TestKit.sequence([TestKit.oauthError("temporarily_unavailable", { status: 503 })])))))
+    }).pipe(
+      Effect.provide(TestKit.layer(TestKit.sequence([TestKit.oauthError("temporarily_unavailable", { status: 503 })])))
+    ))
 })
 
 describe("DeviceFlow.acquireToken onEvent", () => {

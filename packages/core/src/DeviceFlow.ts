@@ -161,7 +161,8 @@ export const acquireToken: <R = never>(
   config: ClientConfig,
   request: DeviceAuthorization.DeviceCodeRequest,
   options: AcquireOptions<R>
-) => Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> = internal.acquireToken
+) => Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> =
+  internal.acquireToken
 
 /**
  * Continue polling a saved session (from another process, or after a

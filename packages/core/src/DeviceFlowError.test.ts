@@ -39,7 +39,10 @@ const samples: ReadonlyArray<DeviceFlowError.DeviceFlowError> = [
     correlationId: "c-1"
   }),
   new DeviceFlowError.InvalidResponse({ endpoint: TOKEN, status: 200, field: "access_token", reason: "is missing" }),
-  new DeviceFlowError.InvalidResponse({ endpoint: TOKEN, reason: "is an HTML page (text/html), not an OAuth JSON answer" }),
+  new DeviceFlowError.InvalidResponse({
+    endpoint: TOKEN,
+    reason: "is an HTML page (text/html), not an OAuth JSON answer"
+  }),
   new DeviceFlowError.TransportError({ endpoint: TOKEN, reason: "ECONNREFUSED" }),
   new DeviceFlowError.TransportError({ endpoint: TOKEN, status: 503, reason: "the server asked to try again later" }),
   new DeviceFlowError.InvalidConfiguration({ field: "endpoints.token", reason: "must use https" })
@@ -95,7 +98,10 @@ describe("DeviceFlowError messages", () => {
   })
 
   it("InvalidResponse names the field when one is at fault, and the status when there is one", () => {
-    assert.strictEqual(samples[4]!.message, `Invalid response (HTTP 200 from ${TOKEN}): field "access_token" is missing`)
+    assert.strictEqual(
+      samples[4]!.message,
+      `Invalid response (HTTP 200 from ${TOKEN}): field "access_token" is missing`
+    )
     assert.strictEqual(
       samples[5]!.message,
       `Invalid response (${TOKEN}): is an HTML page (text/html), not an OAuth JSON answer`
@@ -152,13 +158,22 @@ describe("DeviceFlowError remediation hints", () => {
   }
 
   it("AccessDenied gets hints too (Conditional Access blocks device code sign-in)", () => {
-    const error = new DeviceFlowError.AccessDenied({ endpoint: TOKEN, status: 400, error: "access_denied", errorCodes: [53003] })
+    const error = new DeviceFlowError.AccessDenied({
+      endpoint: TOKEN,
+      status: 400,
+      error: "access_denied",
+      errorCodes: [53003]
+    })
     assert.include(error.remediation, "Conditional Access")
     assert.include(error.message, "Conditional Access")
   })
 
   it("GitHub's device_flow_disabled says to enable Device Flow in the app settings", () => {
-    const error = oauthError({ status: 200, error: "device_flow_disabled", errorDescription: "Device Flow must be explicitly enabled for this App" })
+    const error = oauthError({
+      status: 200,
+      error: "device_flow_disabled",
+      errorDescription: "Device Flow must be explicitly enabled for this App"
+    })
     assert.include(error.remediation, "enable \"Device Flow\"")
     assert.include(error.message, "enable \"Device Flow\"")
   })
@@ -239,7 +254,11 @@ describe("the DeviceFlowError schema", () => {
 
   it.effect("a TransportError's cause survives as an Error with its message", () =>
     Effect.gen(function*() {
-      const error = new DeviceFlowError.TransportError({ endpoint: TOKEN, reason: "reset", cause: new Error("ECONNRESET") })
+      const error = new DeviceFlowError.TransportError({
+        endpoint: TOKEN,
+        reason: "reset",
+        cause: new Error("ECONNRESET")
+      })
       const wire = JSON.parse(JSON.stringify(yield* Schema.encode(DeviceFlowError.DeviceFlowError)(error)))
       const decoded = yield* Schema.decodeUnknown(DeviceFlowError.DeviceFlowError)(wire)
       assert.strictEqual(decoded._tag, "TransportError")
@@ -254,7 +273,9 @@ describe("the DeviceFlowError schema", () => {
       assert.isTrue(Exit.isFailure(yield* Effect.exit(decode({ _tag: "Nope", endpoint: TOKEN, reason: "x" }))))
       assert.isTrue(Exit.isFailure(yield* Effect.exit(decode({ _tag: "OAuthError", endpoint: TOKEN, status: 400 }))))
       assert.isTrue(
-        Exit.isFailure(yield* Effect.exit(decode({ _tag: "DeviceCodeExpired", reason: "later", expiredAt: 0, endpoint: TOKEN })))
+        Exit.isFailure(
+          yield* Effect.exit(decode({ _tag: "DeviceCodeExpired", reason: "later", expiredAt: 0, endpoint: TOKEN }))
+        )
       )
     }))
 })

@@ -116,7 +116,9 @@ export class DeviceCodeExpired extends Schema.TaggedError<DeviceCodeExpired>("@d
     }
     return this.reason === "deadline"
       ? `Sign-in was not completed in time: the code expires at ${at}, before another poll could be sent: start again and enter the new code sooner`
-      : `The authorization server reports the code expired (expired_token, HTTP ${this.status ?? "?"} from ${this.endpoint}): start again`
+      : `The authorization server reports the code expired (expired_token, HTTP ${
+        this.status ?? "?"
+      } from ${this.endpoint}): start again`
   }
 }
 

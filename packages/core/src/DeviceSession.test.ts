@@ -10,20 +10,28 @@ const saved = fc.record({
 const now = fc.integer({ min: 0, max: 2_000_000_000_000 })
 
 describe("DeviceSession.resumeTiming: how a saved session polls again", () => {
-  it.prop("never early: not before the saved next poll, nor sooner than a full interval from now", [saved, now, fc.boolean()], ([session, at, unobserved]) => {
+  it.prop("never early: not before the saved next poll, nor sooner than a full interval from now", [
+    saved,
+    now,
+    fc.boolean()
+  ], ([session, at, unobserved]) => {
     const timing = DeviceSession.resumeTiming(session, at, unobserved)
     assert.isAtLeast(timing.nextPollAt, session.nextPollAt)
     assert.isAtLeast(timing.nextPollAt - at, timing.intervalMs)
   })
 
-  it.prop("never faster: the interval is the saved one, raised by a slow_down's 5 s when a poll may have gone unseen (RFC 8628 §3.5)", [saved, now, fc.boolean()], ([session, at, unobserved]) => {
-    const { intervalMs } = DeviceSession.resumeTiming(session, at, unobserved)
-    const expected = PollSchedule.clampInterval(
-      session.intervalMs + (unobserved ? PollSchedule.SLOW_DOWN_INCREMENT_MS : 0)
-    )
-    assert.strictEqual(intervalMs, expected)
-    assert.isAtLeast(intervalMs, Math.min(session.intervalMs, PollSchedule.MAX_INTERVAL_MS))
-  })
+  it.prop(
+    "never faster: the interval is the saved one, raised by a slow_down's 5 s when a poll may have gone unseen (RFC 8628 §3.5)",
+    [saved, now, fc.boolean()],
+    ([session, at, unobserved]) => {
+      const { intervalMs } = DeviceSession.resumeTiming(session, at, unobserved)
+      const expected = PollSchedule.clampInterval(
+        session.intervalMs + (unobserved ? PollSchedule.SLOW_DOWN_INCREMENT_MS : 0)
+      )
+      assert.strictEqual(intervalMs, expected)
+      assert.isAtLeast(intervalMs, Math.min(session.intervalMs, PollSchedule.MAX_INTERVAL_MS))
+    }
+  )
 
   it("a session saved with its next poll far ahead keeps it", () => {
     const timing = DeviceSession.resumeTiming({ intervalMs: 5_000, nextPollAt: 60_000 }, 10_000, false)

@@ -14,8 +14,8 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { InvalidConfiguration } from "./DeviceFlowError.js"
 import * as Dpop from "./Dpop.js"
-import * as PollSchedule from "./PollSchedule.js"
 import { Uri, UserCode } from "./internal/decode.js"
+import * as PollSchedule from "./PollSchedule.js"
 
 /**
  * A pending device flow as data: the code, its deadline, the current interval and the next poll instant, so that another process can resume polling it.

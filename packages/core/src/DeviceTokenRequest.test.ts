@@ -53,7 +53,9 @@ describe("DeviceTokenRequest.request: one poll (RFC 8628 §3.4)", () => {
   it.effect("the token parameters cannot replace the grant or the device code", () =>
     Effect.gen(function*() {
       const config = yield* TestKit.config()
-      yield* runVirtual(DeviceTokenRequest.request(config, { ...POLL, tokenParams: { grant_type: "password", device_code: "other" } }))
+      yield* runVirtual(
+        DeviceTokenRequest.request(config, { ...POLL, tokenParams: { grant_type: "password", device_code: "other" } })
+      )
       const [poll] = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.polls)
       assert.strictEqual(poll!.params.grant_type, DeviceAuthorization.GRANT_TYPE)
       assert.strictEqual(poll!.params.device_code, TestKit.secrets.deviceCode)
@@ -69,7 +71,14 @@ describe("DeviceTokenRequest.request: one poll (RFC 8628 §3.4)", () => {
           polls: yield* Effect.flatMap(TestKit.FakeServer, (s) => s.polls),
           result: DeviceTokenRequest.process(config, POLL, SENT_AT, answer)
         }
-      }).pipe(Effect.provide(Layer.merge(TestKit.layer(TestKit.sequence([TestKit.tokens()]), { dpop: { requireNonce: true } }), Dpop.layerKey(key))))
+      }).pipe(
+        Effect.provide(
+          Layer.merge(
+            TestKit.layer(TestKit.sequence([TestKit.tokens()]), { dpop: { requireNonce: true } }),
+            Dpop.layerKey(key)
+          )
+        )
+      )
       // RFC 9449 §8: the first proof lacks the nonce and is refused; the retry carries it
       assert.strictEqual(polls.length, 2)
       assert.isTrue(polls[0]!.dpop !== undefined && "refused" in polls[0]!.dpop)
@@ -87,7 +96,10 @@ describe("DeviceTokenRequest.process: the answer of one poll (RFC 8628 §3.5)", 
       assert.isTrue(Either.isRight(result))
       if (Either.isLeft(result)) return
       assert.strictEqual(Redacted.value(result.right.accessToken), TestKit.secrets.accessToken)
-      assert.deepStrictEqual(Option.map(result.right.expiresOn, DateTime.toEpochMillis), Option.some(DateTime.toEpochMillis(SENT_AT) + 600_000))
+      assert.deepStrictEqual(
+        Option.map(result.right.expiresOn, DateTime.toEpochMillis),
+        Option.some(DateTime.toEpochMillis(SENT_AT) + 600_000)
+      )
       // RFC 6749 §5.1: no scope in the answer means the requested ones were granted
       assert.deepStrictEqual(result.right.scopes, ["openid", "profile"])
     }))
@@ -103,7 +115,9 @@ describe("DeviceTokenRequest.process: the answer of one poll (RFC 8628 §3.5)", 
 
   it.effect("HTTP 503 without an OAuth error is a TransportError carrying Retry-After in ms", () =>
     Effect.gen(function*() {
-      const error = left((yield* pollOnce(TestKit.text("busy", "text/plain", { status: 503, headers: { "retry-after": "30" } }))).result)
+      const error = left(
+        (yield* pollOnce(TestKit.text("busy", "text/plain", { status: 503, headers: { "retry-after": "30" } }))).result
+      )
       assert.strictEqual(error._tag, "TransportError")
       if (error._tag === "TransportError") {
         assert.strictEqual(error.status, 503)

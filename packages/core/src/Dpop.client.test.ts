@@ -28,7 +28,11 @@ const resourceServer = (nonce: boolean): TestKit.Script => ({
     if (nonce && claims.nonce !== NONCE) {
       return TestKit.text("", "text/plain", {
         status: 401,
-        headers: { "www-authenticate": "DPoP error=\"use_dpop_nonce\", error_description=\"Resource server requires nonce in DPoP proof\"", "dpop-nonce": NONCE }
+        headers: {
+          "www-authenticate":
+            "DPoP error=\"use_dpop_nonce\", error_description=\"Resource server requires nonce in DPoP proof\"",
+          "dpop-nonce": NONCE
+        }
       })
     }
     return TestKit.json({ method, path: url.pathname, ath: claims.ath, htu: claims.htu })
@@ -47,7 +51,9 @@ describe("Dpop on resource requests (RFC 9449 §7, §9)", () => {
   it.effect("withAccessToken sends Authorization: DPoP and a proof bound to the token (ath) and to the URL without query", () =>
     Effect.gen(function*() {
       const key = yield* Dpop.generateKeyPair()
-      const r = yield* call().pipe(Effect.provide(Layer.merge(TestKit.layer(resourceServer(false)), Dpop.layerKey(key))))
+      const r = yield* call().pipe(
+        Effect.provide(Layer.merge(TestKit.layer(resourceServer(false)), Dpop.layerKey(key)))
+      )
       assert.strictEqual(r.status, 200)
       assert.strictEqual(r.body.htu, API)
       assert.strictEqual(r.body.ath, yield* Dpop.accessTokenHash(TOKEN))
@@ -64,7 +70,14 @@ describe("Dpop on resource requests (RFC 9449 §7, §9)", () => {
       const again = yield* call()
       assert.strictEqual(again.status, 200)
       assert.strictEqual(again.requests.length, 3, "the nonce was remembered: no second refusal")
-    }).pipe(Effect.provide(Layer.merge(TestKit.layer(resourceServer(true)), Layer.effect(Dpop.CurrentKey, Effect.map(Dpop.generateKeyPair(), Dpop.makeHolder))))))
+    }).pipe(
+      Effect.provide(
+        Layer.merge(
+          TestKit.layer(resourceServer(true)),
+          Layer.effect(Dpop.CurrentKey, Effect.map(Dpop.generateKeyPair(), Dpop.makeHolder))
+        )
+      )
+    ))
 
   it.effect("a second refusal is the caller's: no loop", () =>
     Effect.gen(function*() {
@@ -73,7 +86,10 @@ describe("Dpop on resource requests (RFC 9449 §7, §9)", () => {
         other: () =>
           TestKit.text("", "text/plain", {
             status: 401,
-            headers: { "www-authenticate": "DPoP error=\"use_dpop_nonce\"", "dpop-nonce": `n-${Math.random()}`.replace(".", "") }
+            headers: {
+              "www-authenticate": "DPoP error=\"use_dpop_nonce\"",
+              "dpop-nonce": `n-${Math.random()}`.replace(".", "")
+            }
           })
       }
       const r = yield* Effect.gen(function*() {

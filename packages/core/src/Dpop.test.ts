@@ -60,9 +60,13 @@ describe("Dpop proofs (RFC 9449 §4.2)", () => {
     ([r]) =>
       Effect.gen(function*() {
         const key = yield* Dpop.generateKeyPair("ES256")
-        const claims = claimsOf(yield* Dpop.proof(key, { ...r, accessToken: r.accessToken && Redacted.make(r.accessToken) }))
+        const claims = claimsOf(
+          yield* Dpop.proof(key, { ...r, accessToken: r.accessToken && Redacted.make(r.accessToken) })
+        )
         if (r.accessToken === undefined) return assert.isFalse("ath" in claims)
-        const digest = new Uint8Array(yield* Effect.promise(() => crypto.subtle.digest("SHA-256", new TextEncoder().encode(r.accessToken!))))
+        const digest = new Uint8Array(
+          yield* Effect.promise(() => crypto.subtle.digest("SHA-256", new TextEncoder().encode(r.accessToken!)))
+        )
         assert.strictEqual(claims.ath, Encoding.encodeBase64Url(digest))
       }),
     { fastCheck: { numRuns: 60 } }
@@ -97,10 +101,17 @@ describe("Dpop proofs (RFC 9449 §4.2)", () => {
   it.effect("a proof for another method, URL, nonce or token is refused by the verifier", () =>
     Effect.gen(function*() {
       const key = yield* Dpop.generateKeyPair()
-      const proof = yield* Dpop.proof(key, { method: "POST", url: "https://as.example/token", nonce: "a", accessToken: "t" })
+      const proof = yield* Dpop.proof(key, {
+        method: "POST",
+        url: "https://as.example/token",
+        nonce: "a",
+        accessToken: "t"
+      })
       const base = { method: "POST", url: "https://as.example/token", nonce: "a", accessToken: "t", now: 0 }
       assert.isTrue(Either.isRight(yield* verify(proof, base)))
-      for (const wrong of [{ method: "GET" }, { url: "https://as.example/other" }, { nonce: "b" }, { accessToken: "u" }]) {
+      for (
+        const wrong of [{ method: "GET" }, { url: "https://as.example/other" }, { nonce: "b" }, { accessToken: "u" }]
+      ) {
         assert.isTrue(Either.isLeft(yield* verify(proof, { ...base, ...wrong })), JSON.stringify(wrong))
       }
       const [h, p, s] = proof.split(".")
@@ -131,7 +142,10 @@ describe("Dpop key pairs", () => {
           assert.notInclude(text, key.publicJwk.x)
         }
         for (const value of Reflect.ownKeys(key).map((k) => (key as any)[k])) {
-          assert.isFalse(typeof value === "object" && value !== null && value.type === "private", "a private key as a property")
+          assert.isFalse(
+            typeof value === "object" && value !== null && value.type === "private",
+            "a private key as a property"
+          )
         }
       }
     }))

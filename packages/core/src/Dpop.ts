@@ -271,8 +271,11 @@ export const withAccessToken: {
     self: HttpClient.HttpClient.With<E, R>,
     accessToken: Redacted.Redacted<string>
   ): Effect.Effect<HttpClient.HttpClient.With<E, R>>
-} = dual(2, <E, R>(self: HttpClient.HttpClient.With<E, R>, accessToken: Redacted.Redacted<string>) =>
-  Effect.map(CurrentKey, (holder) => client.wrap(self, holder, accessToken)))
+} = dual(
+  2,
+  <E, R>(self: HttpClient.HttpClient.With<E, R>, accessToken: Redacted.Redacted<string>) =>
+    Effect.map(CurrentKey, (holder) => client.wrap(self, holder, accessToken))
+)
 
 /**
  * Whether a token request failed because the server refused the DPoP proof

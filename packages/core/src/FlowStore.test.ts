@@ -29,7 +29,17 @@ describe("MemoryFlowStore", () => {
     }))
 
   it("a stored update is server text too: read back, a user code or address with a control is refused, a reason cleaned", () => {
-    const stored = { _tag: "Pending", id: "x", step: "Retrying", userCode: "U", verificationUri: "https://v/", expiresOn: 2, attempt: 1, intervalMs: 5_000, nextPollAt: 1 }
+    const stored = {
+      _tag: "Pending",
+      id: "x",
+      step: "Retrying",
+      userCode: "U",
+      verificationUri: "https://v/",
+      expiresOn: 2,
+      attempt: 1,
+      intervalMs: 5_000,
+      nextPollAt: 1
+    }
     const decode = Schema.decodeUnknownEither(FlowStore.FlowUpdate)
     for (const field of ["userCode", "verificationUri", "verificationUriComplete"]) {
       assert.isTrue(Either.isLeft(decode({ ...stored, [field]: "https://v/\x1b[2K\rSigned in" })), field)
@@ -44,7 +54,14 @@ describe("MemoryFlowStore", () => {
       const echo = `reset while sending device_code=${encodeURIComponent(deviceCode)} (${deviceCode})`
       const config = yield* TestKit.config()
       const store = yield* MemoryFlowStore.make(config, { policy: { maxConsecutiveFailures: 2 } }).pipe(
-        Effect.provide(TestKit.layer(TestKit.sequence([TestKit.transportFailure(echo)], TestKit.deviceCode({ device_code: deviceCode, interval: 1 }))))
+        Effect.provide(
+          TestKit.layer(
+            TestKit.sequence(
+              [TestKit.transportFailure(echo)],
+              TestKit.deviceCode({ device_code: deviceCode, interval: 1 })
+            )
+          )
+        )
       )
       const flow = yield* store.start({})
       const done = yield* Effect.fork(FlowStore.awaitResult(store, flow.id))

@@ -23,9 +23,9 @@ import * as Stream from "effect/Stream"
 import type * as DeviceAuthorization from "./DeviceAuthorization.js"
 import type { DeviceFlowEvent, FlowOptions } from "./DeviceFlow.js"
 import { DeviceFlowError } from "./DeviceFlowError.js"
+import { FreeText, Uri, UserCode } from "./internal/decode.js"
 import { randomId } from "./internal/randomId.js"
 import type { AuthenticationResult } from "./TokenResponse.js"
-import { FreeText, Uri, UserCode } from "./internal/decode.js"
 
 // ---------------------------------------------------------------------------
 // model

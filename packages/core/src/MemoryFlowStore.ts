@@ -35,4 +35,5 @@ export const make: (
 export const layer = (
   config: ClientConfig,
   options: FlowStore.Options = {}
-): Layer.Layer<FlowStore.FlowStore, never, HttpClient.HttpClient> => Layer.scoped(FlowStore.FlowStore, make(config, options))
+): Layer.Layer<FlowStore.FlowStore, never, HttpClient.HttpClient> =>
+  Layer.scoped(FlowStore.FlowStore, make(config, options))

@@ -19,7 +19,10 @@ const outcome: fc.Arbitrary<Outcome> = fc.oneof(
     serverIntervalMs: fc.option(serverSeconds.map((seconds) => seconds * 1000), { nil: undefined }),
     retryAfterMs: fc.option(fc.nat(120_000), { nil: undefined })
   }),
-  fc.record({ _tag: fc.constant("RateLimited" as const), retryAfterMs: fc.option(fc.nat(120_000), { nil: undefined }) }),
+  fc.record({
+    _tag: fc.constant("RateLimited" as const),
+    retryAfterMs: fc.option(fc.nat(120_000), { nil: undefined })
+  }),
   fc.record({ _tag: fc.constant("Failure" as const), retryAfterMs: fc.option(fc.nat(120_000), { nil: undefined }) })
 )
 
@@ -107,12 +110,20 @@ describe("PollSchedule rules", () => {
   it("slow_down with a huge or non-finite server interval never shortens the interval (RFC 8628 §3.5)", () => {
     const timing = PollSchedule.initial({ intervalMs: 1_000, deadline: 600_000 })
     for (const serverIntervalSeconds of [1e306, Number.MAX_VALUE, Number.POSITIVE_INFINITY]) {
-      const decision = PollSchedule.next(timing, { _tag: "SlowDown", serverIntervalMs: serverIntervalSeconds * 1000 }, 1_000)
+      const decision = PollSchedule.next(
+        timing,
+        { _tag: "SlowDown", serverIntervalMs: serverIntervalSeconds * 1000 },
+        1_000
+      )
       assert.isAtLeast(decision.timing.intervalMs, 6_000, String(serverIntervalSeconds))
       assert.strictEqual(decision._tag, "DeadlineReached", String(serverIntervalSeconds))
     }
     for (const serverIntervalSeconds of [Number.NaN, Number.NEGATIVE_INFINITY, -30, 0]) {
-      const decision = PollSchedule.next(timing, { _tag: "SlowDown", serverIntervalMs: serverIntervalSeconds * 1000 }, 1_000)
+      const decision = PollSchedule.next(
+        timing,
+        { _tag: "SlowDown", serverIntervalMs: serverIntervalSeconds * 1000 },
+        1_000
+      )
       assert.deepStrictEqual(decision._tag === "PollAt" && [decision.at, decision.timing.intervalMs], [7_000, 6_000])
     }
   })
@@ -131,7 +142,10 @@ describe("PollSchedule rules", () => {
   it("Retry-After delays the next poll but changes the interval only for 429", () => {
     const timing = PollSchedule.initial({ intervalMs: 5_000, deadline: 600_000 })
     const unavailable = PollSchedule.next(timing, { _tag: "Failure", retryAfterMs: 40_000 }, 1_000)
-    assert.deepStrictEqual(unavailable._tag === "PollAt" && [unavailable.at, unavailable.timing.intervalMs], [41_000, 5_000])
+    assert.deepStrictEqual(unavailable._tag === "PollAt" && [unavailable.at, unavailable.timing.intervalMs], [
+      41_000,
+      5_000
+    ])
     const limited = PollSchedule.next(timing, { _tag: "RateLimited", retryAfterMs: 40_000 }, 1_000)
     assert.deepStrictEqual(limited._tag === "PollAt" && [limited.at, limited.timing.intervalMs], [41_000, 10_000])
   })
@@ -157,13 +171,18 @@ describe("PollSchedule rules", () => {
 })
 
 describe("PollSchedule invariants over arbitrary server behaviour", () => {
-  it.prop("never early: each poll waits at least the current interval after the previous answer", scheduleInput, (input) => {
-    const { codeAnsweredAt, steps } = simulate(input)
-    steps.forEach((step, i) => {
-      const previousEnd = i === 0 ? codeAnsweredAt : steps[i - 1]!.answeredAt
-      assert.isAtLeast(step.sentAt - previousEnd, step.intervalBefore)
-    })
-  }, { fastCheck: { numRuns: 500 } })
+  it.prop(
+    "never early: each poll waits at least the current interval after the previous answer",
+    scheduleInput,
+    (input) => {
+      const { codeAnsweredAt, steps } = simulate(input)
+      steps.forEach((step, i) => {
+        const previousEnd = i === 0 ? codeAnsweredAt : steps[i - 1]!.answeredAt
+        assert.isAtLeast(step.sentAt - previousEnd, step.intervalBefore)
+      })
+    },
+    { fastCheck: { numRuns: 500 } }
+  )
 
   it.prop("Retry-After is honoured: no poll before answer end + Retry-After", scheduleInput, (input) => {
     const { steps } = simulate(input)
@@ -175,29 +194,39 @@ describe("PollSchedule invariants over arbitrary server behaviour", () => {
     })
   }, { fastCheck: { numRuns: 500 } })
 
-  it.prop("the interval never decreases, and every slow_down or 429 raises it by at least 5 s", scheduleInput, (input) => {
-    const { steps } = simulate(input)
-    for (const step of steps) {
-      assert.isAtLeast(step.intervalAfter, step.intervalBefore)
-      if (step.outcome._tag === "SlowDown" || step.outcome._tag === "RateLimited") {
-        assert.isAtLeast(step.intervalAfter - step.intervalBefore, PollSchedule.SLOW_DOWN_INCREMENT_MS)
+  it.prop(
+    "the interval never decreases, and every slow_down or 429 raises it by at least 5 s",
+    scheduleInput,
+    (input) => {
+      const { steps } = simulate(input)
+      for (const step of steps) {
+        assert.isAtLeast(step.intervalAfter, step.intervalBefore)
+        if (step.outcome._tag === "SlowDown" || step.outcome._tag === "RateLimited") {
+          assert.isAtLeast(step.intervalAfter - step.intervalBefore, PollSchedule.SLOW_DOWN_INCREMENT_MS)
+        }
       }
-    }
-  }, { fastCheck: { numRuns: 500 } })
+    },
+    { fastCheck: { numRuns: 500 } }
+  )
 
-  it.prop("the server's interval is honoured: no poll sooner than the interval it advertised or sent with slow_down", scheduleInput, (input) => {
-    const { codeAnsweredAt, steps } = simulate(input)
-    // RFC 8628 §3.5: the client waits "the number of seconds" the server asked for, however many that is
-    const asked = (seconds: number | undefined) => seconds !== undefined && seconds > 0 ? seconds * 1000 : 0
-    if (steps.length > 0) assert.isAtLeast(steps[0]!.sentAt - codeAnsweredAt, asked(input.intervalSeconds))
-    steps.forEach((step, i) => {
-      const next = steps[i + 1]
-      if (next !== undefined && step.outcome._tag === "SlowDown") {
-        const ms = step.outcome.serverIntervalMs
-        assert.isAtLeast(next.sentAt - step.answeredAt, ms !== undefined && ms > 0 ? ms : 0)
-      }
-    })
-  }, { fastCheck: { numRuns: 500 } })
+  it.prop(
+    "the server's interval is honoured: no poll sooner than the interval it advertised or sent with slow_down",
+    scheduleInput,
+    (input) => {
+      const { codeAnsweredAt, steps } = simulate(input)
+      // RFC 8628 §3.5: the client waits "the number of seconds" the server asked for, however many that is
+      const asked = (seconds: number | undefined) => seconds !== undefined && seconds > 0 ? seconds * 1000 : 0
+      if (steps.length > 0) assert.isAtLeast(steps[0]!.sentAt - codeAnsweredAt, asked(input.intervalSeconds))
+      steps.forEach((step, i) => {
+        const next = steps[i + 1]
+        if (next !== undefined && step.outcome._tag === "SlowDown") {
+          const ms = step.outcome.serverIntervalMs
+          assert.isAtLeast(next.sentAt - step.answeredAt, ms !== undefined && ms > 0 ? ms : 0)
+        }
+      })
+    },
+    { fastCheck: { numRuns: 500 } }
+  )
 
   it.prop("no poll at or after issue time + expires_in", scheduleInput, (input) => {
     const { steps } = simulate(input)
@@ -215,7 +244,11 @@ describe("PollSchedule invariants over arbitrary server behaviour", () => {
     steps.forEach((step, i) => {
       const next = steps[i + 1]
       if (next === undefined || step.outcome._tag !== "Failure") return
-      const allowed = Math.max(step.intervalAfter, PollSchedule.defaultPolicy.maxBackoffMs, step.outcome.retryAfterMs ?? 0)
+      const allowed = Math.max(
+        step.intervalAfter,
+        PollSchedule.defaultPolicy.maxBackoffMs,
+        step.outcome.retryAfterMs ?? 0
+      )
       assert.isAtMost(next.sentAt - step.answeredAt, allowed)
     })
   }, { fastCheck: { numRuns: 500 } })

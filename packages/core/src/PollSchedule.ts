@@ -153,7 +153,8 @@ export const clampInterval = (ms: number): number =>
   ms > 0 ? Math.ceil(Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, ms))) : DEFAULT_INTERVAL_MS
 
 // A slow_down's interval, capped before it is compared: one that is not a positive number asks for nothing.
-const askedMs = (ms: number | undefined): number => ms !== undefined && ms > 0 ? Math.ceil(Math.min(MAX_INTERVAL_MS, ms)) : 0
+const askedMs = (ms: number | undefined): number =>
+  ms !== undefined && ms > 0 ? Math.ceil(Math.min(MAX_INTERVAL_MS, ms)) : 0
 
 /**
  * When to send the first poll: one interval after the device authorization
@@ -172,7 +173,12 @@ export const first = (timing: Timing, answeredAt: number): Decision => schedule(
  * @since 0.1.0
  * @category combinators
  */
-export const next = (timing: Timing, outcome: Outcome, answeredAt: number, policy: Policy = defaultPolicy): Decision => {
+export const next = (
+  timing: Timing,
+  outcome: Outcome,
+  answeredAt: number,
+  policy: Policy = defaultPolicy
+): Decision => {
   switch (outcome._tag) {
     case "Pending": {
       const t = { ...timing, consecutiveFailures: 0 }
@@ -203,5 +209,7 @@ const schedule = (timing: Timing, from: number, waitMs: number, retryAfterMs: nu
   const at = from + Math.max(waitMs, retryAfterMs)
   if (at < timing.deadline) return { _tag: "PollAt", at, timing }
   // Say so when it is the server's Retry-After, not the code's life, that leaves no time for another poll.
-  return from + waitMs < timing.deadline ? { _tag: "DeadlineReached", timing, retryAfterMs } : { _tag: "DeadlineReached", timing }
+  return from + waitMs < timing.deadline
+    ? { _tag: "DeadlineReached", timing, retryAfterMs }
+    : { _tag: "DeadlineReached", timing }
 }

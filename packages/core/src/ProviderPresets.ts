@@ -30,4 +30,5 @@ export const presets: Readonly<Record<ProviderId, Provider>> = internal.presets
  * @since 0.1.0
  * @category refinements
  */
-export const isProviderId = (u: unknown): u is ProviderId => typeof u === "string" && (IDS as ReadonlyArray<string>).includes(u)
+export const isProviderId = (u: unknown): u is ProviderId =>
+  typeof u === "string" && (IDS as ReadonlyArray<string>).includes(u)

@@ -38,8 +38,9 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
-import { failure, runVirtual } from "../test/virtual.js"
 import * as TestClock from "effect/TestClock"
+import { failure, runVirtual } from "../test/virtual.js"
+import * as CacheContent from "./CacheContent.js"
 import * as ClientConfig from "./ClientConfig.js"
 import type { DeviceCode } from "./DeviceAuthorization.js"
 import * as DeviceFlow from "./DeviceFlow.js"
@@ -48,7 +49,6 @@ import * as Providers from "./Providers.js"
 import * as PublicClient from "./PublicClient.js"
 import * as ServerMetadata from "./ServerMetadata.js"
 import * as TestKit from "./TestKit.js"
-import * as CacheContent from "./CacheContent.js"
 import * as TokenCache from "./TokenCache.js"
 
 const DEVICE_CODE = TestKit.secrets.deviceCode
@@ -87,7 +87,9 @@ const ENTRA_TID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 const issuedBy = (reply: TestKit.Reply, iss: string): TestKit.Reply => {
   if (reply._tag !== "Body") return reply
   const body = JSON.parse(reply.body) as Record<string, unknown>
-  const claims = JSON.parse(new TextDecoder().decode(Encoding.decodeBase64Url(String(body.id_token).split(".")[1]!).pipe(Either.getOrThrow))) as Record<string, unknown>
+  const claims = JSON.parse(
+    new TextDecoder().decode(Encoding.decodeBase64Url(String(body.id_token).split(".")[1]!).pipe(Either.getOrThrow))
+  ) as Record<string, unknown>
   return { ...reply, body: JSON.stringify({ ...body, id_token: TestKit.idToken({ ...claims, iss }) }) }
 }
 
@@ -99,14 +101,17 @@ const ENTRA_TENANT = "contoso.onmicrosoft.com"
 const entraError = (error: string, code: number | undefined, description: string, status = 400) =>
   TestKit.json({
     error,
-    error_description: `${code === undefined ? "" : `AADSTS${code}: `}${description}\r\nTrace ID: 0b1f5a3e\r\nCorrelation ID: 7d2c\r\nTimestamp: 2024-01-01 00:00:00Z`,
+    error_description: `${
+      code === undefined ? "" : `AADSTS${code}: `
+    }${description}\r\nTrace ID: 0b1f5a3e\r\nCorrelation ID: 7d2c\r\nTimestamp: 2024-01-01 00:00:00Z`,
     ...(code === undefined ? {} : { error_codes: [code] }),
     timestamp: "2024-01-01 00:00:00Z",
     trace_id: "0b1f5a3e-0000-0000-0000-000000000000",
     correlation_id: "7d2c0000-0000-0000-0000-000000000000"
   }, { status })
 
-const entraMessage = "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code FJ9XKZ2QN to authenticate."
+const entraMessage =
+  "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code FJ9XKZ2QN to authenticate."
 
 const entra: Wire = {
   id: "entra",
@@ -126,7 +131,11 @@ const entra: Wire = {
     }),
   interval: 5,
   slowedInterval: 10,
-  pending: entraError("authorization_pending", 70016, "OAuth 2.0 device flow error. Authorization is pending. Continue polling."),
+  pending: entraError(
+    "authorization_pending",
+    70016,
+    "OAuth 2.0 device flow error. Authorization is pending. Continue polling."
+  ),
   slowDown: entraError("slow_down", undefined, "Polling too fast."),
   denied: entraError("authorization_declined", undefined, "The end user denied the authorization request."),
   deniedError: "authorization_declined",
@@ -261,7 +270,10 @@ const google: Wire = {
     }),
   interval: 5,
   slowedInterval: 10,
-  pending: TestKit.oauthError("authorization_pending", { status: 428, fields: { error_description: "Precondition Required" } }),
+  pending: TestKit.oauthError("authorization_pending", {
+    status: 428,
+    fields: { error_description: "Precondition Required" }
+  }),
   slowDown: TestKit.oauthError("slow_down", { status: 403, fields: { error_description: "Forbidden" } }),
   denied: TestKit.oauthError("access_denied", { status: 403, fields: { error_description: "Forbidden" } }),
   deniedError: "access_denied",
@@ -287,16 +299,18 @@ const google: Wire = {
 
 const OKTA_ISSUER = "https://dev-123456.okta.com/oauth2/default"
 const OKTA_CLIENT = "0oa1b2c3d4e5f6g7h8i9"
-const oktaError = (error: string, description: string) => TestKit.oauthError(error, { fields: { error_description: description } })
-const discoveryDocument = (issuer: string, device: string, token: string): NonNullable<TestKit.Script["other"]> => ({ url }) =>
-  url.href === `${issuer}/.well-known/openid-configuration`
-    ? TestKit.json({
-      issuer,
-      device_authorization_endpoint: device,
-      token_endpoint: token,
-      grant_types_supported: ["authorization_code", "refresh_token", DEVICE_GRANT]
-    })
-    : TestKit.text("Not Found", "text/plain", { status: 404 })
+const oktaError = (error: string, description: string) =>
+  TestKit.oauthError(error, { fields: { error_description: description } })
+const discoveryDocument =
+  (issuer: string, device: string, token: string): NonNullable<TestKit.Script["other"]> => ({ url }) =>
+    url.href === `${issuer}/.well-known/openid-configuration`
+      ? TestKit.json({
+        issuer,
+        device_authorization_endpoint: device,
+        token_endpoint: token,
+        grant_types_supported: ["authorization_code", "refresh_token", DEVICE_GRANT]
+      })
+      : TestKit.text("Not Found", "text/plain", { status: 404 })
 
 const okta: Wire = {
   id: "okta",
@@ -360,7 +374,10 @@ const auth0: Wire = {
   slowedInterval: 10,
   pending: auth0Error("authorization_pending", "User has yet to authorize device code."),
   slowDown: auth0Error("slow_down", "You are polling faster than the specified interval of 5 seconds.", 429),
-  denied: auth0Error("access_denied", "User cancelled the confirmation prompt or consent page; the code is no longer valid."),
+  denied: auth0Error(
+    "access_denied",
+    "User cancelled the confirmation prompt or consent page; the code is no longer valid."
+  ),
   deniedError: "access_denied",
   expired: auth0Error("expired_token", "User has not authorized device code within the expected time frame."),
   tokens: TestKit.json({
@@ -383,7 +400,8 @@ const auth0: Wire = {
 // Keycloak
 
 const KEYCLOAK_ISSUER = "https://sso.example.com/realms/demo"
-const keycloakError = (error: string, description: string) => TestKit.oauthError(error, { fields: { error_description: description } })
+const keycloakError = (error: string, description: string) =>
+  TestKit.oauthError(error, { fields: { error_description: description } })
 const keycloak: Wire = {
   id: "keycloak",
   input: { clientId: "devflow-cli", authority: KEYCLOAK_ISSUER },
@@ -467,15 +485,29 @@ const awsSso: Wire = {
   slowedInterval: 6,
   // each scenario uses another of the spellings AWS SDKs accept
   pending: awsException("AuthorizationPendingException", { error: "authorization_pending", error_description: null }),
-  slowDown: awsException("SlowDownException", { __type: "com.amazonaws.ssooidc#SlowDownException", message: "Slow down" }),
-  denied: TestKit.json({ error: "AccessDeniedException", error_description: "The user denied access" }, { status: 400 }),
+  slowDown: awsException("SlowDownException", {
+    __type: "com.amazonaws.ssooidc#SlowDownException",
+    message: "Slow down"
+  }),
+  denied: TestKit.json({ error: "AccessDeniedException", error_description: "The user denied access" }, {
+    status: 400
+  }),
   deniedError: "access_denied",
   expired: awsException("ExpiredTokenException", { message: "Device code has expired" }),
-  tokens: TestKit.json({ accessToken: ACCESS_TOKEN, tokenType: "Bearer", expiresIn: 28_800, refreshToken: REFRESH_TOKEN }),
+  tokens: TestKit.json({
+    accessToken: ACCESS_TOKEN,
+    tokenType: "Bearer",
+    expiresIn: 28_800,
+    refreshToken: REFRESH_TOKEN
+  }),
   verificationUri: "https://device.sso.us-east-1.amazonaws.com/",
   checkRequests: (device, poll) => {
     // JSON bodies with camelCase names; the registered client, not the name it was registered under
-    assert.deepStrictEqual(device.params, { clientId: AWS_CLIENT_ID, clientSecret: AWS_CLIENT_SECRET, startUrl: AWS_START_URL })
+    assert.deepStrictEqual(device.params, {
+      clientId: AWS_CLIENT_ID,
+      clientSecret: AWS_CLIENT_SECRET,
+      startUrl: AWS_START_URL
+    })
     assert.deepStrictEqual(poll.params, {
       clientId: AWS_CLIENT_ID,
       clientSecret: AWS_CLIENT_SECRET,
@@ -581,8 +613,15 @@ for (const wire of wires) {
         wire.checkRequests(run.device[0]!, run.polls[0]!)
         assert.strictEqual(Redacted.value(result.accessToken), ACCESS_TOKEN)
         assert.strictEqual(run.code?.verificationUri, wire.verificationUri)
-        assert.isTrue(Providers.checkVerificationUri({ provider: wire.id, input: wire.input }, run.code!.verificationUri).trusted)
-        assert.isTrue(Providers.checkVerificationUri({ provider: wire.id, input: wire.input, config: run.config }, run.code!.verificationUri).trusted)
+        assert.isTrue(
+          Providers.checkVerificationUri({ provider: wire.id, input: wire.input }, run.code!.verificationUri).trusted
+        )
+        assert.isTrue(
+          Providers.checkVerificationUri(
+            { provider: wire.id, input: wire.input, config: run.config },
+            run.code!.verificationUri
+          ).trusted
+        )
       }))
 
     it.effect("pending: polls once per interval, measured from the end of each answer, until approval", () =>
@@ -597,7 +636,12 @@ for (const wire of wires) {
       Effect.gen(function*() {
         const run = yield* replay(wire, [wire.pending, wire.slowDown, wire.pending, wire.tokens])
         succeeded(run.exit)
-        assert.deepStrictEqual(gaps(run.requests), [wire.interval, wire.interval, wire.slowedInterval, wire.slowedInterval])
+        assert.deepStrictEqual(gaps(run.requests), [
+          wire.interval,
+          wire.interval,
+          wire.slowedInterval,
+          wire.slowedInterval
+        ])
       }))
 
     it.effect("denial: AccessDenied keeping the server's error", () =>
@@ -636,7 +680,9 @@ for (const wire of wires) {
 describe("provider specifics", () => {
   it.effect("entra: the server's message is passed through; Entra's error fields are kept", () =>
     Effect.gen(function*() {
-      const run = yield* replay(entra, [entraError("invalid_grant", 70000, "The provided value for the input parameter 'device_code' is not valid.")])
+      const run = yield* replay(entra, [
+        entraError("invalid_grant", 70000, "The provided value for the input parameter 'device_code' is not valid.")
+      ])
       assert.strictEqual(run.code?.message, entraMessage)
       const error = failure(run.exit)
       assert.strictEqual(error._tag, "OAuthError")
@@ -667,7 +713,10 @@ describe("provider specifics", () => {
           }),
         token: ({ attempt }) =>
           attempt === 0
-            ? TestKit.form({ error: "authorization_pending", error_description: "The authorization request is still pending." })
+            ? TestKit.form({
+              error: "authorization_pending",
+              error_description: "The authorization request is still pending."
+            })
             : TestKit.form({ access_token: ACCESS_TOKEN, token_type: "bearer", scope: "repo" })
       }, github.endpoints)
       const result = succeeded(run.exit)
@@ -676,7 +725,14 @@ describe("provider specifics", () => {
       assert.isTrue(Option.isNone(result.refreshToken))
     }))
 
-  for (const code of ["device_flow_disabled", "incorrect_client_credentials", "incorrect_device_code", "unsupported_grant_type"]) {
+  for (
+    const code of [
+      "device_flow_disabled",
+      "incorrect_client_credentials",
+      "incorrect_device_code",
+      "unsupported_grant_type"
+    ]
+  ) {
     it.effect(`github: ${code} (HTTP 200) is a terminal OAuthError`, () =>
       Effect.gen(function*() {
         const run = yield* replay(github, [githubError(code, "GitHub says no")])
@@ -703,9 +759,11 @@ describe("provider specifics", () => {
       const program = Effect.gen(function*() {
         const config = yield* Providers.resolve("auth0", auth0.input)
         const session = yield* Ref.make<DeviceSession | undefined>(undefined)
-        const first = yield* runVirtual(Stream.runDrain(DeviceFlow.events(config).pipe(
-          Stream.tap((e) => (e._tag === "CodeIssued" ? Ref.set(session, e.session) : Effect.void))
-        )))
+        const first = yield* runVirtual(Stream.runDrain(
+          DeviceFlow.events(config).pipe(
+            Stream.tap((e) => (e._tag === "CodeIssued" ? Ref.set(session, e.session) : Effect.void))
+          )
+        ))
         const firstError = failure(first)
         assert.strictEqual(firstError._tag, "DeviceCodeExpired")
         const second = yield* runVirtual(DeviceFlow.resume(config, (yield* Ref.get(session))!))
@@ -768,7 +826,11 @@ describe("aws-sso: registration, camelCase JSON, exception names", () => {
       const register = run.requests[0]!
       assert.strictEqual(register.url, `${AWS_BASE}/client/register`)
       assert.strictEqual(register.method, "POST")
-      assert.deepStrictEqual(register.params, { clientName: "devflow", clientType: "public", scopes: "[\"sso:account:access\"]" })
+      assert.deepStrictEqual(register.params, {
+        clientName: "devflow",
+        clientType: "public",
+        scopes: "[\"sso:account:access\"]"
+      })
       const config = run.config!
       assert.strictEqual(config.clientId, AWS_CLIENT_ID)
       assert.isTrue(Redacted.isRedacted(config.clientSecret))
@@ -777,7 +839,10 @@ describe("aws-sso: registration, camelCase JSON, exception names", () => {
       assert.strictEqual(config.wire, "aws-sso-oidc")
       // camelCase answers read as RFC fields
       assert.strictEqual(run.code?.userCode, "PQRS-TUVW")
-      assert.strictEqual(run.code?.verificationUriComplete, "https://device.sso.us-east-1.amazonaws.com/?user_code=PQRS-TUVW")
+      assert.strictEqual(
+        run.code?.verificationUriComplete,
+        "https://device.sso.us-east-1.amazonaws.com/?user_code=PQRS-TUVW"
+      )
       assert.strictEqual(Duration.toSeconds(run.code!.interval), 1)
       assert.strictEqual(Redacted.value(Option.getOrThrow(result.refreshToken)), REFRESH_TOKEN)
       assert.deepStrictEqual(result.scopes, ["sso:account:access"])
@@ -797,11 +862,23 @@ describe("aws-sso: registration, camelCase JSON, exception names", () => {
     }))
 
   const spellings: ReadonlyArray<readonly [string, TestKit.Reply, string]> = [
-    ["error: rfc code + header", awsException("AuthorizationPendingException", { error: "authorization_pending" }), "Pending"],
+    [
+      "error: rfc code + header",
+      awsException("AuthorizationPendingException", { error: "authorization_pending" }),
+      "Pending"
+    ],
     ["error: exception name", TestKit.json({ error: "AuthorizationPendingException" }, { status: 400 }), "Pending"],
-    ["__type with namespace", TestKit.json({ __type: "com.amazonaws.ssooidc#SlowDownException" }, { status: 400 }), "SlowedDown"],
+    [
+      "__type with namespace",
+      TestKit.json({ __type: "com.amazonaws.ssooidc#SlowDownException" }, { status: 400 }),
+      "SlowedDown"
+    ],
     ["header only", awsException("SlowDownException", {}), "SlowedDown"],
-    ["code field", TestKit.json({ code: "AuthorizationPendingException", message: "pending" }, { status: 400 }), "Pending"]
+    [
+      "code field",
+      TestKit.json({ code: "AuthorizationPendingException", message: "pending" }, { status: 400 }),
+      "Pending"
+    ]
   ]
   for (const [name, reply, expected] of spellings) {
     it.effect(`exception spelling "${name}" is read as its RFC code`, () =>
@@ -842,7 +919,10 @@ describe("aws-sso: registration, camelCase JSON, exception names", () => {
 
   it.effect("InternalServerException (HTTP 500) is retried like any server failure", () =>
     Effect.gen(function*() {
-      const run = yield* replay(awsSso, [awsException("InternalServerException", { message: "oops" }, 500), awsSso.tokens])
+      const run = yield* replay(awsSso, [
+        awsException("InternalServerException", { message: "oops" }, 500),
+        awsSso.tokens
+      ])
       succeeded(run.exit)
       assert.strictEqual(run.polls.length, 2)
     }))
@@ -852,7 +932,11 @@ describe("aws-sso: registration, camelCase JSON, exception names", () => {
       const run = yield* runFlow("aws-sso", awsSso.input, {
         deviceAuthorization: () => awsSso.device(600),
         token: () => awsSso.tokens,
-        other: () => awsException("InvalidClientMetadataException", { error: "InvalidClientMetadataException", error_description: "bad scopes" })
+        other: () =>
+          awsException("InvalidClientMetadataException", {
+            error: "InvalidClientMetadataException",
+            error_description: "bad scopes"
+          })
       }, awsSso.endpoints)
       const error = failure(run.exit)
       assert.strictEqual(error._tag, "OAuthError")
@@ -862,11 +946,19 @@ describe("aws-sso: registration, camelCase JSON, exception names", () => {
 
   it.effect("registerAwsClient returns the secret Redacted and its expiry", () =>
     Effect.gen(function*() {
-      const client = yield* Providers.registerAwsClient({ base: AWS_BASE, clientName: "devflow", scopes: ["sso:account:access"] })
+      const client = yield* Providers.registerAwsClient({
+        base: AWS_BASE,
+        clientName: "devflow",
+        scopes: ["sso:account:access"]
+      })
       assert.strictEqual(client.clientId, AWS_CLIENT_ID)
       assert.strictEqual(Redacted.value(client.clientSecret), AWS_CLIENT_SECRET)
       assert.strictEqual(client.clientSecretExpiresAt?.epochMillis, 1_707_776_000_000)
-    }).pipe(Effect.provide(TestKit.layer({ deviceAuthorization: () => TestKit.hang, token: () => TestKit.hang, other: awsRegistration }))))
+    }).pipe(Effect.provide(TestKit.layer({
+      deviceAuthorization: () => TestKit.hang,
+      token: () => TestKit.hang,
+      other: awsRegistration
+    }))))
 })
 
 describe("base-URL override keeps the provider's wire quirks", () => {
@@ -890,7 +982,11 @@ describe("base-URL override keeps the provider's wire quirks", () => {
         token: ({ attempt }) => (attempt === 0 ? entra.pending : issuedBy(entra.tokens, `${origin}/${ENTRA_TID}/v2.0`))
       }, endpoints)
       succeeded(run.exit)
-      assert.deepStrictEqual(run.requests.map((r) => r.url), [endpoints.deviceAuthorization, endpoints.token, endpoints.token])
+      assert.deepStrictEqual(run.requests.map((r) => r.url), [
+        endpoints.deviceAuthorization,
+        endpoints.token,
+        endpoints.token
+      ])
       assert.strictEqual(run.code?.message, "use https://microsoft.com/deviceloginus")
       // Entra's issuer is the user's own tenant under the cloud's sign-in host
       assert.strictEqual(run.config?.issuer, `${origin}/{tenantid}/v2.0`)
@@ -899,18 +995,36 @@ describe("base-URL override keeps the provider's wire quirks", () => {
   it.effect("entra: the issuer an id_token must name is its tenant under the cloud's issuing host", () =>
     Effect.gen(function*() {
       const issuerAt = (authority: string) =>
-        Effect.map(Providers.resolve("entra", { clientId: ENTRA_CLIENT, authority: `${authority}/${ENTRA_TENANT}` }), (c) => c.issuer)
-      assert.strictEqual(yield* issuerAt("https://login.microsoftonline.com"), "https://login.microsoftonline.com/{tenantid}/v2.0")
+        Effect.map(
+          Providers.resolve("entra", { clientId: ENTRA_CLIENT, authority: `${authority}/${ENTRA_TENANT}` }),
+          (c) => c.issuer
+        )
+      assert.strictEqual(
+        yield* issuerAt("https://login.microsoftonline.com"),
+        "https://login.microsoftonline.com/{tenantid}/v2.0"
+      )
       // the public cloud's aliases issue as login.microsoftonline.com
-      assert.strictEqual(yield* issuerAt("https://login.microsoft.com"), "https://login.microsoftonline.com/{tenantid}/v2.0")
-      assert.strictEqual(yield* issuerAt("https://login.windows.net"), "https://login.microsoftonline.com/{tenantid}/v2.0")
-      assert.strictEqual(yield* issuerAt("https://login.microsoftonline.us"), "https://login.microsoftonline.us/{tenantid}/v2.0")
+      assert.strictEqual(
+        yield* issuerAt("https://login.microsoft.com"),
+        "https://login.microsoftonline.com/{tenantid}/v2.0"
+      )
+      assert.strictEqual(
+        yield* issuerAt("https://login.windows.net"),
+        "https://login.microsoftonline.com/{tenantid}/v2.0"
+      )
+      assert.strictEqual(
+        yield* issuerAt("https://login.microsoftonline.us"),
+        "https://login.microsoftonline.us/{tenantid}/v2.0"
+      )
       assert.isUndefined(yield* issuerAt("https://login.chinacloudapi.cn"))
     }).pipe(Effect.provide(serverLayer(TestKit.sequence([TestKit.tokens()])))))
 
   it.effect("entra with the tenant in the authority URL", () =>
     Effect.gen(function*() {
-      const run = yield* replay({ ...entra, input: { clientId: ENTRA_CLIENT, authority: `https://login.microsoftonline.com/${ENTRA_TENANT}/v2.0` } }, [
+      const run = yield* replay({
+        ...entra,
+        input: { clientId: ENTRA_CLIENT, authority: `https://login.microsoftonline.com/${ENTRA_TENANT}/v2.0` }
+      }, [
         entra.tokens
       ])
       succeeded(run.exit)
@@ -922,12 +1036,21 @@ describe("base-URL override keeps the provider's wire quirks", () => {
       const endpoints = { deviceAuthorization: `${host}/login/device/code`, token: `${host}/login/oauth/access_token` }
       const run = yield* runFlow("github", { clientId: GITHUB_CLIENT, authority: host }, {
         deviceAuthorization: () =>
-          TestKit.json({ device_code: DEVICE_CODE, user_code: "WDJB-MJHT", verification_uri: `${host}/login/device`, expires_in: 900, interval: 5 }),
+          TestKit.json({
+            device_code: DEVICE_CODE,
+            user_code: "WDJB-MJHT",
+            verification_uri: `${host}/login/device`,
+            expires_in: 900,
+            interval: 5
+          }),
         token: ({ attempt }) => [github.pending, github.slowDown, github.tokens][Math.min(attempt, 2)]!
       }, endpoints)
       succeeded(run.exit)
       assert.deepStrictEqual(gaps(run.requests), [5, 5, 12])
-      assert.isTrue(Providers.checkVerificationUri({ provider: "github", input: { authority: host } }, `${host}/login/device`).trusted)
+      assert.isTrue(
+        Providers.checkVerificationUri({ provider: "github", input: { authority: host } }, `${host}/login/device`)
+          .trusted
+      )
     }))
 
   it.effect("google at a loopback test double: verification_url, the secret and 428/403 kept", () =>
@@ -981,11 +1104,20 @@ describe("base-URL override keeps the provider's wire quirks", () => {
         token: ({ attempt }) => (attempt === 0 ? awsSso.pending : awsSso.tokens),
         other: ({ url }) =>
           url.href === `${base}/client/register`
-            ? TestKit.json({ clientId: AWS_CLIENT_ID, clientSecret: AWS_CLIENT_SECRET, clientSecretExpiresAt: 1_707_776_000 })
+            ? TestKit.json({
+              clientId: AWS_CLIENT_ID,
+              clientSecret: AWS_CLIENT_SECRET,
+              clientSecretExpiresAt: 1_707_776_000
+            })
             : TestKit.text("Not Found", "text/plain", { status: 404 })
       }, endpoints)
       succeeded(run.exit)
-      assert.deepStrictEqual(run.requests.map((r) => r.url), [`${base}/client/register`, endpoints.deviceAuthorization, endpoints.token, endpoints.token])
+      assert.deepStrictEqual(run.requests.map((r) => r.url), [
+        `${base}/client/register`,
+        endpoints.deviceAuthorization,
+        endpoints.token,
+        endpoints.token
+      ])
       assert.strictEqual(run.polls[0]!.params.grantType, DEVICE_GRANT)
     }))
 })
@@ -1003,7 +1135,6 @@ const refused = (id: Providers.ProviderId, input: Providers.ProviderInput) =>
   }).pipe(Effect.provide(serverLayer(TestKit.sequence([TestKit.tokens()]))))
 
 describe("resolve refuses before any request", () => {
-
   it.effect("entra without a tenant: the AADSTS50059 explanation", () =>
     Effect.gen(function*() {
       for (const id of ["entra", "entra-v1"] as const) {
@@ -1043,7 +1174,10 @@ describe("resolve refuses before any request", () => {
   it.effect("auth0 without tenant or authority, or with both", () =>
     Effect.gen(function*() {
       assert.strictEqual((yield* refused("auth0", { clientId: AUTH0_CLIENT })).field, "tenant")
-      assert.strictEqual((yield* refused("auth0", { clientId: AUTH0_CLIENT, tenant: "a", authority: "https://b.example" })).field, "tenant")
+      assert.strictEqual(
+        (yield* refused("auth0", { clientId: AUTH0_CLIENT, tenant: "a", authority: "https://b.example" })).field,
+        "tenant"
+      )
       assert.strictEqual((yield* refused("auth0", { clientId: AUTH0_CLIENT, tenant: "evil.com/x" })).field, "tenant")
     }))
 
@@ -1058,7 +1192,11 @@ describe("resolve refuses before any request", () => {
     Effect.gen(function*() {
       assert.strictEqual((yield* refused("okta", { clientId: OKTA_CLIENT })).field, "authority")
       assert.strictEqual((yield* refused("generic", { clientId: "c" })).field, "authority")
-      const error = yield* refused("generic", { clientId: "c", authority: "https://a.example", issuer: "https://b.example" })
+      const error = yield* refused("generic", {
+        clientId: "c",
+        authority: "https://a.example",
+        issuer: "https://b.example"
+      })
       assert.strictEqual(error.field, "issuer")
     }))
 
@@ -1067,14 +1205,27 @@ describe("resolve refuses before any request", () => {
       assert.strictEqual((yield* refused("aws-sso", { clientId: "devflow", startUrl: AWS_START_URL })).field, "region")
       assert.strictEqual((yield* refused("aws-sso", { clientId: "devflow", region: "us-east-1" })).field, "startUrl")
       assert.strictEqual((yield* refused("aws-sso", { ...awsSso.input, region: "mars-1" })).field, "region")
-      assert.strictEqual((yield* refused("aws-sso", { ...awsSso.input, startUrl: "http://d-1.awsapps.com/start" })).field, "startUrl")
+      assert.strictEqual(
+        (yield* refused("aws-sso", { ...awsSso.input, startUrl: "http://d-1.awsapps.com/start" })).field,
+        "startUrl"
+      )
       assert.strictEqual((yield* refused("aws-sso", { ...awsSso.input, scopes: ["bad scope"] })).field, "scopes")
     }))
 
   it.effect("http to a non-loopback host, for any preset", () =>
     Effect.gen(function*() {
-      assert.strictEqual((yield* refused("github", { clientId: GITHUB_CLIENT, authority: "http://github.example.com" })).field, "authority")
-      assert.strictEqual((yield* refused("entra", { clientId: ENTRA_CLIENT, tenant: ENTRA_TENANT, authority: "http://login.example.com" })).field, "authority")
+      assert.strictEqual(
+        (yield* refused("github", { clientId: GITHUB_CLIENT, authority: "http://github.example.com" })).field,
+        "authority"
+      )
+      assert.strictEqual(
+        (yield* refused("entra", {
+          clientId: ENTRA_CLIENT,
+          tenant: ENTRA_TENANT,
+          authority: "http://login.example.com"
+        })).field,
+        "authority"
+      )
     }))
 })
 
@@ -1099,11 +1250,21 @@ describe("resolve: configurations", () => {
       for (const prefix of ["", "/auth", "/keycloak", "/sso", "/identity/kc"]) {
         const issuer = `https://idp.example.com${prefix}/realms/ops`
         const config = yield* resolved("keycloak", { clientId: "devflow-cli", issuer })
-        assert.strictEqual(config.endpoints.deviceAuthorization, `${issuer}/protocol/openid-connect/auth/device`, prefix)
+        assert.strictEqual(
+          config.endpoints.deviceAuthorization,
+          `${issuer}/protocol/openid-connect/auth/device`,
+          prefix
+        )
         assert.strictEqual(config.endpoints.token, `${issuer}/protocol/openid-connect/token`, prefix)
       }
       // still a realm: a path that does not end in /realms/{realm} is refused
-      for (const authority of ["https://idp.example.com/sso", "https://idp.example.com/realms", "https://idp.example.com/realms/a/b"]) {
+      for (
+        const authority of [
+          "https://idp.example.com/sso",
+          "https://idp.example.com/realms",
+          "https://idp.example.com/realms/a/b"
+        ]
+      ) {
         assert.strictEqual((yield* refused("keycloak", { clientId: "c", authority })).field, "authority", authority)
       }
     }))
@@ -1117,7 +1278,12 @@ describe("resolve: configurations", () => {
       assert.strictEqual(google.endpoints.deviceAuthorization, `${base}/device/code`)
       const auth0 = yield* resolved("auth0", { clientId: AUTH0_CLIENT, authority: base })
       assert.strictEqual(auth0.endpoints.token, `${base}/oauth/token`)
-      const aws = yield* resolved("aws-sso", { ...awsSso.input, region: undefined, clientSecret: Redacted.make("s"), authority: base })
+      const aws = yield* resolved("aws-sso", {
+        ...awsSso.input,
+        region: undefined,
+        clientSecret: Redacted.make("s"),
+        authority: base
+      })
       assert.strictEqual(aws.endpoints.token, `${base}/token`)
       // Entra behind a proxy: the tenant in the path or given apart
       const inPath = yield* resolved("entra", { clientId: ENTRA_CLIENT, authority: `${base}/${ENTRA_TENANT}` })
@@ -1125,7 +1291,10 @@ describe("resolve: configurations", () => {
       const apart = yield* resolved("entra", { clientId: ENTRA_CLIENT, authority: base, tenant: ENTRA_TENANT })
       assert.strictEqual(apart.endpoints.deviceAuthorization, `${base}/${ENTRA_TENANT}/oauth2/v2.0/devicecode`)
       // Entra's own hosts serve tenants at the root only
-      const own = yield* refused("entra", { clientId: ENTRA_CLIENT, authority: `https://login.microsoftonline.com/x/${ENTRA_TENANT}` })
+      const own = yield* refused("entra", {
+        clientId: ENTRA_CLIENT,
+        authority: `https://login.microsoftonline.com/x/${ENTRA_TENANT}`
+      })
       assert.include(own.reason, "too many path segments")
     }))
 
@@ -1150,12 +1319,19 @@ describe("resolve: configurations", () => {
         "profile",
         "offline_access"
       ])
-      assert.deepStrictEqual((yield* resolved("github", { clientId: GITHUB_CLIENT, scopes: ["repo"] })).scopes, ["repo"])
+      assert.deepStrictEqual((yield* resolved("github", { clientId: GITHUB_CLIENT, scopes: ["repo"] })).scopes, [
+        "repo"
+      ])
     }))
 
   it.effect("auth0 tenant forms: dev-abc, dev-abc.eu, dev-abc.eu.auth0.com", () =>
     Effect.gen(function*() {
-      for (const [tenant, host] of [["dev-abc", "dev-abc.auth0.com"], ["dev-abc.eu", "dev-abc.eu.auth0.com"], ["Dev-Abc.EU.auth0.com", "dev-abc.eu.auth0.com"]]) {
+      for (
+        const [tenant, host] of [["dev-abc", "dev-abc.auth0.com"], ["dev-abc.eu", "dev-abc.eu.auth0.com"], [
+          "Dev-Abc.EU.auth0.com",
+          "dev-abc.eu.auth0.com"
+        ]]
+      ) {
         const config = yield* resolved("auth0", { clientId: AUTH0_CLIENT, tenant: tenant! })
         assert.strictEqual(config.endpoints.deviceAuthorization, `https://${host}/oauth/device/code`)
       }
@@ -1187,13 +1363,21 @@ describe("checkVerificationUri (RFC 8628 §5.4 remote phishing)", () => {
     ["entra", "https://login.microsoftonline.com/device", true],
     ["entra", "https://microsoft.com.evil.example/devicelogin", false],
     ["entra", "http://microsoft.com/devicelogin", false],
-    [{ provider: "entra", input: { authority: "https://login.chinacloudapi.cn" } }, "https://login.chinacloudapi.cn/device", true],
+    [
+      { provider: "entra", input: { authority: "https://login.chinacloudapi.cn" } },
+      "https://login.chinacloudapi.cn/device",
+      true
+    ],
     ["entra-v1", "https://microsoft.com/devicelogin", true],
     ["github", "https://github.com/login/device", true],
     ["github", "https://GitHub.com./login/device", true],
     ["github", "https://github.com@evil.example/login/device", false],
     ["github", "https://github.example.com/login/device", false],
-    [{ provider: "github", input: { authority: "https://github.example.com" } }, "https://github.example.com/login/device", true],
+    [
+      { provider: "github", input: { authority: "https://github.example.com" } },
+      "https://github.example.com/login/device",
+      true
+    ],
     ["google", "https://www.google.com/device", true],
     ["google", "https://google.com/device", true],
     ["google", "https://accounts.google.evil.example/device", false],
@@ -1202,13 +1386,25 @@ describe("checkVerificationUri (RFC 8628 §5.4 remote phishing)", () => {
     [{ provider: "auth0", input: { tenant: "dev-abc.us" } }, "https://attacker.auth0.com/activate", false],
     // a malformed tenant never turns into a trusted host
     [{ provider: "auth0", input: { tenant: "evil.example/x" } }, "https://evil.example/activate", false],
-    [{ provider: "aws-sso", input: { region: "evil.example/x" } }, "https://device.sso.evil.example/x.amazonaws.com/", false],
+    [
+      { provider: "aws-sso", input: { region: "evil.example/x" } },
+      "https://device.sso.evil.example/x.amazonaws.com/",
+      false
+    ],
     [{ provider: "okta", input: { issuer: OKTA_ISSUER } }, "https://dev-123456.okta.com/activate", true],
     [{ provider: "okta", input: { issuer: OKTA_ISSUER } }, "https://dev-999999.okta.com/activate", false],
-    [{ provider: "keycloak", input: { authority: KEYCLOAK_ISSUER } }, "https://sso.example.com/realms/demo/device", true],
+    [
+      { provider: "keycloak", input: { authority: KEYCLOAK_ISSUER } },
+      "https://sso.example.com/realms/demo/device",
+      true
+    ],
     [{ provider: "aws-sso", input: { region: "us-east-1" } }, "https://device.sso.us-east-1.amazonaws.com/", true],
     [{ provider: "aws-sso", input: { region: "us-east-1" } }, "https://d-1234567890.awsapps.com/start/#/device", true],
-    [{ provider: "aws-sso", input: { region: "us-east-1" } }, "https://device.sso.us-east-1.amazonaws.com.evil.example/", false],
+    [
+      { provider: "aws-sso", input: { region: "us-east-1" } },
+      "https://device.sso.us-east-1.amazonaws.com.evil.example/",
+      false
+    ],
     [{ provider: "aws-sso", input: { region: "cn-north-1" } }, "https://device.sso.cn-north-1.amazonaws.com.cn/", true],
     [
       { provider: "aws-sso", input: { region: "us-east-1", startUrl: "https://ssoins-1234.portal.us-east-1.app.aws" } },
@@ -1222,7 +1418,11 @@ describe("checkVerificationUri (RFC 8628 §5.4 remote phishing)", () => {
     ["github", "javascript:alert(1)", false]
   ]
   for (const [target, uri, trusted] of cases) {
-    const name = typeof target === "string" ? target : "provider" in target ? `${target.provider} ${JSON.stringify(target.input ?? {})}` : "config"
+    const name = typeof target === "string"
+      ? target
+      : "provider" in target
+      ? `${target.provider} ${JSON.stringify(target.input ?? {})}`
+      : "config"
     it(`${name}: ${uri} → ${trusted ? "trusted" : "warn"}`, () => {
       const verdict = check(target, uri)
       assert.strictEqual(verdict.trusted, trusted, verdict.reason)
@@ -1300,7 +1500,11 @@ describe("aws-sso: the client registration is kept in the token cache, as the AW
     Effect.gen(function*() {
       const first = succeeded(yield* signIn)
       yield* TestClock.adjust("9 hours")
-      const config = yield* ClientConfig.make({ clientId: AWS_CLIENT_ID, endpoints: awsSso.endpoints, wire: "aws-sso-oidc" })
+      const config = yield* ClientConfig.make({
+        clientId: AWS_CLIENT_ID,
+        endpoints: awsSso.endpoints,
+        wire: "aws-sso-oidc"
+      })
       const later = yield* PublicClient.make({ config })
       const error = failure(yield* Effect.exit(later.acquireTokenSilent(["sso:account:access"], first.account)))
       assert.strictEqual(error._tag, "InteractionRequired")

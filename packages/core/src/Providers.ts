@@ -38,11 +38,11 @@ import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as ClientConfig from "./ClientConfig.js"
 import type { InvalidConfiguration, InvalidResponse, OAuthError, TransportError } from "./DeviceFlowError.js"
-import type * as ScopeForm from "./ScopeForm.js"
 import * as providerInput from "./internal/providerInput.js"
 import * as verificationHost from "./internal/verificationHost.js"
 import * as verificationUriComplete from "./internal/verificationUriComplete.js"
 import * as ProviderPresets from "./ProviderPresets.js"
+import type * as ScopeForm from "./ScopeForm.js"
 import type * as ServerMetadata from "./ServerMetadata.js"
 
 /**

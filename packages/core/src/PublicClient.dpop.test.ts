@@ -4,6 +4,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { runVirtual, success } from "../test/virtual.js"
+import * as CacheContent from "./CacheContent.js"
 import * as DeviceFlow from "./DeviceFlow.js"
 import type { DeviceSession } from "./DeviceSession.js"
 import * as Dpop from "./Dpop.js"
@@ -11,13 +12,13 @@ import { processHolder } from "./internal/dpopClient.js"
 import * as PublicClient from "./PublicClient.js"
 import * as TestKit from "./TestKit.js"
 import * as TestKitCache from "./TestKitCache.js"
-import * as CacheContent from "./CacheContent.js"
 import * as TokenCache from "./TokenCache.js"
 
 const scopes = ["openid", "offline_access", "api.read"]
 
 // A later process: the default key holder of a process that never signed in (a new key, no nonces).
-const inNewProcess = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provideService(effect, Dpop.CurrentKey, processHolder())
+const inNewProcess = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.provideService(effect, Dpop.CurrentKey, processHolder())
 
 const app = (dpop: boolean = true) =>
   Effect.flatMap(TestKit.config({ dpop }), (config) => PublicClient.make({ config }))
@@ -32,14 +33,21 @@ describe("DPoP keys kept with the tokens they bind (RFC 9449 §5)", () => {
       const client = yield* app()
       const signedIn = success(yield* runVirtual(client.acquireTokenWithDeviceCode({ scopes }, { onCode: () => {} })))
       assert.strictEqual(signedIn.tokenType, "DPoP")
-      const kept = CacheContent.findDpopKey(yield* Effect.flatMap(TokenCache.TokenCache, (c) => c.read), client.authority, client.config.clientId, signedIn.account.id)
+      const kept = CacheContent.findDpopKey(
+        yield* Effect.flatMap(TokenCache.TokenCache, (c) => c.read),
+        client.authority,
+        client.config.clientId,
+        signedIn.account.id
+      )
       assert.isDefined(kept)
       // the key of this sign-in, not the process's: it dies with these tokens
       assert.notStrictEqual(kept!.jkt, (yield* (yield* Dpop.CurrentKey).key).thumbprint)
       const polls = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.polls)
       assert.deepStrictEqual([...new Set(jkts(polls))], [kept!.jkt])
 
-      const later = yield* inNewProcess(Effect.flatMap(app(), (c) => c.acquireTokenSilent(scopes, signedIn.account, { forceRefresh: true })))
+      const later = yield* inNewProcess(
+        Effect.flatMap(app(), (c) => c.acquireTokenSilent(scopes, signedIn.account, { forceRefresh: true }))
+      )
       assert.strictEqual(later.source, "refresh")
       assert.strictEqual(later.tokenType, "DPoP")
       const after = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.polls)
@@ -63,7 +71,9 @@ describe("DPoP keys kept with the tokens they bind (RFC 9449 §5)", () => {
       const cache = yield* TokenCache.TokenCache
       yield* cache.update((c) => ({ ...c, dpopKeys: new Map() }))
       const later = yield* inNewProcess(
-        Effect.exit(Effect.flatMap(app(), (c) => c.acquireTokenSilent(scopes, signedIn.account, { forceRefresh: true })))
+        Effect.exit(
+          Effect.flatMap(app(), (c) => c.acquireTokenSilent(scopes, signedIn.account, { forceRefresh: true }))
+        )
       )
       assert.isTrue(Exit.isFailure(later) && String(later.cause).includes("invalid_grant"), String(later))
     }).pipe(Effect.provide(Layer.merge(TokenCache.layerMemory, TestKit.layer(server.script, { dpop: {} }))))
@@ -72,11 +82,17 @@ describe("DPoP keys kept with the tokens they bind (RFC 9449 §5)", () => {
   it.effect("a Bearer sign-in keeps no key, and drops one an earlier DPoP sign-in kept", () => {
     const server = TestKitCache.refreshServer()
     return Effect.gen(function*() {
-      const bound = success(yield* runVirtual(Effect.flatMap(app(), (c) => c.acquireTokenWithDeviceCode({ scopes }, { onCode: () => {} }))))
+      const bound = success(
+        yield* runVirtual(Effect.flatMap(app(), (c) => c.acquireTokenWithDeviceCode({ scopes }, { onCode: () => {} })))
+      )
       const cache = yield* TokenCache.TokenCache
       assert.strictEqual((yield* cache.read).dpopKeys.size, 1)
       // the same server, answering Bearer to a sign-in without proofs
-      const bearer = success(yield* runVirtual(Effect.flatMap(app(false), (c) => c.acquireTokenWithDeviceCode({ scopes }, { onCode: () => {} }))))
+      const bearer = success(
+        yield* runVirtual(
+          Effect.flatMap(app(false), (c) => c.acquireTokenWithDeviceCode({ scopes }, { onCode: () => {} }))
+        )
+      )
       assert.strictEqual(bearer.tokenType, "Bearer")
       assert.strictEqual(bearer.account.id, bound.account.id)
       assert.strictEqual((yield* cache.read).dpopKeys.size, 0)
@@ -92,7 +108,10 @@ describe("DPoP keys kept with the tokens they bind (RFC 9449 §5)", () => {
       yield* runVirtual(
         DeviceFlow.acquireToken(config, {}, {
           onCode: () => {},
-          onEvent: (e) => e._tag === "CodeIssued" ? Effect.zipRight(Effect.sync(() => (saved = e.session)), Effect.interrupt) : Effect.void
+          onEvent: (e) =>
+            e._tag === "CodeIssued"
+              ? Effect.zipRight(Effect.sync(() => (saved = e.session)), Effect.interrupt)
+              : Effect.void
         })
       ).pipe(Effect.provide(Dpop.layerKey(key)))
       assert.strictEqual(saved?.dpopKey?.jkt, key.thumbprint)
@@ -103,7 +122,9 @@ describe("DPoP keys kept with the tokens they bind (RFC 9449 §5)", () => {
       assert.deepStrictEqual([...new Set(jkts(polls))], [key.thumbprint])
       // a damaged key is refused before any poll
       const damaged = yield* inNewProcess(
-        Effect.exit(DeviceFlow.resume(config, { ...saved!, dpopKey: { ...saved!.dpopKey!, jkt: "another" } } as DeviceSession))
+        Effect.exit(
+          DeviceFlow.resume(config, { ...saved!, dpopKey: { ...saved!.dpopKey!, jkt: "another" } } as DeviceSession)
+        )
       )
       assert.isTrue(Exit.isFailure(damaged) && String(damaged.cause).includes("session.dpopKey"))
     }).pipe(Effect.provide(TestKit.layer(TestKit.scenarios.pendingThenSuccess(2), { dpop: { required: true } }))))

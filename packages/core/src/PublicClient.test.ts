@@ -6,13 +6,14 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import { failure, runVirtual } from "../test/virtual.js"
+import * as CacheContent from "./CacheContent.js"
 import * as PublicClient from "./PublicClient.js"
 import * as TestKit from "./TestKit.js"
 import * as TestKitCache from "./TestKitCache.js"
-import * as CacheContent from "./CacheContent.js"
 import * as TokenCache from "./TokenCache.js"
 
-const withServer = (script: TestKit.Script) => Effect.provide(Layer.merge(TokenCache.layerMemory, TestKit.layer(script)))
+const withServer = (script: TestKit.Script) =>
+  Effect.provide(Layer.merge(TokenCache.layerMemory, TestKit.layer(script)))
 
 const client = (options: Partial<PublicClient.PublicClientOptions> = {}) =>
   Effect.flatMap(TestKit.config(), (config) => PublicClient.make({ config, ...options }))
@@ -31,7 +32,9 @@ describe("PublicClient (the MSAL PublicClientApplication model)", () => {
       const app = yield* client()
       assert.deepStrictEqual(yield* app.getAccounts, [])
       const prompt = yield* TestKit.recordingPrompt
-      const signedIn = succeeded(yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes }, { onCode: prompt.onCode })))
+      const signedIn = succeeded(
+        yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes }, { onCode: prompt.onCode }))
+      )
       assert.strictEqual(signedIn.source, "device_code")
       assert.strictEqual((yield* prompt.shown).length, 1)
       assert.deepStrictEqual(signedIn.account, TestKitCache.account)
@@ -45,10 +48,12 @@ describe("PublicClient (the MSAL PublicClientApplication model)", () => {
     }).pipe(withServer(server.script))
   })
 
-  for (const [what, claims] of [
-    ["another issuer", { ...TestKitCache.claims, iss: "https://evil.example" }],
-    ["another client", { ...TestKitCache.claims, aud: "someone-else" }]
-  ] as const) {
+  for (
+    const [what, claims] of [
+      ["another issuer", { ...TestKitCache.claims, iss: "https://evil.example" }],
+      ["another client", { ...TestKitCache.claims, aud: "someone-else" }]
+    ] as const
+  ) {
     it.effect(`an id_token from ${what} names no account: the sign-in fails with InvalidResponse(id_token), nothing is stored`, () =>
       Effect.gen(function*() {
         const config = yield* TestKit.config({ issuer: TestKit.ISSUER })
@@ -102,11 +107,22 @@ describe("PublicClient (the MSAL PublicClientApplication model)", () => {
 
   it.effect("a server without id_token (GitHub): one account per authority and client, replaced by a new sign-in", () => {
     const github = TestKit.sequence([
-      TestKit.tokens({ token_type: "bearer", scope: "repo,gist", expires_in: undefined, refresh_token: undefined, id_token: undefined })
+      TestKit.tokens({
+        token_type: "bearer",
+        scope: "repo,gist",
+        expires_in: undefined,
+        refresh_token: undefined,
+        id_token: undefined
+      })
     ])
     return Effect.gen(function*() {
-      const app = yield* Effect.flatMap(TestKit.config({ scopeForm: "github" }), (config) => PublicClient.make({ config }))
-      const first = succeeded(yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes: ["repo"] }, { onCode: () => {} })))
+      const app = yield* Effect.flatMap(
+        TestKit.config({ scopeForm: "github" }),
+        (config) => PublicClient.make({ config })
+      )
+      const first = succeeded(
+        yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes: ["repo"] }, { onCode: () => {} }))
+      )
       assert.strictEqual(first.account.kind, "client")
       succeeded(yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes: ["repo"] }, { onCode: () => {} })))
       const accounts = yield* app.getAccounts
@@ -123,12 +139,18 @@ describe("PublicClient (the MSAL PublicClientApplication model)", () => {
       const app = yield* client()
       for (const id of ["1", "2"]) {
         succeeded(
-          yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes: ["repo"], identity: { id, username: `user${id}` } }, { onCode: () => {} }))
+          yield* runVirtual(
+            app.acquireTokenWithDeviceCode({ scopes: ["repo"], identity: { id, username: `user${id}` } }, {
+              onCode: () => {}
+            })
+          )
         )
       }
       assert.deepStrictEqual((yield* app.getAccounts).map((a) => a.username), ["user1", "user2"])
       const error = failure(
-        yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes: ["repo"], identity: { id: " " } }, { onCode: () => {} }))
+        yield* runVirtual(
+          app.acquireTokenWithDeviceCode({ scopes: ["repo"], identity: { id: " " } }, { onCode: () => {} })
+        )
       )
       assert.strictEqual(error._tag, "InvalidConfiguration")
     }).pipe(withServer(github))
@@ -170,7 +192,10 @@ describe("PublicClient: a client secret the refresh grant needs (Google, GitHub 
     })
     return server
   }
-  const withSecret = Effect.flatMap(TestKit.config({ clientSecret: Redacted.make(SECRET) }), (config) => PublicClient.make({ config }))
+  const withSecret = Effect.flatMap(
+    TestKit.config({ clientSecret: Redacted.make(SECRET) }),
+    (config) => PublicClient.make({ config })
+  )
   // a later process that was not given the secret (the CLI's `devflow token`)
   const withoutSecret = Effect.flatMap(TestKit.config(), (config) => PublicClient.make({ config }))
 
@@ -202,7 +227,10 @@ describe("PublicClient: a client secret the refresh grant needs (Google, GitHub 
       )
       const { account } = succeeded(yield* runVirtual(app.acquireTokenWithDeviceCode({ scopes }, { onCode: () => {} })))
       const cache = yield* TokenCache.TokenCache
-      assert.strictEqual(CacheContent.findClient(yield* cache.read, TestKit.TOKEN_ENDPOINT, TestKit.CLIENT_ID), undefined)
+      assert.strictEqual(
+        CacheContent.findClient(yield* cache.read, TestKit.TOKEN_ENDPOINT, TestKit.CLIENT_ID),
+        undefined
+      )
       yield* TestClock.adjust("6 minutes")
       const error = failure(yield* Effect.exit((yield* withoutSecret).acquireTokenSilent(scopes, account)))
       assert.strictEqual(error._tag, "InteractionRequired")

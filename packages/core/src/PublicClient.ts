@@ -35,15 +35,15 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Account from "./Account.js"
+import * as CacheContent from "./CacheContent.js"
 import { type ClientConfig, validateEndpoint } from "./ClientConfig.js"
 import type { DeviceCodeRequest } from "./DeviceAuthorization.js"
 import * as DeviceFlow from "./DeviceFlow.js"
-import * as Dpop from "./Dpop.js"
 import { type DeviceFlowError, InvalidConfiguration } from "./DeviceFlowError.js"
+import * as Dpop from "./Dpop.js"
 import * as DpopKeep from "./internal/dpopKeep.js"
 import * as internal from "./internal/silent.js"
 import { DEFAULT_EXPIRY_SKEW, DEFAULT_REQUEST_TIMEOUT, type SilentError, type TokenResult } from "./Silent.js"
-import * as CacheContent from "./CacheContent.js"
 import { TokenCache, type TokenCacheError } from "./TokenCache.js"
 
 /**
@@ -190,7 +190,11 @@ export const make = (
           ? { tokenEndpoint: config.endpoints.token, secret: config.clientSecret, authMethod: config.clientAuthMethod }
           : undefined
         const store = Effect.gen(function*() {
-          yield* cache.save({ ...internal.saveInput(authority, clientId, account, result, now), client: secret, dpopKey })
+          yield* cache.save({
+            ...internal.saveInput(authority, clientId, account, result, now),
+            client: secret,
+            dpopKey
+          })
           if (options.storeClientSecret === false) {
             // opting out also forgets a secret an earlier sign-in kept (a registration is not the user's secret)
             yield* cache.update((content) => {
@@ -212,7 +216,10 @@ export const make = (
       authority,
       getAccounts: cache.getAccounts(authority, clientId),
       getAccount: (id) =>
-        Effect.map(cache.getAccounts(authority, clientId), (accounts) => Option.fromNullable(accounts.find((a) => a.id === id))),
+        Effect.map(
+          cache.getAccounts(authority, clientId),
+          (accounts) => Option.fromNullable(accounts.find((a) => a.id === id))
+        ),
       acquireTokenWithDeviceCode,
       acquireTokenSilent: (scopes, account, silentOptions) =>
         internal.acquireSilentWith(cache, {

@@ -79,7 +79,10 @@ const attached = globalValue(
  * @since 0.1.0
  * @category combinators
  */
-export const set = (request: HttpClientRequest.HttpClientRequest, limits: RequestLimits): HttpClientRequest.HttpClientRequest => {
+export const set = (
+  request: HttpClientRequest.HttpClientRequest,
+  limits: RequestLimits
+): HttpClientRequest.HttpClientRequest => {
   attached.set(request, limits)
   return request
 }

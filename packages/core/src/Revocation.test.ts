@@ -18,7 +18,11 @@ const serving = (reply: TestKit.Reply) =>
 const revoke = (overrides: Parameters<typeof TestKit.config>[0] = {}) =>
   Effect.gen(function*() {
     const config = yield* TestKit.config({
-      endpoints: { deviceAuthorization: TestKit.DEVICE_AUTHORIZATION_ENDPOINT, token: TestKit.TOKEN_ENDPOINT, revocation: REVOKE },
+      endpoints: {
+        deviceAuthorization: TestKit.DEVICE_AUTHORIZATION_ENDPOINT,
+        token: TestKit.TOKEN_ENDPOINT,
+        revocation: REVOKE
+      },
       ...overrides
     })
     return yield* Effect.exit(Revocation.revoke(config, Redacted.make(TOKEN)))
@@ -31,7 +35,11 @@ describe("Revocation.revoke (RFC 7009)", () => {
       assert.strictEqual(exit._tag, "Success")
       const [request] = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.requests)
       assert.strictEqual(request!.method, "POST")
-      assert.deepStrictEqual(request!.params, { token: TOKEN, token_type_hint: "refresh_token", client_id: TestKit.CLIENT_ID })
+      assert.deepStrictEqual(request!.params, {
+        token: TOKEN,
+        token_type_hint: "refresh_token",
+        client_id: TestKit.CLIENT_ID
+      })
     }).pipe(Effect.provide(serving(TestKit.text("", "text/plain")))))
 
   it.effect("a confidential client authenticates as at the token endpoint", () =>
@@ -46,7 +54,11 @@ describe("Revocation.revoke (RFC 7009)", () => {
       const error = failure(yield* revoke())
       assert.strictEqual(error._tag, "OAuthError")
       assert.notInclude(error.message, TOKEN)
-    }).pipe(Effect.provide(serving(TestKit.oauthError("unsupported_token_type", { fields: { error_description: `token ${TOKEN}` } })))))
+    }).pipe(
+      Effect.provide(
+        serving(TestKit.oauthError("unsupported_token_type", { fields: { error_description: `token ${TOKEN}` } }))
+      )
+    ))
 
   it.effect("§2.2.1: 503 is a TransportError (try again later)", () =>
     Effect.gen(function*() {

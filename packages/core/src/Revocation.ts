@@ -63,12 +63,21 @@ export const revoke = (
     }
     const timeout = Duration.decode(options.timeout ?? Duration.seconds(10))
     // RFC 7009 §2.1: token, token_type_hint, and the client's authentication as at the token endpoint
-    const answer = yield* postForm(endpoint, { token: Redacted.value(token), token_type_hint: options.hint ?? "refresh_token" }, clientAuthOf(config), "oauth", Duration.toMillis(timeout)).pipe(
+    const answer = yield* postForm(
+      endpoint,
+      { token: Redacted.value(token), token_type_hint: options.hint ?? "refresh_token" },
+      clientAuthOf(config),
+      "oauth",
+      Duration.toMillis(timeout)
+    ).pipe(
       // RFC 7009 §2.2: "The content of the response body is ignored by the client"
-      Effect.catchTag("InvalidResponse", (error) =>
-        error.status !== undefined && error.status >= 200 && error.status < 300
-          ? Effect.succeed({ _tag: "Success" as const, status: error.status })
-          : Effect.fail(error))
+      Effect.catchTag(
+        "InvalidResponse",
+        (error) =>
+          error.status !== undefined && error.status >= 200 && error.status < 300
+            ? Effect.succeed({ _tag: "Success" as const, status: error.status })
+            : Effect.fail(error)
+      )
     )
     // RFC 7009 §2.2.1: 503 means try again later; the caller decides whether to
     if (answer._tag !== "Success") return yield* failureOf(endpoint, answer)

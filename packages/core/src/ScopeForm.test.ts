@@ -16,10 +16,16 @@ const GRAPH = "https://graph.microsoft.com"
 describe("ScopeForm: spellings of the same scope", () => {
   it("entra: Graph's prefix is dropped and the comparison ignores case", () => {
     assert.deepStrictEqual(
-      ScopeForm.normalise("entra", [`${GRAPH}/User.Read`, "Mail.Read", "00000003-0000-0000-c000-000000000000/Files.Read"]),
+      ScopeForm.normalise("entra", [
+        `${GRAPH}/User.Read`,
+        "Mail.Read",
+        "00000003-0000-0000-c000-000000000000/Files.Read"
+      ]),
       ["Files.Read", "Mail.Read", "User.Read"]
     )
-    assert.isTrue(ScopeForm.covers("entra", ["User.Read", "openid", "profile", "email"], [`${GRAPH}/user.read`, "offline_access"]))
+    assert.isTrue(
+      ScopeForm.covers("entra", ["User.Read", "openid", "profile", "email"], [`${GRAPH}/user.read`, "offline_access"])
+    )
     assert.isTrue(ScopeForm.covers("entra", [`${GRAPH}/User.Read`], ["User.Read"]))
     // another resource keeps its prefix: api://x/read is not Graph's read
     assert.isFalse(ScopeForm.covers("entra", ["read"], ["api://contoso-api/read"]))
@@ -32,21 +38,36 @@ describe("ScopeForm: spellings of the same scope", () => {
     const publicCloud = "https://login.microsoftonline.com/contoso.onmicrosoft.com"
     // the US Government sign-in host serves L4 (graph.microsoft.us) and DoD (dod-graph.microsoft.us): a DoD request is not L4's
     assert.isFalse(ScopeForm.covers("entra", ["User.Read"], ["https://dod-graph.microsoft.us/User.Read"], usGov))
-    assert.isFalse(ScopeForm.covers("entra", ["https://graph.microsoft.us/User.Read"], ["https://dod-graph.microsoft.us/User.Read"], usGov))
+    assert.isFalse(
+      ScopeForm.covers(
+        "entra",
+        ["https://graph.microsoft.us/User.Read"],
+        ["https://dod-graph.microsoft.us/User.Read"],
+        usGov
+      )
+    )
     assert.isTrue(ScopeForm.covers("entra", ["User.Read"], ["https://graph.microsoft.us/user.read"], usGov))
-    assert.isTrue(ScopeForm.covers("entra", ["https://dod-graph.microsoft.us/User.Read"], ["https://dod-graph.microsoft.us/User.Read"], usGov))
+    assert.isTrue(
+      ScopeForm.covers("entra", ["https://dod-graph.microsoft.us/User.Read"], [
+        "https://dod-graph.microsoft.us/User.Read"
+      ], usGov)
+    )
     assert.deepStrictEqual(
       ScopeForm.granted("entra", ["https://dod-graph.microsoft.us/User.Read"], undefined, usGov),
       ["https://dod-graph.microsoft.us/User.Read"]
     )
-    assert.isTrue(ScopeForm.covers("entra", ["User.Read"], ["https://microsoftgraph.chinacloudapi.cn/User.Read"], china))
+    assert.isTrue(
+      ScopeForm.covers("entra", ["User.Read"], ["https://microsoftgraph.chinacloudapi.cn/User.Read"], china)
+    )
     assert.isFalse(ScopeForm.covers("entra", ["User.Read"], ["https://graph.microsoft.com/User.Read"], china))
     // the public cloud (and any authority not known as another cloud's) strips only graph.microsoft.com
     for (const authority of [publicCloud, undefined]) {
       assert.isFalse(ScopeForm.covers("entra", ["User.Read"], ["https://graph.microsoft.us/User.Read"], authority))
       assert.isTrue(ScopeForm.covers("entra", ["User.Read"], [`${GRAPH}/User.Read`], authority))
       // Graph's application id is the same in every cloud: it names the authority's own Graph
-      assert.isTrue(ScopeForm.covers("entra", ["User.Read"], ["00000003-0000-0000-c000-000000000000/User.Read"], authority))
+      assert.isTrue(
+        ScopeForm.covers("entra", ["User.Read"], ["00000003-0000-0000-c000-000000000000/User.Read"], authority)
+      )
     }
     assert.isTrue(ScopeForm.covers("entra", ["User.Read"], ["00000003-0000-0000-c000-000000000000/User.Read"], usGov))
   })
@@ -63,12 +84,15 @@ describe("ScopeForm: spellings of the same scope", () => {
   })
 
   it("the granted scopes are the server's (in its order), or the request when it sent none (RFC 6749 §5.1)", () => {
-    assert.deepStrictEqual(ScopeForm.granted("entra", [`${GRAPH}/User.Read`, "offline_access"], "User.Read openid profile email"), [
-      "User.Read",
-      "openid",
-      "profile",
-      "email"
-    ])
+    assert.deepStrictEqual(
+      ScopeForm.granted("entra", [`${GRAPH}/User.Read`, "offline_access"], "User.Read openid profile email"),
+      [
+        "User.Read",
+        "openid",
+        "profile",
+        "email"
+      ]
+    )
     assert.deepStrictEqual(ScopeForm.granted("entra", [`${GRAPH}/User.Read`], undefined), ["User.Read"])
     assert.deepStrictEqual(ScopeForm.granted("oauth", ["a", "b"], ""), ["a", "b"])
   })
@@ -106,7 +130,11 @@ const entraServer = (answered: string) => {
       expires_in: 3600,
       scope: answered,
       refresh_token: TestKitCache.refreshToken(n),
-      id_token: TestKit.idToken({ sub: "user-1", iss: "https://login.microsoftonline.com/tenant/v2.0", aud: TestKit.CLIENT_ID })
+      id_token: TestKit.idToken({
+        sub: "user-1",
+        iss: "https://login.microsoftonline.com/tenant/v2.0",
+        aud: TestKit.CLIENT_ID
+      })
     })
   const script: TestKit.Script = {
     deviceAuthorization: () => TestKit.deviceCode(),

@@ -29,7 +29,6 @@ import { isNqchars } from "./internal/nqchar.js"
  */
 export type ScopeForm = "oauth" | "entra" | "github"
 
-
 /**
  * Whether a value is one scope as RFC 6749 §3.3 allows it: no spaces, quotes,
  * backslashes or control characters. Every check of requested scopes (the
@@ -143,7 +142,11 @@ const key = (form: ScopeForm, canonicalSpelling: string): string =>
  * @since 0.1.0
  * @category utils
  */
-export const normalise = (form: ScopeForm, scopes: Iterable<string>, authority?: string | undefined): ReadonlyArray<string> => {
+export const normalise = (
+  form: ScopeForm,
+  scopes: Iterable<string>,
+  authority?: string | undefined
+): ReadonlyArray<string> => {
   const out = [...canonical(form, scopes, authority)]
   out.sort()
   return out

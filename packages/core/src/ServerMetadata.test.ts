@@ -83,11 +83,15 @@ describe("ServerMetadata.discover (RFC 8414, OpenID Connect Discovery)", () => {
   it.effect("RFC 8414 revocation_endpoint is read when well-formed, and a malformed one is dropped, not fatal", () =>
     Effect.gen(function*() {
       const good = yield* ServerMetadata.discover(ISSUER).pipe(Effect.provide(serving({
-        [`${ISSUER}/.well-known/openid-configuration`]: TestKit.json(metadata(ISSUER, { revocation_endpoint: `${ISSUER}/oauth2/revoke` }))
+        [`${ISSUER}/.well-known/openid-configuration`]: TestKit.json(
+          metadata(ISSUER, { revocation_endpoint: `${ISSUER}/oauth2/revoke` })
+        )
       })))
       assert.strictEqual(good.revocationEndpoint, `${ISSUER}/oauth2/revoke`)
       const bad = yield* ServerMetadata.discover(ISSUER).pipe(Effect.provide(serving({
-        [`${ISSUER}/.well-known/openid-configuration`]: TestKit.json(metadata(ISSUER, { revocation_endpoint: "http://evil.example/revoke" }))
+        [`${ISSUER}/.well-known/openid-configuration`]: TestKit.json(
+          metadata(ISSUER, { revocation_endpoint: "http://evil.example/revoke" })
+        )
       })))
       assert.strictEqual(bad.revocationEndpoint, undefined)
       assert.strictEqual(bad.tokenEndpoint, `${ISSUER}/oauth2/token`)
@@ -181,7 +185,9 @@ describe("ServerMetadata.discover (RFC 8414, OpenID Connect Discovery)", () => {
 
   it.effect("a path issuer whose document names the bare host (or another path) is refused", () =>
     Effect.gen(function*() {
-      for (const named of ["https://idp.example", "https://idp.example/realms/other", "https://idp.example/realms/demo/x"]) {
+      for (
+        const named of ["https://idp.example", "https://idp.example/realms/other", "https://idp.example/realms/demo/x"]
+      ) {
         const error = yield* Effect.flip(
           ServerMetadata.discover("https://idp.example/realms/demo").pipe(
             Effect.provide(answering(() => TestKit.json(metadata(named))))
@@ -207,9 +213,13 @@ describe("ServerMetadata.discover (RFC 8414, OpenID Connect Discovery)", () => {
       assert.include(withoutGrant.reason, "does not offer the device flow")
 
       const silent = yield* Effect.flip(
-        ServerMetadata.discover(ISSUER).pipe(Effect.provide(answering(() =>
-          TestKit.json(metadata(ISSUER, { device_authorization_endpoint: undefined, grant_types_supported: undefined }))
-        )))
+        ServerMetadata.discover(ISSUER).pipe(
+          Effect.provide(answering(() =>
+            TestKit.json(
+              metadata(ISSUER, { device_authorization_endpoint: undefined, grant_types_supported: undefined })
+            )
+          ))
+        )
       )
       assert(silent._tag === "InvalidResponse")
       assert.strictEqual(silent.field, "device_authorization_endpoint")
@@ -242,7 +252,10 @@ describe("ServerMetadata.discover (RFC 8414, OpenID Connect Discovery)", () => {
           [{ device_authorization_endpoint: "http://auth.devflow.test/device" }, "device_authorization_endpoint"],
           [{ token_endpoint: "http://evil.example/token" }, "token_endpoint"],
           [{ token_endpoint: "not a url" }, "token_endpoint"],
-          [{ device_authorization_endpoint: "https://user:pw@auth.devflow.test/device" }, "device_authorization_endpoint"]
+          [
+            { device_authorization_endpoint: "https://user:pw@auth.devflow.test/device" },
+            "device_authorization_endpoint"
+          ]
         ] as const
       ) {
         const error = yield* Effect.flip(
@@ -273,9 +286,11 @@ describe("ServerMetadata.discover (RFC 8414, OpenID Connect Discovery)", () => {
         assert.include(error.message, location)
       }
       assert.strictEqual((yield* requested).length, 3)
-    }).pipe(Effect.provide(answering(() =>
-      TestKit.text("<!doctype html><h1>404 Not Found</h1>", "text/html", { status: 404 })
-    ))))
+    }).pipe(
+      Effect.provide(
+        answering(() => TestKit.text("<!doctype html><h1>404 Not Found</h1>", "text/html", { status: 404 }))
+      )
+    ))
 
   it.effect("an HTML page with HTTP 200 is an InvalidResponse that says it is HTML", () =>
     Effect.gen(function*() {
@@ -388,7 +403,9 @@ describe("ServerMetadata.layer: the per-process cache", () => {
 
   it.effect("concurrent lookups of one issuer share one request", () =>
     Effect.gen(function*() {
-      const fiber = yield* Effect.fork(Effect.all(Array.from({ length: 10 }, () => discover(ISSUER)), { concurrency: "unbounded" }))
+      const fiber = yield* Effect.fork(
+        Effect.all(Array.from({ length: 10 }, () => discover(ISSUER)), { concurrency: "unbounded" })
+      )
       // every lookup is now waiting for the one slow answer
       yield* TestClock.adjust("1 second")
       const results = yield* Fiber.join(fiber)

@@ -60,7 +60,6 @@ export interface ServerMetadata {
   readonly source: string
 }
 
-
 /**
  * The well-known locations for `issuer`, in the order they are tried: OpenID
  * Connect's (appended to the issuer's path), then RFC 8414's (inserted before
@@ -106,7 +105,9 @@ export const discover = (
           endpoint: location,
           status: 200,
           field: "issuer",
-          reason: `is ${JSON.stringify(doc.issuer)}, not the configured issuer ${JSON.stringify(expected)}: refusing metadata that names another server`
+          reason: `is ${JSON.stringify(doc.issuer)}, not the configured issuer ${
+            JSON.stringify(expected)
+          }: refusing metadata that names another server`
         })
       }
       if (doc.device_authorization_endpoint === undefined) {
@@ -124,7 +125,10 @@ export const discover = (
         new InvalidResponse({ endpoint: location, status: 200, field, reason: e.reason })
       return {
         issuer: doc.issuer,
-        deviceAuthorizationEndpoint: yield* validateEndpoint("device_authorization_endpoint", doc.device_authorization_endpoint)
+        deviceAuthorizationEndpoint: yield* validateEndpoint(
+          "device_authorization_endpoint",
+          doc.device_authorization_endpoint
+        )
           .pipe(Effect.mapError(invalidEndpoint("device_authorization_endpoint"))),
         tokenEndpoint: yield* validateEndpoint("token_endpoint", doc.token_endpoint).pipe(
           Effect.mapError(invalidEndpoint("token_endpoint"))
@@ -135,7 +139,10 @@ export const discover = (
         // only sign-out uses it: a malformed one costs the revocation, not the sign-in
         revocationEndpoint: doc.revocation_endpoint === undefined
           ? undefined
-          : yield* Effect.orElseSucceed(validateEndpoint("revocation_endpoint", doc.revocation_endpoint), () => undefined),
+          : yield* Effect.orElseSucceed(
+            validateEndpoint("revocation_endpoint", doc.revocation_endpoint),
+            () => undefined
+          ),
         ...(doc.dpop_signing_alg_values_supported === undefined
           ? {}
           : { dpopSigningAlgValuesSupported: doc.dpop_signing_alg_values_supported }),
@@ -207,7 +214,9 @@ export const layer = (options: { readonly timeToLive?: Duration.DurationInput } 
       const cache = yield* Cache.makeWith({
         capacity: 64,
         lookup: (issuer: string) => Effect.provide(discover(issuer), context),
-        timeToLive: (exit) => (exit._tag === "Success" ? Duration.decode(options.timeToLive ?? "1 hour") : Duration.zero)
+        timeToLive: (
+          exit
+        ) => (exit._tag === "Success" ? Duration.decode(options.timeToLive ?? "1 hour") : Duration.zero)
       })
       return {
         // Effect's Cache keeps even a zero-lifetime failure until the clock moves: drop it at once.

@@ -3,7 +3,6 @@ import * as FastCheck from "effect/FastCheck"
 import { ESC, hostile } from "../test/hostileText.js"
 import * as ServerText from "./ServerText.js"
 
-
 describe("ServerText.sanitize: free text keeps its words and loses what a terminal would act on", () => {
   it("plain text, including non-ASCII, is unchanged", () => {
     for (const text of ["Ada Lovelace", "Zoë Ødegård", "李小龍", "ada@contoso.test", "AADSTS70016: pending."]) {
@@ -29,10 +28,15 @@ describe("ServerText.sanitize: free text keeps its words and loses what a termin
   })
 
   it("line breaks and tabs become one space, so a value is one line", () => {
-    assert.strictEqual(ServerText.sanitize("  first line\r\nTrace ID: 1\n\tTimestamp: 2  "), "first line Trace ID: 1 Timestamp: 2")
+    assert.strictEqual(
+      ServerText.sanitize("  first line\r\nTrace ID: 1\n\tTimestamp: 2  "),
+      "first line Trace ID: 1 Timestamp: 2"
+    )
   })
 
-  it.prop("the result never holds a C0 or C1 control or DEL, and sanitising twice changes nothing", [FastCheck.string({ unit: "binary" })], ([text]) => {
+  it.prop("the result never holds a C0 or C1 control or DEL, and sanitising twice changes nothing", [
+    FastCheck.string({ unit: "binary" })
+  ], ([text]) => {
     const clean = ServerText.sanitize(text)
     assert.isTrue(ServerText.isPrintable(clean))
     assert.strictEqual(ServerText.sanitize(clean), clean)
@@ -42,7 +46,9 @@ describe("ServerText.sanitize: free text keeps its words and loses what a termin
 describe("ServerText.httpHref and uriOrUndefined: an address as the browser will load it", () => {
   it("is new URL(x).href for absolute http(s) URLs, undefined for anything else", () => {
     assert.strictEqual(ServerText.httpHref("HTTPS://Login.Example.COM"), "https://login.example.com/")
-    for (const s of ["javascript:alert(1)", "/device", "device.example.com", "ftp://idp.example/x"]) assert.isUndefined(ServerText.httpHref(s))
+    for (const s of ["javascript:alert(1)", "/device", "device.example.com", "ftp://idp.example/x"]) {
+      assert.isUndefined(ServerText.httpHref(s))
+    }
   })
 
   it("uriOrUndefined also refuses an address with a control character", () => {

@@ -38,8 +38,7 @@ export const isPrintable = (text: string): boolean => !CONTROL.test(text)
  * @since 0.1.0
  * @category utils
  */
-export const sanitize = (text: string): string =>
-  text.replace(ESCAPE_SEQUENCES, "").replace(CONTROL_RUNS, " ").trim()
+export const sanitize = (text: string): string => text.replace(ESCAPE_SEQUENCES, "").replace(CONTROL_RUNS, " ").trim()
 
 /**
  * `new URL(s).href` when `s` is an absolute http(s) URL, else `undefined`:

@@ -9,7 +9,9 @@ import * as Setting from "./Setting.js"
 
 // What Effect's own Config.boolean makes of a text: the CLI read yes/no variables with it before Setting existed.
 const effectBoolean = (text: string) =>
-  Effect.runSync(Effect.either(Effect.withConfigProvider(Config.boolean("X"), ConfigProvider.fromMap(new Map([["X", text]])))))
+  Effect.runSync(
+    Effect.either(Effect.withConfigProvider(Config.boolean("X"), ConfigProvider.fromMap(new Map([["X", text]]))))
+  )
 
 describe("Setting", () => {
   describe("boolean", () => {
@@ -19,7 +21,9 @@ describe("Setting", () => {
       for (const text of ["", "maybe", "TRUE ", "2", "y"]) assert.isUndefined(Setting.boolean(text))
     })
 
-    it.prop("agrees with Effect's Config.boolean on any text", [fc.oneof(fc.string(), fc.constantFrom("true", "no", "1", "on", "off"))], ([text]) => {
+    it.prop("agrees with Effect's Config.boolean on any text", [
+      fc.oneof(fc.string(), fc.constantFrom("true", "no", "1", "on", "off"))
+    ], ([text]) => {
       const ours = Setting.boolean(text)
       const effect = effectBoolean(text)
       assert.deepStrictEqual(ours, Either.isRight(effect) ? effect.right : undefined)
@@ -36,16 +40,24 @@ describe("Setting", () => {
     })
 
     it("refuses zero, negatives, junk, infinity and units it cannot time out in", () => {
-      for (const text of ["0", "0 seconds", "-5 seconds", "soon", "", "Infinity", "1e6", "5 nanos", "5s", "1e400 seconds"]) {
+      for (
+        const text of ["0", "0 seconds", "-5 seconds", "soon", "", "Infinity", "1e6", "5 nanos", "5s", "1e400 seconds"]
+      ) {
         assert.isUndefined(Setting.durationMillis(text), text)
       }
     })
 
     it.prop(
       "agrees with Effect's Duration.decode on the syntax both take",
-      [fc.integer({ min: 1, max: 1_000_000 }), fc.constantFrom("millis", "seconds", "second", "minutes", "hours", "days", "weeks")],
+      [
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.constantFrom("millis", "seconds", "second", "minutes", "hours", "days", "weeks")
+      ],
       ([n, unit]) => {
-        assert.strictEqual(Setting.durationMillis(`${n} ${unit}`), Duration.toMillis(Duration.decode(`${n} ${unit}` as Duration.DurationInput)))
+        assert.strictEqual(
+          Setting.durationMillis(`${n} ${unit}`),
+          Duration.toMillis(Duration.decode(`${n} ${unit}` as Duration.DurationInput))
+        )
       }
     )
   })
@@ -54,7 +66,9 @@ describe("Setting", () => {
     it("takes a whole number above zero", () => {
       assert.strictEqual(Setting.positiveInteger("128"), 128)
       assert.strictEqual(Setting.positiveInteger(" 7 "), 7)
-      for (const text of ["0", "-1", "1.5", "1e6", "many", "", "99999999999999999999"]) assert.isUndefined(Setting.positiveInteger(text), text)
+      for (const text of ["0", "-1", "1.5", "1e6", "many", "", "99999999999999999999"]) {
+        assert.isUndefined(Setting.positiveInteger(text), text)
+      }
     })
   })
 })

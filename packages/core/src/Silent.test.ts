@@ -7,10 +7,10 @@ import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import { failure, runVirtual } from "../test/virtual.js"
 import * as Account from "./Account.js"
+import * as CacheContent from "./CacheContent.js"
 import * as Silent from "./Silent.js"
 import * as TestKit from "./TestKit.js"
 import * as TestKitCache from "./TestKitCache.js"
-import * as CacheContent from "./CacheContent.js"
 import * as TokenCache from "./TokenCache.js"
 
 const MINUTE = 60_000
@@ -48,7 +48,10 @@ describe("Silent: the cached access token", () => {
       assert.strictEqual(accessToken(result), TestKitCache.accessToken(0))
       assert.deepStrictEqual(result.account, TestKitCache.account)
       assert.deepStrictEqual(Option.map(result.expiresOn, (d) => d.epochMillis), Option.some(60 * MINUTE))
-      assert.deepStrictEqual(Option.map(result.idTokenClaims, (c) => c.sub), Option.some(TestKit.secrets.idTokenSubject))
+      assert.deepStrictEqual(
+        Option.map(result.idTokenClaims, (c) => c.sub),
+        Option.some(TestKit.secrets.idTokenSubject)
+      )
       assert.strictEqual((yield* tokenRequests).length, 0)
     }).pipe(withServer(server))
   })
@@ -120,7 +123,8 @@ describe("Silent: the cached access token", () => {
     return Effect.gen(function*() {
       yield* TestKitCache.seed({ withoutAccessToken: true })
       const config = yield* TestKit.config({ scopeForm: "github" })
-      const github = (scopes: ReadonlyArray<string>) => Silent.acquireSilent({ config, account: TestKitCache.account, scopes })
+      const github = (scopes: ReadonlyArray<string>) =>
+        Silent.acquireSilent({ config, account: TestKitCache.account, scopes })
       const refreshed = yield* github(["repo"])
       assert.deepStrictEqual(refreshed.scopes, ["gist", "repo"])
       assert.strictEqual((yield* github(["gist"])).source, "cache")
@@ -142,7 +146,12 @@ describe("Silent: the refresh-token grant (RFC 6749 §6)", () => {
       const sent = (yield* tokenRequests).map((r) => r.params.refresh_token)
       assert.deepStrictEqual(sent, [TestKitCache.refreshToken(0), TestKitCache.refreshToken(1)])
       const cache = yield* TokenCache.TokenCache
-      const rt = CacheContent.findRefreshToken(yield* cache.read, TestKitCache.AUTHORITY, TestKit.CLIENT_ID, TestKitCache.account.id)
+      const rt = CacheContent.findRefreshToken(
+        yield* cache.read,
+        TestKitCache.AUTHORITY,
+        TestKit.CLIENT_ID,
+        TestKitCache.account.id
+      )
       assert.strictEqual(Redacted.value(rt!.secret), TestKitCache.refreshToken(2))
     }).pipe(withServer(server))
   })
@@ -215,7 +224,10 @@ describe("Silent: the refresh-token grant (RFC 6749 §6)", () => {
   it.effect("an id_token from the refresh naming another user is refused and nothing is stored", () => {
     const server = TestKitCache.refreshServer({
       onRefresh: () =>
-        TestKit.tokens({ id_token: TestKit.idToken({ iss: TestKit.ISSUER, sub: "someone-else", aud: TestKit.CLIENT_ID }), scope: "api.read" })
+        TestKit.tokens({
+          id_token: TestKit.idToken({ iss: TestKit.ISSUER, sub: "someone-else", aud: TestKit.CLIENT_ID }),
+          scope: "api.read"
+        })
     })
     return Effect.gen(function*() {
       yield* TestKitCache.seed({ expiresIn: 1 })
@@ -225,7 +237,12 @@ describe("Silent: the refresh-token grant (RFC 6749 §6)", () => {
       assert.strictEqual(error._tag, "InvalidResponse")
       assert.include(error.message, "§12.2")
       const cache = yield* TokenCache.TokenCache
-      const rt = CacheContent.findRefreshToken(yield* cache.read, TestKitCache.AUTHORITY, TestKit.CLIENT_ID, TestKitCache.account.id)
+      const rt = CacheContent.findRefreshToken(
+        yield* cache.read,
+        TestKitCache.AUTHORITY,
+        TestKit.CLIENT_ID,
+        TestKitCache.account.id
+      )
       assert.strictEqual(Redacted.value(rt!.secret), TestKitCache.refreshToken(0))
     }).pipe(withServer(server))
   })
@@ -307,7 +324,9 @@ describe("Silent: InteractionRequired and other failures", () => {
     Effect.gen(function*() {
       const claims = "{\"access_token\":{\"acrs\":{\"essential\":true,\"value\":\"c1\"}}}"
       const error = yield* refusal(
-        TestKit.oauthError("interaction_required", { fields: { claims, error_codes: [50076], suberror: "basic_action" } })
+        TestKit.oauthError("interaction_required", {
+          fields: { claims, error_codes: [50076], suberror: "basic_action" }
+        })
       )
       assert.strictEqual(error._tag, "InteractionRequired")
       if (error._tag !== "InteractionRequired") return
@@ -353,7 +372,9 @@ describe("Silent: InteractionRequired and other failures", () => {
   it.effect("a transport error echoing the refresh token, raw or form-encoded, is scrubbed from the error", () =>
     Effect.gen(function*() {
       const token = TestKitCache.refreshToken(0)
-      const error = yield* refusal(TestKit.transportFailure(`POST refresh_token=${encodeURIComponent(token)} (${token})`))
+      const error = yield* refusal(
+        TestKit.transportFailure(`POST refresh_token=${encodeURIComponent(token)} (${token})`)
+      )
       assert.strictEqual(error._tag, "TransportError")
       assert.notInclude(JSON.stringify(error), token)
       assert.notInclude(JSON.stringify(error), encodeURIComponent(token))

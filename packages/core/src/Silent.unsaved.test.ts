@@ -7,11 +7,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { failure, runVirtual } from "../test/virtual.js"
+import * as CacheContent from "./CacheContent.js"
 import * as PublicClient from "./PublicClient.js"
 import * as Silent from "./Silent.js"
 import * as TestKit from "./TestKit.js"
 import * as TestKitCache from "./TestKitCache.js"
-import * as CacheContent from "./CacheContent.js"
 import * as TokenCache from "./TokenCache.js"
 
 /**
@@ -23,7 +23,10 @@ const refusingCache = (
   refusing: (write: number) => boolean,
   onRefused: (content: CacheContent.CacheContent) => CacheContent.CacheContent = (c) => c,
   /** applied to the real content right before write `n` runs (another writer just got in first) */
-  before?: { readonly write: number; readonly change: (content: CacheContent.CacheContent) => CacheContent.CacheContent }
+  before?: {
+    readonly write: number
+    readonly change: (content: CacheContent.CacheContent) => CacheContent.CacheContent
+  }
 ) =>
   Layer.effect(
     TokenCache.TokenCache,
@@ -41,7 +44,9 @@ const refusingCache = (
             if (!refusing(write)) return Effect.zipRight(first, inner.modify(f))
             return Effect.zipRight(
               inner.update(onRefused),
-              Effect.fail(new TokenCache.CacheUnavailable({ location: "refusing", reason: "keychain", detail: "refused" }))
+              Effect.fail(
+                new TokenCache.CacheUnavailable({ location: "refusing", reason: "keychain", detail: "refused" })
+              )
             )
           })
       })
@@ -69,7 +74,12 @@ const silent = (options: Partial<Omit<Silent.SilentRequest, "config" | "scopes">
 
 const storedRefreshToken = Effect.gen(function*() {
   const cache = yield* TokenCache.TokenCache
-  const entry = CacheContent.findRefreshToken(yield* cache.read, TestKitCache.AUTHORITY, TestKit.CLIENT_ID, TestKitCache.account.id)
+  const entry = CacheContent.findRefreshToken(
+    yield* cache.read,
+    TestKitCache.AUTHORITY,
+    TestKit.CLIENT_ID,
+    TestKitCache.account.id
+  )
   return entry === undefined ? undefined : Redacted.value(entry.secret)
 })
 

@@ -10,14 +10,20 @@ import * as TestKit from "./TestKit.js"
 const post = (params: Record<string, string>, key?: Dpop.KeyPair, nonce?: string) =>
   Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
-    const proof = key === undefined ? undefined : yield* Dpop.proof(key, { method: "POST", url: TestKit.TOKEN_ENDPOINT, nonce })
+    const proof = key === undefined
+      ? undefined
+      : yield* Dpop.proof(key, { method: "POST", url: TestKit.TOKEN_ENDPOINT, nonce })
     const response = yield* client.execute(
       HttpClientRequest.post(TestKit.TOKEN_ENDPOINT).pipe(
         HttpClientRequest.bodyUrlParams(params),
         proof === undefined ? (r) => r : HttpClientRequest.setHeader("DPoP", proof)
       )
     )
-    return { status: response.status, nonce: response.headers["dpop-nonce"], body: (yield* response.json) as Record<string, unknown> }
+    return {
+      status: response.status,
+      nonce: response.headers["dpop-nonce"],
+      body: (yield* response.json) as Record<string, unknown>
+    }
   })
 
 const poll = { grant_type: "urn:ietf:params:oauth:grant-type:device_code", device_code: TestKit.secrets.deviceCode }
@@ -26,7 +32,9 @@ describe("TestKit as a DPoP server (RFC 9449)", () => {
   it.effect("a valid proof gets DPoP-bound tokens; without the option the kit ignores DPoP and answers Bearer", () =>
     Effect.gen(function*() {
       const key = yield* Dpop.generateKeyPair()
-      const bound = yield* post(poll, key).pipe(Effect.provide(TestKit.layer(TestKit.sequence([TestKit.tokens()]), { dpop: {} })))
+      const bound = yield* post(poll, key).pipe(
+        Effect.provide(TestKit.layer(TestKit.sequence([TestKit.tokens()]), { dpop: {} }))
+      )
       assert.strictEqual(bound.body.token_type, "DPoP")
       const bearer = yield* post(poll, key).pipe(Effect.provide(TestKit.layer(TestKit.sequence([TestKit.tokens()]))))
       assert.strictEqual(bearer.body.token_type, "Bearer")
@@ -38,14 +46,19 @@ describe("TestKit as a DPoP server (RFC 9449)", () => {
       const forged = yield* Dpop.proof(key, { method: "POST", url: `${TestKit.ISSUER}/elsewhere` })
       const client = yield* HttpClient.HttpClient
       const refused = yield* client.execute(
-        HttpClientRequest.post(TestKit.TOKEN_ENDPOINT).pipe(HttpClientRequest.bodyUrlParams(poll), HttpClientRequest.setHeader("DPoP", forged))
+        HttpClientRequest.post(TestKit.TOKEN_ENDPOINT).pipe(
+          HttpClientRequest.bodyUrlParams(poll),
+          HttpClientRequest.setHeader("DPoP", forged)
+        )
       )
       const body = (yield* refused.json) as Record<string, unknown>
       assert.strictEqual(body.error, "invalid_dpop_proof")
       assert.include(body.error_description, "htu")
       assert.strictEqual((yield* post(poll, key)).body.token_type, "DPoP")
       const polls = yield* Effect.flatMap(TestKit.FakeServer, (s) => s.polls)
-      assert.deepStrictEqual(polls.map((p) => p.dpop), [{ refused: "has an htu that is not the request's URI" }, { jkt: key.thumbprint }])
+      assert.deepStrictEqual(polls.map((p) => p.dpop), [{ refused: "has an htu that is not the request's URI" }, {
+        jkt: key.thumbprint
+      }])
     }).pipe(Effect.provide(TestKit.layer(TestKit.sequence([TestKit.tokens()]), { dpop: {} }))))
 
   it.effect("required: a request without a proof is invalid_dpop_proof", () =>

@@ -177,8 +177,19 @@ describe("TestKit records", () => {
 
   it.effect("idToken builds a JWT whose claims DeviceFlow reads back", () =>
     Effect.gen(function*() {
-      const r = yield* run(TestKit.sequence([TestKit.tokens({ id_token: TestKit.idToken({ iss: "https://i", sub: "s", aud: TestKit.CLIENT_ID, tid: "t" }) })]))
+      const r = yield* run(
+        TestKit.sequence([
+          TestKit.tokens({
+            id_token: TestKit.idToken({ iss: "https://i", sub: "s", aud: TestKit.CLIENT_ID, tid: "t" })
+          })
+        ])
+      )
       const result = succeeded(r.exit)
-      assert.deepStrictEqual(Option.getOrThrow(result.idTokenClaims), { iss: "https://i", sub: "s", aud: TestKit.CLIENT_ID, tid: "t" })
+      assert.deepStrictEqual(Option.getOrThrow(result.idTokenClaims), {
+        iss: "https://i",
+        sub: "s",
+        aud: TestKit.CLIENT_ID,
+        tid: "t"
+      })
     }))
 })

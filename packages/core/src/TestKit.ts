@@ -332,7 +332,13 @@ export const scenarios = {
         oauthError("authorization_pending", { status: 200 }),
         oauthError("slow_down", { status: 200, fields: { interval: 10 } }),
         oauthError("authorization_pending", { status: 200 }),
-        tokens({ token_type: "bearer", scope: "repo,gist", expires_in: undefined, refresh_token: undefined, id_token: undefined })
+        tokens({
+          token_type: "bearer",
+          scope: "repo,gist",
+          expires_in: undefined,
+          refresh_token: undefined,
+          id_token: undefined
+        })
       ],
       deviceCode({ verification_uri: "https://github.com/login/device", verification_uri_complete: undefined })
     ),
@@ -355,10 +361,15 @@ export const scenarios = {
   google: (): Script =>
     sequence(
       [pending({ status: 428 }), slowDown({ status: 403 }), pending({ status: 428 }), tokens()],
-      deviceCode({ verification_uri: undefined, verification_url: "https://www.google.com/device", verification_uri_complete: undefined })
+      deviceCode({
+        verification_uri: undefined,
+        verification_url: "https://www.google.com/device",
+        verification_uri_complete: undefined
+      })
     ),
   /** Auth0: pending as HTTP 403, slow_down as HTTP 429 */
-  auth0: (): Script => sequence([pending({ status: 403 }), slowDown({ status: 429 }), pending({ status: 403 }), tokens()]),
+  auth0: (): Script =>
+    sequence([pending({ status: 403 }), slowDown({ status: 429 }), pending({ status: 403 }), tokens()]),
   /** Entra v1 / ADFS: numbers as strings, `verification_url`, a ready-made message */
   entraV1: (): Script =>
     sequence(
@@ -372,7 +383,8 @@ export const scenarios = {
         verification_url: "https://microsoft.com/devicelogin",
         expires_in: "900",
         interval: "5",
-        message: "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code WDJB-MJHT to authenticate."
+        message:
+          "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code WDJB-MJHT to authenticate."
       })
     ),
   /** the server is overloaded: `status` (429 or 503) with Retry-After, then pending, then tokens */
@@ -448,7 +460,9 @@ export interface FakeServer {
  * @since 0.1.0
  * @category tags
  */
-export const FakeServer: Context.Tag<FakeServer, FakeServer> = Context.GenericTag<FakeServer>("@devflow/core/TestKit/FakeServer")
+export const FakeServer: Context.Tag<FakeServer, FakeServer> = Context.GenericTag<FakeServer>(
+  "@devflow/core/TestKit/FakeServer"
+)
 
 /**
  * Options of {@link layer}.
@@ -517,24 +531,34 @@ export const layer = (script: Script, options: LayerOptions = {}): Layer.Layer<H
           : url.origin + url.pathname === tokenUrl
           ? "token"
           : "unknown"
-        const params = { ...readParams(request), ...(request.method === "GET" ? Object.fromEntries(url.searchParams) : {}) }
+        const params = {
+          ...readParams(request),
+          ...(request.method === "GET" ? Object.fromEntries(url.searchParams) : {})
+        }
         const headers = { ...request.headers }
-        const index = yield* Ref.modify(log, (all) => [all.length, [...all, {
-          endpoint,
-          url: url.href,
-          method: request.method,
-          params,
-          headers,
-          sentAt,
-          endedAt: undefined,
-          outcome: "in-flight",
-          status: undefined
-        } satisfies RecordedRequest]] as const)
+        const index = yield* Ref.modify(log, (all) =>
+          [all.length, [
+            ...all,
+            {
+              endpoint,
+              url: url.href,
+              method: request.method,
+              params,
+              headers,
+              sentAt,
+              endedAt: undefined,
+              outcome: "in-flight",
+              status: undefined
+            } satisfies RecordedRequest
+          ]] as const)
         const verdict = endpoint === "token" && dpop !== undefined
           ? yield* dpop.check(request.method, url.href, headers, params, sentAt)
           : undefined
         if (verdict !== undefined) {
-          yield* update(index, (r) => ({ ...r, dpop: verdict._tag === "Refused" ? { refused: verdict.reason } : { jkt: verdict.jkt } }))
+          yield* update(
+            index,
+            (r) => ({ ...r, dpop: verdict._tag === "Refused" ? { refused: verdict.reason } : { jkt: verdict.jkt } })
+          )
         }
         // a refusal of the proof is the DPoP layer's answer, not the script's: the script's attempt is not used up
         const refusal = verdict?._tag === "Refused" ? verdict.reply : undefined
@@ -552,14 +576,17 @@ export const layer = (script: Script, options: LayerOptions = {}): Layer.Layer<H
           ? script.deviceAuthorization(context)
           : endpoint === "token"
           ? script.token(context)
-          : script.other?.({ ...context, url, method: request.method }) ?? text("Not Found", "text/plain", { status: 404 }))
+          : script.other?.({ ...context, url, method: request.method }) ??
+            text("Not Found", "text/plain", { status: 404 }))
         const reply = verdict?._tag === "Accepted" && dpop !== undefined
           ? yield* dpop.answer(scripted, verdict.jkt, params)
           : scripted
         if (endpoint === "deviceAuthorization") yield* Ref.set(codeIssuedAt, sentAt)
         const ended = (outcome: RecordedRequest["outcome"], status?: number) =>
-          Effect.flatMap(Clock.currentTimeMillis, (endedAt) =>
-            update(index, (r) => ({ ...r, endedAt, outcome, status })))
+          Effect.flatMap(
+            Clock.currentTimeMillis,
+            (endedAt) => update(index, (r) => ({ ...r, endedAt, outcome, status }))
+          )
         switch (reply._tag) {
           case "Hang":
             return yield* Effect.never.pipe(Effect.onInterrupt(() => ended("interrupted")))
@@ -623,7 +650,10 @@ const makeDpopServer = (options: DpopOptions | undefined) =>
         const proof = headers.dpop
         if (proof === undefined) {
           return options.required
-            ? yield* refuse("no proof", oauthError("invalid_dpop_proof", { fields: { error_description: "DPoP proof required" } }))
+            ? yield* refuse(
+              "no proof",
+              oauthError("invalid_dpop_proof", { fields: { error_description: "DPoP proof required" } })
+            )
             : undefined
         }
         const current = yield* nonce
@@ -638,7 +668,9 @@ const makeDpopServer = (options: DpopOptions | undefined) =>
         if (options.requireNonce && verified.right.claims.nonce !== current) {
           return yield* refuse(
             "no current nonce",
-            oauthError("use_dpop_nonce", { fields: { error_description: "Authorization server requires nonce in DPoP proof" } })
+            oauthError("use_dpop_nonce", {
+              fields: { error_description: "Authorization server requires nonce in DPoP proof" }
+            })
           )
         }
         const bound = params.grant_type === "refresh_token" && params.refresh_token !== undefined

@@ -34,7 +34,15 @@ describe("TokenCache stored form (version 1)", () => {
 
   it("the stored form is four lists, the kept clients and DPoP keys under a version", () => {
     const stored = CacheContent.encode(sample())
-    assert.deepStrictEqual(Object.keys(stored), ["version", "accounts", "accessTokens", "refreshTokens", "idTokens", "clients", "dpopKeys"])
+    assert.deepStrictEqual(Object.keys(stored), [
+      "version",
+      "accounts",
+      "accessTokens",
+      "refreshTokens",
+      "idTokens",
+      "clients",
+      "dpopKeys"
+    ])
     assert.strictEqual(stored.version, 1)
     assert.strictEqual(stored.accessTokens.length, 2)
   })
@@ -87,7 +95,11 @@ describe("TokenCache stored form (version 1)", () => {
   })
 
   it("CacheCorrupt says where the file went and what to do", () => {
-    const e = new TokenCache.CacheCorrupt({ location: "/c/tokens.json", reason: "is empty", movedTo: "/c/tokens.json.corrupt-1" })
+    const e = new TokenCache.CacheCorrupt({
+      location: "/c/tokens.json",
+      reason: "is empty",
+      movedTo: "/c/tokens.json.corrupt-1"
+    })
     assert.include(e.message, "moved to /c/tokens.json.corrupt-1")
     assert.include(e.message, "Sign in again")
     assert.isTrue(TokenCache.isTokenCacheError(e))
@@ -109,16 +121,22 @@ describe("TokenCache scope matching", () => {
   it("entra: a token of the US Government cloud's Graph is never served for DoD Graph, behind the same sign-in host", () => {
     const alice = accountFor("alice", "https://login.microsoftonline.us/contoso.onmicrosoft.us/v2.0")
     const content = CacheContent.withTokens(CacheContent.empty, signIn(alice, { scopes: ["User.Read"] }))
-    const find = (scope: string) => CacheContent.findAccessToken(content, alice.authority, "client-a", alice.id, [scope], "entra")
+    const find = (scope: string) =>
+      CacheContent.findAccessToken(content, alice.authority, "client-a", alice.id, [scope], "entra")
     assert.isDefined(find("https://graph.microsoft.us/User.Read"))
     assert.isUndefined(find("https://dod-graph.microsoft.us/User.Read"))
     assert.isUndefined(find("https://graph.microsoft.com/User.Read"))
-    assert.isFalse(CacheContent.covers(["User.Read"], ["https://dod-graph.microsoft.us/User.Read"], "entra", alice.authority))
+    assert.isFalse(
+      CacheContent.covers(["User.Read"], ["https://dod-graph.microsoft.us/User.Read"], "entra", alice.authority)
+    )
   })
 
   it("the longest-lived of several covering tokens is chosen", () => {
     const alice = accountFor("alice")
-    let content = CacheContent.withTokens(CacheContent.empty, signIn(alice, { scopes: ["a"], label: "short", expiresOn: 1_000 }))
+    let content = CacheContent.withTokens(
+      CacheContent.empty,
+      signIn(alice, { scopes: ["a"], label: "short", expiresOn: 1_000 })
+    )
     content = CacheContent.withTokens(content, signIn(alice, { scopes: ["b"], label: "long", expiresOn: 9_000 }))
     const at = CacheContent.findAccessToken(content, alice.authority, "client-a", alice.id, [])
     assert.strictEqual(Redacted.value(at!.secret), "SECRET-at-long-canary")

@@ -127,8 +127,9 @@ export type TokenCacheError = CacheCorrupt | CacheVersionUnsupported | CacheUnav
  * @since 0.1.0
  * @category schemas
  */
-export const TokenCacheError: Schema.Union<[typeof CacheCorrupt, typeof CacheVersionUnsupported, typeof CacheUnavailable]> =
-  Schema.Union(CacheCorrupt, CacheVersionUnsupported, CacheUnavailable)
+export const TokenCacheError: Schema.Union<
+  [typeof CacheCorrupt, typeof CacheVersionUnsupported, typeof CacheUnavailable]
+> = Schema.Union(CacheCorrupt, CacheVersionUnsupported, CacheUnavailable)
 
 const errorTags: ReadonlySet<string> = new Set(["CacheCorrupt", "CacheVersionUnsupported", "CacheUnavailable"])
 
@@ -169,7 +170,10 @@ export interface TokenCache {
    * of the same cache (other processes included, for a shared cache). Silent
    * acquisition takes it around a refresh, so that one refresh serves all.
    */
-  readonly withRefreshLock: <A, E, R>(key: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | TokenCacheError, R>
+  readonly withRefreshLock: <A, E, R>(
+    key: string,
+    effect: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | TokenCacheError, R>
   /** {@link modify} without a result */
   readonly update: (f: (content: CacheContent) => CacheContent) => Effect.Effect<void, TokenCacheError>
   /** see {@link listAccounts} */
@@ -195,7 +199,9 @@ export interface TokenCache {
  * @since 0.1.0
  * @category tags
  */
-export const TokenCache: Context.Tag<TokenCache, TokenCache> = Context.GenericTag<TokenCache>("@devflow/core/TokenCache")
+export const TokenCache: Context.Tag<TokenCache, TokenCache> = Context.GenericTag<TokenCache>(
+  "@devflow/core/TokenCache"
+)
 
 /**
  * The primitives a cache implementation provides.
@@ -220,14 +226,15 @@ export const make = (impl: TokenCacheImpl): TokenCache => {
     read: traced.read,
     modify: traced.modify,
     update: (f) => traced.modify((content) => [undefined, f(content)] as const),
-    getAccounts: (authority, clientId) => Effect.map(traced.read, (content) => internal.accountsOf(content, authority, clientId)),
+    getAccounts: (authority, clientId) =>
+      Effect.map(traced.read, (content) => internal.accountsOf(content, authority, clientId)),
     save: (input) => traced.modify((content) => [undefined, internal.save(content, input)] as const),
     removeAccount: (authority, accountId) =>
       traced.modify((content) => {
         const next = internal.removeAccount(content, authority, accountId)
         return [next !== content, next] as const
       }),
-  clear: traced.modify((content) => [undefined, internal.size(content) === 0 ? content : internal.empty] as const),
+    clear: traced.modify((content) => [undefined, internal.size(content) === 0 ? content : internal.empty] as const),
     checkWritable: impl.checkWritable ?? Effect.void
   }
 }

@@ -179,27 +179,31 @@ describe("TokenResponse.process: scopes (RFC 6749 §5.1, §3.3)", () => {
 describe("TokenResponse.process: fields beyond RFC 6749 §5.1", () => {
   it.effect("are kept in extra; numbers stay raw, strings named like secrets become Redacted", () =>
     Effect.gen(function*() {
-      const result = succeeded(yield* processBody(answer({
-        refresh_token_expires_in: 7200,
-        ext_expires_in: 3599,
-        foo_token: "FOO-TOKEN-CANARY",
-        client_secret: "CLIENT-SECRET-CANARY",
-        user_password: "PASSWORD-CANARY",
-        session_code: "CODE-CANARY",
-        tenant: "contoso",
-        nested: { a: 1 }
-      })))
+      const result = succeeded(
+        yield* processBody(answer({
+          refresh_token_expires_in: 7200,
+          ext_expires_in: 3599,
+          foo_token: "FOO-TOKEN-CANARY",
+          client_secret: "CLIENT-SECRET-CANARY",
+          user_password: "PASSWORD-CANARY",
+          session_code: "CODE-CANARY",
+          tenant: "contoso",
+          nested: { a: 1 }
+        }))
+      )
       const extra = result.extra
       assert.strictEqual(extra.refresh_token_expires_in, 7200)
       assert.strictEqual(extra.ext_expires_in, 3599)
       assert.strictEqual(extra.tenant, "contoso")
       assert.deepStrictEqual(extra.nested, { a: 1 })
-      for (const [key, value] of [
-        ["foo_token", "FOO-TOKEN-CANARY"],
-        ["client_secret", "CLIENT-SECRET-CANARY"],
-        ["user_password", "PASSWORD-CANARY"],
-        ["session_code", "CODE-CANARY"]
-      ] as const) {
+      for (
+        const [key, value] of [
+          ["foo_token", "FOO-TOKEN-CANARY"],
+          ["client_secret", "CLIENT-SECRET-CANARY"],
+          ["user_password", "PASSWORD-CANARY"],
+          ["session_code", "CODE-CANARY"]
+        ] as const
+      ) {
         const kept = extra[key]
         assert.isTrue(Redacted.isRedacted(kept), key)
         assert.strictEqual(Redacted.value(kept as Redacted.Redacted<string>), value)
@@ -209,16 +213,20 @@ describe("TokenResponse.process: fields beyond RFC 6749 §5.1", () => {
 
   it.effect("nested values are searched too: a secret-like name hides its whole value, at any depth", () =>
     Effect.gen(function*() {
-      const result = succeeded(yield* processBody(answer({
-        authed_user: { id: "U1", access_token: "NESTED-TOKEN-CANARY", expires_in: 60 },
-        tokens: { primary: "WHOLE-VALUE-CANARY" },
-        credentials: [{ api_key: "ARRAY-KEY-CANARY" }],
-        signing_key: { kty: "oct", k: "JWK-CANARY" },
-        deep: { a: { b: { c: { d: { client_secret: "DEEP-CANARY" } } } } },
-        settings: { theme: "dark", count: 3 }
-      })))
+      const result = succeeded(
+        yield* processBody(answer({
+          authed_user: { id: "U1", access_token: "NESTED-TOKEN-CANARY", expires_in: 60 },
+          tokens: { primary: "WHOLE-VALUE-CANARY" },
+          credentials: [{ api_key: "ARRAY-KEY-CANARY" }],
+          signing_key: { kty: "oct", k: "JWK-CANARY" },
+          deep: { a: { b: { c: { d: { client_secret: "DEEP-CANARY" } } } } },
+          settings: { theme: "dark", count: 3 }
+        }))
+      )
       const extra = result.extra as Record<string, any>
-      for (const canary of ["NESTED-TOKEN-CANARY", "WHOLE-VALUE-CANARY", "ARRAY-KEY-CANARY", "JWK-CANARY", "DEEP-CANARY"]) {
+      for (
+        const canary of ["NESTED-TOKEN-CANARY", "WHOLE-VALUE-CANARY", "ARRAY-KEY-CANARY", "JWK-CANARY", "DEEP-CANARY"]
+      ) {
         assert.notInclude(JSON.stringify(result), canary)
       }
       assert.strictEqual(Redacted.value(extra.authed_user.access_token), "NESTED-TOKEN-CANARY")
@@ -322,10 +330,30 @@ describe("TokenResponse.process: the id_token is the issuer's, for this client (
     ["aud is missing", { iss: TestKit.ISSUER, sub: "u" }, undefined, "aud"],
     ["aud is a list without this client", { iss: TestKit.ISSUER, sub: "u", aud: ["a", "b"] }, undefined, "aud"],
     ["iss is another issuer", { iss: "https://evil.example", sub: "u", aud: TestKit.CLIENT_ID }, undefined, "iss"],
-    ["iss differs only in case", { iss: TestKit.ISSUER.toUpperCase(), sub: "u", aud: TestKit.CLIENT_ID }, undefined, "iss"],
-    ["Entra: iss of another tenant than its tid", { iss: `https://login.microsoftonline.com/other/v2.0`, tid: TID, sub: "u", aud: TestKit.CLIENT_ID }, ENTRA, "iss"],
-    ["Entra: iss of another host", { iss: `https://evil.example/${TID}/v2.0`, tid: TID, sub: "u", aud: TestKit.CLIENT_ID }, ENTRA, "iss"],
-    ["Entra: no tid", { iss: `https://login.microsoftonline.com/${TID}/v2.0`, sub: "u", aud: TestKit.CLIENT_ID }, ENTRA, "iss"]
+    [
+      "iss differs only in case",
+      { iss: TestKit.ISSUER.toUpperCase(), sub: "u", aud: TestKit.CLIENT_ID },
+      undefined,
+      "iss"
+    ],
+    [
+      "Entra: iss of another tenant than its tid",
+      { iss: `https://login.microsoftonline.com/other/v2.0`, tid: TID, sub: "u", aud: TestKit.CLIENT_ID },
+      ENTRA,
+      "iss"
+    ],
+    [
+      "Entra: iss of another host",
+      { iss: `https://evil.example/${TID}/v2.0`, tid: TID, sub: "u", aud: TestKit.CLIENT_ID },
+      ENTRA,
+      "iss"
+    ],
+    [
+      "Entra: no tid",
+      { iss: `https://login.microsoftonline.com/${TID}/v2.0`, sub: "u", aud: TestKit.CLIENT_ID },
+      ENTRA,
+      "iss"
+    ]
   ] as const
   for (const [what, claims, issuer, claim] of refused) {
     it.effect(`refused when ${what}: InvalidResponse(id_token) naming "${claim}"`, () =>
@@ -340,7 +368,14 @@ describe("TokenResponse.process: the id_token is the issuer's, for this client (
     Effect.gen(function*() {
       succeeded(yield* check({ iss: TestKit.ISSUER, sub: "u", aud: TestKit.CLIENT_ID }))
       succeeded(yield* check({ iss: TestKit.ISSUER, sub: "u", aud: ["api://other", TestKit.CLIENT_ID] }))
-      succeeded(yield* check({ iss: `https://login.microsoftonline.com/${TID}/v2.0`, tid: TID, sub: "u", aud: TestKit.CLIENT_ID }, ENTRA))
+      succeeded(
+        yield* check({
+          iss: `https://login.microsoftonline.com/${TID}/v2.0`,
+          tid: TID,
+          sub: "u",
+          aud: TestKit.CLIENT_ID
+        }, ENTRA)
+      )
       // without a known issuer (a server without discovery), only the audience is checked
       succeeded(yield* check({ iss: "https://anywhere.example", sub: "u", aud: TestKit.CLIENT_ID }, null))
     }))

@@ -14,20 +14,21 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import * as CacheContent from "../src/CacheContent.js"
 import type * as ClientConfig from "../src/ClientConfig.js"
 import * as DeviceFlow from "../src/DeviceFlow.js"
 import * as Dpop from "../src/Dpop.js"
 import * as DpopCrypto from "../src/internal/dpop.js"
 import * as PublicClient from "../src/PublicClient.js"
 import * as TestKit from "../src/TestKit.js"
-import * as CacheContent from "../src/CacheContent.js"
 import * as TokenCache from "../src/TokenCache.js"
 import { canaries, type Capture, findLeaks, formatLeaks, makeCapture } from "./canaryKit.js"
 import { runVirtual } from "./virtual.js"
 
 const C = canaries(TestKit.ISSUER, TestKit.CLIENT_ID)
 
-const code = (fields: Readonly<Record<string, unknown>> = {}) => TestKit.deviceCode({ device_code: C.deviceCode, interval: 5, ...fields })
+const code = (fields: Readonly<Record<string, unknown>> = {}) =>
+  TestKit.deviceCode({ device_code: C.deviceCode, interval: 5, ...fields })
 const tokens = (fields: Readonly<Record<string, unknown>> = {}) =>
   TestKit.tokens({ access_token: C.accessToken, refresh_token: C.refreshToken, id_token: C.idToken, ...fields })
 
@@ -36,8 +37,10 @@ const echoAtDevice = `client_id=${TestKit.CLIENT_ID} client_secret=${C.clientSec
 const echo = `device_code=${C.deviceCode} client_secret=${C.clientSecret}`
 const echoAtRefresh = `refresh_token=${C.refreshToken} client_secret=${C.clientSecret}`
 
-const configWith = (method: ClientConfig.ClientAuthMethod = "client_secret_post", wire: ClientConfig.WireFormat = "oauth") =>
-  TestKit.config({ clientSecret: Redacted.make(C.clientSecret), clientAuthMethod: method, wire })
+const configWith = (
+  method: ClientConfig.ClientAuthMethod = "client_secret_post",
+  wire: ClientConfig.WireFormat = "oauth"
+) => TestKit.config({ clientSecret: Redacted.make(C.clientSecret), clientAuthMethod: method, wire })
 
 /** Run a flow as a stream, in virtual time, recording every event and the exit. */
 const flow = (capture: Capture, script: TestKit.Script, config = configWith()) =>
@@ -57,8 +60,7 @@ const flow = (capture: Capture, script: TestKit.Script, config = configWith()) =
           ),
           Stream.runCollect,
           Effect.map(Chunk.toReadonlyArray)
-        )
-      )
+        ))
     )
     capture.record("exit", exit)
     if (Exit.isFailure(exit)) yield* Effect.logError("flow failed", exit.cause)
@@ -74,7 +76,9 @@ const assertClean = (capture: Capture) => {
   assert.isAbove(capture.texts.length, 0)
 }
 
-const scenarios: ReadonlyArray<readonly [name: string, script: TestKit.Script, config?: ReturnType<typeof configWith>]> = [
+const scenarios: ReadonlyArray<
+  readonly [name: string, script: TestKit.Script, config?: ReturnType<typeof configWith>]
+> = [
   [
     "a full flow: pending, slow_down, 429, 503, a transport failure, then tokens (client_secret_post)",
     TestKit.sequence([
@@ -93,13 +97,21 @@ const scenarios: ReadonlyArray<readonly [name: string, script: TestKit.Script, c
   ],
   [
     "the device endpoint echoes the client secret in an OAuth error",
-    TestKit.sequence([tokens()], TestKit.oauthError("invalid_client", { status: 401, fields: { error_description: echoAtDevice, error_uri: `https://idp.example/e?${echoAtDevice}` } }))
+    TestKit.sequence(
+      [tokens()],
+      TestKit.oauthError("invalid_client", {
+        status: 401,
+        fields: { error_description: echoAtDevice, error_uri: `https://idp.example/e?${echoAtDevice}` }
+      })
+    )
   ],
   [
     "the token endpoint echoes the device code and the client secret (invalid_grant)",
     TestKit.sequence([
       TestKit.pending(),
-      TestKit.oauthError("invalid_grant", { fields: { error_description: echo, error_uri: `https://idp.example/e?${echo}` } })
+      TestKit.oauthError("invalid_grant", {
+        fields: { error_description: echo, error_uri: `https://idp.example/e?${echo}` }
+      })
     ], code())
   ],
   [
@@ -143,19 +155,31 @@ const scenarios: ReadonlyArray<readonly [name: string, script: TestKit.Script, c
   ],
   [
     "truncated JSON carrying the access token",
-    TestKit.sequence([TestKit.text(`{"access_token":"${C.accessToken}","refresh_token":"${C.refreshToken}`, "application/json")], code())
+    TestKit.sequence([
+      TestKit.text(`{"access_token":"${C.accessToken}","refresh_token":"${C.refreshToken}`, "application/json")
+    ], code())
   ],
   [
     "an HTML page (HTTP 200) quoting the tokens",
-    TestKit.sequence([TestKit.text(`<html><body>${C.accessToken} ${C.refreshToken} ${C.deviceCode}</body></html>`, "text/html")], code())
+    TestKit.sequence([
+      TestKit.text(`<html><body>${C.accessToken} ${C.refreshToken} ${C.deviceCode}</body></html>`, "text/html")
+    ], code())
   ],
   [
     "a form body that is not a token response, carrying the secrets",
-    TestKit.sequence([TestKit.text(`refresh_token=${C.refreshToken}&device_code=${C.deviceCode}`, "text/plain")], code())
+    TestKit.sequence(
+      [TestKit.text(`refresh_token=${C.refreshToken}&device_code=${C.deviceCode}`, "text/plain")],
+      code()
+    )
   ],
   [
     "a redirect whose location carries the device code",
-    TestKit.sequence([TestKit.text("", "text/plain", { status: 302, headers: { location: `https://evil.example/cb?device_code=${C.deviceCode}` } })], code())
+    TestKit.sequence([
+      TestKit.text("", "text/plain", {
+        status: 302,
+        headers: { location: `https://evil.example/cb?device_code=${C.deviceCode}` }
+      })
+    ], code())
   ],
   [
     "a device authorization answer with a malformed device code field",
@@ -209,13 +233,17 @@ describe("secret canaries: nothing a flow logs, traces, throws or emits carries 
         token: ({ params }) =>
           params.grant_type === "refresh_token"
             ? refuse
-              ? TestKit.oauthError("invalid_grant", { fields: { error_description: `${echoAtRefresh} (${params.refresh_token})` } })
+              ? TestKit.oauthError("invalid_grant", {
+                fields: { error_description: `${echoAtRefresh} (${params.refresh_token})` }
+              })
               : tokens({ access_token: C.accessToken, refresh_token: C.refreshToken })
             : tokens()
       }
       const program = Effect.gen(function*() {
         const client = yield* PublicClient.make({ config: yield* configWith() })
-        const signedIn = yield* runVirtual(client.acquireTokenWithDeviceCode({}, { onCode: (c) => Effect.logInfo("code", c) }))
+        const signedIn = yield* runVirtual(
+          client.acquireTokenWithDeviceCode({}, { onCode: (c) => Effect.logInfo("code", c) })
+        )
         capture.record("sign-in", signedIn)
         assert.isTrue(Exit.isSuccess(signedIn))
         const [account] = yield* client.getAccounts
@@ -256,7 +284,9 @@ describe("secret canaries: nothing a flow logs, traces, throws or emits carries 
         token: ({ params, headers }) =>
           params.grant_type === "refresh_token" && refuse
             // a server that quotes the proof it refused (it holds the public key only)
-            ? TestKit.oauthError("invalid_dpop_proof", { fields: { error_description: `bad proof ${headers.dpop ?? ""}` } })
+            ? TestKit.oauthError("invalid_dpop_proof", {
+              fields: { error_description: `bad proof ${headers.dpop ?? ""}` }
+            })
             : tokens()
       }
       const key = yield* Dpop.generateKeyPair()
@@ -274,7 +304,9 @@ describe("secret canaries: nothing a flow logs, traces, throws or emits carries 
         capture.record("events", events)
         assert.isTrue(Exit.isSuccess(events))
         const client = yield* PublicClient.make({ config })
-        const signedIn = yield* runVirtual(client.acquireTokenWithDeviceCode({}, { onCode: (c) => Effect.logInfo("code", c) }))
+        const signedIn = yield* runVirtual(
+          client.acquireTokenWithDeviceCode({}, { onCode: (c) => Effect.logInfo("code", c) })
+        )
         capture.record("sign-in", signedIn)
         const [account] = yield* client.getAccounts
         const content = yield* Effect.flatMap(TokenCache.TokenCache, (cache) => cache.read)

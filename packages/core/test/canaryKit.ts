@@ -162,9 +162,13 @@ export const findLeaks = (
   if (options.clientId !== undefined) {
     const credentials = `${options.clientId}:${secrets.clientSecret}`
     forms.push(["clientSecret", "Basic credentials", Encoding.encodeBase64(credentials)])
-    forms.push(["clientSecret", "Basic credentials (form-encoded)", Encoding.encodeBase64(
-      `${encodeURIComponent(options.clientId)}:${encodeURIComponent(secrets.clientSecret)}`
-    )])
+    forms.push([
+      "clientSecret",
+      "Basic credentials (form-encoded)",
+      Encoding.encodeBase64(
+        `${encodeURIComponent(options.clientId)}:${encodeURIComponent(secrets.clientSecret)}`
+      )
+    ])
   }
   const leaks: Array<Leak> = []
   for (const text of texts) {

@@ -56,12 +56,13 @@ export const planScript = (): TestKit.Script => {
   }
 }
 
-const start = (plan: Plan) =>
-  Effect.flatMap(FlowStore.FlowStore, (store) => store.start({ extraParams: { plan } }))
+const start = (plan: Plan) => Effect.flatMap(FlowStore.FlowStore, (store) => store.start({ extraParams: { plan } }))
 
 const watchAll = (id: string) =>
-  Effect.flatMap(FlowStore.FlowStore, (store) =>
-    Stream.runCollect(store.watch(id)).pipe(Effect.map(Chunk.toReadonlyArray), Effect.timeout("20 seconds")))
+  Effect.flatMap(
+    FlowStore.FlowStore,
+    (store) => Stream.runCollect(store.watch(id)).pipe(Effect.map(Chunk.toReadonlyArray), Effect.timeout("20 seconds"))
+  )
 
 const pollsOf = (userCode: string) =>
   Effect.map(
@@ -153,7 +154,9 @@ export const flowStoreContract = (
           Effect.timeout("10 seconds")
         )
         assert.strictEqual(slowed._tag, "Some")
-        if (slowed._tag === "Some" && slowed.value._tag === "Pending") assert.strictEqual(slowed.value.intervalMs, 6_000)
+        if (slowed._tag === "Some" && slowed.value._tag === "Pending") {
+          assert.strictEqual(slowed.value.intervalMs, 6_000)
+        }
         assert.isTrue(yield* store.cancel(flow.id))
       })
     )
@@ -218,7 +221,10 @@ export const flowStoreContract = (
         assert.strictEqual(error._tag, "OAuthError")
         assert.deepStrictEqual(yield* store.pending, [])
       }),
-      () => ({ deviceAuthorization: () => TestKit.oauthError("invalid_client", { status: 401 }), token: () => TestKit.hang })
+      () => ({
+        deviceAuthorization: () => TestKit.oauthError("invalid_client", { status: 401 }),
+        token: () => TestKit.hang
+      })
     )
 
     test(
@@ -228,7 +234,9 @@ export const flowStoreContract = (
         const chosen: ReadonlyArray<Plan> = ["approve", "deny", "approve", "deny", "approve", "approve"]
         const flows = yield* Effect.forEach(chosen, start, { concurrency: "unbounded" })
         assert.strictEqual(new Set(flows.map((f) => f.id)).size, chosen.length)
-        const finals = yield* Effect.forEach(flows, (f) => FlowStore.awaitResult(store, f.id), { concurrency: "unbounded" })
+        const finals = yield* Effect.forEach(flows, (f) => FlowStore.awaitResult(store, f.id), {
+          concurrency: "unbounded"
+        })
         assert.deepStrictEqual(finals.map((f) => f._tag), chosen.map((p) => p === "approve" ? "Succeeded" : "Failed"))
       })
     )

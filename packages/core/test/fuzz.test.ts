@@ -35,8 +35,8 @@ import type * as ClientConfig from "../src/ClientConfig.js"
 import * as DeviceAuthorization from "../src/DeviceAuthorization.js"
 import * as DeviceFlow from "../src/DeviceFlow.js"
 import * as DeviceFlowError from "../src/DeviceFlowError.js"
-import { toOAuthError } from "../src/internal/errors.js"
 import * as Engine from "../src/internal/engine.js"
+import { toOAuthError } from "../src/internal/errors.js"
 import { readClaims } from "../src/internal/jwt.js"
 import { type Answer, classify } from "../src/internal/oauthAnswer.js"
 import { interactionReason } from "../src/internal/refresh.js"
@@ -65,7 +65,9 @@ const ISSUER = TestKit.ISSUER
 // generators
 
 const jwtOf = (header: unknown, payload: unknown, signature = "c2ln") =>
-  `${Encoding.encodeBase64Url(JSON.stringify(header))}.${Encoding.encodeBase64Url(JSON.stringify(payload))}.${signature}`
+  `${Encoding.encodeBase64Url(JSON.stringify(header))}.${
+    Encoding.encodeBase64Url(JSON.stringify(payload))
+  }.${signature}`
 
 const weirdString: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(
@@ -129,7 +131,24 @@ const weirdString: fc.Arbitrary<string> = fc.oneof(
 )
 
 const weirdNumber: fc.Arbitrary<number> = fc.oneof(
-  fc.constantFrom(0, -0, -1, 1, 5, 1.5, 0.001, 900, 1e9, 1e12, 315_360_000, 315_360_001, 1e21, 1e308, -1e308, Number.MAX_SAFE_INTEGER + 2),
+  fc.constantFrom(
+    0,
+    -0,
+    -1,
+    1,
+    5,
+    1.5,
+    0.001,
+    900,
+    1e9,
+    1e12,
+    315_360_000,
+    315_360_001,
+    1e21,
+    1e308,
+    -1e308,
+    Number.MAX_SAFE_INTEGER + 2
+  ),
   fc.integer({ min: -1_000, max: 100_000 }),
   fc.double({ noNaN: true, noDefaultInfinity: true })
 )
@@ -232,7 +251,10 @@ const mutated = (base: () => Record<string, unknown>): fc.Arbitrary<Record<strin
   })
 
 const randomObject: fc.Arbitrary<Record<string, unknown>> = fc.array(
-  fc.tuple(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...oauthKeys) }, { weight: 1, arbitrary: weirdString }), weirdValue),
+  fc.tuple(
+    fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...oauthKeys) }, { weight: 1, arbitrary: weirdString }),
+    weirdValue
+  ),
   { maxLength: 8 }
 ).map((entries) => {
   const body: Record<string, unknown> = {}
@@ -243,15 +265,28 @@ const randomObject: fc.Arbitrary<Record<string, unknown>> = fc.array(
 })
 
 const errorObject: fc.Arbitrary<Record<string, unknown>> = fc.record({
-  error: fc.oneof(fc.constantFrom("authorization_pending", "slow_down", "access_denied", "expired_token", "invalid_grant", "server_error"), weirdValue),
+  error: fc.oneof(
+    fc.constantFrom(
+      "authorization_pending",
+      "slow_down",
+      "access_denied",
+      "expired_token",
+      "invalid_grant",
+      "server_error"
+    ),
+    weirdValue
+  ),
   error_description: fc.option(weirdValue, { nil: undefined }),
-  error_codes: fc.option(fc.oneof(fc.array(fc.oneof(fc.integer(), weirdString), { maxLength: 3 }), weirdValue), { nil: undefined }),
+  error_codes: fc.option(fc.oneof(fc.array(fc.oneof(fc.integer(), weirdString), { maxLength: 3 }), weirdValue), {
+    nil: undefined
+  }),
   interval: fc.option(weirdValue, { nil: undefined }),
   claims: fc.option(weirdValue, { nil: undefined }),
   suberror: fc.option(weirdValue, { nil: undefined })
 }, { requiredKeys: ["error"] })
 
-const formEncode = (body: Record<string, unknown>) => new URLSearchParams(Object.entries(body).map(([k, v]): [string, string] => [k, String(v)])).toString()
+const formEncode = (body: Record<string, unknown>) =>
+  new URLSearchParams(Object.entries(body).map(([k, v]): [string, string] => [k, String(v)])).toString()
 
 type Body = string | Uint8Array
 
@@ -261,10 +296,16 @@ const body: fc.Arbitrary<{ readonly shape: string; readonly body: Body }> = fc.o
   { weight: 2, arbitrary: mutated(metadataFields).map((b) => ({ shape: "metadata±", body: JSON.stringify(b) })) },
   { weight: 4, arbitrary: errorObject.map((b) => ({ shape: "error", body: JSON.stringify(b) })) },
   { weight: 4, arbitrary: randomObject.map((b) => ({ shape: "object", body: JSON.stringify(b) })) },
-  { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => ({ shape: "json", body: JSON.stringify(v) ?? "null" })) },
   {
     weight: 2,
-    arbitrary: fc.tuple(fc.oneof(mutated(deviceFields), mutated(tokenFields), errorObject), fc.double({ min: 0, max: 1, noNaN: true }))
+    arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => ({ shape: "json", body: JSON.stringify(v) ?? "null" }))
+  },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(
+      fc.oneof(mutated(deviceFields), mutated(tokenFields), errorObject),
+      fc.double({ min: 0, max: 1, noNaN: true })
+    )
       .map(([b, cut]) => {
         const text = JSON.stringify(b)
         return { shape: "truncated", body: text.slice(0, Math.floor(text.length * cut)) }
@@ -288,9 +329,18 @@ const body: fc.Arbitrary<{ readonly shape: string; readonly body: Body }> = fc.o
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => ({ shape: "bytes", body: b })) },
   {
     weight: 1,
-    arbitrary: fc.oneof(mutated(tokenFields), errorObject).map((b) => ({ shape: "bom", body: `\ufeff${JSON.stringify(b)}` }))
+    arbitrary: fc.oneof(mutated(tokenFields), errorObject).map((b) => ({
+      shape: "bom",
+      body: `\ufeff${JSON.stringify(b)}`
+    }))
   },
-  { weight: 1, arbitrary: fc.constantFrom("", " ", "\n", "{}", "[]", "null", "0", "\"x\"", "{", "}").map((b) => ({ shape: "tiny", body: b })) }
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom("", " ", "\n", "{}", "[]", "null", "0", "\"x\"", "{", "}").map((b) => ({
+      shape: "tiny",
+      body: b
+    }))
+  }
 )
 
 const status: fc.Arbitrary<number> = fc.oneof(
@@ -300,9 +350,15 @@ const status: fc.Arbitrary<number> = fc.oneof(
 )
 
 const headerValue = (values: ReadonlyArray<string>) =>
-  fc.option(fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...values) }, { weight: 1, arbitrary: fc.string({ maxLength: 30 }) }), {
-    nil: undefined
-  })
+  fc.option(
+    fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...values) }, {
+      weight: 1,
+      arbitrary: fc.string({ maxLength: 30 })
+    }),
+    {
+      nil: undefined
+    }
+  )
 
 const headers = fc.record({
   "content-type": headerValue([
@@ -341,7 +397,12 @@ const headers = fc.record({
     "http://[::1",
     `https://elsewhere.example/${"a".repeat(4_000)}`
   ]),
-  "x-amzn-errortype": headerValue(["AuthorizationPendingException", "SlowDownException:http://internal", "InternalServerException", "Weird"]),
+  "x-amzn-errortype": headerValue([
+    "AuthorizationPendingException",
+    "SlowDownException:http://internal",
+    "InternalServerException",
+    "Weird"
+  ]),
   "content-length": headerValue(["0", "5", "99999999999", "-1", "abc", "9".repeat(4_000)])
 }, { requiredKeys: [] })
 
@@ -383,7 +444,10 @@ const toResponse = (s: Sample, request = HttpClientRequest.post(ENDPOINT)): Http
       // not a valid header value for the Fetch API: an HTTP client could not have received it either
     }
   }
-  return HttpClientResponse.fromWeb(request, new Response(nullBody.has(s.status) ? null : s.body, { status: s.status, headers }))
+  return HttpClientResponse.fromWeb(
+    request,
+    new Response(nullBody.has(s.status) ? null : s.body, { status: s.status, headers })
+  )
 }
 
 const stats = new Map<string, number>()
@@ -410,7 +474,9 @@ const settle = <A, E>(where: string, effect: Effect.Effect<A, E>) =>
   Effect.flatMap(Effect.exit(effect), (exit) => {
     if (Exit.isSuccess(exit)) return Effect.succeed(Option.some(exit.value))
     const failure = Cause.failureOption(exit.cause)
-    if (Option.isNone(failure)) return Effect.dieMessage(`${where}: defect or interruption: ${Cause.pretty(exit.cause)}`)
+    if (Option.isNone(failure)) {
+      return Effect.dieMessage(`${where}: defect or interruption: ${Cause.pretty(exit.cause)}`)
+    }
     checkError(failure.value, where)
     count(`${where}: ${(failure.value as { readonly _tag: string })._tag}`)
     return Effect.succeed(Option.none<A>())
@@ -470,7 +536,9 @@ const fuzzOne = (config: ClientConfig.ClientConfig, s: Sample) =>
             count("DeviceAuthorization.process: ok")
             const polling = Engine.start(config, code.value, {}, now, { mono: now, wall: now })
             if (Engine.isFailed(polling)) checkError(polling.error, "startPolling")
-            else if (!Number.isFinite(polling.nextPollAt) || polling.nextPollAt <= now) throw new Error("first poll not in the future")
+            else if (!Number.isFinite(polling.nextPollAt) || polling.nextPollAt <= now) {
+              throw new Error("first poll not in the future")
+            }
           }
           const result = yield* settle(
             "TokenResponse.process",
@@ -501,14 +569,20 @@ const fuzzOne = (config: ClientConfig.ClientConfig, s: Sample) =>
       HttpClient.make((request) => Effect.succeed(toResponse(s, request)))
     )
     if (!s.discover) return
-    const metadata = yield* settle("ServerMetadata.discover", Effect.provide(ServerMetadata.discover(ISSUER), discovery))
+    const metadata = yield* settle(
+      "ServerMetadata.discover",
+      Effect.provide(ServerMetadata.discover(ISSUER), discovery)
+    )
     if (Option.isSome(metadata)) count("ServerMetadata.discover: ok")
     // the id_token reader on every string the body holds
     if (typeof s.body === "string") {
       for (const piece of s.body.split(/["&=]/)) readClaims(piece)
     }
   }).pipe(
-    Effect.timeoutFail({ duration: HANG_MS, onTimeout: () => new Error(`hang (${HANG_MS} ms) on ${describeSample(s)}`) }),
+    Effect.timeoutFail({
+      duration: HANG_MS,
+      onTimeout: () => new Error(`hang (${HANG_MS} ms) on ${describeSample(s)}`)
+    }),
     Effect.orDie
   )
 
@@ -521,27 +595,33 @@ const describeSample = (s: Sample) =>
 
 const report = (what: string, runs: number, millis: number) => {
   const lines = [...stats.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `  ${k}: ${v}`)
-  console.info(`[fuzz] ${what}: ${runs} runs in ${(millis / 1000).toFixed(1)} s, 0 defects, 0 hangs\n${lines.join("\n")}`)
+  console.info(
+    `[fuzz] ${what}: ${runs} runs in ${(millis / 1000).toFixed(1)} s, 0 defects, 0 hangs\n${lines.join("\n")}`
+  )
   stats.clear()
 }
 
 describe("fuzz: generated server answers never escape the typed error channel", () => {
   const only = process.env.FUZZ_ONLY
-  it.skipIf(only === "flows")(`${RUNS} generated responses through classify, the schemas, the poll machine and discovery`, {
-    timeout: 60_000 + RUNS * 20
-  }, async () => {
-    const config = await Effect.runPromise(TestKit.config())
-    const started = Date.now()
-    await fc.assert(
-      fc.asyncProperty(sample, async (s) => {
-        await Effect.runPromise(fuzzOne(config, s)).catch((error: unknown) => {
-          throw new Error(`${describeSample(s)}\n${error instanceof Error ? error.message : String(error)}`)
-        })
-      }),
-      { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) }
-    )
-    report("responses", RUNS, Date.now() - started)
-  })
+  it.skipIf(only === "flows")(
+    `${RUNS} generated responses through classify, the schemas, the poll machine and discovery`,
+    {
+      timeout: 60_000 + RUNS * 20
+    },
+    async () => {
+      const config = await Effect.runPromise(TestKit.config())
+      const started = Date.now()
+      await fc.assert(
+        fc.asyncProperty(sample, async (s) => {
+          await Effect.runPromise(fuzzOne(config, s)).catch((error: unknown) => {
+            throw new Error(`${describeSample(s)}\n${error instanceof Error ? error.message : String(error)}`)
+          })
+        }),
+        { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) }
+      )
+      report("responses", RUNS, Date.now() - started)
+    }
+  )
 
   it.skipIf(only === "responses")(`${FLOW_RUNS} whole device flows against a server answering generated responses`, {
     timeout: 60_000 + FLOW_RUNS * 100
@@ -550,7 +630,10 @@ describe("fuzz: generated server answers never escape the typed error channel", 
       _tag: "Body",
       status: s.status,
       body: typeof s.body === "string" ? s.body : new TextDecoder().decode(s.body),
-      headers: Object.fromEntries(Object.entries(s.headers).filter(([, v]) => v !== undefined)) as Record<string, string>,
+      headers: Object.fromEntries(Object.entries(s.headers).filter(([, v]) => v !== undefined)) as Record<
+        string,
+        string
+      >,
       delay: Duration.zero
     })
     const deviceAnswer = fc.oneof(
@@ -576,7 +659,8 @@ describe("fuzz: generated server answers never escape the typed error channel", 
             DeviceFlow.acquireToken(config, {}, {
               // no runaway polling, whatever the answers: at most one poll per interval of the code's life
               onCode: (code) => {
-                maxPolls = Math.floor(DateTime.distance(code.issuedAt, code.expiresOn) / Duration.toMillis(code.interval)) + 1
+                maxPolls =
+                  Math.floor(DateTime.distance(code.issuedAt, code.expiresOn) / Duration.toMillis(code.interval)) + 1
               },
               requestTimeout: "10 seconds"
             }),
@@ -584,10 +668,15 @@ describe("fuzz: generated server answers never escape the typed error channel", 
           )
           const polls = yield* Effect.flatMap(TestKit.FakeServer, (server) => server.polls)
           return { exit, polls: polls.length }
-        }).pipe(Effect.provide(TestKit.layer(TestKit.sequence(replies, device))), Effect.provide(TestContext.TestContext))
-        const { exit, polls } = await Effect.runPromise(Effect.scoped(program).pipe(
-          Effect.timeoutFail({ duration: FLOW_HANG_MS, onTimeout: () => new Error("hang") })
-        ))
+        }).pipe(
+          Effect.provide(TestKit.layer(TestKit.sequence(replies, device))),
+          Effect.provide(TestContext.TestContext)
+        )
+        const { exit, polls } = await Effect.runPromise(
+          Effect.scoped(program).pipe(
+            Effect.timeoutFail({ duration: FLOW_HANG_MS, onTimeout: () => new Error("hang") })
+          )
+        )
         if (Exit.isFailure(exit)) {
           const failure = Cause.failureOption(exit.cause)
           if (Option.isNone(failure)) throw new Error(`defect: ${Cause.pretty(exit.cause)}`)

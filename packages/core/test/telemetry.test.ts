@@ -34,7 +34,13 @@ const canaries = [
 const exported = (exporter: InMemorySpanExporter) => exporter.getFinishedSpans()
 const named = (spans: ReadonlyArray<ReadableSpan>, name: string) => spans.filter((s) => s.name === name)
 const serialised = (span: ReadableSpan) =>
-  JSON.stringify({ name: span.name, attributes: span.attributes, events: span.events, status: span.status, links: span.links })
+  JSON.stringify({
+    name: span.name,
+    attributes: span.attributes,
+    events: span.events,
+    status: span.status,
+    links: span.links
+  })
 
 describe("spans through @effect/opentelemetry", () => {
   it.effect("a sign-in and a refresh: one span per request, poll, refresh and cache access; attributes; no secret", () => {
@@ -48,7 +54,11 @@ describe("spans through @effect/opentelemetry", () => {
     const script: TestKit.Script = {
       ...server.script,
       // two authorization_pending answers, then the server's tokens
-      token: (context) => (context.params.grant_type !== "refresh_token" && polls++ < 2 ? TestKit.pending() : server.script.token(context))
+      token: (
+        context
+      ) => (context.params.grant_type !== "refresh_token" && polls++ < 2
+        ? TestKit.pending()
+        : server.script.token(context))
     }
     return Effect.gen(function*() {
       const config = yield* TestKit.config({ clientSecret: Redacted.make(CLIENT_SECRET) })
@@ -82,7 +92,9 @@ describe("spans through @effect/opentelemetry", () => {
       assert.strictEqual(named(spans, "devflow.cache.read")[0]!.attributes["devflow.cache.location"], "memory")
       // the HTTP requests are traced too, as children of the poll and refresh spans
       const pollIds = new Set(pollSpans.map((s) => s.spanContext().spanId))
-      assert.isTrue(spans.some((s) => s.name.startsWith("http.client") && pollIds.has(s.parentSpanContext?.spanId ?? "")))
+      assert.isTrue(
+        spans.some((s) => s.name.startsWith("http.client") && pollIds.has(s.parentSpanContext?.spanId ?? ""))
+      )
 
       for (const span of spans) {
         const text = serialised(span)
@@ -93,7 +105,10 @@ describe("spans through @effect/opentelemetry", () => {
 
   it.effect("a failed poll's span says why (the server's code and status), and the flow's error is typed as before", () => {
     const exporter = new InMemorySpanExporter()
-    const tracing = NodeSdk.layer(() => ({ resource: { serviceName: "devflow-test" }, spanProcessor: new SimpleSpanProcessor(exporter) }))
+    const tracing = NodeSdk.layer(() => ({
+      resource: { serviceName: "devflow-test" },
+      spanProcessor: new SimpleSpanProcessor(exporter)
+    }))
     return Effect.gen(function*() {
       const config = yield* TestKit.config()
       const app = yield* PublicClient.make({ config })
@@ -106,18 +121,28 @@ describe("spans through @effect/opentelemetry", () => {
 
   it.effect("a transport error echoing the device code and the client secret, in any spelling, reaches no span", () => {
     const exporter = new InMemorySpanExporter()
-    const tracing = NodeSdk.layer(() => ({ resource: { serviceName: "devflow-test" }, spanProcessor: new SimpleSpanProcessor(exporter) }))
+    const tracing = NodeSdk.layer(() => ({
+      resource: { serviceName: "devflow-test" },
+      spanProcessor: new SimpleSpanProcessor(exporter)
+    }))
     const deviceCode = "dc/TELEMETRY+code ==9c1e"
     const formEncoded = (v: string) => encodeURIComponent(v).replace(/%20/g, "+")
     const basic = Encoding.encodeBase64(`${formEncoded(TestKit.CLIENT_ID)}:${formEncoded(CLIENT_SECRET)}`)
     const spellings = [deviceCode, formEncoded(deviceCode), CLIENT_SECRET, basic]
     const echo = `device_code=${formEncoded(deviceCode)} ${deviceCode} ${CLIENT_SECRET} Basic ${basic}`
     const script = TestKit.sequence(
-      [TestKit.transportFailure(echo), TestKit.oauthError("server_error", { status: 500, fields: { error_description: echo } }), TestKit.transportFailure(echo)],
+      [
+        TestKit.transportFailure(echo),
+        TestKit.oauthError("server_error", { status: 500, fields: { error_description: echo } }),
+        TestKit.transportFailure(echo)
+      ],
       TestKit.deviceCode({ device_code: deviceCode })
     )
     return Effect.gen(function*() {
-      const config = yield* TestKit.config({ clientSecret: Redacted.make(CLIENT_SECRET), clientAuthMethod: "client_secret_basic" })
+      const config = yield* TestKit.config({
+        clientSecret: Redacted.make(CLIENT_SECRET),
+        clientAuthMethod: "client_secret_basic"
+      })
       const app = yield* PublicClient.make({ config, flow: { policy: { maxConsecutiveFailures: 3 } } })
       const exit = yield* runVirtual(app.acquireTokenWithDeviceCode({}, { onCode: () => {} }))
       assert.isTrue(Exit.isFailure(exit))

@@ -15,9 +15,9 @@ import type * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Account from "../src/Account.js"
+import * as CacheContent from "../src/CacheContent.js"
 import * as Dpop from "../src/Dpop.js"
 import * as DpopCrypto from "../src/internal/dpop.js"
-import * as CacheContent from "../src/CacheContent.js"
 import * as TokenCache from "../src/TokenCache.js"
 
 const AUTHORITY = "https://login.devflow.test/tenant-1/oauth2/v2.0/token"
@@ -27,7 +27,11 @@ const OTHER_CLIENT = "client-b"
 
 /** An OIDC account with a distinct subject. */
 export const accountFor = (sub: string, authority = AUTHORITY): Account.Account =>
-  Account.fromClaims(authority, { iss: "https://login.devflow.test/tenant-1/v2.0", sub, preferred_username: `${sub}@devflow.test` })!
+  Account.fromClaims(authority, {
+    iss: "https://login.devflow.test/tenant-1/v2.0",
+    sub,
+    preferred_username: `${sub}@devflow.test`
+  })!
 
 const secret = (label: string) => Redacted.make(`SECRET-${label}-canary`)
 
@@ -142,7 +146,9 @@ export const tokenCacheContract = (
       "modify returns f's result and stores f's content; unchanged content stays as it was",
       Effect.gen(function*() {
         const cache = yield* TokenCache.TokenCache
-        const out = yield* cache.modify((c) => ["result", CacheContent.withTokens(c, signIn(accountFor("bob")))] as const)
+        const out = yield* cache.modify((c) =>
+          ["result", CacheContent.withTokens(c, signIn(accountFor("bob")))] as const
+        )
         assert.strictEqual(out, "result")
         const before = yield* cache.read
         const same = yield* cache.modify((c) => [CacheContent.size(c), c] as const)
@@ -165,8 +171,14 @@ export const tokenCacheContract = (
         const scopeSets = [...content.accessTokens.values()].map((e) => e.scopes.join(" ")).sort()
         assert.deepStrictEqual(scopeSets, ["b d openid", "c"])
         assert.isUndefined(CacheContent.findAccessToken(content, AUTHORITY, CLIENT, alice.id, ["a"]))
-        assert.strictEqual(value(CacheContent.findAccessToken(content, AUTHORITY, CLIENT, alice.id, ["d"])!.secret), "SECRET-at-bd-canary")
-        assert.strictEqual(value(CacheContent.findAccessToken(content, AUTHORITY, CLIENT, alice.id, ["c"])!.secret), "SECRET-at-c-canary")
+        assert.strictEqual(
+          value(CacheContent.findAccessToken(content, AUTHORITY, CLIENT, alice.id, ["d"])!.secret),
+          "SECRET-at-bd-canary"
+        )
+        assert.strictEqual(
+          value(CacheContent.findAccessToken(content, AUTHORITY, CLIENT, alice.id, ["c"])!.secret),
+          "SECRET-at-c-canary"
+        )
       })
     )
 

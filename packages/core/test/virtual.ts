@@ -41,7 +41,8 @@ export const runVirtual = <A, E, R>(
           yield* Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 0)))
           for (let i = 0; i < 5; i++) yield* Effect.yieldNow()
           if (webCryptoUsed()) yield* TestKit.awaitWebCrypto
-          const now = Chunk.toReadonlyArray(yield* TestClock.sleeps()).join() + (Option.isSome(yield* Fiber.poll(fiber)) ? "done" : "")
+          const now = Chunk.toReadonlyArray(yield* TestClock.sleeps()).join() +
+            (Option.isSome(yield* Fiber.poll(fiber)) ? "done" : "")
           if (now === before) break
           before = now
         }

@@ -30,7 +30,11 @@ const begin = async () => {
   const poll = async () => {
     const r = await fetch(server.tokenEndpoint, {
       method: "POST",
-      body: new URLSearchParams({ client_id: server.clientId, grant_type: DEVICE_CODE_GRANT, device_code: auth.device_code })
+      body: new URLSearchParams({
+        client_id: server.clientId,
+        grant_type: DEVICE_CODE_GRANT,
+        device_code: auth.device_code
+      })
     })
     return { status: r.status, json: (await r.json()) as Record<string, unknown> }
   }
@@ -45,7 +49,10 @@ describe("approveInBrowser (headless Chromium)", () => {
     expect(tokens.status).toBe(200)
     expect(typeof tokens.json.refresh_token).toBe("string")
     const idToken = String(tokens.json.id_token)
-    const claims = JSON.parse(Buffer.from(idToken.split(".")[1] ?? "", "base64url").toString("utf8")) as Record<string, unknown>
+    const claims = JSON.parse(Buffer.from(idToken.split(".")[1] ?? "", "base64url").toString("utf8")) as Record<
+      string,
+      unknown
+    >
     expect(claims.sub).toBe("Grace Hopper")
   })
 

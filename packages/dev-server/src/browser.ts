@@ -60,7 +60,12 @@ export const approveInBrowser = async (
   accountId: string,
   { deny = false, executablePath = DEFAULT_CHROMIUM, timeoutMs = 15_000 }: BrowserApproveOptions = {}
 ): Promise<void> => {
-  const browser = await chromium.launch({ executablePath, headless: true, args: [...CHROMIUM_ARGS], timeout: timeoutMs })
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: [...CHROMIUM_ARGS],
+    timeout: timeoutMs
+  })
   try {
     const context = await browser.newContext()
     const page = await context.newPage()
@@ -70,7 +75,8 @@ export const approveInBrowser = async (
     let state = await nextDocument(page)
     let codeTyped = false
     for (let step = 0; step < MAX_STEPS; step++) {
-      const where = () => `${state.kind ?? "unknown page"}${state.error ? ` (error: ${state.error})` : ""} at ${page.url()}`
+      const where = () =>
+        `${state.kind ?? "unknown page"}${state.error ? ` (error: ${state.error})` : ""} at ${page.url()}`
       switch (state.kind) {
         case "user-code": {
           if (deny && state.error === "AbortedError") return

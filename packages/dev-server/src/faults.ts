@@ -19,7 +19,12 @@ export interface Answer {
 
 export type Fault =
   /** a complete answer */
-  | { readonly _tag: "Reply"; readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly body: string }
+  | {
+    readonly _tag: "Reply"
+    readonly status: number
+    readonly headers: Readonly<Record<string, string>>
+    readonly body: string
+  }
   /** headers and the first half of the body (Content-Length promises all of it), then a TCP reset */
   | {
     readonly _tag: "ResetMidBody"
@@ -101,7 +106,8 @@ export const huge = (size: number, options: { readonly contentLength: boolean; r
   contentLength: options.contentLength
 })
 
-export const redirect = (status: number, location: string): Fault => reply("", undefined, { status, headers: { location } })
+export const redirect = (status: number, location: string): Fault =>
+  reply("", undefined, { status, headers: { location } })
 
 export interface Hit {
   readonly method: string
@@ -232,11 +238,10 @@ export const startFaultServer = async (script: Readonly<Record<string, Handler>>
     port,
     hits,
     hitsTo: (path) => hits.filter((h) => h.path === path).length,
-    close: () =>
-      (closing ??= new Promise<void>((resolve) => {
-        for (const timer of timers) clearInterval(timer)
-        for (const socket of sockets) socket.destroy()
-        server.close(() => resolve())
-      }))
+    close: () => (closing ??= new Promise<void>((resolve) => {
+      for (const timer of timers) clearInterval(timer)
+      for (const socket of sockets) socket.destroy()
+      server.close(() => resolve())
+    }))
   }
 }

@@ -66,10 +66,12 @@ describe.concurrent("startDevServer", () => {
     const server = await start(ctx, { issuerPath: "/realms/demo" })
     expect(server.issuer).toBe(`http://127.0.0.1:${server.port}/realms/demo`)
     const origin = `http://127.0.0.1:${server.port}`
-    for (const url of [
-      `${origin}/.well-known/oauth-authorization-server/realms/demo`,
-      `${server.issuer}/.well-known/openid-configuration`
-    ]) {
+    for (
+      const url of [
+        `${origin}/.well-known/oauth-authorization-server/realms/demo`,
+        `${server.issuer}/.well-known/openid-configuration`
+      ]
+    ) {
       const { status, json } = await getJson(url)
       expect(status).toBe(200)
       expect(json.issuer).toBe(server.issuer)
@@ -227,7 +229,9 @@ describe.concurrent("startDevServer", () => {
     const basic = `Basic ${Buffer.from("cli:s3cret").toString("base64")}`
     const anonymous = await post(server.deviceAuthorizationEndpoint, { client_id: "cli", scope: "openid" })
     expect(anonymous.json.error).toBe("invalid_client")
-    const auth = await post(server.deviceAuthorizationEndpoint, { scope: "openid offline_access" }, { authorization: basic })
+    const auth = await post(server.deviceAuthorizationEndpoint, { scope: "openid offline_access" }, {
+      authorization: basic
+    })
     expect(auth.status).toBe(200)
     await server.approve(String(auth.json.user_code))
     const tokens = await post(

@@ -3,7 +3,7 @@
  * (oidc-provider) with the RFC 8628 device authorization grant, on loopback
  * http, for tests, benchmarks and the CLI demo.
  */
-export { approveOverHttp, type ApproveOptions } from "./internal/agent.js"
+export { type ApproveOptions, approveOverHttp } from "./internal/agent.js"
 export {
   accountClaims,
   DEFAULT_CLIENT_ID,

@@ -21,7 +21,10 @@ export const bundleForTest = async (entry: string, options: BundleOptions = {}):
   const esbuild = await import("esbuild")
   const outdir = options.outdir ?? os.tmpdir()
   fs.mkdirSync(outdir, { recursive: true })
-  const outfile = path.join(outdir, `${options.prefix ?? "devflow-test"}-${process.pid}-${crypto.randomBytes(4).toString("hex")}.mjs`)
+  const outfile = path.join(
+    outdir,
+    `${options.prefix ?? "devflow-test"}-${process.pid}-${crypto.randomBytes(4).toString("hex")}.mjs`
+  )
   await esbuild.build({
     entryPoints: [entry],
     bundle: true,

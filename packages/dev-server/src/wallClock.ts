@@ -40,7 +40,9 @@ export const libfaketime = (): string | undefined => {
     if (fs.existsSync(file)) return file
   }
   if (process.env.CI === "true" || process.env.DEVFLOW_REQUIRE_FAKETIME === "1") {
-    throw new Error("CI needs Debian's faketime package (libfaketime) for the clock-step tests: apt-get install faketime")
+    throw new Error(
+      "CI needs Debian's faketime package (libfaketime) for the clock-step tests: apt-get install faketime"
+    )
   }
   return undefined
 }

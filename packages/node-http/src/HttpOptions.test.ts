@@ -128,7 +128,9 @@ describe("HttpOptions", () => {
       assert.strictEqual((options.proxyTls as typeof connect).secureContext, connect.secureContext)
       assert.strictEqual((options.requestTls as typeof connect).secureContext, connect.secureContext)
       // a store that does not parse never fails here: the connection reports it, typed, as before
-      const broken = dispatcher.agentOptions(httpOptions.resolve({ ca: ["-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"] }))
+      const broken = dispatcher.agentOptions(
+        httpOptions.resolve({ ca: ["-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"] })
+      )
       assert.isDefined(broken.connect)
     })
   })

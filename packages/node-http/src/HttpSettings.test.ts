@@ -7,7 +7,9 @@ import * as HttpOptions from "./HttpOptions.js"
 import * as HttpSettings from "./HttpSettings.js"
 
 const fromEnv = (env: Record<string, string>) =>
-  Effect.runSync(Effect.either(Effect.withConfigProvider(HttpOptions.fromEnv, ConfigProvider.fromMap(new Map(Object.entries(env))))))
+  Effect.runSync(
+    Effect.either(Effect.withConfigProvider(HttpOptions.fromEnv, ConfigProvider.fromMap(new Map(Object.entries(env)))))
+  )
 
 describe("HttpSettings", () => {
   it("lists one variable for every option HttpOptions.fromEnv reads", () => {
@@ -25,13 +27,20 @@ describe("HttpSettings", () => {
         const read = fromEnv({ [setting.env]: text })
         assert.strictEqual(Either.isLeft(read), problem !== undefined, `${setting.env}=${JSON.stringify(text)}`)
         if (Either.isLeft(read)) assert.include(String(read.left), setting.env)
-        assert.deepStrictEqual(HttpSettings.firstProblem({ [setting.env]: text })?.env, problem === undefined ? undefined : setting.env)
+        assert.deepStrictEqual(
+          HttpSettings.firstProblem({ [setting.env]: text })?.env,
+          problem === undefined ? undefined : setting.env
+        )
       }
     }
   })
 
   it("reads durations and numbers as the options' units", () => {
-    const read = fromEnv({ DEVFLOW_HTTP_REQUEST_TIMEOUT: "2 seconds", DEVFLOW_HTTP_CONNECT_TIMEOUT: "250", DEVFLOW_HTTP_MAX_CONNECTIONS: "4" })
+    const read = fromEnv({
+      DEVFLOW_HTTP_REQUEST_TIMEOUT: "2 seconds",
+      DEVFLOW_HTTP_CONNECT_TIMEOUT: "250",
+      DEVFLOW_HTTP_MAX_CONNECTIONS: "4"
+    })
     assert.isTrue(Either.isRight(read))
     if (Either.isRight(read)) {
       assert.strictEqual(Duration.toMillis(Duration.decode(read.right.requestTimeout)), 2_000)

@@ -71,9 +71,13 @@ export const problem = (setting: HttpSetting, text: string): string | undefined 
         ? `Expected a positive duration such as "10 seconds" or a number of milliseconds, got ${JSON.stringify(text)}`
         : undefined
     case "positiveInteger":
-      return Setting.positiveInteger(text) === undefined ? `Expected a positive integer, got ${JSON.stringify(text)}` : undefined
+      return Setting.positiveInteger(text) === undefined
+        ? `Expected a positive integer, got ${JSON.stringify(text)}`
+        : undefined
     case "text":
-      return text.trim() === "" || /[\r\n]/.test(text) ? `Expected one line of text, got ${JSON.stringify(text)}` : undefined
+      return text.trim() === "" || /[\r\n]/.test(text)
+        ? `Expected one line of text, got ${JSON.stringify(text)}`
+        : undefined
   }
 }
 

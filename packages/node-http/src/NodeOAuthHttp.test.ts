@@ -1,4 +1,5 @@
 import * as RequestLimits from "@devflow/core/RequestLimits"
+import { HEADROOM_MS, until } from "@devflow/dev-server/wallClock"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
@@ -13,7 +14,6 @@ import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
-import { HEADROOM_MS, until } from "@devflow/dev-server/wallClock"
 import * as DiagnosticsChannel from "node:diagnostics_channel"
 import type * as Http from "node:http"
 import * as Util from "node:util"
@@ -78,7 +78,9 @@ const timesOutAfter300ms = (options: Partial<HttpOptions.HttpOptions>, limits?: 
   Effect.gen(function*() {
     const origin = yield* neverAnswering
     const client = yield* makeClient(options)
-    const [millis, error] = yield* elapsed(Effect.flip(limits === undefined ? client.get(origin.url) : getWithin(client, origin.url, limits)))
+    const [millis, error] = yield* elapsed(
+      Effect.flip(limits === undefined ? client.get(origin.url) : getWithin(client, origin.url, limits))
+    )
     assert(error._tag === "RequestError")
     assert.strictEqual(error.reason, "Transport")
     assert.strictEqual(error.description, "request timed out after 300ms waiting for the response")
@@ -145,7 +147,9 @@ describe("NodeOAuthHttp", () => {
         const origin = yield* httpServer(async (req, res) => {
           const body = await readBody(req)
           res.setHeader("content-type", "application/json")
-          res.end(JSON.stringify({ method: req.method, contentType: req.headers["content-type"], echo: JSON.parse(body) }))
+          res.end(
+            JSON.stringify({ method: req.method, contentType: req.headers["content-type"], echo: JSON.parse(body) })
+          )
         })
         const client = yield* makeClient()
         const response = yield* HttpClientRequest.post(`${origin.url}/json`).pipe(
@@ -176,7 +180,9 @@ describe("NodeOAuthHttp", () => {
 
     it.scopedLive("sends a streamed request body", () =>
       Effect.gen(function*() {
-        const origin = yield* httpServer(async (req, res) => res.end(`${req.headers["transfer-encoding"]}|${await readBody(req)}`))
+        const origin = yield* httpServer(async (req, res) =>
+          res.end(`${req.headers["transfer-encoding"]}|${await readBody(req)}`)
+        )
         const client = yield* makeClient()
         const response = yield* HttpClientRequest.post(`${origin.url}/stream`).pipe(
           HttpClientRequest.bodyStream(Stream.make("device_code=", "x&client_id=cli").pipe(Stream.encodeText)),
@@ -244,7 +250,9 @@ describe("NodeOAuthHttp", () => {
       Effect.gen(function*() {
         const server = yield* countingServer
         const client = yield* makeClient()
-        for (let i = 0; i < 10; i++) yield* Effect.scoped(Effect.flatMap(client.get(`${server.origin.url}/${i}`), (r) => r.text))
+        for (let i = 0; i < 10; i++) {
+          yield* Effect.scoped(Effect.flatMap(client.get(`${server.origin.url}/${i}`), (r) => r.text))
+        }
         assert.isAtMost(server.sockets(), 2)
       }))
 
@@ -576,7 +584,9 @@ describe("NodeOAuthHttp", () => {
         // traced, the request still keeps the limits devflow attached (platform's client copies it)
         const small = yield* Effect.flip(
           Effect.flatMap(
-            getWithin(client, `${origin.url}/token`, { timeoutMs: 5_000, maxBodyBytes: 1 }).pipe(Effect.withTracer(recording)),
+            getWithin(client, `${origin.url}/token`, { timeoutMs: 5_000, maxBodyBytes: 1 }).pipe(
+              Effect.withTracer(recording)
+            ),
             (r) => r.text
           )
         )

@@ -26,7 +26,10 @@ const elapsed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.map(Effect.timed(effect), ([duration, a]) => [Duration.toMillis(duration), a] as const)
 
 /** The effect's failure, asserted to be the DeviceFlowError `tag` with a one-line message. */
-const failsWith = <T extends DeviceFlowError.DeviceFlowError["_tag"], A, E, R>(tag: T, effect: Effect.Effect<A, E, R>) =>
+const failsWith = <T extends DeviceFlowError.DeviceFlowError["_tag"], A, E, R>(
+  tag: T,
+  effect: Effect.Effect<A, E, R>
+) =>
   Effect.map(elapsed(Effect.flip(effect)), ([millis, error]) => {
     assert.isTrue(DeviceFlowError.isDeviceFlowError(error), String(error))
     const e = error as Extract<DeviceFlowError.DeviceFlowError, { readonly _tag: T }>
@@ -137,7 +140,8 @@ describe.concurrent("bad input through the real HTTP client", () => {
     Effect.gen(function*() {
       const undici = yield* undiciRequests
       const server = yield* serve({
-        [WELL_KNOWN]: (_req, res, origin) => send(res, 200, metadata(origin, { token_endpoint: "http://evil.example/token" }))
+        [WELL_KNOWN]: (_req, res, origin) =>
+          send(res, 200, metadata(origin, { token_endpoint: "http://evil.example/token" }))
       })
       const [, error] = yield* failsWith("InvalidResponse", ServerMetadata.discover(server.url))
       assert.strictEqual(error.field, "token_endpoint")
@@ -167,7 +171,10 @@ describe.concurrent("bad input through the real HTTP client", () => {
 
   it.scopedLive("TLS failure (self-signed certificate) → TransportError naming the certificate problem", () =>
     Effect.gen(function*() {
-      const server = yield* serve({ [WELL_KNOWN]: (_req, res, origin) => send(res, 200, metadata(origin)) }, httpsServer)
+      const server = yield* serve(
+        { [WELL_KNOWN]: (_req, res, origin) => send(res, 200, metadata(origin)) },
+        httpsServer
+      )
       const [, error] = yield* failsWith("TransportError", ServerMetadata.discover(server.url))
       assert.match(error.message, /self[- ]signed certificate/i)
       // the TLS handshake failed, so no request was ever made
@@ -191,7 +198,8 @@ describe.concurrent("bad input through the real HTTP client", () => {
   it.scopedLive("an HTML error page (HTTP 403, a firewall) from the device endpoint → InvalidResponse, not retried", () =>
     Effect.gen(function*() {
       const server = yield* serve({
-        "/device/auth": (_req, res) => send(res, 403, "<html><h1>403 Forbidden</h1><p>Request blocked.</p></html>", "text/html")
+        "/device/auth": (_req, res) =>
+          send(res, 403, "<html><h1>403 Forbidden</h1><p>Request blocked.</p></html>", "text/html")
       })
       const [, error] = yield* failsWith("InvalidResponse", acquire(server.url))
       assert.strictEqual(error.status, 403)
@@ -301,7 +309,9 @@ describe.concurrent("bad input through the real HTTP client", () => {
       assert.include(error.message, "timed out")
       assert.isAtLeast(millis, 950)
       // On a busy machine the deadline can pass before the request reaches a connection: then it is never sent.
-      if (server.seen.fired()) yield* server.closed.await(Duration.millis(HEADROOM_MS), "closing the abandoned connection")
+      if (server.seen.fired()) {
+        yield* server.closed.await(Duration.millis(HEADROOM_MS), "closing the abandoned connection")
+      }
     }))
 
   it.scopedLive("a token endpoint that never answers → each poll bounded by the flow's requestTimeout, then TransportError", () =>

@@ -58,13 +58,21 @@ const remember = (seen: Seen, result: {
   readonly idToken: Option.Option<Redacted.Redacted<string>>
 }) => {
   seen.accessTokens.push(Redacted.value(result.accessToken))
-  if (result.refreshToken !== undefined && Option.isSome(result.refreshToken)) seen.refreshTokens.push(Redacted.value(result.refreshToken.value))
+  if (result.refreshToken !== undefined && Option.isSome(result.refreshToken)) {
+    seen.refreshTokens.push(Redacted.value(result.refreshToken.value))
+  }
   if (Option.isSome(result.idToken)) seen.idTokens.push(Redacted.value(result.idToken.value))
 }
 
 const assertClean = (capture: Capture, seen: Seen, clientId: string) => {
   const sets: Array<Canaries> = []
-  const n = Math.max(seen.deviceCodes.length, seen.accessTokens.length, seen.refreshTokens.length, seen.idTokens.length, 1)
+  const n = Math.max(
+    seen.deviceCodes.length,
+    seen.accessTokens.length,
+    seen.refreshTokens.length,
+    seen.idTokens.length,
+    1
+  )
   for (let i = 0; i < n; i++) {
     sets.push({
       deviceCode: seen.deviceCodes[i] ?? "\u0000none",
@@ -82,7 +90,8 @@ const assertClean = (capture: Capture, seen: Seen, clientId: string) => {
 }
 
 /** Sign in (approving over HTTP once the client polls), recording every event. */
-const signIn = (capture: Capture, seen: Seen, server: DevServer, options: { readonly deny?: boolean } = {}) =>
+const signIn =
+  (capture: Capture, seen: Seen, server: DevServer, options: { readonly deny?: boolean } = {}) =>
   (client: PublicClient.PublicClient) =>
     Effect.exit(client.acquireTokenWithDeviceCode({}, {
       onCode: (code) =>
@@ -94,7 +103,9 @@ const signIn = (capture: Capture, seen: Seen, server: DevServer, options: { read
         Effect.zipRight(
           Effect.logDebug("event", event),
           event._tag === "Pending" && event.attempt === 1
-            ? Effect.promise(() => server.approve(event.session.userCode, { accountId: "canary user", deny: options.deny ?? false }))
+            ? Effect.promise(() =>
+              server.approve(event.session.userCode, { accountId: "canary user", deny: options.deny ?? false })
+            )
             : Effect.void
         ).pipe(Effect.tap(() => capture.record("event", event)))
     })).pipe(Effect.tap((exit) => capture.record("sign-in", exit)))
@@ -104,7 +115,11 @@ describe.concurrent("secret canaries end to end (oidc-provider, undici)", () => 
     it.scopedLive(`${method}: sign-in, silent from cache, refresh, wrong secret, denial: no secret in any output`, () =>
       Effect.gen(function*() {
         const clientId = `canary-${method}`
-        const server = yield* devServer([{ client_id: clientId, client_secret: CLIENT_SECRET, token_endpoint_auth_method: method }])
+        const server = yield* devServer([{
+          client_id: clientId,
+          client_secret: CLIENT_SECRET,
+          token_endpoint_auth_method: method
+        }])
         const capture = makeCapture()
         const seen: Seen = { deviceCodes: [], accessTokens: [], refreshTokens: [], idTokens: [] }
         yield* Effect.gen(function*() {
@@ -132,8 +147,10 @@ describe.concurrent("secret canaries end to end (oidc-provider, undici)", () => 
 
           // the same client with a wrong secret: invalid_client at the device endpoint
           const wrong = yield* Effect.exit(
-            Effect.flatMap(configFor(server, clientId, `${CLIENT_SECRET}-wrong`, method), (c) =>
-              DeviceFlow.acquireToken(c, {}, { onCode: () => {} }))
+            Effect.flatMap(
+              configFor(server, clientId, `${CLIENT_SECRET}-wrong`, method),
+              (c) => DeviceFlow.acquireToken(c, {}, { onCode: () => {} })
+            )
           )
           capture.record("wrong secret", wrong)
           if (Exit.isFailure(wrong)) yield* Effect.logError("wrong secret", wrong.cause)
@@ -159,17 +176,20 @@ describe.concurrent("secret canaries end to end (oidc-provider, undici)", () => 
       )
       const capture = makeCapture()
       const seen: Seen = { deviceCodes: [], accessTokens: [], refreshTokens: [], idTokens: [] }
-      const exit = yield* Effect.flatMap(configFor(server, clientId, CLIENT_SECRET, "client_secret_post"), (config) =>
-        DeviceFlow.events(config).pipe(
-          Stream.tap((event) =>
-            Effect.sync(() => {
-              if (event._tag === "CodeIssued") seen.deviceCodes.push(Redacted.value(event.code.deviceCode))
-              capture.record("event", event)
-            })
-          ),
-          Stream.runDrain,
-          Effect.exit
-        )).pipe(Effect.provide(ClientLive), Effect.provide(capture.layer))
+      const exit = yield* Effect.flatMap(
+        configFor(server, clientId, CLIENT_SECRET, "client_secret_post"),
+        (config) =>
+          DeviceFlow.events(config).pipe(
+            Stream.tap((event) =>
+              Effect.sync(() => {
+                if (event._tag === "CodeIssued") seen.deviceCodes.push(Redacted.value(event.code.deviceCode))
+                capture.record("event", event)
+              })
+            ),
+            Stream.runDrain,
+            Effect.exit
+          )
+      ).pipe(Effect.provide(ClientLive), Effect.provide(capture.layer))
       capture.record("exit", exit)
       assert.isTrue(Exit.isFailure(exit))
       assertClean(capture, seen, clientId)

@@ -7,6 +7,7 @@
 import { ClientConfig, DeviceFlow, DeviceFlowError, ServerMetadata, TokenResponse } from "@devflow/core"
 import { DEVICE_CODE_GRANT, type DevServer, type DevServerOptions, startDevServer } from "@devflow/dev-server"
 import { approveInBrowser, DEFAULT_CHROMIUM } from "@devflow/dev-server/browser"
+import { HEADROOM_MS, until } from "@devflow/dev-server/wallClock"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
@@ -26,7 +27,6 @@ import * as DiagnosticsChannel from "node:diagnostics_channel"
 import { existsSync } from "node:fs"
 import type * as Http from "node:http"
 import type * as Net from "node:net"
-import { HEADROOM_MS, until } from "@devflow/dev-server/wallClock"
 import type * as HttpOptions from "../src/HttpOptions.js"
 import * as NodeOAuthHttp from "../src/NodeOAuthHttp.js"
 
@@ -205,7 +205,9 @@ const interruptMidFlow = (when: "in-flight" | "sleeping") =>
     const fiber = yield* Effect.fork(
       Effect.flatMap(configFor(server), (config) =>
         DeviceFlow.events(config).pipe(
-          Stream.tap((event) => event._tag === "Pending" && event.attempt === 2 ? Deferred.succeed(pending, undefined) : Effect.void),
+          Stream.tap((event) =>
+            event._tag === "Pending" && event.attempt === 2 ? Deferred.succeed(pending, undefined) : Effect.void
+          ),
           Stream.runDrain
         )).pipe(Effect.provide(client))
     )
@@ -217,7 +219,9 @@ const interruptMidFlow = (when: "in-flight" | "sleeping") =>
         if (n !== 2) return
         const start = Date.now()
         Effect.runFork(
-          Fiber.interrupt(fiber).pipe(Effect.flatMap((exit) => Deferred.succeed(done, [Date.now() - start, exit] as const)))
+          Fiber.interrupt(fiber).pipe(
+            Effect.flatMap((exit) => Deferred.succeed(done, [Date.now() - start, exit] as const))
+          )
         )
       })
       // how fast the stop is, is B6's figure in `pnpm bench`; here the unanswered poll is the witness
@@ -226,7 +230,9 @@ const interruptMidFlow = (when: "in-flight" | "sleeping") =>
       // the poll was never answered: the aborted request closed its connection
       const poll = log.polls()[1]!
       assert.isFalse(poll.answered(), "the server answered before the interruption reached the request (a timing race)")
-      yield* Effect.promise(() => until(() => poll.socket.closed, "the interruption closing the in-flight poll's connection"))
+      yield* Effect.promise(() =>
+        until(() => poll.socket.closed, "the interruption closing the in-flight poll's connection")
+      )
     } else {
       yield* Deferred.await(pending)
       yield* Effect.sleep("300 millis")
@@ -253,7 +259,10 @@ const interruptMidFlow = (when: "in-flight" | "sleeping") =>
     yield* log.awaitClientSocketsClosed(HEADROOM)
     yield* Effect.promise(() => server.close())
     yield* Effect.promise(() =>
-      until(() => count("TCPSocketWrap") <= sockets0 && count("TCPServerWrap") <= servers0, "every socket of the test closing")
+      until(
+        () => count("TCPSocketWrap") <= sockets0 && count("TCPServerWrap") <= servers0,
+        "every socket of the test closing"
+      )
     ).pipe(Effect.ignore) // the assertions below name what is left
 
     assert.isAtMost(count("TCPSocketWrap"), sockets0, JSON.stringify(process.getActiveResourcesInfo()))
@@ -294,7 +303,10 @@ describe.concurrent("e2e: the device flow against oidc-provider, through discove
       const code = issued.code
       assert.match(code.userCode, /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/)
       assert.strictEqual(code.verificationUri, `${server.issuer}/device`)
-      assert.strictEqual(code.verificationUriComplete, `${server.issuer}/device?user_code=${encodeURIComponent(code.userCode)}`)
+      assert.strictEqual(
+        code.verificationUriComplete,
+        `${server.issuer}/device?user_code=${encodeURIComponent(code.userCode)}`
+      )
       assert.strictEqual(Duration.toMillis(code.interval), 1_000)
       assert.strictEqual(DateTime.distance(code.issuedAt, code.expiresOn), 600_000)
 
@@ -387,58 +399,62 @@ describe.concurrent("e2e: the device flow against oidc-provider, through discove
       assert.isAtLeast(millis, 1_000)
     }).pipe(Effect.provide(ClientLive)))
 
-  it.scopedLive("polling faster than allowed: the server answers slow_down, the client adds 5 s and succeeds", () =>
-    Effect.gen(function*() {
-      const server = yield* devServer()
-      const log = yield* watch(server)
-      const config = yield* configFor(server)
-      // A second poller on the same device code (another process resumed the same session)
-      // polls half an interval before the client: together they poll faster than allowed.
-      const second = yield* Deferred.make<{ readonly status: number; readonly body: unknown }>()
-      const secondPoll = (deviceCode: Redacted.Redacted<string>) =>
-        HttpClientRequest.post(server.tokenEndpoint).pipe(
-          HttpClientRequest.setHeader("user-agent", "second-poller"),
-          HttpClientRequest.bodyUrlParams({
-            client_id: server.clientId,
-            grant_type: DEVICE_CODE_GRANT,
-            device_code: Redacted.value(deviceCode)
-          }),
-          HttpClient.execute,
-          Effect.flatMap((r) => Effect.map(r.json, (body) => ({ status: r.status, body }))),
-          Effect.scoped,
-          Effect.orDie,
-          Effect.delay("500 millis"),
-          Effect.intoDeferred(second)
+  it.scopedLive(
+    "polling faster than allowed: the server answers slow_down, the client adds 5 s and succeeds",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* devServer()
+        const log = yield* watch(server)
+        const config = yield* configFor(server)
+        // A second poller on the same device code (another process resumed the same session)
+        // polls half an interval before the client: together they poll faster than allowed.
+        const second = yield* Deferred.make<{ readonly status: number; readonly body: unknown }>()
+        const secondPoll = (deviceCode: Redacted.Redacted<string>) =>
+          HttpClientRequest.post(server.tokenEndpoint).pipe(
+            HttpClientRequest.setHeader("user-agent", "second-poller"),
+            HttpClientRequest.bodyUrlParams({
+              client_id: server.clientId,
+              grant_type: DEVICE_CODE_GRANT,
+              device_code: Redacted.value(deviceCode)
+            }),
+            HttpClient.execute,
+            Effect.flatMap((r) => Effect.map(r.json, (body) => ({ status: r.status, body }))),
+            Effect.scoped,
+            Effect.orDie,
+            Effect.delay("500 millis"),
+            Effect.intoDeferred(second)
+          )
+        const events = yield* collect(
+          DeviceFlow.events(config).pipe(
+            Stream.tap((event): Effect.Effect<unknown, never, Scope.Scope | HttpClient.HttpClient> => {
+              switch (event._tag) {
+                case "CodeIssued":
+                  return Effect.forkScoped(secondPoll(event.code.deviceCode))
+                case "SlowedDown":
+                  return approve(server, event.session.userCode)
+                default:
+                  return Effect.void
+              }
+            })
+          )
         )
-      const events = yield* collect(
-        DeviceFlow.events(config).pipe(
-          Stream.tap((event): Effect.Effect<unknown, never, Scope.Scope | HttpClient.HttpClient> => {
-            switch (event._tag) {
-              case "CodeIssued":
-                return Effect.forkScoped(secondPoll(event.code.deviceCode))
-              case "SlowedDown":
-                return approve(server, event.session.userCode)
-              default:
-                return Effect.void
-            }
-          })
-        )
-      )
-      assert.deepStrictEqual(tags(events), ["CodeIssued", "SlowedDown", "Succeeded"])
-      const slowed = events[1]!
-      assert(slowed._tag === "SlowedDown")
-      // RFC 8628 §3.5: +5 s for this and every later poll
-      assert.strictEqual(Duration.toMillis(slowed.interval), 6_000)
-      assert.strictEqual(slowed.session.intervalMs, 6_000)
-      succeeded(events)
+        assert.deepStrictEqual(tags(events), ["CodeIssued", "SlowedDown", "Succeeded"])
+        const slowed = events[1]!
+        assert(slowed._tag === "SlowedDown")
+        // RFC 8628 §3.5: +5 s for this and every later poll
+        assert.strictEqual(Duration.toMillis(slowed.interval), 6_000)
+        assert.strictEqual(slowed.session.intervalMs, 6_000)
+        succeeded(events)
 
-      const raw = yield* Deferred.await(second)
-      assert.strictEqual(raw.status, 400)
-      assert.deepInclude(raw.body as object, { error: "authorization_pending" })
-      const polls = log.polls()
-      assert.strictEqual(polls.length, 2)
-      assert.isAtLeast(polls[1]!.at - polls[0]!.at, 6_000)
-    }).pipe(Effect.provide(ClientLive)), 20_000)
+        const raw = yield* Deferred.await(second)
+        assert.strictEqual(raw.status, 400)
+        assert.deepInclude(raw.body as object, { error: "authorization_pending" })
+        const polls = log.polls()
+        assert.strictEqual(polls.length, 2)
+        assert.isAtLeast(polls[1]!.at - polls[0]!.at, 6_000)
+      }).pipe(Effect.provide(ClientLive)),
+    20_000
+  )
 
   it.scopedLive("a refresh-token grant works against the server, and the old refresh token is spent", () =>
     Effect.gen(function*() {
@@ -485,24 +501,29 @@ describe.concurrent("e2e: the device flow against oidc-provider, through discove
       assert.strictEqual(reused.body.error, "invalid_grant")
     }).pipe(Effect.provide(ClientLive)))
 
-  it.scopedLive.skipIf(!hasChromium)("approval in a real browser (headless Chromium) while the client polls", () =>
-    Effect.gen(function*() {
-      const server = yield* devServer()
-      const config = yield* configFor(server)
-      const browser = yield* Deferred.make<void>()
-      const result = yield* (DeviceFlow.acquireToken(config, {}, {
-        onCode: (code) =>
-          // the person opens the link while the client keeps polling
-          Effect.promise(() => approveInBrowser(code.verificationUriComplete ?? code.verificationUri, "Grace Hopper")).pipe(
-            Effect.intoDeferred(browser),
-            Effect.forkScoped,
-            Effect.asVoid
-          )
-      }))
-      yield* Deferred.await(browser)
-      const claims = Option.getOrThrow(result.idTokenClaims)
-      assert.strictEqual(claims.sub, "Grace Hopper")
-      assert.strictEqual(claims.iss, server.issuer)
-      assert.isTrue(Option.isSome(result.refreshToken))
-    }).pipe(Effect.provide(ClientLive)), 30_000)
+  it.scopedLive.skipIf(!hasChromium)(
+    "approval in a real browser (headless Chromium) while the client polls",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* devServer()
+        const config = yield* configFor(server)
+        const browser = yield* Deferred.make<void>()
+        const result = yield* (DeviceFlow.acquireToken(config, {}, {
+          onCode: (code) =>
+            // the person opens the link while the client keeps polling
+            Effect.promise(() => approveInBrowser(code.verificationUriComplete ?? code.verificationUri, "Grace Hopper"))
+              .pipe(
+                Effect.intoDeferred(browser),
+                Effect.forkScoped,
+                Effect.asVoid
+              )
+        }))
+        yield* Deferred.await(browser)
+        const claims = Option.getOrThrow(result.idTokenClaims)
+        assert.strictEqual(claims.sub, "Grace Hopper")
+        assert.strictEqual(claims.iss, server.issuer)
+        assert.isTrue(Option.isSome(result.refreshToken))
+      }).pipe(Effect.provide(ClientLive)),
+    30_000
+  )
 })

@@ -37,10 +37,10 @@
  * Run: `node --import tsx --conditions=@devflow/source example/service.ts`.
  */
 import * as Account from "@devflow/core/Account"
+import * as CacheContent from "@devflow/core/CacheContent"
 import * as ClientConfig from "@devflow/core/ClientConfig"
 import * as FlowStore from "@devflow/core/FlowStore"
 import * as Silent from "@devflow/core/Silent"
-import * as CacheContent from "@devflow/core/CacheContent"
 import * as TokenCache from "@devflow/core/TokenCache"
 import { NodeOAuthHttp } from "@devflow/node-http"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -53,8 +53,8 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import * as http from "node:http"
 import { Cluster } from "ioredis"
+import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { Keyring, RedisConnection, RedisFlowStore, RedisTokenCache } from "../src/index.js"
 
@@ -68,11 +68,13 @@ const env = (name: string, fallback?: string): string => {
 }
 
 const instance = env("INSTANCE", "service")
-const config = Effect.runSync(ClientConfig.make({
-  clientId: env("CLIENT_ID"),
-  endpoints: { deviceAuthorization: env("DEVICE_AUTHORIZATION_ENDPOINT"), token: env("TOKEN_ENDPOINT") },
-  scopes: env("SCOPES", "openid offline_access").split(" ")
-}).pipe(Effect.orDie))
+const config = Effect.runSync(
+  ClientConfig.make({
+    clientId: env("CLIENT_ID"),
+    endpoints: { deviceAuthorization: env("DEVICE_AUTHORIZATION_ENDPOINT"), token: env("TOKEN_ENDPOINT") },
+    scopes: env("SCOPES", "openid offline_access").split(" ")
+  }).pipe(Effect.orDie)
+)
 const authority = config.endpoints.token
 
 const Http = Layer.effect(
@@ -134,7 +136,11 @@ const view = (update: FlowStore.FlowUpdate) => {
       return {
         id: update.id,
         status: "failed",
-        error: { tag: update.error._tag, message: update.error.message, code: "error" in update.error ? update.error.error : undefined }
+        error: {
+          tag: update.error._tag,
+          message: update.error.message,
+          code: "error" in update.error ? update.error.error : undefined
+        }
       }
     case "Cancelled":
       return { id: update.id, status: "cancelled" }
@@ -150,20 +156,23 @@ const remember = (update: FlowStore.Succeeded) =>
     yield* cache.modify((content) =>
       CacheContent.findAccount(content, authority, account.id) !== undefined
         ? [undefined, content] as const
-        : [undefined, CacheContent.withTokens(content, {
-          authority,
-          clientId: config.clientId,
-          account,
-          accessToken: {
-            secret: update.result.accessToken,
-            tokenType: update.result.tokenType,
-            scopes: update.result.scopes,
-            expiresOn: Option.getOrUndefined(Option.map(update.result.expiresOn, DateTime.toEpochMillis))
-          },
-          refreshToken: Option.getOrUndefined(update.result.refreshToken),
-          idToken: Option.getOrUndefined(update.result.idToken),
-          now
-        })] as const
+        : [
+          undefined,
+          CacheContent.withTokens(content, {
+            authority,
+            clientId: config.clientId,
+            account,
+            accessToken: {
+              secret: update.result.accessToken,
+              tokenType: update.result.tokenType,
+              scopes: update.result.scopes,
+              expiresOn: Option.getOrUndefined(Option.map(update.result.expiresOn, DateTime.toEpochMillis))
+            },
+            refreshToken: Option.getOrUndefined(update.result.refreshToken),
+            idToken: Option.getOrUndefined(update.result.idToken),
+            now
+          })
+        ] as const
     )
     return account
   })
@@ -202,7 +211,15 @@ const readJson = (req: http.IncomingMessage): Promise<unknown> =>
     req.on("error", () => resolve(undefined))
   })
 
-const route = (method: string, url: URL, body: unknown): Effect.Effect<Reply, never, FlowStore.FlowStore | TokenCache.TokenCache | HttpClient.HttpClient | RedisConnection.RedisConnection> =>
+const route = (
+  method: string,
+  url: URL,
+  body: unknown
+): Effect.Effect<
+  Reply,
+  never,
+  FlowStore.FlowStore | TokenCache.TokenCache | HttpClient.HttpClient | RedisConnection.RedisConnection
+> =>
   Effect.gen(function*() {
     const store = yield* FlowStore.FlowStore
     const parts = url.pathname.split("/").filter((p) => p !== "")
@@ -241,7 +258,9 @@ const route = (method: string, url: URL, body: unknown): Effect.Effect<Reply, ne
     }
     if (method === "POST" && parts[0] === "flows" && parts[2] === "token" && parts.length === 3) {
       const update = yield* store.get(parts[1]!)
-      if (update._tag !== "Succeeded") return reply(409, { error: { tag: "NotSignedIn", message: `the flow is ${update._tag}` } })
+      if (update._tag !== "Succeeded") {
+        return reply(409, { error: { tag: "NotSignedIn", message: `the flow is ${update._tag}` } })
+      }
       const account = yield* remember(update)
       const token = yield* Silent.acquireSilent({ config, account, scopes: config.scopes })
       return reply(200, {
@@ -253,7 +272,9 @@ const route = (method: string, url: URL, body: unknown): Effect.Effect<Reply, ne
     return reply(404, { error: { tag: "NotFound", message: `${method} ${url.pathname}` } })
   }).pipe(
     Effect.catchAll((error) => Effect.succeed(failure(error))),
-    Effect.catchAllDefect((defect) => Effect.succeed(reply(500, { error: { tag: "Defect", message: String(defect).slice(0, 200) } })))
+    Effect.catchAllDefect((defect) =>
+      Effect.succeed(reply(500, { error: { tag: "Defect", message: String(defect).slice(0, 200) } }))
+    )
   )
 
 const server = http.createServer((req, res) => {

@@ -7,7 +7,9 @@ import * as Keyring from "./Keyring.js"
 const KEY = Keyring.generateKey()
 
 const ring = (...keys: ReadonlyArray<readonly [string, string]>) =>
-  Effect.runSync(Keyring.make((keys.length === 0 ? [["k1", KEY] as const] : keys).map(([id, k]) => [id, Redacted.make(k)] as const)))
+  Effect.runSync(
+    Keyring.make((keys.length === 0 ? [["k1", KEY] as const] : keys).map(([id, k]) => [id, Redacted.make(k)] as const))
+  )
 
 const b64url = (bytes: Buffer) => bytes.toString("base64url")
 
@@ -66,7 +68,8 @@ describe("Keyring: AES-256-GCM opens only what it sealed, where it sealed it", (
 })
 
 describe("Keyring: keys are strict base64 of exactly 32 bytes", () => {
-  const refused = (key: string) => Effect.runSync(Effect.either(Keyring.make([["k1", Redacted.make(key)]])))._tag === "Left"
+  const refused = (key: string) =>
+    Effect.runSync(Effect.either(Keyring.make([["k1", Redacted.make(key)]])))._tag === "Left"
 
   it("a 43-character passphrase is refused (it decodes to 32 bytes of non-base64 intent)", () => {
     assert.isTrue(refused("correct horse battery staple and more words"))
@@ -89,6 +92,9 @@ describe("Keyring: keys are strict base64 of exactly 32 bytes", () => {
     assert.isFalse(refused(bytes.toString("base64")))
     assert.isFalse(refused(`${bytes.toString("base64url")}=`))
     assert.isFalse(refused(`  ${Keyring.generateKey()}\n`))
-    assert.strictEqual(Effect.runSync(Effect.either(Keyring.make([["k1", Redacted.make(new Uint8Array(bytes))]])))._tag, "Right")
+    assert.strictEqual(
+      Effect.runSync(Effect.either(Keyring.make([["k1", Redacted.make(new Uint8Array(bytes))]])))._tag,
+      "Right"
+    )
   })
 })

@@ -73,7 +73,9 @@ const keyBytes = (raw: string | Uint8Array): Buffer | string => {
   if (typeof raw !== "string") return raw.length === 32 ? Buffer.from(raw) : `must be 32 bytes, got ${raw.length}`
   const text = raw.trim()
   // a passphrase is not a key: Node's lenient decoder would turn most 43-character texts into 32 bytes
-  if (!KEY_TEXT.test(text)) return "must be 32 bytes written as base64 (44 characters ending in \"=\", e.g. from Keyring.generateKey)"
+  if (!KEY_TEXT.test(text)) {
+    return "must be 32 bytes written as base64 (44 characters ending in \"=\", e.g. from Keyring.generateKey)"
+  }
   const url = /[-_]/.test(text)
   const bytes = Buffer.from(text, url ? "base64url" : "base64")
   const again = url ? `${bytes.toString("base64url")}=` : bytes.toString("base64")
@@ -97,7 +99,10 @@ export const make = (
     const table = new Map<string, Buffer>()
     for (const [id, redacted] of keys) {
       if (!KEY_ID.test(id)) {
-        return yield* new InvalidConfiguration({ field: "keys", reason: `key id must be 1–32 of [A-Za-z0-9_-]: ${JSON.stringify(id.slice(0, 40))}` })
+        return yield* new InvalidConfiguration({
+          field: "keys",
+          reason: `key id must be 1–32 of [A-Za-z0-9_-]: ${JSON.stringify(id.slice(0, 40))}`
+        })
       }
       // AES-256 needs exactly 32 bytes
       const bytes = keyBytes(Redacted.value(redacted))
@@ -120,20 +125,32 @@ const bound = (table: ReadonlyMap<string, Buffer>, currentKeyId: string, prefix:
       const cipher = crypto.createCipheriv("aes-256-gcm", current, iv, { authTagLength: TAG_BYTES })
       cipher.setAAD(aadOf(currentKeyId, prefix, place))
       const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()])
-      return ["v2", currentKeyId, iv.toString("base64url"), cipher.getAuthTag().toString("base64url"), body.toString("base64url")]
+      return [
+        "v2",
+        currentKeyId,
+        iv.toString("base64url"),
+        cipher.getAuthTag().toString("base64url"),
+        body.toString("base64url")
+      ]
         .join(".")
     },
     open: (place, sealed) =>
       Effect.suspend(() => {
         const parts = sealed.split(".")
         const broken = (reason: string) => Effect.fail(new SealBroken({ place, reason }))
-        if (parts.length !== 5 || (parts[0] !== "v2" && parts[0] !== "v1")) return broken("not a sealed value of a known format")
+        if (parts.length !== 5 || (parts[0] !== "v2" && parts[0] !== "v1")) {
+          return broken("not a sealed value of a known format")
+        }
         const keyId = parts[1]!
         const key = table.get(keyId)
-        if (key === undefined) return broken(`sealed with key id ${JSON.stringify(keyId.slice(0, 40))}, which is not configured`)
+        if (key === undefined) {
+          return broken(`sealed with key id ${JSON.stringify(keyId.slice(0, 40))}, which is not configured`)
+        }
         const iv = Buffer.from(parts[2]!, "base64url")
         const tag = Buffer.from(parts[3]!, "base64url")
-        if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) return broken("authentication failed (damaged: wrong IV or tag length)")
+        if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) {
+          return broken("authentication failed (damaged: wrong IV or tag length)")
+        }
         try {
           const decipher = crypto.createDecipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES })
           // v1 (the first format) bound the place only; it is read, never written
@@ -168,7 +185,9 @@ export const parse = (text: Redacted.Redacted<string>): Effect.Effect<Keyring, I
     for (const item of Redacted.value(text).split(",")) {
       const at = item.indexOf(":")
       if (item.trim() === "") continue
-      if (at <= 0) return Effect.fail(new InvalidConfiguration({ field: "keys", reason: "each key must be written id:base64key" }))
+      if (at <= 0) {
+        return Effect.fail(new InvalidConfiguration({ field: "keys", reason: "each key must be written id:base64key" }))
+      }
       pairs.push([item.slice(0, at).trim(), Redacted.make(item.slice(at + 1))])
     }
     return make(pairs)

@@ -1,5 +1,5 @@
-import * as Dpop from "@devflow/core/Dpop"
 import type { ClientConfig } from "@devflow/core/ClientConfig"
+import * as Dpop from "@devflow/core/Dpop"
 import * as FlowStore from "@devflow/core/FlowStore"
 import * as TestKit from "@devflow/core/TestKit"
 import type { HttpClient } from "@effect/platform/HttpClient"
@@ -13,10 +13,10 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { flowStoreContract, planScript } from "../../core/test/flowStoreContract.js"
+import { Redis } from "ioredis"
 import * as DpopCrypto from "../../core/src/internal/dpop.js"
 import { processHolder } from "../../core/src/internal/dpopClient.js"
-import { Redis } from "ioredis"
+import { flowStoreContract, planScript } from "../../core/test/flowStoreContract.js"
 import {
   connect,
   connectionLayer,
@@ -29,8 +29,8 @@ import {
   withConnection,
   withLostReply
 } from "../test/helpers.js"
-import { RedisConnection } from "./RedisConnection.js"
 import { hasRedis, startRedis } from "../test/redisServer.js"
+import { RedisConnection } from "./RedisConnection.js"
 import * as RedisFlowStore from "./RedisFlowStore.js"
 
 const server = hasRedis ? await startRedis() : undefined
@@ -42,12 +42,15 @@ const freshPrefix = () => `t${process.pid}-${++prefixes}`
 describe.runIf(server !== undefined)("RedisFlowStore", () => {
   const url = server?.url ?? ""
 
-  flowStoreContract("RedisFlowStore", (config) =>
-    Layer.suspend(() =>
-      RedisFlowStore.layer(config, { lease: "2 seconds", resyncEvery: "1 second" }).pipe(
-        Layer.provide(connectionLayer(url, { prefix: freshPrefix() }))
+  flowStoreContract(
+    "RedisFlowStore",
+    (config) =>
+      Layer.suspend(() =>
+        RedisFlowStore.layer(config, { lease: "2 seconds", resyncEvery: "1 second" }).pipe(
+          Layer.provide(connectionLayer(url, { prefix: freshPrefix() }))
+        )
       )
-    ))
+  )
 
   /** Two instances of an app: two connections and two stores on one prefix, one fake server. */
   const twoInstances = Effect.gen(function*() {
@@ -56,81 +59,101 @@ describe.runIf(server !== undefined)("RedisFlowStore", () => {
     const instance = RedisFlowStore.make(config, { lease: "2 seconds", resyncEvery: "1 second" })
     const http = yield* Layer.build(TestKit.layer(planScript()))
     const build = () =>
-      Effect.flatMap(Layer.build(connectionLayer(url, { prefix })), (connection) =>
-        instance.pipe(Effect.provide(connection), Effect.provide(http)))
+      Effect.flatMap(
+        Layer.build(connectionLayer(url, { prefix })),
+        (connection) => instance.pipe(Effect.provide(connection), Effect.provide(http))
+      )
     return { a: yield* build(), b: yield* build(), prefix, http }
   })
 
   /** An instance of an app on `prefix`, living in `scope` (closing it stops the instance). */
-  const instanceIn = (config: ClientConfig, prefix: string, http: Context.Context<HttpClient | TestKit.FakeServer>) =>
-  (scope: Scope.Scope) =>
-    Effect.flatMap(Layer.buildWithScope(connectionLayer(url, { prefix }), scope), (connection) =>
-      RedisFlowStore.make(config, { lease: "2 seconds", resyncEvery: "1 second" }).pipe(
-        Effect.provide(connection),
-        Effect.provide(http),
-        Scope.extend(scope)
-      ))
-
-  it.live("an instance that stops hands its flow over: the taker resumes the stored session, slow_down interval kept", () =>
-    Effect.gen(function*() {
-      const config = yield* TestKit.config()
-      const prefix = freshPrefix()
-      const http = yield* Layer.build(TestKit.layer(planScript()))
-      const server = Context.get(http, TestKit.FakeServer)
-      const instance = instanceIn(config, prefix, http)
-      const scopeA = yield* Scope.make()
-      const a = yield* instance(scopeA)
-      const flow = yield* a.start({ extraParams: { plan: "slow" } })
-      // the first poll is answered slow_down: 1 s + 5 s
-      yield* a.watch(flow.id).pipe(
-        Stream.filter((u) => u._tag === "Pending" && u.step === "SlowedDown"),
-        Stream.runHead,
-        Effect.timeout("10 seconds")
+  const instanceIn =
+    (config: ClientConfig, prefix: string, http: Context.Context<HttpClient | TestKit.FakeServer>) =>
+    (scope: Scope.Scope) =>
+      Effect.flatMap(
+        Layer.buildWithScope(connectionLayer(url, { prefix }), scope),
+        (connection) =>
+          RedisFlowStore.make(config, { lease: "2 seconds", resyncEvery: "1 second" }).pipe(
+            Effect.provide(connection),
+            Effect.provide(http),
+            Scope.extend(scope)
+          )
       )
-      yield* Scope.close(scopeA, Exit.void)
-      const stoppedAt = Date.now()
-      const b = yield* instance(yield* Effect.scope)
-      const final = yield* FlowStore.awaitResult(b, flow.id).pipe(Effect.timeout("20 seconds"))
-      assert.strictEqual(final._tag, "Succeeded")
-      const polls = (yield* server.polls).filter((p) => p.params.device_code === flow.userCode.replace("USER-", "DC-") + "-canary")
-      assert.isAtLeast(polls.length, 3)
-      for (let i = 1; i < polls.length; i++) {
-        // RFC 8628 §3.5: after slow_down every poll, the taker's included, waits at least 6 s
-        assert.isAtLeast(polls[i]!.sentAt - polls[i - 1]!.endedAt!, 6_000 - 5)
-      }
-      assert.isAbove(polls.at(-1)!.sentAt, stoppedAt)
-    }).pipe(Effect.scoped), { timeout: 40_000 })
 
-  it.live("with DPoP, the taker keeps polling with the flow's key, sealed with its session (never in clear in Redis)", () =>
-    Effect.gen(function*() {
-      const config = yield* TestKit.config({ dpop: true })
-      const prefix = freshPrefix()
-      const http = yield* Layer.build(TestKit.layer(planScript(), { dpop: { required: true } }))
-      const server = Context.get(http, TestKit.FakeServer)
-      // each instance a process of its own: its own default key holder
-      const instance = instanceIn(config, prefix, http)
-      const key = yield* Dpop.generateKeyPair()
-      const privateJwk = JSON.parse(Redacted.value((yield* DpopCrypto.toStored(key)).secret)) as { d: string }
-      const scopeA = yield* Scope.make()
-      const a = yield* instance(scopeA)
-      const flow = yield* a.start({ extraParams: { plan: "slow" } }).pipe(Effect.provide(Dpop.layerKey(key)))
-      yield* a.watch(flow.id).pipe(
-        Stream.filter((u) => u._tag === "Pending" && u.step === "SlowedDown"),
-        Stream.runHead,
-        Effect.timeout("10 seconds")
-      )
-      const dump = yield* Effect.promise(() => dumpAll(url))
-      assert.notInclude(dump, privateJwk.d)
-      yield* Scope.close(scopeA, Exit.void)
-      const stoppedAt = Date.now()
-      const b = yield* instance(yield* Effect.scope).pipe(Effect.provideService(Dpop.CurrentKey, processHolder()))
-      const final = yield* FlowStore.awaitResult(b, flow.id).pipe(Effect.timeout("20 seconds"))
-      assert.strictEqual(final._tag, "Succeeded")
-      const polls = (yield* server.polls).filter((p) => p.params.device_code === flow.userCode.replace("USER-", "DC-") + "-canary")
-      assert.isAbove(polls.at(-1)!.sentAt, stoppedAt)
-      // RFC 9449 §5: every poll, the taker's included, proves the one key the tokens are bound to
-      assert.deepStrictEqual([...new Set(polls.map((p) => JSON.stringify(p.dpop)))], [JSON.stringify({ jkt: key.thumbprint })])
-    }).pipe(Effect.scoped), { timeout: 40_000 })
+  it.live(
+    "an instance that stops hands its flow over: the taker resumes the stored session, slow_down interval kept",
+    () =>
+      Effect.gen(function*() {
+        const config = yield* TestKit.config()
+        const prefix = freshPrefix()
+        const http = yield* Layer.build(TestKit.layer(planScript()))
+        const server = Context.get(http, TestKit.FakeServer)
+        const instance = instanceIn(config, prefix, http)
+        const scopeA = yield* Scope.make()
+        const a = yield* instance(scopeA)
+        const flow = yield* a.start({ extraParams: { plan: "slow" } })
+        // the first poll is answered slow_down: 1 s + 5 s
+        yield* a.watch(flow.id).pipe(
+          Stream.filter((u) => u._tag === "Pending" && u.step === "SlowedDown"),
+          Stream.runHead,
+          Effect.timeout("10 seconds")
+        )
+        yield* Scope.close(scopeA, Exit.void)
+        const stoppedAt = Date.now()
+        const b = yield* instance(yield* Effect.scope)
+        const final = yield* FlowStore.awaitResult(b, flow.id).pipe(Effect.timeout("20 seconds"))
+        assert.strictEqual(final._tag, "Succeeded")
+        const polls = (yield* server.polls).filter((p) =>
+          p.params.device_code === flow.userCode.replace("USER-", "DC-") + "-canary"
+        )
+        assert.isAtLeast(polls.length, 3)
+        for (let i = 1; i < polls.length; i++) {
+          // RFC 8628 §3.5: after slow_down every poll, the taker's included, waits at least 6 s
+          assert.isAtLeast(polls[i]!.sentAt - polls[i - 1]!.endedAt!, 6_000 - 5)
+        }
+        assert.isAbove(polls.at(-1)!.sentAt, stoppedAt)
+      }).pipe(Effect.scoped),
+    { timeout: 40_000 }
+  )
+
+  it.live(
+    "with DPoP, the taker keeps polling with the flow's key, sealed with its session (never in clear in Redis)",
+    () =>
+      Effect.gen(function*() {
+        const config = yield* TestKit.config({ dpop: true })
+        const prefix = freshPrefix()
+        const http = yield* Layer.build(TestKit.layer(planScript(), { dpop: { required: true } }))
+        const server = Context.get(http, TestKit.FakeServer)
+        // each instance a process of its own: its own default key holder
+        const instance = instanceIn(config, prefix, http)
+        const key = yield* Dpop.generateKeyPair()
+        const privateJwk = JSON.parse(Redacted.value((yield* DpopCrypto.toStored(key)).secret)) as { d: string }
+        const scopeA = yield* Scope.make()
+        const a = yield* instance(scopeA)
+        const flow = yield* a.start({ extraParams: { plan: "slow" } }).pipe(Effect.provide(Dpop.layerKey(key)))
+        yield* a.watch(flow.id).pipe(
+          Stream.filter((u) => u._tag === "Pending" && u.step === "SlowedDown"),
+          Stream.runHead,
+          Effect.timeout("10 seconds")
+        )
+        const dump = yield* Effect.promise(() => dumpAll(url))
+        assert.notInclude(dump, privateJwk.d)
+        yield* Scope.close(scopeA, Exit.void)
+        const stoppedAt = Date.now()
+        const b = yield* instance(yield* Effect.scope).pipe(Effect.provideService(Dpop.CurrentKey, processHolder()))
+        const final = yield* FlowStore.awaitResult(b, flow.id).pipe(Effect.timeout("20 seconds"))
+        assert.strictEqual(final._tag, "Succeeded")
+        const polls = (yield* server.polls).filter((p) =>
+          p.params.device_code === flow.userCode.replace("USER-", "DC-") + "-canary"
+        )
+        assert.isAbove(polls.at(-1)!.sentAt, stoppedAt)
+        // RFC 9449 §5: every poll, the taker's included, proves the one key the tokens are bound to
+        assert.deepStrictEqual([...new Set(polls.map((p) => JSON.stringify(p.dpop)))], [
+          JSON.stringify({ jkt: key.thumbprint })
+        ])
+      }).pipe(Effect.scoped),
+    { timeout: 40_000 }
+  )
 
   it.live("a holder whose lease was taken stops polling and can write nothing", () =>
     Effect.gen(function*() {
@@ -142,7 +165,8 @@ describe.runIf(server !== undefined)("RedisFlowStore", () => {
       yield* Effect.addFinalizer(() => Effect.sync(() => redis.disconnect()))
       // another instance's fencing token now holds the lease (as after an expiry and a takeover)
       yield* Effect.promise(() => takeLease(redis, prefix, flow.id, 999))
-      const count = Effect.map(server.polls, (all) => all.filter((p) => p.params.device_code === flow.userCode.replace("USER-", "DC-") + "-canary").length)
+      const count = Effect.map(server.polls, (all) =>
+        all.filter((p) => p.params.device_code === flow.userCode.replace("USER-", "DC-") + "-canary").length)
       yield* Effect.sleep("1500 millis")
       const after = yield* count
       yield* Effect.sleep("3 seconds")
@@ -176,42 +200,60 @@ describe.runIf(server !== undefined)("RedisFlowStore", () => {
       const waiting = yield* a.start({ extraParams: { plan: "never" } })
       assert.deepStrictEqual((yield* b.pending).map((f) => f.id), [waiting.id])
       assert.isTrue(yield* b.cancel(waiting.id))
-      assert.deepStrictEqual((yield* Stream.runCollect(a.watch(waiting.id))).pipe((c) => [...c].map((u) => u._tag)), ["Cancelled"])
+      assert.deepStrictEqual((yield* Stream.runCollect(a.watch(waiting.id))).pipe((c) => [...c].map((u) => u._tag)), [
+        "Cancelled"
+      ])
       assert.deepStrictEqual(yield* a.pending, [])
     }).pipe(Effect.scoped))
 
   const codeOf = (flow: FlowStore.StartedFlow) => flow.userCode.replace("USER-", "DC-") + "-canary"
 
-  it.live("a cancel from another instance: no poll is sent after cancel returns, even when the owner hears of it late", () =>
-    Effect.gen(function*() {
-      const config = yield* TestKit.config()
-      const prefix = freshPrefix()
-      const http = yield* Layer.build(TestKit.layer(planScript()))
-      const server = Context.get(http, TestKit.FakeServer)
-      // renewals (every third of the lease) come later than the next poll (1 s)
-      const options = { lease: "6 seconds", resyncEvery: "1 second" } as const
-      // the owner never hears the cancel channel (a late or lost message)
-      const deaf = yield* connect(url, { prefix })
-      const a = yield* RedisFlowStore.make(config, options).pipe(
-        Effect.provideService(RedisConnection, {
-          ...deaf,
-          subscribe: (channel, listener) => channel.endsWith(":flows:cancelled") ? Effect.void : deaf.subscribe(channel, listener)
-        }),
-        Effect.provide(http)
-      )
-      const b = yield* RedisFlowStore.make(config, options).pipe(Effect.provideService(RedisConnection, yield* connect(url, { prefix })), Effect.provide(http))
-      const cancelled = yield* a.start({ extraParams: { plan: "never" } })
-      const control = yield* a.start({ extraParams: { plan: "never" } })
-      const pollsOf = (flow: FlowStore.StartedFlow, after: number) =>
-        Effect.map(server.polls, (all) => all.filter((p) => p.params.device_code === codeOf(flow) && p.sentAt > after).length)
-      // the owner has stored its first poll's answer: its next poll is one interval away
-      yield* a.watch(cancelled.id).pipe(Stream.filter((u) => u._tag === "Pending" && u.step === "Pending"), Stream.runHead)
-      assert.isTrue(yield* b.cancel(cancelled.id))
-      const returnedAt = yield* Clock.currentTimeMillis
-      // the owner keeps polling its other flow: two of its polls span more than one interval
-      yield* pollsOf(control, returnedAt).pipe(Effect.repeat({ until: (n) => n >= 2, schedule: Schedule.spaced("20 millis") }))
-      assert.strictEqual(yield* pollsOf(cancelled, returnedAt - 1), 0)
-    }).pipe(Effect.scoped), { timeout: 20_000 })
+  it.live(
+    "a cancel from another instance: no poll is sent after cancel returns, even when the owner hears of it late",
+    () =>
+      Effect.gen(function*() {
+        const config = yield* TestKit.config()
+        const prefix = freshPrefix()
+        const http = yield* Layer.build(TestKit.layer(planScript()))
+        const server = Context.get(http, TestKit.FakeServer)
+        // renewals (every third of the lease) come later than the next poll (1 s)
+        const options = { lease: "6 seconds", resyncEvery: "1 second" } as const
+        // the owner never hears the cancel channel (a late or lost message)
+        const deaf = yield* connect(url, { prefix })
+        const a = yield* RedisFlowStore.make(config, options).pipe(
+          Effect.provideService(RedisConnection, {
+            ...deaf,
+            subscribe: (channel, listener) =>
+              channel.endsWith(":flows:cancelled") ? Effect.void : deaf.subscribe(channel, listener)
+          }),
+          Effect.provide(http)
+        )
+        const b = yield* RedisFlowStore.make(config, options).pipe(
+          Effect.provideService(RedisConnection, yield* connect(url, { prefix })),
+          Effect.provide(http)
+        )
+        const cancelled = yield* a.start({ extraParams: { plan: "never" } })
+        const control = yield* a.start({ extraParams: { plan: "never" } })
+        const pollsOf = (flow: FlowStore.StartedFlow, after: number) =>
+          Effect.map(
+            server.polls,
+            (all) => all.filter((p) => p.params.device_code === codeOf(flow) && p.sentAt > after).length
+          )
+        // the owner has stored its first poll's answer: its next poll is one interval away
+        yield* a.watch(cancelled.id).pipe(
+          Stream.filter((u) => u._tag === "Pending" && u.step === "Pending"),
+          Stream.runHead
+        )
+        assert.isTrue(yield* b.cancel(cancelled.id))
+        const returnedAt = yield* Clock.currentTimeMillis
+        // the owner keeps polling its other flow: two of its polls span more than one interval
+        yield* pollsOf(control, returnedAt).pipe(
+          Effect.repeat({ until: (n) => n >= 2, schedule: Schedule.spaced("20 millis") })
+        )
+        assert.strictEqual(yield* pollsOf(cancelled, returnedAt - 1), 0)
+      }).pipe(Effect.scoped),
+    { timeout: 20_000 }
+  )
 
   /** The live clock, `offsetMs` off (an instance whose clock is wrong). */
   const skewed = (live: Clock.Clock, offsetMs: number): Clock.Clock => ({
@@ -247,7 +289,10 @@ describe.runIf(server !== undefined)("RedisFlowStore", () => {
   it.live("flow expiry is a relative TTL: an instance whose clock is an hour behind creates flows that live", () =>
     Effect.gen(function*() {
       const { a, prefix } = yield* twoInstances
-      const flow = yield* Effect.withClock(a.start({ extraParams: { plan: "never" } }), skewed(yield* Effect.clock, -3_600_000))
+      const flow = yield* Effect.withClock(
+        a.start({ extraParams: { plan: "never" } }),
+        skewed(yield* Effect.clock, -3_600_000)
+      )
       const redis = new Redis(url)
       yield* Effect.addFinalizer(() => Effect.sync(() => redis.disconnect()))
       const ttl = yield* Effect.promise(() => redis.pttl(`${prefix}:flow:{${flow.id}}`))
@@ -256,39 +301,46 @@ describe.runIf(server !== undefined)("RedisFlowStore", () => {
       assert.strictEqual((yield* a.get(flow.id))._tag, "Pending")
     }).pipe(Effect.scoped))
 
-  it.live("a takeover whose ACQUIRE reply was lost and retried keeps its lease (the retry is recognised, not refused)", () =>
-    Effect.gen(function*() {
-      const config = yield* TestKit.config()
-      const prefix = freshPrefix()
-      const http = yield* Layer.build(TestKit.layer(planScript()))
-      const server = Context.get(http, TestKit.FakeServer)
-      const options = { lease: "4 seconds", scanEvery: "200 millis", resyncEvery: "1 second" } as const
-      const scopeA = yield* Scope.make()
-      const a = yield* RedisFlowStore.make(config, options).pipe(
-        Effect.provideService(RedisConnection, yield* connect(url, { prefix }).pipe(Scope.extend(scopeA))),
-        Effect.provide(http),
-        Scope.extend(scopeA)
-      )
-      const flow = yield* a.start({ extraParams: { plan: "never" } })
-      yield* a.watch(flow.id).pipe(Stream.filter((u) => u._tag === "Pending" && u.step === "Pending"), Stream.runHead)
-      // B's first ACQUIRE runs in Redis, but its reply is lost: the command is sent again, as a retry does
-      const flaky = withLostReply(yield* connect(url, { prefix }), "flow.acquire")
-      const b = yield* RedisFlowStore.make(config, options).pipe(
-        Effect.provideService(RedisConnection, flaky.connection),
-        Effect.provide(http)
-      )
-      yield* Scope.close(scopeA, Exit.void)
-      const stoppedAt = yield* Clock.currentTimeMillis
-      yield* Effect.map(server.polls, (all) => all.some((p) => p.params.device_code === codeOf(flow) && p.sentAt > stoppedAt)).pipe(
-        Effect.repeat({ until: (polled) => polled, schedule: Schedule.spaced("20 millis") })
-      )
-      const redis = new Redis(url)
-      yield* Effect.addFinalizer(() => Effect.sync(() => redis.disconnect()))
-      // fence 1 was A's; B's one takeover is fence 2 (a refused retry would have waited out a lease and taken 3)
-      assert.strictEqual((yield* Effect.promise(() => flowRecord(redis, prefix, flow.id)))?.f, 2)
-      assert.isTrue(flaky.lost())
-      assert.strictEqual((yield* b.get(flow.id))._tag, "Pending")
-    }).pipe(Effect.scoped), { timeout: 20_000 })
+  it.live(
+    "a takeover whose ACQUIRE reply was lost and retried keeps its lease (the retry is recognised, not refused)",
+    () =>
+      Effect.gen(function*() {
+        const config = yield* TestKit.config()
+        const prefix = freshPrefix()
+        const http = yield* Layer.build(TestKit.layer(planScript()))
+        const server = Context.get(http, TestKit.FakeServer)
+        const options = { lease: "4 seconds", scanEvery: "200 millis", resyncEvery: "1 second" } as const
+        const scopeA = yield* Scope.make()
+        const a = yield* RedisFlowStore.make(config, options).pipe(
+          Effect.provideService(RedisConnection, yield* connect(url, { prefix }).pipe(Scope.extend(scopeA))),
+          Effect.provide(http),
+          Scope.extend(scopeA)
+        )
+        const flow = yield* a.start({ extraParams: { plan: "never" } })
+        yield* a.watch(flow.id).pipe(Stream.filter((u) => u._tag === "Pending" && u.step === "Pending"), Stream.runHead)
+        // B's first ACQUIRE runs in Redis, but its reply is lost: the command is sent again, as a retry does
+        const flaky = withLostReply(yield* connect(url, { prefix }), "flow.acquire")
+        const b = yield* RedisFlowStore.make(config, options).pipe(
+          Effect.provideService(RedisConnection, flaky.connection),
+          Effect.provide(http)
+        )
+        yield* Scope.close(scopeA, Exit.void)
+        const stoppedAt = yield* Clock.currentTimeMillis
+        yield* Effect.map(
+          server.polls,
+          (all) => all.some((p) => p.params.device_code === codeOf(flow) && p.sentAt > stoppedAt)
+        ).pipe(
+          Effect.repeat({ until: (polled) => polled, schedule: Schedule.spaced("20 millis") })
+        )
+        const redis = new Redis(url)
+        yield* Effect.addFinalizer(() => Effect.sync(() => redis.disconnect()))
+        // fence 1 was A's; B's one takeover is fence 2 (a refused retry would have waited out a lease and taken 3)
+        assert.strictEqual((yield* Effect.promise(() => flowRecord(redis, prefix, flow.id)))?.f, 2)
+        assert.isTrue(flaky.lost())
+        assert.strictEqual((yield* b.get(flow.id))._tag, "Pending")
+      }).pipe(Effect.scoped),
+    { timeout: 20_000 }
+  )
 
   it.live("a cancel whose reply was lost and retried still reports that it cancelled the flow", () =>
     Effect.gen(function*() {
@@ -332,59 +384,63 @@ describe.runIf(server !== undefined)("RedisFlowStore", () => {
       assert.strictEqual(refused, 2)
     }).pipe(Effect.scoped))
 
-  it.live("a rolling key rotation (the new key second everywhere, then first) fails no pending flow", () =>
-    Effect.gen(function*() {
-      const config = yield* TestKit.config()
-      const prefix = freshPrefix()
-      const http = yield* Layer.build(TestKit.layer(planScript()))
-      const options = { lease: "1 second", scanEvery: "100 millis", resyncEvery: "1 second" } as const
-      const instance = (...keys: ReadonlyArray<readonly [string, string]>) =>
-        Effect.gen(function*() {
-          const scope = yield* Scope.make()
-          const connection = yield* connect(url, { prefix, keyring: keyring(...keys) }).pipe(Scope.extend(scope))
-          const store = yield* RedisFlowStore.make(config, options).pipe(
-            Effect.provideService(RedisConnection, connection),
-            Effect.provide(http),
-            Scope.extend(scope)
+  it.live(
+    "a rolling key rotation (the new key second everywhere, then first) fails no pending flow",
+    () =>
+      Effect.gen(function*() {
+        const config = yield* TestKit.config()
+        const prefix = freshPrefix()
+        const http = yield* Layer.build(TestKit.layer(planScript()))
+        const options = { lease: "1 second", scanEvery: "100 millis", resyncEvery: "1 second" } as const
+        const instance = (...keys: ReadonlyArray<readonly [string, string]>) =>
+          Effect.gen(function*() {
+            const scope = yield* Scope.make()
+            const connection = yield* connect(url, { prefix, keyring: keyring(...keys) }).pipe(Scope.extend(scope))
+            const store = yield* RedisFlowStore.make(config, options).pipe(
+              Effect.provideService(RedisConnection, connection),
+              Effect.provide(http),
+              Scope.extend(scope)
+            )
+            return { store, stop: Scope.close(scope, Exit.void) }
+          })
+        const redis = new Redis(url)
+        yield* Effect.addFinalizer(() => Effect.sync(() => redis.disconnect()))
+        // the flow's lease taken `fence` times, and its session last sealed with key `keyId`
+        const reached = (id: string, fence: number, keyId: string) =>
+          Effect.promise(() => flowRecord(redis, prefix, id)).pipe(
+            Effect.repeat({
+              until: (record) => (record?.f ?? 0) >= fence && record?.s?.split(".")[1] === keyId,
+              schedule: Schedule.spaced("20 millis")
+            }),
+            Effect.timeout("20 seconds")
           )
-          return { store, stop: Scope.close(scope, Exit.void) }
-        })
-      const redis = new Redis(url)
-      yield* Effect.addFinalizer(() => Effect.sync(() => redis.disconnect()))
-      // the flow's lease taken `fence` times, and its session last sealed with key `keyId`
-      const reached = (id: string, fence: number, keyId: string) =>
-        Effect.promise(() => flowRecord(redis, prefix, id)).pipe(
-          Effect.repeat({
-            until: (record) => (record?.f ?? 0) >= fence && record?.s?.split(".")[1] === keyId,
-            schedule: Schedule.spaced("20 millis")
-          }),
-          Effect.timeout("20 seconds")
-        )
-      const old = yield* instance(["k1", KEY_1])
-      const flow = yield* old.store.start({ extraParams: { plan: "never" } })
-      // step 1: every instance gets the new key second (an instance restarted with it takes the flow over)
-      const step1 = yield* instance(["k1", KEY_1], ["k2", KEY_2])
-      yield* old.stop
-      yield* reached(flow.id, 2, "k1")
-      // step 2: instances switch to the new key one by one; one switched takes the flow over and seals with k2 ...
-      const switched = yield* instance(["k2", KEY_2], ["k1", KEY_1])
-      yield* step1.stop
-      yield* reached(flow.id, 3, "k2")
-      // ... and one not yet switched takes it back: it opens k2, and seals with k1 again
-      const notYet = yield* instance(["k1", KEY_1], ["k2", KEY_2])
-      yield* switched.stop
-      yield* reached(flow.id, 4, "k1")
-      assert.strictEqual((yield* notYet.store.get(flow.id))._tag, "Pending")
-      yield* notYet.stop
-      // skipping step 1: an instance that never got the new key cannot resume what a switched one sealed
-      const early = yield* instance(["k2", KEY_2], ["k1", KEY_1])
-      const stale = yield* instance(["k1", KEY_1])
-      const stranded = yield* early.store.start({ extraParams: { plan: "never" } })
-      yield* early.stop
-      const final = yield* FlowStore.awaitResult(stale.store, stranded.id).pipe(Effect.timeout("20 seconds"))
-      assert.strictEqual(final._tag, "Failed")
-      yield* stale.stop
-    }).pipe(Effect.scoped), { timeout: 60_000 })
+        const old = yield* instance(["k1", KEY_1])
+        const flow = yield* old.store.start({ extraParams: { plan: "never" } })
+        // step 1: every instance gets the new key second (an instance restarted with it takes the flow over)
+        const step1 = yield* instance(["k1", KEY_1], ["k2", KEY_2])
+        yield* old.stop
+        yield* reached(flow.id, 2, "k1")
+        // step 2: instances switch to the new key one by one; one switched takes the flow over and seals with k2 ...
+        const switched = yield* instance(["k2", KEY_2], ["k1", KEY_1])
+        yield* step1.stop
+        yield* reached(flow.id, 3, "k2")
+        // ... and one not yet switched takes it back: it opens k2, and seals with k1 again
+        const notYet = yield* instance(["k1", KEY_1], ["k2", KEY_2])
+        yield* switched.stop
+        yield* reached(flow.id, 4, "k1")
+        assert.strictEqual((yield* notYet.store.get(flow.id))._tag, "Pending")
+        yield* notYet.stop
+        // skipping step 1: an instance that never got the new key cannot resume what a switched one sealed
+        const early = yield* instance(["k2", KEY_2], ["k1", KEY_1])
+        const stale = yield* instance(["k1", KEY_1])
+        const stranded = yield* early.store.start({ extraParams: { plan: "never" } })
+        yield* early.stop
+        const final = yield* FlowStore.awaitResult(stale.store, stranded.id).pipe(Effect.timeout("20 seconds"))
+        assert.strictEqual(final._tag, "Failed")
+        yield* stale.stop
+      }).pipe(Effect.scoped),
+    { timeout: 60_000 }
+  )
 
   it.live("at rest: no device code and no token in clear in Redis", () =>
     Effect.gen(function*() {

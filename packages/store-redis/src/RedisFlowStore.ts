@@ -78,7 +78,9 @@ export const make = (
       scanEvery: Duration.decode(options.scanEvery ?? Duration.times(lease, 0.5)),
       resyncEvery: Duration.decode(options.resyncEvery ?? "5 seconds"),
       retention: Duration.decode(options.retention ?? "10 minutes"),
-      takeoverGrace: Duration.decode(options.takeoverGrace ?? options.requestTimeout ?? Duration.millis(RequestLimits.DEFAULT_TIMEOUT_MS)),
+      takeoverGrace: Duration.decode(
+        options.takeoverGrace ?? options.requestTimeout ?? Duration.millis(RequestLimits.DEFAULT_TIMEOUT_MS)
+      ),
       flow: { requestTimeout: options.requestTimeout, policy: options.policy }
     })
   })

@@ -1,8 +1,8 @@
+import * as CacheContent from "@devflow/core/CacheContent"
 import * as Dpop from "@devflow/core/Dpop"
 import * as Silent from "@devflow/core/Silent"
 import * as TestKit from "@devflow/core/TestKit"
 import * as TestKitCache from "@devflow/core/TestKitCache"
-import * as CacheContent from "@devflow/core/CacheContent"
 import * as TokenCache from "@devflow/core/TokenCache"
 import * as HttpClient from "@effect/platform/HttpClient"
 import { afterAll, assert, describe, it } from "@effect/vitest"
@@ -13,9 +13,18 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import { Redis } from "ioredis"
-import { accountFor, signIn, tokenCacheContract } from "../../core/test/tokenCacheContract.js"
 import * as DpopCrypto from "../../core/src/internal/dpop.js"
-import { connect, connectionLayer, dumpAll, KEY_1, KEY_2, keyring, withConnection, withLostReply } from "../test/helpers.js"
+import { accountFor, signIn, tokenCacheContract } from "../../core/test/tokenCacheContract.js"
+import {
+  connect,
+  connectionLayer,
+  dumpAll,
+  KEY_1,
+  KEY_2,
+  keyring,
+  withConnection,
+  withLostReply
+} from "../test/helpers.js"
 import { hasRedis, startRedis } from "../test/redisServer.js"
 import { RedisConnection } from "./RedisConnection.js"
 import * as RedisTokenCache from "./RedisTokenCache.js"
@@ -95,15 +104,25 @@ describe.runIf(server !== undefined)("RedisTokenCache", () => {
       // the token endpoint answers only once the test let the lease lapse
       const http = Layer.effect(
         HttpClient.HttpClient,
-        Effect.map(HttpClient.HttpClient, (client) =>
-          HttpClient.mapRequestEffect(client, (request) =>
-            Effect.zipRight(Deferred.succeed(inFlight, undefined), Effect.as(Deferred.await(answer), request))))
+        Effect.map(
+          HttpClient.HttpClient,
+          (client) =>
+            HttpClient.mapRequestEffect(
+              client,
+              (request) =>
+                Effect.zipRight(Deferred.succeed(inFlight, undefined), Effect.as(Deferred.await(answer), request))
+            )
+        )
       ).pipe(Layer.provideMerge(TestKit.layer(server.script)))
-      const run = <A, E>(effect: Effect.Effect<A, E, TokenCache.TokenCache | HttpClient.HttpClient | TestKit.FakeServer>) =>
-        effect.pipe(Effect.provideService(TokenCache.TokenCache, cache), Effect.provide(http))
+      const run = <A, E>(
+        effect: Effect.Effect<A, E, TokenCache.TokenCache | HttpClient.HttpClient | TestKit.FakeServer>
+      ) => effect.pipe(Effect.provideService(TokenCache.TokenCache, cache), Effect.provide(http))
       const silent = (forceRefresh: boolean) =>
-        Effect.flatMap(TestKit.config(), (config) =>
-          Silent.acquireSilent({ config, account: TestKitCache.account, scopes: ["api.read"], forceRefresh }))
+        Effect.flatMap(
+          TestKit.config(),
+          (config) =>
+            Silent.acquireSilent({ config, account: TestKitCache.account, scopes: ["api.read"], forceRefresh })
+        )
       yield* run(TestKitCache.seed({ withoutAccessToken: true }))
       const refreshing = yield* Effect.fork(run(silent(false)))
       yield* Deferred.await(inFlight)
@@ -115,7 +134,12 @@ describe.runIf(server !== undefined)("RedisTokenCache", () => {
       yield* Deferred.succeed(answer, undefined)
       const result = yield* Fiber.join(refreshing)
       assert.strictEqual(Redacted.value(result.accessToken), TestKitCache.accessToken(1))
-      const stored = CacheContent.findRefreshToken(yield* cache.read, TestKitCache.AUTHORITY, TestKit.CLIENT_ID, TestKitCache.account.id)
+      const stored = CacheContent.findRefreshToken(
+        yield* cache.read,
+        TestKitCache.AUTHORITY,
+        TestKit.CLIENT_ID,
+        TestKitCache.account.id
+      )
       assert.strictEqual(Redacted.value(stored!.secret), TestKitCache.refreshToken(1))
       // the other instance lets go: the next refresh sends the rotated token, which the server accepts
       yield* Effect.promise(() => redis.del(lock!))
@@ -127,9 +151,10 @@ describe.runIf(server !== undefined)("RedisTokenCache", () => {
     Effect.gen(function*() {
       const namespace = `lost-reply-${process.pid}`
       const flaky = withLostReply(yield* connect(url), "tokenCache.lock")
-      const cache = yield* RedisTokenCache.make({ namespace, lockLease: "5 seconds", refreshLockTimeout: "2 seconds" }).pipe(
-        Effect.provideService(RedisConnection, flaky.connection)
-      )
+      const cache = yield* RedisTokenCache.make({ namespace, lockLease: "5 seconds", refreshLockTimeout: "2 seconds" })
+        .pipe(
+          Effect.provideService(RedisConnection, flaky.connection)
+        )
       yield* cache.withRefreshLock("frank", cache.save(signIn(accountFor("frank"))))
       assert.isTrue(flaky.lost())
       assert.strictEqual((yield* cache.getAccounts(AUTHORITY)).length, 1)

@@ -45,58 +45,74 @@ describe.runIf(cluster !== undefined)("on a Redis Cluster (3 masters + 3 replica
       connect: clusterClients(cluster!)
     })
 
-  flowStoreContract("RedisFlowStore on a Redis Cluster", (config) =>
-    Layer.suspend(() => RedisFlowStore.layer(config, { lease: "2 seconds", resyncEvery: "1 second" }).pipe(Layer.provide(connection()))))
+  flowStoreContract(
+    "RedisFlowStore on a Redis Cluster",
+    (config) =>
+      Layer.suspend(() =>
+        RedisFlowStore.layer(config, { lease: "2 seconds", resyncEvery: "1 second" }).pipe(Layer.provide(connection()))
+      )
+  )
 
   tokenCacheContract(
     "RedisTokenCache on a Redis Cluster",
     Layer.suspend(() => RedisTokenCache.layer({ namespace: `n${++prefixes}` }).pipe(Layer.provide(connection())))
   )
 
-  it.live("the master holding a polling flow's slot is killed: a replica takes over, the flow polls on, never twice in an interval", () =>
-    Effect.gen(function*() {
-      const config = yield* TestKit.config()
-      const http = yield* Layer.build(TestKit.layer(planScript()))
-      const server = Context.get(http, TestKit.FakeServer)
-      const prefix = `failover${process.pid}`
-      // the connection lives as long as the test (a layer provided to `make` alone would close with it)
-      const connection = yield* Layer.build(
-        connectionLayer(`redis://127.0.0.1:${cluster!.nodes[0]!.port}`, { prefix, connect: clusterClients(cluster!) })
-      )
-      const store = yield* RedisFlowStore.make(config, { lease: "3 seconds", scanEvery: "500 millis", resyncEvery: "1 second" }).pipe(
-        Effect.provide(connection),
-        Effect.provide(http)
-      )
-      const flow = yield* store.start({ extraParams: { plan: "never" } })
-      const code = flow.userCode.replace("USER-", "DC-") + "-canary"
-      const polls = Effect.map(server.polls, (all) => all.filter((p) => p.params.device_code === code))
-      yield* polls.pipe(Effect.repeat({ until: (p) => p.length >= 2, schedule: Schedule.spaced("50 millis") }))
+  it.live(
+    "the master holding a polling flow's slot is killed: a replica takes over, the flow polls on, never twice in an interval",
+    () =>
+      Effect.gen(function*() {
+        const config = yield* TestKit.config()
+        const http = yield* Layer.build(TestKit.layer(planScript()))
+        const server = Context.get(http, TestKit.FakeServer)
+        const prefix = `failover${process.pid}`
+        // the connection lives as long as the test (a layer provided to `make` alone would close with it)
+        const connection = yield* Layer.build(
+          connectionLayer(`redis://127.0.0.1:${cluster!.nodes[0]!.port}`, { prefix, connect: clusterClients(cluster!) })
+        )
+        const store = yield* RedisFlowStore.make(config, {
+          lease: "3 seconds",
+          scanEvery: "500 millis",
+          resyncEvery: "1 second"
+        }).pipe(
+          Effect.provide(connection),
+          Effect.provide(http)
+        )
+        const flow = yield* store.start({ extraParams: { plan: "never" } })
+        const code = flow.userCode.replace("USER-", "DC-") + "-canary"
+        const polls = Effect.map(server.polls, (all) => all.filter((p) => p.params.device_code === code))
+        yield* polls.pipe(Effect.repeat({ until: (p) => p.length >= 2, schedule: Schedule.spaced("50 millis") }))
 
-      const master = yield* Effect.promise(() => cluster!.masterOf(`${prefix}:flow:{${flow.id}}`))
-      yield* Effect.promise(() => cluster!.kill(master))
-      const killedAt = Date.now()
-      // while the cluster re-forms, reading the flow fails only with the store's typed error
-      const errors: Array<string> = []
-      const reads = yield* store.get(flow.id).pipe(
-        Effect.tapError((e) => Effect.sync(() => errors.push(e._tag))),
-        Effect.either,
-        Effect.repeat({ schedule: Schedule.spaced("100 millis") }),
-        Effect.fork
-      )
-      yield* Effect.promise(() => cluster!.settled(`${prefix}:flow:{${flow.id}}`))
-      // the flow polls again after the failover
-      yield* polls.pipe(
-        Effect.repeat({ until: (p) => p.filter((x) => x.sentAt > killedAt).length >= 2, schedule: Schedule.spaced("100 millis") }),
-        Effect.timeout("30 seconds")
-      )
-      yield* Fiber.interrupt(reads)
-      assert.isTrue(errors.every((tag) => tag === "FlowStoreUnavailable"), errors.join(","))
-      assert.strictEqual((yield* store.get(flow.id))._tag, "Pending")
-      const sent = yield* polls
-      for (let i = 1; i < sent.length; i++) {
-        // RFC 8628 §3.5: never two polls within the interval (1 s), whoever holds the lease
-        assert.isAtLeast(sent[i]!.sentAt - sent[i - 1]!.endedAt!, 1_000 - 5)
-      }
-      assert.isTrue(yield* store.cancel(flow.id))
-    }).pipe(Effect.scoped), { timeout: 90_000 })
+        const master = yield* Effect.promise(() => cluster!.masterOf(`${prefix}:flow:{${flow.id}}`))
+        yield* Effect.promise(() => cluster!.kill(master))
+        const killedAt = Date.now()
+        // while the cluster re-forms, reading the flow fails only with the store's typed error
+        const errors: Array<string> = []
+        const reads = yield* store.get(flow.id).pipe(
+          Effect.tapError((e) => Effect.sync(() => errors.push(e._tag))),
+          Effect.either,
+          Effect.repeat({ schedule: Schedule.spaced("100 millis") }),
+          Effect.fork
+        )
+        yield* Effect.promise(() => cluster!.settled(`${prefix}:flow:{${flow.id}}`))
+        // the flow polls again after the failover
+        yield* polls.pipe(
+          Effect.repeat({
+            until: (p) => p.filter((x) => x.sentAt > killedAt).length >= 2,
+            schedule: Schedule.spaced("100 millis")
+          }),
+          Effect.timeout("30 seconds")
+        )
+        yield* Fiber.interrupt(reads)
+        assert.isTrue(errors.every((tag) => tag === "FlowStoreUnavailable"), errors.join(","))
+        assert.strictEqual((yield* store.get(flow.id))._tag, "Pending")
+        const sent = yield* polls
+        for (let i = 1; i < sent.length; i++) {
+          // RFC 8628 §3.5: never two polls within the interval (1 s), whoever holds the lease
+          assert.isAtLeast(sent[i]!.sentAt - sent[i - 1]!.endedAt!, 1_000 - 5)
+        }
+        assert.isTrue(yield* store.cancel(flow.id))
+      }).pipe(Effect.scoped),
+    { timeout: 90_000 }
+  )
 })

@@ -44,7 +44,11 @@ describe.runIf(hasCluster)("three instances on a Redis Cluster, one killed, one 
       flows.push({ id: started!.body.id, by })
     }
     const log = () => call(`${auth.url}/__log`).then((r) => r!.body as ServerLog)
-    await until("every code to be polled", log, (l) => l.codes.length === FLOWS && l.codes.every((r) => r.polls.length >= 1))
+    await until(
+      "every code to be polled",
+      log,
+      (l) => l.codes.length === FLOWS && l.codes.every((r) => r.polls.length >= 1)
+    )
 
     // mid-run: B dies, and so does the master serving one of B's flows
     b.process.kill("SIGKILL")
@@ -60,9 +64,15 @@ describe.runIf(hasCluster)("three instances on a Redis Cluster, one killed, one 
       let since = 0
       for (let round = 0; flow.final === undefined; round++) {
         if (Date.now() > deadline) throw new Error(`flow ${flow.id} did not end: ${errors.slice(-3).join(" / ")}`)
-        const answer = await call(`${live[(i + round) % 2]!.url}/flows/${flow.id}?wait=10&since=${since}`, { any: true })
+        const answer = await call(`${live[(i + round) % 2]!.url}/flows/${flow.id}?wait=10&since=${since}`, {
+          any: true
+        })
         if (answer === undefined || answer.status !== 200) {
-          errors.push(answer === undefined ? "no answer" : `${answer.status} ${answer.body?.error?.tag}: ${answer.body?.error?.message}`)
+          errors.push(
+            answer === undefined
+              ? "no answer"
+              : `${answer.status} ${answer.body?.error?.tag}: ${answer.body?.error?.message}`
+          )
           await new Promise((resolve) => setTimeout(resolve, 200))
         } else if (answer.body.status === "pending") {
           since = answer.body.nextPollAt
@@ -75,16 +85,25 @@ describe.runIf(hasCluster)("three instances on a Redis Cluster, one killed, one 
     // B's flows were running when it died, and others polled them to their end
     const byB = new Set(flows.filter((f) => f.by === b).map((f) => f.id))
     assert.isAbove(byB.size, 0)
-    assert.isTrue(final.codes.filter((r) => r.issuedBy === "B").every((r) => r.polls.some((p) => p.instance !== "B" && p.at > killedAt)))
+    assert.isTrue(
+      final.codes.filter((r) => r.issuedBy === "B").every((r) =>
+        r.polls.some((p) => p.instance !== "B" && p.at > killedAt)
+      )
+    )
     // a code whose tokens went to B just before it died was redeemed by a process that is gone:
     // the taker's invalid_grant is its true outcome
-    const diedWithB = final.codes.filter((r) => r.polls.some((p) => p.answer === "tokens" && p.instance === "B" && p.at <= killedAt)).length
+    const diedWithB = final.codes.filter((r) =>
+      r.polls.some((p) => p.answer === "tokens" && p.instance === "B" && p.at <= killedAt)
+    ).length
     const outcomes = flows.map((f) => f.final)
     console.log(JSON.stringify({ outcomes, errors, violations: final.violations.length }))
     assert.isTrue(outcomes.every((o) => o === "succeeded" || o === "failed:OAuthError"), JSON.stringify(outcomes))
     assert.isAtMost(outcomes.filter((o) => o !== "succeeded").length, diedWithB)
     assert.deepStrictEqual(final.violations, [])
     // only typed answers while the cluster re-forms, never a slot error
-    assert.isTrue(errors.every((e) => e.startsWith("503 FlowStoreUnavailable") && !/CROSSSLOT/.test(e)), errors.join("\n"))
+    assert.isTrue(
+      errors.every((e) => e.startsWith("503 FlowStoreUnavailable") && !/CROSSSLOT/.test(e)),
+      errors.join("\n")
+    )
   })
 })

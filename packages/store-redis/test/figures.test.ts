@@ -61,7 +61,10 @@ describe.runIf(hasRedis && process.env.DEVFLOW_SCALE_FIGURES === "1")("scaling f
     await Promise.all(Array.from({ length: 48 }, async () => {
       while (next < FLOWS) {
         const i = next++
-        const answer = await call(`${instances[i % 3]!.url}/flows`, { method: "POST", body: { params: { plan: "approve:100000" } } })
+        const answer = await call(`${instances[i % 3]!.url}/flows`, {
+          method: "POST",
+          body: { params: { plan: "approve:100000" } }
+        })
         assert.strictEqual(answer?.status, 201)
         ids.push({ id: answer!.body.id, by: i % 3 })
       }
@@ -71,7 +74,8 @@ describe.runIf(hasRedis && process.env.DEVFLOW_SCALE_FIGURES === "1")("scaling f
 
     // steady state: every flow polls every 5 s
     await sleep(6_000)
-    const stats = async () => Promise.all(instances.map(async (i) => (await call(`${i.url}/stats`))!.body.commands as number))
+    const stats = async () =>
+      Promise.all(instances.map(async (i) => (await call(`${i.url}/stats`))!.body.commands as number))
     const cpu = () => instances.reduce((sum, i) => sum + cpuMsOf(i.process.pid), 0)
     const [c0, p0, s0, u0] = [await info(), await polls(), await stats(), cpu()]
     await sleep(15_000)

@@ -10,7 +10,11 @@ export const KEY_1 = Keyring.generateKey()
 export const KEY_2 = Keyring.generateKey()
 
 export const keyring = (...keys: ReadonlyArray<readonly [string, string]>) =>
-  Effect.runSync(Keyring.make((keys.length === 0 ? [["k1", KEY_1] as const] : keys).map(([id, k]) => [id, Redacted.make(k)] as const)))
+  Effect.runSync(
+    Keyring.make(
+      (keys.length === 0 ? [["k1", KEY_1] as const] : keys).map(([id, k]) => [id, Redacted.make(k)] as const)
+    )
+  )
 
 export const connectionLayer = (
   url: string,
@@ -50,9 +54,9 @@ export const connect = (url: string, options: Partial<RedisConnection.Options> =
   RedisConnection.make({ url, keyring: keyring(), commandTimeout: "1 second", attempts: 3, ...options })
 
 /** Provide a scoped connection to `effect`. */
-export const withConnection = (url: string, options: Partial<RedisConnection.Options> = {}) =>
-<A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.provideServiceEffect(effect, RedisConnection.RedisConnection, connect(url, options))
+export const withConnection =
+  (url: string, options: Partial<RedisConnection.Options> = {}) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.provideServiceEffect(effect, RedisConnection.RedisConnection, connect(url, options))
 
 /** Redis' own counters: commands processed, memory used, flows in the pending index. */
 export const redisInfo = async (url: string, prefix = "devflow") => {
@@ -120,7 +124,12 @@ export const percentile = (values: ReadonlyArray<number>, p: number) => {
 }
 
 /** Ask `read` until `done` holds of its answer (every 50 ms), or fail after `timeoutMs`. */
-export const until = async <A>(what: string, read: () => Promise<A>, done: (a: A) => boolean, timeoutMs = 60_000): Promise<A> => {
+export const until = async <A>(
+  what: string,
+  read: () => Promise<A>,
+  done: (a: A) => boolean,
+  timeoutMs = 60_000
+): Promise<A> => {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await read()

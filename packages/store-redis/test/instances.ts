@@ -57,7 +57,14 @@ export const startInstance = async (
     })
     void exited.then(() => reject(new Error(`${name} exited: ${err}`)))
   })
-  return { name, url: /^\d+$/.test(where) ? `http://127.0.0.1:${where}` : where, process: proc, stderr: () => err, logs, exited }
+  return {
+    name,
+    url: /^\d+$/.test(where) ? `http://127.0.0.1:${where}` : where,
+    process: proc,
+    stderr: () => err,
+    logs,
+    exited
+  }
 }
 
 /** The example service's environment: this Redis, the poll-logging server at `auth`, these keys, and `extra`. */
@@ -90,7 +97,9 @@ export const call = async (
   try {
     const res = await fetch(url, {
       method: init.method ?? "GET",
-      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body), headers: { "content-type": "application/json" } }),
+      ...(init.body === undefined
+        ? {}
+        : { body: JSON.stringify(init.body), headers: { "content-type": "application/json" } }),
       signal: AbortSignal.timeout(init.timeoutMs ?? 30_000)
     })
     const body = await res.json()

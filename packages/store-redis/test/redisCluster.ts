@@ -70,14 +70,29 @@ export const startCluster = async (): Promise<RedisCluster> => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "devflow-cluster-"))
     dirs.push(dir)
     const child = spawn(REDIS_SERVER, [
-      "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no",
-      "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--cluster-enabled",
+      "yes",
+      "--cluster-config-file",
+      "nodes.conf",
       // a dead master is replaced within about a second and a half
-      "--cluster-node-timeout", "1000",
+      "--cluster-node-timeout",
+      "1000",
       // a replica fails over however long ago it last heard its master (the tests' replicas are young)
-      "--cluster-replica-validity-factor", "0",
+      "--cluster-replica-validity-factor",
+      "0",
       // replicas sync at once (the default waits 5 s to serve several with one transfer)
-      "--repl-diskless-sync-delay", "0"
+      "--repl-diskless-sync-delay",
+      "0"
     ], { stdio: ["ignore", fs.openSync(path.join(dir, "log"), "a"), fs.openSync(path.join(dir, "log"), "a")] })
     nodes.push({ port, process: child })
   }
@@ -93,7 +108,12 @@ export const startCluster = async (): Promise<RedisCluster> => {
       })
     }
     await run(REDIS_CLI, [
-      "--cluster", "create", ...nodes.map((n) => `127.0.0.1:${n.port}`), "--cluster-replicas", "1", "--cluster-yes"
+      "--cluster",
+      "create",
+      ...nodes.map((n) => `127.0.0.1:${n.port}`),
+      "--cluster-replicas",
+      "1",
+      "--cluster-yes"
     ], { timeout: 60_000 })
   } catch (error) {
     // nothing is left running when the cluster cannot be formed
@@ -131,7 +151,10 @@ export const startCluster = async (): Promise<RedisCluster> => {
       return true
     }, 60_000).catch(async (error) => {
       const port = alive()[0]!.port
-      throw new Error(`${error.message}\n${await cli(port, "cluster", "info").catch(String)}\n${await cli(port, "cluster", "nodes").catch(String)}`)
+      throw new Error(
+        `${error.message}\n${await cli(port, "cluster", "info").catch(String)}\n${await cli(port, "cluster", "nodes")
+          .catch(String)}`
+      )
     })
   await settled().catch((error) => {
     stopAll()
@@ -145,7 +168,11 @@ export const startCluster = async (): Promise<RedisCluster> => {
     kill: async (port) => {
       const node = nodes.find((n) => n.port === port)!
       node.process.kill("SIGKILL")
-      await new Promise((resolve) => node.process.exitCode !== null || node.process.signalCode !== null ? resolve(undefined) : node.process.once("exit", resolve))
+      await new Promise((resolve) =>
+        node.process.exitCode !== null || node.process.signalCode !== null
+          ? resolve(undefined)
+          : node.process.once("exit", resolve)
+      )
     },
     settled,
     close: async () => {

@@ -16,7 +16,9 @@ export const REDIS_SERVER = process.env.DEVFLOW_REDIS_SERVER ?? "/usr/bin/redis-
 export const hasRedis = fs.existsSync(REDIS_SERVER)
 
 if ((process.env.CI === "true" || process.env.DEVFLOW_REQUIRE_REDIS === "1") && !hasRedis) {
-  throw new Error(`CI=true but ${REDIS_SERVER} is missing: install Debian's redis-server package (apt-get install -y redis-server)`)
+  throw new Error(
+    `CI=true but ${REDIS_SERVER} is missing: install Debian's redis-server package (apt-get install -y redis-server)`
+  )
 }
 
 export const canListen = (port: number): Promise<boolean> =>

@@ -37,7 +37,12 @@ const run = Effect.gen(function*() {
       sources[token.source] = (sources[token.source] ?? 0) + 1
     }), { concurrency: "unbounded", discard: true })
   const used = process.cpuUsage(cpu)
-  return { durations, cpuMs: (used.user + used.system) / 1000, refreshes: yield* server.refreshes, sources } satisfies WorkerResult
+  return {
+    durations,
+    cpuMs: (used.user + used.system) / 1000,
+    refreshes: yield* server.refreshes,
+    sources
+  } satisfies WorkerResult
 })
 
 const runtime = ManagedRuntime.make(layer)

@@ -27,9 +27,17 @@ export const b1 = (ctx: Context) =>
     try {
       const msalCache = path.join(dir, "msal-cache.json")
       const scopes = ["api"]
-      const commands = await withServer(ctx, { interval: 1, expiresIn: 600, script: pendingThenToken(0), record: false }, async (server) => {
+      const commands = await withServer(ctx, {
+        interval: 1,
+        expiresIn: 600,
+        script: pendingThenToken(0),
+        record: false
+      }, async (server) => {
         const endpoints = endpointsOf(server)
-        await runEntry("login-msal-node", { endpoints, cacheFile: msalCache, scopes }, { env: ctx.env, timeoutMs: 60_000 })
+        await runEntry("login-msal-node", { endpoints, cacheFile: msalCache, scopes }, {
+          env: ctx.env,
+          timeoutMs: 60_000
+        })
         return {
           floor: ["-e", "0"],
           msal: [entryFile("token-msal-node"), JSON.stringify({ endpoints, cacheFile: msalCache, scopes })]
@@ -53,30 +61,59 @@ export const b1 = (ctx: Context) =>
             if (i >= warmup) samples.get(name)!.push(sample)
           }
         }
-        const figure = (name: string, f: (s: Sample) => number | undefined) => summarize((samples.get(name) ?? []).map(f))
+        const figure = (name: string, f: (s: Sample) => number | undefined) =>
+          summarize((samples.get(name) ?? []).map(f))
         const values = (f: (s: Sample) => number | undefined) =>
           Object.fromEntries(plan.map(([name]) => [name, figure(name, f)]).filter(([, v]) => v !== undefined))
         const rows: Array<Row> = [
-          { metric: "wall per process", unit: "ms", values: values((s) => (s.ok ? s.wallMs : undefined)), ratioTo: ["node -e 0", "msal-node"], digits: 0 },
-          { metric: "peak RSS", unit: "MB", values: values((s) => s.maxRssMB), ratioTo: ["node -e 0", "msal-node"], digits: 0 },
+          {
+            metric: "wall per process",
+            unit: "ms",
+            values: values((s) => (s.ok ? s.wallMs : undefined)),
+            ratioTo: ["node -e 0", "msal-node"],
+            digits: 0
+          },
+          {
+            metric: "peak RSS",
+            unit: "MB",
+            values: values((s) => s.maxRssMB),
+            ratioTo: ["node -e 0", "msal-node"],
+            digits: 0
+          },
           {
             metric: "failed runs",
             unit: "runs",
-            values: Object.fromEntries(plan.map(([name]) => [name, String((samples.get(name) ?? []).filter((s) => !s.ok).length)]))
+            values: Object.fromEntries(
+              plan.map(([name]) => [name, String((samples.get(name) ?? []).filter((s) => !s.ok).length)])
+            )
           }
         ]
         const dev = figure("devflow", (s) => (s.ok ? s.wallMs : undefined))?.median
         const floor = { label: "node -e 0", value: figure("node -e 0", (s) => s.wallMs)?.median } as const
         const targets: Array<Target> = [
-          compared("devflow ≤ 2× the floor (wall per process)", "ms", dev, floor, (d, f) => f !== undefined && d <= 2 * f),
-          compared("goal: devflow ≤ 1.5× the floor (wall per process)", "ms", dev, floor, (d, f) => f !== undefined && d <= 1.5 * f)
+          compared(
+            "devflow ≤ 2× the floor (wall per process)",
+            "ms",
+            dev,
+            floor,
+            (d, f) => f !== undefined && d <= 2 * f
+          ),
+          compared(
+            "goal: devflow ≤ 1.5× the floor (wall per process)",
+            "ms",
+            dev,
+            floor,
+            (d, f) => f !== undefined && d <= 1.5 * f
+          )
         ]
         return {
           rows,
           targets,
           pending,
           notes: [
-            `${runs} runs each after ${warmup} warm-up round(s), interleaved; wall from spawn to exit${hasTime ? ", through /usr/bin/time (which also gives the peak RSS)" : ""}.`,
+            `${runs} runs each after ${warmup} warm-up round(s), interleaved; wall from spawn to exit${
+              hasTime ? ", through /usr/bin/time (which also gives the peak RSS)" : ""
+            }.`,
             "devflow: the bundled CLI (a copy of packages/cli/dist/devflow.mjs and its chunks, as `pnpm bundle` makes it) after `devflow login` against the dev server; `token` reads the profile and the file cache and sends no request.",
             "msal-node: a bundled script with the file cache plugin from msal-node's docs and the authority metadata in its configuration (no request either)."
           ]

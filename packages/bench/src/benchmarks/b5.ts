@@ -5,7 +5,7 @@
  * from the approval's last page to the client holding the tokens.
  */
 import { startDevServer } from "@devflow/dev-server"
-import { CLIENTS, type ClientName, type Endpoints, now } from "../clients/types.js"
+import { type ClientName, CLIENTS, type Endpoints, now } from "../clients/types.js"
 import type { Row } from "../report.js"
 import { runEntry } from "../runner.js"
 import { startTlsProxy } from "../server/tlsProxy.js"
@@ -31,7 +31,11 @@ export const b5 = (ctx: Context) =>
     const translations = { devicecodePath: 0, grantType: 0 }
     for (const interval of intervals) {
       const dev = await startDevServer({ pollIntervalSeconds: interval, issuerPath: ISSUER_PATH })
-      const proxy = await startTlsProxy(dev.issuer, { cert: ctx.cert.cert, key: ctx.cert.key }, `${ISSUER_PATH}/device/auth`)
+      const proxy = await startTlsProxy(
+        dev.issuer,
+        { cert: ctx.cert.cert, key: ctx.cert.key },
+        `${ISSUER_PATH}/device/auth`
+      )
       try {
         const via = `${proxy.origin}${ISSUER_PATH}`
         const endpoints = (client: ClientName): Endpoints => ({
@@ -67,7 +71,11 @@ export const b5 = (ctx: Context) =>
             }
           }))
           for (const s of round1) {
-            ctx.log(`  B5 interval ${interval} s phase ${phase} ${s.client}: ${s.latencyMs === undefined ? s.outcome : `${round(s.latencyMs, 0)} ms`}`)
+            ctx.log(
+              `  B5 interval ${interval} s phase ${phase} ${s.client}: ${
+                s.latencyMs === undefined ? s.outcome : `${round(s.latencyMs, 0)} ms`
+              }`
+            )
           }
           samples.push(...round1)
         }
@@ -83,7 +91,13 @@ export const b5 = (ctx: Context) =>
         metric: `interval ${interval} s: approval → tokens`,
         unit: "ms",
         values: Object.fromEntries(
-          CLIENTS.map((c) => [c, summarize(samples.filter((s) => s.client === c && s.interval === interval).map((s) => s.latencyMs)) ?? "failed"])
+          CLIENTS.map((
+            c
+          ) => [
+            c,
+            summarize(samples.filter((s) => s.client === c && s.interval === interval).map((s) => s.latencyMs)) ??
+              "failed"
+          ])
         ),
         ratioTo: ["openid-client", "msal-node"] as const,
         digits: 0
@@ -92,16 +106,25 @@ export const b5 = (ctx: Context) =>
         metric: `interval ${interval} s: failed flows`,
         unit: "flows",
         values: Object.fromEntries(
-          CLIENTS.map((c) => [c, String(samples.filter((s) => s.client === c && s.interval === interval && s.latencyMs === undefined).length)])
+          CLIENTS.map((
+            c
+          ) => [
+            c,
+            String(samples.filter((s) => s.client === c && s.interval === interval && s.latencyMs === undefined).length)
+          ])
         )
       }
     ])
-    const failures = samples.filter((s) => s.latencyMs === undefined).map((s) => `${s.client} (interval ${s.interval} s, phase ${s.phase}): ${s.outcome}`)
+    const failures = samples.filter((s) => s.latencyMs === undefined).map((s) =>
+      `${s.client} (interval ${s.interval} s, phase ${s.phase}): ${s.outcome}`
+    )
     return {
       rows,
       targets: [],
       notes: [
-        `Approval starts (1 + phase) × interval after the client reported the code, phases ${phases.join(", ")}: the median is the typical case, the range the phase's effect. The expected latency is the time to the client's next poll (about (1 − phase) × interval minus the approval's own duration) plus one round trip.`,
+        `Approval starts (1 + phase) × interval after the client reported the code, phases ${
+          phases.join(", ")
+        }: the median is the typical case, the range the phase's effect. The expected latency is the time to the client's next poll (about (1 − phase) × interval minus the approval's own duration) plus one round trip.`,
         `All three reach the dev server through the same TLS proxy. It translated msal-node's Entra-style device code path ${translations.devicecodePath} time(s) and its grant_type=device_code ${translations.grantType} time(s) (oidc-provider rejects both).`,
         ...failures.map((f) => `failed: ${f}`)
       ],

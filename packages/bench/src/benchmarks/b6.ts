@@ -3,7 +3,7 @@
  * same scripted server, one flow each; the server records every request.
  * Peers are recorded as they are, never worked around.
  */
-import { CLIENTS, type ClientName } from "../clients/types.js"
+import { type ClientName, CLIENTS } from "../clients/types.js"
 import { compared, type Row, type Target } from "../report.js"
 import { runEntry } from "../runner.js"
 import type { FlowRecord, Step } from "../server/loopbackServer.js"
@@ -139,39 +139,49 @@ const gapsOf = (flow: FlowRecord | undefined): Array<number> => {
 }
 
 const runScenario = (ctx: Context, scenario: Scenario, client: ClientName): Promise<Behaviour> =>
-  withServer(ctx, { interval: scenario.interval, expiresIn: 120, script: scenario.script, record: true }, async (server) => {
-    const report = await runEntry<OneReport>(`flows-${client}`, {
-      kind: "one",
-      endpoints: endpointsOf(server),
-      cancelAfterMs: scenario.cancelAfterMs,
-      stopWithinMs: ctx.quick ? 1_000 : 5_000
-    }, { env: ctx.env, timeoutMs: 60_000 })
-    const flow = [...server.flows.values()][0]
-    const cancelAt = report.cancelAt
-    const hung = flow?.polls.find((p) => p.step === "hang")
-    return {
-      scenario: scenario.id,
-      client,
-      polls: flow?.polls.length ?? 0,
-      gaps: gapsOf(flow),
-      outcome: report.ok ? "tokens" : (report.error ?? "failed"),
-      durationS: report.codeAt === undefined ? undefined : Math.round((report.endedAt - report.codeAt) / 100) / 10,
-      cancelToStopMs: cancelAt === undefined || !report.stopped ? undefined : Math.round(report.endedAt - cancelAt),
-      stopped: report.stopped,
-      pollsAfterCancel: cancelAt === undefined ? undefined : (flow?.polls.filter((p) => p.arrivedAt > cancelAt).length ?? 0),
-      inFlightClosedAfterMs: cancelAt === undefined || hung?.closedAt === undefined || !report.stopped
-        ? undefined
-        : Math.round(hung.closedAt - cancelAt),
-      nonRfcGrantType: server.counters.legacyGrantType > 0
+  withServer(
+    ctx,
+    { interval: scenario.interval, expiresIn: 120, script: scenario.script, record: true },
+    async (server) => {
+      const report = await runEntry<OneReport>(`flows-${client}`, {
+        kind: "one",
+        endpoints: endpointsOf(server),
+        cancelAfterMs: scenario.cancelAfterMs,
+        stopWithinMs: ctx.quick ? 1_000 : 5_000
+      }, { env: ctx.env, timeoutMs: 60_000 })
+      const flow = [...server.flows.values()][0]
+      const cancelAt = report.cancelAt
+      const hung = flow?.polls.find((p) => p.step === "hang")
+      return {
+        scenario: scenario.id,
+        client,
+        polls: flow?.polls.length ?? 0,
+        gaps: gapsOf(flow),
+        outcome: report.ok ? "tokens" : (report.error ?? "failed"),
+        durationS: report.codeAt === undefined ? undefined : Math.round((report.endedAt - report.codeAt) / 100) / 10,
+        cancelToStopMs: cancelAt === undefined || !report.stopped ? undefined : Math.round(report.endedAt - cancelAt),
+        stopped: report.stopped,
+        pollsAfterCancel: cancelAt === undefined
+          ? undefined
+          : (flow?.polls.filter((p) => p.arrivedAt > cancelAt).length ?? 0),
+        inFlightClosedAfterMs: cancelAt === undefined || hung?.closedAt === undefined || !report.stopped
+          ? undefined
+          : Math.round(hung.closedAt - cancelAt),
+        nonRfcGrantType: server.counters.legacyGrantType > 0
+      }
     }
-  })
+  )
 
 const describe = (b: Behaviour, stopWithinS: number): string => {
   const gaps = b.gaps.length === 0 ? "" : ` at +${b.gaps.join(", +")} s`
   const base = `${b.polls} poll${b.polls === 1 ? "" : "s"}${gaps}`
   if (b.cancelToStopMs !== undefined || !b.stopped) {
-    const stop = b.stopped ? `stopped ${b.cancelToStopMs} ms after cancel` : `did not stop within ${stopWithinS} s of cancel`
-    const inflight = b.inFlightClosedAfterMs !== undefined ? `, request aborted after ${b.inFlightClosedAfterMs} ms` : ""
+    const stop = b.stopped
+      ? `stopped ${b.cancelToStopMs} ms after cancel`
+      : `did not stop within ${stopWithinS} s of cancel`
+    const inflight = b.inFlightClosedAfterMs !== undefined
+      ? `, request aborted after ${b.inFlightClosedAfterMs} ms`
+      : ""
     return `${base}; ${stop}${inflight}; ${b.pollsAfterCancel ?? 0} poll(s) after cancel → ${b.outcome}`
   }
   return `${base} → ${b.outcome}`
@@ -191,7 +201,9 @@ export const b6 = (ctx: Context) =>
     // three scenarios at a time (nine mostly idle processes); quick mode: all at once
     const width = ctx.quick ? scenarios.length : 3
     for (let i = 0; i < scenarios.length; i += width) await Promise.all(scenarios.slice(i, i + width).map(runAll))
-    behaviours.sort((a, b) => scenarios.findIndex((s) => s.id === a.scenario) - scenarios.findIndex((s) => s.id === b.scenario))
+    behaviours.sort((a, b) =>
+      scenarios.findIndex((s) => s.id === a.scenario) - scenarios.findIndex((s) => s.id === b.scenario)
+    )
     const rows: Array<Row> = scenarios.map((s) => ({
       metric: `${s.title} — expected: ${s.expected}`,
       unit: "polls, gaps, outcome",
@@ -206,16 +218,26 @@ export const b6 = (ctx: Context) =>
     const cancelTarget = (scenario: "cancel_sleeping" | "cancel_in_flight", name: string): Target => {
       const of = (client: ClientName) => behaviours.find((b) => b.scenario === scenario && b.client === client)
       const mine = of("devflow")
-      const target = compared(name, "ms", mine?.cancelToStopMs, { label: "openid-client", value: of("openid-client")?.cancelToStopMs }, (d) =>
-        d <= 10 && mine?.pollsAfterCancel === 0 && (scenario === "cancel_sleeping" || mine.inFlightClosedAfterMs !== undefined))
-      if (mine === undefined) return { ...target, detail: ctx.quick ? "not run in quick mode" : "not run" }
+      const target = compared(name, "ms", mine?.cancelToStopMs, {
+        label: "openid-client",
+        value: of("openid-client")?.cancelToStopMs
+      }, (d) =>
+        d <= 10 && mine?.pollsAfterCancel === 0 &&
+        (scenario === "cancel_sleeping" || mine.inFlightClosedAfterMs !== undefined))
+      if (mine === undefined) {
+        return { ...target, detail: ctx.quick ? "not run in quick mode" : "not run" }
+      }
       // a flow that did not stop is a miss, not a missing figure
-      if (!mine.stopped) return { ...target, met: false, detail: `devflow did not stop within ${stopWithinS} s of the cancel` }
+      if (!mine.stopped) {
+        return { ...target, met: false, detail: `devflow did not stop within ${stopWithinS} s of the cancel` }
+      }
       return {
         ...target,
         detail: `${mine.pollsAfterCancel ?? 0} poll(s) after the cancel${
           scenario === "cancel_in_flight"
-            ? mine.inFlightClosedAfterMs === undefined ? "; the in-flight request was NOT aborted" : `; in-flight request aborted ${mine.inFlightClosedAfterMs} ms after the cancel`
+            ? mine.inFlightClosedAfterMs === undefined
+              ? "; the in-flight request was NOT aborted"
+              : `; in-flight request aborted ${mine.inFlightClosedAfterMs} ms after the cancel`
             : ""
         }`
       }
@@ -232,7 +254,9 @@ export const b6 = (ctx: Context) =>
         "Gaps are measured by the server: from the end of the device authorization answer to the first poll, then from the end of each answer (or the dropped connection) to the next request.",
         ...(legacy.length > 0
           ? [
-            `${legacy.join(", ")} sent grant_type=device_code (Entra's legacy name) instead of urn:ietf:params:oauth:grant-type:device_code; an RFC 8628 server (oidc-provider included) rejects it with unsupported_grant_type. The loopback server accepts it, as Entra does, so the rest could be observed.`
+            `${
+              legacy.join(", ")
+            } sent grant_type=device_code (Entra's legacy name) instead of urn:ietf:params:oauth:grant-type:device_code; an RFC 8628 server (oidc-provider included) rejects it with unsupported_grant_type. The loopback server accepts it, as Entra does, so the rest could be observed.`
           ]
           : [])
       ],

@@ -33,7 +33,12 @@ export const b7 = (ctx: Context) =>
     try {
       const cli = await copyCli(path.join(dir, "cli"))
       if (cli === undefined) {
-        return { rows: [], targets: [], notes: [], pending: "packages/cli/dist/devflow.mjs (run `pnpm bundle`) has no `token`/`login` command" }
+        return {
+          rows: [],
+          targets: [],
+          notes: [],
+          pending: "packages/cli/dist/devflow.mjs (run `pnpm bundle`) has no `token`/`login` command"
+        }
       }
       const dev = await startDevServer({ pollIntervalSeconds: 5 })
       try {
@@ -55,10 +60,16 @@ export const b7 = (ctx: Context) =>
           { name: "providers", run: () => devflow("providers") },
           { name: "accounts", run: () => devflow("accounts", "--cache-dir", cache) },
           { name: "token", run: () => devflow("token", "--cache-dir", cache) },
-          { name: "exec -- true", run: () => ({ ...devflow("exec", "--cache-dir", cache, "--", "true"), silent: true }) },
+          {
+            name: "exec -- true",
+            run: () => ({ ...devflow("exec", "--cache-dir", cache, "--", "true"), silent: true })
+          },
           {
             name: "git-credential get",
-            run: () => ({ ...devflow("git-credential", "--cache-dir", cache, "get"), stdin: "protocol=https\nhost=git.example.com\n\n" })
+            run: () => ({
+              ...devflow("git-credential", "--cache-dir", cache, "get"),
+              stdin: "protocol=https\nhost=git.example.com\n\n"
+            })
           },
           {
             // what git runs after every request the `get` answer served
@@ -73,7 +84,18 @@ export const b7 = (ctx: Context) =>
           {
             name: "login (to the code on screen)",
             run: () => ({
-              ...devflow("login", "--issuer", dev.issuer, "--client-id", dev.clientId, "--scope", "openid", "--cache-dir", freshDir(), "--no-qr"),
+              ...devflow(
+                "login",
+                "--issuer",
+                dev.issuer,
+                "--client-id",
+                dev.clientId,
+                "--scope",
+                "openid",
+                "--cache-dir",
+                freshDir(),
+                "--no-qr"
+              ),
               until: /[A-Z0-9]{4}-[A-Z0-9]{4}/
             })
           }
@@ -110,7 +132,9 @@ export const b7 = (ctx: Context) =>
             { label: FLOOR, value: floor?.median },
             (d, f) => f !== undefined && d <= TARGET_RATIO * f,
             [
-              p90 === undefined || floorP90 === undefined ? "" : `p90 ${Math.round(p90)} ms vs ${Math.round(floorP90)} ms (${(p90 / floorP90).toFixed(2)}×)`,
+              p90 === undefined || floorP90 === undefined
+                ? ""
+                : `p90 ${Math.round(p90)} ms vs ${Math.round(floorP90)} ms (${(p90 / floorP90).toFixed(2)}×)`,
               failed === 0 ? "" : `${failed} failed run(s)`
             ].filter((x) => x !== "").join("; ")
           ))
@@ -121,7 +145,9 @@ export const b7 = (ctx: Context) =>
           notes: [
             `${runs} runs of each after ${warmup} warm-up round(s), interleaved with \`node -e 0\` (order rotated each round); wall from spawn to exit, except \`login\`: from spawn to the user code in its output (then killed).`,
             "devflow: a copy of the bundled CLI (packages/cli/dist, as `pnpm bundle` makes it), signed in once against the dev server (oidc-provider, in this process, on loopback); `accounts`, `token`, `exec`, `git-credential get` and `store`, and `logout` use that cache (`logout` a fresh copy each run, revoking at the dev server); `login` a new empty cache directory each run.",
-            `load ${os.loadavg().map((x) => x.toFixed(2)).join(" / ")} (1/5/15 min) at the end, on ${os.availableParallelism()} cores: figures taken under load vary with it.`
+            `load ${
+              os.loadavg().map((x) => x.toFixed(2)).join(" / ")
+            } (1/5/15 min) at the end, on ${os.availableParallelism()} cores: figures taken under load vary with it.`
           ]
         }
       } finally {

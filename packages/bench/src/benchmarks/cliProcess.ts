@@ -31,7 +31,9 @@ export const copyCli = async (into: string): Promise<string | undefined> => {
       fs.rmSync(into, { recursive: true, force: true })
       fs.mkdirSync(into, { recursive: true })
       fs.copyFileSync(path.join(cliDist, "devflow.mjs"), path.join(into, "devflow.mjs"))
-      if (fs.existsSync(path.join(cliDist, "chunks"))) fs.cpSync(path.join(cliDist, "chunks"), path.join(into, "chunks"), { recursive: true })
+      if (fs.existsSync(path.join(cliDist, "chunks"))) {
+        fs.cpSync(path.join(cliDist, "chunks"), path.join(into, "chunks"), { recursive: true })
+      }
       const bundle = path.join(into, "devflow.mjs")
       const commands = cliCommands(bundle)
       if (commands.login && commands.token) return bundle
@@ -121,8 +123,22 @@ export const timeProcess = (run: Run): Promise<Sample> =>
 /** Sign in once with the CLI against the dev server, approving the code it prints. */
 export const devflowLogin = async (dev: DevServer, cliBundle: string, cacheDir: string): Promise<void> => {
   const child = spawn(process.execPath, [
-    cliBundle, "login", "--issuer", dev.issuer, "--client-id", dev.clientId, "--scope", "openid", "--scope", "offline_access",
-    "--scope", "api", "--cache-dir", cacheDir, "--json", "--no-qr"
+    cliBundle,
+    "login",
+    "--issuer",
+    dev.issuer,
+    "--client-id",
+    dev.clientId,
+    "--scope",
+    "openid",
+    "--scope",
+    "offline_access",
+    "--scope",
+    "api",
+    "--cache-dir",
+    cacheDir,
+    "--json",
+    "--no-qr"
   ], { stdio: ["ignore", "pipe", "pipe"] })
   let out = ""
   let err = ""

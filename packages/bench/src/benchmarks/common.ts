@@ -55,7 +55,9 @@ export const bench = async (
       rows: [],
       targets: [],
       notes: [],
-      pending: `the harness failed: ${error instanceof Error ? error.message.split("\n").slice(0, 6).join(" ") : String(error)}`
+      pending: `the harness failed: ${
+        error instanceof Error ? error.message.split("\n").slice(0, 6).join(" ") : String(error)
+      }`
     }
   }
   const wallMs = performance.now() - t0

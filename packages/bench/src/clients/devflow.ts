@@ -33,12 +33,18 @@ export const make = async (endpoints: Endpoints): Promise<DeviceFlowClient> => {
   const failed = (error: unknown): FlowResult => {
     if (!Runtime.isFiberFailure(error)) return { ok: false, error: describeError(error) }
     const cause = error[Runtime.FiberFailureCauseId]
-    if (Cause.isInterruptedOnly(cause)) return { ok: false, error: "Interrupted: the fiber was interrupted (cancelled)" }
+    if (Cause.isInterruptedOnly(cause)) {
+      return { ok: false, error: "Interrupted: the fiber was interrupted (cancelled)" }
+    }
     const failure = Cause.failureOption(cause)
-    return { ok: false, error: Option.isSome(failure) ? describeError(failure.value) : Cause.pretty(cause).split("\n")[0]! }
+    return {
+      ok: false,
+      error: Option.isSome(failure) ? describeError(failure.value) : Cause.pretty(cause).split("\n")[0]!
+    }
   }
 
-  const flow = (options: FlowOptions = {}): Promise<FlowResult> => signIn(options).then((): FlowResult => ({ ok: true }), failed)
+  const flow = (options: FlowOptions = {}): Promise<FlowResult> =>
+    signIn(options).then((): FlowResult => ({ ok: true }), failed)
 
   return { name: "devflow", flow, close: () => runtime.dispose() }
 }

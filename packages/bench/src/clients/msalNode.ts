@@ -1,4 +1,10 @@
-import { type Configuration, type DeviceCodeRequest, LogLevel, ProtocolMode, PublicClientApplication } from "@azure/msal-node"
+import {
+  type Configuration,
+  type DeviceCodeRequest,
+  LogLevel,
+  ProtocolMode,
+  PublicClientApplication
+} from "@azure/msal-node"
 import { describeError, type DeviceFlowClient, type Endpoints, type FlowOptions, type FlowResult } from "./types.js"
 
 /**
@@ -52,7 +58,9 @@ export const make = async (endpoints: Endpoints): Promise<DeviceFlowClient> => {
     try {
       const result = await pca.acquireTokenByDeviceCode(request)
       // Recorded, not hidden: msal-node can resolve without a token (an answer without `error` is taken as success).
-      if (!result?.accessToken) return { ok: false, error: "resolved without an access token (answer taken as success)" }
+      if (!result?.accessToken) {
+        return { ok: false, error: "resolved without an access token (answer taken as success)" }
+      }
       return { ok: true }
     } catch (error) {
       return { ok: false, error: describeError(error) }

@@ -41,7 +41,8 @@ export interface ServerConfig {
 }
 
 /** `pending × k`, then tokens. */
-export const pendingThenToken = (k: number): ReadonlyArray<Step> => Array.from({ length: k }, () => ({ kind: "pending" }))
+export const pendingThenToken = (k: number): ReadonlyArray<Step> =>
+  Array.from({ length: k }, () => ({ kind: "pending" }))
 
 export const CLIENT_ID = "bench-client"
 export const SCOPES = ["openid", "profile", "offline_access", "api"] as const
@@ -275,7 +276,9 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     const url = req.url ?? "/"
     const path = url.split("?")[0]!
     if (req.method === "GET") {
-      if (path.endsWith("/.well-known/openid-configuration") || path.endsWith("/.well-known/oauth-authorization-server")) {
+      if (
+        path.endsWith("/.well-known/openid-configuration") || path.endsWith("/.well-known/oauth-authorization-server")
+      ) {
         return json(res, 200, metadata())
       }
       if (path.endsWith("/jwks")) return json(res, 200, { keys: [] })
@@ -317,7 +320,12 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     reset: () => {
       records.clear()
       flows.clear()
-      counters.deviceRequests = counters.tokenRequests = counters.tokensIssued = counters.legacyGrantType = counters.other = 0
+      counters.deviceRequests =
+        counters.tokenRequests =
+        counters.tokensIssued =
+        counters.legacyGrantType =
+        counters.other =
+          0
     },
     close: () =>
       new Promise<void>((resolve) => {

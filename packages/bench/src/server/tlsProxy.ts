@@ -38,10 +38,22 @@ export const startTlsProxy = async (
       const text = body.toString("utf8")
       if (/(^|&)grant_type=device_code(&|$)/.test(text)) {
         translated.grantType++
-        body = Buffer.from(text.replace(/(^|&)grant_type=device_code(&|$)/, "$1grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code$2"))
+        body = Buffer.from(
+          text.replace(
+            /(^|&)grant_type=device_code(&|$)/,
+            "$1grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code$2"
+          )
+        )
       }
       const headers = { ...req.headers, host: upstream.host, "content-length": String(body.length) }
-      const forward = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path, headers, agent }, (up) => {
+      const forward = http.request({
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path,
+        headers,
+        agent
+      }, (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers)
         up.pipe(res)
       })

@@ -7,10 +7,10 @@
  */
 import * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
 import * as Account from "@devflow/core/Account"
+import * as CacheContent from "@devflow/core/CacheContent"
 import * as PublicClient from "@devflow/core/PublicClient"
 import * as TestKit from "@devflow/core/TestKit"
 import * as TestKitCache from "@devflow/core/TestKitCache"
-import * as CacheContent from "@devflow/core/CacheContent"
 import * as TokenCache from "@devflow/core/TokenCache"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -19,7 +19,16 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { performance } from "node:perf_hooks"
-import { ACCOUNTS, emitResult, picker, resource, RESOURCES, type SilentJob, timing, type Timing } from "./silentCommon.js"
+import {
+  ACCOUNTS,
+  emitResult,
+  picker,
+  resource,
+  RESOURCES,
+  type SilentJob,
+  type Timing,
+  timing
+} from "./silentCommon.js"
 
 const job = JSON.parse(process.argv[2]!) as SilentJob
 const accountCount = job.accounts ?? ACCOUNTS
@@ -27,8 +36,15 @@ const authority = TestKit.TOKEN_ENDPOINT
 const clientId = TestKit.CLIENT_ID
 const now = Date.now()
 
-const accounts = Array.from({ length: accountCount }, (_, i) =>
-  Account.fromClaims(authority, { iss: TestKit.ISSUER, sub: `user-${i}`, preferred_username: `user-${i}@devflow.test` })!)
+const accounts = Array.from(
+  { length: accountCount },
+  (_, i) =>
+    Account.fromClaims(authority, {
+      iss: TestKit.ISSUER,
+      sub: `user-${i}`,
+      preferred_username: `user-${i}@devflow.test`
+    })!
+)
 
 /** 10,000 access tokens, one refresh token and one id_token per account. */
 export const content = CacheContent.fromFile({
@@ -64,7 +80,9 @@ export const content = CacheContent.fromFile({
 
 const clientOn = (cache: TokenCache.TokenCache) =>
   PublicClient.make({ config: Effect.runSync(TestKit.config()) }).pipe(
-    Effect.provide(Layer.merge(Layer.succeed(TokenCache.TokenCache, cache), TestKit.layer(TestKitCache.refreshServer().script)))
+    Effect.provide(
+      Layer.merge(Layer.succeed(TokenCache.TokenCache, cache), TestKit.layer(TestKitCache.refreshServer().script))
+    )
   )
 
 /** Silent hits inside one running program; every call must come from the cache. */

@@ -42,9 +42,19 @@ export const msalCache = () => {
       username: `${home}@bench.test`,
       authority_type: "Generic",
       name: home,
-      tenantProfiles: [JSON.stringify({ tenantId: realm, localAccountId: home, name: home, username: `${home}@bench.test`, isHomeTenant: false })]
+      tenantProfiles: [
+        JSON.stringify({
+          tenantId: realm,
+          localAccountId: home,
+          name: home,
+          username: `${home}@bench.test`,
+          isHomeTenant: false
+        })
+      ]
     }
-    const idClaims = Buffer.from(JSON.stringify({ iss: issuer, sub: home, aud: "bench-client", iat: nowS, exp: nowS + 3600, tid: realm }))
+    const idClaims = Buffer.from(
+      JSON.stringify({ iss: issuer, sub: home, aud: "bench-client", iat: nowS, exp: nowS + 3600, tid: realm })
+    )
       .toString("base64url")
     cache.IdToken[`${home}-${host}-idtoken-bench-client-${realm}--`] = {
       home_account_id: home,
@@ -85,7 +95,9 @@ const main = async () => {
   const pca = new PublicClientApplication(configuration(endpoints))
   pca.getTokenCache().deserialize(msalCache())
   const accounts = await pca.getAllAccounts()
-  if (accounts.length !== accountCount) throw new Error(`expected ${accountCount} accounts, msal-node sees ${accounts.length}`)
+  if (accounts.length !== accountCount) {
+    throw new Error(`expected ${accountCount} accounts, msal-node sees ${accounts.length}`)
+  }
   const byId = new Map(accounts.map((a) => [a.homeAccountId, a]))
   const inProgram = await timeCalls(job, async (pick) => {
     const account = byId.get(`user-${pick(accountCount)}`)!

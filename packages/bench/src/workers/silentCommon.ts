@@ -32,7 +32,8 @@ export const picker = () => {
   }
 }
 
-const q = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
+const q = (sorted: ReadonlyArray<number>, p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
 
 export const timing = (ms: ReadonlyArray<number>): Timing => {
   const sorted = [...ms].sort((a, b) => a - b)

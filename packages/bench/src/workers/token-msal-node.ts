@@ -10,7 +10,9 @@ import { configuration } from "../clients/msalNode.js"
 import type { Endpoints } from "../clients/types.js"
 
 const job = JSON.parse(process.argv[2]!) as { endpoints: Endpoints; cacheFile: string; scopes: Array<string> }
-const pca = new PublicClientApplication(configuration(job.endpoints, { cache: { cachePlugin: fileCachePlugin(job.cacheFile) } }))
+const pca = new PublicClientApplication(
+  configuration(job.endpoints, { cache: { cachePlugin: fileCachePlugin(job.cacheFile) } })
+)
 const [account] = await pca.getAllAccounts()
 if (account === undefined) {
   console.error("no account in the cache")

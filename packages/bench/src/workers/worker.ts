@@ -49,7 +49,12 @@ export interface FlowsReport {
   /** RSS once the client library was loaded and configured, before any flow */
   readonly baselineRssMB: number
   /** process.memoryUsage() at the highest RSS sampled (every 250 ms): JS heap vs the rest */
-  readonly atPeak: { readonly rssMB: number; readonly heapUsedMB: number; readonly heapTotalMB: number; readonly externalMB: number }
+  readonly atPeak: {
+    readonly rssMB: number
+    readonly heapUsedMB: number
+    readonly heapTotalMB: number
+    readonly externalMB: number
+  }
 }
 
 export interface PendingReport {
@@ -101,7 +106,12 @@ const runFlows = async (client: DeviceFlowClient, n: number): Promise<FlowsRepor
   const sample = () => {
     const m = process.memoryUsage()
     if (mb(m.rss) > atPeak.rssMB) {
-      atPeak = { rssMB: mb(m.rss), heapUsedMB: mb(m.heapUsed), heapTotalMB: mb(m.heapTotal), externalMB: mb(m.external) }
+      atPeak = {
+        rssMB: mb(m.rss),
+        heapUsedMB: mb(m.heapUsed),
+        heapTotalMB: mb(m.heapTotal),
+        externalMB: mb(m.external)
+      }
     }
   }
   // profiling aid (src/profile.ts): a heap snapshot while the flows are in flight
@@ -200,7 +210,16 @@ const runOne = (
             setTimeout(() => {
               if (settled) return
               settled = true
-              resolve({ type: "result", kind: "one", ok: false, error: "still running", codeAt, endedAt: now(), cancelAt, stopped: false })
+              resolve({
+                type: "result",
+                kind: "one",
+                ok: false,
+                error: "still running",
+                codeAt,
+                endedAt: now(),
+                cancelAt,
+                stopped: false
+              })
             }, stopWithinMs).unref()
           }, cancelAfterMs)
         }
@@ -208,7 +227,16 @@ const runOne = (
     }).then((result) => {
       if (settled) return
       settled = true
-      resolve({ type: "result", kind: "one", ok: result.ok, error: result.error, codeAt, endedAt: now(), cancelAt, stopped: true })
+      resolve({
+        type: "result",
+        kind: "one",
+        ok: result.ok,
+        error: result.error,
+        codeAt,
+        endedAt: now(),
+        cancelAt,
+        stopped: true
+      })
     })
   })
 

@@ -43,21 +43,33 @@ const octal = (mode: number | bigint): string => `0${(Number(mode) & 0o777).toSt
  * folder) is refused rather than changed.
  * @internal
  */
-export const prepareDirectory = (directory: string, fileName: string): Effect.Effect<void, TokenCache.CacheUnavailable> =>
+export const prepareDirectory = (
+  directory: string,
+  fileName: string
+): Effect.Effect<void, TokenCache.CacheUnavailable> =>
   Effect.gen(function*() {
-    yield* io(directory, "create the cache directory", () => fsp.mkdir(directory, { recursive: true, mode: DIRECTORY_MODE }))
-    const stat = yield* io(directory, "inspect the cache directory", () => fsp.stat(directory))
-    if (!stat.isDirectory()) return yield* insecure(directory, "is not a directory")
-    if (!posix) return
+    yield* io(directory, "create the cache directory", () =>
+      fsp.mkdir(directory, { recursive: true, mode: DIRECTORY_MODE }))
+    const stat = yield* io(directory, "inspect the cache directory", () =>
+      fsp.stat(directory))
+    if (!stat.isDirectory()) {
+      return yield* insecure(directory, "is not a directory")
+    }
+    if (!posix) {
+      return
+    }
     if (uid !== undefined && stat.uid !== uid) {
       return yield* insecure(directory, `the directory is owned by uid ${stat.uid}, not by this user (uid ${uid})`)
     }
-    if ((stat.mode & 0o077) === 0) return
+    if ((stat.mode & 0o077) === 0) {
+      return
+    }
     const loose = `is open to other users (${octal(stat.mode)})`
     if ((stat.mode & 0o1000) !== 0) {
       return yield* insecure(directory, `${loose} and shared (sticky bit, like /tmp): use a directory of its own`)
     }
-    const entries = yield* io(directory, "list the cache directory", () => fsp.readdir(directory))
+    const entries = yield* io(directory, "list the cache directory", () =>
+      fsp.readdir(directory))
     const foreign = entries.filter((name) => name !== fileName && !name.startsWith(`${fileName}.`))
     if (foreign.length > 0) {
       return yield* insecure(
@@ -67,7 +79,9 @@ export const prepareDirectory = (directory: string, fileName: string): Effect.Ef
       )
     }
     yield* io(directory, "restrict the cache directory to its owner", () => fsp.chmod(directory, DIRECTORY_MODE))
-    yield* Effect.logWarning(`The token cache directory ${directory} ${loose}: restricted it to ${octal(DIRECTORY_MODE)}`)
+    yield* Effect.logWarning(
+      `The token cache directory ${directory} ${loose}: restricted it to ${octal(DIRECTORY_MODE)}`
+    )
   })
 
 /**
@@ -140,7 +154,10 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
       file,
       // the directory may be reached through a symbolic link (~/.cache → /data/cache): its items are
       // named after the real path, so that every way to the same file finds (and removes) them
-      realFile: path.join(yield* io(file, "resolve the cache directory", () => fsp.realpath(directory)), settings.fileName),
+      realFile: path.join(
+        yield* io(file, "resolve the cache directory", () => fsp.realpath(directory)),
+        settings.fileName
+      ),
       timeout: settings.keychainTimeout,
       keychain: settings.keychain,
       fileStoreSetting: settings.fileStoreSetting
@@ -164,13 +181,20 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
         // a few microseconds, far less than a round trip through the thread pool.
         stat = fs.lstatSync(file, { bigint: true })
       } catch (error) {
-        return errorCode(error) === "ENOENT" ? Effect.succeed(MISSING) : Effect.fail(ioError(file, "inspect the cache file", error))
+        return errorCode(error) === "ENOENT"
+          ? Effect.succeed(MISSING)
+          : Effect.fail(ioError(file, "inspect the cache file", error))
       }
-      if (stat.isSymbolicLink()) return Effect.fail(insecure(file, "is a symbolic link; the cache file must be a regular file"))
+      if (stat.isSymbolicLink()) {
+        return Effect.fail(insecure(file, "is a symbolic link; the cache file must be a regular file"))
+      }
       return Effect.succeed(stampOf(stat))
     })
 
-    const checkFile = (stat: fs.BigIntStats, handle: fsp.FileHandle): Effect.Effect<void, TokenCache.CacheUnavailable> =>
+    const checkFile = (
+      stat: fs.BigIntStats,
+      handle: fsp.FileHandle
+    ): Effect.Effect<void, TokenCache.CacheUnavailable> =>
       Effect.gen(function*() {
         if (!stat.isFile()) return yield* insecure(file, "is not a regular file")
         if (!posix) return
@@ -180,7 +204,9 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
         if ((Number(stat.mode) & 0o077) !== 0) {
           yield* io(file, "restrict the cache file to its owner", () => handle.chmod(FILE_MODE))
           yield* Effect.logWarning(
-            `The token cache ${file} was readable by other users (${octal(stat.mode)}): restricted it to ${octal(FILE_MODE)}`
+            `The token cache ${file} was readable by other users (${octal(stat.mode)}): restricted it to ${
+              octal(FILE_MODE)
+            }`
           )
         }
       })
@@ -195,11 +221,15 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
           return { _tag: "Content", snapshot } as const
         }
         const read = yield* Effect.acquireUseRelease(
-          io(file, "open the cache file", () =>
-            fsp.open(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0)).catch((error) => {
-              if (errorCode(error) === "ENOENT") return undefined
-              throw error
-            })),
+          io(
+            file,
+            "open the cache file",
+            () =>
+              fsp.open(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0)).catch((error) => {
+                if (errorCode(error) === "ENOENT") return undefined
+                throw error
+              })
+          ),
           (handle) =>
             handle === undefined ? Effect.succeed(undefined) : Effect.gen(function*() {
               const stat = yield* io(file, "inspect the cache file", () => handle.stat({ bigint: true }))
@@ -261,19 +291,19 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
         dataLock,
         (held) =>
           Effect.gen(function*() {
-          const current = yield* loadLocked
-          const [result, next] = f(current.content)
-          if (next === current.content && !secrets.misplaced(current.stored, current.resolved)) return result
-          // Secrets go to the keychain first, the file follows, and items the file no longer names
-          // are removed last: a crash in between leaves an unused item, never a reference without one.
-          const plan = yield* secrets.persist(current.stored, current.resolved, next)
-          if (next === current.content && !plan.changed) return result
-          // the lock re-checked right before the rename: a process stalled past staleLockAfter lost it
-          yield* writeAtomic(file, CacheContent.toJson(plan.stored), held)
-          snapshot = snapshotOf(yield* currentStamp, plan.stored, { content: next, unresolved: plan.unresolved })
-          yield* secrets.cleanUp(plan)
-          return result
-        })
+            const current = yield* loadLocked
+            const [result, next] = f(current.content)
+            if (next === current.content && !secrets.misplaced(current.stored, current.resolved)) return result
+            // Secrets go to the keychain first, the file follows, and items the file no longer names
+            // are removed last: a crash in between leaves an unused item, never a reference without one.
+            const plan = yield* secrets.persist(current.stored, current.resolved, next)
+            if (next === current.content && !plan.changed) return result
+            // the lock re-checked right before the rename: a process stalled past staleLockAfter lost it
+            yield* writeAtomic(file, CacheContent.toJson(plan.stored), held)
+            snapshot = snapshotOf(yield* currentStamp, plan.stored, { content: next, unresolved: plan.unresolved })
+            yield* secrets.cleanUp(plan)
+            return result
+          })
       )
 
     // Secrets found where this cache's mode does not want them (in the file with a keychain at hand,
@@ -299,11 +329,20 @@ export const make = (settings: Settings): Effect.Effect<TokenCache.TokenCache, T
       }, effect)
 
     // A quarantined copy may hold refresh tokens in clear: signing out, of one account or all, takes it too.
-    const cache = TokenCache.make({ location: file, read, modify, withRefreshLock, checkWritable: secrets.checkWritable })
+    const cache = TokenCache.make({
+      location: file,
+      read,
+      modify,
+      withRefreshLock,
+      checkWritable: secrets.checkWritable
+    })
     return {
       ...cache,
       removeAccount: (authority, accountId) =>
-        Effect.tap(cache.removeAccount(authority, accountId), (removed) => (removed ? removeQuarantined(directory, settings.fileName, 0) : Effect.void)),
+        Effect.tap(
+          cache.removeAccount(authority, accountId),
+          (removed) => (removed ? removeQuarantined(directory, settings.fileName, 0) : Effect.void)
+        ),
       clear: Effect.zipRight(cache.clear, removeQuarantined(directory, settings.fileName, 0))
     }
   })
@@ -385,7 +424,9 @@ const renameRetrying = (from: string, to: string): Effect.Effect<void, TokenCach
       const result = yield* Effect.either(io(to, "replace the cache file", () => fsp.rename(from, to)))
       if (result._tag === "Right") return
       const code = errorCode(result.left.cause)
-      if (posix || attempt >= 5 || (code !== "EPERM" && code !== "EACCES" && code !== "EBUSY")) return yield* result.left
+      if (posix || attempt >= 5 || (code !== "EPERM" && code !== "EACCES" && code !== "EBUSY")) {
+        return yield* result.left
+      }
       yield* sleepLive(10 * (attempt + 1))
     }
   })

@@ -18,7 +18,9 @@ export const sleepLive = (duration: Duration.DurationInput): Effect.Effect<void>
 
 /** @internal */
 export const errorCode = (error: unknown): string | undefined =>
-  typeof error === "object" && error !== null && "code" in error && typeof error.code === "string" ? error.code : undefined
+  typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
+    ? error.code
+    : undefined
 
 /**
  * A file system call, its failure turned into `CacheUnavailable`.

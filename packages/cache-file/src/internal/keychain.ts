@@ -106,8 +106,12 @@ export const make = (timeout: Duration.Duration): Keychain => {
         return bytes === null ? undefined : Buffer.from(bytes).toString("utf8")
       }),
     set: (name, secret) =>
-      call("write a keychain item", (keyring, signal) => entry(keyring, name).setSecret(Buffer.from(secret, "utf8"), signal)),
-    remove: (name) => call("remove a keychain item", (keyring, signal) => entry(keyring, name).deleteCredential(signal)),
+      call(
+        "write a keychain item",
+        (keyring, signal) => entry(keyring, name).setSecret(Buffer.from(secret, "utf8"), signal)
+      ),
+    remove: (name) =>
+      call("remove a keychain item", (keyring, signal) => entry(keyring, name).deleteCredential(signal)),
     names: call(
       "list the keychain items",
       async (keyring, signal) => (await keyring.findCredentialsAsync(SERVICE, undefined, signal)).map((c) => c.account)

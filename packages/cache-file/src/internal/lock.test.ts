@@ -21,12 +21,18 @@ describe("lock staleness", () => {
     assert.isUndefined(Lock.staleness(seen({ pid: 1 }, HOUR), staleAfter, Date.now()))
   })
 
-  it.skipIf(process.platform !== "linux")("a holder whose pid now belongs to another process (its start differs) has exited", () => {
-    const ticks = processStartTicks(1)!
-    assert.isNumber(ticks)
-    assert.isUndefined(Lock.staleness(seen({ pid: 1, startTicks: ticks }, 0), staleAfter, Date.now()))
-    assert.match(Lock.staleness(seen({ pid: 1, startTicks: ticks + 1 }, 0), staleAfter, Date.now())!, /process 1 that took it has exited/)
-  })
+  it.skipIf(process.platform !== "linux")(
+    "a holder whose pid now belongs to another process (its start differs) has exited",
+    () => {
+      const ticks = processStartTicks(1)!
+      assert.isNumber(ticks)
+      assert.isUndefined(Lock.staleness(seen({ pid: 1, startTicks: ticks }, 0), staleAfter, Date.now()))
+      assert.match(
+        Lock.staleness(seen({ pid: 1, startTicks: ticks + 1 }, 0), staleAfter, Date.now())!,
+        /process 1 that took it has exited/
+      )
+    }
+  )
 
   it("a holder on another machine is judged by the age of its file", () => {
     const other = { pid: 1, host: "another-host.example" }
@@ -35,7 +41,11 @@ describe("lock staleness", () => {
   })
 
   it("a lock file naming this very process was left behind: it takes its locks one fiber at a time", () => {
-    const own = { pid: process.pid, started: Math.round(Date.now() - process.uptime() * 1000), startTicks: processStartTicks(process.pid) }
+    const own = {
+      pid: process.pid,
+      started: Math.round(Date.now() - process.uptime() * 1000),
+      startTicks: processStartTicks(process.pid)
+    }
     assert.match(Lock.staleness(seen(own, 0), staleAfter, Date.now())!, /left it behind/)
   })
 })
@@ -51,7 +61,10 @@ describe("the lock re-checked before a write becomes visible", () => {
       const error = yield* Effect.flip(Lock.withLockChecked(options, (held) =>
         Effect.gen(function*() {
           // another process judged this one dead and took the lock over
-          fs.writeFileSync(options.path, JSON.stringify({ pid: 1, host: os.hostname(), started: 0, nonce: "theirs", acquiredAt: Date.now() }))
+          fs.writeFileSync(
+            options.path,
+            JSON.stringify({ pid: 1, host: os.hostname(), started: 0, nonce: "theirs", acquiredAt: Date.now() })
+          )
           yield* writeAtomic(file, "after", held)
         })))
       assert.strictEqual(error._tag, "CacheUnavailable")

@@ -5,7 +5,16 @@ import * as Fiber from "effect/Fiber"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
-import { errorCode, io, liveClock, monotonicNow, processAlive, processStarted, processStartTicks, sleepLive } from "./io.js"
+import {
+  errorCode,
+  io,
+  liveClock,
+  monotonicNow,
+  processAlive,
+  processStarted,
+  processStartTicks,
+  sleepLive
+} from "./io.js"
 
 /**
  * What a lock file says about its holder.
@@ -174,9 +183,10 @@ const newHolder = (): Holder => ({
 const removeIfUnchanged = (location: string, file: string, seen: Seen): Effect.Effect<void, CacheUnavailable> =>
   Effect.flatMap(inspect(location, file), (now) =>
     now !== undefined && now.ino === seen.ino && now.text === seen.text
-      ? io(location, `remove the lock ${file}`, () => fs.unlink(file).catch((e) => {
-        if (errorCode(e) !== "ENOENT") throw e
-      }))
+      ? io(location, `remove the lock ${file}`, () =>
+        fs.unlink(file).catch((e) => {
+          if (errorCode(e) !== "ENOENT") throw e
+        }))
       : Effect.void)
 
 /**
@@ -199,8 +209,10 @@ const breakStale = (options: LockOptions, seen: Seen): Effect.Effect<boolean, Ca
     return yield* removeIfUnchanged(options.location, options.path, seen).pipe(
       Effect.as(true),
       Effect.ensuring(
-        Effect.flatMap(inspect(options.location, guard), (g) =>
-          g !== undefined && g.text === mine ? removeIfUnchanged(options.location, guard, g) : Effect.void).pipe(Effect.ignore)
+        Effect.flatMap(
+          inspect(options.location, guard),
+          (g) => g !== undefined && g.text === mine ? removeIfUnchanged(options.location, guard, g) : Effect.void
+        ).pipe(Effect.ignore)
       )
     )
   })
@@ -288,16 +300,19 @@ const localFor = (file: string): Effect.Semaphore => {
  * @internal
  */
 export const stillHeld = (options: LockOptions, holder: Holder): Effect.Effect<void, CacheUnavailable> =>
-  Effect.flatMap(inspect(options.location, options.path), (seen) =>
-    seen?.holder?.nonce === holder.nonce ? Effect.void : Effect.fail(
-      new CacheUnavailable({
-        location: options.location,
-        reason: "lock_timeout",
-        detail: `its lock ${options.path} was taken over while this process was stalled (${
-          describeHolder(seen, Date.now())
-        } holds it now); the change was not written`
-      })
-    ))
+  Effect.flatMap(
+    inspect(options.location, options.path),
+    (seen) =>
+      seen?.holder?.nonce === holder.nonce ? Effect.void : Effect.fail(
+        new CacheUnavailable({
+          location: options.location,
+          reason: "lock_timeout",
+          detail: `its lock ${options.path} was taken over while this process was stalled (${
+            describeHolder(seen, Date.now())
+          } holds it now); the change was not written`
+        })
+      )
+  )
 
 /**
  * Run `body` holding the lock: exclusive among the fibers of this process

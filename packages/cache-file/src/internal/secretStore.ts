@@ -5,8 +5,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as crypto from "node:crypto"
-import * as Keychain from "./keychain.js"
 import * as SecretPlacement from "../SecretPlacement.js"
+import * as Keychain from "./keychain.js"
 
 /**
  * Where the cache's long-lived secrets (refresh tokens, kept client
@@ -149,7 +149,8 @@ export const make = (options: {
   const idOf = (p: string) => crypto.createHash("sha256").update(p).digest("hex").slice(0, 12)
   const fileId = idOf(options.realFile ?? file)
   const givenId = idOf(file)
-  const nameFor = (slot: Slot) => `${KIND[slot.section]}/${fileId}/${crypto.createHash("sha256").update(slot.key).digest("hex").slice(0, 32)}`
+  const nameFor = (slot: Slot) =>
+    `${KIND[slot.section]}/${fileId}/${crypto.createHash("sha256").update(slot.key).digest("hex").slice(0, 32)}`
   const ours = (name: string) => {
     const id = name.split("/")[1]
     return id === fileId || id === givenId
@@ -195,7 +196,9 @@ export const make = (options: {
       `The OS keychain is not available (${unreachable?.message}): ${what} is kept in clear in ${file} ` +
         `(0600), where anything running as you, and any copy or backup of the file, can read it. ` +
         `Make a keychain available (macOS Keychain, Windows Credential Manager, a Secret Service such as ` +
-        `GNOME Keyring or KWallet) and devflow moves it there, or set ${options.fileStoreSetting ?? "secretStore: \"file\""} ` +
+        `GNOME Keyring or KWallet) and devflow moves it there, or set ${
+          options.fileStoreSetting ?? "secretStore: \"file\""
+        } ` +
         `to keep secrets in the file on purpose`
     )
 
@@ -299,11 +302,16 @@ export const make = (options: {
         out.push({ ...slot, entry })
       }
       const unresolved = resolved.unresolved.filter((slot) => keep(slot, next))
-      const stillNamed = new Set([...out, ...unresolved].map((slot) => refOf(slot.entry)).filter((n) => n !== undefined))
+      const stillNamed = new Set(
+        [...out, ...unresolved].map((slot) => refOf(slot.entry)).filter((n) => n !== undefined)
+      )
       const obsolete = slotsOf(stored)
         .map((slot) => refOf(slot.entry))
         .filter((name): name is string => name !== undefined && !stillNamed.has(name))
-      if (obsolete.length > 0 || unresolved.length !== resolved.unresolved.length || out.length !== slotsOf(stored).length - resolved.unresolved.length) {
+      if (
+        obsolete.length > 0 || unresolved.length !== resolved.unresolved.length ||
+        out.length !== slotsOf(stored).length - resolved.unresolved.length
+      ) {
         changed = true
       }
       return { stored: withSlots(next, [...out, ...unresolved]), unresolved, changed, obsolete }
@@ -319,7 +327,9 @@ export const make = (options: {
       // could not be reached: any item of this cache that the file no longer names.
       if (unreachable === undefined) {
         const listed = yield* Effect.either(keychain.names)
-        if (listed._tag === "Right") for (const name of listed.right) if (ours(name) && !refs.has(name)) removable.add(name)
+        if (listed._tag === "Right") {
+          for (const name of listed.right) if (ours(name) && !refs.has(name)) removable.add(name)
+        }
       }
       for (const name of removable) {
         if (unreachable !== undefined) break

@@ -3,14 +3,14 @@
  *
  * @since 0.1.0
  */
-import * as AccountList from "../internal/accountList.js"
-import * as FlagTable from "../internal/flagTable.js"
 import * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Flags from "../Flags.js"
 import * as Help from "../Help.js"
+import * as AccountList from "../internal/accountList.js"
+import * as FlagTable from "../internal/flagTable.js"
 import * as Output from "../Output.js"
 import * as Profile from "../Profile.js"
 import * as Root from "../Root.js"
@@ -34,7 +34,10 @@ export const accounts = Command.make(
       })
       const content = yield* cache.read
       const listed = AccountList.list(content, yield* Profile.load(directory))
-      AccountList.print(listed, { json: context.json, location: cache.location }, { stdout: Output.stdout(), stderr: Output.stderr() })
+      AccountList.print(listed, { json: context.json, location: cache.location }, {
+        stdout: Output.stdout(),
+        stderr: Output.stderr()
+      })
     })
   })
 ).pipe(Command.withDescription(Help.summaryOf("accounts")))

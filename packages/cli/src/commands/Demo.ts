@@ -13,12 +13,12 @@ import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as CliError from "../CliError.js"
 import * as Flags from "../Flags.js"
 import * as Help from "../Help.js"
 import * as Http from "../Http.js"
 import * as Invocation from "../internal/invocation.js"
 import * as Output from "../Output.js"
-import * as CliError from "../CliError.js"
 import * as ResultJson from "../ResultJson.js"
 import * as Root from "../Root.js"
 import * as TerminalPrompt from "../TerminalPrompt.js"
@@ -110,11 +110,17 @@ export const demo = Command.make(
             login
           }))
         }
-        stderr.line(`Demo authorization server (oidc-provider) running at ${stderr.bold(server.issuer)}; Ctrl-C stops it.`)
+        stderr.line(
+          `Demo authorization server (oidc-provider) running at ${stderr.bold(server.issuer)}; Ctrl-C stops it.`
+        )
         // what a program using @devflow/core needs (the README's library example)
-        stderr.line(`  client id ${server.clientId}, device authorization endpoint ${server.deviceAuthorizationEndpoint}, token endpoint ${server.tokenEndpoint}`)
+        stderr.line(
+          `  client id ${server.clientId}, device authorization endpoint ${server.deviceAuthorizationEndpoint}, token endpoint ${server.tokenEndpoint}`
+        )
         stderr.line("")
-        stderr.line("In a second terminal, sign in against it (open the page it shows, sign in with any name, allow access):")
+        stderr.line(
+          "In a second terminal, sign in against it (open the page it shows, sign in with any name, allow access):"
+        )
         stderr.line(`  ${stderr.bold(login)}`)
         stderr.line("then:")
         stderr.line(`  ${run.devflow} token        the access token, from the cache (refreshed while this server runs)`)
@@ -154,15 +160,25 @@ export const demo = Command.make(
       const summary = ResultJson.summary(result)
       if (context.json) stdout.line(JSON.stringify({ event: "result", ...summary }))
       else stdout.line(JSON.stringify(summary, null, 2))
-      const until = summary.expires_on === null ? "" : `; the access token is valid until ${Output.localTime(Date.parse(summary.expires_on))}`
-      stderr.line(`${stderr.green("Signed in")} as ${stderr.bold(summary.account.username ?? summary.account.id ?? "(unknown)")}${until}.`)
+      const until = summary.expires_on === null
+        ? ""
+        : `; the access token is valid until ${Output.localTime(Date.parse(summary.expires_on))}`
+      stderr.line(
+        `${stderr.green("Signed in")} as ${
+          stderr.bold(summary.account.username ?? summary.account.id ?? "(unknown)")
+        }${until}.`
+      )
       stderr.line("")
       stderr.line("The demo keeps nothing: its server stops now, and no profile or token was saved.")
       stderr.line("Next, use devflow for real against a demo server that keeps running:")
       stderr.line(`  ${stderr.bold(`${run.demo} --serve`)}    (then, in a second terminal, as it tells you:)`)
       stderr.line(`  ${loginLine(run.devflow, `http://127.0.0.1:${SERVE_PORT}`, server.clientId)}`)
       stderr.line(`  ${run.devflow} token`)
-      stderr.line(`With your own provider: ${stderr.bold(`${run.devflow} login --help`)} (Entra, GitHub, Google, any OpenID Connect issuer).`)
+      stderr.line(
+        `With your own provider: ${
+          stderr.bold(`${run.devflow} login --help`)
+        } (Entra, GitHub, Google, any OpenID Connect issuer).`
+      )
     }).pipe(
       Effect.scoped,
       Effect.provide(Http.layerLazy)

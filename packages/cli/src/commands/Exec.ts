@@ -14,13 +14,13 @@ import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as fs from "node:fs"
+import * as CliError from "../CliError.js"
 import { CliExit } from "../CliExit.js"
 import * as Flags from "../Flags.js"
 import * as Help from "../Help.js"
 import * as ChildProcess from "../internal/childProcess.js"
 import * as TokenFormat from "../internal/tokenFormat.js"
 import * as Output from "../Output.js"
-import * as CliError from "../CliError.js"
 import * as Root from "../Root.js"
 import * as Token from "./Token.js"
 
@@ -46,8 +46,13 @@ const headerFile = (path: string, view: TokenFormat.TokenView) =>
 
 const run = (command: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv) =>
   Effect.async<ChildProcess.Ended>((resume) => {
-    const stop = ChildProcess.start(command, args, env, ChildProcess.forwarded(process.stdin.isTTY === true), (ended) =>
-      resume(Effect.succeed(ended)))
+    const stop = ChildProcess.start(
+      command,
+      args,
+      env,
+      ChildProcess.forwarded(process.stdin.isTTY === true),
+      (ended) => resume(Effect.succeed(ended))
+    )
     return Effect.sync(stop)
   })
 
@@ -87,7 +92,8 @@ export const exec = Command.make(
             // RFC 9449 §4.2: a proof is for one method and URL, and servers refuse it a second time (jti)
             return yield* new CliError.UsageError({
               message: "--header-file cannot hold a DPoP token's header: each request needs a proof of its own",
-              hint: "In the command, make the two header lines per request: devflow token --format header --method GET --url <url>."
+              hint:
+                "In the command, make the two header lines per request: devflow token --format header --method GET --url <url>."
             })
           }
           if (Option.isSome(options.headerFile)) yield* headerFile(options.headerFile.value, view)

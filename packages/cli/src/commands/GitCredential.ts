@@ -16,11 +16,11 @@ import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as CliError from "../CliError.js"
 import * as Flags from "../Flags.js"
 import * as Help from "../Help.js"
 import * as Protocol from "../internal/gitCredential.js"
 import * as Output from "../Output.js"
-import * as CliError from "../CliError.js"
 import * as Root from "../Root.js"
 import * as Target from "../Target.js"
 import { services } from "./Login.js"
@@ -71,7 +71,10 @@ export const gitCredential = Command.make(
               hint: "git's protocol is one attribute per line."
             })
           }
-          const { provider, view } = yield* Token.acquire(options, { json: false, login: mayPrompt(options.interactive) })
+          const { provider, view } = yield* Token.acquire(options, {
+            json: false,
+            login: mayPrompt(options.interactive)
+          })
           const username = Option.getOrElse(options.username, () => Protocol.usernameFor(provider))
           Output.stdout().write(Protocol.answer(username, view.accessToken, view.expiresOn))
           return
@@ -85,7 +88,7 @@ export const gitCredential = Command.make(
           )
           return
         }
-        // store: the tokens are in devflow's cache already; other operations: ignored, as the protocol asks
+          // store: the tokens are in devflow's cache already; other operations: ignored, as the protocol asks
       }
     }), { json: false })
 ).pipe(

@@ -4,25 +4,25 @@
  *
  * @since 0.1.0
  */
-import * as FlagTable from "../internal/flagTable.js"
 import * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
-import * as PublicClient from "@devflow/core/PublicClient"
-import type * as Silent from "@devflow/core/Silent"
 import * as CacheContent from "@devflow/core/CacheContent"
-import * as TokenCache from "@devflow/core/TokenCache"
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as PublicClient from "@devflow/core/PublicClient"
 import * as ServerMetadata from "@devflow/core/ServerMetadata"
+import type * as Silent from "@devflow/core/Silent"
+import * as TokenCache from "@devflow/core/TokenCache"
 import * as Command from "@effect/cli/Command"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as path from "node:path"
+import type * as CliError from "../CliError.js"
 import * as Flags from "../Flags.js"
 import * as Help from "../Help.js"
 import * as Http from "../Http.js"
+import * as FlagTable from "../internal/flagTable.js"
 import * as Output from "../Output.js"
-import type * as CliError from "../CliError.js"
 import * as ResultJson from "../ResultJson.js"
 import * as Root from "../Root.js"
 import * as SignIn from "../SignIn.js"
@@ -65,20 +65,21 @@ export const login = Command.make(
         const { config } = target
         const client = yield* PublicClient.make({ config, storeClientSecret: !options.noStoreSecret })
         const cache = yield* TokenCache.TokenCache
-        const result = yield* SignIn.signIn(client, target, config.scopes, { prompt: options, json: context.json }).pipe(
-          // AWS: a kept client registration the service no longer accepts is forgotten and a new one made, once
-          Effect.catchTag("OAuthError", (error) =>
-            Effect.flatMap(
-              cache.modify((content) => {
-                const kept = CacheContent.findClient(content, config.endpoints.token, config.clientId)
-                const forget = retry && error.error === "invalid_client" && kept?.registration !== undefined
-                return forget
-                  ? [true, CacheContent.withoutClient(content, config.endpoints.token, config.clientId)] as const
-                  : [false, content] as const
-              }),
-              (forgotten) => (forgotten ? Effect.map(signIn(false), (again) => again.result) : Effect.fail(error))
-            ))
-        )
+        const result = yield* SignIn.signIn(client, target, config.scopes, { prompt: options, json: context.json })
+          .pipe(
+            // AWS: a kept client registration the service no longer accepts is forgotten and a new one made, once
+            Effect.catchTag("OAuthError", (error) =>
+              Effect.flatMap(
+                cache.modify((content) => {
+                  const kept = CacheContent.findClient(content, config.endpoints.token, config.clientId)
+                  const forget = retry && error.error === "invalid_client" && kept?.registration !== undefined
+                  return forget
+                    ? [true, CacheContent.withoutClient(content, config.endpoints.token, config.clientId)] as const
+                    : [false, content] as const
+                }),
+                (forgotten) => (forgotten ? Effect.map(signIn(false), (again) => again.result) : Effect.fail(error))
+              ))
+          )
         return { result, target }
       })
     return Effect.gen(function*() {

@@ -4,7 +4,6 @@
  *
  * @since 0.1.0
  */
-import * as FlagTable from "../internal/flagTable.js"
 import * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
 import type * as Account from "@devflow/core/Account"
 import * as ServerText from "@devflow/core/ServerText"
@@ -12,13 +11,14 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as CliError from "../CliError.js"
 import * as Flags from "../Flags.js"
 import * as Help from "../Help.js"
+import * as Http from "../Http.js"
+import * as FlagTable from "../internal/flagTable.js"
 import * as Output from "../Output.js"
 import * as Profile from "../Profile.js"
-import * as CliError from "../CliError.js"
 import * as ResultJson from "../ResultJson.js"
-import * as Http from "../Http.js"
 import * as Root from "../Root.js"
 import * as SignOut from "../SignOut.js"
 import * as Target from "../Target.js"
@@ -67,13 +67,16 @@ export const logout = Command.make(
         const profiles = yield* Profile.load(directory)
         const found = Profile.find(profiles, options.profile, undefined)
         const id = found?.profile.accountId
-        targets = id === undefined ? [] : all.filter((a) => a.id === id && a.authority === found!.profile.client.authority)
+        targets = id === undefined
+          ? []
+          : all.filter((a) => a.id === id && a.authority === found!.profile.client.authority)
       }
       // RFC 7009: end the grant at the server first (the refresh token is needed for that), then here
       const profiles = yield* Profile.load(directory)
-      const revocations = yield* Effect.forEach(targets, (account) => SignOut.revokeAccount(content, profiles, account)).pipe(
-        Effect.provide(Http.layerLazy)
-      )
+      const revocations = yield* Effect.forEach(targets, (account) => SignOut.revokeAccount(content, profiles, account))
+        .pipe(
+          Effect.provide(Http.layerLazy)
+        )
       if (options.all) {
         yield* cache.clear
       } else {
@@ -96,7 +99,11 @@ export const logout = Command.make(
       const stderr = Output.stderr()
       if (targets.length === 0) stderr.line("Not signed in: nothing to sign out of.")
       targets.forEach((account, i) => {
-        stderr.line(`Signed out of ${stderr.bold(ServerText.sanitize(account.label))} (${ServerText.sanitize(account.authority)}).`)
+        stderr.line(
+          `Signed out of ${stderr.bold(ServerText.sanitize(account.label))} (${
+            ServerText.sanitize(account.authority)
+          }).`
+        )
         for (const revoked of revocations[i]!) stderr.line(`  ${ServerText.sanitize(SignOut.describe(revoked))}`)
       })
     })

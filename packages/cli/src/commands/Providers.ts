@@ -8,12 +8,12 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { UsageError } from "../CliError.js"
 import * as Flags from "../Flags.js"
 import * as Help from "../Help.js"
 import * as DidYouMean from "../internal/didYouMean.js"
 import * as ProviderList from "../internal/providerList.js"
 import * as Output from "../Output.js"
-import { UsageError } from "../CliError.js"
 import * as Root from "../Root.js"
 
 /**
@@ -24,7 +24,10 @@ export const providers = Command.make(
   "providers",
   {
     ...Flags.of("providers"),
-    id: Args.text({ name: "id" }).pipe(Args.withDescription(Help.COMMANDS.providers.args?.[0]?.help ?? ""), Args.optional)
+    id: Args.text({ name: "id" }).pipe(
+      Args.withDescription(Help.COMMANDS.providers.args?.[0]?.help ?? ""),
+      Args.optional
+    )
   },
   Root.handle((options, context) =>
     Effect.gen(function*() {
@@ -36,7 +39,9 @@ export const providers = Command.make(
           const guess = DidYouMean.closest(id, Providers.ids)
           return Effect.fail(
             new UsageError({
-              message: `Unknown provider ${JSON.stringify(id.slice(0, 60))}${guess === undefined ? "" : `: did you mean ${guess}?`}`,
+              message: `Unknown provider ${JSON.stringify(id.slice(0, 60))}${
+                guess === undefined ? "" : `: did you mean ${guess}?`
+              }`,
               hint: "`devflow providers` lists them."
             })
           )

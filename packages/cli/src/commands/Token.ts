@@ -10,24 +10,24 @@
  */
 import type * as FileTokenCache from "@devflow/cache-file/FileTokenCache"
 import type * as Account from "@devflow/core/Account"
+import * as CacheContent from "@devflow/core/CacheContent"
+import type * as DeviceFlowError from "@devflow/core/DeviceFlowError"
+import * as Dpop from "@devflow/core/Dpop"
 import type * as Providers from "@devflow/core/Providers"
 import * as PublicClient from "@devflow/core/PublicClient"
 import * as ServerText from "@devflow/core/ServerText"
-import type * as DeviceFlowError from "@devflow/core/DeviceFlowError"
-import * as Dpop from "@devflow/core/Dpop"
 import * as Silent from "@devflow/core/Silent"
-import * as CacheContent from "@devflow/core/CacheContent"
 import * as TokenCache from "@devflow/core/TokenCache"
 import * as Command from "@effect/cli/Command"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as CliError from "../CliError.js"
 import * as Flags from "../Flags.js"
 import * as Help from "../Help.js"
 import * as TokenFormat from "../internal/tokenFormat.js"
 import * as Output from "../Output.js"
-import * as CliError from "../CliError.js"
 import * as Root from "../Root.js"
 import * as SignIn from "../SignIn.js"
 import * as Target from "../Target.js"
@@ -55,10 +55,15 @@ const accountView = (account: Account.Account): TokenFormat.TokenView["account"]
   name: account.name
 })
 
-const formatOf = (format: Option.Option<TokenFormat.Format>, json: boolean): Effect.Effect<TokenFormat.Format, CliError.UsageError> => {
+const formatOf = (
+  format: Option.Option<TokenFormat.Format>,
+  json: boolean
+): Effect.Effect<TokenFormat.Format, CliError.UsageError> => {
   if (Option.isNone(format)) return Effect.succeed(json ? "json" : "raw")
   if (json && format.value !== "json") {
-    return Effect.fail(new CliError.UsageError({ message: `--json contradicts --format ${format.value}`, hint: "Give one of them." }))
+    return Effect.fail(
+      new CliError.UsageError({ message: `--json contradicts --format ${format.value}`, hint: "Give one of them." })
+    )
   }
   return Effect.succeed(format.value)
 }
@@ -81,7 +86,9 @@ const proof = (
 ) =>
   Effect.gen(function*() {
     const noKey = new CliError.LocalError({
-      message: `The DPoP key of ${ServerText.sanitize(view.account.username ?? view.account.id)}'s tokens is not in the token cache`,
+      message: `The DPoP key of ${
+        ServerText.sanitize(view.account.username ?? view.account.id)
+      }'s tokens is not in the token cache`,
       hint: "Sign in again with `devflow login` (it keeps a new key with the new tokens)."
     })
     const account = yield* client.getAccount(view.account.id)
@@ -113,7 +120,12 @@ const requestUrl = (url: string): Effect.Effect<string, CliError.UsageError> => 
 const requestMethod = (method: string): Effect.Effect<string, CliError.UsageError> =>
   /^[A-Za-z]{1,20}$/.test(method)
     ? Effect.succeed(method.toUpperCase())
-    : Effect.fail(new CliError.UsageError({ message: `--method ${JSON.stringify(method.slice(0, 40))} is not an HTTP method`, hint: "E.g. --method POST." }))
+    : Effect.fail(
+      new CliError.UsageError({
+        message: `--method ${JSON.stringify(method.slice(0, 40))} is not an HTTP method`,
+        hint: "E.g. --method POST."
+      })
+    )
 
 /**
  * The account to get a token for: `--account` (an id, else a username),
@@ -129,7 +141,11 @@ const selectAccount = (
     const accounts = yield* client.getAccounts
     const wanted = Option.getOrUndefined(selector) ?? remembered
     const noAccount = (accountId?: string) =>
-      new Silent.InteractionRequired({ reason: "no_account", scopes, ...(accountId === undefined ? {} : { accountId }) })
+      new Silent.InteractionRequired({
+        reason: "no_account",
+        scopes,
+        ...(accountId === undefined ? {} : { accountId })
+      })
     if (wanted !== undefined) {
       const byId = accounts.filter((a) => a.id === wanted)
       const matches = byId.length > 0 ? byId : accounts.filter((a) => a.username === wanted)
@@ -218,7 +234,14 @@ export const acquire = (
     const stillValid = (account: Account.Account, error: DeviceFlowError.DeviceFlowError) =>
       Effect.gen(function*() {
         const content = yield* (yield* TokenCache.TokenCache).read
-        const entry = CacheContent.findAccessToken(content, client.authority, target.config.clientId, account.id, wanted, target.config.scopeForm)
+        const entry = CacheContent.findAccessToken(
+          content,
+          client.authority,
+          target.config.clientId,
+          account.id,
+          wanted,
+          target.config.scopeForm
+        )
         const failed = new CliError.RefreshFailed({
           account: account.label,
           endpoint: target.config.endpoints.token,
@@ -227,10 +250,14 @@ export const acquire = (
             ? "This profile's client authenticates with a secret, and none was given or kept with the tokens: set DEVFLOW_CLIENT_SECRET (aws-sso: run `devflow login` again)."
             : undefined
         })
-        if (entry === undefined || (entry.expiresOn !== undefined && entry.expiresOn <= Date.now())) return yield* failed
-        stderr.line(`devflow: warning: ${ServerText.sanitize(failed.message)}; using the cached access token${
-          entry.expiresOn === undefined ? "" : `, valid until ${Output.localTime(entry.expiresOn)}`
-        }.`)
+        if (entry === undefined || (entry.expiresOn !== undefined && entry.expiresOn <= Date.now())) {
+          return yield* failed
+        }
+        stderr.line(
+          `devflow: warning: ${ServerText.sanitize(failed.message)}; using the cached access token${
+            entry.expiresOn === undefined ? "" : `, valid until ${Output.localTime(entry.expiresOn)}`
+          }.`
+        )
         return {
           accessToken: Redacted.value(entry.secret),
           tokenType: entry.tokenType,
@@ -241,15 +268,22 @@ export const acquire = (
         } satisfies TokenFormat.TokenView
       })
     const result = yield* silent.pipe(
-      Effect.catchTag("InteractionRequired", (required): Effect.Effect<TokenFormat.TokenView, CliError.CliError> =>
-        mode.login
-          ? Effect.zipRight(
-            Effect.sync(() => stderr.line(`${stderr.bold("Sign-in needed")}: ${ServerText.sanitize(required.message)}.`)),
-            Effect.map(SignIn.signIn(client, target, wanted, { prompt: options, json: mode.json }), view)
-          )
-          : Effect.fail(required))
+      Effect.catchTag(
+        "InteractionRequired",
+        (required): Effect.Effect<TokenFormat.TokenView, CliError.CliError> =>
+          mode.login
+            ? Effect.zipRight(
+              Effect.sync(() =>
+                stderr.line(`${stderr.bold("Sign-in needed")}: ${ServerText.sanitize(required.message)}.`)
+              ),
+              Effect.map(SignIn.signIn(client, target, wanted, { prompt: options, json: mode.json }), view)
+            )
+            : Effect.fail(required)
+      )
     )
-    if (mode.proofFor === undefined || !TokenFormat.isDpop(result.tokenType)) return { view: result, provider: target.provider }
+    if (mode.proofFor === undefined || !TokenFormat.isDpop(result.tokenType)) {
+      return { view: result, provider: target.provider }
+    }
     return { view: { ...result, dpopProof: yield* proof(client, result, mode.proofFor) }, provider: target.provider }
   }).pipe(
     Effect.provide(services(directory, options.secretStore)),
@@ -275,7 +309,8 @@ export const token = Command.make(
       if (format === "header" && TokenFormat.isDpop(view.tokenType) && view.dpopProof === undefined) {
         return yield* new CliError.UsageError({
           message: "A DPoP token is used with a proof made for each request, and no --url was given",
-          hint: "Give the request: devflow token --format header --method GET --url https://api.example/x (both lines go with it)."
+          hint:
+            "Give the request: devflow token --format header --method GET --url https://api.example/x (both lines go with it)."
         })
       }
       Output.stdout().write(TokenFormat.render(format, view))

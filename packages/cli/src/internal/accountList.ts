@@ -12,8 +12,8 @@ import * as SecretPlacement from "@devflow/cache-file/SecretPlacement"
 import * as AccountLabel from "@devflow/core/AccountLabel"
 import * as ServerText from "@devflow/core/ServerText"
 import type * as Output from "../Output.js"
-import type * as ProfileFile from "./profileFile.js"
 import * as FastToken from "./fastToken.js"
+import type * as ProfileFile from "./profileFile.js"
 import * as Terminal from "./terminal.js"
 
 /**
@@ -61,14 +61,19 @@ export interface Listed<A extends AccountRecord> {
  * Every account with what the cache holds for it, in a stable order.
  * @internal
  */
-export const list = <A extends AccountRecord>(content: Records<A>, profiles: ProfileFile.ProfilesFile): ReadonlyArray<Listed<A>> => {
+export const list = <A extends AccountRecord>(
+  content: Records<A>,
+  profiles: ProfileFile.ProfilesFile
+): ReadonlyArray<Listed<A>> => {
   const out: Array<Listed<A>> = []
   for (const account of content.accounts.values()) {
     const mine = (e: { readonly authority: string; readonly accountId: string }) =>
       e.authority === account.authority && e.accountId === account.id
     const accessTokens = [...content.accessTokens.values()].filter(mine)
     const refreshTokens = [...content.refreshTokens.values()].filter(mine)
-    const clients = new Set([...accessTokens, ...refreshTokens, ...[...content.idTokens.values()].filter(mine)].map((e) => e.clientId))
+    const clients = new Set(
+      [...accessTokens, ...refreshTokens, ...[...content.idTokens.values()].filter(mine)].map((e) => e.clientId)
+    )
     const expiries = accessTokens.map((e) => e.expiresOn).filter((e): e is number => e !== undefined)
     out.push({
       account,
@@ -82,7 +87,9 @@ export const list = <A extends AccountRecord>(content: Records<A>, profiles: Pro
         .sort()
     })
   }
-  return out.sort((a, b) => a.account.authority.localeCompare(b.account.authority) || a.account.id.localeCompare(b.account.id))
+  return out.sort((a, b) =>
+    a.account.authority.localeCompare(b.account.authority) || a.account.id.localeCompare(b.account.id)
+  )
 }
 
 const text = (value: string | undefined): string | null => (value === undefined ? null : ServerText.sanitize(value))
@@ -166,7 +173,8 @@ const isEntry = (u: unknown): u is Entry =>
   isRecord(u) && isText(u.authority) && isText(u.accountId) && isText(u.clientId)
 
 const isAccessEntry = (u: unknown): u is Entry & { readonly expiresOn?: number } =>
-  isEntry(u) && isRecord(u) && (u.expiresOn === undefined || (typeof u.expiresOn === "number" && Number.isFinite(u.expiresOn)))
+  isEntry(u) && isRecord(u) &&
+  (u.expiresOn === undefined || (typeof u.expiresOn === "number" && Number.isFinite(u.expiresOn)))
 
 /**
  * `devflow accounts` (the arguments after it) answered from the cache file

@@ -102,7 +102,9 @@ export const start = (
     // "error" also reports a failed kill; only a failed start ends the run here
     if (child.pid === undefined) end({ _tag: "NotStarted", error })
   })
-  child.on("exit", (code, signal) =>
-    end(signal !== null ? { _tag: "Signalled", signal } : { _tag: "Exited", code: code ?? 0 }))
+  child.on(
+    "exit",
+    (code, signal) => end(signal !== null ? { _tag: "Signalled", signal } : { _tag: "Exited", code: code ?? 0 })
+  )
   return () => void child.kill("SIGTERM")
 }

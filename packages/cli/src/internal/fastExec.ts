@@ -39,7 +39,11 @@ export const run = (
       { ...env, [variable]: found.view.accessToken },
       ChildProcess.forwarded(process.stdin.isTTY === true),
       (ended) => {
-        if (ended._tag === "NotStarted") process.stderr.write(`devflow: ${ChildProcess.notStarted(command, ended.error)}\n`)
+        if (ended._tag === "NotStarted") {
+          process.stderr.write(
+            `devflow: ${ChildProcess.notStarted(command, ended.error)}\n`
+          )
+        }
         resolve(ChildProcess.exitCodeOf(ended))
       }
     )

@@ -20,7 +20,9 @@ export const isHelp = (arg: string): boolean => arg === "--help" || arg === "-h"
  * Whether the arguments ask for help, and for which command's.
  * @internal
  */
-export const helpFor = (args: ReadonlyArray<string>): { readonly command: FlagTable.CommandName | undefined } | undefined => {
+export const helpFor = (
+  args: ReadonlyArray<string>
+): { readonly command: FlagTable.CommandName | undefined } | undefined => {
   const end = args.indexOf("--")
   const before = end === -1 ? args : args.slice(0, end)
   const asked = before.length === 0 || before[0] === "help" || before.some(isHelp)
@@ -33,7 +35,10 @@ const printHelp = (command: FlagTable.CommandName | undefined): void => {
   const color = Terminal.colorAllowed(process.stdout)
   const out = Terminal.stdout()
   const style: Help.Style = {
-    columns: Math.min(100, process.stdout.isTTY === true && process.stdout.columns > 0 ? process.stdout.columns - 1 : 80),
+    columns: Math.min(
+      100,
+      process.stdout.isTTY === true && process.stdout.columns > 0 ? process.stdout.columns - 1 : 80
+    ),
     bold: color ? out.bold : (s) => s,
     dim: color ? out.dim : (s) => s
   }

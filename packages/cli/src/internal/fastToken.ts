@@ -24,8 +24,8 @@ import * as Setting from "@devflow/core/Setting"
 import * as HttpSettings from "@devflow/node-http/HttpSettings"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { defaultCacheDirectory } from "./paths.js"
 import * as FlagTable from "./flagTable.js"
+import { defaultCacheDirectory } from "./paths.js"
 import * as ProfileFile from "./profileFile.js"
 import * as TokenFormat from "./tokenFormat.js"
 
@@ -36,12 +36,17 @@ import * as TokenFormat from "./tokenFormat.js"
 type FastCommand = "token" | "git-credential" | "exec" | "accounts"
 
 // The flags a command takes, from the one table (flagTable.ts); the fast path declines any it does not `read` or `ignore`.
-const flagsOf = (command: FastCommand) => FlagTable.keysOf(command).map((key) => ({ key, spec: FlagTable.FLAGS[key] as FlagTable.FlagSpec }))
+const flagsOf = (command: FastCommand) =>
+  FlagTable.keysOf(command).map((key) => ({ key, spec: FlagTable.FLAGS[key] as FlagTable.FlagSpec }))
 const TOKEN_FLAGS = flagsOf("token")
-const ENV: Readonly<Record<string, string | undefined>> = Object.fromEntries(TOKEN_FLAGS.map(({ key, spec }) => [key, spec.env]))
+const ENV: Readonly<Record<string, string | undefined>> = Object.fromEntries(
+  TOKEN_FLAGS.map(({ key, spec }) => [key, spec.env])
+)
 const isSecretStore = (s: string): s is (typeof FlagTable.SECRET_STORES)[number] =>
   (FlagTable.SECRET_STORES as ReadonlyArray<string>).includes(s)
-const BOOLEAN_ENV = TOKEN_FLAGS.flatMap(({ spec }) => (spec.kind === "boolean" && spec.env !== undefined ? [spec.env] : []))
+const BOOLEAN_ENV = TOKEN_FLAGS.flatMap((
+  { spec }
+) => (spec.kind === "boolean" && spec.env !== undefined ? [spec.env] : []))
 
 /**
  * The flags given, by key.
@@ -95,8 +100,13 @@ const envBoolean = (v: string | undefined): boolean | undefined | "invalid" =>
  * `undefined` when one of them is malformed (a usage error, for the full CLI to report).
  * @internal
  */
-export const jsonFromEnv = (command: FastCommand, env: Readonly<Record<string, string | undefined>>): boolean | undefined => {
-  const names = flagsOf(command).flatMap(({ spec }) => (spec.kind === "boolean" && spec.env !== undefined ? [spec.env] : []))
+export const jsonFromEnv = (
+  command: FastCommand,
+  env: Readonly<Record<string, string | undefined>>
+): boolean | undefined => {
+  const names = flagsOf(command).flatMap((
+    { spec }
+  ) => (spec.kind === "boolean" && spec.env !== undefined ? [spec.env] : []))
   if (names.some((name) => envBoolean(env[name]) === "invalid")) return undefined
   return envBoolean(env[FlagTable.FLAGS.json.env]) === true
 }
@@ -210,11 +220,12 @@ const serve = (
  * A flag's value, else its variable's; blank counts as absent.
  * @internal
  */
-export const valueOf = (parsed: Parsed, env: Readonly<Record<string, string | undefined>>) => (key: string): string | undefined => {
-  const name = ENV[key]
-  const v = parsed.values[key] ?? (name === undefined ? undefined : env[name])
-  return v === undefined || v.trim() === "" ? undefined : v
-}
+export const valueOf =
+  (parsed: Parsed, env: Readonly<Record<string, string | undefined>>) => (key: string): string | undefined => {
+    const name = ENV[key]
+    const v = parsed.values[key] ?? (name === undefined ? undefined : env[name])
+    return v === undefined || v.trim() === "" ? undefined : v
+  }
 
 /**
  * The cached token the flags ask for and the profile's provider, when the
@@ -335,7 +346,12 @@ export interface CacheFileJson {
 export const readCache = (
   cacheDir: string | undefined,
   secretStore: string
-): { readonly directory: string; readonly file: string; readonly profiles: ProfileFile.ProfilesFile; readonly content: CacheFileJson } | undefined => {
+): {
+  readonly directory: string
+  readonly file: string
+  readonly profiles: ProfileFile.ProfilesFile
+  readonly content: CacheFileJson
+} | undefined => {
   // Access tokens stay in the file whichever store keeps the long-lived secrets (docs/caching.md); an
   // unknown store is for the full CLI to refuse.
   if (!isSecretStore(secretStore)) return undefined
@@ -353,7 +369,9 @@ export const readCache = (
   const fileStat = fs.lstatSync(file)
   if (!fileStat.isFile() || !ownerOnly(fileStat, uid)) return undefined
   const content = JSON.parse(fs.readFileSync(file, "utf8"))
-  if (content?.version !== 1 || !Array.isArray(content.accounts) || !Array.isArray(content.accessTokens)) return undefined
+  if (content?.version !== 1 || !Array.isArray(content.accounts) || !Array.isArray(content.accessTokens)) {
+    return undefined
+  }
   // Secrets not yet where the chosen store keeps them (`--secret-store` switched): the full CLI moves them,
   // or says that the keychain it must use does not answer ("the keychain or nothing").
   const secrets = [...(content.refreshTokens ?? []), ...(content.clients ?? []), ...(content.dpopKeys ?? [])]

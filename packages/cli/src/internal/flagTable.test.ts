@@ -11,7 +11,9 @@ describe("the CLI's flag table", () => {
   })
 
   it("names every variable once: no flag's variable is also an HTTP setting or another flag's", () => {
-    const flagVariables = Object.values<FlagTable.FlagSpec>(FlagTable.FLAGS).flatMap((spec) => (spec.env === undefined ? [] : [spec.env]))
+    const flagVariables = Object.values<FlagTable.FlagSpec>(FlagTable.FLAGS).flatMap((
+      spec
+    ) => (spec.env === undefined ? [] : [spec.env]))
     const all = [...flagVariables, ...HttpSettings.settings.map((s) => s.env)]
     expect(new Set(all).size).toBe(all.length)
   })

@@ -15,7 +15,16 @@
 import * as TokenFormat from "./tokenFormat.js"
 
 /** @internal */
-export const COMMAND_NAMES = ["login", "token", "exec", "git-credential", "accounts", "logout", "providers", "demo"] as const
+export const COMMAND_NAMES = [
+  "login",
+  "token",
+  "exec",
+  "git-credential",
+  "accounts",
+  "logout",
+  "providers",
+  "demo"
+] as const
 
 /** @internal */
 export type CommandName = (typeof COMMAND_NAMES)[number]
@@ -128,7 +137,8 @@ export const FLAGS = {
     kind: "scopes",
     env: "DEVFLOW_SCOPE",
     value: "<scope>",
-    help: "A scope to request; repeat for several (the variable: space-separated). Default: the profile's, else the preset's.",
+    help:
+      "A scope to request; repeat for several (the variable: space-separated). Default: the profile's, else the preset's.",
     commands: SIGN_IN,
     group: "server",
     fast: "read"
@@ -252,8 +262,7 @@ export const FLAGS = {
     name: "no-store-secret",
     kind: "boolean",
     env: "DEVFLOW_NO_STORE_SECRET",
-    help:
-      "Do not keep the client secret in the 0600 cache (and forget a kept one): refreshes need it given.",
+    help: "Do not keep the client secret in the 0600 cache (and forget a kept one): refreshes need it given.",
     commands: SIGN_IN,
     group: "server",
     fast: "ignore"
@@ -356,7 +365,8 @@ export const FLAGS = {
   serve: {
     name: "serve",
     kind: "boolean",
-    help: "Keep the demo server running (until Ctrl-C) for `devflow login` in another terminal, instead of signing in here.",
+    help:
+      "Keep the demo server running (until Ctrl-C) for `devflow login` in another terminal, instead of signing in here.",
     commands: ["demo"],
     group: "demo"
   },

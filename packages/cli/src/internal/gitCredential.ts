@@ -85,7 +85,9 @@ export const answer = (username: string, token: string, expiresOn: number | unde
  * most others: `oauth2`).
  * @internal
  */
-export const usernameFor = (provider: string | undefined): string => (provider === "github" ? "x-access-token" : "oauth2")
+export const usernameFor = (
+  provider: string | undefined
+): string => (provider === "github" ? "x-access-token" : "oauth2")
 
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?$/
 
@@ -97,10 +99,14 @@ const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?$/
  */
 export const refusal = (request: Readonly<Record<string, string>>, host: string | undefined): string | undefined => {
   const asked = request.host ?? ""
-  if (host !== undefined && asked.toLowerCase() !== host.toLowerCase()) return `not configured for ${asked || "this host"} (--host ${host})`
+  if (host !== undefined && asked.toLowerCase() !== host.toLowerCase()) {
+    return `not configured for ${asked || "this host"} (--host ${host})`
+  }
   if (request.protocol === "https") return undefined
   if (request.protocol === "http" && LOOPBACK.test(asked)) return undefined
-  return `a token is sent over https only (or http to loopback), not ${request.protocol ?? "an unnamed protocol"}://${asked}`
+  return `a token is sent over https only (or http to loopback), not ${
+    request.protocol ?? "an unnamed protocol"
+  }://${asked}`
 }
 
 /**

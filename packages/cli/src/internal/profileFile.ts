@@ -38,7 +38,16 @@ export interface Inputs {
 }
 
 /** @internal */
-export const INPUT_FIELDS = ["provider", "clientId", "authority", "issuer", "tenant", "audience", "region", "startUrl"] as const
+export const INPUT_FIELDS = [
+  "provider",
+  "clientId",
+  "authority",
+  "issuer",
+  "tenant",
+  "audience",
+  "region",
+  "startUrl"
+] as const
 
 /**
  * The client configuration those inputs resolved to (endpoints found by
@@ -100,12 +109,14 @@ const isInputs = (u: unknown): u is Inputs =>
 
 const isClient = (u: unknown): u is Client =>
   isRecord(u) && isString(u.clientId) && isString(u.authority) && isRecord(u.endpoints) &&
-  isString(u.endpoints.deviceAuthorization) && isString(u.endpoints.token) && isOptionalString(u.endpoints.revocation) &&
+  isString(u.endpoints.deviceAuthorization) && isString(u.endpoints.token) &&
+  isOptionalString(u.endpoints.revocation) &&
   (u.scopeForm === undefined || u.scopeForm === "oauth" || u.scopeForm === "entra" || u.scopeForm === "github") &&
   (u.clientAuthMethod === "none" || u.clientAuthMethod === "client_secret_post" ||
     u.clientAuthMethod === "client_secret_basic") &&
   (u.wire === "oauth" || u.wire === "aws-sso-oidc") && isStringArray(u.scopes) &&
-  isStringRecord(u.deviceAuthorizationParams) && isStringRecord(u.tokenParams) && (u.dpop === undefined || u.dpop === true)
+  isStringRecord(u.deviceAuthorizationParams) && isStringRecord(u.tokenParams) &&
+  (u.dpop === undefined || u.dpop === true)
 
 const isProfile = (u: unknown): u is Profile =>
   isRecord(u) && isInputs(u.inputs) && isClient(u.client) && isOptionalString(u.accountId) && isString(u.updatedAt)

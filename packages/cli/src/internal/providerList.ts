@@ -105,6 +105,10 @@ export const fast = (args: ReadonlyArray<string>, env: Readonly<Record<string, s
   const fromEnv = jsonEnv === undefined ? false : Setting.boolean(jsonEnv)
   // a malformed variable is a usage error, for the full CLI to report
   if (fromEnv === undefined || (verboseEnv !== undefined && Setting.boolean(verboseEnv) === undefined)) return false
-  print(ids.length === 0 ? ProviderPresets.IDS : ids, { json: json || fromEnv, all: ids.length === 0 }, Terminal.stdout())
+  print(
+    ids.length === 0 ? ProviderPresets.IDS : ids,
+    { json: json || fromEnv, all: ids.length === 0 },
+    Terminal.stdout()
+  )
   return true
 }

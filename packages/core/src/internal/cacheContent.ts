@@ -1,7 +1,7 @@
 import * as Redacted from "effect/Redacted"
 import type { Account } from "../Account.js"
-import type * as Dpop from "../Dpop.js"
 import * as CacheQuery from "../CacheQuery.js"
+import type * as Dpop from "../Dpop.js"
 import * as ScopeForm from "../ScopeForm.js"
 
 /**
@@ -111,8 +111,11 @@ export const clientKey = (tokenEndpoint: string, clientId: string): string => JS
  * URL and scopes reuse it (the AWS CLI's cache key, region included in the endpoint).
  * @internal
  */
-export const registrationKey = (endpoint: string, startUrl: string | undefined, scopes: ReadonlyArray<string>): string =>
-  JSON.stringify([endpoint, startUrl ?? "", normaliseScopes(scopes)])
+export const registrationKey = (
+  endpoint: string,
+  startUrl: string | undefined,
+  scopes: ReadonlyArray<string>
+): string => JSON.stringify([endpoint, startUrl ?? "", normaliseScopes(scopes)])
 
 /** @internal */
 export const accessTokenKey = (e: Pick<AccessTokenEntry, "authority" | "clientId" | "accountId" | "scopes">): string =>
@@ -171,7 +174,8 @@ export const accessTokensOf = (
   authority: string,
   clientId: string,
   accountId: string
-): ReadonlyArray<AccessTokenEntry> => accessTokenIndex(content.accessTokens).get(credentialKey(authority, clientId, accountId)) ?? []
+): ReadonlyArray<AccessTokenEntry> =>
+  accessTokenIndex(content.accessTokens).get(credentialKey(authority, clientId, accountId)) ?? []
 
 /**
  * The cached access token for a request: among those that cover the
@@ -186,7 +190,13 @@ export const findAccessToken = (
   scopes: ReadonlyArray<string>,
   form: ScopeForm.ScopeForm = "oauth"
 ): AccessTokenEntry | undefined =>
-  CacheQuery.best(accessTokensOf(content, authority, clientId, accountId), { authority, clientId, accountId, scopes, form })
+  CacheQuery.best(accessTokensOf(content, authority, clientId, accountId), {
+    authority,
+    clientId,
+    accountId,
+    scopes,
+    form
+  })
 
 /** @internal */
 export const findAccount = (content: CacheContent, authority: string, accountId: string): Account | undefined =>
@@ -321,7 +331,15 @@ export const save = (content: CacheContent, input: SaveInput): CacheContent => {
     dpopKeys = without
   } else if (input.dpopKey !== undefined && input.dpopKey !== null) {
     const { alg, jkt, secret } = input.dpopKey
-    dpopKeys = new Map(dpopKeys).set(key, { authority, clientId, accountId: account.id, alg, jkt, secret, cachedAt: now })
+    dpopKeys = new Map(dpopKeys).set(key, {
+      authority,
+      clientId,
+      accountId: account.id,
+      alg,
+      jkt,
+      secret,
+      cachedAt: now
+    })
   }
   const stored = input.client === undefined ? undefined : findClient(content, input.client.tokenEndpoint, clientId)
   // the same secret again (a registration reused, say) keeps what is known about it
@@ -382,7 +400,9 @@ export const withoutClient = (content: CacheContent, tokenEndpoint: string, clie
 export const removeAccount = (content: CacheContent, authority: string, accountId: string): CacheContent => {
   const belongs = (e: { readonly authority: string; readonly accountId: string }) =>
     e.authority === authority && e.accountId === accountId
-  const without = <V extends { readonly authority: string; readonly accountId: string }>(map: ReadonlyMap<string, V>) => {
+  const without = <V extends { readonly authority: string; readonly accountId: string }>(
+    map: ReadonlyMap<string, V>
+  ) => {
     let out: Map<string, V> | undefined
     for (const [key, value] of map) {
       if (!belongs(value)) continue
@@ -414,7 +434,9 @@ export const removeAccount = (content: CacheContent, authority: string, accountI
   let clients: Map<string, ClientEntry> | undefined
   for (const [key, client] of content.clients) {
     if (client.registration !== undefined) continue
-    const used = [...rest.refreshTokens.values(), ...rest.accessTokens.values()].some((e) => e.clientId === client.clientId)
+    const used = [...rest.refreshTokens.values(), ...rest.accessTokens.values()].some((e) =>
+      e.clientId === client.clientId
+    )
     if (used) continue
     clients ??= new Map(content.clients)
     clients.delete(key)

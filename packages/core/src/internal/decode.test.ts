@@ -6,10 +6,11 @@ import * as Schema from "effect/Schema"
 import { ESC, hostile } from "../../test/hostileText.js"
 import { FreeText, Uri, UserCode } from "./decode.js"
 
-
 const decodeError = <A, I>(schema: Schema.Schema<A, I>, value: unknown): string => {
   const result = Schema.decodeUnknownEither(schema)(value)
-  if (Either.isRight(result)) assert.fail(`expected ${JSON.stringify(value)} to be refused, got ${JSON.stringify(result.right)}`)
+  if (Either.isRight(result)) {
+    assert.fail(`expected ${JSON.stringify(value)} to be refused, got ${JSON.stringify(result.right)}`)
+  }
   return ParseResult.TreeFormatter.formatErrorSync(result.left)
 }
 
@@ -38,7 +39,10 @@ describe("Uri: an address is carried as the URL parser's href, the string that i
     Effect.gen(function*() {
       const decode = Schema.decodeUnknown(Uri)
       assert.strictEqual(yield* decode("HTTPS://Login.Example.COM"), "https://login.example.com/")
-      assert.strictEqual(yield* decode("https://idp.example/device?user_code=A B"), "https://idp.example/device?user_code=A%20B")
+      assert.strictEqual(
+        yield* decode("https://idp.example/device?user_code=A B"),
+        "https://idp.example/device?user_code=A%20B"
+      )
       // an internationalised host is shown in the punycode the browser will go to
       assert.strictEqual(yield* decode("https://еxample.com/device"), "https://xn--xample-2of.com/device")
     }))
@@ -62,7 +66,15 @@ describe("Uri: an address is carried as the URL parser's href, the string that i
   })
 
   it("only absolute http(s) URLs are accepted", () => {
-    for (const value of ["javascript:alert(1)", "/device", "device.example.com", "ftp://idp.example/device", "data:text/html,x"]) {
+    for (
+      const value of [
+        "javascript:alert(1)",
+        "/device",
+        "device.example.com",
+        "ftp://idp.example/device",
+        "data:text/html,x"
+      ]
+    ) {
       assert.include(decodeError(Uri, value), "must be an absolute http(s) URL")
     }
   })
@@ -74,6 +86,9 @@ describe("Uri: an address is carried as the URL parser's href, the string that i
 
 describe("FreeText: decodes to the sanitised text", () => {
   it("removes controls at decode time", () => {
-    assert.strictEqual(Schema.decodeUnknownSync(FreeText)(`To sign in${ESC}[2K\r, enter the code`), "To sign in , enter the code")
+    assert.strictEqual(
+      Schema.decodeUnknownSync(FreeText)(`To sign in${ESC}[2K\r, enter the code`),
+      "To sign in , enter the code"
+    )
   })
 })

@@ -14,10 +14,10 @@ import type { AcquireOptions, DeviceFlowEvent as Event, FlowOptions, ResumeOptio
 import { type DeviceFlowError, InvalidConfiguration } from "../DeviceFlowError.js"
 import { DeviceSession } from "../DeviceSession.js"
 import * as Dpop from "../Dpop.js"
-import * as DpopCrypto from "./dpop.js"
 import * as PollSchedule from "../PollSchedule.js"
 import * as RequestLimits from "../RequestLimits.js"
 import type * as TokenResponse from "../TokenResponse.js"
+import * as DpopCrypto from "./dpop.js"
 import * as Engine from "./engine.js"
 import * as EngineTracing from "./engineTracing.js"
 import * as Telemetry from "./telemetry.js"
@@ -32,8 +32,11 @@ export const events = (
   request: DeviceAuthorization.DeviceCodeRequest = {},
   options: FlowOptions = {}
 ): Stream.Stream<Event, DeviceFlowError, HttpClient.HttpClient> =>
-  Stream.unwrap(Effect.flatMap(validateRequest(config, request), (start) =>
-    Effect.flatMap(flowOf(config, options), (flow) => Effect.map(signing(config), (key) => stream(flow, start, key)))))
+  Stream.unwrap(
+    Effect.flatMap(validateRequest(config, request), (start) =>
+      Effect.flatMap(flowOf(config, options), (flow) =>
+        Effect.map(signing(config), (key) => stream(flow, start, key))))
+  )
 
 /** @internal */
 export const acquireToken = <R = never>(
@@ -45,22 +48,24 @@ export const acquireToken = <R = never>(
   // until it ends, and the whole tree of a caller's effect would (docs/benchmarks.md, B2 memory).
   Effect.suspend(() =>
     Effect.flatMap(validateRequest(config, request), (start) =>
-      Effect.flatMap(flowOf(config, options), (flow) => Effect.flatMap(signing(config), (key) => {
-        const onEvent = options.onEvent
-        return Engine.run(flow, start, {
-          issued: (state, code, at) => {
-            const event = issued(state, code, at, key)
-            return Effect.zipRight(
-              Effect.suspend(() => {
-                const out = options.onCode(event.code)
-                return Effect.isEffect(out) ? out : Effect.void
-              }),
-              onEvent === undefined ? Effect.void : onEvent(event)
-            )
-          },
-          polled: onEvent === undefined ? undefined : (next) => onEvent(polled(next, key))
-        })
-      })))
+      Effect.flatMap(flowOf(config, options), (flow) =>
+        Effect.flatMap(signing(config), (key) => {
+          const onEvent = options.onEvent
+          return Engine.run(flow, start, {
+            issued: (state, code, at) => {
+              const event = issued(state, code, at, key)
+              return Effect.zipRight(
+                Effect.suspend(() => {
+                  const out = options.onCode(event.code)
+                  return Effect.isEffect(out) ? out : Effect.void
+                }),
+                onEvent === undefined ? Effect.void : onEvent(event)
+              )
+            },
+            polled: onEvent === undefined ? undefined : (next) =>
+              onEvent(polled(next, key))
+          })
+        })))
   )
 
 /** @internal */
@@ -69,8 +74,10 @@ export const resumeEvents = (
   session: DeviceSession,
   options: ResumeOptions = {}
 ): Stream.Stream<Event, DeviceFlowError, HttpClient.HttpClient> =>
-  Stream.unwrap(Effect.map(resumeState(config, session, options), ([flow, state, holder]) =>
-    withHolder(stream(flow, state, session.dpopKey), holder)))
+  Stream.unwrap(
+    Effect.map(resumeState(config, session, options), ([flow, state, holder]) =>
+      withHolder(stream(flow, state, session.dpopKey), holder))
+  )
 
 /** @internal */
 export const resume = (
@@ -143,7 +150,9 @@ const validateRequest = (
 ): Effect.Effect<Engine.Start, InvalidConfiguration> =>
   Effect.gen(function*() {
     const scopes = request.scopes === undefined ? config.scopes : yield* validateScopes("scopes", request.scopes)
-    const extraParams = request.extraParams === undefined ? undefined : yield* validateParams("extraParams", request.extraParams)
+    const extraParams = request.extraParams === undefined
+      ? undefined
+      : yield* validateParams("extraParams", request.extraParams)
     const tokenParams = request.extraTokenParams === undefined
       ? config.tokenParams
       : { ...config.tokenParams, ...(yield* validateParams("extraTokenParams", request.extraTokenParams)) }

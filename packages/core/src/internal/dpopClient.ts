@@ -4,7 +4,6 @@
  * (the grant) and for resource servers (`Dpop.wrapClient`).
  * @internal
  */
-import { isNqchars } from "./nqchar.js"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
@@ -13,6 +12,7 @@ import * as Redacted from "effect/Redacted"
 import type * as Dpop from "../Dpop.js"
 import * as RequestLimits from "../RequestLimits.js"
 import { generateKeyPair, proof } from "./dpop.js"
+import { isNqchars } from "./nqchar.js"
 import { readLimited } from "./oauthAnswer.js"
 
 // RFC 9449 §8.1: nonce = 1*NQCHAR; anything else from a server is not used in a proof
@@ -67,7 +67,11 @@ const originOf = (url: string): string => {
 /** @internal */
 export const proofFor = (
   holder: Dpop.KeyHolder,
-  input: { readonly method: string; readonly url: string; readonly accessToken?: Redacted.Redacted<string> | string | undefined }
+  input: {
+    readonly method: string
+    readonly url: string
+    readonly accessToken?: Redacted.Redacted<string> | string | undefined
+  }
 ): Effect.Effect<string> =>
   Effect.flatMap(holder.key, (key) => proof(key, { ...input, nonce: holder.nonce(input.url) }))
 
@@ -82,7 +86,10 @@ const asksForNonce = (
 ): Effect.Effect<{ readonly again: boolean; readonly response: HttpClientResponse.HttpClientResponse }> => {
   if (response.headers["dpop-nonce"] === undefined) return Effect.succeed({ again: false, response })
   if (response.status === 401) {
-    return Effect.succeed({ again: /error="?use_dpop_nonce"?/.test(response.headers["www-authenticate"] ?? ""), response })
+    return Effect.succeed({
+      again: /error="?use_dpop_nonce"?/.test(response.headers["www-authenticate"] ?? ""),
+      response
+    })
   }
   if (response.status !== 400) return Effect.succeed({ again: false, response })
   // The error is in the body, which the caller reads next: read it here within the
@@ -100,7 +107,10 @@ const asksForNonce = (
         again: error === "use_dpop_nonce",
         response: HttpClientResponse.fromWeb(
           response.request,
-          new Response(bytes as Uint8Array<ArrayBuffer>, { status: response.status, headers: response.headers as Record<string, string> })
+          new Response(bytes as Uint8Array<ArrayBuffer>, {
+            status: response.status,
+            headers: response.headers as Record<string, string>
+          })
         )
       }
     }

@@ -27,8 +27,11 @@ export const tokenRequest = <A, E, R>(
   dpop: Setting,
   request: Effect.Effect<A, E, R | HttpClient.HttpClient>
 ): Effect.Effect<A, E, R | HttpClient.HttpClient> =>
-  dpop === undefined ? request : Effect.flatMap(HttpClient.HttpClient, (client) =>
-    Effect.flatMap(CurrentKey, (holder) => Effect.provideService(request, HttpClient.HttpClient, wrap(client, holder))))
+  dpop === undefined ?
+    request :
+    Effect.flatMap(HttpClient.HttpClient, (client) =>
+      Effect.flatMap(CurrentKey, (holder) =>
+        Effect.provideService(request, HttpClient.HttpClient, wrap(client, holder))))
 
 /**
  * POST a token request (a poll or a refresh) as `config`'s client: its
@@ -50,5 +53,7 @@ export const postToken = (
 export const refusesTokenType = (dpop: Setting, tokenType: string): string | undefined =>
   // RFC 9449 §5: a server that ignores DPoP answers token_type Bearer; "required" refuses such a token
   dpop === "required" && tokenType.toLowerCase() !== "dpop"
-    ? `is ${JSON.stringify(tokenType.slice(0, 20))}, not "DPoP": the server did not bind the token to the client's key, and this client requires DPoP`
+    ? `is ${
+      JSON.stringify(tokenType.slice(0, 20))
+    }, not "DPoP": the server did not bind the token to the client's key, and this client requires DPoP`
     : undefined

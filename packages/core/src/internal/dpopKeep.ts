@@ -6,8 +6,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Dpop from "../Dpop.js"
 import type { ClientConfig } from "../ClientConfig.js"
+import * as Dpop from "../Dpop.js"
 import type * as Content from "./cacheContent.js"
 import { generateKeyPair, toStored } from "./dpop.js"
 import { isProcessHolder, makeHolder } from "./dpopClient.js"

@@ -40,13 +40,18 @@ const part = (text: string | undefined): Record<string, unknown> | undefined => 
   if (Either.isLeft(bytes)) return undefined
   try {
     const value: unknown = JSON.parse(decoder.decode(bytes.right))
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? value as Record<string, unknown>
+      : undefined
   } catch {
     return undefined
   }
 }
 
-const algorithms: Record<string, { readonly key: EcKeyImportParams | Algorithm; readonly verify: EcdsaParams | Algorithm }> = {
+const algorithms: Record<
+  string,
+  { readonly key: EcKeyImportParams | Algorithm; readonly verify: EcdsaParams | Algorithm }
+> = {
   ES256: { key: { name: "ECDSA", namedCurve: "P-256" }, verify: { name: "ECDSA", hash: "SHA-256" } },
   EdDSA: { key: { name: "Ed25519" }, verify: { name: "Ed25519" } },
   Ed25519: { key: { name: "Ed25519" }, verify: { name: "Ed25519" } }
@@ -62,7 +67,9 @@ export const verify = (jwt: string, expected: Expected): Effect.Effect<Either.Ei
     if (parts.length !== 3) return Either.left("is not a JWS compact serialization")
     const header = part(parts[0])
     const claims = part(parts[1])
-    if (header === undefined || claims === undefined) return Either.left("has a header or payload that is not a JSON object")
+    if (header === undefined || claims === undefined) {
+      return Either.left("has a header or payload that is not a JSON object")
+    }
     // RFC 9449 §4.3 (4): typ is dpop+jwt
     if (header.typ !== "dpop+jwt") return Either.left("has no typ dpop+jwt")
     const alg = typeof header.alg === "string" ? algorithms[header.alg] : undefined
@@ -79,7 +86,12 @@ export const verify = (jwt: string, expected: Expected): Effect.Effect<Either.Ei
     const signature = Encoding.decodeBase64Url(parts[2]!)
     if (Either.isLeft(signature)) return Either.left("has a signature that is not base64url")
     const valid = yield* webCrypto(() =>
-      globalThis.crypto.subtle.verify(alg.verify, key, new Uint8Array(signature.right), encoder.encode(`${parts[0]}.${parts[1]}`))
+      globalThis.crypto.subtle.verify(
+        alg.verify,
+        key,
+        new Uint8Array(signature.right),
+        encoder.encode(`${parts[0]}.${parts[1]}`)
+      )
     )
     // RFC 9449 §4.3 (6): the signature verifies with the public key in the jwk header
     if (!valid) return Either.left("has a signature that does not verify with its jwk")
@@ -90,7 +102,9 @@ export const verify = (jwt: string, expected: Expected): Effect.Effect<Either.Ei
     if (typeof claims.iat !== "number" || Math.abs(claims.iat - expected.now) > (expected.leeway ?? 300)) {
       return Either.left("has an iat outside the acceptable window")
     }
-    if (expected.nonce !== undefined && claims.nonce !== expected.nonce) return Either.left("has not the server's nonce")
+    if (expected.nonce !== undefined && claims.nonce !== expected.nonce) {
+      return Either.left("has not the server's nonce")
+    }
     if (expected.accessToken !== undefined && claims.ath !== (yield* accessTokenHash(expected.accessToken))) {
       return Either.left("has an ath that is not the hash of the access token")
     }

@@ -20,11 +20,11 @@ import {
 import { DeviceSession, resumeTiming } from "../DeviceSession.js"
 import * as DeviceTokenRequest from "../DeviceTokenRequest.js"
 import * as PollSchedule from "../PollSchedule.js"
+import { sanitize } from "../ServerText.js"
 import type * as TokenResponse from "../TokenResponse.js"
 import { oauthFields } from "./errors.js"
-import { isUnavailable } from "./oauthCodes.js"
 import type { Answer } from "./oauthAnswer.js"
-import { sanitize } from "../ServerText.js"
+import { isUnavailable } from "./oauthCodes.js"
 import { clip } from "./text.js"
 import { fromWall, type Instant, monotonicMillis, toWall } from "./time.js"
 
@@ -74,7 +74,11 @@ export interface Ops {
     scopes: ReadonlyArray<string>,
     extraParams: Readonly<Record<string, string>> | undefined,
     tokenParams: Readonly<Record<string, string>>
-  ) => Effect.Effect<readonly [Polling, DeviceAuthorization.DeviceCode, Instant], DeviceFlowError, HttpClient.HttpClient>
+  ) => Effect.Effect<
+    readonly [Polling, DeviceAuthorization.DeviceCode, Instant],
+    DeviceFlowError,
+    HttpClient.HttpClient
+  >
 }
 
 /**
@@ -181,8 +185,7 @@ export const isFailed = (state: Polling | Failed): state is Failed => state._tag
  * 500 is still a denial.
  * @internal
  */
-export const retryable = (reply: Reply): boolean =>
-  reply._tag !== "ErrorBody" || retryableError(reply)
+export const retryable = (reply: Reply): boolean => reply._tag !== "ErrorBody" || retryableError(reply)
 
 const retryableError = (reply: ErrorBody): boolean =>
   reply.body.error === "temporarily_unavailable" || reply.body.error === "server_error" ||
@@ -281,22 +284,39 @@ const decide = (state: Polling, reply: Reply, at: Instant, policy: PollSchedule.
   if (protocol === undefined) {
     switch (reply._tag) {
       case "TransportError":
-        return wait({ _tag: "Failure", retryAfterMs }, { _tag: "Retrying", reason: said(reply.reason), status: undefined }, () => reply)
+        return wait({ _tag: "Failure", retryAfterMs }, {
+          _tag: "Retrying",
+          reason: said(reply.reason),
+          status: undefined
+        }, () => reply)
       case "Unavailable": {
         const reason = `the server answered HTTP ${reply.status}`
         // a bare 429 asks the same as slow_down
         return reply.status === 429
-          ? wait({ _tag: "RateLimited", retryAfterMs }, SLOWED_DOWN, () => new TransportError({ endpoint, status: 429, reason }))
+          ? wait(
+            { _tag: "RateLimited", retryAfterMs },
+            SLOWED_DOWN,
+            () => new TransportError({ endpoint, status: 429, reason })
+          )
           : wait(
             { _tag: "Failure", retryAfterMs },
             { _tag: "Retrying", reason, status: reply.status },
-            () => new TransportError({ endpoint, status: reply.status, reason: `${reason} ${policy.maxConsecutiveFailures} times in a row` })
+            () =>
+              new TransportError({
+                endpoint,
+                status: reply.status,
+                reason: `${reason} ${policy.maxConsecutiveFailures} times in a row`
+              })
           )
       }
       case "ErrorBody":
         // a 429 is rate limiting whatever word comes with it: it asks the same as slow_down
         if (reply.status === 429) {
-          return wait({ _tag: "RateLimited", retryAfterMs }, SLOWED_DOWN, () => new OAuthError(oauthFields(endpoint, reply.status, reply.body)))
+          return wait(
+            { _tag: "RateLimited", retryAfterMs },
+            SLOWED_DOWN,
+            () => new OAuthError(oauthFields(endpoint, reply.status, reply.body))
+          )
         }
         return wait(
           { _tag: "Failure", retryAfterMs },
@@ -358,7 +378,10 @@ export const deadlineError = (
     ...(decision.retryAfterMs === undefined ? {} : { retryAfterMs: decision.retryAfterMs })
   })
 
-const instant = (clock: Clock.Clock): Instant => ({ mono: monotonicMillis(clock), wall: clock.unsafeCurrentTimeMillis() })
+const instant = (clock: Clock.Clock): Instant => ({
+  mono: monotonicMillis(clock),
+  wall: clock.unsafeCurrentTimeMillis()
+})
 
 /**
  * Never early: the poll waits until the instant the schedule allowed, on the
@@ -369,13 +392,16 @@ const instant = (clock: Clock.Clock): Instant => ({ mono: monotonicMillis(clock)
  * answer), so a waiting flow holds one frame and its timer, nothing more.
  * @internal
  */
-const waitThen = <A, E, R>(clock: Clock.Clock, at: number, then: (now: number) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+const waitThen = <A, E, R>(
+  clock: Clock.Clock,
+  at: number,
+  then: (now: number) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> => {
   const now = monotonicMillis(clock)
   return now >= at
     ? then(now)
     : Effect.flatMap(clock.sleep(Duration.millis(at - now)), () => waitThen(clock, at, then))
 }
-
 
 /**
  * Wait for the state's next poll, send it (RFC 8628 §3.4) and say what
@@ -424,10 +450,13 @@ export const run = <R>(
 ): Effect.Effect<TokenResponse.AuthenticationResult, DeviceFlowError, HttpClient.HttpClient | R> => {
   const polled = listener?.polled
   if (from._tag === "Polling") return loop(flow, from, polled)
-  return Effect.flatMap(flow.ops.requestCode(flow, from.scopes, from.extraParams, from.tokenParams), ([state, code, at]) =>
-    listener === undefined
-      ? loop(flow, state, polled)
-      : Effect.zipRight(listener.issued(state, code, at), Effect.suspend(() => loop(flow, state, polled))))
+  return Effect.flatMap(
+    flow.ops.requestCode(flow, from.scopes, from.extraParams, from.tokenParams),
+    ([state, code, at]) =>
+      listener === undefined
+        ? loop(flow, state, polled)
+        : Effect.zipRight(listener.issued(state, code, at), Effect.suspend(() => loop(flow, state, polled)))
+  )
 }
 
 // Between polls a flow holds this frame, the step's and its timer's. A step measures its wait
@@ -476,12 +505,20 @@ export const requestCode = (
   scopes: ReadonlyArray<string>,
   extraParams: Readonly<Record<string, string>> | undefined,
   tokenParams: Readonly<Record<string, string>>
-): Effect.Effect<readonly [Polling, DeviceAuthorization.DeviceCode, Instant], DeviceFlowError, HttpClient.HttpClient> => {
+): Effect.Effect<
+  readonly [Polling, DeviceAuthorization.DeviceCode, Instant],
+  DeviceFlowError,
+  HttpClient.HttpClient
+> => {
   const { config, clock } = flow
   const endpoint = config.endpoints.deviceAuthorization
   const attempt = (
     n: number
-  ): Effect.Effect<readonly [Polling, DeviceAuthorization.DeviceCode, Instant], DeviceFlowError, HttpClient.HttpClient> =>
+  ): Effect.Effect<
+    readonly [Polling, DeviceAuthorization.DeviceCode, Instant],
+    DeviceFlowError,
+    HttpClient.HttpClient
+  > =>
     Effect.suspend(() => {
       // the code's life counts from the request (monotonic clock), as the server counts it
       const sentAt = monotonicMillis(clock)
@@ -493,19 +530,26 @@ export const requestCode = (
           : Effect.zipRight(clock.sleep(Duration.millis(wait)), attempt(n + 1))
       }
       // through the public pair: DeviceAuthorization.request, then DeviceAuthorization.process
-      return Effect.matchEffect(DeviceAuthorization.request(config, scopes, extraParams, { timeoutMs: flow.timeoutMs }), {
-        onFailure: (error) => (error._tag === "TransportError" ? again(error, Effect.fail(error)) : Effect.fail(error)),
-        onSuccess: (answer) => {
-          // the first poll's interval counts from the end of the answer, not from after its checks
-          const at = instant(clock)
-          const code = DeviceAuthorization.process(config, scopes, issuedAt, endpoint, answer)
-          if (Either.isLeft(code)) {
-            return answer._tag !== "Success" && retryable(answer) ? again(answer, Effect.fail(code.left)) : Effect.fail(code.left)
+      return Effect.matchEffect(
+        DeviceAuthorization.request(config, scopes, extraParams, { timeoutMs: flow.timeoutMs }),
+        {
+          onFailure: (
+            error
+          ) => (error._tag === "TransportError" ? again(error, Effect.fail(error)) : Effect.fail(error)),
+          onSuccess: (answer) => {
+            // the first poll's interval counts from the end of the answer, not from after its checks
+            const at = instant(clock)
+            const code = DeviceAuthorization.process(config, scopes, issuedAt, endpoint, answer)
+            if (Either.isLeft(code)) {
+              return answer._tag !== "Success" && retryable(answer)
+                ? again(answer, Effect.fail(code.left))
+                : Effect.fail(code.left)
+            }
+            const state = start(config, code.right, tokenParams, sentAt, at)
+            return isFailed(state) ? Effect.fail(state.error) : Effect.succeed([state, code.right, at] as const)
           }
-          const state = start(config, code.right, tokenParams, sentAt, at)
-          return isFailed(state) ? Effect.fail(state.error) : Effect.succeed([state, code.right, at] as const)
         }
-      })
+      )
     })
   return attempt(0)
 }

@@ -57,7 +57,9 @@ export const issuedFor = (
   const audiences = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : []
   // OpenID Connect Core §3.1.3.7 (3): "The ID Token MUST be rejected if the ID Token does not list the Client as a valid audience"
   if (!audiences.includes(expected.clientId)) {
-    return aud === undefined ? "has no \"aud\" claim" : "is for another client: its \"aud\" claim does not name this client id"
+    return aud === undefined
+      ? "has no \"aud\" claim"
+      : "is for another client: its \"aud\" claim does not name this client id"
   }
   if (expected.issuer === undefined) return undefined
   const tid = claims.tid
@@ -65,6 +67,8 @@ export const issuedFor = (
     ? typeof tid === "string" && /^[\w.-]+$/.test(tid) ? expected.issuer.replace("{tenantid}", tid) : undefined
     : expected.issuer
   // OpenID Connect Core §3.1.3.7 (2): the issuer "MUST exactly match the value of the iss (issuer) Claim"
-  if (issuer === undefined || claims.iss !== issuer) return "is from another issuer: its \"iss\" claim is not the configured issuer"
+  if (issuer === undefined || claims.iss !== issuer) {
+    return "is from another issuer: its \"iss\" claim is not the configured issuer"
+  }
   return undefined
 }

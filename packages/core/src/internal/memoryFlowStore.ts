@@ -99,14 +99,15 @@ export const make = (
       start,
       get: (id) => Effect.flatMap(find(id), (entry) => SubscriptionRef.get(entry.state)),
       watch: (id) =>
-        Stream.unwrap(Effect.map(find(id), (entry) =>
-          entry.state.changes.pipe(Stream.takeUntil(FlowStore.isFinal)))),
+        Stream.unwrap(Effect.map(find(id), (entry) => entry.state.changes.pipe(Stream.takeUntil(FlowStore.isFinal)))),
       cancel,
       pending: Effect.gen(function*() {
         const out: Array<FlowStore.PendingFlow> = []
         for (const entry of flows.values()) {
           const update = yield* SubscriptionRef.get(entry.state)
-          if (update._tag === "Pending") out.push({ id: update.id, userCode: update.userCode, expiresOn: update.expiresOn })
+          if (update._tag === "Pending") {
+            out.push({ id: update.id, userCode: update.userCode, expiresOn: update.expiresOn })
+          }
         }
         return out
       })

@@ -71,7 +71,6 @@ export const tryLater = (
     ...(retryAfterMs === undefined ? {} : { retryAfterMs })
   })
 
-
 /**
  * The error of an answer that is not a success (RFC 6749 §5.2 error, or a
  * server that cannot answer now), for a request with nothing more to decide.
@@ -81,7 +80,9 @@ export const failureOf = (
   endpoint: string,
   answer: Exclude<Answer, { readonly _tag: "Success" }>
 ): OAuthError | TransportError =>
-  answer._tag === "ErrorBody" ? toOAuthError(endpoint, answer.status, answer.body) : tryLater(endpoint, answer.status, answer.retryAfterMs)
+  answer._tag === "ErrorBody"
+    ? toOAuthError(endpoint, answer.status, answer.body)
+    : tryLater(endpoint, answer.status, answer.retryAfterMs)
 
 /** @internal */
 export const NO_SECRETS = (): ReadonlyArray<string> => []
@@ -103,7 +104,9 @@ export const classify = (
       new InvalidResponse({
         endpoint,
         status,
-        reason: `is a redirect to ${originOf(headers.location ?? "(no location)")}, which is not followed: OAuth endpoints must answer directly`
+        reason: `is a redirect to ${
+          originOf(headers.location ?? "(no location)")
+        }, which is not followed: OAuth endpoints must answer directly`
       })
     )
   }
@@ -115,8 +118,10 @@ export const classify = (
     // cannot turn "in 20 s" into a month's wait or none.
     const serverNow = Date.parse(headers.date ?? "")
     return Number.isNaN(serverNow)
-      ? Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        answerOf(endpoint, status, headers, wire, parsed, parseRetryAfter(retryAfterHeader, now), secrets))
+      ? Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now) => answerOf(endpoint, status, headers, wire, parsed, parseRetryAfter(retryAfterHeader, now), secrets)
+      )
       : answerOf(endpoint, status, headers, wire, parsed, parseRetryAfter(retryAfterHeader, serverNow), secrets)
   })
 }
@@ -133,7 +138,9 @@ const answerOf = (
   if (Either.isRight(parsed)) {
     const body = normaliseAnswer(wire, parsed.right, status, (name) => headers[name])
     const errorBody = asErrorBody(body)
-    if (errorBody !== undefined) return Effect.succeed({ _tag: "ErrorBody", status, body: scrubBody(errorBody, secrets()), retryAfterMs })
+    if (errorBody !== undefined) {
+      return Effect.succeed({ _tag: "ErrorBody", status, body: scrubBody(errorBody, secrets()), retryAfterMs })
+    }
     if (status >= 200 && status < 300) return Effect.succeed({ _tag: "Success", status, body })
   }
   // Gateways and rate limiters answer with HTML or nothing: the status is what counts.
@@ -254,7 +261,9 @@ export const parseObject = (text: string, contentType: string): Either.Either<Re
       return Either.left("is not valid JSON (truncated or malformed)")
     }
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      return Either.left(`is JSON ${value === null ? "null" : Array.isArray(value) ? "array" : typeof value}, not an object`)
+      return Either.left(
+        `is JSON ${value === null ? "null" : Array.isArray(value) ? "array" : typeof value}, not an object`
+      )
     }
     return Either.right(value as Record<string, unknown>)
   }

@@ -15,10 +15,10 @@ import * as TestClock from "effect/TestClock"
 import { failure } from "../../test/virtual.js"
 import type { InvalidResponse } from "../DeviceFlowError.js"
 import * as RequestLimits from "../RequestLimits.js"
+import { MAX_BODY_BYTES } from "../RequestLimits.js"
 import * as TestKit from "../TestKit.js"
 import { type Answer, asErrorBody, classify, parseObject } from "./oauthAnswer.js"
 import { postForm } from "./oauthHttp.js"
-import { MAX_BODY_BYTES } from "../RequestLimits.js"
 import { parseRetryAfter } from "./retryAfter.js"
 
 const ENDPOINT = TestKit.TOKEN_ENDPOINT
@@ -66,13 +66,15 @@ describe("classify: an OAuth error is recognised by its body, whatever the statu
       assert.strictEqual(answer.body.error, "authorization_pending")
     }))
 
-  for (const [status, error] of [
-    [400, "authorization_pending"],
-    [401, "invalid_client"],
-    [403, "slow_down"], // Google, Auth0
-    [428, "authorization_pending"], // Google
-    [429, "slow_down"] // Auth0
-  ] as const) {
+  for (
+    const [status, error] of [
+      [400, "authorization_pending"],
+      [401, "invalid_client"],
+      [403, "slow_down"], // Google, Auth0
+      [428, "authorization_pending"], // Google
+      [429, "slow_down"] // Auth0
+    ] as const
+  ) {
     it.effect(`HTTP ${status} with an OAuth JSON body is the error ${error}`, () =>
       Effect.gen(function*() {
         const answer = errorBodyOf(yield* classified(jsonResponse({ error, error_description: "d" }, status)))
@@ -83,7 +85,9 @@ describe("classify: an OAuth error is recognised by its body, whatever the statu
 
   it.effect("HTTP 200 without an error field is a success, with the body as sent", () =>
     Effect.gen(function*() {
-      const answer = answerOf(yield* classified(jsonResponse({ access_token: "a", token_type: "Bearer", expires_in: 60 })))
+      const answer = answerOf(
+        yield* classified(jsonResponse({ access_token: "a", token_type: "Bearer", expires_in: 60 }))
+      )
       assert.deepStrictEqual(answer, {
         _tag: "Success",
         status: 200,
@@ -93,9 +97,11 @@ describe("classify: an OAuth error is recognised by its body, whatever the statu
 
   it.effect("a form-encoded success is understood", () =>
     Effect.gen(function*() {
-      const answer = answerOf(yield* classified(response("access_token=a%2Bb&token_type=bearer&scope=repo%2Cgist", {
-        headers: { "content-type": "application/x-www-form-urlencoded" }
-      })))
+      const answer = answerOf(
+        yield* classified(response("access_token=a%2Bb&token_type=bearer&scope=repo%2Cgist", {
+          headers: { "content-type": "application/x-www-form-urlencoded" }
+        }))
+      )
       assert.deepStrictEqual(answer, {
         _tag: "Success",
         status: 200,
@@ -105,10 +111,12 @@ describe("classify: an OAuth error is recognised by its body, whatever the statu
 
   it.effect("a form-encoded error is understood (GitHub without Accept: application/json)", () =>
     Effect.gen(function*() {
-      const answer = errorBodyOf(yield* classified(response(
-        "error=authorization_pending&error_description=The+authorization+request+is+still+pending.",
-        { headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8" } }
-      )))
+      const answer = errorBodyOf(
+        yield* classified(response(
+          "error=authorization_pending&error_description=The+authorization+request+is+still+pending.",
+          { headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8" } }
+        ))
+      )
       assert.deepStrictEqual(answer.body, {
         error: "authorization_pending",
         error_description: "The authorization request is still pending."
@@ -117,7 +125,9 @@ describe("classify: an OAuth error is recognised by its body, whatever the statu
 
   it.effect("JSON mislabelled as text/plain is understood", () =>
     Effect.gen(function*() {
-      const success = answerOf(yield* classified(response("{\"access_token\":\"a\"}", { headers: { "content-type": "text/plain" } })))
+      const success = answerOf(
+        yield* classified(response("{\"access_token\":\"a\"}", { headers: { "content-type": "text/plain" } }))
+      )
       assert.strictEqual(success._tag, "Success")
       const error = errorBodyOf(yield* classified(response("{\"error\":\"slow_down\"}", { status: 400 })))
       assert.strictEqual(error.body.error, "slow_down")
@@ -125,15 +135,17 @@ describe("classify: an OAuth error is recognised by its body, whatever the statu
 
   it.effect("Entra's error_codes, trace_id and correlation_id are kept", () =>
     Effect.gen(function*() {
-      const answer = errorBodyOf(yield* classified(jsonResponse({
-        error: "authorization_pending",
-        error_description: "AADSTS70016: OAuth 2.0 device flow error. Authorization is pending.",
-        error_codes: [70016],
-        timestamp: "2024-01-01 00:00:00Z",
-        trace_id: "t-1",
-        correlation_id: "c-1",
-        error_uri: "https://login.microsoftonline.com/error?code=70016"
-      }, 400)))
+      const answer = errorBodyOf(
+        yield* classified(jsonResponse({
+          error: "authorization_pending",
+          error_description: "AADSTS70016: OAuth 2.0 device flow error. Authorization is pending.",
+          error_codes: [70016],
+          timestamp: "2024-01-01 00:00:00Z",
+          trace_id: "t-1",
+          correlation_id: "c-1",
+          error_uri: "https://login.microsoftonline.com/error?code=70016"
+        }, 400))
+      )
       assert.deepStrictEqual(answer.body, {
         error: "authorization_pending",
         error_description: "AADSTS70016: OAuth 2.0 device flow error. Authorization is pending.",
@@ -146,15 +158,17 @@ describe("classify: an OAuth error is recognised by its body, whatever the statu
 
   it.effect("optional fields of the wrong type are dropped without hiding the error code", () =>
     Effect.gen(function*() {
-      const answer = errorBodyOf(yield* classified(jsonResponse({
-        error: "invalid_grant",
-        error_description: 42,
-        error_uri: { href: "x" },
-        trace_id: 1,
-        correlation_id: null,
-        error_codes: "70000",
-        interval: "soon"
-      }, 400)))
+      const answer = errorBodyOf(
+        yield* classified(jsonResponse({
+          error: "invalid_grant",
+          error_description: 42,
+          error_uri: { href: "x" },
+          trace_id: 1,
+          correlation_id: null,
+          error_codes: "70000",
+          interval: "soon"
+        }, 400))
+      )
       assert.deepStrictEqual(answer.body, { error: "invalid_grant" })
     }))
 
@@ -162,9 +176,11 @@ describe("classify: an OAuth error is recognised by its body, whatever the statu
     Effect.gen(function*() {
       const asNumber = errorBodyOf(yield* classified(jsonResponse({ error: "slow_down", interval: 10 })))
       assert.strictEqual(asNumber.body.intervalMs, 10_000)
-      const asString = errorBodyOf(yield* classified(
-        response("error=slow_down&interval=15", { headers: { "content-type": "application/x-www-form-urlencoded" } })
-      ))
+      const asString = errorBodyOf(
+        yield* classified(
+          response("error=slow_down&interval=15", { headers: { "content-type": "application/x-www-form-urlencoded" } })
+        )
+      )
       assert.strictEqual(asString.body.intervalMs, 15_000)
     }))
 
@@ -176,13 +192,15 @@ describe("classify: an OAuth error is recognised by its body, whatever the statu
 })
 
 describe("classify: a server that cannot answer now is Unavailable", () => {
-  for (const [status, body, contentType] of [
-    [429, "Too Many Requests", "text/plain"],
-    [500, "", "text/plain"],
-    [502, "<html><body>Bad Gateway</body></html>", "text/html"],
-    [503, "{\"message\":\"overloaded\"}", "application/json"],
-    [504, "upstream timed out", "text/plain"]
-  ] as const) {
+  for (
+    const [status, body, contentType] of [
+      [429, "Too Many Requests", "text/plain"],
+      [500, "", "text/plain"],
+      [502, "<html><body>Bad Gateway</body></html>", "text/html"],
+      [503, "{\"message\":\"overloaded\"}", "application/json"],
+      [504, "upstream timed out", "text/plain"]
+    ] as const
+  ) {
     it.effect(`HTTP ${status} without an OAuth body (${contentType}${body === "" ? ", empty" : ""})`, () =>
       Effect.gen(function*() {
         const answer = answerOf(yield* classified(response(body, { status, headers: { "content-type": contentType } })))
@@ -192,9 +210,14 @@ describe("classify: a server that cannot answer now is Unavailable", () => {
 
   it.effect("HTTP 503 with an HTML page over the size limit is still only Unavailable", () =>
     Effect.gen(function*() {
-      const answer = answerOf(yield* classified(
-        response(`<html>${"x".repeat(MAX_BODY_BYTES)}</html>`, { status: 503, headers: { "content-type": "text/html" } })
-      ))
+      const answer = answerOf(
+        yield* classified(
+          response(`<html>${"x".repeat(MAX_BODY_BYTES)}</html>`, {
+            status: 503,
+            headers: { "content-type": "text/html" }
+          })
+        )
+      )
       assert.strictEqual(answer._tag, "Unavailable")
     }))
 
@@ -221,9 +244,14 @@ describe("classify: anything else is an InvalidResponse", () => {
   for (const status of [400, 401, 403, 404, 405]) {
     it.effect(`HTTP ${status} with an HTML page`, () =>
       Effect.gen(function*() {
-        const error = invalidResponse(yield* classified(
-          response("<!DOCTYPE html><html><body>Not here</body></html>", { status, headers: { "content-type": "text/html" } })
-        ))
+        const error = invalidResponse(
+          yield* classified(
+            response("<!DOCTYPE html><html><body>Not here</body></html>", {
+              status,
+              headers: { "content-type": "text/html" }
+            })
+          )
+        )
         assert.strictEqual(error.status, status)
         assert.strictEqual(error.endpoint, ENDPOINT)
         assert.include(error.reason, "HTML")
@@ -246,9 +274,13 @@ describe("classify: anything else is an InvalidResponse", () => {
 
   it.effect("HTTP 200 with an HTML page", () =>
     Effect.gen(function*() {
-      const error = invalidResponse(yield* classified(
-        response("<html><head><title>Sign in</title></head></html>", { headers: { "content-type": "text/html; charset=utf-8" } })
-      ))
+      const error = invalidResponse(
+        yield* classified(
+          response("<html><head><title>Sign in</title></head></html>", {
+            headers: { "content-type": "text/html; charset=utf-8" }
+          })
+        )
+      )
       assert.include(error.reason, "HTML")
     }))
 
@@ -257,7 +289,9 @@ describe("classify: anything else is an InvalidResponse", () => {
       const body = JSON.stringify({ access_token: "a", padding: "x".repeat(MAX_BODY_BYTES) })
       const streamed = invalidResponse(yield* classified(response(body)))
       assert.include(streamed.reason, `${MAX_BODY_BYTES}-byte limit`)
-      const declared = invalidResponse(yield* classified(response(body, { headers: { "content-length": String(body.length) } })))
+      const declared = invalidResponse(
+        yield* classified(response(body, { headers: { "content-length": String(body.length) } }))
+      )
       assert.include(declared.reason, `${body.length} bytes`)
     }))
 
@@ -285,10 +319,12 @@ describe("classify: anything else is an InvalidResponse", () => {
   for (const status of [301, 302, 303, 307, 308]) {
     it.effect(`HTTP ${status} names the redirect target's origin and path, never its query`, () =>
       Effect.gen(function*() {
-        const error = invalidResponse(yield* classified(response("", {
-          status,
-          headers: { location: "https://login.example.com/common/oauth2/token?code=SECRET-IN-QUERY" }
-        })))
+        const error = invalidResponse(
+          yield* classified(response("", {
+            status,
+            headers: { location: "https://login.example.com/common/oauth2/token?code=SECRET-IN-QUERY" }
+          }))
+        )
         assert.strictEqual(error.status, status)
         assert.include(error.reason, "redirect to https://login.example.com/common/oauth2/token")
         assert.notInclude(error.message, "SECRET-IN-QUERY")
@@ -299,15 +335,19 @@ describe("classify: anything else is an InvalidResponse", () => {
     Effect.gen(function*() {
       const missing = invalidResponse(yield* classified(response("", { status: 302 })))
       assert.include(missing.reason, "redirect")
-      const relative = invalidResponse(yield* classified(response("", { status: 302, headers: { location: "/login" } })))
+      const relative = invalidResponse(
+        yield* classified(response("", { status: 302, headers: { location: "/login" } }))
+      )
       assert.include(relative.reason, "\"/login\"")
     }))
 
   it.effect("a redirect is refused even when its body looks like a success", () =>
     Effect.gen(function*() {
-      const error = invalidResponse(yield* classified(jsonResponse({ access_token: "a", token_type: "Bearer" }, 302, {
-        location: "https://elsewhere.example/token"
-      })))
+      const error = invalidResponse(
+        yield* classified(jsonResponse({ access_token: "a", token_type: "Bearer" }, 302, {
+          location: "https://elsewhere.example/token"
+        }))
+      )
       assert.include(error.reason, "https://elsewhere.example")
     }))
 })
@@ -326,8 +366,14 @@ describe("parseObject: JSON or form-encoded, whatever the content type claims", 
   })
 
   it("a form body is read with or without its content type", () => {
-    assert.deepStrictEqual(parseObject("a=1&b=x+y", "application/x-www-form-urlencoded"), Either.right({ a: "1", b: "x y" }))
-    assert.deepStrictEqual(parseObject("error=slow_down&interval=10", "text/plain"), Either.right({ error: "slow_down", interval: "10" }))
+    assert.deepStrictEqual(
+      parseObject("a=1&b=x+y", "application/x-www-form-urlencoded"),
+      Either.right({ a: "1", b: "x y" })
+    )
+    assert.deepStrictEqual(
+      parseObject("error=slow_down&interval=10", "text/plain"),
+      Either.right({ error: "slow_down", interval: "10" })
+    )
   })
 
   it("JSON that is not an object is refused, naming what it is", () => {
@@ -371,7 +417,10 @@ describe("asErrorBody: RFC 6749 §5.2 error bodies", () => {
   })
 
   it("error_codes are kept as numbers; numeric strings are converted, the rest dropped", () => {
-    assert.deepStrictEqual(asErrorBody({ error: "x", error_codes: [50059, "90133", "abc"] })?.error_codes, [50059, 90133])
+    assert.deepStrictEqual(asErrorBody({ error: "x", error_codes: [50059, "90133", "abc"] })?.error_codes, [
+      50059,
+      90133
+    ])
   })
 
   it("an interval that is not a positive number is dropped; a huge one is kept for PollSchedule to cap", () => {
@@ -392,8 +441,18 @@ describe("asErrorBody: RFC 6749 §5.2 error bodies", () => {
   })
 
   it("error_uri is carried as its href, and dropped when it holds a control or is no http(s) URL", () => {
-    assert.strictEqual(asErrorBody({ error: "x", error_uri: "HTTPS://IdP.example/errors?c=1" })?.error_uri, "https://idp.example/errors?c=1")
-    for (const error_uri of ["https://idp.example/\x1b[2Kerrors", "https://idp.example/err\nors", "javascript:alert(1)", "see the docs"]) {
+    assert.strictEqual(
+      asErrorBody({ error: "x", error_uri: "HTTPS://IdP.example/errors?c=1" })?.error_uri,
+      "https://idp.example/errors?c=1"
+    )
+    for (
+      const error_uri of [
+        "https://idp.example/\x1b[2Kerrors",
+        "https://idp.example/err\nors",
+        "javascript:alert(1)",
+        "see the docs"
+      ]
+    ) {
       const body = asErrorBody({ error: "x", error_uri })
       assert.strictEqual(body?.error, "x")
       assert.isUndefined(body?.error_uri, JSON.stringify(error_uri))
@@ -401,8 +460,18 @@ describe("asErrorBody: RFC 6749 §5.2 error bodies", () => {
   })
 
   it("the error code, ids and suberror lose their controls too", () => {
-    const body = asErrorBody({ error: "invalid_grant\u009b2K", trace_id: "t\x1b[1m1", correlation_id: "c\u007f1", suberror: "basic\x1b]8;;https://e/\x07action" })
-    assert.deepStrictEqual(body, { error: "invalid_grant 2K", trace_id: "t1", correlation_id: "c 1", suberror: "basicaction" })
+    const body = asErrorBody({
+      error: "invalid_grant\u009b2K",
+      trace_id: "t\x1b[1m1",
+      correlation_id: "c\u007f1",
+      suberror: "basic\x1b]8;;https://e/\x07action"
+    })
+    assert.deepStrictEqual(body, {
+      error: "invalid_grant 2K",
+      trace_id: "t1",
+      correlation_id: "c 1",
+      suberror: "basicaction"
+    })
   })
 })
 
@@ -509,7 +578,9 @@ describe("postForm: the request and its answer through the fake server", () => {
 
   it.effect("HTTP 429 without an OAuth body comes back Unavailable with its Retry-After", () =>
     Effect.gen(function*() {
-      const { exit } = yield* post(TestKit.text("slow down", "text/plain", { status: 429, headers: { "retry-after": "42" } }))
+      const { exit } = yield* post(
+        TestKit.text("slow down", "text/plain", { status: 429, headers: { "retry-after": "42" } })
+      )
       const answer = answerOf(exit)
       assert.strictEqual(answer._tag, "Unavailable")
       if (answer._tag !== "Unavailable") return
@@ -526,7 +597,9 @@ describe("postForm: the request and its answer through the fake server", () => {
 
   it.effect("a 302 is an InvalidResponse, not followed", () =>
     Effect.gen(function*() {
-      const { exit } = yield* post(TestKit.text("", "text/plain", { status: 302, headers: { location: "https://evil.example/x" } }))
+      const { exit } = yield* post(
+        TestKit.text("", "text/plain", { status: 302, headers: { location: "https://evil.example/x" } })
+      )
       const error = failure(exit)
       assert.strictEqual(error._tag, "InvalidResponse")
       assert.include(error.message, "https://evil.example")
@@ -540,7 +613,9 @@ describe("one deadline and one body limit per request (RequestLimits)", () => {
   // HttpClient.make hands its function a copy of the request carrying trace headers.)
   const silent = (seen: Array<RequestLimits.RequestLimits | undefined>) =>
     HttpClient.makeWith(
-      (effect) => Effect.flatMap(effect, (request) => Effect.zipRight(Effect.sync(() => seen.push(RequestLimits.get(request))), Effect.never)),
+      (effect) =>
+        Effect.flatMap(effect, (request) =>
+          Effect.zipRight(Effect.sync(() => seen.push(RequestLimits.get(request))), Effect.never)),
       Effect.succeed as HttpClient.HttpClient.Preprocess<never, never>
     )
 
@@ -548,7 +623,13 @@ describe("one deadline and one body limit per request (RequestLimits)", () => {
     Effect.gen(function*() {
       const seen: Array<RequestLimits.RequestLimits | undefined> = []
       const fiber = yield* Effect.fork(
-        postForm(ENDPOINT, { grant_type: "g" }, { clientId: "c", clientSecret: undefined, method: "none" }, "oauth", 5_000).pipe(
+        postForm(
+          ENDPOINT,
+          { grant_type: "g" },
+          { clientId: "c", clientSecret: undefined, method: "none" },
+          "oauth",
+          5_000
+        ).pipe(
           Effect.provideService(HttpClient.HttpClient, RequestLimits.enforcing(silent(seen)))
         )
       )
@@ -563,7 +644,13 @@ describe("one deadline and one body limit per request (RequestLimits)", () => {
     Effect.gen(function*() {
       const seen: Array<RequestLimits.RequestLimits | undefined> = []
       const fiber = yield* Effect.fork(
-        postForm(ENDPOINT, { grant_type: "g" }, { clientId: "c", clientSecret: undefined, method: "none" }, "oauth", 5_000).pipe(
+        postForm(
+          ENDPOINT,
+          { grant_type: "g" },
+          { clientId: "c", clientSecret: undefined, method: "none" },
+          "oauth",
+          5_000
+        ).pipe(
           Effect.provideService(HttpClient.HttpClient, silent(seen))
         )
       )

@@ -38,7 +38,8 @@ export const postForm = (
 ): Effect.Effect<Answer, TransportError | InvalidResponse, HttpClient.HttpClient> =>
   Effect.suspend(() => {
     const { request, secrets } = formRequest(endpoint, params, auth, wire)
-    return send(endpoint, request, timeoutMs, (response, enforced) => classify(endpoint, response, wire, enforced, secrets), secrets)
+    return send(endpoint, request, timeoutMs, (response, enforced) =>
+      classify(endpoint, response, wire, enforced, secrets), secrets)
   })
 
 /**
@@ -74,28 +75,39 @@ export const getJson = (
   TransportError | InvalidResponse,
   HttpClient.HttpClient
 > =>
-  send(url, HttpClientRequest.get(url, { headers: { accept: "application/json" } }), timeoutMs, (response, enforced) =>
-    Effect.gen(function*() {
-      const status = response.status
-      if (status === 404 || status === 410) return { _tag: "Missing", reason: `HTTP ${status}` } as const
-      if (status >= 300 && status < 400) {
-        const location = Option.getOrElse(Headers.get(response.headers, "location"), () => "(no location)")
-        return yield* new InvalidResponse({
-          endpoint: url,
-          status,
-          reason: `is a redirect to ${originOf(location)}, which is not followed: metadata must be served at the issuer`
-        })
-      }
-      if (status === 429 || status >= 500) {
-        return yield* tryLater(url, status)
-      }
-      if (status < 200 || status >= 300) {
-        return yield* new InvalidResponse({ endpoint: url, status, reason: "is not a metadata document (unexpected status)" })
-      }
-      const contentType = Option.getOrElse(Headers.get(response.headers, "content-type"), () => "")
-      if (contentType.toLowerCase().includes("html")) return { _tag: "Missing", reason: "an HTML page" } as const
-      return { _tag: "Found", body: yield* readObject(url, response, enforced) } as const
-    }))
+  send(
+    url,
+    HttpClientRequest.get(url, { headers: { accept: "application/json" } }),
+    timeoutMs,
+    (response, enforced) =>
+      Effect.gen(function*() {
+        const status = response.status
+        if (status === 404 || status === 410) return { _tag: "Missing", reason: `HTTP ${status}` } as const
+        if (status >= 300 && status < 400) {
+          const location = Option.getOrElse(Headers.get(response.headers, "location"), () => "(no location)")
+          return yield* new InvalidResponse({
+            endpoint: url,
+            status,
+            reason: `is a redirect to ${
+              originOf(location)
+            }, which is not followed: metadata must be served at the issuer`
+          })
+        }
+        if (status === 429 || status >= 500) {
+          return yield* tryLater(url, status)
+        }
+        if (status < 200 || status >= 300) {
+          return yield* new InvalidResponse({
+            endpoint: url,
+            status,
+            reason: "is not a metadata document (unexpected status)"
+          })
+        }
+        const contentType = Option.getOrElse(Headers.get(response.headers, "content-type"), () => "")
+        if (contentType.toLowerCase().includes("html")) return { _tag: "Missing", reason: "an HTML page" } as const
+        return { _tag: "Found", body: yield* readObject(url, response, enforced) } as const
+      })
+  )
 
 /**
  * Send one request and read its answer with `read`, within one deadline
@@ -109,7 +121,10 @@ export const send = <A>(
   endpoint: string,
   request: HttpClientRequest.HttpClientRequest,
   timeoutMs: number,
-  read: (response: HttpClientResponse.HttpClientResponse, enforced: boolean) => Effect.Effect<A, TransportError | InvalidResponse>,
+  read: (
+    response: HttpClientResponse.HttpClientResponse,
+    enforced: boolean
+  ) => Effect.Effect<A, TransportError | InvalidResponse>,
   secrets: () => ReadonlyArray<string> = NO_SECRETS
 ): Effect.Effect<A, TransportError | InvalidResponse, HttpClient.HttpClient> =>
   Effect.flatMap(HttpClient.HttpClient, (client) =>
@@ -122,16 +137,20 @@ export const send = <A>(
         // devflow's own transport gets the limits on the request, and times, counts and traces itself
         if (enforced) RequestLimits.set(request, { timeoutMs, maxBodyBytes: MAX_BODY_BYTES })
         const answer = Effect.mapError(
-          Effect.flatMap(Effect.mapError(client.execute(request), (error) => toTransportError(endpoint, error)), (response) => {
-            onResponse(response)
-            return read(response, enforced)
-          }),
+          Effect.flatMap(
+            Effect.mapError(client.execute(request), (error) => toTransportError(endpoint, error)),
+            (response) => {
+              onResponse(response)
+              return read(response, enforced)
+            }
+          ),
           (error) => scrubFailure(error, secrets())
         )
         if (enforced) return answer
         return Effect.timeoutFail(answer, {
           duration: Duration.millis(timeoutMs),
-          onTimeout: () => new TransportError({ endpoint, reason: `no answer within ${Duration.format(Duration.millis(timeoutMs))}` })
+          onTimeout: () =>
+            new TransportError({ endpoint, reason: `no answer within ${Duration.format(Duration.millis(timeoutMs))}` })
         })
       }
       // Effect's default tracer keeps spans nobody reads: the HTTP client makes none then (docs/benchmarks.md).
@@ -143,7 +162,8 @@ export const send = <A>(
       // transport's raw error (which may echo the request's secrets) and every response header.
       return Telemetry.httpClientSpan(
         request,
-        (traced, onResponse) => Effect.locally(exchange(traced, onResponse), HttpClient.currentTracerDisabledWhen, always)
+        (traced, onResponse) =>
+          Effect.locally(exchange(traced, onResponse), HttpClient.currentTracerDisabledWhen, always)
       )
     }))
 

@@ -22,7 +22,11 @@ export interface ClientAuth {
  * @internal
  */
 export const clientAuthOf = (
-  config: { readonly clientId: string; readonly clientSecret: Redacted.Redacted<string> | undefined; readonly clientAuthMethod: ClientAuth["method"] }
+  config: {
+    readonly clientId: string
+    readonly clientSecret: Redacted.Redacted<string> | undefined
+    readonly clientAuthMethod: ClientAuth["method"]
+  }
 ): ClientAuth => ({ clientId: config.clientId, clientSecret: config.clientSecret, method: config.clientAuthMethod })
 
 /**

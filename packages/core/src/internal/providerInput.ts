@@ -78,7 +78,15 @@ export const fill = (
 }
 
 // Inputs also come from untyped sources (flags, files, environment): every text input must be a string.
-const textFields: ReadonlyArray<InputField> = ["clientId", "authority", "tenant", "audience", "issuer", "region", "startUrl"]
+const textFields: ReadonlyArray<InputField> = [
+  "clientId",
+  "authority",
+  "tenant",
+  "audience",
+  "issuer",
+  "region",
+  "startUrl"
+]
 
 const checkInputs = (provider: Provider, input: ProviderInput) =>
   Effect.gen(function*() {
@@ -101,27 +109,41 @@ const checkInputs = (provider: Provider, input: ProviderInput) =>
       if (typeof requirement === "string") {
         if (!given(record[requirement])) {
           const why = provider.requiresWhy[requirement]
-          return yield* invalid(requirement, `is required by the ${provider.id} preset${why === undefined ? "" : `: ${why}`}`)
+          return yield* invalid(
+            requirement,
+            `is required by the ${provider.id} preset${why === undefined ? "" : `: ${why}`}`
+          )
         }
       } else if (!requirement.anyOf.some((field) => given(record[field]))) {
         const [first, ...rest] = requirement.anyOf
         const why = provider.requiresWhy[first!]
-        return yield* invalid(first!, `(or ${rest.join(" or ")}) is required by the ${provider.id} preset${why === undefined ? "" : `: ${why}`}`)
+        return yield* invalid(
+          first!,
+          `(or ${rest.join(" or ")}) is required by the ${provider.id} preset${why === undefined ? "" : `: ${why}`}`
+        )
       }
     }
     const authority = text(input.authority)
     const issuer = text(input.issuer)
-    if (authority !== undefined && issuer !== undefined && authority.replace(/\/+$/, "") !== issuer.replace(/\/+$/, "")) {
+    if (
+      authority !== undefined && issuer !== undefined && authority.replace(/\/+$/, "") !== issuer.replace(/\/+$/, "")
+    ) {
       return yield* invalid("issuer", `(${issuer}) disagrees with authority (${authority}): give one of them`)
     }
     if (provider.authority._tag === "Base" && provider.defaults.authority?.includes("{tenant}")) {
       if (authority !== undefined && given(input.tenant)) {
-        return yield* invalid("tenant", "and authority are alternatives: give the tenant, or the whole base address as authority")
+        return yield* invalid(
+          "tenant",
+          "and authority are alternatives: give the tenant, or the whole base address as authority"
+        )
       }
       const tenant = text(input.tenant)
       if (tenant !== undefined) {
         if (!isTenantName(hostTenant(tenant))) {
-          return yield* invalid("tenant", `${JSON.stringify(tenant.slice(0, 100))} is not a tenant name (letters, digits and hyphens)`)
+          return yield* invalid(
+            "tenant",
+            `${JSON.stringify(tenant.slice(0, 100))} is not a tenant name (letters, digits and hyphens)`
+          )
         }
       }
     }
@@ -149,9 +171,9 @@ const resolveBase = (provider: Provider, input: ProviderInput) =>
         if (rule.pathPattern !== undefined && !new RegExp(rule.pathPattern).test(url.pathname)) {
           return yield* invalid(
             field,
-            `must be the ${provider.title} issuer${rule.example === undefined ? "" : `, e.g. ${rule.example}`} (its path ${
-              JSON.stringify(url.pathname || "/")
-            } does not match)`
+            `must be the ${provider.title} issuer${
+              rule.example === undefined ? "" : `, e.g. ${rule.example}`
+            } (its path ${JSON.stringify(url.pathname || "/")} does not match)`
           )
         }
         return Authority.toString(url)
@@ -163,7 +185,10 @@ const resolveBase = (provider: Provider, input: ProviderInput) =>
         if (template === undefined) return yield* invalid("authority", `is required by the ${provider.id} preset`)
         const filled = fill(template, placeholders(input))
         if ("missing" in filled) {
-          return yield* invalid(filled.missing, `is required by the ${provider.id} preset (or give the base address as authority)`)
+          return yield* invalid(
+            filled.missing,
+            `is required by the ${provider.id} preset (or give the base address as authority)`
+          )
         }
         return Authority.toString(yield* Authority.parse("authority", filled.value))
       }
@@ -181,7 +206,10 @@ export const resolve = (
 > =>
   Effect.gen(function*() {
     if (typeof id !== "string" || !Object.hasOwn(presets, id)) {
-      return yield* invalid("provider", `${JSON.stringify(String(id).slice(0, 50))} is not one of ${Object.keys(presets).join(", ")}`)
+      return yield* invalid(
+        "provider",
+        `${JSON.stringify(String(id).slice(0, 50))} is not one of ${Object.keys(presets).join(", ")}`
+      )
     }
     const provider = presets[id]
     // Everything is checked before the first request.
@@ -248,7 +276,11 @@ export const resolve = (
       deviceAuthorizationParams.start_url,
       endpoints.token
     )
-    return yield* ClientConfig.make({ ...configInput, clientId: registered.clientId, clientSecret: registered.clientSecret })
+    return yield* ClientConfig.make({
+      ...configInput,
+      clientId: registered.clientId,
+      clientSecret: registered.clientSecret
+    })
   })
 
 // The issuer an id_token must name (OpenID Connect Core §3.1.3.7), where the preset's address says it:

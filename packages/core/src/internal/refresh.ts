@@ -6,11 +6,11 @@ import * as Redacted from "effect/Redacted"
 import type { ClientConfig } from "../ClientConfig.js"
 import { DpopProofRejected, type InvalidResponse, OAuthError, TransportError } from "../DeviceFlowError.js"
 import * as TokenResponse from "../TokenResponse.js"
+import { postToken } from "./dpopGrant.js"
 import { oauthFields } from "./errors.js"
 import { InteractionRequired, type InteractionRequiredReason } from "./interaction.js"
-import { isUnavailable } from "./oauthCodes.js"
-import { postToken } from "./dpopGrant.js"
 import { type OAuthErrorBody, tryLater } from "./oauthAnswer.js"
+import { isUnavailable } from "./oauthCodes.js"
 import { failureOutcome, hostOf, traced } from "./telemetry.js"
 
 // Entra codes that mean "the user must do something in a browser" (MFA,
@@ -93,13 +93,24 @@ export const refresh = (
     const answer = yield* postToken(config, endpoint, params, Duration.toMillis(timeout))
     switch (answer._tag) {
       case "Success":
-        return yield* TokenResponse.process({ endpoint, status: answer.status }, answer.body, scopes, sentAt, config.scopeForm, config)
+        return yield* TokenResponse.process(
+          { endpoint, status: answer.status },
+          answer.body,
+          scopes,
+          sentAt,
+          config.scopeForm,
+          config
+        )
       case "Unavailable":
         return yield* tryLater(endpoint, answer.status, answer.retryAfterMs)
       case "ErrorBody": {
         const fields = oauthFields(endpoint, answer.status, answer.body)
         if (isUnavailable(answer.status, answer.body.error)) {
-          return yield* new TransportError({ endpoint, status: answer.status, reason: `the server answered ${fields.error}: try again later` })
+          return yield* new TransportError({
+            endpoint,
+            status: answer.status,
+            reason: `the server answered ${fields.error}: try again later`
+          })
         }
         // Google and GitHub Apps refuse a refresh without the client secret: say what is missing
         const reason = config.clientSecret === undefined && refusesClient(answer.body)

@@ -25,11 +25,15 @@ const entraHints: Record<number, string> = {
 
 // Error codes whose meaning is the same at every provider that sends them.
 const codeHints: Record<string, string> = {
-  device_flow_disabled: "Device flow is disabled for this application: enable \"Device Flow\" in the GitHub App or OAuth App settings",
+  device_flow_disabled:
+    "Device flow is disabled for this application: enable \"Device Flow\" in the GitHub App or OAuth App settings",
   incorrect_client_credentials: "The client id is not known to the server: check the client id",
-  invalid_client: "The server does not accept this client: check the client id (and the client secret, if the provider requires one)",
-  unauthorized_client: "This client is not allowed to use the device authorization grant: enable it for the client on the server",
-  unsupported_grant_type: "The server does not support the device authorization grant at this endpoint: check the token endpoint",
+  invalid_client:
+    "The server does not accept this client: check the client id (and the client secret, if the provider requires one)",
+  unauthorized_client:
+    "This client is not allowed to use the device authorization grant: enable it for the client on the server",
+  unsupported_grant_type:
+    "The server does not support the device authorization grant at this endpoint: check the token endpoint",
   invalid_scope: "A requested scope is unknown or not allowed for this client: check the scopes"
 }
 

@@ -1,4 +1,3 @@
-
 // RFC 9110 §5.6.7 HTTP-date: IMF-fixdate, the obsolete RFC 850 form, and asctime (no zone: GMT).
 const IMF_FIXDATE = /^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/
 const RFC_850 = /^[A-Za-z]+, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT$/

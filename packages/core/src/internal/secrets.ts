@@ -51,10 +51,19 @@ export const spellingsOf = (
   const raw: Array<string> = []
   for (const [name, value] of Object.entries(params)) if (SECRET_PARAMS.has(name)) raw.push(value)
   const out = new Set<string>()
-  for (const value of raw) for (const spelling of [value, formEncode(value), encodeURIComponent(value)]) out.add(spelling)
+  for (const value of raw) {
+    for (const spelling of [value, formEncode(value), encodeURIComponent(value)]) out.add(spelling)
+  }
   if (auth.clientSecret !== undefined) {
     const secret = Redacted.value(auth.clientSecret)
-    for (const spelling of [secret, formEncode(secret), encodeURIComponent(secret), basicCredentials(auth.clientId, secret)]) {
+    for (
+      const spelling of [
+        secret,
+        formEncode(secret),
+        encodeURIComponent(secret),
+        basicCredentials(auth.clientId, secret)
+      ]
+    ) {
       out.add(spelling)
     }
   }
@@ -90,7 +99,10 @@ const causeText = (cause: unknown): string => {
  * messages (its stack and fields may carry it too).
  * @internal
  */
-export const scrubFailure = <E extends TransportError | InvalidResponse>(error: E, spellings: ReadonlyArray<string>): E => {
+export const scrubFailure = <E extends TransportError | InvalidResponse>(
+  error: E,
+  spellings: ReadonlyArray<string>
+): E => {
   if (spellings.length === 0) return error
   if (error._tag === "InvalidResponse") {
     if (!carries(error.reason, spellings)) return error
@@ -104,7 +116,11 @@ export const scrubFailure = <E extends TransportError | InvalidResponse>(error: 
   const transport = error as TransportError
   const cause = transport.cause === undefined ? "" : causeText(transport.cause)
   if (!carries(transport.reason, spellings) && !carries(cause, spellings)) return error
-  const clean = cause === "" ? undefined : carries(cause, spellings) ? new Error(scrub(cause, spellings)) : transport.cause
+  const clean = cause === ""
+    ? undefined
+    : carries(cause, spellings)
+    ? new Error(scrub(cause, spellings))
+    : transport.cause
   return new TransportError({
     endpoint: transport.endpoint,
     reason: scrub(transport.reason, spellings),

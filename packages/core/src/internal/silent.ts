@@ -8,7 +8,6 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Account from "../Account.js"
 import * as CacheQuery from "../CacheQuery.js"
-import * as ScopeForm from "../ScopeForm.js"
 import type { ClientConfig } from "../ClientConfig.js"
 import {
   type DpopProofRejected,
@@ -17,6 +16,7 @@ import {
   type OAuthError,
   type TransportError
 } from "../DeviceFlowError.js"
+import * as ScopeForm from "../ScopeForm.js"
 import type { TokenCache, TokenCacheError } from "../TokenCache.js"
 import type { AuthenticationResult } from "../TokenResponse.js"
 import * as Content from "./cacheContent.js"
@@ -75,7 +75,9 @@ export type SilentError =
  */
 export const checkScopes = (scopes: ReadonlyArray<string>): InvalidConfiguration | undefined => {
   for (const scope of scopes) {
-    if (!ScopeForm.isScopeToken(scope)) return new InvalidConfiguration({ field: "scopes", reason: ScopeForm.notAScopeToken(scope) })
+    if (!ScopeForm.isScopeToken(scope)) {
+      return new InvalidConfiguration({ field: "scopes", reason: ScopeForm.notAScopeToken(scope) })
+    }
   }
   return undefined
 }
@@ -102,7 +104,8 @@ export const usable: (entry: Content.AccessTokenEntry | undefined, now: number, 
 
 const sameEntry = (a: Content.AccessTokenEntry | undefined, b: Content.AccessTokenEntry | undefined): boolean =>
   a === b ||
-  (a !== undefined && b !== undefined && a.cachedAt === b.cachedAt && Redacted.value(a.secret) === Redacted.value(b.secret))
+  (a !== undefined && b !== undefined && a.cachedAt === b.cachedAt &&
+    Redacted.value(a.secret) === Redacted.value(b.secret))
 
 const fromCache = (
   content: Content.CacheContent,
@@ -139,7 +142,8 @@ const noAccount = (params: SilentParams, scopes: ReadonlyArray<string>) =>
 export const acquireSilent = (
   cache: TokenCache,
   params: SilentParams
-): Effect.Effect<TokenResult, SilentError, HttpClient.HttpClient> => acquireSilentWith(cache, params, (refresh) => refresh)
+): Effect.Effect<TokenResult, SilentError, HttpClient.HttpClient> =>
+  acquireSilentWith(cache, params, (refresh) => refresh)
 
 /**
  * {@link acquireSilent}, with `provide` applied to the refresh path only:
@@ -162,13 +166,23 @@ export const acquireSilentWith = <R>(
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const account = Content.findAccount(content, authority, requested.id)
         if (account === undefined) return Effect.fail(noAccount(params, params.scopes))
-        const seen = Content.findAccessToken(content, authority, clientId, account.id, params.scopes, params.config.scopeForm)
+        const seen = Content.findAccessToken(
+          content,
+          authority,
+          clientId,
+          account.id,
+          params.scopes,
+          params.config.scopeForm
+        )
         if (!params.forceRefresh && usable(seen, now, params.skewMillis)) {
           return Effect.succeed(fromCache(content, params, account, seen!))
         }
         return provide(
           Effect.flatMap(
-            cache.withRefreshLock(Content.credentialKey(authority, clientId, account.id), refreshUnderLock(cache, params, seen)),
+            cache.withRefreshLock(
+              Content.credentialKey(authority, clientId, account.id),
+              refreshUnderLock(cache, params, seen)
+            ),
             // a refused save is merged once the lock is released: its fence no longer applies there
             (refreshed) =>
               refreshed.unsaved === undefined
@@ -209,7 +223,9 @@ const refreshUnderLock = (
       return yield* new InteractionRequired({ reason: "no_refresh_token", scopes, accountId: account.id })
     }
     // A secret stored with the tokens (Google, GitHub Apps, AWS registrations) refreshes them when none is given now.
-    const stored = config.clientSecret === undefined ? Content.findClient(content, config.endpoints.token, clientId) : undefined
+    const stored = config.clientSecret === undefined
+      ? Content.findClient(content, config.endpoints.token, clientId)
+      : undefined
     const refreshConfig = stored === undefined
       ? config
       : { ...config, clientSecret: stored.secret, clientAuthMethod: stored.authMethod }
@@ -218,42 +234,46 @@ const refreshUnderLock = (
     const holder = config.dpop === undefined
       ? undefined
       : yield* DpopKeep.forRefresh(Content.findDpopKey(content, authority, clientId, account.id))
-    const result = yield* DpopKeep.provide(refresh(refreshConfig, sent, scopes, params.timeout, account.id), holder).pipe(
-      Effect.tapError((error) =>
-        // RFC 6749 §5.2 invalid_grant: this refresh token is dead; forget it so that
-        // later calls fail at once instead of asking the server again.
-        error._tag === "InteractionRequired" && error.reason === "invalid_grant"
-          ? Effect.zipRight(
-            Effect.sync(() => Unsaved.settled(cache, Redacted.value(refreshToken.secret))),
-            cache.update((c) => Content.removeRefreshToken(c, refreshToken, (e) => Redacted.value(e.secret)))
-          )
-          : Effect.void
-      ),
-      // A kept client registration the server no longer knows (expired early, deleted): forget it, so
-      // that the next sign-in registers again, and ask for that sign-in.
-      Effect.catchTag("OAuthError", (error): Effect.Effect<never, SilentError> =>
-        stored?.registration !== undefined && (error.error === "invalid_client" || error.error === "unauthorized_client")
-          ? Effect.zipRight(
-            cache.update((c) => Content.withoutClient(c, config.endpoints.token, clientId)),
-            Effect.fail(
-              new InteractionRequired({
-                reason: "login_required",
-                scopes,
-                accountId: account.id,
-                endpoint: error.endpoint,
-                ...(error.status === undefined ? {} : { status: error.status }),
-                error: error.error,
-                ...(error.errorDescription === undefined ? {} : { errorDescription: error.errorDescription })
-              })
+    const result = yield* DpopKeep.provide(refresh(refreshConfig, sent, scopes, params.timeout, account.id), holder)
+      .pipe(
+        Effect.tapError((error) =>
+          // RFC 6749 §5.2 invalid_grant: this refresh token is dead; forget it so that
+          // later calls fail at once instead of asking the server again.
+          error._tag === "InteractionRequired" && error.reason === "invalid_grant"
+            ? Effect.zipRight(
+              Effect.sync(() => Unsaved.settled(cache, Redacted.value(refreshToken.secret))),
+              cache.update((c) => Content.removeRefreshToken(c, refreshToken, (e) => Redacted.value(e.secret)))
             )
-          )
-          : Effect.fail(error))
-    )
+            : Effect.void
+        ),
+        // A kept client registration the server no longer knows (expired early, deleted): forget it, so
+        // that the next sign-in registers again, and ask for that sign-in.
+        Effect.catchTag("OAuthError", (error): Effect.Effect<never, SilentError> =>
+          stored?.registration !== undefined &&
+            (error.error === "invalid_client" || error.error === "unauthorized_client")
+            ? Effect.zipRight(
+              cache.update((c) => Content.withoutClient(c, config.endpoints.token, clientId)),
+              Effect.fail(
+                new InteractionRequired({
+                  reason: "login_required",
+                  scopes,
+                  accountId: account.id,
+                  endpoint: error.endpoint,
+                  ...(error.status === undefined ? {} : { status: error.status }),
+                  error: error.error,
+                  ...(error.errorDescription === undefined ? {} : { errorDescription: error.errorDescription })
+                })
+              )
+            )
+            : Effect.fail(error))
+      )
     const nextAccount = yield* accountAfterRefresh(account, result, config.endpoints.token)
     const savedAt = yield* Clock.currentTimeMillis
     const answered = saveInput(authority, clientId, nextAccount, result, savedAt)
     // a successor sent from memory and not rotated again (RFC 6749 §6 allows either) is the one to store
-    const input = answered.refreshToken === undefined && sent !== refreshToken.secret ? { ...answered, refreshToken: sent } : answered
+    const input = answered.refreshToken === undefined && sent !== refreshToken.secret
+      ? { ...answered, refreshToken: sent }
+      : answered
     const token = toTokenResult(nextAccount, result, "refresh")
     // Once the server answered, the refresh token sent may be dead (rotation): a refused save must not drop its successor.
     const what = { input, base: Redacted.value(refreshToken.secret) }

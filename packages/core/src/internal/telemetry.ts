@@ -36,7 +36,6 @@ export const defined = (attributes: Attributes): Record<string, string | number 
   return out
 }
 
-
 /**
  * An OAuth error code as a span may carry it: a code of the specifications or
  * of a provider devflow knows, else `other` — a server's code is its own text,
@@ -62,7 +61,12 @@ export const hostOf = (url: string): string => {
  */
 export const failureAttributes = (error: unknown): Attributes => {
   if (typeof error !== "object" || error === null) return { "devflow.outcome": "defect" }
-  const e = error as { readonly _tag?: unknown; readonly error?: unknown; readonly status?: unknown; readonly reason?: unknown }
+  const e = error as {
+    readonly _tag?: unknown
+    readonly error?: unknown
+    readonly status?: unknown
+    readonly reason?: unknown
+  }
   return {
     "devflow.outcome": typeof e._tag === "string" ? e._tag : "error",
     "devflow.oauth.error": typeof e.error === "string" ? oauthCode(e.error) : undefined,
@@ -110,8 +114,7 @@ export const failureOutcome = (exit: Exit.Exit<unknown, unknown>): Attributes =>
  * Whether the fiber runs with a tracer of the application's (read synchronously, per request).
  * @internal
  */
-export const tracedBy = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
-  fiber.currentTracer !== defaultTracer
+export const tracedBy = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean => fiber.currentTracer !== defaultTracer
 
 /**
  * The span of one HTTP request, in OpenTelemetry's HTTP client conventions
@@ -131,17 +134,24 @@ export const httpClientSpan = <A, E, R>(
     Effect.useSpan(`http.client ${request.method}`, {
       kind: "client",
       captureStackTrace: false,
-      attributes: { "http.request.method": request.method, "server.address": originOf(request.url), "url.full": request.url }
+      attributes: {
+        "http.request.method": request.method,
+        "server.address": originOf(request.url),
+        "url.full": request.url
+      }
     }, (span) => {
       const propagated = fiber.getFiberRef(HttpClient.currentTracerPropagation)
         ? HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span))
         : request
-      const onResponse = (response: HttpClientResponse.HttpClientResponse) => span.attribute("http.response.status_code", response.status)
+      const onResponse = (response: HttpClientResponse.HttpClientResponse) =>
+        span.attribute("http.response.status_code", response.status)
       return Effect.onExit(
         Effect.withParentSpan(exchange(propagated, onResponse), span),
         (exit) =>
           Effect.sync(() => {
-            if (Exit.isFailure(exit)) for (const [key, value] of Object.entries(defined(failureOutcome(exit)))) span.attribute(key, value)
+            if (Exit.isFailure(exit)) {
+              for (const [key, value] of Object.entries(defined(failureOutcome(exit)))) span.attribute(key, value)
+            }
           })
       )
     })

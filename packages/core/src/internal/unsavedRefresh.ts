@@ -57,7 +57,9 @@ const remember = (cache: TokenCache, base: string, rotated: Redacted.Redacted<st
 export const store = (cache: TokenCache, unsaved: Unsaved): Effect.Effect<void, TokenCacheError> => {
   const { input, base } = unsaved
   return cache.modify((content) => {
-    if (Content.findAccount(content, input.authority, input.account.id) === undefined) return [undefined, content] as const
+    if (Content.findAccount(content, input.authority, input.account.id) === undefined) {
+      return [undefined, content] as const
+    }
     const stored = Content.findRefreshToken(content, input.authority, input.clientId, input.account.id)
     if (stored !== undefined && Redacted.value(stored.secret) !== base) return [undefined, content] as const
     return [undefined, Content.save(content, input)] as const
@@ -75,7 +77,9 @@ export const merge = (cache: TokenCache, unsaved: Unsaved, refused: TokenCacheEr
   Effect.catchAll(store(cache, unsaved), (error) =>
     Effect.gen(function*() {
       const { base, input } = unsaved
-      if (input.refreshToken !== undefined && Redacted.value(input.refreshToken) !== base) remember(cache, base, input.refreshToken)
+      if (input.refreshToken !== undefined && Redacted.value(input.refreshToken) !== base) {
+        remember(cache, base, input.refreshToken)
+      }
       yield* Effect.logWarning(
         `The token cache ${cache.location} refused the tokens of a refresh (${refused.message}; then ${error.message}). ` +
           `The new tokens were returned; the rotated refresh token is kept in this process's memory only, ` +

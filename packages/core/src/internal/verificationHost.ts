@@ -81,7 +81,9 @@ export const checkVerificationUri = (target: VerificationTarget, verificationUri
     return {
       trusted: false,
       host,
-      reason: `the address has text before an @ (${JSON.stringify(url.username.slice(0, 60))}@${host}): the real host is ${host}`
+      reason: `the address has text before an @ (${
+        JSON.stringify(url.username.slice(0, 60))
+      }@${host}): the real host is ${host}`
     }
   }
   const { authority, known, provider } = trustedHosts(target)
@@ -98,7 +100,9 @@ export const checkVerificationUri = (target: VerificationTarget, verificationUri
   return {
     trusted: false,
     host,
-    reason: `${host} is not the authority's host${provider === undefined ? "" : ` nor a known ${provider.title} verification host`}${
+    reason: `${host} is not the authority's host${
+      provider === undefined ? "" : ` nor a known ${provider.title} verification host`
+    }${
       expected.length === 0 ? "" : ` (${expected.join(", ")})`
     }: it may be a phishing page (RFC 8628 §5.4); check the address before entering the code`
   }

@@ -45,7 +45,7 @@ export class MemoryStore {
         if (payload.uid) this.#uids.set(`${model}:${payload.uid}`, id)
         if (payload.grantId) {
           let members = this.#grants.get(payload.grantId)
-          if (!members) this.#grants.set(payload.grantId, (members = new Set()))
+          if (!members) this.#grants.set(payload.grantId, members = new Set())
           members.add(k)
         }
       },

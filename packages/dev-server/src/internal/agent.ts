@@ -172,7 +172,9 @@ export interface ApproveOptions {
 }
 
 const describe = (page: Page): string =>
-  `${page.kind ?? "unknown page"}${page.error === undefined ? "" : ` (error: ${page.error})`} at ${page.url.href} [HTTP ${page.status}]`
+  `${page.kind ?? "unknown page"}${
+    page.error === undefined ? "" : ` (error: ${page.error})`
+  } at ${page.url.href} [HTTP ${page.status}]`
 
 /**
  * Walks the same pages a person does: verification page → type the user code

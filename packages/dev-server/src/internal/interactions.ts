@@ -104,7 +104,9 @@ export const makeInteractionHandler = ({ prefix, provider, secret }: Interaction
     const action = match[2]
 
     if (action === undefined) {
-      if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(405, "invalid_request", "method not allowed")
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        throw new HttpError(405, "invalid_request", "method not allowed")
+      }
       const interaction = await details(req, res, uid)
       const { name } = interaction.prompt
       if (name === "login") return renderLogin(res, uid, interaction.params.client_id)

@@ -12,28 +12,28 @@ let module: Promise<OidcProviderModule> | undefined
  * That single warning is dropped while the module loads; every other
  * console output (errors included) passes through.
  */
-export const loadOidcProvider = (): Promise<OidcProviderModule> =>
-  (module ??= (async () => {
-    const original = console.warn
-    const filter = (...args: Array<unknown>) => {
-      if (typeof args[0] === "string" && args[0].includes("oidc-provider WARNING: Unsupported runtime")) return
-      original.apply(console, args)
-    }
-    console.warn = filter
-    try {
-      return await import("oidc-provider")
-    } finally {
-      if (console.warn === filter) console.warn = original
-    }
-  })())
+export const loadOidcProvider = (): Promise<OidcProviderModule> => (module ??= (async () => {
+  const original = console.warn
+  const filter = (...args: Array<unknown>) => {
+    if (typeof args[0] === "string" && args[0].includes("oidc-provider WARNING: Unsupported runtime")) return
+    original.apply(console, args)
+  }
+  console.warn = filter
+  try {
+    return await import("oidc-provider")
+  } finally {
+    if (console.warn === filter) console.warn = original
+  }
+})())
 
 let signingKey: Promise<JsonWebKey> | undefined
 
 /** One RSA signing key per process (RS256 is every client's default id_token algorithm). */
-export const rsaSigningKey = (): Promise<JsonWebKey> =>
-  (signingKey ??= new Promise<JsonWebKey>((resolve, reject) =>
-    generateKeyPair("rsa", { modulusLength: 2048 }, (error, _publicKey, privateKey) => {
-      if (error) reject(error)
-      else resolve({ ...privateKey.export({ format: "jwk" }), use: "sig", alg: "RS256" })
-    })
-  ))
+export const rsaSigningKey = (): Promise<
+  JsonWebKey
+> => (signingKey ??= new Promise<JsonWebKey>((resolve, reject) =>
+  generateKeyPair("rsa", { modulusLength: 2048 }, (error, _publicKey, privateKey) => {
+    if (error) reject(error)
+    else resolve({ ...privateKey.export({ format: "jwk" }), use: "sig", alg: "RS256" })
+  })
+))

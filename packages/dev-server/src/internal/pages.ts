@@ -29,7 +29,8 @@ ul{padding-left:20px}
 small{color:#666}
 `
 
-export const layout = (title: string, page: string, body: string, error?: string): string => `<!DOCTYPE html>
+export const layout = (title: string, page: string, body: string, error?: string): string =>
+  `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -86,7 +87,9 @@ export const successPage = (clientName: string): string =>
   layout(
     "Device connected",
     "success",
-    `<p>You signed in to <strong>${escapeHtml(clientName)}</strong>. You can close this page and return to your device.</p>`
+    `<p>You signed in to <strong>${
+      escapeHtml(clientName)
+    }</strong>. You can close this page and return to your device.</p>`
   )
 
 export interface FormField {
@@ -98,11 +101,18 @@ const hidden = (fields: ReadonlyArray<FormField>): string =>
   fields.map((f) => `<input type="hidden" name="${escapeHtml(f.name)}" value="${escapeHtml(f.value)}">`).join("\n")
 
 /** Interaction: sign in with any name. */
-export const loginPage = (action: string, fields: ReadonlyArray<FormField>, clientName: string, error?: string): string =>
+export const loginPage = (
+  action: string,
+  fields: ReadonlyArray<FormField>,
+  clientName: string,
+  error?: string
+): string =>
   layout(
     "Sign in",
     "login",
-    `<p>Sign in to continue to <strong>${escapeHtml(clientName)}</strong>. This is a development server: any name works.</p>
+    `<p>Sign in to continue to <strong>${
+      escapeHtml(clientName)
+    }</strong>. This is a development server: any name works.</p>
 ${error === undefined ? "" : `<p class="error">${escapeHtml(error)}</p>`}
 <form id="login" method="post" action="${escapeHtml(action)}">
 ${hidden(fields)}
@@ -127,7 +137,9 @@ export const consentPage = (
     "consent",
     `<p>Signed in as <strong>${escapeHtml(accountId)}</strong>.</p>
 <p><strong>${escapeHtml(clientName)}</strong> asks for:</p>
-<ul>${scopes.map((s) => `<li>${escapeHtml(s)}</li>`).join("")}${claims.map((c) => `<li>claim ${escapeHtml(c)}</li>`).join("")}</ul>
+<ul>${scopes.map((s) => `<li>${escapeHtml(s)}</li>`).join("")}${
+      claims.map((c) => `<li>claim ${escapeHtml(c)}</li>`).join("")
+    }</ul>
 <form id="consent" method="post" action="${escapeHtml(action)}">
 ${hidden(fields)}
 <button type="submit" name="decision" value="allow" autofocus>Allow</button>

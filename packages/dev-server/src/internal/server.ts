@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net"
 import type { ClientMetadata, Configuration, JWK, KoaContextWithOIDC } from "oidc-provider"
 import { MemoryStore } from "./adapter.js"
-import { approveOverHttp, type ApproveOptions } from "./agent.js"
+import { type ApproveOptions, approveOverHttp } from "./agent.js"
 import { makeInteractionHandler } from "./interactions.js"
 import { loadOidcProvider, rsaSigningKey } from "./load.js"
 import { PollPacer } from "./pacing.js"
@@ -64,7 +64,9 @@ export interface DevServer {
 }
 
 const positiveInt = (name: string, value: number): number => {
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`)
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a positive integer, got ${value}`)
+  }
   return value
 }
 
@@ -291,10 +293,9 @@ export const startDevServer = async (options: DevServerOptions = {}): Promise<De
     tokenEndpoint: `${issuer}/token`,
     verificationUri,
     approve: (userCode, opts) => approveOverHttp(verificationUri, userCode, opts),
-    close: () =>
-      (closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeAllConnections()
-      }))
+    close: () => (closing ??= new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      server.closeAllConnections()
+    }))
   }
 }

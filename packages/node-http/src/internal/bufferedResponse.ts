@@ -69,7 +69,9 @@ export class BufferedResponse extends Inspectable.Class implements HttpClientRes
 
   private get bytes(): Effect.Effect<Uint8Array<ArrayBuffer>, HttpClientError.ResponseError> {
     const body = this.body
-    return body instanceof Uint8Array ? Effect.succeed(body) : Effect.fail(this.decodeError(body.description, body.cause))
+    return body instanceof Uint8Array
+      ? Effect.succeed(body)
+      : Effect.fail(this.decodeError(body.description, body.cause))
   }
 
   private decode<A>(f: (bytes: Uint8Array<ArrayBuffer>) => A): Effect.Effect<A, HttpClientError.ResponseError> {

@@ -29,7 +29,9 @@ export const trustedCertificates = (ca: ReadonlyArray<string>): Array<string> =>
 // One TLS context for every connection: given as `ca`, Node parses the whole store (Node's roots,
 // NODE_EXTRA_CA_CERTS and the given ones) again for each connection, milliseconds each. A store
 // that does not parse stays `ca`, so that each connection fails with TLS's own typed error as before.
-const trustOptions = (certificates: Array<string>): { readonly secureContext: Tls.SecureContext } | { readonly ca: Array<string> } => {
+const trustOptions = (
+  certificates: Array<string>
+): { readonly secureContext: Tls.SecureContext } | { readonly ca: Array<string> } => {
   try {
     return { secureContext: Tls.createSecureContext({ ca: certificates }) }
   } catch {
@@ -66,7 +68,8 @@ export const agentOptions = (resolved: httpOptions.Resolved): Undici.EnvHttpProx
 const proxied = (resolved: httpOptions.Resolved): boolean => {
   const { httpProxy, httpsProxy } = resolved.proxy
   const env = process.env
-  return Boolean(httpProxy ?? env.http_proxy ?? env.HTTP_PROXY) || Boolean(httpsProxy ?? env.https_proxy ?? env.HTTPS_PROXY)
+  return Boolean(httpProxy ?? env.http_proxy ?? env.HTTP_PROXY) ||
+    Boolean(httpsProxy ?? env.https_proxy ?? env.HTTPS_PROXY)
 }
 
 /** @internal */

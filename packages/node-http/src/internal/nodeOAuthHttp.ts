@@ -1,19 +1,19 @@
 import * as RequestLimits from "@devflow/core/RequestLimits"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeStream from "@effect/platform-node/NodeStream"
+import type * as Undici from "@effect/platform-node/Undici"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as UrlParams from "@effect/platform/UrlParams"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as NodeStream from "@effect/platform-node/NodeStream"
-import type * as Undici from "@effect/platform-node/Undici"
+import * as UrlParams from "@effect/platform/UrlParams"
 import * as Cause from "effect/Cause"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
 import type * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import type * as HttpOptions from "../HttpOptions.js"
 import { type BodyFailure, BufferedResponse } from "./bufferedResponse.js"
@@ -231,7 +231,11 @@ export const fromDispatcher = (
       return exchange.interrupt
     })
 
-  const execute = (request: HttpClientRequest.HttpClientRequest, url: URL, fiber: Fiber.RuntimeFiber<unknown, unknown>) => {
+  const execute = (
+    request: HttpClientRequest.HttpClientRequest,
+    url: URL,
+    fiber: Fiber.RuntimeFiber<unknown, unknown>
+  ) => {
     // the limits devflow attached to this request, if any: the tighter of them and ours apply
     const limits = RequestLimits.get(request) ?? fiber.getFiberRef(tracedLimits)
     const timeoutMs = limits === undefined ? optionTimeoutMs : Math.max(0, Math.min(optionTimeoutMs, limits.timeoutMs))
@@ -242,8 +246,10 @@ export const fromDispatcher = (
       | Undici.Dispatcher.RequestOptions
       | undefined
     return request.body._tag === "Stream"
-      ? Effect.flatMap(NodeStream.toReadable(request.body.stream), (readable) =>
-        send(request, url, readable, maxBytes, timeoutMs, extra))
+      ? Effect.flatMap(
+        NodeStream.toReadable(request.body.stream),
+        (readable) => send(request, url, readable, maxBytes, timeoutMs, extra)
+      )
       : send(request, url, requestBody(request.body), maxBytes, timeoutMs, extra)
   }
   // With a tracer of the application's: platform's client, which makes a span per request.
@@ -254,17 +260,20 @@ export const fromDispatcher = (
   // connection once it is returned.
   const client = HttpClient.makeWith(
     (effect) =>
-      Effect.flatMap(effect, (request) =>
-        Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
-          if (fiber.currentTracer !== defaultTracer && fiber.getFiberRef(FiberRef.currentTracerEnabled)) {
-            // platform's client hands `execute` a copy of the request (with trace headers): the limits go alongside
-            return Effect.locally(traced.execute(request), tracedLimits, RequestLimits.get(request))
-          }
-          const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
-          return url._tag === "Left"
-            ? Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: url.left }))
-            : execute(request, url.right, fiber)
-        })),
+      Effect.flatMap(
+        effect,
+        (request) =>
+          Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
+            if (fiber.currentTracer !== defaultTracer && fiber.getFiberRef(FiberRef.currentTracerEnabled)) {
+              // platform's client hands `execute` a copy of the request (with trace headers): the limits go alongside
+              return Effect.locally(traced.execute(request), tracedLimits, RequestLimits.get(request))
+            }
+            const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+            return url._tag === "Left"
+              ? Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: url.left }))
+              : execute(request, url.right, fiber)
+          })
+      ),
     Effect.succeed as HttpClient.HttpClient.Preprocess<never, never>
   )
   return RequestLimits.enforcing(client)

@@ -8,7 +8,9 @@ import type * as Scope from "effect/Scope"
 
 export * from "@devflow/dev-server/faults"
 
-export const faultServer = (script: Readonly<Record<string, Handler>>): Effect.Effect<FaultServer, never, Scope.Scope> =>
+export const faultServer = (
+  script: Readonly<Record<string, Handler>>
+): Effect.Effect<FaultServer, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.promise(() => startFaultServer(script)),
     (server) => Effect.promise(() => server.close())

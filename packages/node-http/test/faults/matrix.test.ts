@@ -27,8 +27,8 @@ import {
   closeBeforeAnswer,
   drip,
   type Fault,
-  faultServer,
   type FaultServer,
+  faultServer,
   type Handler,
   hang,
   huge,
@@ -69,7 +69,9 @@ const TOKEN = "/token"
 // well-formed answers
 
 const jwt = (claims: Readonly<Record<string, unknown>>) =>
-  `${Encoding.encodeBase64Url(JSON.stringify({ alg: "none" }))}.${Encoding.encodeBase64Url(JSON.stringify(claims))}.c2ln`
+  `${Encoding.encodeBase64Url(JSON.stringify({ alg: "none" }))}.${
+    Encoding.encodeBase64Url(JSON.stringify(claims))
+  }.c2ln`
 
 const deviceBody = (origin: string, fields: Readonly<Record<string, unknown>> = {}) => ({
   device_code: "DEVICE-CODE-FAULTS",
@@ -89,8 +91,10 @@ const tokenBody = (origin: string, fields: Readonly<Record<string, unknown>> = {
   ...fields
 })
 
-const code = (fields: Readonly<Record<string, unknown>> = {}): Handler => ({ origin }) => json(deviceBody(origin, fields))
-const tokens = (fields: Readonly<Record<string, unknown>> = {}): Handler => ({ origin }) => json(tokenBody(origin, fields))
+const code = (fields: Readonly<Record<string, unknown>> = {}): Handler => ({ origin }) =>
+  json(deviceBody(origin, fields))
+const tokens = (fields: Readonly<Record<string, unknown>> = {}): Handler => ({ origin }) =>
+  json(tokenBody(origin, fields))
 const pending = json({ error: "authorization_pending" }, { status: 400 })
 
 /** `fault` K times, then tokens */
@@ -166,7 +170,9 @@ const rows: ReadonlyArray<Row> = [
     where: "token endpoint",
     script: () => ({
       [DEVICE]: code(),
-      [TOKEN]: thenTokens(reply("busy", "text/plain", { status: 503, headers: { "retry-after": String(RETRY_AFTER_S) } }))
+      [TOKEN]: thenTokens(
+        reply("busy", "text/plain", { status: 503, headers: { "retry-after": String(RETRY_AFTER_S) } })
+      )
     }),
     expect: "tokens",
     seconds: INTERVAL_S + K * RETRY_AFTER_S,
@@ -185,7 +191,10 @@ const rows: ReadonlyArray<Row> = [
   {
     fault: "HTTP 429, no Retry-After",
     where: "token endpoint",
-    script: () => ({ [DEVICE]: code(), [TOKEN]: thenTokens(reply("Too Many Requests", "text/plain", { status: 429 })) }),
+    script: () => ({
+      [DEVICE]: code(),
+      [TOKEN]: thenTokens(reply("Too Many Requests", "text/plain", { status: 429 }))
+    }),
     expect: "tokens",
     seconds: rateLimited(),
     note: "a bare 429 is slow_down: interval +5 s"
@@ -227,7 +236,10 @@ const rows: ReadonlyArray<Row> = [
     fault: `HTTP 429, Retry-After: ${RETRY_AFTER_S}, once`,
     where: "device endpoint",
     script: () => ({
-      [DEVICE]: seq(reply("", "text/plain", { status: 429, headers: { "retry-after": String(RETRY_AFTER_S) } }), code()),
+      [DEVICE]: seq(
+        reply("", "text/plain", { status: 429, headers: { "retry-after": String(RETRY_AFTER_S) } }),
+        code()
+      ),
       [TOKEN]: tokens()
     }),
     expect: "tokens",
@@ -366,7 +378,10 @@ const rows: ReadonlyArray<Row> = [
   {
     fault: "truncated JSON with HTTP 502 (a proxy cut it)",
     where: "token endpoint",
-    script: () => ({ [DEVICE]: code(), [TOKEN]: thenTokens(({ origin }) => json(truncated(tokenBody(origin)), { status: 502 })) }),
+    script: () => ({
+      [DEVICE]: code(),
+      [TOKEN]: thenTokens(({ origin }) => json(truncated(tokenBody(origin)), { status: 502 }))
+    }),
     expect: "tokens",
     seconds: transient(),
     note: "the status decides: retried"
@@ -454,8 +469,7 @@ const rows: ReadonlyArray<Row> = [
     fault: "form-encoded answers (GitHub without Accept)",
     where: "both",
     script: () => ({
-      [DEVICE]: ({ origin }) =>
-        reply(formOf(deviceBody(origin)), "application/x-www-form-urlencoded"),
+      [DEVICE]: ({ origin }) => reply(formOf(deviceBody(origin)), "application/x-www-form-urlencoded"),
       [TOKEN]: () =>
         reply("access_token=ACCESS-TOKEN-FAULTS&token_type=bearer&scope=repo", "application/x-www-form-urlencoded")
     }),
@@ -474,7 +488,10 @@ const rows: ReadonlyArray<Row> = [
   {
     fault: "JSON labelled text/html",
     where: "token endpoint",
-    script: () => ({ [DEVICE]: code(), [TOKEN]: ({ origin }) => reply(JSON.stringify(tokenBody(origin)), "text/html") }),
+    script: () => ({
+      [DEVICE]: code(),
+      [TOKEN]: ({ origin }) => reply(JSON.stringify(tokenBody(origin)), "text/html")
+    }),
     expect: { tag: "InvalidResponse", status: 200 },
     seconds: INTERVAL_S,
     note: "an HTML label is refused, whatever the body"
@@ -630,7 +647,10 @@ const rows: ReadonlyArray<Row> = [
   {
     fault: "unknown OAuth error with HTTP 200",
     where: "token endpoint",
-    script: () => ({ [DEVICE]: code(), [TOKEN]: () => json({ error: "quota_exceeded", error_description: "try tomorrow" }) }),
+    script: () => ({
+      [DEVICE]: code(),
+      [TOKEN]: () => json({ error: "quota_exceeded", error_description: "try tomorrow" })
+    }),
     expect: { tag: "OAuthError", status: 200 },
     seconds: INTERVAL_S,
     note: "the server's code is kept"
@@ -711,14 +731,18 @@ const runRow = (row: Row): Effect.Effect<Result> =>
       field,
       status,
       message: error.message,
-      outcome: `${error._tag}${field === undefined ? "" : ` (${field})`}${status === undefined ? "" : ` HTTP ${status}`}`
+      outcome: `${error._tag}${field === undefined ? "" : ` (${field})`}${
+        status === undefined ? "" : ` HTTP ${status}`
+      }`
     }
   }).pipe(Effect.scoped)
 
 const expectedOutcome = (expect: Expect): string =>
   expect === "tokens"
     ? "tokens"
-    : `${expect.tag}${expect.field === undefined ? "" : ` (${expect.field})`}${expect.status === undefined ? "" : ` HTTP ${expect.status}`}`
+    : `${expect.tag}${expect.field === undefined ? "" : ` (${expect.field})`}${
+      expect.status === undefined ? "" : ` HTTP ${expect.status}`
+    }`
 
 const compact = (events: ReadonlyArray<string>): string => {
   const out: Array<string> = []
@@ -816,8 +840,12 @@ describe("fault matrix through the real HTTP client and the device flow", () => 
     })
   })
 
-  it("no uncaught exception or unhandled rejection while the matrix ran", { timeout: HANG_AFTER_MS + 30_000 }, async () => {
-    await results
-    assert.deepStrictEqual(uncaught.map(String), [])
-  })
+  it(
+    "no uncaught exception or unhandled rejection while the matrix ran",
+    { timeout: HANG_AFTER_MS + 30_000 },
+    async () => {
+      await results
+      assert.deepStrictEqual(uncaught.map(String), [])
+    }
+  )
 })

@@ -7,7 +7,10 @@
 import * as CacheContent from "@devflow/core/CacheContent"
 import * as crypto from "node:crypto"
 
-type Part = { -readonly [K in keyof CacheContent.CacheFile]: CacheContent.CacheFile[K] extends ReadonlyArray<infer A> ? Array<A> : CacheContent.CacheFile[K] }
+type Part = {
+  -readonly [K in keyof CacheContent.CacheFile]: CacheContent.CacheFile[K] extends ReadonlyArray<infer A> ? Array<A>
+    : CacheContent.CacheFile[K]
+}
 
 const emptyPart = (): Part => ({
   version: CacheContent.CURRENT_VERSION,

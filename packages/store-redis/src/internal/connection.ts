@@ -109,7 +109,8 @@ export const make = (settings: Settings): Effect.Effect<RedisConnection, never, 
       }).pipe(
         Effect.timeoutFail({
           duration: timeout,
-          onTimeout: () => new RedisUnavailable({ location, operation, detail: `no answer within ${Duration.format(timeout)}` })
+          onTimeout: () =>
+            new RedisUnavailable({ location, operation, detail: `no answer within ${Duration.format(timeout)}` })
         }),
         Effect.retry(retry)
       )
@@ -127,7 +128,9 @@ export const make = (settings: Settings): Effect.Effect<RedisConnection, never, 
           return await c.evalsha(s.sha, keys.length, ...keys, ...args)
         } catch (error) {
           // first use, or Redis restarted without its script cache
-          if (error instanceof Error && error.message.startsWith("NOSCRIPT")) return c.eval(s.lua, keys.length, ...keys, ...args)
+          if (error instanceof Error && error.message.startsWith("NOSCRIPT")) {
+            return c.eval(s.lua, keys.length, ...keys, ...args)
+          }
           throw error
         }
       })

@@ -21,7 +21,10 @@ export interface FlowCodec {
   readonly unavailable: (error: RedisUnavailable) => FlowStore.FlowStoreUnavailable
   readonly corrupt: (id: string, detail: string) => FlowStore.FlowStoreUnavailable
   readonly serialise: (update: FlowStore.FlowUpdate) => string
-  readonly deserialise: (id: string, text: string) => Effect.Effect<FlowStore.FlowUpdate, FlowStore.FlowStoreUnavailable>
+  readonly deserialise: (
+    id: string,
+    text: string
+  ) => Effect.Effect<FlowStore.FlowUpdate, FlowStore.FlowStoreUnavailable>
   readonly decodeRecord: (id: string, text: string) => Effect.Effect<Record.FlowRecord, FlowStore.FlowStoreUnavailable>
   /** the flow's latest update and its sequence number, as any instance reads it */
   readonly readState: (
@@ -34,7 +37,11 @@ export const makeCodec = (connection: RedisConnection, keys: FlowKeys): FlowCode
   const unavailable = (error: RedisUnavailable) =>
     new FlowStore.FlowStoreUnavailable({ store: connection.location, reason: "connection", detail: error.message })
   const corrupt = (id: string, detail: string) =>
-    new FlowStore.FlowStoreUnavailable({ store: connection.location, reason: "corrupt", detail: `flow ${id}: ${detail}` })
+    new FlowStore.FlowStoreUnavailable({
+      store: connection.location,
+      reason: "corrupt",
+      detail: `flow ${id}: ${detail}`
+    })
 
   const serialise = (update: FlowStore.FlowUpdate): string => {
     const json = JSON.stringify(encodeUpdate(update))

@@ -233,10 +233,11 @@ export const makePoller = (
           yield* Effect.sleep(Duration.millis(Math.min(due - now, Math.max(50, Math.floor(every / 2)))))
           continue
         }
-        const answer = yield* connection.run("renew lease", (c) => c.pexpire(keys.lease(id, lease.fence), leaseMs)).pipe(
-          Effect.timeout(Duration.millis(every)),
-          Effect.either
-        )
+        const answer = yield* connection.run("renew lease", (c) => c.pexpire(keys.lease(id, lease.fence), leaseMs))
+          .pipe(
+            Effect.timeout(Duration.millis(every)),
+            Effect.either
+          )
         if (Either.isLeft(answer)) {
           // not renewed: again soon; the guard stops the flow when the lease may have lapsed
           yield* Effect.sleep("100 millis")

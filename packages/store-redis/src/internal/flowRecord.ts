@@ -85,7 +85,15 @@ export const pendingOf = (id: string, code: string, pollState: string): unknown 
   }
 }
 
-const PUBLIC = ["version", "userCode", "verificationUri", "verificationUriComplete", "expiresOn", "intervalMs", "nextPollAt"]
+const PUBLIC = [
+  "version",
+  "userCode",
+  "verificationUri",
+  "verificationUriComplete",
+  "expiresOn",
+  "intervalMs",
+  "nextPollAt"
+]
 
 /** The session's secret and fixed part, as JSON (to be sealed). @internal */
 export const secretPartOf = (session: DeviceSession.DeviceSession): string => {

@@ -39,9 +39,10 @@ export const makeScan = (
     Effect.gen(function*() {
       const t0 = yield* Clock.currentTimeMillis
       const mono0 = yield* monotonicNow
-      const answer = (yield* connection.script(ACQUIRE, [keys.flow(id), keys.leaseName(id)], [leaseMs, attemptId()])) as Array<
-        number | string
-      >
+      const answer =
+        (yield* connection.script(ACQUIRE, [keys.flow(id), keys.leaseName(id)], [leaseMs, attemptId()])) as Array<
+          number | string
+        >
       const head = Number(answer[0])
       if (head === 0 || head === -2) return yield* index.remove(id)
       if (head === -1) return yield* index.hint(id, t0 + Number(answer[1]))
@@ -99,7 +100,10 @@ export const makeScan = (
     yield* Effect.ignore(index.measureOffset)
     yield* reindexOwned
     const now = yield* index.redisNow
-    const due = yield* connection.run("scan flows", (c) => c.zrangebyscore(keys.index, "-inf", now, "LIMIT", 0, SCAN_BATCH))
+    const due = yield* connection.run(
+      "scan flows",
+      (c) => c.zrangebyscore(keys.index, "-inf", now, "LIMIT", 0, SCAN_BATCH)
+    )
     // instances scanning together start at different places instead of racing for the same flows
     const mine = due.filter((id) => !poller.owned.has(id))
     const offset = Math.floor(Math.random() * Math.max(1, mine.length))

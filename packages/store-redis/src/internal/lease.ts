@@ -45,7 +45,10 @@ return 1`
  * may be stepped (NTP, a VM restored) by more than a lease.
  * @internal
  */
-export const monotonicNow: Effect.Effect<number> = Effect.map(Clock.currentTimeNanos, (nanos) => Number(nanos / 1_000_000n))
+export const monotonicNow: Effect.Effect<number> = Effect.map(
+  Clock.currentTimeNanos,
+  (nanos) => Number(nanos / 1_000_000n)
+)
 
 /**
  * A random name for one attempt to take a lease. A script that takes one is

@@ -144,7 +144,10 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
     // not opened and decoded again, nor by two reads at once, and an unchanged cache is not joined
     // again (a read is then one round trip and no decoding, whatever the number of accounts).
     type Opened = { readonly json: string; readonly content: CacheContent.CacheContent }
-    const opened = new Map<string, { readonly value: string; readonly result: Deferred.Deferred<Opened, TokenCache.TokenCacheError> }>()
+    const opened = new Map<
+      string,
+      { readonly value: string; readonly result: Deferred.Deferred<Opened, TokenCache.TokenCacheError> }
+    >()
     const openPart = (part: string, value: string, sealed: string) =>
       Effect.gen(function*() {
         const known = opened.get(part)
@@ -155,7 +158,9 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
           result,
           connection.keyring.open(placeOf(part), sealed).pipe(
             Effect.mapError((broken) => new TokenCache.CacheCorrupt({ location, reason: broken.reason })),
-            Effect.flatMap((json) => Effect.map(CacheContent.fromJson(json, location), (content) => ({ json, content })))
+            Effect.flatMap((json) =>
+              Effect.map(CacheContent.fromJson(json, location), (content) => ({ json, content }))
+            )
           )
         )
         // a part that does not open is tried again by the next read (a key may have been added)
@@ -164,13 +169,19 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
         )
       })
     let joined:
-      | { readonly signature: string; readonly content: CacheContent.CacheContent; readonly parts: ReturnType<typeof Parts.group> }
+      | {
+        readonly signature: string
+        readonly content: CacheContent.CacheContent
+        readonly parts: ReturnType<typeof Parts.group>
+      }
       | undefined
 
     // The parts with their versions and stored JSON, and the content they make up.
     const readParts = Effect.gen(function*() {
       const [first, legacy] = yield* readRaw
-      const flat = legacy === "" ? first : yield* Effect.zipRight(migrate(legacy), Effect.map(readRaw, ([parts]) => parts))
+      const flat = legacy === ""
+        ? first
+        : yield* Effect.zipRight(migrate(legacy), Effect.map(readRaw, ([parts]) => parts))
       const versions = new Map<string, string>()
       const stale = new Set<string>()
       const contents = new Map<string, Opened>()
@@ -196,7 +207,10 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
     const modify = <A>(f: (content: CacheContent.CacheContent) => readonly [A, CacheContent.CacheContent]) =>
       Effect.gen(function*() {
         // only a lock of this cache fences its writes (another cache's lock lives in another slot)
-        const lock = Option.filter(yield* FiberRef.get(held), (h) => h.lockKey.startsWith(`${connection.prefix}:${tag}:`))
+        const lock = Option.filter(
+          yield* FiberRef.get(held),
+          (h) => h.lockKey.startsWith(`${connection.prefix}:${tag}:`)
+        )
         for (let attempt = 0; attempt < settings.maxConflicts; attempt++) {
           const { content, parts, stale, stored, versions } = yield* readParts
           const [result, next] = f(content)
@@ -209,7 +223,9 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
             if (json !== (stored.get(part) ?? "")) changed.set(part, json)
           }
           // a write seals again every part an older key sealed (key rotation: docs/scaling.md)
-          for (const part of stale) if (!changed.has(part) && after.has(part)) changed.set(part, Parts.toJson(after.get(part)!))
+          for (const part of stale) {
+            if (!changed.has(part) && after.has(part)) changed.set(part, Parts.toJson(after.get(part)!))
+          }
           if (changed.size === 0) return result
           const now = yield* Clock.currentTimeMillis
           const args: Array<string | number> = [ttlOf(next, now), Option.isSome(lock) ? lock.value.fence : ""]
@@ -225,7 +241,8 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
             return yield* new TokenCache.CacheUnavailable({
               location,
               reason: "connection",
-              detail: "this instance lost its refresh lock (it expired while Redis was unreachable): the write was refused"
+              detail:
+                "this instance lost its refresh lock (it expired while Redis was unreachable): the write was refused"
             })
           }
           if (answer !== -1) return result
@@ -246,7 +263,9 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
         const deadline = (yield* monotonicNow) + Duration.toMillis(settings.refreshLockTimeout)
         const attempt = attemptId()
         for (let wait = 10;; wait = Math.min(wait * 2, 100)) {
-          const fence = yield* connection.script(LOCK, [lockKey, fenceKey], [lockMs, attempt]).pipe(Effect.mapError(unavailable))
+          const fence = yield* connection.script(LOCK, [lockKey, fenceKey], [lockMs, attempt]).pipe(
+            Effect.mapError(unavailable)
+          )
           if (typeof fence === "string") return fence
           if ((yield* monotonicNow) + wait > deadline) {
             return yield* new TokenCache.CacheUnavailable({
