@@ -60,7 +60,16 @@ describe.runIf(hasRedis)("an instance frozen past its lease", () => {
       const final = await until(
         "B to poll every flow twice more",
         log,
-        (l) => l.codes.every((c) => pollsBy(c, "B", continuedAt) >= 2)
+        (l) => l.codes.every((c) => pollsBy(c, "B", continuedAt) >= 2),
+        60_000,
+        (l) =>
+          `${Date.now() - continuedAt} ms after SIGCONT; per code, its polls (instance@ms after SIGCONT, answer): ${
+            l.codes.map((c) =>
+              `#${c.n}: ${c.polls.slice(-8).map((p) => `${p.instance}@${p.at - continuedAt}`).join(" ")}`
+            ).join("; ")
+          }; violations ${JSON.stringify(l.violations)}; A said: ${a!.logs.slice(-10).join(" | ")}; B said: ${
+            b!.logs.slice(-10).join(" | ")
+          }`
       )
 
       // once B polled a code, A (which held it before the stop) must never poll it again

@@ -123,18 +123,22 @@ export const percentile = (values: ReadonlyArray<number>, p: number) => {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
 
-/** Ask `read` until `done` holds of its answer (every 50 ms), or fail after `timeoutMs`. */
+/**
+ * Ask `read` until `done` holds of its answer (every 50 ms), or fail after `timeoutMs`, saying what the
+ * last answer was (through `show`) so that a timeout under load can be told apart from a wrong outcome.
+ */
 export const until = async <A>(
   what: string,
   read: () => Promise<A>,
   done: (a: A) => boolean,
-  timeoutMs = 60_000
+  timeoutMs = 60_000,
+  show: (a: A) => string = (a) => JSON.stringify(a).slice(0, 4_000)
 ): Promise<A> => {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await read()
     if (done(value)) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${show(value)}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
