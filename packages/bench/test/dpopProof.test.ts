@@ -8,11 +8,11 @@ import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as client from "openid-client"
 import { describe, expect, it, onTestFinished } from "vitest"
-import { endpointsOf } from "../src/benchmarks/common.js"
+import { endpointsOf, withServer } from "../src/benchmarks/common.js"
 import { buildWorkers } from "../src/build.js"
 import { runEntry } from "../src/runner.js"
 import { checkProof } from "../src/server/dpopProof.js"
-import { pendingThenToken, startServer } from "../src/server/loopbackServer.js"
+import { pendingThenToken } from "../src/server/loopbackServer.js"
 import { makeCertificate } from "../src/tls.js"
 import type { FlowsReport } from "../src/workers/worker.js"
 
@@ -71,28 +71,21 @@ describe("the loopback server's DPoP proof check", () => {
     await buildWorkers()
     const cert = makeCertificate()
     onTestFinished(() => fs.rmSync(cert.dir, { recursive: true, force: true }))
+    const ctx = { quick: true, cert, env: { NODE_EXTRA_CA_CERTS: cert.certFile }, log: () => {} }
+    // each key's first proof is answered use_dpop_nonce; then one pending poll, then tokens
+    const config = { interval: 1, expiresIn: 600, script: pendingThenToken(1), record: false, dpop: { nonce: true } }
     for (const name of ["devflow-dpop", "openid-client-dpop"] as const) {
-      const server = await startServer({
-        interval: 1,
-        expiresIn: 600,
-        script: pendingThenToken(1),
-        record: false,
-        dpop: { nonce: true },
-        tls: { cert: cert.cert, key: cert.key }
-      })
-      try {
+      await withServer(ctx, config, async (server) => {
         const report = await runEntry<FlowsReport>(`flows-${name}`, {
           kind: "flows",
           endpoints: endpointsOf(server),
           n: 3
-        }, { env: { NODE_EXTRA_CA_CERTS: cert.certFile }, timeoutMs: 60_000 })
+        }, { env: ctx.env, timeoutMs: 60_000 })
         expect(report.ok, `${name}: ${JSON.stringify(report.errors)}`).toBe(3)
         expect(server.counters.dpopNonces, name).toBe(3)
         expect(server.counters.dpopTokens, name).toBe(3)
         expect(server.counters.dpopRejected, name).toBe(0)
-      } finally {
-        await server.close()
-      }
+      })
     }
   })
 })
