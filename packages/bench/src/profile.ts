@@ -9,6 +9,9 @@
  *     pending process, then the live heap per flow and what it is made of, per flow, by
  *     constructor / closure name.
  *
+ * client: devflow, openid-client, msal-node, or a DPoP one (devflow-dpop, openid-client-dpop:
+ * the server checks their proofs, as in B2).
+ *
  * The profile or the two snapshots are kept in bench-results/profiles/ for Chrome DevTools.
  */
 import * as fs from "node:fs"
@@ -16,7 +19,7 @@ import * as path from "node:path"
 import { measurePending, pendingServer } from "./benchmarks/b2.js"
 import { endpointsOf } from "./benchmarks/common.js"
 import { buildWorkers, entryFile, repoRoot } from "./build.js"
-import { type ClientName, CLIENTS } from "./clients/types.js"
+import { type ClientName, CLIENTS, DPOP_CLIENTS } from "./clients/types.js"
 import { diffPerUnit, readSnapshot, renderDiff } from "./heapSnapshot.js"
 import { runEntry } from "./runner.js"
 import { pendingThenToken, startServer } from "./server/loopbackServer.js"
@@ -91,8 +94,9 @@ export const selfTimeByPackage = (profileFile: string, bundle: string): Array<[s
 const args = process.argv.slice(2)
 const heap = args.includes("--heap")
 const [clientArg = "devflow", nArg] = args.filter((a) => !a.startsWith("--"))
-if (!CLIENTS.includes(clientArg as ClientName) || (nArg !== undefined && !(Number(nArg) > 0))) {
-  console.error(`usage: profile [${CLIENTS.join("|")}] [n] [--heap]`)
+const profiled: ReadonlyArray<ClientName> = [...CLIENTS, ...DPOP_CLIENTS.map(([c]) => c)]
+if (!profiled.includes(clientArg as ClientName) || (nArg !== undefined && !(Number(nArg) > 0))) {
+  console.error(`usage: profile [${profiled.join("|")}] [n] [--heap]`)
   process.exit(2)
 }
 const client = clientArg as ClientName
@@ -106,6 +110,7 @@ const cpu = async (n: number) => {
     expiresIn: 600,
     script: pendingThenToken(2),
     record: false,
+    dpop: { nonce: false },
     tls: cert
   })
   try {
@@ -139,7 +144,7 @@ const memory = async (n: number) => {
   const emptyFile = path.join(dir, `${client}-${n}-empty.heapsnapshot`)
   const pendingFile = path.join(dir, `${client}-${n}-pending.heapsnapshot`)
   for (const f of [emptyFile, pendingFile]) fs.rmSync(f, { force: true })
-  const server = await startServer({ ...pendingServer(20), tls: cert })
+  const server = await startServer({ ...pendingServer(20), dpop: { nonce: false }, tls: cert })
   try {
     const report = await measurePending(server, client, n, {
       env: {

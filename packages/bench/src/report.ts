@@ -28,8 +28,8 @@ export interface Target {
   readonly detail: string
   /** devflow's figure the target judges */
   readonly devflow?: Figure | undefined
-  /** the figure it is compared with: a peer's (or the floor's), measured in the same run */
-  readonly versus?: { readonly label: Column; readonly figure: Figure } | undefined
+  /** the figure it is compared with: a peer's (or the floor's), measured in the same run; label: a column or a variant of one (B2's openid-client-dpop) */
+  readonly versus?: { readonly label: string; readonly figure: Figure } | undefined
 }
 
 /**
@@ -41,7 +41,7 @@ export const compared = (
   name: string,
   unit: string,
   devflow: number | undefined,
-  versus: { readonly label: Column; readonly value: number | undefined },
+  versus: { readonly label: string; readonly value: number | undefined },
   met: (devflow: number, peer: number | undefined) => boolean | null,
   detail = ""
 ): Target => ({

@@ -5,13 +5,19 @@
  * RSS, CPU seconds, failures. devflow's client (written as a user writes it,
  * clients/devflow.ts) runs twice: bundled like every peer, and loaded from
  * node_modules as in a user's application (`devflow-user`).
+ *
+ * With DPoP (issue 24): at N=1,000 devflow and openid-client also run with DPoP
+ * (`devflow-dpop`, `openid-client-dpop`: each sign-in proved with an ES256 key
+ * of its own) against the same server checking every proof, in the same rounds;
+ * and the cost of one proof, both libraries in one process (workers/dpop-proofs.ts).
  */
 import type { ChildProcess } from "node:child_process"
-import { type ClientName, FLOW_CLIENTS } from "../clients/types.js"
-import { compared, type Row, type Target } from "../report.js"
+import { type ClientName, DPOP_CLIENTS, FLOW_CLIENTS } from "../clients/types.js"
+import { type Column, compared, type Row, type Target } from "../report.js"
 import { runEntry } from "../runner.js"
 import { pendingThenToken, type RunningServer } from "../server/loopbackServer.js"
 import { summarize, type Summary } from "../stats.js"
+import type { ProofBatches, ProofsReport } from "../workers/dpop-proofs.js"
 import type { FlowsReport, PendingReport } from "../workers/worker.js"
 import { bench, type Context, endpointsOf, withServer } from "./common.js"
 
@@ -34,13 +40,23 @@ interface Run {
   readonly n: number
   readonly report: FlowsReport | undefined
   readonly error: string | undefined
+  /** the server's count of tokens it issued as `token_type: "DPoP"` (its proofs checked), and of proofs it refused */
+  readonly dpop: { readonly tokens: number; readonly rejected: number }
 }
 
 const oneRun = (ctx: Context, client: ClientName, n: number, timeoutMs: number): Promise<Run> =>
   withServer(
     ctx,
-    { interval: INTERVAL, expiresIn: 600, script: pendingThenToken(PENDING_POLLS), record: false },
+    // DPoP on at the server for every run: a client that sends no proof gets Bearer tokens
+    {
+      interval: INTERVAL,
+      expiresIn: 600,
+      script: pendingThenToken(PENDING_POLLS),
+      record: false,
+      dpop: { nonce: false }
+    },
     async (server) => {
+      const dpop = () => ({ tokens: server.counters.dpopTokens, rejected: server.counters.dpopRejected })
       let last: FlowsReport | undefined
       try {
         const report = await runEntry<FlowsReport>(`flows-${client}`, {
@@ -59,7 +75,7 @@ const oneRun = (ctx: Context, client: ClientName, n: number, timeoutMs: number):
             (report.cpuMs / 1000).toFixed(1)
           } s CPU, ${report.maxRssMB} MB peak, ${(report.wallMs / 1000).toFixed(1)} s`
         )
-        return { client, n, report, error: undefined }
+        return { client, n, report, error: undefined, dpop: dpop() }
       } catch (error) {
         const message = error instanceof Error ? error.message.split("\n")[0]! : String(error)
         ctx.log(`  B2 ${client} n=${n}: ${message}${
@@ -68,7 +84,13 @@ const oneRun = (ctx: Context, client: ClientName, n: number, timeoutMs: number):
             : ""
         }`)
         // the last progress report stands in for the result: figures so far, unfinished flows failed
-        return { client, n, report: last, error: `${message}; figures from its last progress report` }
+        return {
+          client,
+          n,
+          report: last,
+          error: `${message}; figures from its last progress report`,
+          dpop: dpop()
+        }
       }
     }
   )
@@ -130,25 +152,57 @@ const memoryRun = (ctx: Context, client: ClientName, n: number): Promise<Pending
     }
   })
 
+const isDpop = (client: ClientName): boolean => DPOP_CLIENTS.some(([c]) => c === client)
+
+/** The cost of one DPoP proof, devflow's and openid-client's in one child process, or why there is none. */
+const proofCost = async (ctx: Context): Promise<ProofsReport | string> => {
+  const job = ctx.quick ? { batches: 2, perBatch: 20 } : { batches: 20, perBatch: 250 }
+  try {
+    // no request is sent: the URL is only what the proofs name
+    const report = await runEntry<ProofsReport>("dpop-proofs", { ...job, url: "https://127.0.0.1/bench/token" }, {
+      env: ctx.env,
+      timeoutMs: 60_000
+    })
+    ctx.log(
+      `  B2 one DPoP proof: devflow ${summarize(report.devflow.wallUs)?.median.toFixed(1)} µs, openid-client ${
+        summarize(report["openid-client"].wallUs)?.median.toFixed(1)
+      } µs`
+    )
+    return report
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split("\n")[0]! : String(error)
+    ctx.log(`  B2 one DPoP proof: ${message}`)
+    return message
+  }
+}
+
 export const b2 = (ctx: Context) =>
   bench(
     ctx,
     "B2",
     `many concurrent flows in one process (loopback TLS server, interval ${INTERVAL} s, approved after ${PENDING_POLLS} pending polls)`,
     async () => {
-      const plan: ReadonlyArray<{ n: number; runs: number; timeoutMs: number }> = ctx.quick
-        ? [{ n: 10, runs: 1, timeoutMs: 60_000 }]
-        : [{ n: 1_000, runs: 3, timeoutMs: 120_000 }, { n: 10_000, runs: 1, timeoutMs: 120_000 }]
+      // `dpop`: the DPoP clients join that N's rounds
+      const plan: ReadonlyArray<{ n: number; runs: number; timeoutMs: number; dpop: boolean }> = ctx.quick
+        ? [{ n: 10, runs: 1, timeoutMs: 60_000, dpop: true }]
+        : [{ n: 1_000, runs: 3, timeoutMs: 120_000, dpop: true }, {
+          n: 10_000,
+          runs: 1,
+          timeoutMs: 120_000,
+          dpop: false
+        }]
       const runs: Array<Run> = []
-      for (const { n, runs: count, timeoutMs } of plan) {
+      for (const { dpop, n, runs: count, timeoutMs } of plan) {
+        const clients = dpop ? [...FLOW_CLIENTS, ...DPOP_CLIENTS.map(([c]) => c)] : FLOW_CLIENTS
         for (let i = 0; i < count; i++) {
           // clients take turns within a round, so slow drifts in machine load hit them alike
           // (quick mode runs them side by side: its figures are not the point)
           if (ctx.quick) {
-            runs.push(...(await Promise.all(FLOW_CLIENTS.map((client) => oneRun(ctx, client, n, timeoutMs)))))
-          } else for (const client of FLOW_CLIENTS) runs.push(await oneRun(ctx, client, n, timeoutMs))
+            runs.push(...(await Promise.all(clients.map((client) => oneRun(ctx, client, n, timeoutMs)))))
+          } else for (const client of clients) runs.push(await oneRun(ctx, client, n, timeoutMs))
         }
       }
+      const proofs = await proofCost(ctx)
       const memoryN = ctx.quick ? 10 : 10_000
       const memory: Partial<Record<ClientName, PendingReport | string>> = {}
       for (const client of FLOW_CLIENTS) memory[client] = await memoryRun(ctx, client, memoryN)
@@ -160,7 +214,7 @@ export const b2 = (ctx: Context) =>
         // a killed child counts all its flows as failed
         return summarize(mine.map((r) => (r.report ? r.report.failed : n))) ?? "–"
       }
-      const peers: ReadonlyArray<ClientName> = ["openid-client", "msal-node"]
+      const peers: ReadonlyArray<Column> = ["openid-client", "msal-node"]
       for (const { n } of plan) {
         const per = (f: (r: FlowsReport) => number) =>
           Object.fromEntries(FLOW_CLIENTS.map((c) => [c, figure(n, c, f)]).filter(([, v]) => v !== undefined))
@@ -184,6 +238,68 @@ export const b2 = (ctx: Context) =>
           }
         )
       }
+      // the DPoP runs: devflow-dpop in devflow's column, openid-client-dpop in openid-client's
+      for (const { n } of plan.filter((p) => p.dpop)) {
+        const dpopPer = (f: (client: ClientName, plain: ClientName) => Summary | string | undefined) =>
+          Object.fromEntries(DPOP_CLIENTS.flatMap(([c, plain]) => {
+            const v = f(c, plain)
+            return v === undefined ? [] : [[plain, v]]
+          }))
+        const fig = (f: (r: FlowsReport) => number) => dpopPer((c) => figure(n, c, f))
+        const cpu = (r: FlowsReport) => r.cpuTotalMs / 1000
+        rows.push(
+          {
+            metric: `N=${n} with DPoP peak RSS`,
+            unit: "MB",
+            values: fig((r) => r.maxRssMB),
+            ratioTo: peers,
+            digits: 0
+          },
+          { metric: `N=${n} with DPoP CPU`, unit: "s", values: fig(cpu), ratioTo: peers, digits: 1 },
+          { metric: `N=${n} with DPoP failures`, unit: "flows", values: dpopPer((c) => failures(n, c)), digits: 0 },
+          {
+            // the server's count: tokens it issued as token_type DPoP after checking the proof
+            metric: `N=${n} with DPoP tokens DPoP-bound`,
+            unit: "flows",
+            values: dpopPer((c) =>
+              summarize(runs.filter((r) => r.n === n && r.client === c).map((r) => r.dpop.tokens))
+            ),
+            digits: 0
+          },
+          { metric: `N=${n} with DPoP wall`, unit: "s", values: fig((r) => r.wallMs / 1000), digits: 1 },
+          {
+            metric: `N=${n} CPU added by DPoP (median with − without)`,
+            unit: "s",
+            values: dpopPer((c, plain) => {
+              const [a, b] = [figure(n, c, cpu)?.median, figure(n, plain, cpu)?.median]
+              return a === undefined || b === undefined ? undefined : summarize([a - b])
+            }),
+            digits: 2
+          }
+        )
+      }
+      if (typeof proofs === "object") {
+        const batches = (f: (b: ProofBatches) => ReadonlyArray<number>) => ({
+          devflow: summarize(f(proofs.devflow))!,
+          "openid-client": summarize(f(proofs["openid-client"]))!
+        })
+        rows.push(
+          {
+            metric: "one DPoP proof (ES256), wall",
+            unit: "µs",
+            values: batches((b) => b.wallUs),
+            ratioTo: peers,
+            digits: 1
+          },
+          {
+            metric: "one DPoP proof (ES256), CPU",
+            unit: "µs",
+            values: batches((b) => b.cpuUs),
+            ratioTo: peers,
+            digits: 1
+          }
+        )
+      }
       const perFlow = (client: ClientName) => {
         const m = memory[client]
         return typeof m === "object" ? m.perFlowBytes / 1024 : undefined
@@ -200,34 +316,35 @@ export const b2 = (ctx: Context) =>
       })
       const med = (n: number, client: ClientName, f: (r: FlowsReport) => number) => figure(n, client, f)?.median
       // a ratio means something only against peer runs that did the same work: those without failures
-      const clean = (n: number, client: ClientName, f: (r: FlowsReport) => number) =>
-        summarize(
-          runs.filter((r) => r.n === n && r.client === client && r.report?.failed === 0).map((r) => f(r.report!))
-        )?.median
+      const clean = (n: number, client: ClientName, f: (r: FlowsReport) => number) => summarize(
+        runs.filter((r) => r.n === n && r.client === client && r.report?.failed === 0).map((r) => f(r.report!))
+      )?.median
       const targets: Array<Target> = []
       // runs of one round are consecutive (the clients take turns): ratios within a round, as the load was alike
-      const ratios = (n: number, client: ClientName, f: (r: FlowsReport) => number): string => {
+      const ratios = (n: number, client: ClientName, peer: ClientName, f: (r: FlowsReport) => number): string => {
         const mine = runs.filter((r) => r.n === n && r.client === client)
-        const peer = runs.filter((r) => r.n === n && r.client === "openid-client")
+        const theirs = runs.filter((r) => r.n === n && r.client === peer)
         return mine.map((r, i) => {
-          const theirs = peer[i]?.report
-          if (r.report === undefined || theirs === undefined) return "–"
-          return `${(f(r.report) / f(theirs)).toFixed(2)}${
-            theirs.failed > 0 ? ` (openid-client failed ${theirs.failed})` : ""
-          }`
+          const other = theirs[i]?.report
+          if (r.report === undefined || other === undefined) return "–"
+          return `${(f(r.report) / f(other)).toFixed(2)}${other.failed > 0 ? ` (${peer} failed ${other.failed})` : ""}`
         }).join(", ")
       }
       const worst = (n: number, client: ClientName) => {
         const f = failures(n, client)
         return typeof f === "string" ? undefined : f.max
       }
-      // the issue's targets: against openid-client, at each N
-      for (const { n } of plan) {
-        for (const client of DEVFLOWS) {
+      // the issue's targets: against openid-client, at each N; with DPoP, against openid-client with DPoP
+      for (const { dpop, n } of plan) {
+        const pairs: ReadonlyArray<readonly [ClientName, ClientName]> = [
+          ...DEVFLOWS.map((c) => [c, "openid-client"] as const),
+          ...(dpop ? [["devflow-dpop", "openid-client-dpop"] as const] : [])
+        ]
+        for (const [client, peer] of pairs) {
           targets.push(
             compared(`N=${n}: ${client} 0 failures (worst run)`, "flows", worst(n, client), {
-              label: "openid-client",
-              value: worst(n, "openid-client")
+              label: peer,
+              value: worst(n, peer)
             }, (d) => d === 0),
             ...(([["CPU", (r: FlowsReport) => r.cpuTotalMs / 1000, "s"], [
               "peak RSS",
@@ -241,15 +358,15 @@ export const b2 = (ctx: Context) =>
                 n === 10_000
                   ? `N=${n}: ${client} ${what} ≤ ${
                     RATIOS_AT_10_000[what].toFixed(2)
-                  }× openid-client's (the ratio before issue 23)`
-                  : `N=${n}: ${client} ${what} ≤ ½ openid-client's`,
+                  }× ${peer}'s (the ratio before issue 23)`
+                  : `N=${n}: ${client} ${what} ≤ ½ ${peer}'s`,
                 unit,
                 med(n, client, f),
-                { label: "openid-client", value: clean(n, "openid-client", f) },
-                (d, peer) => (peer === undefined ? null : d <= peer * (n === 10_000 ? RATIOS_AT_10_000[what] : 0.5)),
-                clean(n, "openid-client", f) === undefined
-                  ? "openid-client failed flows in every run: no figure to compare with"
-                  : `openid-client's runs without failures; each round's ratio: ${ratios(n, client, f)}`
+                { label: peer, value: clean(n, peer, f) },
+                (d, other) => (other === undefined ? null : d <= other * (n === 10_000 ? RATIOS_AT_10_000[what] : 0.5)),
+                clean(n, peer, f) === undefined
+                  ? `${peer} failed flows in every run: no figure to compare with`
+                  : `${peer}'s runs without failures; each round's ratio: ${ratios(n, client, peer, f)}`
               )
             ))
           )
@@ -271,9 +388,18 @@ export const b2 = (ctx: Context) =>
           typeof memory.devflow === "string" ? memory.devflow : ""
         )
       )
-      const errors = runs.filter((r) => r.error !== undefined || (r.report && r.report.failed > 0)).map((r) =>
-        `${r.client} N=${r.n}: ${r.error ?? JSON.stringify(r.report!.errors)}`
-      )
+      const errors = [
+        ...runs.filter((r) => r.error !== undefined || (r.report && r.report.failed > 0)).map((r) =>
+          `${r.client} N=${r.n}: ${r.error ?? JSON.stringify(r.report!.errors)}`
+        ),
+        // a DPoP client whose tokens came back Bearer sent no proof: its figures are not DPoP's
+        ...runs.filter((r) => isDpop(r.client) && r.report !== undefined && r.dpop.tokens < r.report.ok).map((r) =>
+          `${r.client} N=${r.n}: only ${r.dpop.tokens} of its ${
+            r.report!.ok
+          } tokens were DPoP-bound (${r.dpop.rejected} proofs refused)`
+        ),
+        ...(typeof proofs === "string" ? [`the cost of one DPoP proof: ${proofs}`] : [])
+      ]
       return {
         rows,
         targets,
@@ -283,6 +409,12 @@ export const b2 = (ctx: Context) =>
             plan[plan.length - 1]!.timeoutMs / 1000
           } s is stopped (SIGTERM): it reports its CPU and peak RSS so far, and its unfinished flows count as failures.`,
           "All of them talk TLS to the same loopback server (msal-node accepts only https authorities). devflow keeps a keep-alive pool of at most 128 connections per origin (node-http's maxConnectionsPerOrigin); openid-client (fetch) and msal-node open one connection per concurrent request, so for them N=10,000 is also 10,000 TLS handshakes.",
+          `With DPoP (N=${
+            plan.filter((p) => p.dpop).map((p) => p.n).join(", ")
+          }, the same rounds): devflow-dpop (devflow's column; \`dpop: true\`) and openid-client-dpop (openid-client's column; \`getDPoPHandle\` with a \`randomDPoPKeyPair\`), each sign-in proved with an ES256 key of its own, generated when the flow starts. The server checks every proof on node:crypto (signature, typ, jwk, htm, htu, iat within 60 s, a jti used once, one key per device code), with no nonce, and answers token_type DPoP: its work is in the parent process, not in the figures. "CPU added by DPoP" is the median with DPoP minus the median without, in the same rounds.`,
+          `One DPoP proof: ${typeof proofs === "object" ? proofs.batches : "–"} batches of ${
+            typeof proofs === "object" ? proofs.perBatch : "–"
+          } proofs of a token request (ES256, no nonce, no ath) per library in one process, taking turns after a warm-up batch; the figure is the median batch's time per proof. devflow: \`Dpop.proof\` in one Effect program per batch; openid-client: its DPoP handle's \`addProof\`, what it runs for each request.`,
           `Live heap per pending flow: ${memoryN} flows waiting between polls (interval 20 s), measured once the server has seen every flow's first poll — JS heap after full GCs (node --expose-gc; what a heap snapshot holds) minus the same process with the client loaded and no flow.`,
           ...errors.map((e) => `failures: ${e}`)
         ],

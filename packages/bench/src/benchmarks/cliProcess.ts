@@ -120,8 +120,16 @@ export const timeProcess = (run: Run): Promise<Sample> =>
     })
   })
 
-/** Sign in once with the CLI against the dev server, approving the code it prints. */
-export const devflowLogin = async (dev: DevServer, cliBundle: string, cacheDir: string): Promise<void> => {
+/**
+ * Sign in once with the CLI against the dev server, approving the code it prints;
+ * `flags` go to `login` as well (B1: `--dpop`, for DPoP-bound tokens).
+ */
+export const devflowLogin = async (
+  dev: DevServer,
+  cliBundle: string,
+  cacheDir: string,
+  flags: ReadonlyArray<string> = []
+): Promise<void> => {
   const child = spawn(process.execPath, [
     cliBundle,
     "login",
@@ -138,7 +146,8 @@ export const devflowLogin = async (dev: DevServer, cliBundle: string, cacheDir: 
     "--cache-dir",
     cacheDir,
     "--json",
-    "--no-qr"
+    "--no-qr",
+    ...flags
   ], { stdio: ["ignore", "pipe", "pipe"] })
   let out = ""
   let err = ""

@@ -1,4 +1,4 @@
-import { ClientConfig, DeviceFlow } from "@devflow/core"
+import { ClientConfig, DeviceFlow, Dpop } from "@devflow/core"
 import { NodeOAuthHttp } from "@devflow/node-http"
 import { Cause, Effect, ManagedRuntime, Option, Runtime } from "effect"
 import { describeError, type DeviceFlowClient, type Endpoints, type FlowOptions, type FlowResult } from "./types.js"
@@ -14,18 +14,35 @@ import { describeError, type DeviceFlowClient, type Endpoints, type FlowOptions,
  * and `flows-devflow-user`, which Node loads from node_modules (the packages'
  * `dist`) as it does in a user's application (build.ts). Same code, so the
  * difference between their figures is what loading the packages costs.
+ *
+ * With `dpop` (`flows-devflow-dpop`, B2's DPoP rows), `dpop: true` in the
+ * configuration and each sign-in proved with an ES256 key of its own
+ * (`Dpop.generateKeyPair` + `Dpop.layerKey`): a program signing in many users
+ * binds each one's tokens to a key of that sign-in, as the openid-client
+ * DPoP peer does (clients/openidClient.ts), so both pay one key generation
+ * per flow. (Without `layerKey`, devflow's default is one key for the process.)
  */
-export const make = async (endpoints: Endpoints): Promise<DeviceFlowClient> => {
+export const make = (endpoints: Endpoints): Promise<DeviceFlowClient> => makeClient(endpoints, false)
+
+export const makeDpop = (endpoints: Endpoints): Promise<DeviceFlowClient> => makeClient(endpoints, true)
+
+const makeClient = async (endpoints: Endpoints, dpop: boolean): Promise<DeviceFlowClient> => {
   const runtime = ManagedRuntime.make(NodeOAuthHttp.layer())
   const config = await Effect.runPromise(ClientConfig.make({
     clientId: endpoints.clientId,
     endpoints: { deviceAuthorization: endpoints.deviceAuthorization, token: endpoints.token },
-    scopes: endpoints.scopes
+    scopes: endpoints.scopes,
+    dpop
   }))
+
+  const acquire = (options: FlowOptions) =>
+    DeviceFlow.acquireToken(config, {}, { onCode: (code) => options.onCode?.(code.userCode) })
 
   const signIn = (options: FlowOptions) =>
     runtime.runPromise(
-      DeviceFlow.acquireToken(config, {}, { onCode: (code) => options.onCode?.(code.userCode) }),
+      dpop
+        ? Effect.flatMap(Dpop.generateKeyPair(), (key) => Effect.provide(acquire(options), Dpop.layerKey(key)))
+        : acquire(options),
       { signal: options.signal }
     )
 
@@ -46,5 +63,5 @@ export const make = async (endpoints: Endpoints): Promise<DeviceFlowClient> => {
   const flow = (options: FlowOptions = {}): Promise<FlowResult> =>
     signIn(options).then((): FlowResult => ({ ok: true }), failed)
 
-  return { name: "devflow", flow, close: () => runtime.dispose() }
+  return { name: dpop ? "devflow-dpop" : "devflow", flow, close: () => runtime.dispose() }
 }

@@ -29,12 +29,25 @@ export interface FlowResult {
  * `devflow-user` is devflow's client (clients/devflow.ts) loaded from the
  * packages' builds rather than bundled: B2 runs it beside the others.
  */
-export type ClientName = "devflow" | "devflow-user" | "openid-client" | "msal-node"
+export type ClientName =
+  | "devflow"
+  | "devflow-user"
+  | "openid-client"
+  | "msal-node"
+  /** B2 with DPoP: devflow and openid-client, each sign-in proved with a key of its own */
+  | "devflow-dpop"
+  | "openid-client-dpop"
 
 export const CLIENTS: ReadonlyArray<ClientName> = ["devflow", "openid-client", "msal-node"]
 
 /** B2's clients: every client, and devflow a second time, unbundled. */
 export const FLOW_CLIENTS: ReadonlyArray<ClientName> = ["devflow", "devflow-user", "openid-client", "msal-node"]
+
+/** B2's DPoP clients (at N=1,000), each beside the plain client it is the DPoP variant of. */
+export const DPOP_CLIENTS: ReadonlyArray<readonly [dpop: ClientName, plain: ClientName]> = [
+  ["devflow-dpop", "devflow"],
+  ["openid-client-dpop", "openid-client"]
+]
 
 export interface DeviceFlowClient {
   readonly name: ClientName

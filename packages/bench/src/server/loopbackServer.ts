@@ -13,6 +13,7 @@ import { createHash, randomBytes } from "node:crypto"
 import * as http from "node:http"
 import * as https from "node:https"
 import type { AddressInfo } from "node:net"
+import { checkProof, type ProofCheck } from "./dpopProof.js"
 
 /** One reply of the script. */
 export type Step =
@@ -38,6 +39,13 @@ export interface ServerConfig {
   readonly record: boolean
   readonly tls?: { readonly cert: string; readonly key: string } | undefined
   readonly port?: number | undefined
+  /**
+   * DPoP (RFC 9449): a token request with a `DPoP` header has its proof checked
+   * (server/dpopProof.ts) and gets `token_type: "DPoP"`; one without gets Bearer, as
+   * from a server that supports both. `nonce`: the first proof of each key is answered
+   * `use_dpop_nonce` with a `DPoP-Nonce` (not counted as a poll of the script).
+   */
+  readonly dpop?: { readonly nonce: boolean } | undefined
 }
 
 /** `pending × k`, then tokens. */
@@ -67,6 +75,8 @@ export interface FlowRecord {
 interface Flow {
   readonly sub: string
   next: number
+  /** the thumbprint of the key its first proof was signed with: every later poll must use it */
+  jkt: string | undefined
   readonly record: FlowRecord | undefined
 }
 
@@ -105,6 +115,12 @@ export interface RunningServer {
     tokensIssued: number
     legacyGrantType: number
     other: number
+    /** tokens issued as `token_type: "DPoP"` */
+    dpopTokens: number
+    /** proofs refused (`invalid_dpop_proof`) */
+    dpopRejected: number
+    /** `use_dpop_nonce` answers */
+    dpopNonces: number
   }
   reset(): void
   close(): Promise<void>
@@ -143,7 +159,21 @@ const json = (res: http.ServerResponse, status: number, body: unknown, headers: 
 export const startServer = async (config: ServerConfig): Promise<RunningServer> => {
   const flows = new Map<string, Flow>()
   const records = new Map<string, FlowRecord>()
-  const counters = { deviceRequests: 0, tokenRequests: 0, tokensIssued: 0, legacyGrantType: 0, other: 0 }
+  const counters = {
+    deviceRequests: 0,
+    tokenRequests: 0,
+    tokensIssued: 0,
+    legacyGrantType: 0,
+    other: 0,
+    dpopTokens: 0,
+    dpopRejected: 0,
+    dpopNonces: 0
+  }
+  // every proof's jti this run (RFC 9449 §11.1: a proof is used once); bounded by the run's requests
+  const jtis = new Set<string>()
+  // nonce mode: the key thumbprints that were given the nonce, and the nonce
+  const nonced = new Set<string>()
+  const nonce = randomBytes(16).toString("base64url")
   let serial = 0
   let origin = ""
   const issuer = () => `${origin}/bench`
@@ -172,7 +202,7 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     const record: FlowRecord | undefined = config.record
       ? { issuedAt: stamp(), issuedFinishedAt: undefined, polls: [] }
       : undefined
-    flows.set(deviceCode, { sub: `user-${id}`, next: 0, record })
+    flows.set(deviceCode, { sub: `user-${id}`, next: 0, jkt: undefined, record })
     if (record !== undefined) records.set(deviceCode, record)
     const userCode = createHash("sha256").update(deviceCode).digest("hex").slice(0, 8).toUpperCase()
     const verification = `${issuer()}/device`
@@ -213,6 +243,13 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     const deviceCode = params.get("device_code") ?? ""
     const flow = flows.get(deviceCode)
     if (flow === undefined) return json(res, 400, { error: "invalid_grant" })
+    const proof = req.headers.dpop
+    let bound = false
+    if (config.dpop !== undefined && proof !== undefined) {
+      const checked = checkDpop(proof, flow)
+      if (checked !== undefined) return checked(res)
+      bound = true
+    }
     const step: Step = config.script[flow.next] ?? { kind: "token" }
     flow.next++
     const poll: PollRecord | undefined = flow.record === undefined
@@ -229,10 +266,47 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     // (Stamped after the write, a server preempted between the write and the stamp makes
     // a client that waited its full interval look early; on "finish", later still.)
     if (poll !== undefined) onWrite.set(res, () => (poll.finishedAt = stamp()))
-    answer(req, res, flow, deviceCode, step)
+    answer(req, res, flow, deviceCode, step, bound)
   }
 
-  const answer = (req: http.IncomingMessage, res: http.ServerResponse, flow: Flow, deviceCode: string, step: Step) => {
+  /** The answer to a token request whose proof does not pass, or undefined when it does. */
+  const checkDpop = (
+    proof: string | Array<string>,
+    flow: Flow
+  ): ((res: http.ServerResponse) => void) | undefined => {
+    const refuse = (why: string) => (res: http.ServerResponse) => {
+      counters.dpopRejected++
+      json(res, 400, { error: "invalid_dpop_proof", error_description: why })
+    }
+    if (typeof proof !== "string") return refuse("more than one DPoP header")
+    const checked: ProofCheck = checkProof(proof, {
+      method: "POST",
+      url: `${issuer()}/token`,
+      now: Math.floor(Date.now() / 1000),
+      seen: jtis
+    })
+    if (!checked.ok) return refuse(checked.reason)
+    if (flow.jkt !== undefined && flow.jkt !== checked.jkt) return refuse("another key than this flow's earlier proofs")
+    if (config.dpop?.nonce === true && !nonced.has(checked.jkt)) {
+      nonced.add(checked.jkt)
+      return (res) => {
+        counters.dpopNonces++
+        json(res, 400, { error: "use_dpop_nonce", error_description: "a nonce is required" }, { "dpop-nonce": nonce })
+      }
+    }
+    if (config.dpop?.nonce === true && checked.nonce !== nonce) return refuse("not the server's nonce")
+    flow.jkt = checked.jkt
+    return undefined
+  }
+
+  const answer = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    flow: Flow,
+    deviceCode: string,
+    step: Step,
+    bound: boolean
+  ) => {
     switch (step.kind) {
       case "pending":
         return json(res, 400, { error: "authorization_pending", error_description: "the user has not yet approved" })
@@ -260,9 +334,10 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
       case "token": {
         flows.delete(deviceCode)
         counters.tokensIssued++
+        if (bound) counters.dpopTokens++
         return json(res, 200, {
           access_token: `at-${flow.sub}-${randomBytes(16).toString("base64url")}`,
-          token_type: "Bearer",
+          token_type: bound ? "DPoP" : "Bearer",
           expires_in: 3600,
           refresh_token: `rt-${flow.sub}-${randomBytes(16).toString("base64url")}`,
           scope: SCOPES.join(" "),
@@ -320,11 +395,16 @@ export const startServer = async (config: ServerConfig): Promise<RunningServer> 
     reset: () => {
       records.clear()
       flows.clear()
+      jtis.clear()
+      nonced.clear()
       counters.deviceRequests =
         counters.tokenRequests =
         counters.tokensIssued =
         counters.legacyGrantType =
         counters.other =
+        counters.dpopTokens =
+        counters.dpopRejected =
+        counters.dpopNonces =
           0
     },
     close: () =>

@@ -240,25 +240,35 @@ const runOne = (
     })
   })
 
-export const runWorker = (make: (endpoints: Endpoints) => Promise<DeviceFlowClient>): void => {
-  const job = JSON.parse(process.argv[2] ?? "null") as Job | null
+/**
+ * A child's main: the job from argv[2], its report on stdout as the result (then exit, so that
+ * nothing left running, such as a client that ignored a cancel, keeps the process alive), a
+ * failure as `fatal`.
+ */
+export const runJob = <J>(main: (job: J) => Promise<unknown>): void => {
+  const job = JSON.parse(process.argv[2] ?? "null") as J | null
   if (job === null) {
     console.error("usage: node worker.mjs '<job json>'")
     process.exit(2)
   }
-  const main = async () => {
+  main(job).then(
+    (report) => {
+      emit(report)
+      process.exit(0)
+    },
+    (error: unknown) => {
+      emit({ type: "fatal", error: error instanceof Error ? (error.stack ?? error.message) : String(error) })
+      process.exit(1)
+    }
+  )
+}
+
+export const runWorker = (make: (endpoints: Endpoints) => Promise<DeviceFlowClient>): void =>
+  runJob<Job>(async (job) => {
     const client = await make(job.endpoints)
-    const report = job.kind === "flows"
+    return job.kind === "flows"
       ? await runFlows(client, job.n)
       : job.kind === "pending"
       ? await runPending(client, job.n)
       : await runOne(client, job.cancelAfterMs, job.stopWithinMs ?? 10_000)
-    emit(report)
-    // A client that is still polling (it ignored the cancel) must not keep the process alive.
-    process.exit(0)
-  }
-  main().catch((error: unknown) => {
-    emit({ type: "fatal", error: error instanceof Error ? (error.stack ?? error.message) : String(error) })
-    process.exit(1)
   })
-}

@@ -1,0 +1,4 @@
+import { makeDpop } from "../clients/openidClient.js"
+import { runWorker } from "./worker.js"
+
+runWorker(makeDpop)
