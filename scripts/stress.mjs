@@ -3,7 +3,8 @@
 // suite N times (default 5) while H busy loops (default 2, one per core here) compete for the CPU,
 // as CI's shared machines do, and prints a table of failures per test. A flaky test shows up here
 // long before it throws a CI run away. Every run's JSON report and its load average are kept in
-// bench-results/stress/ (git-ignored); the table is also written there as Markdown.
+// bench-results/stress/ (git-ignored), with everything vitest printed (run-N.log); the table is also
+// written there as Markdown.
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -61,12 +62,17 @@ const runOnce = (index) =>
       "--reporter=json",
       `--outputFile.json=${report}`,
       ...vitestArgs
-    ], { cwd: root, env, stdio: ["ignore", "ignore", "pipe"] })
+    ], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
+    // everything vitest printed (the tests' own diagnostics too), for the failure the table names
+    const output = fs.createWriteStream(path.join(outDir, `run-${index}.log`))
+    child.stdout.pipe(output, { end: false })
     let stderr = ""
     child.stderr.on("data", (chunk) => {
+      output.write(chunk)
       stderr = (stderr + chunk).slice(-20_000)
     })
     child.on("close", (code) => {
+      output.end()
       clearInterval(sampler)
       load.push(os.loadavg()[0])
       resolve({ index, code, seconds: (Date.now() - started) / 1000, load, report, stderr })

@@ -260,7 +260,11 @@ describe.runIf(hasRedis && process.env.DEVFLOW_LONG_TESTS === "1")(
         )
       }
 
-      assert.deepStrictEqual(wrong.slice(0, 5), [], `${wrong.length} flows did not end with their true outcome`)
+      assert.deepStrictEqual(
+        wrong.slice(0, 5),
+        [],
+        `${wrong.length} flows did not end with their true outcome: ${JSON.stringify(wrong.slice(0, 5))}`
+      )
       assert.deepStrictEqual(log.violations.slice(0, 5), [], "polls sooner than the interval")
       // the only polls after tokens are the next holder's, for codes whose tokens died with the killed instance
       assert.isAtMost(log.counters.afterAnswer, diedWithVictim.size)
