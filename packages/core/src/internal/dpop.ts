@@ -74,37 +74,38 @@ const publicJwkOf = (jwk: JsonWebKey): Dpop.PublicJwk =>
     : { kty: "OKP", crv: jwk.crv!, x: jwk.x! }
 
 /** @internal */
-export const thumbprint = (jwk: Dpop.PublicJwk): Effect.Effect<string> =>
+export const thumbprint = (jwk: Dpop.PublicJwk): Effect.Effect<string> => webCrypto(() => thumbprintOf(jwk))
+
+const thumbprintOf = (jwk: Dpop.PublicJwk): Promise<string> =>
   // RFC 7638 §3.2: the required members only, in lexicographic order, no whitespace
-  sha256(
+  sha256Of(
     jwk.kty === "EC"
       ? JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y })
       : JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x })
   )
 
-const sha256 = (text: string): Effect.Effect<string> =>
-  Effect.map(
-    webCrypto(() => subtle().digest("SHA-256", encoder.encode(text))),
-    (digest) => Encoding.encodeBase64Url(new Uint8Array(digest))
-  )
+const sha256Of = (text: string): Promise<string> =>
+  subtle().digest("SHA-256", encoder.encode(text)).then((digest) => Encoding.encodeBase64Url(new Uint8Array(digest)))
+
+const sha256 = (text: string): Effect.Effect<string> => webCrypto(() => sha256Of(text))
 
 /** @internal */
 export const generateKeyPair = (alg: Dpop.Algorithm = "ES256"): Effect.Effect<Dpop.KeyPair> =>
-  Effect.gen(function*() {
+  // one step of Web Crypto work (key, public JWK, thumbprint), not three: a sign-in per key pair
+  // (B2's DPoP rows) pays each step's fiber round trip
+  webCrypto(async () => {
     // extractable only so that the store keeping the tokens can keep their key (toStored); no
     // property of the key pair reaches the private key, so nothing else can export it
-    const pair = (yield* webCrypto(() =>
-      subtle().generateKey(keyAlgorithm(alg), true, ["sign", "verify"])
-    )) as CryptoKeyPair
-    return yield* keyPairOf(alg, pair.privateKey, yield* webCrypto(() => subtle().exportKey("jwk", pair.publicKey)))
+    const pair = await subtle().generateKey(keyAlgorithm(alg), true, ["sign", "verify"]) as CryptoKeyPair
+    return keyPairOf(alg, pair.privateKey, await subtle().exportKey("jwk", pair.publicKey))
   })
 
-const keyPairOf = (alg: Dpop.Algorithm, privateKey: CryptoKey, jwk: JsonWebKey): Effect.Effect<Dpop.KeyPair> =>
-  Effect.map(thumbprint(publicJwkOf(jwk)), (jkt) => {
-    const key = new KeyPairImpl(alg, publicJwkOf(jwk), jkt)
-    privateKeys.set(key, privateKey)
-    return key
-  })
+const keyPairOf = async (alg: Dpop.Algorithm, privateKey: CryptoKey, jwk: JsonWebKey): Promise<Dpop.KeyPair> => {
+  const publicJwk = publicJwkOf(jwk)
+  const key = new KeyPairImpl(alg, publicJwk, await thumbprintOf(publicJwk))
+  privateKeys.set(key, privateKey)
+  return key
+}
 
 /**
  * The key pair as the store keeping its tokens writes it: the private JWK as
@@ -146,7 +147,7 @@ export const fromStored = (stored: Dpop.StoredKey): Effect.Effect<Option.Option<
       Effect.tryPromise(() => counted(() => subtle().importKey("jwk", jwk, keyAlgorithm(stored.alg), true, ["sign"])))
     )
     if (Option.isNone(privateKey)) return Option.none()
-    const key = yield* keyPairOf(stored.alg, privateKey.value, publicPart)
+    const key = yield* webCrypto(() => keyPairOf(stored.alg, privateKey.value, publicPart))
     // the thumbprint names the key the tokens are bound to: another key would only be refused
     return key.thumbprint === stored.jkt ? Option.some(key) : Option.none()
   })
@@ -175,14 +176,25 @@ export const accessTokenHash = (accessToken: Redacted.Redacted<string> | string)
 
 const json = (value: unknown): string => Encoding.encodeBase64Url(encoder.encode(JSON.stringify(value)))
 
+// the same for every proof of a key: encoded once
+const headers = new WeakMap<Dpop.KeyPair, string>()
+
+const headerOf = (key: Dpop.KeyPair): string => {
+  let header = headers.get(key)
+  if (header === undefined) {
+    // RFC 9449 §4.2: typ, alg and the public jwk in the header
+    header = json({ typ: "dpop+jwt", alg: key.alg, jwk: key.publicJwk })
+    headers.set(key, header)
+  }
+  return header
+}
+
 /** @internal */
 export const proof = (key: Dpop.KeyPair, input: Dpop.ProofInput): Effect.Effect<string> =>
   Effect.gen(function*() {
     const privateKey = privateKeys.get(key)
     if (privateKey === undefined) return yield* Effect.dieMessage("a DPoP key pair not made by Dpop.generateKeyPair")
     const now = yield* Clock.currentTimeMillis
-    // RFC 9449 §4.2: typ, alg and the public jwk in the header
-    const header = { typ: "dpop+jwt", alg: key.alg, jwk: key.publicJwk }
     const claims: Record<string, string | number> = {
       // RFC 9449 §4.2: jti unique per proof (128 random bits), htm, htu, iat
       jti: randomId(),
@@ -192,7 +204,7 @@ export const proof = (key: Dpop.KeyPair, input: Dpop.ProofInput): Effect.Effect<
     }
     if (input.nonce !== undefined) claims.nonce = input.nonce
     if (input.accessToken !== undefined) claims.ath = yield* accessTokenHash(input.accessToken)
-    const signingInput = `${json(header)}.${json(claims)}`
+    const signingInput = `${headerOf(key)}.${json(claims)}`
     const signature = yield* webCrypto(() =>
       subtle().sign(signAlgorithm(key.alg), privateKey, encoder.encode(signingInput))
     )
