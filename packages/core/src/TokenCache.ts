@@ -14,6 +14,7 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
@@ -148,7 +149,8 @@ export const isTokenCacheError = (u: unknown): u is TokenCacheError =>
 
 /**
  * A token cache. Implementations provide `location`, `read`, `modify` and
- * `withRefreshLock`; {@link make} derives the rest.
+ * `withRefreshLock` (and may provide `readAccount`, `modifyAccount` and
+ * `checkWritable`); {@link make} derives the rest.
  *
  * @since 0.1.0
  * @category models
@@ -166,13 +168,37 @@ export interface TokenCache {
    */
   readonly modify: <A>(f: (content: CacheContent) => readonly [A, CacheContent]) => Effect.Effect<A, TokenCacheError>
   /**
+   * {@link read}, as far as one account is concerned: a consistent snapshot
+   * holding at least that account's record and tokens (for every client) and
+   * every client registration. A cache shared by many accounts reads only
+   * those, so that one account's call costs the same however many others
+   * there are; the others give the whole content.
+   */
+  readonly readAccount: (authority: string, accountId: string) => Effect.Effect<CacheContent, TokenCacheError>
+  /**
+   * {@link modify} on {@link readAccount}'s snapshot, with `modify`'s
+   * guarantees. A change that reaches beyond that account and the client
+   * registrations is made as `modify` would make it, on the whole content.
+   */
+  readonly modifyAccount: <A>(
+    authority: string,
+    accountId: string,
+    f: (content: CacheContent) => readonly [A, CacheContent]
+  ) => Effect.Effect<A, TokenCacheError>
+  /**
    * Run `effect` holding the exclusive lock named `key`, shared by every user
    * of the same cache (other processes included, for a shared cache). Silent
    * acquisition takes it around a refresh, so that one refresh serves all.
+   *
+   * `settled`, when given, tells whether waiting is still needed: a cache
+   * whose waiters learn that the lock was released may run it first, and when
+   * it gives a value, that is the result and the lock is not taken (whoever
+   * just held it stored what was wanted). Caches may ignore it.
    */
   readonly withRefreshLock: <A, E, R>(
     key: string,
-    effect: Effect.Effect<A, E, R>
+    effect: Effect.Effect<A, E, R>,
+    settled?: Effect.Effect<Option.Option<A>, E, R>
   ) => Effect.Effect<A, E | TokenCacheError, R>
   /** {@link modify} without a result */
   readonly update: (f: (content: CacheContent) => CacheContent) => Effect.Effect<void, TokenCacheError>
@@ -211,7 +237,7 @@ export const TokenCache: Context.Tag<TokenCache, TokenCache> = Context.GenericTa
  */
 export type TokenCacheImpl =
   & Pick<TokenCache, "location" | "read" | "modify" | "withRefreshLock">
-  & Partial<Pick<TokenCache, "checkWritable">>
+  & Partial<Pick<TokenCache, "checkWritable" | "readAccount" | "modifyAccount">>
 
 /**
  * A {@link TokenCache} from its primitives.
@@ -225,6 +251,8 @@ export const make = (impl: TokenCacheImpl): TokenCache => {
     ...impl,
     read: traced.read,
     modify: traced.modify,
+    readAccount: traced.readAccount,
+    modifyAccount: traced.modifyAccount,
     update: (f) => traced.modify((content) => [undefined, f(content)] as const),
     getAccounts: (authority, clientId) =>
       Effect.map(traced.read, (content) => internal.accountsOf(content, authority, clientId)),
@@ -240,13 +268,24 @@ export const make = (impl: TokenCacheImpl): TokenCache => {
 }
 
 // One span per read and per write, when the application traces (see internal/telemetry.ts).
-const tracedCache = (impl: TokenCacheImpl): Pick<TokenCache, "read" | "modify"> => {
+const tracedCache = (
+  impl: TokenCacheImpl
+): Pick<TokenCache, "read" | "modify" | "readAccount" | "modifyAccount"> => {
   const attributes = { "devflow.cache.location": impl.location }
+  // a cache hit is the silent path's whole cost (B4): untraced, nothing is added to it
+  const read = telemetry.traced("devflow.cache.read", attributes)
+  const write = telemetry.traced("devflow.cache.write", attributes)
+  const { modifyAccount, readAccount } = impl
+  const whole = read(impl.read)
   return {
-    // a cache hit is the silent path's whole cost (B4): untraced, nothing is added to it
-    read: telemetry.traced("devflow.cache.read", attributes)(impl.read),
-    modify: <A>(f: (content: CacheContent) => readonly [A, CacheContent]) =>
-      telemetry.traced("devflow.cache.write", attributes)(impl.modify(f))
+    read: whole,
+    modify: (f) => write(impl.modify(f)),
+    readAccount: readAccount === undefined
+      ? () => whole
+      : (authority, accountId) => read(readAccount(authority, accountId)),
+    modifyAccount: modifyAccount === undefined
+      ? (_authority, _accountId, f) => write(impl.modify(f))
+      : (authority, accountId, f) => write(modifyAccount(authority, accountId, f))
   }
 }
 

@@ -290,6 +290,68 @@ export const tokenCacheContract = (
     )
 
     test(
+      "readAccount holds the account's record and tokens and every client registration, as read holds them",
+      Effect.gen(function*() {
+        const cache = yield* TokenCache.TokenCache
+        const [alice, bob] = [accountFor("alice"), accountFor("bob")]
+        const registration = {
+          tokenEndpoint: `${AUTHORITY}/token`,
+          secret: secret("client"),
+          authMethod: "client_secret_post" as const
+        }
+        yield* cache.save({ ...signIn(alice), client: registration })
+        yield* cache.save(signIn(bob))
+        const whole = yield* cache.read
+        const own = yield* cache.readAccount(AUTHORITY, alice.id)
+        assert.deepStrictEqual(
+          CacheContent.findAccount(own, AUTHORITY, alice.id),
+          CacheContent.findAccount(whole, AUTHORITY, alice.id)
+        )
+        for (const section of ["accessTokens", "refreshTokens", "idTokens"] as const) {
+          const mine = [...whole[section].values()].filter((e) => e.accountId === alice.id)
+          assert.deepStrictEqual([...own[section].values()].filter((e) => e.accountId === alice.id), mine)
+        }
+        assert.deepStrictEqual([...own.clients.values()], [...whole.clients.values()])
+        assert.strictEqual(value(own.clients.values().next().value!.secret), value(registration.secret))
+        // an account not in the cache reads as no record (and the registrations still)
+        const nobody = yield* cache.readAccount(AUTHORITY, accountFor("nobody").id)
+        assert.isUndefined(CacheContent.findAccount(nobody, AUTHORITY, accountFor("nobody").id))
+        assert.strictEqual(nobody.clients.size, 1)
+      })
+    )
+
+    test(
+      "modifyAccount stores its change to that account and keeps every other; a change beyond it is stored too",
+      Effect.gen(function*() {
+        const cache = yield* TokenCache.TokenCache
+        const [alice, bob, carol] = [accountFor("alice"), accountFor("bob"), accountFor("carol")]
+        yield* cache.save(signIn(alice))
+        yield* cache.save(signIn(bob))
+        const result = yield* cache.modifyAccount(
+          AUTHORITY,
+          alice.id,
+          (content) => ["mine", CacheContent.withTokens(content, signIn(alice, { label: "alice-2" }))] as const
+        )
+        assert.strictEqual(result, "mine")
+        const after = yield* cache.read
+        const token = (who: Account.Account) =>
+          [...after.accessTokens.values()].filter((e) => e.accountId === who.id).map((e) => value(e.secret))
+        assert.deepStrictEqual(token(alice), ["SECRET-at-alice-2-canary"])
+        assert.deepStrictEqual(token(bob), [`SECRET-at-${bob.id}-canary`])
+        // f given alice's view also signs carol in: made on the whole cache, nothing lost
+        yield* cache.modifyAccount(
+          AUTHORITY,
+          alice.id,
+          (content) => [undefined, CacheContent.withTokens(content, signIn(carol))] as const
+        )
+        assert.deepStrictEqual(
+          (yield* cache.getAccounts(AUTHORITY, CLIENT)).map((a) => a.id).sort(),
+          [alice.id, bob.id, carol.id].sort()
+        )
+      })
+    )
+
+    test(
       "withRefreshLock admits one holder per key at a time",
       Effect.gen(function*() {
         const cache = yield* TokenCache.TokenCache

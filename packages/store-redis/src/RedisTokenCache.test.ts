@@ -10,6 +10,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import { Redis } from "ioredis"
@@ -66,6 +67,57 @@ describe.runIf(server !== undefined)("RedisTokenCache", () => {
         )
       yield* Effect.all([a, b, a, b, a, b].map(holder), { concurrency: "unbounded", discard: true })
       assert.strictEqual(yield* Ref.get(most), 1)
+    }).pipe(Effect.scoped))
+
+  it.live("a waiter is woken by the release and takes what the holder stored: it never takes the lock", () =>
+    Effect.gen(function*() {
+      const ns = { namespace: `settled-${process.pid}` }
+      const a = yield* RedisTokenCache.make(ns).pipe(withConnection(url))
+      const b = yield* RedisTokenCache.make(ns).pipe(withConnection(url))
+      const entered = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const stored = yield* Ref.make(false)
+      const holder = yield* Effect.fork(a.withRefreshLock(
+        "carol",
+        Effect.gen(function*() {
+          yield* Deferred.succeed(entered, undefined)
+          yield* Deferred.await(release)
+          yield* Ref.set(stored, true)
+          return "refreshed"
+        })
+      ))
+      yield* Deferred.await(entered)
+      const ranUnderLock = yield* Ref.make(false)
+      const waiter = yield* Effect.fork(b.withRefreshLock(
+        "carol",
+        Effect.as(Ref.set(ranUnderLock, true), "refreshed again"),
+        Effect.map(Ref.get(stored), (done) => done ? Option.some("from the cache") : Option.none())
+      ))
+      yield* Effect.sleep("50 millis")
+      yield* Deferred.succeed(release, undefined)
+      assert.strictEqual(yield* Fiber.join(holder), "refreshed")
+      assert.strictEqual(yield* Fiber.join(waiter), "from the cache")
+      assert.isFalse(yield* Ref.get(ranUnderLock))
+    }).pipe(Effect.scoped))
+
+  it.live("a caller waiting for the refresh lock is interrupted at once, not when the wait times out", () =>
+    Effect.gen(function*() {
+      const ns = { namespace: `interrupt-${process.pid}`, refreshLockTimeout: "60 seconds" }
+      const a = yield* RedisTokenCache.make(ns).pipe(withConnection(url))
+      const b = yield* RedisTokenCache.make(ns).pipe(withConnection(url))
+      const entered = yield* Deferred.make<void>()
+      const holder = yield* Effect.fork(
+        a.withRefreshLock("dave", Effect.zipRight(Deferred.succeed(entered, undefined), Effect.never))
+      )
+      yield* Deferred.await(entered)
+      const waiter = yield* Effect.fork(b.withRefreshLock("dave", Effect.succeed("never")))
+      yield* Effect.sleep("100 millis")
+      // a bound with headroom: the wait it replaces is the 60 s lock timeout
+      const stopped = yield* Fiber.interrupt(waiter).pipe(Effect.timeout("10 seconds"), Effect.option)
+      assert.isTrue(Option.isSome(stopped), "the waiter did not stop within 10 s")
+      yield* Fiber.interrupt(holder)
+      // and the lock is free for the next caller
+      assert.strictEqual(yield* b.withRefreshLock("dave", Effect.succeed("free")), "free")
     }).pipe(Effect.scoped))
 
   it.live("a holder whose refresh lock expired can never write", () =>
@@ -217,6 +269,33 @@ describe.runIf(server !== undefined)("RedisTokenCache", () => {
       const after = yield* parts()
       const changed = Object.keys(after).filter((part) => after[part] !== before[part])
       assert.strictEqual(changed.length, 1)
+    }).pipe(Effect.scoped))
+
+  it.live("a silent call reads only its account's part: another account's damaged part does not touch it", () =>
+    Effect.gen(function*() {
+      const ns = { namespace: `own-part-${process.pid}` }
+      const cache = yield* RedisTokenCache.make(ns).pipe(withConnection(url))
+      const [ivy, jack] = [accountFor("ivy"), accountFor("jack")]
+      yield* cache.save(signIn(ivy))
+      yield* cache.save(signIn(jack))
+      const redis = new Redis(url)
+      yield* Effect.addFinalizer(() => Effect.sync(() => redis.disconnect()))
+      const key = `devflow:{devflow:tokens:${ns.namespace}}:parts`
+      const before = yield* Effect.promise(() => redis.hgetall(key))
+      // damage every part but ivy's: found by trying which one ivy's read still opens
+      for (const part of Object.keys(before)) {
+        yield* Effect.promise(() =>
+          redis.hset(key, part, `${before[part]!.split("|")[0]}|v2.k1.damaged.damaged.damaged`)
+        )
+        const ok = yield* Effect.either(cache.readAccount(AUTHORITY, ivy.id))
+        if (ok._tag === "Left") yield* Effect.promise(() => redis.hset(key, part, before[part]!))
+      }
+      const own = yield* cache.readAccount(AUTHORITY, ivy.id)
+      assert.isDefined(CacheContent.findAccount(own, AUTHORITY, ivy.id))
+      assert.isUndefined(CacheContent.findAccount(own, AUTHORITY, jack.id))
+      // the whole cache does not open, and says so
+      const whole = yield* Effect.flip(cache.read)
+      assert.strictEqual(whole._tag, "CacheCorrupt")
     }).pipe(Effect.scoped))
 
   it.live("the whole-cache document of earlier versions is read: the first read moves it into parts, then deletes it", () =>

@@ -162,10 +162,12 @@ export const acquireSilentWith = <R>(
     if (invalid !== undefined) return Effect.fail(invalid)
     const { authority, account: requested } = params
     const clientId = params.config.clientId
-    return Effect.flatMap(cache.read, (content) =>
+    return Effect.flatMap(cache.readAccount(authority, requested.id), (content) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const account = Content.findAccount(content, authority, requested.id)
-        if (account === undefined) return Effect.fail(noAccount(params, params.scopes))
+        if (account === undefined) {
+          return Effect.fail(noAccount(params, params.scopes))
+        }
         const seen = Content.findAccessToken(
           content,
           authority,
@@ -181,7 +183,13 @@ export const acquireSilentWith = <R>(
           Effect.flatMap(
             cache.withRefreshLock(
               Content.credentialKey(authority, clientId, account.id),
-              refreshUnderLock(cache, params, seen)
+              refreshUnderLock(cache, params, seen),
+              Effect.zipWith(
+                cache.readAccount(authority, account.id),
+                Clock.currentTimeMillis,
+                (latest, at) =>
+                  Option.map(settled(latest, at, params, seen), cached)
+              )
             ),
             // a refused save is merged once the lock is released: its fence no longer applies there
             (refreshed) =>
@@ -192,6 +200,30 @@ export const acquireSilentWith = <R>(
         )
       }))
   })
+
+// The token another caller stored since `seen` was read, when it is the one wanted: no refresh is needed.
+const settled = (
+  content: Content.CacheContent,
+  now: number,
+  params: SilentParams,
+  seen: Content.AccessTokenEntry | undefined
+): Option.Option<TokenResult> => {
+  const { authority, config } = params
+  const account = Content.findAccount(content, authority, params.account.id)
+  if (account === undefined) return Option.none()
+  const current = Content.findAccessToken(
+    content,
+    authority,
+    config.clientId,
+    account.id,
+    params.scopes,
+    config.scopeForm
+  )
+  const refreshedMeanwhile = !sameEntry(current, seen)
+  return usable(current, now, params.skewMillis) && (!params.forceRefresh || refreshedMeanwhile)
+    ? Option.some(fromCache(content, params, account, current!))
+    : Option.none()
+}
 
 interface Refreshed {
   readonly token: TokenResult
@@ -209,15 +241,11 @@ const refreshUnderLock = (
     const { authority, config, scopes } = params
     const clientId = config.clientId
     // Read again: the lock's previous holder may have refreshed (or signed out).
-    const content = yield* cache.read
-    const now = yield* Clock.currentTimeMillis
+    const content = yield* cache.readAccount(authority, params.account.id)
     const account = Content.findAccount(content, authority, params.account.id)
     if (account === undefined) return yield* noAccount(params, scopes)
-    const current = Content.findAccessToken(content, authority, clientId, account.id, scopes, config.scopeForm)
-    const refreshedMeanwhile = !sameEntry(current, seen)
-    if (usable(current, now, params.skewMillis) && (!params.forceRefresh || refreshedMeanwhile)) {
-      return cached(fromCache(content, params, account, current!))
-    }
+    const fresh = settled(content, yield* Clock.currentTimeMillis, params, seen)
+    if (Option.isSome(fresh)) return cached(fresh.value)
     const refreshToken = Content.findRefreshToken(content, authority, clientId, account.id)
     if (refreshToken === undefined) {
       return yield* new InteractionRequired({ reason: "no_refresh_token", scopes, accountId: account.id })
@@ -242,7 +270,11 @@ const refreshUnderLock = (
           error._tag === "InteractionRequired" && error.reason === "invalid_grant"
             ? Effect.zipRight(
               Effect.sync(() => Unsaved.settled(cache, Redacted.value(refreshToken.secret))),
-              cache.update((c) => Content.removeRefreshToken(c, refreshToken, (e) => Redacted.value(e.secret)))
+              cache.modifyAccount(authority, account.id, (c) =>
+                [
+                  undefined,
+                  Content.removeRefreshToken(c, refreshToken, (e) => Redacted.value(e.secret))
+                ] as const)
             )
             : Effect.void
         ),
@@ -252,7 +284,11 @@ const refreshUnderLock = (
           stored?.registration !== undefined &&
             (error.error === "invalid_client" || error.error === "unauthorized_client")
             ? Effect.zipRight(
-              cache.update((c) => Content.withoutClient(c, config.endpoints.token, clientId)),
+              cache.modifyAccount(
+                authority,
+                account.id,
+                (c) => [undefined, Content.withoutClient(c, config.endpoints.token, clientId)] as const
+              ),
               Effect.fail(
                 new InteractionRequired({
                   reason: "login_required",

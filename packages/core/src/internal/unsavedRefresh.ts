@@ -56,7 +56,7 @@ const remember = (cache: TokenCache, base: string, rotated: Redacted.Redacted<st
  */
 export const store = (cache: TokenCache, unsaved: Unsaved): Effect.Effect<void, TokenCacheError> => {
   const { input, base } = unsaved
-  return cache.modify((content) => {
+  return cache.modifyAccount(input.authority, input.account.id, (content) => {
     if (Content.findAccount(content, input.authority, input.account.id) === undefined) {
       return [undefined, content] as const
     }

@@ -25,7 +25,9 @@ const emptyPart = (): Part => ({
 // A part's name is a digest: what it is named after (account ids, endpoints) is not left in clear.
 // Remembered: every write groups the whole cache by part (a process knows a bounded set of accounts).
 const names = new Map<string, string>()
-const nameOf = (kind: "a" | "c", ...parts: ReadonlyArray<string>): string => {
+/** How the names of the parts holding client registrations begin. @internal */
+export const CLIENT_PART_PREFIX = "c"
+const nameOf = (kind: "a" | typeof CLIENT_PART_PREFIX, ...parts: ReadonlyArray<string>): string => {
   const key = kind + JSON.stringify(parts)
   let name = names.get(key)
   if (name === undefined) {
@@ -34,6 +36,12 @@ const nameOf = (kind: "a" | "c", ...parts: ReadonlyArray<string>): string => {
   }
   return name
 }
+
+/** The name of the part holding one account's record and tokens. @internal */
+export const accountPart = (authority: string, accountId: string): string => nameOf("a", authority, accountId)
+
+/** Whether a part holds client registrations (every account's reads need them). @internal */
+export const isClientPart = (name: string): boolean => name.startsWith(CLIENT_PART_PREFIX)
 
 /** The content's entries by part (the entries themselves, not copies). @internal */
 export const group = (content: CacheContent.CacheContent): Map<string, Part> => {

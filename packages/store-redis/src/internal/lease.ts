@@ -17,14 +17,18 @@ import { script } from "./connection.js"
  */
 
 /**
- * Release a lease holding its fencing token: only its holder may.
- * KEYS[1] = the lease, ARGV[1] = the fencing token.
+ * Release a lease holding its fencing token: only its holder may. Its name
+ * is then published on the channel given, if any, so that whoever waits for
+ * it tries at once instead of at its next poll.
+ * KEYS[1] = the lease, ARGV[1] = the fencing token, ARGV[2] = the channel (optional).
  * @internal
  */
 export const RELEASE = script(
   "lease.release",
-  `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
-return 0`
+  `if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call("DEL", KEYS[1])
+if ARGV[2] then redis.call("PUBLISH", ARGV[2], KEYS[1]) end
+return 1`
 )
 
 /**

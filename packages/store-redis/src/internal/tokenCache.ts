@@ -5,6 +5,7 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
@@ -55,6 +56,27 @@ return nv`
 const READ = script(
   "tokenCache.read",
   `return {redis.call("HGETALL", KEYS[1]), redis.call("HGET", KEYS[2], "data") or ""}`
+)
+
+// One account's part and every client registration's part, in one round trip (TokenCache.readAccount),
+// or 0 while the whole-cache document of versions before 0.2 is there (a whole read migrates it).
+// KEYS: the parts, the old document. ARGV: the account's part, how client parts' names begin.
+const READ_ACCOUNT = script(
+  "tokenCache.readAccount",
+  `if redis.call("EXISTS", KEYS[2]) == 1 then return 0 end
+local names = {ARGV[1]}
+for _, name in ipairs(redis.call("HKEYS", KEYS[1])) do
+  if string.sub(name, 1, #ARGV[2]) == ARGV[2] then names[#names + 1] = name end
+end
+local values = redis.call("HMGET", KEYS[1], unpack(names))
+local found = {}
+for i, name in ipairs(names) do
+  if values[i] then
+    found[#found + 1] = name
+    found[#found + 1] = values[i]
+  end
+end
+return found`
 )
 
 // Moves the whole-cache document into parts (already sealed by the caller): a part already
@@ -141,33 +163,67 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
     )
 
     // Parts opened before, by their stored value ("<version>|<sealed>"): a part unchanged since is
-    // not opened and decoded again, nor by two reads at once, and an unchanged cache is not joined
-    // again (a read is then one round trip and no decoding, whatever the number of accounts).
+    // not opened and decoded again, and an unchanged cache is not joined again (a read is then one
+    // round trip and no decoding, whatever the number of accounts).
     type Opened = { readonly json: string; readonly content: CacheContent.CacheContent }
-    const opened = new Map<
-      string,
-      { readonly value: string; readonly result: Deferred.Deferred<Opened, TokenCache.TokenCacheError> }
-    >()
+    const opened = new Map<string, { readonly value: string; readonly opened: Opened }>()
     const openPart = (part: string, value: string, sealed: string) =>
-      Effect.gen(function*() {
+      connection.keyring.open(placeOf(part), sealed).pipe(
+        Effect.mapError((broken) => new TokenCache.CacheCorrupt({ location, reason: broken.reason })),
+        Effect.flatMap((json) => Effect.map(CacheContent.fromJson(json, location), (content) => ({ json, content }))),
+        Effect.tap((result) => Effect.sync(() => opened.set(part, { value, opened: result })))
+      )
+
+    interface View {
+      readonly versions: Map<string, string>
+      readonly stored: Map<string, string>
+      readonly stale: Set<string>
+      readonly content: CacheContent.CacheContent
+      readonly parts: ReturnType<typeof Parts.group>
+      /** the parts this view holds, when it holds only some (an account's) */
+      readonly holds?: (part: string) => boolean
+    }
+
+    // The parts of a reply (name, value, name, value…) opened: those already known without an effect.
+    const openAll = (flat: ReadonlyArray<string>) => {
+      const versions = new Map<string, string>()
+      const stale = new Set<string>()
+      const contents = new Map<string, Opened>()
+      const missing: Array<readonly [string, string, string]> = []
+      for (let i = 0; i < flat.length; i += 2) {
+        const [part, value] = [flat[i]!, flat[i + 1]!]
+        const bar = value.indexOf("|")
+        const sealed = value.slice(bar + 1)
+        versions.set(part, value.slice(0, bar))
+        if (connection.keyring.isStale(sealed)) stale.add(part)
         const known = opened.get(part)
-        if (known?.value === value) return yield* Deferred.await(known.result)
-        const result = yield* Deferred.make<Opened, TokenCache.TokenCacheError>()
-        opened.set(part, { value, result })
-        yield* Deferred.complete(
-          result,
-          connection.keyring.open(placeOf(part), sealed).pipe(
-            Effect.mapError((broken) => new TokenCache.CacheCorrupt({ location, reason: broken.reason })),
-            Effect.flatMap((json) =>
-              Effect.map(CacheContent.fromJson(json, location), (content) => ({ json, content }))
-            )
-          )
-        )
-        // a part that does not open is tried again by the next read (a key may have been added)
-        return yield* Deferred.await(result).pipe(
-          Effect.tapError(() => Effect.sync(() => opened.get(part)?.result === result && opened.delete(part)))
-        )
-      })
+        if (known?.value === value) contents.set(part, known.opened)
+        else missing.push([part, value, sealed])
+      }
+      const result = { versions, stale, contents }
+      if (missing.length === 0) return Effect.succeed(result)
+      return Effect.as(
+        Effect.forEach(
+          missing,
+          ([part, value, sealed]) => Effect.map(openPart(part, value, sealed), (done) => void contents.set(part, done)),
+          { discard: true }
+        ),
+        result
+      )
+    }
+
+    const viewOf = (
+      { contents, stale, versions }: Effect.Effect.Success<ReturnType<typeof openAll>>,
+      content: CacheContent.CacheContent,
+      parts: ReturnType<typeof Parts.group>
+    ): View => ({
+      versions,
+      stale,
+      content,
+      parts,
+      stored: new Map([...contents].map(([part, { json }]) => [part, json]))
+    })
+
     let joined:
       | {
         readonly signature: string
@@ -176,35 +232,52 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
       }
       | undefined
 
-    // The parts with their versions and stored JSON, and the content they make up.
-    const readParts = Effect.gen(function*() {
+    // Every part, with its version and stored JSON, and the content they make up.
+    const readParts: Effect.Effect<View, TokenCache.TokenCacheError> = Effect.gen(function*() {
       const [first, legacy] = yield* readRaw
       const flat = legacy === ""
         ? first
         : yield* Effect.zipRight(migrate(legacy), Effect.map(readRaw, ([parts]) => parts))
-      const versions = new Map<string, string>()
-      const stale = new Set<string>()
-      const contents = new Map<string, Opened>()
-      for (let i = 0; i < flat.length; i += 2) {
-        const [part, value] = [flat[i]!, flat[i + 1]!]
-        const bar = value.indexOf("|")
-        const sealed = value.slice(bar + 1)
-        versions.set(part, value.slice(0, bar))
-        if (connection.keyring.isStale(sealed)) stale.add(part)
-        contents.set(part, yield* openPart(part, value, sealed))
-      }
-      for (const part of opened.keys()) if (!versions.has(part)) opened.delete(part)
-      const names = [...versions.keys()].sort()
-      const signature = names.map((part) => `${part}:${versions.get(part)}`).join(",")
+      const found = yield* openAll(flat)
+      for (const part of opened.keys()) if (!found.versions.has(part)) opened.delete(part)
+      const names = [...found.versions.keys()].sort()
+      const signature = names.map((part) => `${part}:${found.versions.get(part)}`).join(",")
       if (joined?.signature !== signature) {
-        const content = Parts.join(names.map((part) => contents.get(part)!.content))
+        const content = Parts.join(names.map((part) => found.contents.get(part)!.content))
         joined = { signature, content, parts: Parts.group(content) }
       }
-      const stored = new Map([...contents].map(([part, { json }]) => [part, json]))
-      return { versions, stored, stale, content: joined.content, parts: joined.parts }
+      return viewOf(found, joined.content, joined.parts)
     })
 
+    // One account's part and the client registrations: what a silent call reads, whatever the
+    // number of other accounts (issue 23). The whole cache while it is still in the old document.
+    const readAccountParts = (authority: string, accountId: string): Effect.Effect<View, TokenCache.TokenCacheError> =>
+      Effect.suspend(() => {
+        const own = Parts.accountPart(authority, accountId)
+        return connection.script(READ_ACCOUNT, [partsKey, legacyKey], [own, Parts.CLIENT_PART_PREFIX]).pipe(
+          Effect.mapError(unavailable),
+          Effect.flatMap((answer) => {
+            if (!Array.isArray(answer)) return readParts
+            const flat = answer as Array<string>
+            return Effect.map(openAll(flat), (found) => {
+              if (!found.versions.has(own)) opened.delete(own)
+              const content = Parts.join([...found.contents.values()].map((part) => part.content))
+              return {
+                ...viewOf(found, content, Parts.group(content)),
+                holds: (part: string) => part === own || Parts.isClientPart(part)
+              }
+            })
+          })
+        )
+      })
+
     const modify = <A>(f: (content: CacheContent.CacheContent) => readonly [A, CacheContent.CacheContent]) =>
+      modifyView(readParts, f)
+
+    const modifyView = <A>(
+      readView: Effect.Effect<View, TokenCache.TokenCacheError>,
+      f: (content: CacheContent.CacheContent) => readonly [A, CacheContent.CacheContent]
+    ): Effect.Effect<A, TokenCache.TokenCacheError> =>
       Effect.gen(function*() {
         // only a lock of this cache fences its writes (another cache's lock lives in another slot)
         const lock = Option.filter(
@@ -212,12 +285,15 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
           (h) => h.lockKey.startsWith(`${connection.prefix}:${tag}:`)
         )
         for (let attempt = 0; attempt < settings.maxConflicts; attempt++) {
-          const { content, parts, stale, stored, versions } = yield* readParts
+          const { content, holds, parts, stale, stored, versions } = yield* readView
           const [result, next] = f(content)
           if (next === content) return result
           const after = Parts.group(next)
+          const touched = Parts.touched(parts, after)
+          // a change beyond the parts read (another account's) is made on the whole cache, read again
+          if (holds !== undefined && !touched.every(holds)) return yield* modify(f)
           const changed = new Map<string, string>()
-          for (const part of Parts.touched(parts, after)) {
+          for (const part of touched) {
             const entries = after.get(part)
             const json = entries === undefined ? "" : Parts.toJson(entries)
             if (json !== (stored.get(part) ?? "")) changed.set(part, json)
@@ -258,15 +334,41 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
 
     const lockMs = Duration.toMillis(settings.lockLease)
 
-    const acquireLock = (lockKey: string) =>
+    // A release is published here (lease.ts RELEASE), so that a waiter tries again at once rather
+    // than at its next poll; the poll stays, slower, for a lock that lapsed (its holder died) and
+    // for a message lost while the subscriber reconnected.
+    const releases = `${connection.prefix}:${tag}:released`
+
+    // The lock's fencing token, or what `settled` found (another holder stored what was wanted). Waits
+    // and `settled` run under `restore` (interruptible); a LOCK command does not, so that a lock taken
+    // is always handed back to be released.
+    const acquireLock = <A, E, R>(
+      lockKey: string,
+      settled: Effect.Effect<Option.Option<A>, E, R> | undefined,
+      restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>
+    ): Effect.Effect<
+      { readonly _tag: "Locked"; readonly fence: string } | { readonly _tag: "Settled"; readonly value: A },
+      E | TokenCache.TokenCacheError,
+      R
+    > =>
       Effect.gen(function*() {
         const deadline = (yield* monotonicNow) + Duration.toMillis(settings.refreshLockTimeout)
         const attempt = attemptId()
-        for (let wait = 10;; wait = Math.min(wait * 2, 100)) {
+        let released = yield* Deferred.make<void>()
+        let subscribed = false
+        // polled every 10 → 100 ms; once subscribed to releases, every 250 ms → 1 s (a fallback only)
+        for (let wait = 10;; wait = subscribed ? Math.min(Math.max(wait * 2, 250), 1_000) : Math.min(wait * 2, 100)) {
           const fence = yield* connection.script(LOCK, [lockKey, fenceKey], [lockMs, attempt]).pipe(
             Effect.mapError(unavailable)
           )
-          if (typeof fence === "string") return fence
+          if (typeof fence === "string") return { _tag: "Locked", fence } as const
+          if (!subscribed) {
+            subscribed = yield* connection.subscribe(releases, (message) => {
+              if (message === lockKey) Deferred.unsafeDone(released, Exit.void)
+            }).pipe(Effect.as(true), Effect.orElseSucceed(() => false))
+            // released between the attempt and the subscription: found by trying again at once
+            if (subscribed) continue
+          }
           if ((yield* monotonicNow) + wait > deadline) {
             return yield* new TokenCache.CacheUnavailable({
               location,
@@ -274,29 +376,42 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
               detail: `another instance held the refresh lock for over ${Duration.format(settings.refreshLockTimeout)}`
             })
           }
-          yield* Effect.sleep(Duration.millis(wait))
+          yield* restore(Effect.raceFirst(Effect.sleep(Duration.millis(wait)), Deferred.await(released)))
+          if (yield* Deferred.isDone(released)) {
+            released = yield* Deferred.make<void>()
+            // the holder released the lock: what it stored may be all this caller wanted
+            if (settled !== undefined) {
+              const value = yield* restore(settled)
+              if (Option.isSome(value)) return { _tag: "Settled", value: value.value } as const
+            }
+          }
         }
-      })
+      }).pipe(Effect.scoped)
 
-    const withRefreshLock = <A, E, R>(key: string, effect: Effect.Effect<A, E, R>) => {
+    const withRefreshLock = <A, E, R>(
+      key: string,
+      effect: Effect.Effect<A, E, R>,
+      settled?: Effect.Effect<Option.Option<A>, E, R>
+    ): Effect.Effect<A, E | TokenCache.TokenCacheError, R> => {
       const lockKey = lockKeyOf(key)
-      return Effect.acquireUseRelease(
-        acquireLock(lockKey),
-        (fence) =>
-          Effect.gen(function*() {
-            // keep the lock while the refresh runs; a lost lock fences this holder's writes
-            const keeper = yield* Effect.fork(
-              connection.script(RENEW, [lockKey], [fence, lockMs]).pipe(
-                Effect.ignore,
-                Effect.zipRight(Effect.sleep(Duration.millis(lockMs / 3))),
+      return Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(acquireLock(lockKey, settled, restore), (got) => {
+          if (got._tag === "Settled") return Effect.succeed(got.value)
+          const { fence } = got
+          return Effect.gen(function*() {
+            // keep the lock while the refresh runs (LOCK set its first lease); a lost lock fences this holder's writes
+            // (forked interruptible: a fiber forked here would inherit the mask and never stop)
+            const keeper = yield* Effect.fork(Effect.interruptible(
+              Effect.sleep(Duration.millis(lockMs / 3)).pipe(
+                Effect.zipRight(Effect.ignore(connection.script(RENEW, [lockKey], [fence, lockMs]))),
                 Effect.forever
               )
-            )
-            return yield* Effect.locally(effect, held, Option.some({ lockKey, fence })).pipe(
+            ))
+            return yield* restore(Effect.locally(effect, held, Option.some({ lockKey, fence }))).pipe(
               Effect.ensuring(Fiber.interrupt(keeper))
             )
-          }),
-        (fence) => Effect.ignore(connection.script(RELEASE, [lockKey], [fence]))
+          }).pipe(Effect.ensuring(Effect.ignore(connection.script(RELEASE, [lockKey], [fence, releases]))))
+        })
       )
     }
 
@@ -304,6 +419,8 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
       location,
       read: Effect.map(readParts, (v) => v.content),
       modify,
+      readAccount: (authority, accountId) => Effect.map(readAccountParts(authority, accountId), (v) => v.content),
+      modifyAccount: (authority, accountId, f) => modifyView(readAccountParts(authority, accountId), f),
       withRefreshLock
     })
   })
