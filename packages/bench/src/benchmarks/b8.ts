@@ -126,6 +126,12 @@ export const b8 = (ctx: Context) =>
           unit: "ms",
           values: single(num(refresh, "cpuMsPerCall")),
           digits: 0
+        },
+        {
+          metric: "4 × 50: Redis commands per call (all processes)",
+          unit: "commands",
+          values: single(num(refresh, "redisCommandsPerCall")),
+          digits: 1
         }
       ]
       const none = { label: "devflow", value: undefined } as const

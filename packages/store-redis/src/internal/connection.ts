@@ -86,6 +86,8 @@ export const make = (settings: Settings): Effect.Effect<RedisConnection, never, 
       }),
       ({ client, subscriber }) =>
         Effect.promise(() => Promise.allSettled([client.quit(), subscriber.quit()])).pipe(
+          // a finalizer runs uninterruptibly: without this, a Redis that never answers QUIT holds the scope forever
+          Effect.interruptible,
           Effect.timeout("2 seconds"),
           Effect.ignore,
           Effect.ensuring(Effect.sync(() => {
@@ -96,24 +98,50 @@ export const make = (settings: Settings): Effect.Effect<RedisConnection, never, 
     )
 
     const stats = { commands: 0, scripts: 0, publishes: 0 }
-    const retry = Schedule.exponential("100 millis", 2).pipe(
-      Schedule.intersect(Schedule.recurs(settings.attempts - 1))
+    // the first retry waits 100 ms, each next one twice as long; `attempts` tries in all
+    const retries = Schedule.exponential("200 millis", 2).pipe(
+      Schedule.intersect(Schedule.recurs(Math.max(0, settings.attempts - 2)))
     )
     const timeout = Duration.millis(settings.commandTimeout)
 
-    // Every command, subscriptions included: a time limit per try, bounded tries with backoff.
+    // One try with its time limit: a plain timer, not Effect.timeoutFail, whose racing fiber cost
+    // three times the command itself (every poll and every cache read runs through here).
+    const once = <A>(operation: string, call: () => Promise<A>) =>
+      Effect.async<A, RedisUnavailable>((resume) => {
+        let settled = false
+        const timer = setTimeout(() => {
+          settled = true
+          resume(
+            Effect.fail(
+              new RedisUnavailable({ location, operation, detail: `no answer within ${Duration.format(timeout)}` })
+            )
+          )
+        }, settings.commandTimeout)
+        const end = (outcome: Effect.Effect<A, RedisUnavailable>) => {
+          if (settled) return
+          settled = true
+          clearTimeout(timer)
+          resume(outcome)
+        }
+        call().then(
+          (value) => end(Effect.succeed(value)),
+          (error) => end(Effect.fail(new RedisUnavailable({ location, operation, detail: reason(error) })))
+        )
+        return Effect.sync(() => {
+          settled = true
+          clearTimeout(timer)
+        })
+      })
+
+    // Every command, subscriptions included: a time limit per try, bounded tries with backoff (the
+    // retry schedule is built only once a try failed).
     const bounded = <A>(operation: string, call: () => Promise<A>) =>
-      Effect.tryPromise({
-        try: call,
-        catch: (error) => new RedisUnavailable({ location, operation, detail: reason(error) })
-      }).pipe(
-        Effect.timeoutFail({
-          duration: timeout,
-          onTimeout: () =>
-            new RedisUnavailable({ location, operation, detail: `no answer within ${Duration.format(timeout)}` })
-        }),
-        Effect.retry(retry)
-      )
+      settings.attempts <= 1
+        ? once(operation, call)
+        : Effect.catchAll(
+          once(operation, call),
+          () => Effect.zipRight(Effect.sleep("100 millis"), Effect.retry(once(operation, call), retries))
+        )
 
     const run = <A>(operation: string, f: (client: Redis | Cluster) => Promise<A>) =>
       bounded(operation, () => {
