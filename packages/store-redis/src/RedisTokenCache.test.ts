@@ -102,7 +102,7 @@ describe.runIf(server !== undefined)("RedisTokenCache", () => {
 
   it.live("a caller waiting for the refresh lock is interrupted at once, not when the wait times out", () =>
     Effect.gen(function*() {
-      const ns = { namespace: `interrupt-${process.pid}`, refreshLockTimeout: "60 seconds" }
+      const ns = { namespace: `interrupt-${process.pid}`, refreshLockTimeout: "60 seconds" } as const
       const a = yield* RedisTokenCache.make(ns).pipe(withConnection(url))
       const b = yield* RedisTokenCache.make(ns).pipe(withConnection(url))
       const entered = yield* Deferred.make<void>()
