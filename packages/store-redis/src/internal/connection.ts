@@ -99,7 +99,8 @@ export const make = (settings: Settings): Effect.Effect<RedisConnection, never, 
 
     const stats = { commands: 0, scripts: 0, publishes: 0 }
     // the first retry waits 100 ms, each next one twice as long; `attempts` tries in all
-    const retries = Schedule.exponential("200 millis", 2).pipe(
+    const firstRetry = Duration.millis(100)
+    const laterRetries = Schedule.exponential(Duration.times(firstRetry, 2), 2).pipe(
       Schedule.intersect(Schedule.recurs(Math.max(0, settings.attempts - 2)))
     )
     const timeout = Duration.millis(settings.commandTimeout)
@@ -140,7 +141,7 @@ export const make = (settings: Settings): Effect.Effect<RedisConnection, never, 
         ? once(operation, call)
         : Effect.catchAll(
           once(operation, call),
-          () => Effect.zipRight(Effect.sleep("100 millis"), Effect.retry(once(operation, call), retries))
+          () => Effect.zipRight(Effect.sleep(firstRetry), Effect.retry(once(operation, call), laterRetries))
         )
 
     const run = <A>(operation: string, f: (client: Redis | Cluster) => Promise<A>) =>

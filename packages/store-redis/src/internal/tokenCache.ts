@@ -105,6 +105,11 @@ redis.call("SET", KEYS[1], v, "PX", ARGV[1])
 return v`
 )
 
+// Polled every 10 → 100 ms until subscribed to releases; then every 250 ms → 1 s, a fallback only
+// (a holder that died releases nothing, a message may be lost while the subscriber reconnects).
+const nextLockPoll = (wait: number, subscribed: boolean): number =>
+  subscribed ? Math.min(Math.max(wait * 2, 250), 1_000) : Math.min(wait * 2, 100)
+
 interface Held {
   readonly lockKey: string
   readonly fence: string
@@ -356,8 +361,7 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
         const attempt = attemptId()
         let released = yield* Deferred.make<void>()
         let subscribed = false
-        // polled every 10 → 100 ms; once subscribed to releases, every 250 ms → 1 s (a fallback only)
-        for (let wait = 10;; wait = subscribed ? Math.min(Math.max(wait * 2, 250), 1_000) : Math.min(wait * 2, 100)) {
+        for (let wait = 10;; wait = nextLockPoll(wait, subscribed)) {
           const fence = yield* connection.script(LOCK, [lockKey, fenceKey], [lockMs, attempt]).pipe(
             Effect.mapError(unavailable)
           )
