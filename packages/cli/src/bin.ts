@@ -9,13 +9,13 @@
  *
  * @since 0.1.0
  */
+import * as v8 from "node:v8"
 import * as AccountList from "./internal/accountList.js"
 import * as FastExec from "./internal/fastExec.js"
 import * as FastHelp from "./internal/fastHelp.js"
 import * as FastToken from "./internal/fastToken.js"
 import * as GitCredential from "./internal/gitCredential.js"
 import * as ProviderList from "./internal/providerList.js"
-import * as v8 from "node:v8"
 
 const args = process.argv.slice(2)
 

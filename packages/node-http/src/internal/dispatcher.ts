@@ -1,10 +1,11 @@
-import * as Undici from "@effect/platform-node/Undici"
+import type * as Undici from "@effect/platform-node/Undici"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Fs from "node:fs"
 import * as Tls from "node:tls"
 import type * as HttpOptions from "../HttpOptions.js"
 import * as httpOptions from "./httpOptions.js"
+import * as UndiciParts from "./undici.js"
 
 /**
  * The certificates to trust when `ca` is given: passing `ca` to TLS replaces
@@ -84,9 +85,9 @@ export const makeDispatcher = (
       // reads NO_PROXY from the environment on every request (about 2 µs and a URL per request).
       if (!proxied(resolved)) {
         const { httpProxy: _h, httpsProxy: _s, noProxy: _n, proxyTls: _p, requestTls: _r, ...direct } = agent
-        return new Undici.Agent(direct)
+        return new UndiciParts.Agent(direct)
       }
-      return new Undici.EnvHttpProxyAgent(agent)
+      return new UndiciParts.EnvHttpProxyAgent(agent)
     }),
     (dispatcher) => Effect.promise(() => dispatcher.destroy().catch(() => undefined))
   )

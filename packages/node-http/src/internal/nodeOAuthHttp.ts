@@ -1,5 +1,5 @@
 import * as RequestLimits from "@devflow/core/RequestLimits"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import type * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import type * as Undici from "@effect/platform-node/Undici"
 import * as Headers from "@effect/platform/Headers"
@@ -19,6 +19,7 @@ import type * as HttpOptions from "../HttpOptions.js"
 import { type BodyFailure, BufferedResponse } from "./bufferedResponse.js"
 import * as dispatcher from "./dispatcher.js"
 import * as httpOptions from "./httpOptions.js"
+import * as UndiciParts from "./undici.js"
 
 // Effect's own tracer: its spans are kept by nobody, so a request makes none while it is in place.
 const defaultTracer = Effect.runSync(Effect.tracer)
@@ -242,7 +243,7 @@ export const fromDispatcher = (
     const maxBytes = limits === undefined
       ? resolved.maxResponseBytes
       : Math.min(resolved.maxResponseBytes, limits.maxBodyBytes)
-    const extra = fiber.getFiberRef(FiberRef.currentContext).unsafeMap.get(NodeHttpClient.UndiciRequestOptions.key) as
+    const extra = fiber.getFiberRef(FiberRef.currentContext).unsafeMap.get(UndiciParts.REQUEST_OPTIONS_KEY) as
       | Undici.Dispatcher.RequestOptions
       | undefined
     return request.body._tag === "Stream"
@@ -283,11 +284,11 @@ export const fromDispatcher = (
 export const make = (
   options?: Partial<HttpOptions.HttpOptions>
 ): Effect.Effect<HttpClient.HttpClient, never, NodeHttpClient.Dispatcher> =>
-  Effect.flatMap(NodeHttpClient.Dispatcher, (undici) => Effect.sync(() => fromDispatcher(undici, options)))
+  Effect.flatMap(UndiciParts.Dispatcher, (agent) => Effect.sync(() => fromDispatcher(agent, options)))
 
 /** @internal */
 export const layerDispatcher = (options?: Partial<HttpOptions.HttpOptions>): Layer.Layer<NodeHttpClient.Dispatcher> =>
-  Layer.scoped(NodeHttpClient.Dispatcher, dispatcher.makeDispatcher(options))
+  Layer.scoped(UndiciParts.Dispatcher, dispatcher.makeDispatcher(options))
 
 /** @internal */
 export const layerWithoutDispatcher = (
