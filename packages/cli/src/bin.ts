@@ -9,7 +9,6 @@
  *
  * @since 0.1.0
  */
-import * as v8 from "node:v8"
 import * as AccountList from "./internal/accountList.js"
 import * as FastExec from "./internal/fastExec.js"
 import * as FastHelp from "./internal/fastHelp.js"
@@ -37,9 +36,9 @@ const fast = async (): Promise<boolean> => {
     return FastToken.run(args.slice(1), process.env, (text) => process.stdout.write(text)) !== undefined
   }
   if (args[0] === "exec") {
-    const ended = FastExec.run(args.slice(1), process.env)
+    const ended = await FastExec.run(args.slice(1), process.env)
     if (ended === undefined) return false
-    process.exit(await ended)
+    process.exit(ended)
   }
   if (args[0] === "git-credential" && GitCredential.stores(args.slice(1), process.env)) {
     // read as the full CLI reads it: git may wait until its request is taken
@@ -59,6 +58,8 @@ if (!(await fast())) {
   // with TurboFan on a background thread, and Node waits for that thread before it exits: 140 ms
   // of every command that makes a request (logout 680 -> 540 ms). A CLI's few responses gain
   // nothing from the faster code, so it stays on Liftoff.
+  // (node:v8 is imported here: the fast paths above never load it)
+  const v8 = await import("node:v8")
   v8.setFlagsFromString("--liftoff-only")
   const { main } = await import("./main.js")
   main(process.argv)

@@ -79,9 +79,10 @@ console.log(JSON.stringify({ status: res.status, sub: (await res.json()).sub, sh
       "process.exit(process.env.DEVFLOW_ACCESS_TOKEN ? 5 : 1)"
     ], cleanEnv())
     expect(status).toBe(5)
-    expect(FastExec.run(["--header-file", path.join(work, "h"), "--cache-dir", cache, "--", "true"], cleanEnv()))
+    expect(await FastExec.run(["--header-file", path.join(work, "h"), "--cache-dir", cache, "--", "true"], cleanEnv()))
       .toBeUndefined()
-    expect(FastExec.run(["--cache-dir", cache, "--", "true"], cleanEnv({ DEVFLOW_FAST_PATH: "0" }))).toBeUndefined()
+    expect(await FastExec.run(["--cache-dir", cache, "--", "true"], cleanEnv({ DEVFLOW_FAST_PATH: "0" })))
+      .toBeUndefined()
     const child = script("status", `console.log(process.env.DEVFLOW_ACCESS_TOKEN.length > 0); process.exit(9)`)
     const [fast, full] = await Promise.all([
       devflow(["exec", "--cache-dir", cache, "--", process.execPath, child]),

@@ -7,7 +7,6 @@
  * the full command.
  * @internal
  */
-import * as ChildProcess from "./childProcess.js"
 import * as FastToken from "./fastToken.js"
 import * as FlagTable from "./flagTable.js"
 
@@ -18,16 +17,18 @@ const DEFAULT_VARIABLE = FlagTable.FLAGS.env.default
  * anything has run) to leave the command to the full CLI.
  * @internal
  */
-export const run = (
+export const run = async (
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string | undefined>>
-): Promise<number> | undefined => {
+): Promise<number | undefined> => {
   const end = args.indexOf("--")
   if (end === -1) return undefined
   const [command, ...rest] = args.slice(end + 1)
   if (command === undefined) return undefined
   const parsed = FastToken.parse(args.slice(0, end), "exec")
   if (parsed === undefined) return undefined
+  // loaded here, not with the other fast paths: `token` and git's helper never start a program
+  const ChildProcess = await import("./childProcess.js")
   const variable = parsed.values.env ?? DEFAULT_VARIABLE
   if (!ChildProcess.isVariableName(variable)) return undefined
   const found = FastToken.find(parsed, env)
