@@ -102,6 +102,13 @@ export const bundle = async (outdir = path.join(root, "dist")) => {
     "undici",
     "oidc-provider"
   ])
+  // built-ins only some commands need: loaded where they are used (`exec`, the full CLI), not by every fast path
+  const heavyBuiltins = ["node:v8", "v8", "node:child_process", "child_process"]
+  const builtins = [...closure(entry)].flatMap((f) => outputs[f]?.imports ?? [])
+    .filter((i) => i.external && i.kind === "import-statement" && heavyBuiltins.includes(i.path))
+  if (builtins.length > 0) {
+    throw new Error(`dist/devflow.mjs (the fast paths) statically loads ${builtins.map((i) => i.path).join(", ")}`)
+  }
   forbid("the full CLI's start-up", closure(main), ["undici", "oidc-provider", "@effect/opentelemetry"])
   forbid("the CLI's build (the demo server has its own)", Object.keys(outputs), ["oidc-provider", "dev-server/src"])
   const chunksDir = path.resolve(outdir, "chunks")
