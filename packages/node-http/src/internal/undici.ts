@@ -13,6 +13,7 @@
  *
  * @internal
  */
+/// <reference path="./undiciFiles.d.ts" />
 import type * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type * as Undici from "@effect/platform-node/Undici"
 import * as Context from "effect/Context"
