@@ -13,6 +13,8 @@
  *
  * @internal
  */
+// ambient declarations of undici's untyped files: docgen's check of the examples sees only what the sources reference
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
 /// <reference path="./undiciFiles.d.ts" />
 import type * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type * as Undici from "@effect/platform-node/Undici"
