@@ -178,7 +178,7 @@ describe("a failed refresh says what was tried, for whom, where and why", () => 
     expect(run.stdout).toBe(`${accessToken}\n`)
     expect(run.stderr).toMatch(
       new RegExp(
-        `^devflow: warning: Could not refresh the access token of bob at ${own.issuer}/token: the server could not be reached .*; using the cached access token, valid until \\d\\d:\\d\\d:\\d\\d`,
+        `^devflow: warning: Could not refresh the access token of bob at ${own.issuer}/token: the server could not be reached .*; using the cached access token, valid until (?:\\d{4}-\\d\\d-\\d\\d )?\\d\\d:\\d\\d:\\d\\d`,
         "m"
       )
     )
