@@ -256,12 +256,36 @@ export const make = (impl: TokenCacheImpl): TokenCache => {
     update: (f) => traced.modify((content) => [undefined, f(content)] as const),
     getAccounts: (authority, clientId) =>
       Effect.map(traced.read, (content) => internal.accountsOf(content, authority, clientId)),
-    save: (input) => traced.modify((content) => [undefined, internal.save(content, input)] as const),
-    removeAccount: (authority, accountId) =>
-      traced.modify((content) => {
-        const next = internal.removeAccount(content, authority, accountId)
-        return [next !== content, next] as const
-      }),
+    // A sign-in and a sign-out touch one account: on a cache shared by many, they read and write
+    // that account's part only, as a refresh does, whatever the number of others (issue 23).
+    save: (input) =>
+      traced.modifyAccount(
+        input.authority,
+        input.account.id,
+        (content) => [undefined, internal.save(content, input)] as const
+      ),
+    removeAccount: impl.modifyAccount === undefined
+      ? (authority, accountId) =>
+        traced.modify((content) => {
+          const next = internal.removeAccount(content, authority, accountId)
+          return [next !== content, next] as const
+        })
+      : (authority, accountId) =>
+        Effect.flatMap(
+          traced.modifyAccount(authority, accountId, (content) => {
+            const next = internal.withoutAccountTokens(content, authority, accountId)
+            // a client secret the user gave may have been this account's last use: only the whole content can tell
+            const secretsLeft = next !== content && internal.withoutUnusedSecrets(next) !== next
+            return [next === content ? "kept" : secretsLeft ? "secrets" : "removed", next] as const
+          }),
+          (outcome) =>
+            outcome === "secrets"
+              ? Effect.as(
+                traced.modify((content) => [undefined, internal.withoutUnusedSecrets(content)] as const),
+                true
+              )
+              : Effect.succeed(outcome === "removed")
+        ),
     clear: traced.modify((content) => [undefined, internal.size(content) === 0 ? content : internal.empty] as const),
     checkWritable: impl.checkWritable ?? Effect.void
   }

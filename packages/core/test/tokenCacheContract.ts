@@ -321,6 +321,33 @@ export const tokenCacheContract = (
     )
 
     test(
+      "removeAccount keeps a client secret the user gave while another account uses it, and forgets it with the last",
+      Effect.gen(function*() {
+        const cache = yield* TokenCache.TokenCache
+        const [alice, bob, carol] = [accountFor("alice"), accountFor("bob"), accountFor("carol")]
+        // a secret the user gave (no registration) for CLIENT; carol signs in with another client
+        const given = {
+          tokenEndpoint: `${AUTHORITY}/token`,
+          secret: secret("given"),
+          authMethod: "client_secret_post" as const
+        }
+        yield* cache.save({ ...signIn(alice), client: given })
+        yield* cache.save(signIn(bob))
+        yield* cache.save(signIn(carol, { clientId: OTHER_CLIENT }))
+        const secretOf = Effect.map(
+          cache.read,
+          (content) => CacheContent.findClient(content, given.tokenEndpoint, CLIENT)?.secret
+        )
+        assert.isTrue(yield* cache.removeAccount(AUTHORITY, alice.id))
+        assert.strictEqual(value((yield* secretOf)!), "SECRET-given-canary")
+        assert.isFalse(yield* cache.removeAccount(AUTHORITY, alice.id))
+        assert.isTrue(yield* cache.removeAccount(AUTHORITY, bob.id))
+        assert.isUndefined(yield* secretOf)
+        assert.deepStrictEqual((yield* cache.getAccounts(AUTHORITY)).map((a) => a.id), [carol.id])
+      })
+    )
+
+    test(
       "modifyAccount stores its change to that account and keeps every other; a change beyond it is stored too",
       Effect.gen(function*() {
         const cache = yield* TokenCache.TokenCache

@@ -322,6 +322,24 @@ describe.runIf(server !== undefined)("RedisTokenCache", () => {
       assert.strictEqual((yield* cache.getAccounts(AUTHORITY)).length, 1)
     }).pipe(Effect.scoped))
 
+  it.live("a sign-in and a sign-out touch their own account only: another account's part that no key opens fails neither", () =>
+    Effect.gen(function*() {
+      const namespace = `own-${process.pid}`
+      const withKeys = (...keys: ReadonlyArray<readonly [string, string]>) =>
+        RedisTokenCache.make({ namespace }).pipe(withConnection(url, { keyring: keyring(...keys) }))
+      // dave's part sealed with a key the second instance does not have
+      yield* (yield* withKeys(["k1", KEY_1])).save(signIn(accountFor("dave")))
+      const other = yield* withKeys(["k2", KEY_2])
+      yield* other.save(signIn(accountFor("erin")))
+      const own = yield* other.readAccount(AUTHORITY, accountFor("erin").id)
+      assert.strictEqual(CacheContent.findAccount(own, AUTHORITY, accountFor("erin").id)?.subject, "erin")
+      assert.isTrue(yield* other.removeAccount(AUTHORITY, accountFor("erin").id))
+      // what needs every account still reads every one, and says which it could not open
+      assert.strictEqual((yield* Effect.flip(other.getAccounts(AUTHORITY)))._tag, "CacheCorrupt")
+      const first = yield* withKeys(["k1", KEY_1])
+      assert.deepStrictEqual((yield* first.getAccounts(AUTHORITY)).map((a) => a.subject), ["dave"])
+    }).pipe(Effect.scoped))
+
   it.live("keys rotate: a new current key reads the old values and seals new ones; an unknown key id is CacheCorrupt", () =>
     Effect.gen(function*() {
       const namespace = `rotate-${process.pid}`
@@ -332,9 +350,19 @@ describe.runIf(server !== undefined)("RedisTokenCache", () => {
       const rotated = yield* withKeys(["k2", KEY_2], ["k1", KEY_1])
       assert.strictEqual((yield* rotated.getAccounts(AUTHORITY)).length, 1)
       yield* rotated.save(signIn(accountFor("erin")))
-      const dump = yield* Effect.promise(() => dumpAll(url))
+      const ours = () => dumpAll(url, `*:${namespace}}*`)
+      const dump = yield* Effect.promise(ours)
       assert.include(dump, "v2.k2.")
+      // a sign-in seals its own account only: dave's stays sealed with k1 until `reseal`
+      assert.include(dump, "v2.k1.")
       const onlyNew = yield* withKeys(["k2", KEY_2])
+      assert.strictEqual((yield* Effect.flip(onlyNew.read))._tag, "CacheCorrupt")
+      const reseal = RedisTokenCache.reseal({ namespace }).pipe(
+        withConnection(url, { keyring: keyring(["k2", KEY_2], ["k1", KEY_1]) })
+      )
+      assert.strictEqual(yield* reseal, 1)
+      assert.notInclude(yield* Effect.promise(ours), "v2.k1.")
+      assert.strictEqual(yield* reseal, 0)
       assert.strictEqual((yield* onlyNew.getAccounts(AUTHORITY)).length, 2)
       const stranger = yield* withKeys(["k3", KEY_1])
       const error = yield* Effect.flip(stranger.read)

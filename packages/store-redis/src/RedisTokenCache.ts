@@ -7,6 +7,10 @@
  *   (retried on conflict), so concurrent writers on any instance lose none
  *   of each other's changes, and writers of different accounts never
  *   conflict: refreshing one account never waits for another.
+ * - A silent call, a sign-in (`save`) and a sign-out (`removeAccount`) read
+ *   and write their own account's part (and the client registrations) only,
+ *   whatever the number of other accounts; listing accounts reads them all.
+ *   After a key rotation, {@link reseal} seals the untouched ones again.
  * - The whole-cache document of earlier versions (`…:cache`) is still read:
  *   the first read moves it into parts (an account already in parts keeps
  *   its newer value) and deletes it.
@@ -54,6 +58,23 @@ export interface Options {
  * @category constructors
  */
 export const make = (options: Options = {}): Effect.Effect<TokenCache.TokenCache, never, RedisConnection> =>
+  withReseal(options)
+
+/**
+ * Seal again with the current key every part of the namespace that an older
+ * key sealed: the last step of a key rotation (docs/scaling.md), before the
+ * old key is removed. A sign-in, a sign-out or a refresh seals again only the
+ * account it touches, so an account nobody uses would otherwise stay sealed
+ * with the old key. Succeeds with the number of parts an older key had sealed
+ * (0: nothing was written).
+ *
+ * @since 0.1.0
+ * @category maintenance
+ */
+export const reseal = (options: Options = {}): Effect.Effect<number, TokenCache.TokenCacheError, RedisConnection> =>
+  Effect.flatMap(withReseal(options), (cache) => cache.reseal)
+
+const withReseal = (options: Options) =>
   Effect.flatMap(RedisConnection, (connection) =>
     internal.make(connection, {
       namespace: options.namespace ?? "default",

@@ -23,14 +23,14 @@ export const connectionLayer = (
   RedisConnection.layer({ url, keyring: keyring(), commandTimeout: "1 second", attempts: 3, ...options })
 
 /** Every key and every value in Redis as text (strings, hashes, sorted sets, sets, lists). */
-export const dumpAll = async (url: string): Promise<string> => {
+export const dumpAll = async (url: string, match = "*"): Promise<string> => {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
   await redis.connect()
   try {
     const out: Array<string> = []
     let cursor = "0"
     do {
-      const [next, keys] = await redis.scan(cursor, "COUNT", 1000)
+      const [next, keys] = await redis.scan(cursor, "MATCH", match, "COUNT", 1000)
       cursor = next
       for (const key of keys) {
         out.push(key)

@@ -398,6 +398,17 @@ export const withoutClient = (content: CacheContent, tokenEndpoint: string, clie
  * @internal
  */
 export const removeAccount = (content: CacheContent, authority: string, accountId: string): CacheContent => {
+  const rest = withoutAccountTokens(content, authority, accountId)
+  return rest === content ? content : withoutUnusedSecrets(rest)
+}
+
+/**
+ * {@link removeAccount} as far as the account itself goes: its record and
+ * tokens, not the client secrets it leaves unused. Made on one account's
+ * view of a shared cache, where the other accounts' tokens are not at hand.
+ * @internal
+ */
+export const withoutAccountTokens = (content: CacheContent, authority: string, accountId: string): CacheContent => {
   const belongs = (e: { readonly authority: string; readonly accountId: string }) =>
     e.authority === authority && e.accountId === accountId
   const without = <V extends { readonly authority: string; readonly accountId: string }>(
@@ -428,20 +439,29 @@ export const removeAccount = (content: CacheContent, authority: string, accountI
     accounts === content.accounts && accessTokens === content.accessTokens &&
     refreshTokens === content.refreshTokens && idTokens === content.idTokens && dpopKeys === content.dpopKeys
   ) return content
-  const rest = { ...content, accounts, accessTokens, refreshTokens, idTokens, dpopKeys }
-  // A secret the user gave goes with the last account it refreshes tokens for; a registration
-  // is not the user's and is kept for the next sign-in (it expires on its own).
+  return { ...content, accounts, accessTokens, refreshTokens, idTokens, dpopKeys }
+}
+
+/**
+ * Without the client secrets the user gave that no token uses any more: a
+ * secret goes with the last account it refreshes tokens for. A registration
+ * is not the user's and is kept for the next sign-in (it expires on its own).
+ * `content` itself when every one is used. Needs the whole content: on one
+ * account's view, the other accounts' use is unseen.
+ * @internal
+ */
+export const withoutUnusedSecrets = (content: CacheContent): CacheContent => {
   let clients: Map<string, ClientEntry> | undefined
   for (const [key, client] of content.clients) {
     if (client.registration !== undefined) continue
-    const used = [...rest.refreshTokens.values(), ...rest.accessTokens.values()].some((e) =>
+    const used = [...content.refreshTokens.values(), ...content.accessTokens.values()].some((e) =>
       e.clientId === client.clientId
     )
     if (used) continue
     clients ??= new Map(content.clients)
     clients.delete(key)
   }
-  return { ...rest, clients: clients ?? content.clients }
+  return clients === undefined ? content : { ...content, clients }
 }
 
 /**

@@ -119,7 +119,10 @@ interface Held {
 const held = FiberRef.unsafeMake<Option.Option<Held>>(Option.none())
 
 /** @internal */
-export const make = (connection: RedisConnection, settings: Settings): Effect.Effect<TokenCache.TokenCache> =>
+export const make = (
+  connection: RedisConnection,
+  settings: Settings
+): Effect.Effect<TokenCache.TokenCache & { readonly reseal: Effect.Effect<number, TokenCache.TokenCacheError> }> =>
   Effect.gen(function*() {
     // one hash slot for the whole cache (Redis Cluster): every key shares the tag
     const tag = `{${connection.prefix}:tokens:${settings.namespace}}`
@@ -419,7 +422,14 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
       )
     }
 
-    return TokenCache.make({
+    // Every write seals again the stale parts it read, and a copy of the content is a write of no
+    // change: so this re-seals every part of the namespace that an older key sealed.
+    const reseal = Effect.flatMap(readParts, ({ stale }) =>
+      stale.size === 0
+        ? Effect.succeed(0)
+        : Effect.as(modify((content) => [undefined, { ...content }] as const), stale.size))
+
+    const cache = TokenCache.make({
       location,
       read: Effect.map(readParts, (v) => v.content),
       modify,
@@ -427,4 +437,5 @@ export const make = (connection: RedisConnection, settings: Settings): Effect.Ef
       modifyAccount: (authority, accountId, f) => modifyView(readAccountParts(authority, accountId), f),
       withRefreshLock
     })
+    return { ...cache, reseal }
   })
