@@ -197,11 +197,14 @@ export const make = (
           })
           if (options.storeClientSecret === false) {
             // opting out also forgets a secret an earlier sign-in kept (a registration is not the user's secret)
-            yield* cache.update((content) => {
+            yield* cache.modifyAccount(authority, account.id, (content) => {
               const kept = CacheContent.findClient(content, config.endpoints.token, clientId)
-              return kept === undefined || kept.registration !== undefined
-                ? content
-                : CacheContent.withoutClient(content, config.endpoints.token, clientId)
+              return [
+                undefined,
+                kept === undefined || kept.registration !== undefined
+                  ? content
+                  : CacheContent.withoutClient(content, config.endpoints.token, clientId)
+              ] as const
             })
           }
         })
@@ -215,10 +218,12 @@ export const make = (
       config,
       authority,
       getAccounts: cache.getAccounts(authority, clientId),
+      // one account's view: as getAccounts lists it, without reading every other account of a shared cache
       getAccount: (id) =>
         Effect.map(
-          cache.getAccounts(authority, clientId),
-          (accounts) => Option.fromNullable(accounts.find((a) => a.id === id))
+          cache.readAccount(authority, id),
+          (content) =>
+            Option.fromNullable(CacheContent.listAccounts(content, authority, clientId).find((a) => a.id === id))
         ),
       acquireTokenWithDeviceCode,
       acquireTokenSilent: (scopes, account, silentOptions) =>
@@ -233,7 +238,7 @@ export const make = (
         }, Effect.provideService(HttpClient.HttpClient, http)),
       removeAccount: (account) => Effect.asVoid(cache.removeAccount(authority, account.id)),
       dpopKey: (account) =>
-        Effect.flatMap(cache.read, (content) => {
+        Effect.flatMap(cache.readAccount(authority, account.id), (content) => {
           const kept = CacheContent.findDpopKey(content, authority, clientId, account.id)
           return kept === undefined ? Effect.succeedNone : Dpop.restore(kept)
         })

@@ -149,6 +149,12 @@ export * as FlowStore from "./FlowStore.js"
  */
 export * as RequestLimits from "./RequestLimits.js"
 /**
+ * A map keeping the most recently used entries up to a bound: memos of a long-lived process.
+ *
+ * @since 0.1.0
+ */
+export * as Recent from "./Recent.js"
+/**
  * DPoP (RFC 9449): the client's key pair and the proofs that bind tokens to it.
  *
  * @since 0.1.0

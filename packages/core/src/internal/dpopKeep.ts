@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { ClientConfig } from "../ClientConfig.js"
 import * as Dpop from "../Dpop.js"
+import * as Recent from "../Recent.js"
 import type * as Content from "./cacheContent.js"
 import { generateKeyPair, toStored } from "./dpop.js"
 import { isProcessHolder, makeHolder } from "./dpopClient.js"
@@ -30,8 +31,8 @@ export const forSignIn = (
 // Holders of restored keys, by thumbprint: a process's refreshes share the server's nonces
 // (RFC 9449 §8) and import each key once. Bounded: a long-lived process serving many accounts
 // forgets the oldest.
-const restored = new Map<string, Dpop.KeyHolder>()
 const MAX_RESTORED = 256
+const restored = Recent.make<string, Dpop.KeyHolder>(MAX_RESTORED)
 
 /**
  * The holder of a kept key, for a refresh of the tokens it binds; undefined
@@ -47,7 +48,6 @@ export const forRefresh = (entry: Content.DpopKeyEntry | undefined): Effect.Effe
   return Effect.map(Dpop.restore(entry), (key) => {
     if (Option.isNone(key)) return undefined
     const holder = makeHolder(Effect.succeed(key.value))
-    if (restored.size >= MAX_RESTORED) restored.delete(restored.keys().next().value!)
     restored.set(entry.jkt, holder)
     return holder
   })

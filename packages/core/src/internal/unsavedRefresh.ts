@@ -1,6 +1,7 @@
 /** @internal */
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import * as Recent from "../Recent.js"
 import type { TokenCache, TokenCacheError } from "../TokenCache.js"
 import * as Content from "./cacheContent.js"
 
@@ -20,7 +21,7 @@ export interface Unsaved {
 
 // Successors of refresh tokens this process saw rotated away but could not store: per cache, by the
 // dead token's value, so that this cache's next refresh sends the successor while it still holds that token.
-const successors = new WeakMap<TokenCache, Map<string, Redacted.Redacted<string>>>()
+const successors = new WeakMap<TokenCache, Recent.Recent<string, Redacted.Redacted<string>>>()
 const MAX_SUCCESSORS = 1_024
 
 /**
@@ -41,8 +42,7 @@ export const settled = (cache: TokenCache, base: string): void => {
 
 const remember = (cache: TokenCache, base: string, rotated: Redacted.Redacted<string>): void => {
   let kept = successors.get(cache)
-  if (kept === undefined) successors.set(cache, kept = new Map())
-  if (kept.size >= MAX_SUCCESSORS) kept.delete(kept.keys().next().value!)
+  if (kept === undefined) successors.set(cache, kept = Recent.make(MAX_SUCCESSORS))
   kept.set(base, rotated)
 }
 

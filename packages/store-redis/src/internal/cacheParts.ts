@@ -5,6 +5,7 @@
  * @internal
  */
 import * as CacheContent from "@devflow/core/CacheContent"
+import * as Recent from "@devflow/core/Recent"
 import * as crypto from "node:crypto"
 
 type Part = {
@@ -23,8 +24,8 @@ const emptyPart = (): Part => ({
 })
 
 // A part's name is a digest: what it is named after (account ids, endpoints) is not left in clear.
-// Remembered: every write groups the whole cache by part (a process knows a bounded set of accounts).
-const names = new Map<string, string>()
+// Remembered, as every call names its account's part, up to a bound: a service meets ever more accounts.
+const names = Recent.make<string, string>(10_000)
 /** How the names of the parts holding client registrations begin. @internal */
 export const CLIENT_PART_PREFIX = "c"
 const nameOf = (kind: "a" | typeof CLIENT_PART_PREFIX, ...parts: ReadonlyArray<string>): string => {

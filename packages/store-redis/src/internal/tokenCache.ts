@@ -1,5 +1,6 @@
 /** @internal */
 import * as CacheContent from "@devflow/core/CacheContent"
+import * as Recent from "@devflow/core/Recent"
 import * as TokenCache from "@devflow/core/TokenCache"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
@@ -105,6 +106,9 @@ redis.call("SET", KEYS[1], v, "PX", ARGV[1])
 return v`
 )
 
+// The parts an instance keeps opened (their JSON and decoded content, a few KB each).
+const MAX_OPENED_PARTS = 10_000
+
 // Polled every 10 → 100 ms until subscribed to releases; then every 250 ms → 1 s, a fallback only
 // (a holder that died releases nothing, a message may be lost while the subscriber reconnects).
 const nextLockPoll = (wait: number, subscribed: boolean): number =>
@@ -172,9 +176,11 @@ export const make = (
 
     // Parts opened before, by their stored value ("<version>|<sealed>"): a part unchanged since is
     // not opened and decoded again, and an unchanged cache is not joined again (a read is then one
-    // round trip and no decoding, whatever the number of accounts).
+    // round trip and no decoding, up to MAX_OPENED_PARTS accounts).
     type Opened = { readonly json: string; readonly content: CacheContent.CacheContent }
-    const opened = new Map<string, { readonly value: string; readonly opened: Opened }>()
+    // Bounded: a service meets ever more accounts over its life. A listing of a namespace with more
+    // accounts than that opens the others again (a silent call needs only its own part).
+    const opened = Recent.make<string, { readonly value: string; readonly opened: Opened }>(MAX_OPENED_PARTS)
     const openPart = (part: string, value: string, sealed: string) =>
       connection.keyring.open(placeOf(part), sealed).pipe(
         Effect.mapError((broken) => new TokenCache.CacheCorrupt({ location, reason: broken.reason })),
@@ -182,12 +188,20 @@ export const make = (
         Effect.tap((result) => Effect.sync(() => opened.set(part, { value, opened: result })))
       )
 
+    // A silent call or a listing reads without writing: the grouping (an encoding of every entry and
+    // a digest per part name) waits for a write, and is made once for a view however often it is asked.
+    const groupedLater = (content: CacheContent.CacheContent) => {
+      let parts: ReturnType<typeof Parts.group> | undefined
+      return () => parts ??= Parts.group(content)
+    }
+
     interface View {
       readonly versions: Map<string, string>
       readonly stored: Map<string, string>
       readonly stale: Set<string>
       readonly content: CacheContent.CacheContent
-      readonly parts: ReturnType<typeof Parts.group>
+      /** the content by part: only a write needs it, so it is grouped then, once per view */
+      readonly parts: () => ReturnType<typeof Parts.group>
       /** the parts this view holds, when it holds only some (an account's) */
       readonly holds?: (part: string) => boolean
     }
@@ -223,7 +237,7 @@ export const make = (
     const viewOf = (
       { contents, stale, versions }: Effect.Effect.Success<ReturnType<typeof openAll>>,
       content: CacheContent.CacheContent,
-      parts: ReturnType<typeof Parts.group>
+      parts: () => ReturnType<typeof Parts.group>
     ): View => ({
       versions,
       stale,
@@ -236,7 +250,7 @@ export const make = (
       | {
         readonly signature: string
         readonly content: CacheContent.CacheContent
-        readonly parts: ReturnType<typeof Parts.group>
+        readonly parts: () => ReturnType<typeof Parts.group>
       }
       | undefined
 
@@ -252,7 +266,7 @@ export const make = (
       const signature = names.map((part) => `${part}:${found.versions.get(part)}`).join(",")
       if (joined?.signature !== signature) {
         const content = Parts.join(names.map((part) => found.contents.get(part)!.content))
-        joined = { signature, content, parts: Parts.group(content) }
+        joined = { signature, content, parts: groupedLater(content) }
       }
       return viewOf(found, joined.content, joined.parts)
     })
@@ -271,7 +285,7 @@ export const make = (
               if (!found.versions.has(own)) opened.delete(own)
               const content = Parts.join([...found.contents.values()].map((part) => part.content))
               return {
-                ...viewOf(found, content, Parts.group(content)),
+                ...viewOf(found, content, groupedLater(content)),
                 holds: (part: string) => part === own || Parts.isClientPart(part)
               }
             })
@@ -297,7 +311,7 @@ export const make = (
           const [result, next] = f(content)
           if (next === content) return result
           const after = Parts.group(next)
-          const touched = Parts.touched(parts, after)
+          const touched = Parts.touched(parts(), after)
           // a change beyond the parts read (another account's) is made on the whole cache, read again
           if (holds !== undefined && !touched.every(holds)) return yield* modify(f)
           const changed = new Map<string, string>()
