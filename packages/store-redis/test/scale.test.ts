@@ -158,9 +158,11 @@ describe.runIf(hasRedis && process.env.DEVFLOW_LONG_TESTS === "1")(
 
       // A flow whose tokens the server handed to B just before B was killed, and that B never stored, was
       // redeemed by a process that no longer exists: the next poller's invalid_grant is its true outcome.
+      // Any time of the answer counts: the server logs a poll when it handles it, which under load can be
+      // milliseconds after the kill for a poll B sent before it (a CI-like run saw one at +3 ms).
       const diedWithVictim = new Set(
         log.codes
-          .filter((r) => r.polls.some((p) => p.answer === "tokens" && p.instance === "B" && p.at < killedAt))
+          .filter((r) => r.polls.some((p) => p.answer === "tokens" && p.instance === "B"))
           .map((r) => `U-${r.n}`)
       )
       const trueOutcome = (f: { id: string; plan: string }) =>
