@@ -382,5 +382,12 @@ describe.runIf(server !== undefined)("RedisTokenCache", () => {
       assert.strictEqual(error._tag === "CacheUnavailable" && error.reason, "connection")
       assert.include(error.message, "redis://127.0.0.1:1")
       assert.isBelow(Date.now() - started, 3_000)
+      // the maintenance call too: a typed error, not a hang
+      const resealed = yield* Effect.flip(
+        RedisTokenCache.reseal().pipe(
+          withConnection("redis://127.0.0.1:1", { commandTimeout: "300 millis", attempts: 2 })
+        )
+      )
+      assert.strictEqual(resealed._tag, "CacheUnavailable")
     }).pipe(Effect.scoped))
 })
