@@ -22,6 +22,7 @@ import type { Account } from "./Account.js"
 import type { CacheContent, SaveInput } from "./CacheContent.js"
 import * as internal from "./internal/cacheContent.js"
 import * as telemetry from "./internal/telemetry.js"
+import * as KeyedLock from "./KeyedLock.js"
 
 // ---------------------------------------------------------------------------
 // errors
@@ -322,20 +323,12 @@ const tracedCache = (
  */
 export const makeMemory = (initial: CacheContent = internal.empty): Effect.Effect<TokenCache> =>
   Effect.map(Ref.make(initial), (ref) => {
-    const locks = new Map<string, Effect.Semaphore>()
-    const lockFor = (key: string) => {
-      let lock = locks.get(key)
-      if (lock === undefined) {
-        lock = Effect.unsafeMakeSemaphore(1)
-        locks.set(key, lock)
-      }
-      return lock
-    }
+    const locks = KeyedLock.make()
     return make({
       location: "memory",
       read: Ref.get(ref),
       modify: (f) => Ref.modify(ref, f),
-      withRefreshLock: (key, effect) => Effect.suspend(() => lockFor(key).withPermits(1)(effect))
+      withRefreshLock: (key, effect) => locks.withLock(key, effect)
     })
   })
 

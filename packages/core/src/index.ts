@@ -155,6 +155,12 @@ export * as RequestLimits from "./RequestLimits.js"
  */
 export * as Recent from "./Recent.js"
 /**
+ * In-process locks by key, remembered only while held or awaited.
+ *
+ * @since 0.1.0
+ */
+export * as KeyedLock from "./KeyedLock.js"
+/**
  * DPoP (RFC 9449): the client's key pair and the proofs that bind tokens to it.
  *
  * @since 0.1.0

@@ -1,3 +1,4 @@
+import * as KeyedLock from "@devflow/core/KeyedLock"
 import { CacheUnavailable } from "@devflow/core/TokenCache"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -283,15 +284,7 @@ const heartbeat = (options: LockOptions): Effect.Effect<never> => {
 
 // One waiter per lock file and process: fibers of this process queue here
 // rather than polling the file system against each other.
-const local = new Map<string, Effect.Semaphore>()
-const localFor = (file: string): Effect.Semaphore => {
-  let semaphore = local.get(file)
-  if (semaphore === undefined) {
-    semaphore = Effect.unsafeMakeSemaphore(1)
-    local.set(file, semaphore)
-  }
-  return semaphore
-}
+const local = KeyedLock.make()
 
 /**
  * Fails unless the lock file still names `holder`: another process broke it
@@ -328,8 +321,7 @@ export const withLockChecked = <A, E, R>(
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
       const deadline = monotonicNow() + Duration.toMillis(options.timeout)
-      const semaphore = localFor(options.path)
-      yield* restore(semaphore.take(1)).pipe(
+      yield* restore(local.take(options.path)).pipe(
         Effect.timeoutFail({
           duration: options.timeout,
           onTimeout: () =>
@@ -350,7 +342,7 @@ export const withLockChecked = <A, E, R>(
         return yield* restore(body(stillHeld(options, holder))).pipe(
           Effect.ensuring(Effect.zipRight(Fiber.interrupt(beat), release(options, holder)))
         )
-      }).pipe(Effect.ensuring(semaphore.release(1)))
+      }).pipe(Effect.ensuring(local.release(options.path)))
     })
   )
 
