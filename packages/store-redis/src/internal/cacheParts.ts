@@ -24,8 +24,14 @@ const emptyPart = (): Part => ({
 })
 
 // A part's name is a digest: what it is named after (account ids, endpoints) is not left in clear.
-// Remembered, as every call names its account's part, up to a bound: a service meets ever more accounts.
-const names = Recent.make<string, string>(10_000)
+/**
+ * How many parts an instance remembers anything of (a name's digest, what a
+ * part opened to): a service meets ever more accounts over its life. @internal
+ */
+export const REMEMBERED_PARTS = 10_000
+
+// Remembered, as every call names its account's part, up to the bound.
+const names = Recent.make<string, string>(REMEMBERED_PARTS)
 /** How the names of the parts holding client registrations begin. @internal */
 export const CLIENT_PART_PREFIX = "c"
 const nameOf = (kind: "a" | typeof CLIENT_PART_PREFIX, ...parts: ReadonlyArray<string>): string => {

@@ -106,9 +106,6 @@ redis.call("SET", KEYS[1], v, "PX", ARGV[1])
 return v`
 )
 
-// The parts an instance keeps opened (their JSON and decoded content, a few KB each).
-const MAX_OPENED_PARTS = 10_000
-
 // Polled every 10 → 100 ms until subscribed to releases; then every 250 ms → 1 s, a fallback only
 // (a holder that died releases nothing, a message may be lost while the subscriber reconnects).
 const nextLockPoll = (wait: number, subscribed: boolean): number =>
@@ -176,11 +173,12 @@ export const make = (
 
     // Parts opened before, by their stored value ("<version>|<sealed>"): a part unchanged since is
     // not opened and decoded again, and an unchanged cache is not joined again (a read is then one
-    // round trip and no decoding, up to MAX_OPENED_PARTS accounts).
+    // round trip and no decoding, up to Parts.REMEMBERED_PARTS accounts).
     type Opened = { readonly json: string; readonly content: CacheContent.CacheContent }
     // Bounded: a service meets ever more accounts over its life. A listing of a namespace with more
     // accounts than that opens the others again (a silent call needs only its own part).
-    const opened = Recent.make<string, { readonly value: string; readonly opened: Opened }>(MAX_OPENED_PARTS)
+    // Each holds the part's JSON and decoded content, a few KB.
+    const opened = Recent.make<string, { readonly value: string; readonly opened: Opened }>(Parts.REMEMBERED_PARTS)
     const openPart = (part: string, value: string, sealed: string) =>
       connection.keyring.open(placeOf(part), sealed).pipe(
         Effect.mapError((broken) => new TokenCache.CacheCorrupt({ location, reason: broken.reason })),
@@ -437,11 +435,12 @@ export const make = (
     }
 
     // Every write seals again the stale parts it read, and a copy of the content is a write of no
-    // change: so this re-seals every part of the namespace that an older key sealed.
-    const reseal = Effect.flatMap(readParts, ({ stale }) =>
-      stale.size === 0
-        ? Effect.succeed(0)
-        : Effect.as(modify((content) => [undefined, { ...content }] as const), stale.size))
+    // change: so this re-seals every part of the namespace that an older key sealed, in one read.
+    const reseal = Effect.suspend(() => {
+      let found = 0
+      const counted = Effect.tap(readParts, ({ stale }) => Effect.sync(() => void (found = stale.size)))
+      return modifyView(counted, (content) => [found, found === 0 ? content : { ...content }] as const)
+    })
 
     const cache = TokenCache.make({
       location,
